@@ -1,0 +1,59 @@
+"""Helpers every CLI command shares: one output path for --json and Rich, one error path.
+
+Exit codes: 0 ok, 1 findings (a check failed, a digest mismatched), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from lantai.errors import LantaiError, _jsonable
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def emit(data: Any, *, as_json: bool, render: Callable[[], None] | None = None) -> None:
+    """Print ``data`` as JSON, or call ``render`` to show it to a person."""
+    if as_json:
+        print_json(data)
+    elif render is not None:
+        render()
+    else:
+        console.print(data)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn LantaiError into a clear message and the right exit code; never a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except LantaiError as exc:
+            if as_json:
+                print_json({"ok": False, "error": exc.to_dict()})
+            else:
+                err_console.print(f"[bold red]错误[/]: {exc.message_zh}")
+                if exc.message_en and exc.message_en != exc.message_zh:
+                    err_console.print(f"[red]error[/]: {exc.message_en}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
