@@ -1,0 +1,250 @@
+"""The ``lantai`` command. Thin: it parses arguments, calls services and renders the result.
+
+Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from lantai import __version__
+from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.settings import load_settings
+
+app = typer.Typer(
+    name="lantai",
+    help="兰台 Lantai — 电子档案管理系统 (electronic-records archive). LANTAI_HOME selects the archive.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="审计链 (audit chain).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+# Sub-applications owned by other areas register here when their module exists.
+_SUBAPPS = {
+    "keys": ("lantai.cli.keys", "keys_app"),
+    "eep": ("lantai.cli.eep", "eep_app"),
+    "formats": ("lantai.cli.formats", "formats_app"),
+    "search": ("lantai.cli.search", "search_app"),
+}
+for _name, (_module, _attr) in _SUBAPPS.items():
+    try:
+        app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+    except (ImportError, AttributeError):  # pragma: no cover - area not installed yet
+        pass
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+@app.command()
+@handle_errors
+def version(as_json: JsonOption = False) -> None:
+    """显示版本 (show version)."""
+    emit({"version": __version__}, as_json=as_json, render=lambda: console.print(f"lantai {__version__}"))
+
+
+@app.command()
+@handle_errors
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="档案目录 (archive directory); default LANTAI_HOME")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """初始化档案库 (create an archive: store, catalogue, audit journal, keys)."""
+    from lantai.services.archive import init_archive
+
+    settings = load_settings(home=directory) if directory else load_settings()
+    with init_archive(settings) as archive:
+        result = {"home": str(archive.home.resolve()), "store": str(archive.settings.store_root.resolve()),
+                  "catalogue": archive.settings.catalogue_url.split("@")[-1]}
+        keys = _init_keys(archive)
+        if keys:
+            result["keys"] = keys
+    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}"))
+
+
+def _init_keys(archive) -> dict | None:  # type: ignore[no-untyped-def]
+    try:
+        keystore = importlib.import_module("lantai.crypto.keystore")
+    except ImportError:  # pragma: no cover
+        return None
+    ks = keystore.init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+    return {"dir": str(archive.settings.keys_dir), "certificate": getattr(ks, "certificate_path", None) and str(ks.certificate_path)}
+
+
+@app.command()
+@handle_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="条目目录、zip 或批次目录 (item dir, zip, or batch dir)")],
+    actor: Annotated[str, typer.Option(help="操作人 (who submits)")] = "cli",
+    as_json: JsonOption = False,
+) -> None:
+    """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.ingest import ingest_paths
+
+    with open_archive() as archive, _progress() as progress:
+        task = progress.add_task("接收", total=None)
+        report = ingest_paths(
+            archive, paths, actor=actor,
+            on_total=lambda n: progress.update(task, total=(progress.tasks[0].total or 0) + n),
+            progress=lambda _o: progress.advance(task),
+        )
+    emit(report.to_dict(), as_json=as_json, render=lambda: _render_ingest(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render_ingest(report) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="接收结果")
+    for column in ("来源", "电子文件号", "结果", "文件数", "字节", "说明"):
+        table.add_column(column)
+    labels = {"accepted": "[green]已接收[/]", "duplicate": "[cyan]重复（未改动）[/]",
+              "rejected": "[red]拒收[/]", "conflict": "[red]冲突[/]"}
+    for item in report.items:
+        table.add_row(Path(item.source).name, item.record_id or "", labels.get(item.status, item.status),
+                      str(item.files), str(item.bytes), item.message)
+    console.print(table)
+    for batch in report.batches:
+        if batch.get("status") == "rejected":
+            console.print(f"[red]批次被拒收[/]: {batch['message']}")
+    counts = report.counts()
+    console.print(f"已接收 {counts['accepted']}，重复 {counts['duplicate']}，拒收 {counts['rejected']}，冲突 {counts['conflict']}")
+
+
+@app.command()
+@handle_errors
+def show(record_id: Annotated[str, typer.Argument(help="电子文件号")], actor: str = "cli",
+         as_json: JsonOption = False) -> None:
+    """查看条目 (show an item: metadata summary, files, versions, events)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.items import describe_item
+
+    with open_archive() as archive:
+        data = describe_item(archive, record_id, actor=actor)
+
+    def render() -> None:
+        console.print(f"[bold]{data['title']}[/]  {data['record_id']}")
+        for key, label in (("document_number", "文号"), ("author", "责任者"), ("date", "日期"), ("year", "年度"),
+                           ("retention", "保管期限"), ("security_classification", "密级"), ("archival_code", "档号"),
+                           ("ocfl_version", "版本")):
+            console.print(f"  {label}: {data.get(key) or ''}")
+        table = Table(title="文件")
+        for column in ("路径", "大小", "SM3"):
+            table.add_column(column)
+        for f in data["files"]:
+            table.add_row(f["logical_path"], str(f["size"]), f["sm3"][:16] + "…")
+        console.print(table)
+        for e in data["events"]:
+            console.print(f"  {e['time']}  {e['activity']}  {e['agent']}")
+
+    emit(data, as_json=as_json, render=render)
+
+
+@app.command()
+@handle_errors
+def verify(
+    record_ids: Annotated[list[str] | None, typer.Argument(help="电子文件号 (default: every object)")] = None,
+    algorithm: Annotated[str, typer.Option(help="sm3 (fixity block) or sha512 (manifest)")] = "sm3",
+    as_json: JsonOption = False,
+) -> None:
+    """固定性校验 (recompute the digest of every file of every version; names each bad file)."""
+    from lantai.errors import BadInput
+    from lantai.services.archive import open_archive
+    from lantai.services.fixity import verify_fixity
+
+    if algorithm not in ("sm3", "sha512"):
+        raise BadInput(f"不支持的算法 {algorithm}", f"unsupported algorithm {algorithm}")
+    with open_archive() as archive:
+        with Progress(TextColumn("[bold]校验"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("verify", total=None)
+            report = verify_fixity(archive, record_ids or None, algorithm=algorithm,
+                                   on_total=lambda n: progress.update(task, total=n),
+                                   progress=lambda n: progress.advance(task, n))
+        archive.audit.append("cli", "fixity.verified", ",".join(record_ids or []) or "*",
+                             {"ok": report.ok, "files": report.files, "problems": report.problems[:100]})
+
+    def render() -> None:
+        for p in report.problems:
+            console.print(f"[red]✗[/] {p['object']} {p['file']}: {p['message']}")
+        status = "[green]全部通过[/]" if report.ok else f"[red]{len(report.problems)} 个问题[/]"
+        console.print(f"对象 {report.objects}，文件 {report.files}，{report.bytes} 字节: {status}")
+
+    emit(report.to_dict(), as_json=as_json, render=render)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def rebuild(as_json: JsonOption = False) -> None:
+    """重建目录数据库 (recreate the catalogue from the store and the audit journal alone)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.rebuild import rebuild_catalogue
+
+    with open_archive() as archive, _progress() as progress:
+        task = progress.add_task("重建", total=None)
+        result = rebuild_catalogue(archive, actor="cli", on_total=lambda n: progress.update(task, total=n),
+                                   progress=lambda _id: progress.advance(task))
+    emit(result, as_json=as_json,
+         render=lambda: console.print(f"[green]目录已重建[/]: {result['items']} 件，{result['batches']} 个批次"))
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(as_json: JsonOption = False) -> None:
+    """校验审计链 (detect any changed, deleted, inserted or reordered entry)."""
+    from lantai.services.archive import open_archive
+
+    with open_archive(recover=False) as archive:
+        report = archive.audit.verify()
+
+    def render() -> None:
+        if report.ok:
+            console.print(f"[green]审计链完整[/]: {report.entries} 条记录")
+        else:
+            console.print(f"[red]审计链被破坏[/]，首个异常序号 {report.first_bad_seq}")
+            for p in report.problems:
+                console.print(f"  #{p['seq']} {p['message']}")
+
+    emit(report.to_dict(), as_json=as_json, render=render)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("show")
+@handle_errors
+def audit_show(limit: Annotated[int, typer.Option(help="最近多少条")] = 20, as_json: JsonOption = False) -> None:
+    """显示最近的审计记录 (show the latest audit entries)."""
+    from lantai.services.archive import open_archive
+
+    with open_archive(recover=False) as archive:
+        entries = [r.to_dict() for r in archive.audit.iter_journal() if not isinstance(r, Exception)][-limit:]
+
+    def render() -> None:
+        table = Table(title="审计记录")
+        for column in ("序号", "时间", "操作人", "动作", "对象"):
+            table.add_column(column)
+        for e in entries:
+            table.add_row(str(e["seq"]), e["time"], e["actor"], e["action"], e["target"])
+        console.print(table)
+
+    emit(entries, as_json=as_json, render=render)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

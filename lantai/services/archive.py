@@ -1,0 +1,130 @@
+"""The application object: one archive (settings, catalogue, store, audit) shared by CLI, API and tests.
+
+``open_archive`` also runs recovery: if no other Lantai process is working on the archive, it
+finishes or rolls back work a crash left half-done (see ``lantai.services.recovery``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lantai.catalog import db
+from lantai.errors import BadInput, StorageError
+from lantai.services.audit import AuditLog
+from lantai.settings import Settings, load_settings
+from lantai.storage.ocfl import OcflStore
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass
+class Archive:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: OcflStore
+    audit: AuditLog
+    _activity_lock: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        if self._activity_lock is not None:
+            self._activity_lock.close()
+            self._activity_lock = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _marker(settings: Settings) -> Path:
+    return settings.home / "lantai.toml"
+
+
+def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR) -> Archive:
+    """Create (or re-open) an archive directory: store root, catalogue schema, audit journal."""
+    settings = settings or load_settings()
+    home = settings.home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        for sub in ("staging", "audit", "keys", "index"):
+            (home / sub).mkdir(exist_ok=True)
+        os.chmod(home / "keys", 0o700)
+    except OSError as exc:
+        raise StorageError(f"无法创建档案目录 {home}: {exc}", f"cannot create archive directory {home}: {exc}") from exc
+    marker = _marker(settings)
+    created = not marker.exists()
+    if created:
+        marker.write_text(
+            "# Lantai archive settings. LANTAI_* environment variables override these.\n"
+            f'archive_name = "{settings.archive_name}"\n',
+            encoding="utf-8",
+        )
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    store.initialise()
+    engine = db.make_engine(settings.catalogue_url)
+    db.upgrade(engine)
+    archive = _assemble(settings, engine, store)
+    if created:
+        archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
+    return archive
+
+
+def open_archive(settings: Settings | None = None, *, recover: bool = True) -> Archive:
+    """Open an initialised archive; refuse clearly when it is not one."""
+    settings = settings or load_settings()
+    if not _marker(settings).exists() or not (settings.store_root / "0=ocfl_1.1").exists():
+        raise BadInput(
+            f"{settings.home} 不是兰台档案目录（请先运行 lantai init，或设置 LANTAI_HOME）",
+            f"{settings.home} is not a Lantai archive (run lantai init or set LANTAI_HOME)",
+        )
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    engine = db.make_engine(settings.catalogue_url)
+    if not db.is_current(engine):
+        db.upgrade(engine)
+    archive = _assemble(settings, engine, store)
+    if recover:
+        from lantai.services.recovery import recover_if_idle
+
+        recover_if_idle(archive)
+    archive._activity_lock = _hold_shared_activity_lock(settings)
+    return archive
+
+
+def _assemble(settings: Settings, engine: Engine, store: OcflStore) -> Archive:
+    sessions = db.session_factory(engine)
+    audit = AuditLog(settings.audit_journal, sessions, fsync=settings.fsync)
+    return Archive(settings, engine, sessions, store, audit)
+
+
+def activity_lock_path(settings: Settings) -> Path:
+    return settings.staging_dir / ".active"
+
+
+def _hold_shared_activity_lock(settings: Settings) -> IO[bytes]:
+    """Every working process holds a shared lock; recovery needs it exclusively."""
+    path = activity_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+b")  # noqa: SIM115 - held for the life of the Archive
+    fcntl.flock(fh, fcntl.LOCK_SH)
+    return fh

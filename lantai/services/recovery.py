@@ -1,0 +1,115 @@
+"""Crash recovery: intents written before each commit, resolved at start-up.
+
+An intent file names the object being committed and its staging directory. At start-up — only
+when no other Lantai process holds the archive (exclusive flock on ``staging/.active``) — each
+intent is resolved: if the object reached the store, the catalogue row is (re)built from the
+store and the commit is audited as recovered; if not, the staging directory is removed and the
+rollback is audited. Then the audit table is synced from the journal and stray staging is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from lantai.catalog.models import AuditEntry
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
+
+
+def _intents_dir(archive: Archive) -> Path:
+    return archive.settings.staging_dir / "intents"
+
+
+def write_intent(archive: Archive, object_id: str, staging_dir: Path, actor: str) -> Path:
+    directory = _intents_dir(archive)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hashlib.sha256(object_id.encode()).hexdigest()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"object_id": object_id, "staging": str(staging_dir), "actor": actor},
+                              ensure_ascii=False), encoding="utf-8")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def clear_intent(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def recover_if_idle(archive: Archive) -> dict[str, Any] | None:
+    """Run recovery when no other process is active; returns what was done, or None if busy."""
+    lock_path = archive.settings.staging_dir / ".active"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        try:
+            return recover(archive)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def recover(archive: Archive) -> dict[str, Any]:
+    from lantai.services.catalogue import upsert_item
+    from lantai.services.ingest import refresh_batch
+
+    done: dict[str, Any] = {"completed": [], "rolled_back": [], "audit_synced": 0, "staging_removed": 0}
+    directory = _intents_dir(archive)
+    intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    for path in intents:
+        try:
+            intent = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            clear_intent(path)
+            continue
+        object_id = intent["object_id"]
+        if archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir():
+            archive.store.reconcile_object(object_id)
+            _sync_audit(archive, full=True)
+            with archive.session() as session:
+                item = upsert_item(session, archive.store, object_id)
+                if item.batch_id:
+                    refresh_batch(session, item.batch_id)
+            if not _journal_mentions(archive, "ingest.accepted", object_id):
+                archive.audit.append(intent.get("actor", "system"), "ingest.accepted", object_id,
+                                     {"recovered": True})
+            done["completed"].append(object_id)
+        else:
+            archive.store.abort(Path(intent["staging"]))
+            archive.audit.append("system", "ingest.rolled_back", object_id, {"reason": "interrupted before commit"})
+            done["rolled_back"].append(object_id)
+        clear_intent(path)
+    done["audit_synced"] = _sync_audit(archive, full=bool(intents))
+    done["staging_removed"] = archive.store.clean_staging()
+    return done
+
+
+def _journal_mentions(archive: Archive, action: str, target: str) -> bool:
+    for record in archive.audit.iter_journal():
+        if not isinstance(record, Exception) and record.action == action and record.target == target:
+            return True
+    return False
+
+
+def _sync_audit(archive: Archive, *, full: bool) -> int:
+    """Cheap check first: the catalogue copy is complete when its count equals the last seq."""
+    if not full:
+        with archive.sessions() as session:
+            count, top = session.execute(select(func.count(AuditEntry.seq), func.max(AuditEntry.seq))).one()
+        last = archive.audit.last_record()
+        if last is not None and count == last.seq and top == last.seq:
+            return 0
+    return archive.audit.sync_catalogue()
