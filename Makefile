@@ -1,0 +1,44 @@
+# Lantai — two commands set everything up on a fresh Debian machine:
+#   make demo   install, build a demo archive (SQLite, local disk) and serve it
+#   make test   install and run the test suite (SQLite; PostgreSQL too when LANTAI_TEST_DATABASE_URL is set)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+DEBIAN_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei fonts-noto-cjk poppler-utils libmagic1 clamav clamav-daemon chromium
+
+.PHONY: demo test lint bench system-deps install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+# Debian packages the formats, fonts, virus scanning and browser tests need; installed only when absent.
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+demo: install
+	LANTAI_HOME=$${LANTAI_HOME:-./lantai-data} $(VENV)/bin/lantai demo
+
+test: install
+	$(VENV)/bin/pytest -n 2 --dist loadfile -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lantai tests bench
+
+bench: $(STAMP)
+	$(PY) bench/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) lantai-data .pytest_cache
