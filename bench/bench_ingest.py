@@ -1,0 +1,205 @@
+"""Ingest and fixity throughput against the floors any correct implementation pays.
+
+Figures, each beside a baseline measured in the same run (machines here are noisy):
+
+* ingest items/s and MB/s  vs  the floor: copy the same bytes once computing SM3 + SHA-512, 2 procs
+* bagit make_bag (peer; hashes in place without copying) on the same files
+* ``lantai verify`` MB/s  vs  raw hashlib SM3 over the same stored files, 2 procs
+* peak RSS of ``lantai ingest`` on one large file (default 2 GiB)
+
+Usage: python bench/bench_ingest.py [--items 200] [--big-gib 2] [--json-out bench/results/ingest.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.sipfactory import SipSpec, write_batch, write_item  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def make_specs(n: int, seed: int = 7) -> list[SipSpec]:
+    rng = random.Random(seed)
+    result = []
+    for i in range(n):
+        main = int(rng.uniform(0.2, 2.0) * MB)
+        result.append(SipSpec(record_id=f"BENCH-{i:06d}", title=f"关于第{i}项工作的通知", files={
+            "正文.pdf": b"%PDF-1.7\n" + os.urandom(main),
+            "附件/附件1.xlsx": os.urandom(int(rng.uniform(20, 200) * 1024)),
+            "附件/附件2.jpg": os.urandom(int(rng.uniform(20, 200) * 1024)),
+        }))
+    return result
+
+
+def _copy_hash(args: tuple[str, str]) -> int:
+    src, dst = args
+    h1, h2 = hashlib.new("sm3"), hashlib.sha512()
+    size = 0
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        while chunk := fi.read(MB):
+            h1.update(chunk)
+            h2.update(chunk)
+            fo.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def _hash_only(path: str) -> int:
+    h = hashlib.new("sm3")
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(MB):
+            h.update(chunk)
+            size += len(chunk)
+    return size
+
+
+def floor_copy(batch: Path, out: Path) -> tuple[float, int]:
+    files = [p for p in batch.rglob("*") if p.is_file()]
+    jobs = []
+    for i, p in enumerate(files):
+        jobs.append((str(p), str(out / f"{i}.bin")))
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        total = sum(pool.map(_copy_hash, jobs, chunksize=8))
+    return time.perf_counter() - start, total
+
+
+def bagit_peer(batch: Path, work: Path) -> float:
+    import bagit
+
+    shutil.copytree(batch, work)
+    start = time.perf_counter()
+    for item in sorted(p for p in work.iterdir() if p.is_dir()):
+        bagit.make_bag(str(item), checksums=["sha256", "sha512"], processes=2)
+    return time.perf_counter() - start
+
+
+def lantai_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["LANTAI_HOME"] = str(home)
+    env.pop("LANTAI_DATABASE_URL", None)
+    return env
+
+
+def run_cli(home: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "lantai.cli.main", *args], env=lantai_env(home),
+                          capture_output=True, check=False)
+    return time.perf_counter() - start, proc
+
+
+def raw_sm3(store: Path) -> tuple[float, int]:
+    files = [str(p) for p in store.rglob("*") if p.is_file() and "/content/" in str(p)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        total = sum(pool.map(_hash_only, sorted(files, key=lambda f: -os.path.getsize(f)), chunksize=4))
+    return time.perf_counter() - start, total
+
+
+def peak_rss_big(work: Path, gib: float) -> dict[str, float]:
+    item_dir = work / "big"
+    spec = SipSpec("BIG-0001", files={"正文.bin": b""}, manifest=None)
+    write_item(work, spec, name="big")
+    size = int(gib * 1024 * MB)
+    with open(item_dir / "正文.bin", "wb") as fh:
+        block = os.urandom(8 * MB)
+        for _ in range(size // len(block)):
+            fh.write(block)
+    from tests.sipfactory import metadata_xml
+
+    spec.files = {"正文.bin": b""}
+    spec.declared_sizes = {"正文.bin": size}
+    (item_dir / "元数据.xml").write_bytes(metadata_xml(spec))
+    home = work / "big-home"
+    run_cli(home, "init")
+    # A wrapper process reports the peak RSS of its own children only (the ingest and its workers).
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "rc = subprocess.call([sys.executable, '-m', 'lantai.cli.main', 'ingest', sys.argv[1], '--json'], "
+               "stdout=subprocess.DEVNULL); "
+               "print(rc, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", wrapper, str(item_dir)], env=lantai_env(home),
+                         capture_output=True, text=True, check=False).stdout.split()
+    ok, seconds, rss = out[0] == "0", float(out[1]), int(out[2]) / 1024
+    return {"file_gib": gib, "seconds": round(seconds, 2), "peak_rss_mib": round(rss, 1), "ok": ok}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--big-gib", type=float, default=2.0, help="size of the single-file RSS test; 0 skips it")
+    parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "ingest.json"))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lantai-bench-", dir=os.environ.get("BENCH_TMP")))
+    try:
+        batch = write_batch(work, make_specs(args.items))
+        total_bytes = sum(p.stat().st_size for p in batch.rglob("*") if p.is_file())
+        floor_s, _ = floor_copy(batch, work / "floor")
+        bag_s = bagit_peer(batch, work / "bags")
+        home = work / "home"
+        run_cli(home, "init")
+        ingest_s, proc = run_cli(home, "ingest", str(batch), "--json")
+        if proc.returncode != 0:
+            raise SystemExit(f"ingest failed: {proc.stdout[-2000:]!r} {proc.stderr[-2000:]!r}")
+        startup_s, _ = run_cli(home, "version")
+        verify_s, vproc = run_cli(home, "verify", "--json")
+        raw_s, raw_bytes = raw_sm3(home / "store")
+        results = {
+            "items": args.items, "bytes": total_bytes,
+            "floor_copy_sm3_sha512_2proc": {"seconds": floor_s, "items_per_s": args.items / floor_s,
+                                            "mb_per_s": total_bytes / MB / floor_s},
+            "bagit_make_bag_peer": {"seconds": bag_s, "items_per_s": args.items / bag_s,
+                                    "mb_per_s": total_bytes / MB / bag_s},
+            "lantai_ingest": {"seconds": ingest_s, "cli_startup_s": startup_s, "items_per_s": args.items / ingest_s,
+                              "mb_per_s": total_bytes / MB / ingest_s, "ratio_to_floor": ingest_s / floor_s},
+            "raw_sm3_2proc": {"seconds": raw_s, "mb_per_s": raw_bytes / MB / raw_s},
+            "lantai_verify": {"seconds": verify_s, "mb_per_s": raw_bytes / MB / verify_s,
+                              "fraction_of_raw": raw_s / verify_s, "ok": vproc.returncode == 0},
+        }
+        if args.big_gib > 0:
+            results["big_file"] = peak_rss_big(work, args.big_gib)
+        print_table(results)
+        out = Path(args.json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(f"\nJSON written to {out}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def print_table(r: dict) -> None:
+    print(f"\n{r['items']} items, {r['bytes'] / MB:.1f} MB (main file 0.2–2 MB + two attachments)\n")
+    print(f"{'measure':<42}{'seconds':>9}{'items/s':>10}{'MB/s':>9}  note")
+    for key, label in (("floor_copy_sm3_sha512_2proc", "floor: copy + SM3 + SHA-512, 2 procs"),
+                       ("bagit_make_bag_peer", "peer: bagit make_bag (in place)"),
+                       ("lantai_ingest", "lantai ingest (CLI, incl. startup)")):
+        row = r[key]
+        note = f"{row['ratio_to_floor']:.2f}× floor" if "ratio_to_floor" in row else ""
+        print(f"{label:<42}{row['seconds']:>9.2f}{row['items_per_s']:>10.1f}{row['mb_per_s']:>9.1f}  {note}")
+    print(f"{'raw hashlib SM3, 2 procs':<42}{r['raw_sm3_2proc']['seconds']:>9.2f}{'':>10}{r['raw_sm3_2proc']['mb_per_s']:>9.1f}")
+    v = r["lantai_verify"]
+    print(f"{'lantai verify (CLI, incl. startup)':<42}{v['seconds']:>9.2f}{'':>10}{v['mb_per_s']:>9.1f}  "
+          f"{v['fraction_of_raw'] * 100:.0f}% of raw")
+    if "big_file" in r:
+        b = r["big_file"]
+        print(f"\nsingle {b['file_gib']} GiB file: ingest {b['seconds']} s, peak RSS {b['peak_rss_mib']} MiB, ok={b['ok']}")
+
+
+if __name__ == "__main__":
+    main()
