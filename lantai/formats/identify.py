@@ -1,0 +1,316 @@
+"""Format identification: PRONOM PUIDs offline, MIME types, and the containers PRONOM v109 misses.
+
+Why this combination (measured, DEPENDENCIES.md §2): fido 1.6.1 ships PRONOM v109 and gives PUIDs
+offline, but starting it costs ~0.25 s, so one ``Fido`` per process matches byte signatures against
+buffers we read ourselves. Its container step re-parses the container signature file for every ZIP
+and reads whole members (a zip-bomb hazard), so container signatures are parsed once here and
+matched against bounded reads. libmagic supplies MIME types cheaply. PRONOM v109 has no OFD entry,
+so OFD (a ZIP whose ``OFD.xml`` root is in ``http://www.ofdspec.org/2016``) gets the stable local id
+``lantai-fmt/ofd`` — not a PUID, and says so in ``basis``.
+
+``identify`` never raises for bad content: hostile, empty or unreadable files give a
+``FormatInfo`` with ``puid`` None and the reason in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from lantai.formats import safezip
+from lantai.formats.safexml import local_name, namespace, parse_xml
+
+OFD_NAMESPACE = "http://www.ofdspec.org/2016"
+OFD_LOCAL_ID = "lantai-fmt/ofd"
+BUFSIZE = 128 * 1024
+CONTAINER_READ_LIMIT = 4 * 1024 * 1024
+OLE_PUIDS = frozenset({"fmt/111"})
+# Generic super-formats whose dialects legitimately carry their own extensions (.opml, .fb2 are XML).
+GENERIC_PUIDS = frozenset({"fmt/101", "x-fmt/111"})
+
+
+@dataclass(frozen=True, slots=True)
+class FormatInfo:
+    """What a file is. ``basis``: signature | container | ofd | extension | none | error."""
+
+    puid: str | None
+    mime: str | None
+    name: str | None
+    version: str | None
+    basis: str
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    extension_mismatch: bool = False
+
+    @property
+    def identified(self) -> bool:
+        return self.puid is not None and self.basis not in ("extension", "none", "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+@dataclass(slots=True)
+class _Match:
+    puid: str
+    name: str | None
+    version: str | None
+    mime: str | None
+    extensions: tuple[str, ...]
+
+
+class Identifier:
+    """One long-lived fido + libmagic pair. Thread-safe by a lock (fido keeps per-call state)."""
+
+    def __init__(self) -> None:
+        import fido.fido as fido_module
+        from fido.versions import get_local_versions
+
+        versions = get_local_versions()
+        self._fido = fido_module.Fido(
+            quiet=True, handle_matches=lambda *args: None,
+            format_files=[versions.pronom_signature, versions.fido_extension_signature],
+        )
+        self.pronom_version = str(versions.pronom_version)
+        container_path = os.path.join(self._fido.conf_dir, versions.pronom_container_signature)
+        container_doc = ET.parse(container_path)
+        self._zip_sigs = _compile(self._fido.extract_signatures(container_doc, signature_type="ZIP"))
+        self._ole_sigs = _compile(self._fido.extract_signatures(container_doc, signature_type="OLE2"))
+        self._lock = threading.Lock()
+        self._magic = _new_magic()
+
+    # -- public --------------------------------------------------------------------------------
+    def identify(self, path: str | os.PathLike[str]) -> FormatInfo:
+        path = Path(path)
+        try:
+            return self._identify(path)
+        except Exception as exc:  # never let a hostile file crash a batch
+            return FormatInfo(None, None, None, None, "error", (f"identification failed: {type(exc).__name__}: {exc}",))
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _identify(self, path: Path) -> FormatInfo:
+        try:
+            size = path.stat().st_size
+            if not path.is_file():
+                return FormatInfo(None, None, None, None, "error", ("not a regular file",))
+            with open(path, "rb") as fh:
+                bof, eof = _buffers(fh, size)
+        except OSError as exc:
+            return FormatInfo(None, None, None, None, "error", (f"cannot read file: {exc.strerror or exc}",))
+        if size == 0:
+            return FormatInfo(None, "application/x-empty", None, None, "none", ("empty file (0 bytes)",))
+        mime = self._mime(bof)
+        with self._lock:
+            raw = self._fido.match_formats(bof, eof)
+            container_type = self._fido.container_type(raw)
+        matches = [self._to_match(fmt) for fmt, _sig in raw]
+        warnings: list[str] = []
+        basis = "signature"
+        if bof[:4] == b"PK\x03\x04":
+            special = self._zip_container(path, warnings, generic=not matches or container_type == "zip")
+            if special is not None:
+                matches, basis = special
+        elif container_type == "ole" or {m.puid for m in matches} & OLE_PUIDS:
+            container = self._ole_container(path, warnings)
+            if container:
+                matches, basis = container, "container"
+        if not matches:
+            return self._by_extension(path, mime, warnings)
+        best = _choose(matches, _extension(path))
+        mismatch = _extension_mismatch(path, best)
+        if mismatch:
+            warnings.append(f"extension .{_extension(path)} does not match the identified format "
+                            f"{best.puid} ({best.name}); expected {', '.join('.' + e for e in best.extensions[:4])}")
+        if len(matches) > 1:
+            others = sorted({m.puid for m in matches} - {best.puid})
+            if others:
+                warnings.append("other candidate formats: " + ", ".join(others))
+        return FormatInfo(best.puid, _pick_mime(mime, best.mime), best.name, best.version, basis,
+                          tuple(warnings), mismatch)
+
+    def _by_extension(self, path: Path, mime: str | None, warnings: list[str]) -> FormatInfo:
+        with self._lock:
+            found = [self._to_match(fmt) for fmt, _ in self._fido.match_extensions(str(path))]
+        if len(found) == 1:
+            only = found[0]
+            warnings.append("no signature matched; identified by file extension only")
+            return FormatInfo(only.puid, _pick_mime(mime, only.mime), only.name, only.version, "extension",
+                              tuple(warnings))
+        if found:
+            warnings.append("no signature matched; extension is ambiguous: " + ", ".join(m.puid for m in found))
+        else:
+            warnings.append("no signature matched")
+        return FormatInfo(None, mime, None, None, "none", tuple(warnings))
+
+    def _zip_container(self, path: Path, warnings: list[str], *, generic: bool) -> tuple[list[_Match], str] | None:
+        """OFD always wins; PRONOM container signatures only refine a generic ZIP match (as fido does)."""
+        try:
+            with safezip.open_zip(path) as zf:
+                ofd = _ofd_match(zf)
+                if ofd is not None:
+                    return [ofd], "ofd"
+                if not generic:
+                    return None
+                puids = _container_puids(zf, self._zip_sigs)
+        except (zipfile.BadZipFile, safezip.ZipLimitError, OSError, EOFError, ValueError, RuntimeError) as exc:
+            warnings.append(f"ZIP container could not be inspected: {exc}")
+            return None
+        if not puids:
+            return None
+        return [self._to_match(self._fido.puid_format_map[p]) for p in puids if p in self._fido.puid_format_map], \
+            "container"
+
+    def _ole_container(self, path: Path, warnings: list[str]) -> list[_Match]:
+        import olefile
+
+        try:
+            with olefile.OleFileIO(str(path)) as ole:
+                puids = _ole_puids(ole, self._ole_sigs)
+        except Exception as exc:  # olefile raises a wide variety on corrupt input
+            warnings.append(f"OLE2 container could not be inspected: {exc}")
+            return []
+        return [self._to_match(self._fido.puid_format_map[p]) for p in puids if p in self._fido.puid_format_map]
+
+    def _to_match(self, fmt: Any) -> _Match:
+        return _Match(
+            puid=fmt.findtext("puid"), name=fmt.findtext("name") or None, version=fmt.findtext("version") or None,
+            mime=fmt.findtext("mime") or None,
+            extensions=tuple((e.text or "").lower() for e in fmt.findall("extension") if e.text),
+        )
+
+    def _mime(self, bof: bytes) -> str | None:
+        if self._magic is None:
+            return None
+        try:
+            with self._lock:
+                return self._magic.from_buffer(bof[:65536])
+        except Exception:
+            return None
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _new_magic() -> Any:
+    try:
+        import magic
+
+        return magic.Magic(mime=True)
+    except Exception:  # libmagic missing: MIME comes from PRONOM alone
+        return None
+
+
+def _compile(sigs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, list[tuple[str, re.Pattern[bytes]]]]:
+    compiled: dict[str, list[tuple[str, re.Pattern[bytes]]]] = {}
+    for member, by_puid in sigs.items():
+        for puid, entries in by_puid.items():
+            for entry in entries:
+                try:
+                    compiled.setdefault(member, []).append((puid, re.compile(entry["signature"])))
+                except (re.error, TypeError):
+                    continue
+    return compiled
+
+
+def _buffers(fh: Any, size: int) -> tuple[bytes, bytes]:
+    bof = fh.read(BUFSIZE)
+    if size <= BUFSIZE:
+        return bof, bof
+    fh.seek(max(size - BUFSIZE, 0))
+    return bof, fh.read(BUFSIZE)
+
+
+def _container_puids(zf: zipfile.ZipFile, sigs: dict[str, list[tuple[str, re.Pattern[bytes]]]]) -> list[str]:
+    limits = safezip.ZipLimits(max_member_bytes=CONTAINER_READ_LIMIT)
+    names = set(zf.namelist())
+    found: list[str] = []
+    for member, patterns in sigs.items():
+        if member not in names:
+            continue
+        try:
+            data = safezip.read_member(zf, zf.getinfo(member), limits)
+        except (safezip.ZipLimitError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+            continue
+        found.extend(puid for puid, pattern in patterns if pattern.search(data) and puid not in found)
+    return found
+
+
+def _ole_puids(ole: Any, sigs: dict[str, list[tuple[str, re.Pattern[bytes]]]]) -> list[str]:
+    streams = {"/".join(entry): entry for entry in ole.listdir()}
+    found: list[str] = []
+    for member, patterns in sigs.items():
+        entry = next((s for name, s in streams.items() if name in (member, "\x01" + member, "\x05" + member)), None)
+        if entry is None:
+            continue
+        if ole.get_size(entry) > CONTAINER_READ_LIMIT:
+            continue
+        with ole.openstream(entry) as stream:
+            data = stream.read(CONTAINER_READ_LIMIT)
+        found.extend(puid for puid, pattern in patterns if pattern.search(data) and puid not in found)
+    return found
+
+
+def _ofd_match(zf: zipfile.ZipFile) -> _Match | None:
+    info = safezip.find_member(zf, "OFD.xml")
+    if info is None:
+        return None
+    try:
+        root = parse_xml(safezip.read_member(zf, info, safezip.ZipLimits(max_member_bytes=CONTAINER_READ_LIMIT)),
+                         "OFD.xml")
+    except Exception:
+        return None
+    if namespace(root) != OFD_NAMESPACE or local_name(root) != "OFD":
+        return None
+    doc_type = root.get("DocType") or "OFD"
+    name = "OFD (GB/T 33190-2016)" if doc_type != "OFD-A" else "OFD-A (GB/T 42133-2022)"
+    return _Match(OFD_LOCAL_ID, name, root.get("Version"), "application/ofd", ("ofd",))
+
+
+def _choose(matches: list[_Match], ext: str) -> _Match:
+    """Prefer a candidate whose extensions include the file's; otherwise the first (fido's order)."""
+    for match in matches:
+        if ext and ext in match.extensions:
+            return match
+    return matches[0]
+
+
+def _extension(path: Path) -> str:
+    return path.suffix.lower().lstrip(".")
+
+
+def _extension_mismatch(path: Path, match: _Match) -> bool:
+    ext = _extension(path)
+    if match.puid in GENERIC_PUIDS:
+        return False
+    return bool(ext and match.extensions and ext not in match.extensions)
+
+
+def _pick_mime(magic_mime: str | None, pronom_mime: str | None) -> str | None:
+    """PRONOM's MIME when it has one (more specific for OOXML/ODF/OFD); libmagic's otherwise."""
+    if pronom_mime:
+        return pronom_mime.split(",")[0].strip()
+    return magic_mime
+
+
+_identifier: Identifier | None = None
+_identifier_lock = threading.Lock()
+
+
+def get_identifier() -> Identifier:
+    """The process-wide identifier, built on first use (fido's signatures load in ~0.25 s)."""
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                _identifier = Identifier()
+    return _identifier
+
+
+def identify(path: str | os.PathLike[str]) -> FormatInfo:
+    """Identify one file. Never raises for bad content; see ``FormatInfo.basis`` and ``warnings``."""
+    return get_identifier().identify(path)

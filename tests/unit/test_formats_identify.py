@@ -1,0 +1,133 @@
+"""Format identification on files the tests build themselves: PUIDs, containers, OFD, hostile input."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from lantai.formats.identify import OFD_LOCAL_ID, identify
+
+OFD_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" '
+           b'Version="1.2" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>x</ofd:DocID></ofd:DocInfo>'
+           b'<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+
+
+def _pdf(path: Path) -> Path:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.save(path)
+    return path
+
+
+def _png(path: Path) -> Path:
+    Image.new("RGB", (8, 8), "red").save(path, format="PNG")
+    return path
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_pdf_by_signature(tmp_path: Path) -> None:
+    info = identify(_pdf(tmp_path / "a.pdf"))
+    assert info.puid in {"fmt/14", "fmt/15", "fmt/16", "fmt/17", "fmt/18", "fmt/19", "fmt/20", "fmt/276"}
+    assert info.mime == "application/pdf"
+    assert info.basis == "signature"
+    assert not info.extension_mismatch
+
+
+def test_png_and_lying_extension(tmp_path: Path) -> None:
+    good = identify(_png(tmp_path / "a.png"))
+    assert good.puid in {"fmt/11", "fmt/12", "fmt/13"}
+    assert not good.extension_mismatch
+    liar = identify(_png(tmp_path / "report.pdf"))
+    assert liar.puid == good.puid
+    assert liar.extension_mismatch
+    assert any("extension .pdf" in w for w in liar.warnings)
+
+
+def test_docx_and_xlsx_by_container(tmp_path: Path) -> None:
+    import docx
+    import openpyxl
+
+    document = docx.Document()
+    document.add_paragraph("关于加强电子公文归档管理工作的通知")
+    document.save(tmp_path / "a.docx")
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "档号"
+    workbook.save(tmp_path / "a.xlsx")
+    assert identify(tmp_path / "a.docx").puid == "fmt/412"
+    xlsx = identify(tmp_path / "a.xlsx")
+    assert xlsx.puid == "fmt/214"
+    assert xlsx.basis == "container"
+
+
+def test_ofd_gets_local_id_and_version(tmp_path: Path) -> None:
+    info = identify(_zip(tmp_path / "a.ofd", {"OFD.xml": OFD_XML, "Doc_0/Document.xml": b"<x/>"}))
+    assert info.puid == OFD_LOCAL_ID
+    assert info.basis == "ofd"
+    assert info.version == "1.2"
+    assert info.mime == "application/ofd"
+
+
+def test_zip_with_wrong_ofd_namespace_is_plain_zip(tmp_path: Path) -> None:
+    bad = OFD_XML.replace(b"http://www.ofdspec.org/2016", b"http://example.org/not-ofd")
+    info = identify(_zip(tmp_path / "a.ofd", {"OFD.xml": bad}))
+    assert info.puid == "x-fmt/263"
+    assert info.extension_mismatch
+
+
+def test_empty_and_unknown_and_missing(tmp_path: Path) -> None:
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    empty = identify(tmp_path / "empty.pdf")
+    assert empty.puid is None and empty.basis == "none"
+    (tmp_path / "noise.bin").write_bytes(bytes(range(7, 200)) * 3)
+    assert identify(tmp_path / "noise.bin").puid is None
+    missing = identify(tmp_path / "nope")
+    assert missing.basis == "error" and missing.warnings
+
+
+def test_hostile_zips_never_crash(tmp_path: Path) -> None:
+    bomb = _zip(tmp_path / "bomb.ofd", {"OFD.xml": b"\0" * (20 * 1024 * 1024)})
+    info = identify(bomb)
+    assert info.puid != OFD_LOCAL_ID
+    truncated = tmp_path / "trunc.docx"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "x" * 5000)
+    truncated.write_bytes(buf.getvalue()[:300])
+    assert identify(truncated).basis in {"signature", "none", "extension", "error"}
+    dtd = _zip(tmp_path / "dtd.ofd", {"OFD.xml": b'<!DOCTYPE x [<!ENTITY a "b">]>' + OFD_XML})
+    assert identify(dtd).puid != OFD_LOCAL_ID
+
+
+def test_cli_identify_json(tmp_path: Path) -> None:
+    from lantai.cli.formats import formats_app
+
+    runner = CliRunner()
+    ok = runner.invoke(formats_app, ["identify", str(_pdf(tmp_path / "a.pdf")), "--json"])
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.stdout)
+    assert data["files"][0]["mime"] == "application/pdf"
+    liar = runner.invoke(formats_app, ["identify", str(_png(tmp_path / "x.pdf")), "--json"])
+    assert liar.exit_code == 1
+    missing = runner.invoke(formats_app, ["identify", str(tmp_path / "missing.pdf"), "--json"])
+    assert missing.exit_code == 2
+    assert json.loads(missing.stdout)["ok"] is False
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.xml"])
+def test_text_formats_do_not_claim_lying_extension(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text('<?xml version="1.0"?><root>档案</root>' if name.endswith(".xml") else "档案\n", "utf-8")
+    assert not identify(path).extension_mismatch
