@@ -53,6 +53,7 @@ class CertificateInfo:
 
     subject: str
     issuer: str
+    common_name: str
     serial: str
     not_before: datetime
     not_after: datetime
@@ -242,6 +243,7 @@ def describe_certificate(cert: x509.Certificate) -> CertificateInfo:
     return CertificateInfo(
         subject=cert.subject.human_friendly,
         issuer=cert.issuer.human_friendly,
+        common_name=str(cert.subject.native.get("common_name", cert.subject.human_friendly)),
         serial=format(cert.serial_number, "x"),
         not_before=cert.not_valid_before,
         not_after=cert.not_valid_after,

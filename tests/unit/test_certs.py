@@ -205,3 +205,26 @@ def test_issue_certificate_for_a_seal_key(store: keystore.Keystore) -> None:
     signature = sm2.sign(seal_key.private_key, seal_key.public_key, message)
     assert certs.verify_with_certificate(cert, sm2.OID_SM2_WITH_SM3, message, signature)
     assert store.verify_certificate(der) == []
+
+
+def test_keys_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from lantai.cli.keys import keys_app
+
+    monkeypatch.setenv("LANTAI_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    assert runner.invoke(keys_app, ["list", "--json"]).exit_code == 2  # not initialised
+    assert runner.invoke(keys_app, ["init", "--json"]).exit_code == 0
+    listed = json.loads(runner.invoke(keys_app, ["list", "--json"]).output)
+    assert {row["role"] for row in listed["certificates"]} == {"signing", "local_ca", "trusted"}
+    foreign = certs.issue_certificate(
+        certs.create_local_ca("外部CA", "外部"), "外部机构", sm2.generate_keypair()
+    )
+    (tmp_path / "foreign.der").write_bytes(foreign)
+    result = runner.invoke(keys_app, ["import-cert", str(tmp_path / "foreign.der"), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["findings"][0]["code"] == "cert-untrusted"
+    (tmp_path / "junk.pem").write_bytes(b"junk")
+    assert runner.invoke(keys_app, ["trust-ca", str(tmp_path / "junk.pem"), "--json"]).exit_code == 2
