@@ -55,7 +55,7 @@ def run_ingest_checks(context: IngestContext) -> list[Finding]:
     for name, check in sorted(_REGISTRY.items()):
         try:
             findings.extend(check(context))
-        except Exception as exc:  # noqa: BLE001 - one broken check must not stop ingest
+        except Exception as exc:
             findings.append(Finding(rule=Rule.STRUCTURE, element=context.label, severity=Severity.ERROR,
                                     message=f"检测 {name} 无法完成: {exc}", message_en=f"check {name} failed: {exc}",
                                     code=f"check_error:{name}"))

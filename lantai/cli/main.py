@@ -5,12 +5,20 @@ Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from lantai import __version__
@@ -35,10 +43,8 @@ _SUBAPPS = {
     "search": ("lantai.cli.search", "search_app"),
 }
 for _name, (_module, _attr) in _SUBAPPS.items():
-    try:
+    with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
         app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
-    except (ImportError, AttributeError):  # pragma: no cover - area not installed yet
-        pass
 
 
 def _progress() -> Progress:

@@ -40,14 +40,18 @@ class MultiHasher:
         return {name: h.hexdigest() for name, h in self._hashes.items()}
 
 
-def digest_stream(stream: BinaryIO, algorithms: Iterable[str] = DEFAULT_ALGORITHMS) -> tuple[dict[str, str], int]:
+def digest_stream(
+    stream: BinaryIO, algorithms: Iterable[str] = DEFAULT_ALGORITHMS
+) -> tuple[dict[str, str], int]:
     hasher = MultiHasher(algorithms)
     while chunk := stream.read(CHUNK_SIZE):
         hasher.update(chunk)
     return hasher.hexdigests(), hasher.size
 
 
-def digest_file(path: str | os.PathLike[str], algorithms: Iterable[str] = DEFAULT_ALGORITHMS) -> tuple[dict[str, str], int]:
+def digest_file(
+    path: str | os.PathLike[str], algorithms: Iterable[str] = DEFAULT_ALGORITHMS
+) -> tuple[dict[str, str], int]:
     """Digest a file without holding it in memory. Returns ``({algorithm: hex}, size)``."""
     with open(path, "rb") as fh:
         return digest_stream(fh, algorithms)

@@ -70,7 +70,7 @@ def _jobs(archive: Archive, object_id: str, algorithm: str) -> tuple[list[dict[s
     try:
         content = list(archive.store.iter_content(object_id))
     except LantaiError as exc:
-        return problems + [{"object": object_id, "file": "inventory.json", "problem": "inventory_invalid",
+        return [*problems, {"object": object_id, "file": "inventory.json", "problem": "inventory_invalid",
                             "message": exc.message_zh}], []
     for content_path, sha512, sm3, absolute in content:
         named.add(content_path)

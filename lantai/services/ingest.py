@@ -17,6 +17,7 @@ the same 电子文件号 with different content is a ``conflict``.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +31,7 @@ from sqlalchemy import func, select
 from lantai.catalog.models import Batch, Item
 from lantai.checks import hooks
 from lantai.domain import metadata as md
-from lantai.domain.findings import Finding, Rule, Severity
+from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
 from lantai.packages import sip
 from lantai.packages.inline_data import extract_inline_data
@@ -250,7 +251,7 @@ def _stage_content(source: sip.SipSource, referenced: dict[str, int | None], inl
     staged: dict[str, StagedFile] = {}
     for name, declared in referenced.items():
         if name in inline_files:
-            stream_factory: Callable[[], Any] = lambda n=name: open(inline_files[n], "rb")  # noqa: E731
+            stream_factory: Callable[[], Any] = functools.partial(inline_files[name].open, "rb")
             limit = inline_files[name].stat().st_size
         elif name in source.entries:
             stream_factory = source.entries[name].open

@@ -40,7 +40,7 @@ BadCase = Callable[[Path], Path]
 
 
 def _malformed(tmp: Path) -> Path:
-    return _replace_metadata(write_item(tmp, SipSpec("X1")), b"<?xml version='1.0'?><文件实体><题名>unclosed")
+    return _replace_metadata(write_item(tmp, SipSpec("X1")), "<?xml version='1.0'?><文件实体><题名>unclosed".encode())
 
 
 def _xxe(tmp: Path) -> Path:

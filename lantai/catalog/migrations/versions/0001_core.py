@@ -1,12 +1,11 @@
 """core catalogue
 
 Revision ID: 0001_core
-Revises: 
+Revises: (none)
 Create Date: 2026-11-25 09:14:29.322478
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_core'
 down_revision = None
