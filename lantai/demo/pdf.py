@@ -1,0 +1,67 @@
+"""Painting a :class:`page.Layout` into a PDF with reportlab, then making it PDF/A-2b.
+
+reportlab embeds a TrueType subset of ZenHei for every font use, so text stays extractable
+(pypdf, pdftotext) and the file carries its fonts. The seal is drawn with a colour-key mask
+(white is see-through) rather than an alpha channel, so the page has no transparency group.
+"""
+
+from __future__ import annotations
+
+import io
+
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from lantai.demo import fonts, pdfa
+from lantai.demo.page import PAGE_HEIGHT, PAGE_WIDTH, Layout, Page, Picture
+
+MM = 72 / 25.4
+CREATOR = "Lantai demo generator"
+
+
+def render_pdf(layout: Layout, *, created: str | None = None) -> bytes:
+    """PDF/A-2b bytes of ``layout``; ``created`` (ISO date-time) makes the output reproducible."""
+    return pdfa.to_pdfa(_draw(layout), layout.title, layout.author, created=created, subject=layout.subject,
+                        keywords=layout.keywords)
+
+
+def _draw(layout: Layout) -> bytes:
+    font = fonts.pdf_font().fontName
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(PAGE_WIDTH * MM, PAGE_HEIGHT * MM), invariant=1, pageCompression=1,
+                        initialFontName=font, initialFontSize=12)
+    pdf.setCreator(CREATOR)
+    pdf.setTitle(layout.title)
+    pdf.setAuthor(layout.author)
+    for page in layout.pages:
+        _draw_page(pdf, page, font)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _draw_page(pdf: canvas.Canvas, page: Page, font: str) -> None:
+    for picture in page.pictures:
+        _picture(pdf, picture)
+    for rule in page.rules:
+        pdf.setStrokeColorRGB(*(c / 255 for c in rule.color))
+        pdf.setLineWidth(rule.width * MM)
+        y = (PAGE_HEIGHT - rule.y) * MM
+        pdf.line(rule.x1 * MM, y, rule.x2 * MM, y)
+    for run in page.runs:
+        text = pdf.beginText(run.x * MM, (PAGE_HEIGHT - run.y) * MM)
+        text.setFont(font, run.size * MM)
+        text.setFillColorRGB(*(c / 255 for c in run.color))
+        if run.hscale != 1.0:
+            text.setHorizScale(run.hscale * 100)
+        text.textOut(run.text)
+        pdf.drawText(text)
+    if page.stamp is not None:
+        _picture(pdf, page.stamp)
+
+
+def _picture(pdf: canvas.Canvas, picture: Picture) -> None:
+    mask = [235, 255, 235, 255, 235, 255] if picture.color_key else None
+    pdf.drawImage(ImageReader(io.BytesIO(picture.data)), picture.x * MM,
+                  (PAGE_HEIGHT - picture.y - picture.height) * MM, picture.width * MM, picture.height * MM,
+                  mask=mask)
