@@ -84,12 +84,12 @@ MESSAGES: dict[str, Message] = {
                              "refers to agent identifier '{value}', which no 机构人员实体 declares"),
     "record_identifier_mismatch": Message(Rule.STRUCTURE, W, "文件标识符“{value}”与电子文件号“{record_code}”不一致",
                                           "record identifier '{value}' differs from the record code '{record_code}'"),
-    "unknown_element": Message(Rule.STRUCTURE, W, "未知元素 {element}，已忽略",
-                               "unknown element {element} was ignored"),
-    "repeated_element": Message(Rule.STRUCTURE, E, "元素 {element} 不可重复，只保留了第一个",
-                                "element {element} may occur only once; only the first was kept"),
-    "element_order": Message(Rule.STRUCTURE, W, "元素 {element} 的位置与 DA/T 48 规定的顺序不符",
-                             "element {element} is out of the order DA/T 48 prescribes"),
+    "unknown_element": Message(Rule.STRUCTURE, W, "未知元素 {path}，已忽略",
+                               "unknown element {path} was ignored"),
+    "repeated_element": Message(Rule.STRUCTURE, E, "元素 {path} 不可重复，只保留了第一个",
+                                "element {path} may occur only once; only the first was kept"),
+    "element_order": Message(Rule.STRUCTURE, W, "元素 {path} 的位置与 DA/T 48 规定的顺序不符",
+                             "element {path} is out of the order DA/T 48 prescribes"),
 }
 
 NOTE_CODES = {"unknown": "unknown_element", "repeated": "repeated_element", "order": "element_order"}

@@ -159,4 +159,4 @@ def _reference(value: str | None, declared: set[str], where: str, findings: list
 
 
 def _note_findings(notes: list[tuple[str, str]]) -> list[Finding]:
-    return [make_finding(NOTE_CODES[kind], where, element=where) for kind, where in notes]
+    return [make_finding(NOTE_CODES[kind], where, path=where) for kind, where in notes]
