@@ -1,0 +1,232 @@
+"""Streaming EEP reader: one pass with expat, memory flat whatever the size of the files inside.
+
+Why expat and not ``lxml.iterparse``: iterparse materialises each text node, and one 编码数据
+holds a whole file as base64 (1.3 GiB for a 1 GiB file). expat hands character data over in
+buffers (``buffer_size`` bytes at most), so base64 is canonicalised, decoded and (when
+extracting) written out chunk by chunk. Everything else — the small elements — is built into an
+lxml tree (without the base64 text) for the structure, ID and signature checks in :mod:`.verify`.
+
+During the same pass every 被签名对象 and every 电子签名 element is canonicalised (exc-C14N, see
+:mod:`.canonical`) into an SM3 hash, so a verifier has every digest it needs when parsing ends.
+DTDs are refused outright (no entities, no external resources).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+from xml.parsers import expat
+
+from lxml import etree
+
+from lantai.domain.findings import Finding
+from lantai.packages.eep.canonical import CanonicalStream
+from lantai.packages.eep.names import local
+
+READ_CHUNK = 1024 * 1024
+CANONICALISED = {"被签名对象", "电子签名"}
+_WHITESPACE = re.compile(rb"[ \t\r\n]+")
+
+
+@dataclass
+class EncodedData:
+    """What was found in one 编码数据 element."""
+
+    element: etree._Element
+    size: int = 0
+    sm3: str = ""
+    error: str | None = None
+    path: Path | None = None
+    has_text: bool = False
+
+
+@dataclass
+class ParsedPackage:
+    root: etree._Element | None
+    digests: dict[etree._Element, bytes] = field(default_factory=dict)
+    data: dict[etree._Element, EncodedData] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+class _Base64Sink:
+    """Decodes base64 as it arrives; catches bad characters, misplaced padding and truncation."""
+
+    def __init__(self, record: EncodedData, out: BinaryIO | None) -> None:
+        self.record = record
+        self._carry = b""
+        self._hash = hashlib.new("sm3")
+        self._out = out
+
+    def feed(self, text: bytes) -> None:
+        if self.record.error:
+            return
+        if _WHITESPACE.search(text):
+            text = _WHITESPACE.sub(b"", text)
+        if not text:
+            return
+        self.record.has_text = True
+        buffer = self._carry + text
+        cut = len(buffer) - len(buffer) % 4
+        self._carry = buffer[cut:]
+        self._decode(buffer[:cut])
+
+    def _decode(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        try:
+            raw = binascii.a2b_base64(chunk, strict_mode=True)
+        except binascii.Error:
+            self.record.error = "编码数据不是有效的 Base64（含非法字符或填充位置错误）"
+            return
+        self.record.size += len(raw)
+        self._hash.update(raw)
+        if self._out is not None:
+            self._out.write(raw)
+
+    def close(self) -> None:
+        if self._carry and not self.record.error:
+            self.record.error = f"编码数据不完整：Base64 末尾缺少 {4 - len(self._carry)} 个字符（疑似被截断）"
+        if self._out is not None:
+            self._out.close()
+        self.record.sm3 = self._hash.hexdigest()
+
+
+class _Handler:
+    def __init__(self, data_dir: Path | None) -> None:
+        self.builder = etree.TreeBuilder()
+        self.package = ParsedPackage(root=None)
+        self._stack: list[tuple[str, etree._Element]] = []
+        self._streams: list[tuple[CanonicalStream, hashlib._Hash, etree._Element]] = []
+        self._sink: _Base64Sink | None = None
+        self._data_dir = data_dir
+        self._count = 0
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        ns, _, rest = name.partition("}") if "}" in name else ("", "", name)
+        local_name, _, prefix = rest.partition("}")
+        if prefix:
+            raise _Unsupported(f"元素 {prefix}:{local_name} 使用了命名空间前缀，本系统要求默认命名空间")
+        if any("}" in key for key in attributes):
+            raise _Unsupported(f"元素 {local_name} 含带命名空间的属性")
+        tag = f"{{{ns}}}{local_name}" if ns else local_name
+        element = self.builder.start(tag, attributes)
+        if local_name in CANONICALISED:
+            digest = hashlib.new("sm3")
+            self._streams.append((CanonicalStream(digest.update), digest, element))
+        for stream, _, _ in self._streams:
+            stream.start(ns, local_name, attributes)
+        self._stack.append((local_name, element))
+        if local_name == "编码数据":
+            self._sink = self._open_sink(element)
+
+    def _open_sink(self, element: etree._Element) -> _Base64Sink:
+        record = EncodedData(element)
+        out = None
+        if self._data_dir is not None:
+            self._count += 1
+            record.path = self._data_dir / f"{self._count:06d}.bin"
+            out = open(record.path, "wb")  # noqa: SIM115 - closed by the sink
+        self.package.data[element] = record
+        return _Base64Sink(record, out)
+
+    def data(self, text: str) -> None:
+        for stream, _, _ in self._streams:
+            stream.text(text)
+        if self._sink is not None and self._stack[-1][0] == "编码数据":
+            self._sink.feed(text.encode("utf-8", "surrogatepass"))
+        else:
+            self.builder.data(text)
+
+    def end(self, name: str) -> None:
+        local_name, element = self._stack.pop()
+        for stream, _, _ in self._streams:
+            stream.end(local_name)
+        if self._streams and self._streams[-1][0].depth == 0:
+            _, digest, owner = self._streams.pop()
+            self.package.digests[owner] = digest.digest()
+        if local_name == "编码数据" and self._sink is not None:
+            self._sink.close()
+            self._sink = None
+        self.builder.end(element.tag)
+
+    def processing_instruction(self, target: str, data: str) -> None:
+        if self._stack:
+            raise _Unsupported(f"封装包内不允许处理指令 <?{target}?>")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _UnsafeXml(Exception):
+    pass
+
+
+def parse_package(path: Path, data_dir: Path | None = None) -> ParsedPackage:
+    """Parse ``path`` in one streaming pass. With ``data_dir``, decoded files are written there."""
+    handler = _Handler(data_dir)
+    parser = _make_parser(handler)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(READ_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        handler.package.root = handler.builder.close()
+    except expat.ExpatError as exc:
+        handler.package.findings.append(
+            _fatal(
+                "eep-xml",
+                f"封装包不是格式良好的 XML：{expat.errors.messages[exc.code]}（第 {exc.lineno} 行）",
+            )
+        )
+    except _UnsafeXml as exc:
+        handler.package.findings.append(_fatal("eep-xml-unsafe", str(exc)))
+    except _Unsupported as exc:
+        handler.package.findings.append(_fatal("eep-structure", str(exc)))
+    except OSError as exc:
+        handler.package.findings.append(_fatal("eep-read", f"无法读取封装包：{exc}"))
+    if handler._sink is not None:
+        handler._sink.close()
+    return handler.package
+
+
+def _make_parser(handler: _Handler) -> expat.XMLParserType:
+    parser = expat.ParserCreate(encoding=None, namespace_separator="}")
+    parser.namespace_prefixes = True
+    parser.buffer_text = True
+    parser.buffer_size = READ_CHUNK
+    parser.ordered_attributes = False
+    parser.StartElementHandler = handler.start
+    parser.EndElementHandler = handler.end
+    parser.CharacterDataHandler = handler.data
+    parser.ProcessingInstructionHandler = handler.processing_instruction
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_doctype
+    return parser
+
+
+def _refuse_doctype(*_args: object) -> None:
+    raise _UnsafeXml("封装包含 DTD 或实体声明，出于安全原因拒绝处理")
+
+
+def _fatal(code: str, message: str) -> Finding:
+    return Finding(rule="structure", element="电子文件封装包", message=message, code=code)
+
+
+def element_path(element: etree._Element) -> str:
+    """Chinese path of an element, with the identifying attribute when it has one."""
+    parts = []
+    current: etree._Element | None = element
+    while current is not None:
+        label = local(current.tag)
+        for key in ("编码数据ID", "编码ID", "文档数据ID"):
+            if key in current.attrib:
+                label += f"[@{key}={current.attrib[key]}]"
+                break
+        parts.append(label)
+        current = current.getparent()
+    return "/".join(reversed(parts))

@@ -1,0 +1,274 @@
+"""Verify a DA/T 48 EEP: structure, IDs, data, signatures, certificates and the 修改型 chain.
+
+Returns findings (rule / element / Chinese message / code) and raises nothing for a bad
+package: a verifier that stops at the first problem hides the others. The signature rule it
+checks is the one :mod:`.writer` documents (SM2 over SM3 of the exclusive C14N of 被签名对象).
+Certificates are judged at the 签名时间 they sign for, so an archived package stays verifiable
+after its certificate expires; trust comes from the key store's trusted CAs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from lxml import etree
+
+from lantai.crypto import certs, sm2
+from lantai.crypto.keystore import Keystore
+from lantai.domain.findings import Finding
+from lantai.packages.eep import names as n
+from lantai.packages.eep.reader import ParsedPackage, element_path, parse_package
+from lantai.packages.eep.sip_io import declared_size
+from lantai.packages.eep.structure import check_structure
+
+_NCNAME = re.compile(r"^[^\W\d][\w.\-]*$")
+CHINA_TZ = timezone(timedelta(hours=8))
+KNOWN_ALGORITHMS = {sm2.OID_SM2_WITH_SM3, *certs.RSA_SIGNATURE_HASHES}
+
+
+def verify_eep(path: Path, keystore: Keystore | None) -> list[Finding]:
+    """Parse ``path`` in one streaming pass and check everything; [] means the package is sound."""
+    return verify_parsed(parse_package(path), keystore)
+
+
+def verify_parsed(package: ParsedPackage, keystore: Keystore | None) -> list[Finding]:
+    findings = list(package.findings)
+    root = package.root
+    if root is None or findings:
+        return findings
+    findings += check_structure(root)
+    findings += _check_headers(root)
+    findings += _check_ids(root)
+    findings += _check_data(package)
+    findings += _check_signatures(package, keystore)
+    return findings
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def _check_headers(root: etree._Element) -> list[Finding]:
+    findings: list[Finding] = []
+    version = _text(root, "版本")
+    if version != n.EEP_VERSION:
+        findings.append(_f("eep-version", "电子文件封装包/版本", f"版本应为 {n.EEP_VERSION}，实为 {version}"))
+    for depth, signed in enumerate(_signed_objects(root)):
+        findings += _check_signed_header(
+            signed, version, revision_expected=len(_signed_objects(root)) - 1 - depth
+        )
+    return findings
+
+
+def _signed_objects(root: etree._Element) -> list[etree._Element]:
+    """被签名对象 from the newest (the root's) down to the original, following 原封装包."""
+    chain = []
+    current = _child(root, "被签名对象")
+    while current is not None:
+        chain.append(current)
+        original = _child(_child(current, "修改封装内容"), "原封装包")
+        current = _child(original, "被签名对象")
+    return chain
+
+
+def _check_signed_header(
+    signed: etree._Element, version: str | None, revision_expected: int
+) -> list[Finding]:
+    path = element_path(signed)
+    findings = []
+    if signed.get("eep版本") != version:
+        findings.append(
+            _f("eep-version", path, f"@eep版本（{signed.get('eep版本')}）与 版本（{version}）不一致")
+        )
+    kind = _text(signed, "封装包类型")
+    if kind not in n.TYPE_DESCRIPTIONS:
+        return [*findings, _f("eep-type", path, f"封装包类型 取值无效：{kind}")]
+    if _text(signed, "封装包类型描述") != n.TYPE_DESCRIPTIONS[kind]:
+        findings.append(_f("eep-type", path, "封装包类型描述 与 封装包类型 不符"))
+    body = "封装内容" if kind == n.TYPE_ORIGINAL else "修改封装内容"
+    if _child(signed, body) is None:
+        findings.append(_f("eep-type", path, f"{kind} 封装包应包含 {body}"))
+    if (kind == n.TYPE_ORIGINAL) != (revision_expected == 0):
+        findings.append(_f("eep-chain", path, f"封装包类型 {kind} 与其在修改链中的位置不符"))
+    if not _is_datetime(_text(signed, "封装包创建时间")):
+        findings.append(_f("eep-datetime", path + "/封装包创建时间", "封装包创建时间 不是有效的日期时间"))
+    return findings
+
+
+# --- identifiers ----------------------------------------------------------------------------------
+
+
+def _check_ids(root: etree._Element) -> list[Finding]:
+    ids: Counter[str] = Counter()
+    findings: list[Finding] = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        values = [element.get(a) for a in n.ID_ATTRIBUTES if element.get(a) is not None]
+        if n.local(element.tag) in n.ID_ELEMENTS:
+            values.append((element.text or "").strip())
+        for value in values:
+            ids[value] += 1
+            if not _NCNAME.match(value or ""):
+                findings.append(
+                    _f("eep-id-invalid", element_path(element), f"标识符“{value}”不是合法的 xs:ID")
+                )
+    findings += [
+        _f("eep-id-duplicate", "电子文件封装包", f"标识符“{v}”出现 {c} 次，应唯一")
+        for v, c in ids.items()
+        if c > 1
+    ]
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        refs = [element.get(a) for a in n.IDREF_ATTRIBUTES if element.get(a) is not None]
+        if n.local(element.tag) in n.IDREF_ELEMENTS:
+            refs.append((element.text or "").strip())
+        findings += [
+            _f("eep-idref", element_path(element), f"引用的标识符“{ref}”不存在")
+            for ref in refs
+            if ref not in ids
+        ]
+    return findings
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+
+def _check_data(package: ParsedPackage) -> list[Finding]:
+    findings: list[Finding] = []
+    by_id = {record.element.get("编码数据ID"): record for record in package.data.values()}
+    for record in package.data.values():
+        element = record.element
+        path = element_path(element)
+        if record.error:
+            findings.append(_f("eep-base64", path, record.error))
+            continue
+        reference = element.get("引用编码数据ID")
+        if reference is not None:
+            target = by_id.get(reference)
+            if record.has_text:
+                findings.append(_f("eep-data", path, "编码数据 同时含数据和 @引用编码数据ID"))
+            elif target is not None and not target.has_text:
+                findings.append(_f("eep-idref", path, f"@引用编码数据ID 指向的“{reference}”本身没有数据"))
+            record = target or record
+        elif not record.has_text:
+            findings.append(_f("eep-data", path, "编码数据 为空且没有 @引用编码数据ID"))
+            continue
+        size = declared_size(element.getparent()) if element.getparent() is not None else None
+        if size is not None and size != record.size and not record.error:
+            findings.append(_f("eep-size", path, f"解码后 {record.size} 字节，与 计算机文件大小 {size} 不符"))
+    return findings
+
+
+# --- signatures ------------------------------------------------------------------------------------
+
+
+def _check_signatures(package: ParsedPackage, keystore: Keystore | None) -> list[Finding]:
+    root = package.root
+    assert root is not None
+    findings: list[Finding] = []
+    block, lock = _child(root, "电子签名块"), _child(root, "锁定签名")
+    if block is None or lock is None:
+        return [_f("eep-signature-missing", "电子文件封装包", "封装包缺少 电子签名块 或 锁定签名")]
+    for signed in _signed_objects(root):
+        holder = signed.getparent()
+        signatures = _child(holder, "电子签名块") if holder is not root else block
+        if signatures is None:
+            findings.append(_f("eep-signature-missing", element_path(signed), "原封装包 缺少 电子签名块"))
+            continue
+        for signature in signatures:
+            if isinstance(signature.tag, str) and n.local(signature.tag) == "电子签名":
+                findings += _check_one(signature, package.digests.get(signed), keystore)
+    target = _locked_signature(block, _text(lock, "被锁定签名标识符"))
+    if target is None:
+        findings.append(_f("eep-lock", element_path(lock), "被锁定签名标识符 未指向 电子签名块 中的电子签名"))
+    else:
+        findings += _check_one(lock, package.digests.get(target), keystore)
+    return findings
+
+
+def _locked_signature(block: etree._Element, identifier: str | None) -> etree._Element | None:
+    for signature in block:
+        if isinstance(signature.tag, str) and _text(signature, "签名标识符") == identifier:
+            return signature
+    return None
+
+
+def _check_one(signature: etree._Element, digest: bytes | None, keystore: Keystore | None) -> list[Finding]:
+    path = element_path(signature)
+    algorithm = _text(signature, "签名算法标识")
+    if algorithm not in KNOWN_ALGORITHMS:
+        return [_f("eep-signature-algorithm", path, f"不支持的签名算法标识：{algorithm}")]
+    chain = [_b64(c.text) for c in signature.iter(n.q("证书"))]
+    try:
+        signer = certs.load_certificate(chain[0] or b"") if chain else None
+    except Exception:  # BadInput from asn1crypto parsing
+        signer = None
+    if signer is None:
+        return [_f("eep-certificate", path, "证书块 中没有可解析的签名证书")]
+    value = _b64(_text(signature, "签名结果"))
+    if digest is None or value is None or not certs.verify_with_certificate(signer, algorithm, digest, value):
+        return [
+            _f("eep-signature", path, f"签名无效：签名结果 无法用证书（{signer.subject.human_friendly}）验证")
+        ]
+    if keystore is None:
+        return []
+    extras = [certs.load_certificate(c) for c in chain[1:] if c]
+    at = _datetime(_text(signature, "签名时间"))
+    trusted = keystore.trusted_certificates()
+    return [
+        Finding(rule=f.rule, element=path + "/证书块", message=f.message, code=f.code)
+        for f in certs.validate_certificate(signer, trusted, [*keystore.agency_certificates(), *extras], at)
+    ]
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _child(element: etree._Element | None, name: str) -> etree._Element | None:
+    if element is None:
+        return None
+    for child in element:
+        if isinstance(child.tag, str) and n.local(child.tag) == name:
+            return child
+    return None
+
+
+def _text(element: etree._Element | None, name: str) -> str | None:
+    child = _child(element, name)
+    return (child.text or "").strip() if child is not None else None
+
+
+def _b64(text: str | None) -> bytes | None:
+    try:
+        return base64.b64decode("".join((text or "").split()), validate=True) if text else None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_datetime(text: str | None) -> bool:
+    return _datetime(text) is not None
+
+
+def _datetime(text: str | None) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)  # xs:dateTime without zone: local time
+
+
+def _f(code: str, element: str, message: str) -> Finding:
+    rule = {"eep-id-duplicate": "duplicate", "eep-base64": "digest", "eep-size": "digest"}.get(
+        code, "structure"
+    )
+    if code.startswith("eep-signature") or code == "eep-lock":
+        rule = "signature"
+    if code == "eep-certificate":
+        rule = "certificate"
+    return Finding(rule=rule, element=element, message=message, code=code)
