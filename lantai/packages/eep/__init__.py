@@ -10,7 +10,17 @@ Public API::
 """
 
 from lantai.packages.eep.extract import ExtractResult, Layer, extract_eep, read_history
+from lantai.packages.eep.modified import build_modified_eep
 from lantai.packages.eep.verify import verify_eep
 from lantai.packages.eep.writer import Signer, build_eep
 
-__all__ = ["ExtractResult", "Layer", "Signer", "build_eep", "extract_eep", "read_history", "verify_eep"]
+__all__ = [
+    "ExtractResult",
+    "Layer",
+    "Signer",
+    "build_eep",
+    "build_modified_eep",
+    "extract_eep",
+    "read_history",
+    "verify_eep",
+]

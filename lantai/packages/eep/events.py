@@ -27,6 +27,7 @@ class EventWriter:
     def __init__(self, xf: Any) -> None:
         self._xf = xf
         self._streams: list[CanonicalStream] = []
+        self._open: list[Any] = []
 
     @contextmanager
     def signed(self) -> Iterator[Any]:
@@ -47,6 +48,15 @@ class EventWriter:
             yield
         for stream in self._streams:
             stream.end(name)
+
+    def open(self, name: str, attributes: Mapping[str, str]) -> None:
+        """Start an element to be ended by :meth:`close` (for replaying parser events)."""
+        manager = self.element(name, attributes)
+        manager.__enter__()
+        self._open.append(manager)
+
+    def close(self) -> None:
+        self._open.pop().__exit__(None, None, None)
 
     def text(self, data: str | None) -> None:
         if data:
