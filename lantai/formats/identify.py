@@ -264,7 +264,8 @@ def _ofd_match(zf: zipfile.ZipFile) -> _Match | None:
                          "OFD.xml")
     except Exception:
         return None
-    if namespace(root) != OFD_NAMESPACE or local_name(root) != "OFD":
+    # Suwell and others write the namespace without "/2016"; still OFD (ofd.py warns about it).
+    if namespace(root) not in (OFD_NAMESPACE, "http://www.ofdspec.org") or local_name(root) != "OFD":
         return None
     doc_type = root.get("DocType") or "OFD"
     name = "OFD (GB/T 33190-2016)" if doc_type != "OFD-A" else "OFD-A (GB/T 42133-2022)"

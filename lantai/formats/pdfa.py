@@ -1,0 +1,131 @@
+"""PDF/A validation without veraPDF: the ISO 19005-1/-2/-3 level B rules that matter, with pikepdf.
+
+veraPDF (Java) cannot be obtained here (DEPENDENCIES.md §3), so Lantai checks the rules that
+decide long-term renderability and self-containment itself:
+
+* identification — XMP ``pdfaid:part``/``conformance``, XMP value types, Info ↔ XMP (PDF/A-1);
+* file structure — header and binary comment, trailer ID, xref and ``obj`` syntax, encryption,
+  LZW, stream keys, implementation limits (``pdfa_syntax``, ``pdfa_objects``);
+* graphics — OutputIntent and its ICC profile, PostScript and transfer functions, transparency
+  (PDF/A-1), JPEG 2000 headers (PDF/A-2);
+* fonts — every font embedded (descendant CIDFonts included), widths arrays, CMap compatibility;
+* interaction — forbidden actions and named actions, additional actions, annotation flags and
+  appearances, NeedAppearances, optional content (PDF/A-1), embedded files (1: none, 2: PDF/A,
+  3: associated with AFRelationship).
+
+A file that claims level A or U is checked against the level B rules (tagged structure and
+Unicode mapping are not verified) — the result says so in ``notes``. What is *not* checked:
+content-stream operators (colour use without an OutputIntent is inferred from resources only),
+embedded font programs' internals. ``validate_pdfa`` never raises for bad content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from lantai.formats.pdfa_objects import ObjectRules
+from lantai.formats.pdfa_syntax import check_syntax
+from lantai.formats.pdfa_xmp import Xmp, check_xmp, read_xmp
+
+DEVICE_SPACES = {"/DeviceRGB", "/DeviceCMYK", "/DeviceGray"}
+
+
+@dataclass(slots=True)
+class PdfaResult:
+    """``declared`` like "2b"; None (and ``compliant`` None) when the file claims no PDF/A."""
+
+    declared: str | None
+    compliant: bool | None
+    violations: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"declared": self.declared, "compliant": self.compliant, "violations": list(self.violations),
+                "notes": list(self.notes)}
+
+
+def validate_pdfa(path: str | Path) -> PdfaResult:
+    """Check the PDF/A claim of one file. Corrupt files give compliant False with the parse error."""
+    path = Path(path)
+    try:
+        return _validate(path)
+    except Exception as exc:  # a hostile file must never stop a batch
+        return PdfaResult(None, False, [_v("6.1", f"PDF/A check failed: {type(exc).__name__}: {exc}")])
+
+
+def _validate(path: Path) -> PdfaResult:
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PasswordError:
+        return PdfaResult(None, False, [_v("6.1.3", "the file is encrypted with a password; PDF/A forbids encryption")])
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        return PdfaResult(None, False, [_v("6.1", f"the file does not parse as PDF: {exc}")])
+    with pdf:
+        xmp, problems = read_xmp(pdf)
+        if not xmp.claims:
+            if problems:
+                return PdfaResult(None, None, [], [f"XMP unreadable: {problems[0][1]}"])
+            return PdfaResult(None, None)
+        part = _part(xmp, pdf)
+        declared = f"{(xmp.part or '?').strip()}{(xmp.conformance or '?').strip().lower()}"
+        violations = problems + check_xmp(pdf, xmp, part)
+        violations += check_syntax(path, part)
+        violations += _trailer_id(pdf, path)
+        violations += ObjectRules(pdf, part).run()
+        violations += _output_intent(pdf, part)
+        notes = []
+        if (xmp.conformance or "").strip().upper() in ("A", "U"):
+            notes.append(f"level {xmp.conformance} declared; checked against the level B rules only")
+    unique = list(dict.fromkeys(violations))
+    return PdfaResult(declared, not unique, [_v(c, m) for c, m in unique], notes)
+
+
+def _v(clause: str, message: str) -> dict[str, str]:
+    return {"clause": clause, "message": message}
+
+
+def _part(xmp: Xmp, pdf: pikepdf.Pdf) -> int:
+    """The part whose rules apply: the declared one, else guessed from the PDF version."""
+    value = (xmp.part or "").strip()
+    if value in ("1", "2", "3"):
+        return int(value)
+    return 1 if pdf.pdf_version <= "1.4" else 2
+
+
+def _trailer_id(pdf: pikepdf.Pdf, path: Path) -> list[tuple[str, str]]:
+    """Cross-reference-stream files have no 'trailer' keyword for the raw check: ask qpdf instead."""
+    if "/ID" in pdf.trailer:
+        return []
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 4096))
+        has_keyword = b"trailer" in fh.read()
+    return [] if has_keyword else [("6.1.3", "the file trailer has no ID")]
+
+
+def _output_intent(pdf: pikepdf.Pdf, part: int) -> list[tuple[str, str]]:
+    """Device colour needs a PDF/A OutputIntent; resources and images are inspected, not content streams."""
+    intents = pdf.Root.get("/OutputIntents")
+    if isinstance(intents, pikepdf.Array) and any(
+            isinstance(i, pikepdf.Dictionary) and str(i.get("/S")) == "/GTS_PDFA1" for i in intents):
+        return []
+    clause = "6.2.2" if part == 1 else "6.2.3"
+    for obj in pdf.objects:
+        if _uses_device_colour(obj):
+            return [(clause, "device-dependent colour is used but there is no PDF/A OutputIntent")]
+    return []
+
+
+def _uses_device_colour(obj: Any) -> bool:
+    if isinstance(obj, pikepdf.Stream) and str(obj.stream_dict.get("/Subtype")) == "/Image":
+        space = obj.stream_dict.get("/ColorSpace")
+        return str(space) in DEVICE_SPACES
+    if isinstance(obj, pikepdf.Dictionary) and "/ColorSpace" in obj and str(obj.get("/Type")) != "/XObject":
+        spaces = obj.get("/ColorSpace")
+        if isinstance(spaces, pikepdf.Dictionary):
+            defaults = {"/DefaultRGB", "/DefaultCMYK", "/DefaultGray"} & set(spaces.keys())
+            return any(str(v) in DEVICE_SPACES for v in spaces.values()) and not defaults
+    return False
