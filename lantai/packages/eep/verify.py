@@ -214,7 +214,11 @@ def _check_one(signature: etree._Element, digest: bytes | None, keystore: Keysto
     value = _b64(_text(signature, "签名结果"))
     if digest is None or value is None or not certs.verify_with_certificate(signer, algorithm, digest, value):
         return [
-            _f("eep-signature", path, f"签名无效：签名结果 无法用证书（{signer.subject.human_friendly}）验证")
+            _f(
+                "eep-signature",
+                path,
+                f"签名无效：签名结果 无法用证书（{signer.subject.native.get('common_name', signer.subject.human_friendly)}）验证",
+            )
         ]
     if keystore is None:
         return []
