@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from lantai.demo import district as d
@@ -305,4 +305,4 @@ def _number(plans: list[DocumentPlan]) -> list[DocumentPlan]:
     return plans
 
 
-__all__ = ["DOC_TYPES", "HANDLING_STEPS", "AttachmentPlan", "DocumentPlan", "HandlingEvent", "plan_year", "replace"]
+__all__ = ["DOC_TYPES", "HANDLING_STEPS", "AttachmentPlan", "DocumentPlan", "HandlingEvent", "plan_year"]
