@@ -1,0 +1,272 @@
+"""Request and response schemas, one family per resource (``UserCreate``, ``UserPublic`` …)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="机器可读的错误代码")
+    message: str = Field(description="中文错误说明")
+    details: Any = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 422, 429)
+}
+
+
+# --- auth and users -------------------------------------------------------------------------------
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserPublic(BaseModel):
+    username: str
+    display_name: str
+    roles: list[str]
+    clearance: str
+    active: bool
+    created_at: str | None = None
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    roles: list[str]
+    clearance: str
+    permissions: list[str]
+    via: str
+    csrf_token: str | None = None
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    display_name: str = Field("", max_length=128)
+    roles: list[str] = Field(default_factory=list, max_length=6)
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = Field(None, max_length=128)
+    roles: list[str] | None = Field(None, max_length=6)
+    active: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordChange(BaseModel):
+    old_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class ClearanceIn(BaseModel):
+    clearance: str = Field(max_length=16, description="公开、内部、限制、秘密、机密、绝密")
+
+
+class TokenCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    name: str = Field("", max_length=128)
+    days: int | None = Field(365, ge=1, le=3650)
+
+
+class TokenPublic(BaseModel):
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    last_used: str | None
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="只显示一次的令牌明文")
+
+
+class Done(BaseModel):
+    ok: bool = True
+
+
+# --- items ----------------------------------------------------------------------------------------
+class ItemSummary(BaseModel):
+    record_id: str
+    title: str
+    document_number: str
+    author: str
+    date: str
+    year: int | None
+    retention: str
+    organisation: str
+    fonds_code: str
+    archival_code: str
+    document_type: str
+    security_classification: str
+    status: str
+    file_count: int
+    total_bytes: int
+    archived_at: str | None
+
+
+class ItemPage(BaseModel):
+    items: list[ItemSummary]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class FileOut(BaseModel):
+    logical_path: str
+    role: str
+    size: int
+    sm3: str
+    sha512: str
+    document_id: str
+    format: str
+    preview: str | None = None
+
+
+class VersionOut(BaseModel):
+    version: int
+    created: str
+    message: str
+    user: str
+
+
+class EventOut(BaseModel):
+    seq: int
+    status: str
+    activity: str
+    time: str
+    agent: str
+    description: str
+
+
+class MetadataGroup(BaseModel):
+    group: str
+    fields: list[tuple[str, str]]
+
+
+class CheckReport(BaseModel):
+    name: str
+    stage: str = ""
+    passed: bool
+    errors: int
+    warnings: int
+    findings: list[dict[str, Any]]
+    source: str
+
+
+class FixityStatus(BaseModel):
+    time: str
+    actor: str
+    ok: bool
+    problems: list[dict[str, Any]]
+
+
+class ItemDetail(ItemSummary):
+    ocfl_version: int
+    page_count: int | None
+    category: str
+    fonds_unit: str
+    item_number: int | None
+    batch_id: str | None
+    updated_at: str | None
+    files: list[FileOut]
+    versions: list[VersionOut]
+    events: list[EventOut]
+    metadata: list[MetadataGroup]
+    checks: list[CheckReport]
+    fixity: FixityStatus | None
+
+
+class FacetValue(BaseModel):
+    value: str | int | None
+    count: int
+
+
+class Facets(BaseModel):
+    path: list[tuple[str, str, str | int]]
+    level: str | None
+    label: str | None
+    values: list[FacetValue]
+
+
+class CheckRun(BaseModel):
+    record_id: str
+    fixity: dict[str, Any]
+    dat70: Any = None
+
+
+class ClassificationIn(BaseModel):
+    level: str = Field(max_length=16)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ClassificationOut(BaseModel):
+    record_id: str
+    from_: str = Field(alias="from")
+    to: str
+    version: int
+
+
+class SearchPage(ItemPage):
+    query: str
+    engine: str
+
+
+# --- submissions ----------------------------------------------------------------------------------
+class SubmissionOut(BaseModel):
+    id: int
+    idempotency_key: str
+    status: str = Field(description="processing | accepted | duplicate | rejected | conflict | complete | partial")
+    record_id: str
+    kind: str
+    submitted_by: str
+    created_at: str | None
+    security: str | None = None
+    report: dict[str, Any] | None = None
+    recheck_available: bool = False
+    replayed: bool = False
+
+
+class SubmissionPage(BaseModel):
+    items: list[SubmissionOut]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+# --- audit ----------------------------------------------------------------------------------------
+class AuditEntryOut(BaseModel):
+    seq: int
+    time: str
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    problems: list[dict[str, Any]]

@@ -1,0 +1,155 @@
+"""``lantai serve`` and ``lantai users …`` — thin over :mod:`lantai.api` and :mod:`lantai.services.users`.
+
+``lantai/cli/main.py`` registers them: ``app.command("serve")(serve_command)`` and
+``app.add_typer(users_app, name="users")``. Account changes from the CLI are made by the operator
+on the server and are audited with the actor ``cli``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.domain.roles import CLEARANCES, Role
+
+users_app = typer.Typer(help="用户与角色 (users, roles, clearances, API tokens).", no_args_is_help=True)
+CLI_ACTOR = "cli"
+
+
+@handle_errors
+def serve_command(
+    host: Annotated[str, typer.Option(help="监听地址 (bind address)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 (port)")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn 进程数 (worker processes)")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """启动网页与接口服务 (serve the web UI and REST API with uvicorn)."""
+    import uvicorn
+
+    from lantai.services.archive import open_archive
+
+    archive = open_archive()
+    from lantai.api import create_app
+
+    app = create_app(archive)
+    emit({"url": f"http://{host}:{port}/", "api_docs": f"http://{host}:{port}/api/docs"}, as_json=as_json,
+         render=lambda: console.print(f"[green]兰台已启动[/] http://{host}:{port}/  （接口文档 /api/docs）"))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    proxy_headers=False)
+    finally:
+        archive.close()
+
+
+def _roles_option(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+@users_app.command("add")
+@handle_errors
+def add(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="密码")],
+    role: Annotated[list[str] | None, typer.Option("--role", help=f"角色，可多次: {', '.join(r.value for r in Role)}")] = None,
+    clearance: Annotated[str, typer.Option(help=f"密级权限: {', '.join(CLEARANCES)}")] = "公开",
+    display_name: Annotated[str, typer.Option(help="姓名")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """新建用户 (create a user)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        user = users.create_user(archive, CLI_ACTOR, username, password, display_name=display_name,
+                                 roles=_roles_option(role), clearance=clearance)
+    emit(user, as_json=as_json, render=lambda: console.print(f"[green]已创建用户[/] {user['username']}"))
+
+
+@users_app.command("list")
+@handle_errors
+def list_(as_json: JsonOption = False) -> None:
+    """列出用户 (list users)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        rows = users.list_users(archive)
+
+    def render() -> None:
+        table = Table(title="用户")
+        for column in ("用户名", "姓名", "角色", "密级权限", "状态"):
+            table.add_column(column)
+        for u in rows:
+            table.add_row(u["username"], u["display_name"], "、".join(u["roles"]), u["clearance"],
+                          "启用" if u["active"] else "停用")
+        console.print(table)
+
+    emit(rows, as_json=as_json, render=render)
+
+
+@users_app.command("set-clearance")
+@handle_errors
+def set_clearance(username: str, clearance: Annotated[str, typer.Argument(help=" / ".join(CLEARANCES))],
+                  as_json: JsonOption = False) -> None:
+    """授予密级权限 (set a user's clearance)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        user = users.set_clearance(archive, CLI_ACTOR, username, clearance)
+    emit(user, as_json=as_json, render=lambda: console.print(f"{username} 密级权限：{clearance}"))
+
+
+@users_app.command("set-roles")
+@handle_errors
+def set_roles(username: str, role: Annotated[list[str], typer.Option("--role", help="角色，可多次")],
+              as_json: JsonOption = False) -> None:
+    """设置角色 (replace a user's roles)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        user = users.update_user(archive, CLI_ACTOR, username, roles=_roles_option(role))
+    emit(user, as_json=as_json, render=lambda: console.print(f"{username} 角色：{'、'.join(user['roles'])}"))
+
+
+@users_app.command("disable")
+@handle_errors
+def disable(username: str, as_json: JsonOption = False) -> None:
+    """停用用户 (disable a user and end their sessions)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        user = users.update_user(archive, CLI_ACTOR, username, active=False)
+    emit(user, as_json=as_json, render=lambda: console.print(f"已停用 {username}"))
+
+
+@users_app.command("set-password")
+@handle_errors
+def set_password(username: str,
+                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+                 as_json: JsonOption = False) -> None:
+    """重置密码 (reset a password)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        users.reset_password(archive, CLI_ACTOR, username, password)
+    emit({"ok": True, "username": username}, as_json=as_json, render=lambda: console.print(f"已重置 {username} 的密码"))
+
+
+@users_app.command("token")
+@handle_errors
+def token(username: str, name: Annotated[str, typer.Option(help="令牌名称，如 OA")] = "",
+          days: Annotated[int, typer.Option(help="有效天数")] = 365, as_json: JsonOption = False) -> None:
+    """签发接口令牌 (issue an API token; the secret is printed once)."""
+    from lantai.services import users
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive:
+        result = users.create_token(archive, CLI_ACTOR, username, name, days)
+    emit(result, as_json=as_json, render=lambda: console.print(f"令牌（只显示一次）: {result['token']}"))

@@ -1,0 +1,100 @@
+"""Templates, navigation and the HTML side of errors; ``install_web`` mounts every page router.
+
+Pages use the same ``CurrentUser``/``Allowed`` dependencies as the API, so a role is refused on
+the route itself, not merely hidden in the menu. Forms carry the session's CSRF token; htmx
+requests send it as ``X-CSRF-Token`` (see ``base.html``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from lantai.domain.roles import Permission
+from lantai.services.users import Principal
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+P = Permission
+NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
+    ("收集", "/collect", (P.SUBMIT, P.SUBMISSION_ALL)),
+    ("整理", "/arrange", (P.ARRANGE,)),
+    ("档案库", "/library", (P.ITEM_READ,)),
+    ("检索", "/search", (P.ITEM_READ,)),
+    ("统计", "/statistics", (P.STATISTICS,)),
+    ("审计", "/audit", (P.AUDIT_READ,)),
+    ("系统管理", "/admin", (P.USER_MANAGE, P.TOKEN_MANAGE, P.CLEARANCE_GRANT)),
+)
+
+
+def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
+    if principal is None:
+        return []
+    return [(label, url) for label, url, perms in NAV if any(principal.can(p) for p in perms)]
+
+
+def home_for(principal: Principal) -> str:
+    entries = nav_for(principal)
+    preferred = [url for _l, url in entries if url in ("/library", "/collect", "/audit", "/admin")]
+    return (preferred or [url for _l, url in entries] or ["/account"])[0]
+
+
+def human_bytes(size: int | None) -> str:
+    value = float(size or 0)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value} B"
+
+
+def local_time(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+
+
+templates.env.filters["bytes"] = human_bytes
+templates.env.filters["localtime"] = local_time
+templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
+STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
+                 "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
+templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    data = {"request": request, "me": principal, "nav": nav_for(principal),
+            "csrf": principal.csrf_token if principal is not None else "", "path": request.url.path}
+    data.update(context or {})
+    return templates.TemplateResponse(request, name, data, status_code=status_code)
+
+
+def html_error(request: Request, status: int, code: str, message: str) -> Response:
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": f"/login?next={quote(target, safe='')}"})
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return render(request, "error.html", {"status": status, "code": code, "message": message}, status_code=status)
+
+
+def install_web(app: FastAPI) -> Any:
+    from lantai.web import admin, arrange, audit, auth, collect, library, search, stats
+
+    for module in (auth, collect, arrange, library, search, stats, audit, admin):
+        app.include_router(module.router, include_in_schema=False)
+    return html_error

@@ -1,0 +1,45 @@
+"""收集: the submissions inbox with check results, reasons for rejection and 重新检测."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from lantai.api.deps import Allowed, ArchiveDep, CurrentUser
+from lantai.domain.roles import Permission
+from lantai.errors import LantaiError
+from lantai.services import access
+from lantai.web.app import render
+
+router = APIRouter()
+
+
+@router.get("/collect")
+def inbox(principal: CurrentUser, request: Request, archive: ArchiveDep, status: str = "", page: int = 1) -> Response:
+    access.require_any(principal, Permission.SUBMIT, Permission.SUBMISSION_ALL)
+    result = access.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
+    return render(request, "collect.html", {"page": result, "status": status, "message": request.query_params.get("m", "")})
+
+
+@router.post("/collect/upload")
+def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: ArchiveDep,
+           package: Annotated[UploadFile, File()], kind: Annotated[str, Form()] = "item") -> Response:
+    try:
+        path, digest = access.save_upload(archive, package.file)
+        result = access.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
+                               request_digest=digest)
+        message = f"提交 #{result['id']}：{result['status']}"
+    except LantaiError as exc:
+        message = f"提交失败：{exc.message_zh}"
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/collect?m={quote(message)}", status_code=303)
+
+
+@router.post("/collect/{submission_id}/recheck")
+def recheck(principal: Allowed(Permission.CHECK_RUN), request: Request, archive: ArchiveDep,
+            submission_id: int) -> Response:
+    result = access.recheck_submission(archive, principal, submission_id)
+    return render(request, "_submission_row.html", {"s": result})

@@ -1,0 +1,24 @@
+"""检索: full text (when the index is installed) or catalogue fields, within clearance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from lantai.api.deps import Allowed, ArchiveDep
+from lantai.domain.roles import Permission
+from lantai.services import access
+from lantai.web.app import render
+
+router = APIRouter()
+
+
+@router.get("/search")
+def search_page(principal: Allowed(Permission.ITEM_READ), request: Request, archive: ArchiveDep,
+                q: Annotated[str, Query(max_length=200)] = "",
+                page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    result = access.search(archive, principal, q, page=page, page_size=20) if q.strip() else None
+    template = "_search_results.html" if request.headers.get("HX-Request") else "search.html"
+    return render(request, template, {"q": q, "result": result})
