@@ -24,7 +24,7 @@ from lantai.domain.findings import errors
 from lantai.errors import ValidationFailed
 from lantai.packages.eep import names as n
 from lantai.packages.eep.events import EventWriter
-from lantai.packages.eep.reader import READ_CHUNK, ParsedPackage, parse_package
+from lantai.packages.eep.reader import READ_CHUNK, EncodedData, ParsedPackage, parse_package
 from lantai.packages.eep.sip_io import SipItem, load_sip
 from lantai.packages.eep.verify import _signed_objects, verify_parsed
 from lantai.packages.eep.writer import (
@@ -85,7 +85,11 @@ def _modified_body(
 
 
 def _sources(item: SipItem, package: ParsedPackage) -> dict[etree._Element, DataSource]:
-    known = {(r.sm3, r.size): r.element.get("编码数据ID") for r in package.data.values() if r.has_text}
+    known = {
+        (r.sm3, r.size): r.element.get("编码数据ID")
+        for r in package.data.values()
+        if r.has_text or _is_own(r)
+    }
     sources = {}
     for encoding, path in item.files.items():
         digest = hashlib.new("sm3")
@@ -157,3 +161,8 @@ def copy_signed_part(previous: Path, writer: EventWriter) -> None:
         while chunk := fh.read(READ_CHUNK):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
+
+
+def _is_own(record: EncodedData) -> bool:
+    """Carries its own (possibly empty) data rather than a reference."""
+    return record.element.get("引用编码数据ID") is None

@@ -153,13 +153,15 @@ def _check_data(package: ParsedPackage) -> list[Finding]:
             target = by_id.get(reference)
             if record.has_text:
                 findings.append(_f("eep-data", path, "编码数据 同时含数据和 @引用编码数据ID"))
-            elif target is not None and not target.has_text:
-                findings.append(_f("eep-idref", path, f"@引用编码数据ID 指向的“{reference}”本身没有数据"))
+            elif target is not None and target.element.get("引用编码数据ID") is not None:
+                findings.append(
+                    _f("eep-idref", path, f"@引用编码数据ID 指向的“{reference}”本身也是引用，应指向实际数据")
+                )
             record = target or record
-        elif not record.has_text:
+        size = declared_size(element.getparent()) if element.getparent() is not None else None
+        if reference is None and not record.has_text and size != 0:
             findings.append(_f("eep-data", path, "编码数据 为空且没有 @引用编码数据ID"))
             continue
-        size = declared_size(element.getparent()) if element.getparent() is not None else None
         if size is not None and size != record.size and not record.error:
             findings.append(_f("eep-size", path, f"解码后 {record.size} 字节，与 计算机文件大小 {size} 不符"))
     return findings
