@@ -126,3 +126,14 @@ def stamp_access_copy(source: Path, target: Path, fields: StampFields) -> Path:
     except OSError as exc:
         raise StorageError(f"无法生成利用副本 {target}: {exc}", f"cannot write access copy {target}: {exc}") from exc
     return target
+
+
+def page_count(source: Path) -> int:
+    """Pages of a PDF, for the stamp's 页数 when the catalogue has none."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(source) as pdf:
+            return len(pdf.pages)
+    except pikepdf.PdfError as exc:
+        raise BadInput(f"{Path(source).name} 不是可读的 PDF: {exc}", f"{Path(source).name} is not a readable PDF: {exc}") from exc
