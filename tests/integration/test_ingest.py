@@ -54,14 +54,20 @@ def test_zip_items_with_and_without_top_directory(archive: Archive, tmp_path: Pa
     assert [i.status for i in report.items] == ["accepted", "accepted"], report.to_dict()
 
 
+class _GbkZipInfo(zipfile.ZipInfo):
+    """Writes the name as raw GBK without the UTF-8 flag, as Chinese Windows zip tools do."""
+
+    def _encodeFilenameFlags(self):  # type: ignore[no-untyped-def]  # noqa: N802
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
 def test_gbk_names_inside_zip_are_decoded(archive: Archive, tmp_path: Path) -> None:
     spec = SipSpec("Z-GBK", files={"正文.pdf": b"%PDF-1.7 gbk"}, manifest=None)
     item = write_item(tmp_path / "src", spec)
     target = tmp_path / "gbk.zip"
     with zipfile.ZipFile(target, "w") as zf:
         for path in item.iterdir():
-            info = zipfile.ZipInfo(path.name.encode("gbk").decode("cp437"))  # what a Chinese Windows zip tool writes
-            zf.writestr(info, path.read_bytes())
+            zf.writestr(_GbkZipInfo(path.name), path.read_bytes())
     report = ingest_paths(archive, [target])
     assert report.items[0].status == "accepted", report.to_dict()
     assert archive.store.read_bytes("Z-GBK", "content/正文.pdf") == b"%PDF-1.7 gbk"

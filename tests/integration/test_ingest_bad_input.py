@@ -160,6 +160,7 @@ CASES: dict[str, tuple[BadCase, str]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_rejected_cleanly(archive: Archive, tmp_path: Path, case: str) -> None:
     build, needle = CASES[case]
+    (tmp_path / "in").mkdir()
     _assert_rejected(archive, build(tmp_path / "in"), needle)
 
 
