@@ -1,0 +1,73 @@
+"""Keep a broken or missing search index from ever blocking the caller's write.
+
+Other archive systems stop ingest when the search engine is down; here the index is derived
+data, so an index write that fails is rolled back to a savepoint (the caller's transaction —
+the catalogue row — goes on), the index is marked stale, and ``lantai search reindex`` repairs
+it later. When even the stale mark cannot be written (the state table is gone, the database
+refuses), a marker file records it instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from lantai.search.index import Progress, SearchIndex
+from lantai.search.model import IndexEntry
+
+log = logging.getLogger(__name__)
+
+
+class GuardedIndex:
+    """The write side of a :class:`SearchIndex` for ingest and metadata corrections."""
+
+    def __init__(self, index: SearchIndex, stale_file: Path | None = None) -> None:
+        self.index = index
+        self.stale_file = stale_file
+
+    def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> bool:
+        """Index ``entries``; False (and the index marked stale) when that failed."""
+        items = list(entries)
+        return self._attempt(conn, f"upsert {len(items)}", lambda: self.index.upsert(conn, items))
+
+    def delete(self, conn: Connection, record_ids: Iterable[str]) -> bool:
+        ids = list(record_ids)
+        return self._attempt(conn, f"delete {len(ids)}", lambda: self.index.delete(conn, ids))
+
+    def is_stale(self, conn: Connection) -> bool:
+        return (self.stale_file is not None and self.stale_file.exists()) or self.index.is_stale(conn)
+
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
+        """Rebuild (errors propagate: this is the repair, the caller must know it failed)."""
+        count = self.index.reindex(conn, entries, progress)
+        if self.stale_file is not None:
+            self.stale_file.unlink(missing_ok=True)
+        return count
+
+    def _attempt(self, conn: Connection, what: str, operation: Callable[[], object]) -> bool:
+        try:
+            with conn.begin_nested():
+                operation()
+            return True
+        except Exception as exc:  # any failure of a derived index must not stop the archive
+            log.warning("search index %s failed, index marked stale: %s", what, exc)
+            self._mark_stale(conn, f"{what} failed: {type(exc).__name__}: {exc}"[:500])
+            return False
+
+    def _mark_stale(self, conn: Connection, reason: str) -> None:
+        try:
+            with conn.begin_nested():
+                self.index.mark_stale(conn, reason)
+            return
+        except Exception as exc:
+            log.warning("cannot record stale search index in the database: %s", exc)
+        if self.stale_file is not None:
+            try:
+                self.stale_file.parent.mkdir(parents=True, exist_ok=True)
+                self.stale_file.write_text(f"{dt.datetime.now(dt.UTC).isoformat()} {reason}\n", "utf-8")
+            except OSError as exc:
+                log.error("cannot record stale search index in %s: %s", self.stale_file, exc)

@@ -1,0 +1,172 @@
+"""Compile a parsed query into what a backend runs: a full-text match plus an SQL predicate.
+
+The full-text engines only see tokens, so some parts of a query need a second, exact check in
+SQL: a quoted phrase is matched as "all its tokens" by the index and then as a substring of the
+stored text; a date range is a column comparison. ``compile`` returns, for every node, a pair
+``(match, predicate)`` whose meaning is "rows the index matches AND rows the predicate accepts"
+(None = no restriction), and combines pairs so that AND, OR and NOT stay exact:
+
+- AND: matches are ANDed, predicates are ANDed;
+- OR: if no branch needs a predicate the matches are ORed; otherwise the ORed matches are only
+  a candidate set and the predicate is the OR of each branch's exact test;
+- NOT: ``a NOT b`` in the index when ``b`` needs no predicate, else ``NOT (b exactly)`` in SQL.
+
+Each backend supplies a :class:`Dialect` that writes its own match syntax (FTS5 or tsquery) and
+predicates. Security filtering is not optional here: :func:`plan_query` always adds the
+clearance restriction, so no caller can forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lantai.domain.roles import CLEARANCE_RANK, is_clearance, rank
+from lantai.search.model import SearchQuery
+from lantai.search.querylang import And, Filter, Node, Not, Or, Range, Word, parse
+from lantai.search.tokenize import Tokenizer
+
+Pair = tuple[str | None, str | None]
+
+
+class Dialect(Protocol):
+    def term(self, tokens: list[str], field: str | None) -> str: ...
+    def conj(self, parts: list[str]) -> str: ...
+    def disj(self, parts: list[str]) -> str: ...
+    def and_not(self, positive: str | None, negative: str) -> str | None: ...
+    def matches(self, match: str, params: Params) -> str: ...
+    def phrase(self, text: str, field: str | None, params: Params) -> str: ...
+    def filter(self, field: str, value: str, params: Params) -> Pair: ...
+    def range(self, field: str, low: str | None, high: str | None, params: Params) -> Pair: ...
+    def clearance(self, ranks: list[int], params: Params) -> Pair: ...
+
+
+@dataclass
+class Params:
+    """Bind parameters collected while compiling, with generated names."""
+
+    values: dict[str, object] = field(default_factory=dict)
+
+    def add(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+@dataclass
+class Plan:
+    match: str | None
+    predicate: str | None
+    params: Params
+    highlight: list[str]  # strings to mark in snippets, longest first
+    has_text: bool  # False when only filters were given (relevance means nothing then)
+
+
+def visible_ranks(max_clearance: str) -> list[int]:
+    """Ranks a holder of ``max_clearance`` may see; an unknown clearance sees only 公开."""
+    limit = rank(max_clearance) if is_clearance(max_clearance) else 0
+    return sorted({r for r in CLEARANCE_RANK.values() if r <= limit})
+
+
+def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Plan:
+    params = Params()
+    nodes = [n for n in (parse(query.text), *_keyword_nodes(query)) if n is not None]
+    words = [w for n in nodes for w in _positive_words(n)]
+    compiler = _Compiler(tokenizer, dialect, params)
+    base = dialect.clearance(visible_ranks(query.max_clearance), params)
+    match, predicate = compiler.conjunction([base], nodes)
+    terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
+    return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words))
+
+
+def _keyword_nodes(query: SearchQuery) -> list[Node]:
+    nodes: list[Node] = []
+    for name in ("title", "document_number", "author"):
+        value = getattr(query, name)
+        if value:
+            nodes.append(Word(value, name))
+    for name in ("retention", "organisation", "document_type", "security_classification", "fonds"):
+        value = getattr(query, name)
+        if value:
+            nodes.append(Filter(name, value))
+    if query.year is not None:
+        nodes.append(Filter("year", str(query.year)))
+    if query.year_from is not None or query.year_to is not None:
+        nodes.append(Range("year", _str(query.year_from), _str(query.year_to)))
+    if query.date_from or query.date_to:
+        high = query.date_to + "\uffff" if query.date_to else None  # 2025-06 includes 2025-06-30
+        nodes.append(Range("date", query.date_from, high))
+    return nodes
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _positive_words(node: Node) -> list[Word]:
+    if isinstance(node, Word):
+        return [node]
+    if isinstance(node, And | Or):
+        return [w for item in node.items for w in _positive_words(item)]
+    return []
+
+
+class _Compiler:
+    def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params) -> None:
+        self.tokenizer, self.d, self.params = tokenizer, dialect, params
+
+    def node(self, node: Node) -> Pair:
+        if isinstance(node, Word):
+            return self.word(node)
+        if isinstance(node, Filter):
+            return self.d.filter(node.field, node.value, self.params)
+        if isinstance(node, Range):
+            return self.d.range(node.field, node.low, node.high, self.params)
+        if isinstance(node, And):
+            return self.conjunction([], list(node.items))
+        if isinstance(node, Or):
+            return self.disjunction([self.node(i) for i in node.items])
+        return self.conjunction([], [node])
+
+    def word(self, word: Word) -> Pair:
+        if word.field == "document_number":
+            tokens = self.tokenizer.document_number_tokens(word.text) or self.tokenizer.query_tokens(word.text)
+        else:
+            tokens = self.tokenizer.query_tokens(word.text)
+        if not tokens:
+            return None, None
+        match = self.d.term(tokens, word.field)
+        if word.phrase and len(tokens) > 1:
+            return match, self.d.phrase(word.text, word.field, self.params)
+        return match, None
+
+    def conjunction(self, pairs: list[Pair], nodes: list[Node]) -> Pair:
+        negatives = [self.node(n.item) for n in nodes if isinstance(n, Not)]
+        pairs = pairs + [self.node(n) for n in nodes if not isinstance(n, Not)]
+        matches = [m for m, _ in pairs if m is not None]
+        predicates = [p for _, p in pairs if p is not None]
+        match = self.d.conj(matches) if matches else None
+        for neg_match, neg_predicate in negatives:
+            combined = self.d.and_not(match, neg_match) if neg_match and not neg_predicate else None
+            if combined is not None:
+                match = combined
+            elif neg_match or neg_predicate:
+                predicates.append(f"NOT ({self.exact((neg_match, neg_predicate))})")
+        return match, _sql_and(predicates)
+
+    def disjunction(self, pairs: list[Pair]) -> Pair:
+        if any(m is None and p is None for m, p in pairs):
+            return None, None  # one branch matches everything
+        if all(p is None for _, p in pairs):
+            return self.d.disj([m for m, _ in pairs if m is not None]), None
+        candidates = self.d.disj([m for m, _ in pairs]) if all(m for m, _ in pairs) else None
+        return candidates, "(" + " OR ".join(self.exact(p) for p in pairs) + ")"
+
+    def exact(self, pair: Pair) -> str:
+        match, predicate = pair
+        parts = ([self.d.matches(match, self.params)] if match else []) + ([predicate] if predicate else [])
+        return _sql_and(parts) or "1=1"
+
+
+def _sql_and(parts: list[str]) -> str | None:
+    return None if not parts else parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"

@@ -1,0 +1,72 @@
+"""Turn an IndexEntry into what both backends store: display text, token lists and filter tags.
+
+Both backends index exactly these tokens, so a query behaves the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from lantai.domain.roles import rank
+from lantai.search.model import IndexEntry
+from lantai.search.tokenize import Tokenizer, fold_width
+
+MAX_INDEXED_CHARS = 200_000  # body text beyond this is stored for snippets but not indexed
+MAX_TOKEN_CHARS = 64
+TAG = "ǂ"  # a letter nobody types: filter tags can never collide with words
+TAG_FIELDS = {"year": "y", "retention": "r", "organisation": "o", "document_type": "t",
+              "security_classification": "m", "fonds": "f"}
+
+
+@dataclass(frozen=True)
+class PreparedDoc:
+    entry: IndexEntry
+    body: str
+    clearance_rank: int
+    title: list[str]
+    docno: list[str]
+    author: list[str]
+    meta: list[str]
+    text: list[str]
+    tags: list[str]
+
+
+def clearance_rank(classification: str) -> int:
+    """Rank of an item's 密级; an empty 密级 means 公开, an unknown one ranks above all (fail closed)."""
+    return rank(classification.strip() or "公开")
+
+
+def tag(field: str, value: object) -> str:
+    """The filter token for ``field = value`` (hashed, so any value becomes one index token)."""
+    text = str(value).strip()
+    if field == "year":
+        return f"{TAG}y{text}"
+    return f"{TAG}{TAG_FIELDS[field]}{hashlib.blake2b(text.encode(), digest_size=6).hexdigest()}"
+
+
+def clearance_tag(level_rank: int) -> str:
+    return f"{TAG}c{level_rank}"
+
+
+def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
+    body = fold_width(entry.body)
+    level = clearance_rank(entry.security_classification)
+    tags = [clearance_tag(level)] + [
+        tag(field, getattr(entry, field)) for field in TAG_FIELDS if getattr(entry, field) not in (None, "")
+    ]
+    meta = " ".join((entry.organisation, entry.fonds, entry.archival_code, entry.document_type))
+    return PreparedDoc(
+        entry=entry, body=body, clearance_rank=level,
+        title=_cap(tokenizer.index_tokens(entry.title)),
+        docno=_cap(tokenizer.document_number_tokens(entry.document_number)
+                   + tokenizer.index_tokens(entry.document_number)),
+        author=_cap(tokenizer.index_tokens(entry.author)),
+        meta=_cap(tokenizer.index_tokens(meta)),
+        text=_cap(tokenizer.index_tokens(body[:MAX_INDEXED_CHARS])),
+        tags=tags,
+    )
+
+
+def _cap(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if len(t) <= MAX_TOKEN_CHARS]

@@ -1,0 +1,176 @@
+"""Search, count, facets, pages and the stale mark, shared by the SQL backends.
+
+A backend says how to match (FTS5 MATCH or tsvector @@), how to score, and where rows live;
+this module writes the same queries around those fragments, so ordering, pagination, facets
+and the security filter behave identically on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from lantai.errors import BadInput
+from lantai.search import cursor as cursors
+from lantai.search.model import FACET_FIELDS, SORTS, Hit, SearchQuery, SearchResult
+from lantai.search.plan import Dialect, Plan, plan_query
+from lantai.search.snippets import highlight, snippet, term_pattern
+from lantai.search.tokenize import Tokenizer, default_tokenizer
+
+STATE_TABLE = "search_state"
+DOC_COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
+               "document_type", "security_classification", "archival_code", "fonds")
+MAX_LIMIT = 500
+
+
+class SqlIndexBase:
+    """Everything but the DDL, the writes and the dialect."""
+
+    backend = "sql"
+    dialect: Dialect
+    row_id = "d.rowid"  # expression of the row id in queries
+
+    def __init__(self, tokenizer: Tokenizer | None = None) -> None:
+        self.tokenizer = tokenizer or default_tokenizer()
+
+    # --- to be provided by a backend -------------------------------------------------------------
+    def _from(self, joined: bool) -> str:
+        raise NotImplementedError
+
+    def _match_sql(self, param: str) -> str:
+        raise NotImplementedError
+
+    def _score_sql(self, param: str | None) -> str:
+        raise NotImplementedError
+
+    def _rid_sql(self, joined: bool) -> str:
+        raise NotImplementedError
+
+    def _sort_sql(self, sort: str, match_param: str | None) -> str:
+        if sort == "relevance":
+            return self._score_sql(match_param)
+        return "d.archival_code" if sort == "archival_code" else "d.date"
+
+    # --- search ----------------------------------------------------------------------------------
+    def search(self, conn: Connection, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        if query.sort not in SORTS:
+            raise BadInput(f"不支持的排序方式 {query.sort}", f"unknown sort {query.sort!r}")
+        plan = plan_query(query, self.tokenizer, self.dialect)
+        sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
+        limit = max(1, min(query.limit, MAX_LIMIT))
+        rows = self._page(conn, plan, sort, limit, query.cursor)
+        next_cursor = cursors.encode(sort, rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
+        rows = rows[:limit]
+        total = self._count(conn, plan)
+        result = SearchResult(
+            hits=self._hits(conn, rows, plan, query.snippet_chars), total=total, next_cursor=next_cursor,
+            facets=self._facets(conn, plan) if query.facets else {}, stale=self.is_stale(conn),
+        )
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _where(self, plan: Plan, joined: bool) -> tuple[list[str], dict[str, Any], str | None]:
+        params = dict(plan.params.values)
+        where: list[str] = []
+        match_param = None
+        if plan.match is not None:
+            match_param = ":m"
+            params["m"] = plan.match
+            where.append(self._match_sql(match_param))
+        if plan.predicate is not None:
+            where.append(plan.predicate)
+        return where or ["1=1"], params, match_param
+
+    def _page(self, conn: Connection, plan: Plan, sort: str, limit: int, cursor: str | None) -> Sequence[Any]:
+        joined = sort != "relevance" or plan.predicate is not None
+        where, params, match_param = self._where(plan, joined)
+        rid = self._rid_sql(joined)
+        key = self._sort_sql(sort, match_param if plan.has_text else None)
+        desc = sort == "-date"
+        if cursor is not None:
+            params["ck"], params["cr"] = cursors.decode(cursor, sort)
+            op = "<" if desc else ">"
+            where.append(f"({key} {op} :ck OR ({key} = :ck AND {rid} {op} :cr))")
+        direction = "DESC" if desc else "ASC"
+        params["lim"] = limit + 1
+        sql = (f"SELECT {rid} AS rid, {key} AS score, {key} AS sort_key FROM {self._from(joined)} "
+               f"WHERE {' AND '.join(where)} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
+        return conn.execute(text(sql), params).all()
+
+    def _count(self, conn: Connection, plan: Plan) -> int:
+        joined = plan.predicate is not None
+        where, params, _ = self._where(plan, joined)
+        sql = f"SELECT count(*) FROM {self._from(joined)} WHERE {' AND '.join(where)}"
+        return int(conn.execute(text(sql), params).scalar_one())
+
+    def _facets(self, conn: Connection, plan: Plan) -> dict[str, list[tuple[str, int]]]:
+        where, params, _ = self._where(plan, True)
+        columns = ", ".join(f"d.{f}" for f in FACET_FIELDS)
+        sql = (f"SELECT {columns}, count(*) FROM {self._from(True)} WHERE {' AND '.join(where)} "
+               f"GROUP BY {columns}")
+        counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
+        for row in conn.execute(text(sql), params):
+            for name, value in zip(FACET_FIELDS, row[:-1], strict=True):
+                if value not in (None, ""):
+                    counters[name][str(value)] += row[-1]
+        return {name: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for name, c in counters.items()}
+
+    def _hits(self, conn: Connection, rows: Sequence[Any], plan: Plan, width: int) -> list[Hit]:
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        marks = ", ".join(f":i{n}" for n in range(len(ids)))
+        sql = f"SELECT {self.row_id}, {', '.join('d.' + c for c in DOC_COLUMNS)}, d.body FROM search_docs d " \
+              f"WHERE {self.row_id} IN ({marks})"
+        docs = {r[0]: r for r in conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(ids)})}
+        pattern = term_pattern(plan.highlight)
+        hits = []
+        for row in rows:
+            doc = docs[row[0]]
+            fields = dict(zip(DOC_COLUMNS, doc[1:-1], strict=True))
+            text_, spans = snippet(doc[-1] or "", pattern, width)
+            score = float(row[1]) if isinstance(row[1], int | float) else 0.0
+            hits.append(Hit(**fields, score=0.0 - score + 0.0, snippet=text_, snippet_highlights=spans,
+                            title_highlights=highlight(fields["title"], pattern)))
+        return hits
+
+    # --- state -----------------------------------------------------------------------------------
+    def _state_ddl(self) -> str:
+        return f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key VARCHAR(32) PRIMARY KEY, value TEXT NOT NULL)"
+
+    def _set_state(self, conn: Connection, key: str, value: str) -> None:
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = :k"), {"k": key})
+        conn.execute(text(f"INSERT INTO {STATE_TABLE} (key, value) VALUES (:k, :v)"), {"k": key, "v": value})
+
+    def _state(self, conn: Connection) -> dict[str, str]:
+        return dict(conn.execute(text(f"SELECT key, value FROM {STATE_TABLE}")).all())
+
+    def mark_stale(self, conn: Connection, reason: str) -> None:
+        self._set_state(conn, "stale", f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} {reason}")
+
+    def stale_reason(self, conn: Connection) -> str | None:
+        """Why the index needs a reindex, or None when it is current."""
+        try:
+            with conn.begin_nested():
+                state = self._state(conn)
+        except SQLAlchemyError:
+            return "search index is missing"
+        if "stale" in state:
+            return state["stale"]
+        if state.get("tokenizer") != self.tokenizer.fingerprint:
+            return f"built with tokenizer {state.get('tokenizer')}, now {self.tokenizer.fingerprint}"
+        return None
+
+    def is_stale(self, conn: Connection) -> bool:
+        return self.stale_reason(conn) is not None
+
+    def _mark_current(self, conn: Connection) -> None:
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = 'stale'"))
+        self._set_state(conn, "tokenizer", self.tokenizer.fingerprint)

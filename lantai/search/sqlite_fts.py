@@ -1,0 +1,186 @@
+"""SQLite FTS5 backend: the embedded default.
+
+Two tables in the catalogue's database: ``search_docs`` holds what a hit shows (metadata and the
+text, for snippets and exact phrase checks) and ``search_fts`` is an FTS5 table over the
+pre-cut tokens (unicode61 only splits on the spaces we put in). Filters and the clearance
+restriction are tokens of a ``tags`` column, so the whole query, security filter included, is
+answered by the full-text index without touching other tables. ``detail=column`` keeps the index
+small: phrases are checked on the stored text, so token positions are never needed.
+
+Ranking is bm25 with column weights: 题名 and 文号 10, 责任者 4, other metadata 2, body 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from sqlalchemy import Connection, text
+
+from lantai.search.index import Progress
+from lantai.search.model import IndexEntry
+from lantai.search.plan import Pair, Params
+from lantai.search.prepare import TAG_FIELDS, PreparedDoc, clearance_tag, prepare, tag
+from lantai.search.sqlbase import SqlIndexBase
+from lantai.search.tokenize import normalize
+
+FTS_COLUMNS = ("title", "docno", "author", "meta", "body", "tags")
+TEXT_COLUMNS = "{title docno author meta body}"
+FIELD_COLUMNS = {"title": "title", "document_number": "docno", "author": "author"}
+WEIGHTS = "10.0, 10.0, 4.0, 2.0, 1.0, 0.0"
+BATCH = 500
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS search_docs (
+        rowid INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '',
+        document_number TEXT NOT NULL DEFAULT '', author TEXT NOT NULL DEFAULT '', date TEXT NOT NULL DEFAULT '',
+        year INTEGER, retention TEXT NOT NULL DEFAULT '', organisation TEXT NOT NULL DEFAULT '',
+        document_type TEXT NOT NULL DEFAULT '', security_classification TEXT NOT NULL DEFAULT '',
+        clearance_rank INTEGER NOT NULL, archival_code TEXT NOT NULL DEFAULT '', fonds TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX IF NOT EXISTS search_docs_date ON search_docs (date)",
+    "CREATE INDEX IF NOT EXISTS search_docs_code ON search_docs (archival_code)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, docno, author, meta, body, tags, "
+    "tokenize = 'unicode61 remove_diacritics 0', detail = column)",
+)
+INSERT_DOC = ("INSERT INTO search_docs (rowid, record_id, title, document_number, author, date, year, retention, "
+              "organisation, document_type, security_classification, clearance_rank, archival_code, fonds, body) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_FTS = "INSERT INTO search_fts (rowid, title, docno, author, meta, body, tags) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+class SqliteDialect:
+    """FTS5 query syntax; every token is quoted, so nothing a user types is read as an operator."""
+
+    def term(self, tokens: list[str], field: str | None) -> str:
+        columns = FIELD_COLUMNS[field] if field else TEXT_COLUMNS
+        return "(" + " AND ".join(f"{columns} : {_quote(t)}" for t in tokens) + ")"
+
+    def conj(self, parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+    def disj(self, parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def and_not(self, positive: str | None, negative: str) -> str | None:
+        return None if positive is None else f"({positive} NOT {negative})"
+
+    def matches(self, match: str, params: Params) -> str:
+        return f"d.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {params.add(match)})"
+
+    def phrase(self, text_: str, field: str | None, params: Params) -> str:
+        return f"instr(lower({_haystack(field)}), {params.add(normalize(text_))}) > 0"
+
+    def filter(self, field: str, value: str, params: Params) -> Pair:
+        return f"tags : {_quote(tag(field, value))}", None
+
+    def range(self, field: str, low: str | None, high: str | None, params: Params) -> Pair:
+        column = f"d.{field}"
+        if field == "year":
+            low_v, high_v = (int(v) if v else None for v in (low, high))
+            if low_v is not None and high_v is not None and 0 <= high_v - low_v <= 100:
+                return self.disj([f"tags : {_quote(tag('year', y))}" for y in range(low_v, high_v + 1)]), None
+        else:
+            low_v, high_v = low, high
+        parts = ([f"{column} >= {params.add(low_v)}"] if low_v is not None else []) + \
+                ([f"{column} <= {params.add(high_v)}"] if high_v is not None else [])
+        return None, "(" + " AND ".join(parts or ["1=1"]) + ")"
+
+    def clearance(self, ranks: list[int], params: Params) -> Pair:
+        return "tags : (" + " OR ".join(_quote(clearance_tag(r)) for r in ranks) + ")", None
+
+
+def _haystack(field: str | None) -> str:
+    if field is not None:
+        return f"d.{field}"
+    return "d.title || char(10) || d.document_number || char(10) || d.author || char(10) || d.body"
+
+
+class SqliteIndex(SqlIndexBase):
+    backend = "sqlite"
+    dialect = SqliteDialect()
+    row_id = "d.rowid"
+
+    def _from(self, joined: bool) -> str:
+        return "search_fts JOIN search_docs d ON d.rowid = search_fts.rowid" if joined else "search_fts"
+
+    def _match_sql(self, param: str) -> str:
+        return f"search_fts MATCH {param}"
+
+    def _score_sql(self, param: str | None) -> str:
+        return f"bm25(search_fts, {WEIGHTS})" if param else "0"
+
+    def _rid_sql(self, joined: bool) -> str:
+        return "search_fts.rowid"
+
+    # --- schema and writes -----------------------------------------------------------------------
+    def ensure_schema(self, conn: Connection) -> None:
+        conn.execute(text(self._state_ddl()))
+        for statement in DDL:
+            conn.execute(text(statement))
+        if not self._state(conn):
+            self._mark_current(conn)
+
+    def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> int:
+        docs = [prepare(e, self.tokenizer) for e in entries]
+        self._delete_rows(conn, [d.entry.record_id for d in docs])
+        start = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM search_docs").scalar_one()
+        self._insert(conn, docs, start + 1)
+        return len(docs)
+
+    def delete(self, conn: Connection, record_ids: Iterable[str]) -> int:
+        return self._delete_rows(conn, list(record_ids))
+
+    def _delete_rows(self, conn: Connection, record_ids: list[str]) -> int:
+        removed = 0
+        for chunk in _chunks(iter(record_ids), BATCH):
+            marks = ",".join("?" * len(chunk))
+            rows = [(r,) for r in conn.exec_driver_sql(
+                f"SELECT rowid FROM search_docs WHERE record_id IN ({marks})", tuple(chunk)).scalars()]
+            if rows:
+                conn.exec_driver_sql("DELETE FROM search_fts WHERE rowid = ?", rows)
+                conn.exec_driver_sql("DELETE FROM search_docs WHERE rowid = ?", rows)
+            removed += len(rows)
+        return removed
+
+    def _insert(self, conn: Connection, docs: list[PreparedDoc], first_rowid: int) -> None:
+        doc_rows, fts_rows = [], []
+        for rowid, doc in enumerate(docs, first_rowid):
+            e = doc.entry
+            doc_rows.append((rowid, e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention,
+                             e.organisation, e.document_type, e.security_classification, doc.clearance_rank,
+                             e.archival_code, e.fonds, doc.body))
+            fts_rows.append((rowid, " ".join(doc.title), " ".join(doc.docno), " ".join(doc.author),
+                             " ".join(doc.meta), " ".join(doc.text), " ".join(doc.tags)))
+        if doc_rows:
+            conn.exec_driver_sql(INSERT_DOC, doc_rows)
+            conn.exec_driver_sql(INSERT_FTS, fts_rows)
+
+    def clear(self, conn: Connection) -> None:
+        conn.execute(text("DROP TABLE IF EXISTS search_fts"))
+        conn.execute(text("DROP TABLE IF EXISTS search_docs"))
+        self.ensure_schema(conn)
+
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
+        self.clear(conn)
+        count = 0
+        for chunk in _chunks(iter(entries), BATCH):
+            self._insert(conn, [prepare(e, self.tokenizer) for e in chunk], count + 1)
+            count += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        self._mark_current(conn)
+        return count
+
+
+def _chunks(items: Iterator[IndexEntry] | Iterator[str], size: int) -> Iterator[list]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+__all__ = ["TAG_FIELDS", "SqliteIndex"]
