@@ -24,8 +24,9 @@ EncodingHook = Callable[["EventWriter", etree._Element], bool]
 class EventWriter:
     """Writes EEP elements; while :meth:`signed` is active every event is also canonicalised."""
 
-    def __init__(self, xf: Any) -> None:
+    def __init__(self, xf: Any, raw: Any = None) -> None:
         self._xf = xf
+        self._raw = raw  # the file under ``xf``: base64 bypasses lxml's serialiser
         self._streams: list[CanonicalStream] = []
         self._open: list[Any] = []
 
@@ -65,8 +66,12 @@ class EventWriter:
                 stream.text(data)
 
     def base64_text(self, data: bytes) -> None:
-        """ASCII base64 needs no escaping: written and hashed as it is."""
-        self._xf.write(data.decode("ascii"))
+        """ASCII base64 needs no escaping: written (straight to the file) and hashed as it is."""
+        if self._raw is None:
+            self._xf.write(data.decode("ascii"))
+        else:
+            self._xf.flush()
+            self._raw.write(data)
         for stream in self._streams:
             stream.ascii_text(data)
 

@@ -71,7 +71,7 @@ def extract_eep(
         raise PackageError(f"目标目录非空：{target}", f"target directory is not empty: {target}")
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".eep-", dir=target) as scratch:
-        package = parse_package(path, data_dir=Path(scratch))
+        package = parse_package(path, data_dir=Path(scratch), digest_data=manifest)
         findings = verify_parsed(package, keystore)
         if errors(findings):
             raise ValidationFailed(

@@ -50,7 +50,7 @@ def build_modified_eep(
     created: datetime | None = None,
 ) -> Path:
     """Write a 修改型 package at ``output`` whose 原封装包 is ``previous`` (which must verify)."""
-    package = parse_package(previous)
+    package = parse_package(previous, digest_data=True)
     findings = verify_parsed(package, keystore)
     if errors(findings):
         raise ValidationFailed(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -29,7 +28,6 @@ from lantai.packages.eep.names import local
 
 READ_CHUNK = 1024 * 1024
 CANONICALISED = {"被签名对象", "电子签名"}
-_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 
 
 @dataclass
@@ -55,17 +53,17 @@ class ParsedPackage:
 class _Base64Sink:
     """Decodes base64 as it arrives; catches bad characters, misplaced padding and truncation."""
 
-    def __init__(self, record: EncodedData, out: BinaryIO | None) -> None:
+    def __init__(self, record: EncodedData, out: BinaryIO | None, digest: bool) -> None:
         self.record = record
         self._carry = b""
-        self._hash = hashlib.new("sm3")
+        self._hash = hashlib.new("sm3") if digest else None
         self._out = out
 
     def feed(self, text: bytes) -> None:
         if self.record.error:
             return
-        if _WHITESPACE.search(text):
-            text = _WHITESPACE.sub(b"", text)
+        if b"\n" in text or b" " in text or b"\r" in text or b"\t" in text:
+            text = text.translate(None, b" \t\r\n")
         if not text:
             return
         self.record.has_text = True
@@ -83,7 +81,8 @@ class _Base64Sink:
             self.record.error = "编码数据不是有效的 Base64（含非法字符或填充位置错误）"
             return
         self.record.size += len(raw)
-        self._hash.update(raw)
+        if self._hash is not None:
+            self._hash.update(raw)
         if self._out is not None:
             self._out.write(raw)
 
@@ -92,11 +91,12 @@ class _Base64Sink:
             self.record.error = f"编码数据不完整：Base64 末尾缺少 {4 - len(self._carry)} 个字符（疑似被截断）"
         if self._out is not None:
             self._out.close()
-        self.record.sm3 = self._hash.hexdigest()
+        self.record.sm3 = self._hash.hexdigest() if self._hash is not None else ""
 
 
 class _Handler:
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, digest_data: bool) -> None:
+        self._digest_data = digest_data
         self.builder = etree.TreeBuilder()
         self.package = ParsedPackage(root=None)
         self._stack: list[tuple[str, etree._Element]] = []
@@ -131,7 +131,7 @@ class _Handler:
             record.path = self._data_dir / f"{self._count:06d}.bin"
             out = open(record.path, "wb")  # noqa: SIM115 - closed by the sink
         self.package.data[element] = record
-        return _Base64Sink(record, out)
+        return _Base64Sink(record, out, self._digest_data)
 
     def data(self, text: str) -> None:
         for stream, _, _ in self._streams:
@@ -166,9 +166,13 @@ class _UnsafeXml(Exception):
     pass
 
 
-def parse_package(path: Path, data_dir: Path | None = None) -> ParsedPackage:
-    """Parse ``path`` in one streaming pass. With ``data_dir``, decoded files are written there."""
-    handler = _Handler(data_dir)
+def parse_package(path: Path, data_dir: Path | None = None, *, digest_data: bool = False) -> ParsedPackage:
+    """Parse ``path`` in one streaming pass.
+
+    With ``data_dir``, decoded files are written there; with ``digest_data``, each decoded file's
+    SM3 is kept in :attr:`EncodedData.sm3` (for manifests and for 修改型 de-duplication).
+    """
+    handler = _Handler(data_dir, digest_data)
     parser = _make_parser(handler)
     try:
         with open(path, "rb") as fh:

@@ -124,7 +124,7 @@ def write_package(
     with etree.xmlfile(fh, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element(n.q("电子文件封装包"), nsmap={None: n.NS}):
-            writer = EventWriter(xf)
+            writer = EventWriter(xf, fh)
             writer.leaf("封装包格式描述", n.FORMAT_DESCRIPTION)
             writer.leaf("版本", n.EEP_VERSION)
             with writer.signed() as digest, writer.element("被签名对象", {"eep版本": n.EEP_VERSION}):
