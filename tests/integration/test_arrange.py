@@ -254,3 +254,43 @@ def test_two_processes_arranging_at_once_never_share_a_code(archive: Archive, tm
     for numbers in by_class.values():
         assert sorted(numbers) == list(range(1, len(numbers) + 1))
     assert sum(1 for a, _t in actions(archive, "arrange.assigned")) == 60
+
+
+def test_cli(archive: Archive, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from lantai.cli.arrange import register
+    from tests.conftest import cli_env
+
+    app = typer.Typer()
+    register(app)
+    runner, env = CliRunner(), cli_env(archive.settings)
+
+    def run(*args: str) -> tuple[int, dict]:
+        result = runner.invoke(app, [*args, "--json"], env=env)
+        return result.exit_code, (json.loads(result.stdout) if result.stdout.strip() else {})
+
+    add_item(archive, "R1")
+    code, data = run("arrange", "--fonds", "Z109", "--year", "2025", "--dry-run")
+    assert code == 0 and data["changed"] == 1 and data["changes"][0]["archival_code"] == "Z109-WS·2025-Y-BGS-0001"
+    assert run("arrange", "--fonds", "Q999", "--year", "2025")[0] == 2
+    add_item(archive, "BAD", organisation=None)
+    code, data = run("arrange", "--fonds", "Z109", "--year", "2025")
+    assert code == 1 and data["error"]["details"]["problems"][0]["record_id"] == "BAD"
+    with archive.sessions() as session:
+        session.execute(select(Item).where(Item.record_id == "BAD")).scalar_one().organisation = "BGS"
+        session.commit()
+    code, data = run("arrange", "--fonds", "Z109", "--year", "2025")
+    assert code == 0 and data["changed"] == 2
+    assert run("retention", "suggest", "R1")[1]["suggestion"]["rule"] == "D30-02"
+    code, data = run("export", "catalogue", "--fonds", "Z109", "--year", "2025", "-o", str(tmp_path / "c.pdf"))
+    assert code == 0 and data["rows"] == 2
+    code, data = run("stamp", "R1", "-o", str(tmp_path / "R1.pdf"))
+    assert code == 0 and (tmp_path / "R1.pdf").is_file()
+    assert run("fonds", "add", "A439", "--name", "某局", "--rule", "DA/T 13-2022 机构代码", "--organisation", "003=办公室")[0] == 0
+    assert "A439" in [f["code"] for f in run("fonds", "list")[1]["fonds"]]
+    assert run("schedule", "export", "-o", str(tmp_path / "ref.toml"))[0] == 0
+    assert run("schedule", "import", str(tmp_path / "ref.toml"), "--note", "round trip")[1]["version"] == 3
+    assert run("arrange", "file", "--fonds", "Z109", "--year", "2025")[1]["filed"] == 2
+    assert run("retention", "set", "R1", "D10", "--reason", "x")[0] == 1  # filed: only a correction may change it
