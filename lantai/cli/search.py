@@ -1,0 +1,101 @@
+"""``lantai search`` — query the full-text index and rebuild it (thin: calls lantai.search).
+
+``reindex`` reads entries from :data:`ENTRY_SOURCE`; until ingest provides entries with the
+stored text derivatives, the default reads the catalogue's metadata (no body text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.errors import StorageError
+from lantai.search import IndexEntry, SearchQuery, SearchResult, open_index
+
+search_app = typer.Typer(help="全文检索 (full-text search).", no_args_is_help=True)
+
+
+def catalogue_entries(_archive: Any, conn: Connection) -> Iterator[IndexEntry]:
+    """Metadata-only entries from the catalogue's ``items`` table."""
+    rows = conn.execute(text(
+        "SELECT record_id, title, document_number, author, year, date, retention, organisation, document_type, "
+        "security_classification, archival_code, fonds_code FROM items ORDER BY id"))
+    for r in rows:
+        yield IndexEntry(r[0], title=r[1] or "", document_number=r[2] or "", author=r[3] or "", year=r[4],
+                         date=r[5] or "", retention=r[6] or "", organisation=r[7] or "", document_type=r[8] or "",
+                         security_classification=r[9] or "", archival_code=r[10] or "", fonds=r[11] or "")
+
+
+# (archive, connection) → entries; ingest replaces this with entries that carry the text derivatives.
+ENTRY_SOURCE: Callable[[Any, Connection], Iterable[IndexEntry]] = catalogue_entries
+
+
+@search_app.callback()
+def _group() -> None:
+    """全文检索 (full-text search)."""
+
+
+@search_app.command("query")
+@handle_errors
+def query_command(
+    query: Annotated[str, typer.Argument(help="检索式，如 档案 年度:2025 \"电子文件归档\" 青政办发〔2025〕12号")],
+    facets: Annotated[bool, typer.Option("--facets", help="显示分面统计 (facet counts)")] = False,
+    clearance: Annotated[str, typer.Option("--clearance", help="检索人密级权限 (公开/内部/秘密/机密/绝密)")] = "公开",
+    sort: Annotated[str, typer.Option(help="relevance | date | -date | archival_code")] = "relevance",
+    limit: Annotated[int, typer.Option(help="每页条数")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="下一页游标 (from a previous result)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """检索档案 (search items; items above --clearance never appear)."""
+    from lantai.services.archive import open_archive
+
+    request = SearchQuery(text=query, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
+    with open_archive() as archive, archive.engine.connect() as conn:
+        index = open_index(conn)
+        try:
+            result = index.search(conn, request)
+        except SQLAlchemyError as exc:
+            raise StorageError("检索索引不可用，请运行 lantai search reindex",
+                               f"search index unavailable, run `lantai search reindex`: {exc}") from exc
+    emit(result.to_dict(), as_json=as_json, render=lambda: _render(result))
+
+
+def _render(result: SearchResult) -> None:
+    table = Table(title=f"检索结果：共 {result.total} 件")
+    for column in ("电子文件号", "题名", "文号", "日期", "密级", "摘要"):
+        table.add_column(column)
+    for hit in result.hits:
+        table.add_row(hit.record_id, hit.marked_title("[bold yellow]", "[/]"), hit.document_number, hit.date,
+                      hit.security_classification, hit.marked_snippet("[bold yellow]", "[/]"))
+    console.print(table)
+    for name, values in result.facets.items():
+        if values:
+            console.print(f"[bold]{name}[/]: " + "  ".join(f"{v} ({c})" for v, c in values[:10]))
+    if result.next_cursor:
+        console.print(f"下一页: --cursor {result.next_cursor}")
+    if result.stale:
+        console.print("[yellow]索引已过期，结果可能不完整；请运行 lantai search reindex[/]")
+
+
+@search_app.command("reindex")
+@handle_errors
+def reindex_command(as_json: JsonOption = False) -> None:
+    """重建检索索引 (rebuild the search index in bulk)."""
+    from lantai.services.archive import open_archive
+
+    with open_archive() as archive, archive.engine.begin() as conn, Progress(
+        TextColumn("[bold]重建索引"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True, disable=as_json,
+    ) as progress:
+        task = progress.add_task("reindex", total=None)
+        index = open_index(conn)
+        count = index.reindex(conn, ENTRY_SOURCE(archive, conn), progress=lambda n: progress.advance(task, n))
+    emit({"indexed": count, "backend": index.backend}, as_json=as_json,
+         render=lambda: console.print(f"[green]索引已重建[/]: {count} 件"))
