@@ -11,6 +11,7 @@ import random
 from datetime import datetime
 
 from lantai.demo import phrases as ph
+from lantai.demo.docx import DocProps, Para, write_docx
 from lantai.demo.plan import AttachmentPlan, DocumentPlan
 from lantai.demo.zipnorm import normalize_zip
 
@@ -46,26 +47,12 @@ def xlsx_table(rng: random.Random, title: str, author: str, moment: datetime) ->
 
 
 def docx_note(rng: random.Random, title: str, plan: DocumentPlan, moment: datetime) -> bytes:
-    from docx import Document
-
-    document = Document()
-    document.add_heading(title, level=1)
     fill = {"subject": plan.subject, "organ": plan.organ.name, "year": plan.year, "n": rng.randrange(2, 9),
             "n2": rng.randrange(10, 90), "month": rng.randrange(2, 12), "day": rng.randrange(1, 28),
             "amount": rng.randrange(1000, 9000), "pct": round(rng.uniform(2, 9), 1), "rate": 95.0}
-    for sentence in rng.sample(ph.SENTENCES, 5):
-        document.add_paragraph(sentence.format(**fill))
-    _core(document, title, plan.organ.name, moment)
-    out = io.BytesIO()
-    document.save(out)
-    return normalize_zip(out.getvalue(), moment)
-
-
-def _core(document, title: str, author: str, moment: datetime) -> None:  # type: ignore[no-untyped-def]
-    props = document.core_properties
-    props.title, props.author, props.last_modified_by = title, author, author
-    props.created = props.modified = moment
-    props.revision = 1
+    paragraphs = [Para(title, font="黑体", size_pt=18, align="center")]
+    paragraphs += [Para(s.format(**fill), indent_chars=2) for s in rng.sample(ph.SENTENCES, 5)]
+    return write_docx(paragraphs, DocProps(title, plan.organ.clerks[1].name, plan.organ.clerks[1].name, moment))
 
 
 def jpeg_photo(rng: random.Random, size: tuple[int, int] = (960, 720)) -> bytes:

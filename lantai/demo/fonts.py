@@ -53,8 +53,23 @@ def pdf_font():  # type: ignore[no-untyped-def]
     from reportlab.pdfbase.ttfonts import TTFont
 
     font = TTFont(FONT_NAME, str(font_path()), subfontIndex=0)
+    _cache_tables(font.face)
     pdfmetrics.registerFont(font)
     return font
+
+
+def _cache_tables(face) -> None:  # type: ignore[no-untyped-def]
+    """reportlab copies the whole 10 MB glyf table out of the file for every subset it makes;
+    keep the copies (read-only bytes) so each document pays for its glyphs only."""
+    tables: dict[str, bytes] = {}
+    read = face.get_table
+
+    def get_table(tag: str) -> bytes:
+        if tag not in tables:
+            tables[tag] = read(tag)
+        return tables[tag]
+
+    face.get_table = get_table
 
 
 @lru_cache(maxsize=8192)

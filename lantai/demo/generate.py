@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.demo import defects as df
-from lantai.demo import district, fonts
+from lantai.demo import district, fonts, seal
 from lantai.demo.item import ItemResult, build_item
 from lantai.demo.ofd_sign import Signer
 from lantai.demo.pki import DemoPki, build_pki
@@ -72,6 +72,8 @@ def generate(out_dir: Path, *, year: int, items: int, seed: int, defect_rate: fl
     started = time.perf_counter()
     fonts.pdf_font()  # parse the font once, before the workers fork
     pki = build_pki(year)
+    for organ in district.ORGANS:  # draw the page seals once, before the workers fork
+        seal.seal_png(organ.name, opaque=True)
     (Path(out_dir) / CA_NAME).write_bytes(pki.ca_certificate)
     plans = plan_year(year, items, seed)
     planted = df.assign(plans, defect_rate, seed)

@@ -72,7 +72,7 @@ def write_zip(parts: dict[str, bytes], moment: datetime) -> bytes:
     """A reproducible ZIP: fixed entry order and timestamps, OFD.xml first."""
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:  # fast: XML and a font
         for name in sorted(parts, key=lambda n: (n != "OFD.xml", n)):
             info = zipfile.ZipInfo(name, stamp)
             info.compress_type = zipfile.ZIP_STORED if name.endswith((".jpg", ".png")) else zipfile.ZIP_DEFLATED

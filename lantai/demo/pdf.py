@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
@@ -17,6 +18,7 @@ from lantai.demo.page import PAGE_HEIGHT, PAGE_WIDTH, Layout, Page, Picture
 
 MM = 72 / 25.4
 CREATOR = "Lantai demo generator"
+rl_config.useA85 = 0  # ASCII85 is pure Python in reportlab 5 and dominated image output time
 
 
 def render_pdf(layout: Layout, *, created: str | None = None) -> bytes:

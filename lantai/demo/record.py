@@ -7,6 +7,7 @@ file relative to the item root and gives its exact size, format and creating pro
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import PurePosixPath
 
@@ -26,6 +27,7 @@ FORMATS = {
 SYSTEM = "青禾区协同办公系统（兰台演示数据生成器）"
 
 
+@lru_cache(maxsize=16)
 def _version(package: str) -> str:
     try:
         return version(package)

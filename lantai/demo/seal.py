@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lantai.demo import fonts
 
-SIZE = 420  # pixels for a 42 mm seal: about 254 dpi
+SIZE = 300  # pixels for a 42 mm seal: about 180 dpi, plenty for a red stamp on screen and paper
 RED = (230, 0, 18, 255)
 
 
