@@ -1,0 +1,113 @@
+"""PDF usability and authenticity facts for DA/T 70: opens, every page parses, encryption,
+creating application, and digital signatures over their signed byte ranges.
+
+``inspect_pdf`` never raises for bad content: a corrupt, truncated or password-protected file
+gives ``ok`` False with findings that say why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from lantai.domain.findings import Finding, Severity
+from lantai.formats.pdf_signatures import PdfSignature, find_signatures
+
+MAX_PAGE_ERRORS = 20
+
+
+@dataclass(slots=True)
+class PdfInfo:
+    ok: bool
+    pdf_version: str | None = None
+    page_count: int = 0
+    encrypted: bool = False
+    password_required: bool = False
+    producer: str | None = None
+    creator: str | None = None
+    page_errors: list[str] = field(default_factory=list)
+    signatures: list[PdfSignature] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "pdf_version": self.pdf_version, "page_count": self.page_count,
+                "encrypted": self.encrypted, "password_required": self.password_required,
+                "producer": self.producer, "creator": self.creator, "page_errors": list(self.page_errors),
+                "signatures": [s.to_dict() for s in self.signatures],
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _finding(code: str, element: str, zh: str, en: str, severity: Severity = Severity.ERROR) -> Finding:
+    return Finding(rule="file", element=element, message=zh, message_en=en, severity=severity, code=code)
+
+
+def inspect_pdf(path: str | Path) -> PdfInfo:
+    path = Path(path)
+    try:
+        return _inspect(path)
+    except Exception as exc:  # a hostile file must never stop a batch
+        return PdfInfo(False, findings=[_finding("pdf-open", str(path), f"PDF 检查异常: {type(exc).__name__}",
+                                                 f"PDF inspection failed: {type(exc).__name__}: {exc}")])
+
+
+def _inspect(path: Path) -> PdfInfo:
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PasswordError:
+        return PdfInfo(False, encrypted=True, password_required=True, findings=[_finding(
+            "pdf-password", str(path), "PDF 设有打开密码，无法读取", "the PDF needs a password to open")])
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        return PdfInfo(False, findings=[_finding("pdf-open", str(path), f"PDF 无法打开: {exc}",
+                                                 f"the PDF does not open: {exc}")])
+    with pdf:
+        info = PdfInfo(True, pdf_version=pdf.pdf_version, page_count=len(pdf.pages),
+                       encrypted=pdf.is_encrypted)
+        info.producer, info.creator = _application(pdf)
+        if info.encrypted:
+            info.findings.append(_finding("pdf-encrypted", str(path), "PDF 已加密（含权限密码）",
+                                          "the PDF is encrypted (owner password / permissions)"))
+        _pages(pdf, info, path)
+        info.signatures = find_signatures(pdf, path)
+    for sig in info.signatures:
+        if sig.status in ("digest_mismatch", "signature_invalid", "malformed"):
+            info.findings.append(_finding("pdf-signature", sig.field, f"PDF 签名 {sig.field} 验证失败: {sig.status}",
+                                          f"PDF signature {sig.field}: {sig.status}; {'; '.join(sig.problems)}"))
+        elif not sig.covers_whole_file:
+            info.findings.append(_finding("pdf-signature", sig.field, f"PDF 签名 {sig.field} 之后文件又被修改",
+                                          f"the file was changed after signature {sig.field}", Severity.WARNING))
+    info.ok = not any(f.is_error for f in info.findings)
+    return info
+
+
+def _application(pdf: pikepdf.Pdf) -> tuple[str | None, str | None]:
+    producer = creator = None
+    docinfo = pdf.trailer.get("/Info")
+    if isinstance(docinfo, pikepdf.Dictionary):
+        producer = str(docinfo.get("/Producer")) if "/Producer" in docinfo else None
+        creator = str(docinfo.get("/Creator")) if "/Creator" in docinfo else None
+    if producer is None or creator is None:
+        try:
+            meta = pdf.open_metadata()
+            producer = producer or meta.get("pdf:Producer")
+            creator = creator or meta.get("xmp:CreatorTool")
+        except Exception:
+            pass
+    return producer, creator
+
+
+def _pages(pdf: pikepdf.Pdf, info: PdfInfo, path: Path) -> None:
+    if info.page_count == 0:
+        info.findings.append(_finding("pdf-pages", str(path), "PDF 没有页面", "the PDF has no pages"))
+    for number, page in enumerate(pdf.pages, start=1):
+        try:
+            pikepdf.parse_content_stream(page)
+        except Exception as exc:
+            info.page_errors.append(f"page {number}: {exc}")
+            if len(info.page_errors) >= MAX_PAGE_ERRORS:
+                break
+    if info.page_errors:
+        info.findings.append(_finding("pdf-pages", str(path), f"{len(info.page_errors)} 个页面无法解析",
+                                      f"{len(info.page_errors)} page(s) do not parse: {info.page_errors[0]}"))
