@@ -194,6 +194,14 @@ def _drop_lock(data: bytes) -> bytes:
     return re.sub("<锁定签名>.*</锁定签名>".encode(), b"", data, flags=re.S)
 
 
+def _wrap_base64(data: bytes) -> bytes:
+    """RFC 2045 line breaks (CRLF) change the signed bytes but not the decoded file."""
+    start, end = _first_data(data)
+    text = data[start:end]
+    wrapped = b"\r\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+    return data[:start] + wrapped + data[end:]
+
+
 def _doctype(data: bytes) -> bytes:
     return data.replace(b"?>\n", b'?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n', 1)
 
@@ -214,6 +222,7 @@ def _not_well_formed(data: bytes) -> bytes:
         (_dangling_lock, {"eep-idref", "eep-lock"}),
         (_alter_signature_time, {"eep-signature"}),
         (_drop_lock, {"eep-signature-missing"}),
+        (_wrap_base64, {"eep-signature"}),
         (_doctype, {"eep-xml-unsafe"}),
         (_not_well_formed, {"eep-xml"}),
     ],
