@@ -35,14 +35,13 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"  # read, verify and export the audit chain
     USER_MANAGE = "user.manage"  # accounts' existence, roles, passwords
     TOKEN_MANAGE = "token.manage"
-    SYSTEM_CONFIG = "system.config"
     CLEARANCE_GRANT = "clearance.grant"
     ITEM_CLASSIFY = "item.classify"  # 密级 changes
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SYSADMIN: frozenset({P.USER_MANAGE, P.TOKEN_MANAGE, P.SYSTEM_CONFIG, P.ITEM_READ}),
+    Role.SYSADMIN: frozenset({P.USER_MANAGE, P.TOKEN_MANAGE, P.ITEM_READ}),
     Role.SECADMIN: frozenset({P.CLEARANCE_GRANT, P.ITEM_CLASSIFY, P.ITEM_READ}),
     Role.AUDITOR: frozenset({P.AUDIT_READ}),
     Role.ARCHIVIST: frozenset({P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMIT, P.SUBMISSION_OWN, P.SUBMISSION_ALL,
@@ -58,7 +57,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.SUBMISSION_OWN: "查看本人提交", P.SUBMISSION_ALL: "查看全部提交", P.CHECK_RUN: "执行检测",
     P.ARRANGE: "整理确认", P.EXPORT: "导出目录与档案包", P.STATISTICS: "查看统计",
     P.AUDIT_READ: "查阅与导出审计链", P.USER_MANAGE: "管理用户账号", P.TOKEN_MANAGE: "管理接口令牌",
-    P.SYSTEM_CONFIG: "系统配置", P.CLEARANCE_GRANT: "授予密级权限", P.ITEM_CLASSIFY: "变更档案密级",
+    P.CLEARANCE_GRANT: "授予密级权限", P.ITEM_CLASSIFY: "变更档案密级",
 }
 
 CLEARANCE_RANK: dict[str, int] = {"公开": 0, "内部": 1, "限制": 1, "秘密": 2, "机密": 3, "绝密": 4}
