@@ -16,9 +16,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Imported eagerly: the function shares its name with its module, and a lazy lookup would return
+# the module once anything imported ``lantai.formats.identify``. The module itself is light —
+# fido's signatures load on first use.
+from lantai.formats.identify import FormatInfo, identify
+
 _EXPORTS = {
-    "identify": "lantai.formats.identify",
-    "FormatInfo": "lantai.formats.identify",
     "inspect_pdf": "lantai.formats.pdf",
     "PdfInfo": "lantai.formats.pdf",
     "validate_pdfa": "lantai.formats.pdfa",
@@ -31,7 +34,10 @@ _EXPORTS = {
     "OfficeResult": "lantai.formats.office",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: RUF022 - grouped by validator, not alphabetically
+    "FormatInfo", "identify", "PdfInfo", "inspect_pdf", "PdfaResult", "validate_pdfa", "OfdResult", "validate_ofd",
+    "ImageResult", "check_image", "OfficeResult", "check_office",
+]
 
 
 def __getattr__(name: str) -> Any:

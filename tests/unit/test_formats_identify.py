@@ -131,3 +131,16 @@ def test_text_formats_do_not_claim_lying_extension(tmp_path: Path, name: str) ->
     path = tmp_path / name
     path.write_text('<?xml version="1.0"?><root>档案</root>' if name.endswith(".xml") else "档案\n", "utf-8")
     assert not identify(path).extension_mismatch
+
+
+def test_facade_exports_functions() -> None:
+    import importlib
+    import sys
+
+    import lantai.formats as formats
+
+    importlib.import_module("lantai.formats.identify")  # importing the submodule must not shadow the function
+
+    for name in formats.__all__:
+        assert callable(getattr(formats, name)), name
+    assert formats.identify is sys.modules["lantai.formats.identify"].identify
