@@ -49,6 +49,10 @@ class GuardedIndex:
         return count
 
     def _attempt(self, conn: Connection, what: str, operation: Callable[[], object]) -> bool:
+        if conn.dialect.name == "sqlite":
+            from lantai.search.sqlite_fts import ensure_transaction
+
+            ensure_transaction(conn)  # else releasing the savepoint would commit the caller's work
         try:
             with conn.begin_nested():
                 operation()

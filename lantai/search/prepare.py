@@ -6,7 +6,7 @@ Both backends index exactly these tokens, so a query behaves the same on SQLite 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lantai.domain.roles import rank
 from lantai.search.model import IndexEntry
@@ -50,6 +50,9 @@ def clearance_tag(level_rank: int) -> str:
 
 
 def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
+    if not entry.security_classification.strip():
+        # an empty 密级 is treated as 公开 (domain.roles.may_see); store it so, for facets and filters
+        entry = replace(entry, security_classification="公开")
     body = fold_width(entry.body)
     level = clearance_rank(entry.security_classification)
     tags = [clearance_tag(level)] + [

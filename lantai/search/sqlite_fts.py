@@ -49,6 +49,18 @@ INSERT_DOC = ("INSERT INTO search_docs (rowid, record_id, title, document_number
 INSERT_FTS = "INSERT INTO search_fts (rowid, title, docno, author, meta, body, tags) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
+def ensure_transaction(conn: Connection) -> None:
+    """Open the database transaction now, so DDL and savepoints join the caller's unit of work.
+
+    Python's sqlite3 module only sends BEGIN before INSERT/UPDATE/DELETE: a DROP TABLE or a
+    SAVEPOINT issued first would run outside any transaction (committed at once, or committing
+    the caller's later writes when the savepoint is released).
+    """
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
 def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
@@ -119,6 +131,7 @@ class SqliteIndex(SqlIndexBase):
 
     # --- schema and writes -----------------------------------------------------------------------
     def ensure_schema(self, conn: Connection) -> None:
+        ensure_transaction(conn)
         conn.execute(text(self._state_ddl()))
         for statement in DDL:
             conn.execute(text(statement))
@@ -126,6 +139,7 @@ class SqliteIndex(SqlIndexBase):
             self._mark_current(conn)
 
     def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> int:
+        ensure_transaction(conn)
         docs = [prepare(e, self.tokenizer) for e in entries]
         self._delete_rows(conn, [d.entry.record_id for d in docs])
         start = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM search_docs").scalar_one()
@@ -133,6 +147,7 @@ class SqliteIndex(SqlIndexBase):
         return len(docs)
 
     def delete(self, conn: Connection, record_ids: Iterable[str]) -> int:
+        ensure_transaction(conn)
         return self._delete_rows(conn, list(record_ids))
 
     def _delete_rows(self, conn: Connection, record_ids: list[str]) -> int:
@@ -160,7 +175,12 @@ class SqliteIndex(SqlIndexBase):
             conn.exec_driver_sql(INSERT_DOC, doc_rows)
             conn.exec_driver_sql(INSERT_FTS, fts_rows)
 
+    def mark_stale(self, conn: Connection, reason: str) -> None:
+        ensure_transaction(conn)
+        super().mark_stale(conn, reason)
+
     def clear(self, conn: Connection) -> None:
+        ensure_transaction(conn)
         conn.execute(text("DROP TABLE IF EXISTS search_fts"))
         conn.execute(text("DROP TABLE IF EXISTS search_docs"))
         self.ensure_schema(conn)

@@ -1,0 +1,344 @@
+"""One suite, both backends: relevance, security filtering, facets, pages, sorting and lifecycle.
+
+The relevance set is built here: target items for two-character words, organ names, 文号,
+mixed scripts and phrases, among filler items that make term statistics realistic. PostgreSQL
+runs when LANTAI_TEST_DATABASE_URL is set, in a fresh schema dropped after the module.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+
+from lantai.errors import BadInput
+from lantai.search import GuardedIndex, IndexEntry, SearchQuery, Tokenizer, open_index
+from lantai.search.index import SearchIndex
+
+PG_ENV = "LANTAI_TEST_DATABASE_URL"
+TOP = "绝密"
+
+
+def item(record_id: str, title: str, body: str = "", **meta: object) -> IndexEntry:
+    defaults: dict[str, object] = {"year": 2025, "date": "2025-01-01", "retention": "30年", "organisation": "办公室",
+                                   "document_type": "通知", "security_classification": "公开",
+                                   "archival_code": f"Q001-WS·2025-D30-{record_id}", "fonds": "Q001"}
+    defaults.update(meta)
+    return IndexEntry(record_id, title=title, body=body, **defaults)  # type: ignore[arg-type]
+
+
+TARGETS = [
+    item("D01", "青禾区人民政府办公室关于进一步加强电子档案归档管理的通知", "各街道办事处：为规范电子文件归档工作，"
+         "区长陈国华要求各单位以OFD格式报送，详见附件。", document_number="青政办发〔2025〕12号",
+         author="青禾区人民政府办公室", retention="永久", date="2025-03-01"),
+    item("D02", "关于做好档案移交进馆工作的通知", "根据青政办发〔2025〕12号文件要求，现将档案移交事项通知如下。"
+         "再次强调青政办发〔2025〕12号的各项要求，落实青政办发〔2025〕12号。", document_number="青档发〔2025〕3号",
+         author="青禾区档案馆", organisation="档案馆", date="2025-04-10"),
+    item("D03", "青禾区财政局关于下达专项资金的通报", "专项资金已经下达，请按照ＯＦＤ和PDF两种格式归档。",
+         document_number="青财发〔2025〕12号", author="青禾区财政局", organisation="财政局", document_type="通报",
+         date="2025-06-30", retention="10年"),
+    item("D04", "关于印发公文格式执行标准的通知", "公文格式执行 GB/T 9704—2012《党政机关公文格式》国家标准。",
+         document_number="青政办发〔2024〕8号", year=2024, date="2024-11-20", author="青禾区人民政府办公室"),
+    item("D05", "关于人事档案专项审核的报告", "人事档案审核发现的问题。代号青松行动。",
+         document_number="青组发〔2025〕2号", author="区委组织部", organisation="组织部", document_type="报告",
+         security_classification="秘密", date="2025-05-05"),
+    item("D06", "关于边境档案工作的请示", "机密事项。代号白鹤计划。", document_number="青办发〔2025〕1号",
+         author="区委办公室", security_classification="机密", document_type="请示", date="2025-02-02"),
+    item("D07", "电子文件管理系统建设方案", "系统对电子文件进行管理，支持归档和利用。", document_number="",
+         author="青禾区数据资源局", organisation="数据资源局", document_type="方案", date="2025-07-07",
+         security_classification="内部"),
+    item("D08", "关于未定级事项的函", "代号红杉项目。", author="区委办公室", security_classification="核心",
+         document_type="函", date="2025-08-08"),
+    item("D09", "青禾区档案馆2024年度工作总结", "全年接收档案3000卷。", author="青禾区档案馆", organisation="档案馆",
+         document_type="总结", year=2024, date="2024-12-31", security_classification=""),
+]
+FILLER_TOPICS = ["道路交通安全管理", "冬季供暖保障", "城乡居民医疗保险参保", "森林防火", "中小学招生入学",
+                 "农贸市场管理", "河道禁捕退捕", "老旧小区改造", "传染病防控", "统计执法检查"]
+
+
+def fillers() -> list[IndexEntry]:
+    out = []
+    for n in range(40):
+        topic = FILLER_TOPICS[n % len(FILLER_TOPICS)]
+        out.append(item(f"F{n:02d}", f"关于{topic}的意见", f"各单位要高度重视{topic}工作，明确责任分工，"
+                        f"加强部门协同。第{n}号意见。", document_number=f"青综发〔2023〕{n + 100}号",
+                        author="青禾区综合办", organisation="综合办", document_type="意见", year=2023,
+                        date=f"2023-{n % 12 + 1:02d}-15", security_classification=("公开", "内部")[n % 2]))
+    return out
+
+
+CORPUS = TARGETS + fillers()
+
+# query → items that must be found (clearance 绝密); recall must be 100 %.
+RELEVANCE = {
+    "档案": {"D01", "D02", "D05", "D06", "D09"},
+    "通知": {"D01", "D02", "D04"},
+    "人民政府": {"D01", "D04"},
+    "青禾区人民政府办公室": {"D01", "D04"},
+    "财政局": {"D03"},
+    "青禾区档案馆": {"D02", "D09"},
+    "陈国华": {"D01"},
+    "青政办发〔2025〕12号": {"D01", "D02"},
+    "青政办发[2025]12号": {"D01", "D02"},
+    "〔2025〕12号": {"D01", "D02", "D03"},
+    "2025": {"D01", "D02", "D03"},
+    "OFD": {"D01", "D03"},
+    "ofd": {"D01", "D03"},
+    "GB/T 9704": {"D04"},
+    '"电子文件归档"': {"D01"},
+    '"档案移交"': {"D02"},
+    "专项资金 通报": {"D03"},
+    "电子文件": {"D01", "D07"},
+    "归档": {"D01", "D03", "D07"},
+}
+
+
+# --- fixtures --------------------------------------------------------------------------------------
+def _sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    from lantai.catalog.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('search') / 'catalog.sqlite3'}")
+    yield engine
+    engine.dispose()
+
+
+def _pg_engine() -> Iterator[Engine]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set; PostgreSQL variant skipped")
+    schema = f"search_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(base, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from (_sqlite_engine(tmp_path_factory) if request.param == "sqlite" else _pg_engine())
+
+
+@pytest.fixture(scope="module")
+def built(engine: Engine) -> Engine:
+    """The corpus, indexed incrementally (one upsert per item, as ingest does)."""
+    with engine.begin() as conn:
+        index = open_index(conn)
+        index.ensure_schema(conn)
+        for entry in CORPUS:
+            index.upsert(conn, [entry])
+    return engine
+
+
+@pytest.fixture
+def conn(built: Engine) -> Iterator[Connection]:
+    """A transaction rolled back after the test, so tests that write leave the corpus intact."""
+    with built.connect() as connection:
+        transaction = connection.begin()
+        if connection.dialect.name == "sqlite":
+            from lantai.search.sqlite_fts import ensure_transaction
+
+            ensure_transaction(connection)
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+def search(conn: Connection, text_: str = "", **kw: object) -> list[str]:
+    kw.setdefault("max_clearance", TOP)
+    kw.setdefault("limit", 500)
+    return [h.record_id for h in open_index(conn).search(conn, SearchQuery(text=text_, **kw)).hits]  # type: ignore[arg-type]
+
+
+# --- relevance -------------------------------------------------------------------------------------
+def test_relevance_set_recall_is_complete(conn: Connection) -> None:
+    missed = {q: sorted(must - set(search(conn, q))) for q, must in RELEVANCE.items()}
+    assert {q: m for q, m in missed.items() if m} == {}
+
+
+def test_exact_document_number_ranks_its_document_first(conn: Connection) -> None:
+    for query in ("青政办发〔2025〕12号", "青政办发（2025）12号", "文号:青政办发〔2025〕12号"):
+        assert search(conn, query)[0] == "D01"
+    assert "D03" not in search(conn, "青政办发〔2025〕12号")  # another agency's 12th document
+    assert search(conn, "青财发〔2025〕12号") == ["D03"]
+
+
+def test_title_matches_rank_above_body_matches(conn: Connection) -> None:
+    hits = search(conn, "档案移交")
+    assert hits[0] == "D02"
+
+
+def test_phrase_needs_the_words_together(conn: Connection) -> None:
+    assert "D07" in search(conn, "电子文件 归档")  # both words, apart
+    assert "D07" not in search(conn, '"电子文件归档"')
+    assert search(conn, "“电子文件归档”") == ["D01"]
+
+
+def test_boolean_operators(conn: Connection) -> None:
+    assert set(search(conn, "档案 NOT 移交")) == {"D01", "D05", "D06", "D09"}
+    assert set(search(conn, "档案 -移交")) == {"D01", "D05", "D06", "D09"}
+    assert set(search(conn, "财政局 OR 数据资源局")) == {"D03", "D07"}
+    assert set(search(conn, '(通报 OR 方案) AND "电子文件"')) == {"D07"}
+    assert set(search(conn, '"档案移交" OR 陈国华')) == {"D01", "D02"}
+    assert "D02" not in search(conn, '档案 NOT "档案移交"')
+    assert "D01" in search(conn, '档案 NOT "档案移交"')
+
+
+def test_field_filters(conn: Connection) -> None:
+    assert set(search(conn, "题名:通知")) == {"D01", "D02", "D04"}
+    assert set(search(conn, "责任者:财政局")) == {"D03"}
+    assert search(conn, "档案 年度:2024") == ["D09"]
+    assert set(search(conn, "年度:2024..2025 文种:通知")) == {"D01", "D02", "D04"}
+    assert search(conn, "保管期限:永久") == ["D01"]
+    assert search(conn, "机构:财政局") == ["D03"]
+    assert search(conn, "密级:秘密") == ["D05"]
+    assert set(search(conn, "日期:2025-03-01..2025-04-30")) == {"D01", "D02"}
+    assert set(search(conn, "", date_from="2025-06", date_to="2025-07", document_type="通报")) == {"D03"}
+    assert set(search(conn, "", title="通知", author="档案馆")) == {"D02"}
+
+
+def test_snippets_and_titles_are_highlighted(conn: Connection) -> None:
+    result = open_index(conn).search(conn, SearchQuery(text="电子文件", max_clearance=TOP))
+    hit = next(h for h in result.hits if h.record_id == "D07")
+    assert "【电子文件】" in hit.marked_snippet() and "【电子文件】" in hit.marked_title()
+
+
+# --- security --------------------------------------------------------------------------------------
+def test_clearance_filters_results_counts_and_facets(conn: Connection) -> None:
+    index = open_index(conn)
+    public = index.search(conn, SearchQuery(text="档案", facets=True))
+    assert {h.record_id for h in public.hits} == {"D01", "D02", "D09"}
+    assert public.total == 3
+    assert dict(public.facets["security_classification"]) == {"公开": 3}
+    secret = index.search(conn, SearchQuery(text="档案", facets=True, max_clearance="秘密"))
+    assert {h.record_id for h in secret.hits} == {"D01", "D02", "D05", "D09"}
+    assert secret.total == 4 and dict(secret.facets["security_classification"]) == {"公开": 3, "秘密": 1}
+    assert sum(c for _, c in secret.facets["document_type"]) == 4
+
+
+def test_items_above_clearance_leave_no_trace(conn: Connection) -> None:
+    index = open_index(conn)
+    for clearance, hidden in (("公开", "青松行动"), ("内部", "白鹤计划"), ("秘密", "白鹤计划"), (TOP, "红杉项目")):
+        result = index.search(conn, SearchQuery(text=hidden, facets=True, max_clearance=clearance))
+        assert (result.hits, result.total) == ([], 0)
+        assert all(not values for values in result.facets.values())
+
+
+def test_unknown_clearance_sees_only_public(conn: Connection) -> None:
+    assert set(search(conn, "", max_clearance="管理员")) == set(search(conn, "", max_clearance="公开"))
+    assert "D07" in search(conn, "", max_clearance="内部") and "D07" not in search(conn, "", max_clearance="公开")
+
+
+# --- pages and sorting -----------------------------------------------------------------------------
+def test_cursor_pages_cover_every_hit_once(conn: Connection) -> None:
+    index = open_index(conn)
+    for sort in ("relevance", "date", "-date", "archival_code"):
+        everything = search(conn, "意见 OR 档案", sort=sort)
+        pages, cursor = [], None
+        while True:
+            result = index.search(conn, SearchQuery(text="意见 OR 档案", sort=sort, limit=7, cursor=cursor,
+                                                    max_clearance=TOP))
+            pages += [h.record_id for h in result.hits]
+            assert result.total == len(everything)
+            cursor = result.next_cursor
+            if cursor is None:
+                break
+        assert pages == everything, sort
+
+
+def test_sorting_by_date_and_archival_code(conn: Connection) -> None:
+    index = open_index(conn)
+    newest = index.search(conn, SearchQuery(text="档案", sort="-date", max_clearance=TOP)).hits
+    assert [h.date for h in newest] == sorted((h.date for h in newest), reverse=True)
+    coded = index.search(conn, SearchQuery(text="", sort="archival_code", max_clearance=TOP, limit=100)).hits
+    assert [h.archival_code for h in coded] == sorted(h.archival_code for h in coded)
+
+
+def test_bad_cursor_and_syntax_are_bad_input(conn: Connection) -> None:
+    index = open_index(conn)
+    with pytest.raises(BadInput):
+        index.search(conn, SearchQuery(text="档案", cursor="not-a-cursor"))
+    with pytest.raises(BadInput):
+        index.search(conn, SearchQuery(text="(档案"))
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+QUERIES = [*RELEVANCE, "", "年度:2023", "意见", "档案 NOT 移交"]
+
+
+def snapshot(conn: Connection, index: SearchIndex) -> dict[str, tuple]:
+    out = {}
+    for q in QUERIES:
+        r = index.search(conn, SearchQuery(text=q, max_clearance=TOP, facets=True, limit=500,
+                                           sort="archival_code"))
+        out[q] = (r.total, [h.record_id for h in r.hits], r.facets, [h.snippet for h in r.hits])
+    return out
+
+
+def test_reindex_equals_incremental_index(conn: Connection) -> None:
+    index = open_index(conn)
+    changed = item("D04", "关于印发公文格式执行标准的通知（修订）", "改为 GB/T 9704—2012。", year=2024, date="2024-11-21")
+    index.upsert(conn, [changed])
+    index.delete(conn, ["F00", "F01", "missing"])
+    incremental = snapshot(conn, index)
+    final = [changed if e.record_id == "D04" else e for e in CORPUS if e.record_id not in ("F00", "F01")]
+    progress: list[int] = []
+    assert index.reindex(conn, iter(final), progress=progress.append) == len(final)
+    assert sum(progress) == len(final)
+    assert snapshot(conn, index) == incremental
+    assert not index.is_stale(conn)
+
+
+def test_upsert_replaces_and_delete_removes(conn: Connection) -> None:
+    index = open_index(conn)
+    index.upsert(conn, [item("D03", "青禾区财政局关于收回资金的通报", author="青禾区财政局")])
+    assert search(conn, "下达") == [] and search(conn, "收回") == ["D03"]
+    assert index.delete(conn, ["D03"]) == 1
+    assert search(conn, "财政局") == []
+
+
+def test_broken_index_never_blocks_the_write(conn: Connection) -> None:
+    conn.execute(text("CREATE TABLE catalogue_probe (id TEXT)"))
+    conn.execute(text("INSERT INTO catalogue_probe VALUES ('x')"))
+    guarded = GuardedIndex(open_index(conn))
+    assert guarded.upsert(conn, [item("N1", "新档案")]) is True and not guarded.is_stale(conn)
+    conn.execute(text("DROP TABLE search_docs" + (" CASCADE" if conn.dialect.name == "postgresql" else "")))
+    assert guarded.upsert(conn, [item("N2", "新档案")]) is False
+    assert guarded.delete(conn, ["N1"]) is False
+    conn.execute(text("INSERT INTO catalogue_probe VALUES ('y')"))  # the caller's transaction goes on
+    assert conn.execute(text("SELECT count(*) FROM catalogue_probe")).scalar_one() == 2
+    assert guarded.is_stale(conn)
+    guarded.reindex(conn, CORPUS)
+    assert not guarded.is_stale(conn) and "D01" in search(conn, "陈国华")
+
+
+def test_stale_file_when_the_database_refuses(conn: Connection, tmp_path) -> None:
+    marker = tmp_path / "index" / "STALE"
+    guarded = GuardedIndex(open_index(conn), stale_file=marker)
+    conn.execute(text("DROP TABLE search_state"))
+    conn.execute(text("DROP TABLE search_docs" + (" CASCADE" if conn.dialect.name == "postgresql" else "")))
+    assert guarded.upsert(conn, [item("N3", "档案")]) is False
+    assert marker.exists() and guarded.is_stale(conn)
+    guarded.reindex(conn, CORPUS[:3])
+    assert not marker.exists() and not guarded.is_stale(conn)
+
+
+def test_index_built_with_another_dictionary_is_stale(conn: Connection) -> None:
+    assert not open_index(conn).is_stale(conn)
+    assert open_index(conn, Tokenizer(["兰台新词"])).is_stale(conn)
+
+
+def test_mark_stale_is_reported_in_results(conn: Connection) -> None:
+    index = open_index(conn)
+    index.mark_stale(conn, "test")
+    assert index.search(conn, SearchQuery(text="档案")).stale
