@@ -351,3 +351,31 @@ def test_streaming_canonicaliser_matches_libxml2() -> None:
     )
     element = etree.fromstring(document.encode())[0]
     assert canonical_bytes(element) == etree.tostring(element, method="c14n", exclusive=True)
+
+
+def test_record_block_with_relations_round_trips(store: keystore.Keystore, tmp_path: Path) -> None:
+    sip = write_sip(tmp_path / "sip")
+    metadata = (sip / "元数据.xml").read_text(encoding="utf-8")
+    body = metadata.split("\n", 1)[1].replace(f' xmlns="{NS}"', "").rstrip("\n")
+    relation = "<文件实体关系><文件标识符>Z001-2025-0007</文件标识符><被关联文件标识符>Z001-2025-0001</被关联文件标识符><关系类型>批复</关系类型></文件实体关系>"
+    block = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<文件实体块 xmlns="{NS}">{body}{relation}</文件实体块>\n'
+    )
+    (sip / "元数据.xml").write_text(block, encoding="utf-8")
+    package = build_eep(sip, tmp_path / "a.eep", Signer.from_keystore(store))
+    assert verify_eep(package, store) == []
+    extract_eep(package, tmp_path / "back", store)
+    assert tree_bytes(tmp_path / "back") == tree_bytes(sip)
+    assert read_history(package)[0].entity().relations[0].relation_type == "批复"
+
+
+def test_unknown_element_in_record_is_a_structure_finding(store: keystore.Keystore, tmp_path: Path) -> None:
+    sip = write_sip(tmp_path / "sip")
+    metadata = (
+        (sip / "元数据.xml")
+        .read_bytes()
+        .replace("<聚合层次>".encode(), "<自创元素>x</自创元素><聚合层次>".encode())
+    )
+    (sip / "元数据.xml").write_bytes(metadata)
+    package = build_eep(sip, tmp_path / "a.eep", Signer.from_keystore(store))
+    assert "eep-record" in codes(verify_eep(package, store))

@@ -17,6 +17,7 @@ from lxml import etree
 
 from lantai.crypto.keystore import Keystore
 from lantai.domain.findings import Finding, errors
+from lantai.domain.metadata import RecordEntity, record_from_element
 from lantai.errors import PackageError, ValidationFailed
 from lantai.packages.eep import names as n
 from lantai.packages.eep.reader import EncodedData, ParsedPackage, parse_package
@@ -49,6 +50,11 @@ class Layer:
     creator: str | None
     record: etree._Element
     signatures: list[dict[str, str | None]]
+
+    def entity(self) -> RecordEntity:
+        """The layer's 文件实体 as the DA/T 46 domain model."""
+        block = self.record.getparent()  # 文件实体块: carries the 文件实体关系 too
+        return record_from_element(block if block is not None else self.record)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -101,7 +107,8 @@ def _write_sip(package: ParsedPackage, target: Path, manifest: bool) -> list[str
         used.add(source.path)  # type: ignore[arg-type]
         lines.append(f"{source.sm3}  {name}")
         names.append(name)
-    write_xml(target / METADATA_FILE, strip_encoded_data(record))
+    has_relations = _child(blocks["文件实体块"], "文件实体关系") is not None
+    write_xml(target / METADATA_FILE, strip_encoded_data(blocks["文件实体块"] if has_relations else record))
     leading = blocks["文件实体块"].tail
     write_xml(
         target / PROCESS_FILE, process_from_blocks([blocks["业务实体块"], blocks["机构人员实体块"]], leading)

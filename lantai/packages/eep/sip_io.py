@@ -35,7 +35,7 @@ class SipItem:
     """A SIP ready to be packaged: the 文件实体 tree, the process tree and each 编码's file."""
 
     root: Path
-    record: etree._Element
+    record: etree._Element  # 文件实体, or 文件实体块 (文件实体 + 文件实体关系) as 元数据.xml allows
     process: etree._Element | None
     files: dict[etree._Element, Path] = field(default_factory=dict)  # 编码 element → content file
     _scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -54,9 +54,9 @@ def load_sip(root: Path) -> SipItem:
     if "编码数据".encode() in metadata:
         scratch = tempfile.TemporaryDirectory(prefix="lantai-eep-")
         metadata, inline = extract_inline_data(METADATA_FILE, metadata, Path(scratch.name))
-    record = _parse(METADATA_FILE, metadata, "文件实体")
+    record = _parse(METADATA_FILE, metadata, ("文件实体", "文件实体块"))
     process_path = root / PROCESS_FILE
-    process = _parse(PROCESS_FILE, _read(process_path), "过程信息") if process_path.exists() else None
+    process = _parse(PROCESS_FILE, _read(process_path), ("过程信息",)) if process_path.exists() else None
     item = SipItem(root, record, process, _scratch=scratch)
     for encoding in record.iter(q("编码")):
         name = check_relative_path(METADATA_FILE, _file_name(encoding))
@@ -75,17 +75,17 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def _parse(label: str, data: bytes, root_name: str) -> etree._Element:
+def _parse(label: str, data: bytes, root_names: tuple[str, ...]) -> etree._Element:
     try:
         element = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise MetadataXmlError(
             f"{label} 不是格式良好的 XML：{exc}", f"{label} is not well-formed: {exc}"
         ) from exc
-    if element.tag != q(root_name):
+    if element.tag not in {q(name) for name in root_names}:
         raise MetadataXmlError(
-            f"{label} 的根元素应为 {{{NS}}}{root_name}，实为 {element.tag}",
-            f"{label} root must be {root_name} in the DA/T 48 namespace",
+            f"{label} 的根元素应为 {{{NS}}}{'或'.join(root_names)}，实为 {element.tag}",
+            f"{label} root must be {' or '.join(root_names)} in the DA/T 48 namespace",
         )
     return element
 

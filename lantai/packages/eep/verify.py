@@ -21,6 +21,8 @@ from lxml import etree
 from lantai.crypto import certs, sm2
 from lantai.crypto.keystore import Keystore
 from lantai.domain.findings import Finding
+from lantai.domain.metadata import record_from_element
+from lantai.errors import LantaiError
 from lantai.packages.eep import names as n
 from lantai.packages.eep.reader import ParsedPackage, element_path, parse_package
 from lantai.packages.eep.sip_io import declared_size
@@ -42,6 +44,7 @@ def verify_parsed(package: ParsedPackage, keystore: Keystore | None) -> list[Fin
     if root is None or findings:
         return findings
     findings += check_structure(root)
+    findings += _check_records(root)
     findings += _check_headers(root)
     findings += _check_ids(root)
     findings += _check_data(package)
@@ -97,6 +100,25 @@ def _check_signed_header(
     if not _is_datetime(_text(signed, "封装包创建时间")):
         findings.append(_f("eep-datetime", path + "/封装包创建时间", "封装包创建时间 不是有效的日期时间"))
     return findings
+
+
+def _check_records(root: etree._Element) -> list[Finding]:
+    """Element names and order inside each 文件实体, as the DA/T 46 model reads them."""
+    findings = []
+    for record in root.iter(n.q("文件实体")):
+        try:
+            notes = record_from_element(record).parse_notes
+        except LantaiError as exc:
+            findings.append(_f("eep-record", element_path(record), exc.message_zh))
+            continue
+        findings += [
+            _f("eep-record", f"{element_path(record)}/{where}", _NOTE.get(kind, kind))
+            for kind, where in notes
+        ]
+    return findings
+
+
+_NOTE = {"unknown": "未知元素", "repeated": "元素不可重复", "order": "元素顺序错误"}
 
 
 # --- identifiers ----------------------------------------------------------------------------------

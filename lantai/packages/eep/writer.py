@@ -148,8 +148,11 @@ def write_entity_blocks(
         write_encoding(w, element, sources[element], n.data_id(revision, next(counter)))
         return True
 
-    with writer.element("文件实体块"):
+    if item.record.tag == n.q("文件实体块"):
         writer.tree(item.record, hook)
+    else:
+        with writer.element("文件实体块"):
+            writer.tree(item.record, hook)
     if item.process is not None:
         _check_process(item.process)
         writer.text(item.process.text)
@@ -176,14 +179,14 @@ def _write_synthetic_process(writer: EventWriter, item: SipItem, revision: int) 
     with writer.element("业务实体块"), writer.element("业务实体"):
         writer.leaf("业务标识符", f"修改{revision}-业务1")
         writer.leaf("机构人员标识符", agent)
-        writer.leaf("文件标识符", item.record.findtext(n.q("电子文件号")) or "")
+        writer.leaf("文件标识符", item.record.findtext(f".//{n.q('电子文件号')}") or "")
         writer.leaf("业务状态", "历史行为")
         writer.leaf("业务行为", "封装")
         writer.leaf("行为时间", now().isoformat())
     with writer.element("机构人员实体块"), writer.element("机构人员实体"):
         writer.leaf("机构人员标识符", agent)
         writer.leaf("机构人员类型", "单位")
-        writer.leaf("机构人员名称", item.record.findtext(f"{n.q('来源')}/{n.q('立档单位名称')}") or "未知")
+        writer.leaf("机构人员名称", item.record.findtext(f".//{n.q('来源')}/{n.q('立档单位名称')}") or "未知")
 
 
 def write_encoding(writer: EventWriter, encoding: etree._Element, source: DataSource, data_id: str) -> None:
