@@ -35,16 +35,36 @@ app = typer.Typer(
 audit_app = typer.Typer(help="审计链 (audit chain).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-# Sub-applications owned by other areas register here when their module exists.
-_SUBAPPS = {
-    "keys": ("lantai.cli.keys", "keys_app"),
-    "eep": ("lantai.cli.eep", "eep_app"),
-    "formats": ("lantai.cli.formats", "formats_app"),
-    "search": ("lantai.cli.search", "search_app"),
-}
-for _name, (_module, _attr) in _SUBAPPS.items():
+# Commands and command groups of the other areas: (name, module, attribute, kind).
+_AREAS = [
+    ("keys", "lantai.cli.keys", "keys_app", "group"),
+    ("eep", "lantai.cli.eep", "eep_app", "group"),
+    ("formats", "lantai.cli.formats", "formats_app", "group"),
+    ("search", "lantai.cli.search", "search_app", "group"),
+    ("check", "lantai.cli.check", "check_command", "command"),
+    ("arrange", "lantai.cli.arrange", "arrange_app", "group"),
+    ("retention", "lantai.cli.arrange", "retention_app", "group"),
+    ("export", "lantai.cli.arrange", "export_app", "group"),
+    ("stamp", "lantai.cli.arrange", "stamp_app", "group"),
+    ("fonds", "lantai.cli.arrange", "fonds_app", "group"),
+    ("schedule", "lantai.cli.arrange", "schedule_app", "group"),
+    ("transfer", "lantai.cli.transfer", "transfer_app", "group"),
+    ("bag", "lantai.cli.bag", "bag_app", "group"),
+    ("users", "lantai.cli.web", "users_app", "group"),
+    ("serve", "lantai.cli.web", "serve_command", "command"),
+]
+for _name, _module, _attr, _kind in _AREAS:
     with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
-        app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+        _target = getattr(importlib.import_module(_module), _attr)
+        if _kind == "group":
+            app.add_typer(_target, name=_name)
+        else:
+            app.command(_name)(_target)
+
+with contextlib.suppress(ImportError):
+    from lantai.demo.scenario import demo_group
+
+    app.add_typer(demo_group, name="demo")
 
 
 def _progress() -> Progress:

@@ -119,39 +119,52 @@ class AuditLog:
 
     def append(self, actor: str, action: str, target: str = "", details: dict[str, Any] | None = None,
                *, session: Session | None = None) -> AuditRecord:
+        return self.append_many([(actor, action, target, details or {})], session=session)[0]
+
+    def append_many(self, entries: list[tuple[str, str, str, dict[str, Any]]], *,
+                    session: Session | None = None) -> list[AuditRecord]:
         """Append one entry to the journal, then copy it into the catalogue.
 
         With ``session`` the catalogue copy joins the caller's unit of work; otherwise it is
         committed at once. If the catalogue copy is lost (crash, rollback), ``sync_catalogue``
         restores it from the journal.
         """
-        details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
+        if not entries:
+            return []
+        records: list[AuditRecord] = []
         try:
             with self._locked() as fh:
                 last = self._last(fh)
-                seq = 1 if last is None else last.seq + 1
+                seq = 0 if last is None else last.seq
                 prev = GENESIS_HASH if last is None else last.hash
-                time = _now()
-                record = AuditRecord(seq, time, actor, action, target, details, prev,
-                                     entry_hash(seq, time, actor, action, target, details, prev))
+                lines = []
+                for actor, action, target, details in entries:
+                    details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
+                    seq += 1
+                    time = _now()
+                    record = AuditRecord(seq, time, actor, action, target, details, prev,
+                                         entry_hash(seq, time, actor, action, target, details, prev))
+                    records.append(record)
+                    prev = record.hash
+                    lines.append(json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
                 fh.seek(0, os.SEEK_END)
-                fh.write(json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n")
+                fh.write(b"\n".join(lines) + b"\n")
                 fh.flush()
                 if self.fsync:
                     os.fsync(fh.fileno())
         except OSError as exc:
             raise StorageError(f"无法写入审计日志: {exc}", f"cannot write the audit journal: {exc}") from exc
-        self._copy_to_catalogue(record, session)
-        return record
+        self._copy_to_catalogue(records, session)
+        return records
 
-    def _copy_to_catalogue(self, record: AuditRecord, session: Session | None) -> None:
+    def _copy_to_catalogue(self, records: list[AuditRecord], session: Session | None) -> None:
         if session is not None:
-            session.add(_row(record))
+            session.add_all([_row(r) for r in records])
             return
         if self.sessions is None:
             return
         with self.sessions.begin() as own:
-            own.add(_row(record))
+            own.add_all([_row(r) for r in records])
 
     def last_record(self) -> AuditRecord | None:
         if not self.journal.exists():

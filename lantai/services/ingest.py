@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,32 +329,80 @@ def _build_version(store: OcflStore, staging: Path, record_id: str, source: sip.
 # commit (main process)
 # ---------------------------------------------------------------------------------------------
 def commit_item(archive: Archive, prepared: PreparedItem, context: BatchContext) -> ItemOutcome:
-    outcome = prepared.outcome
-    if outcome.status != ACCEPTED or prepared.version is None:
-        archive.audit.append(context.submitted_by, "ingest.rejected", outcome.record_id or outcome.source,
-                             {"source": outcome.source, "batch_id": context.batch_id,
-                              "findings": [f.to_dict() for f in outcome.findings if f.is_error][:50]})
-        return outcome
-    record_id = outcome.record_id or ""
+    return commit_group(archive, [prepared], context)[0]
+
+
+def _rejection_entry(outcome: ItemOutcome, context: BatchContext) -> tuple[str, str, str, dict[str, Any]]:
+    return (context.submitted_by, "ingest.rejected", outcome.record_id or outcome.source,
+            {"source": outcome.source, "batch_id": context.batch_id,
+             "findings": [f.to_dict() for f in outcome.findings if f.is_error][:50]})
+
+
+def commit_group(archive: Archive, group: list[PreparedItem], context: BatchContext) -> list[ItemOutcome]:
+    """Commit several prepared items with one intent, one transaction and one audit fsync.
+
+    Group commit is what lets the single committing process keep up with the workers; the unit
+    of atomicity is still the item (each OCFL object is one rename), and the intent lists every
+    object of the group so recovery can finish or roll back each one.
+    """
+    outcomes: dict[int, ItemOutcome] = {}
+    rejections = []
+    ready: list[tuple[int, PreparedItem]] = []
+    later: list[tuple[int, PreparedItem]] = []
+    claimed: set[str] = set()
+    for index, prepared in enumerate(group):
+        outcome = prepared.outcome
+        if outcome.status != ACCEPTED or prepared.version is None:
+            rejections.append(_rejection_entry(outcome, context))
+            outcomes[index] = outcome
+        elif outcome.record_id in claimed:
+            later.append((index, prepared))  # same 电子文件号 twice in one group: judge it after the first
+        elif prepared.version.version == 0 or archive.store.exists(outcome.record_id or ""):
+            archive.store.abort(prepared.version.staging_dir)
+            outcomes[index] = _duplicate_or_conflict(archive, prepared, context)
+        else:
+            claimed.add(outcome.record_id or "")
+            ready.append((index, prepared))
+    if rejections:
+        archive.audit.append_many(rejections)
+    if ready:
+        outcomes.update(_commit_ready(archive, ready, context))
+    for index, prepared in later:
+        outcomes[index] = commit_group(archive, [prepared], context)[0]
+    return [outcomes[i] for i in range(len(group))]
+
+
+def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
+                  context: BatchContext) -> dict[int, ItemOutcome]:
     store = archive.store
-    with store.object_lock(record_id):
-        if store.exists(record_id):
-            store.abort(prepared.version.staging_dir)
-            return _duplicate_or_conflict(archive, prepared, context)
-        intent = recovery.write_intent(archive, record_id, prepared.version.staging_dir, context.submitted_by)
+    results: dict[int, ItemOutcome] = {}
+    intent = recovery.write_intent(
+        archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
+    # The intent stays behind if anything below fails, so recovery can finish the commit.
+    committed: list[tuple[int, PreparedItem]] = []
+    for index, prepared in ready:
+        assert prepared.version is not None
         try:
             store.commit(prepared.version)
-            with archive.session() as session:
-                upsert_item(session, store, record_id)
-                if context.batch_id:
-                    refresh_batch(session, context.batch_id)
-                archive.audit.append(context.submitted_by, "ingest.accepted", record_id,
-                                     {"source": outcome.source, "batch_id": context.batch_id, "version": 1,
-                                      "files": outcome.files, "bytes": outcome.bytes}, session=session)
-        finally:
-            recovery.clear_intent(intent)
-    outcome.version = 1
-    return outcome
+            committed.append((index, prepared))
+        except StorageError:
+            if not store.exists(prepared.outcome.record_id or ""):
+                raise
+            store.abort(prepared.version.staging_dir)  # another process won the race
+            results[index] = _duplicate_or_conflict(archive, prepared, context)
+    with archive.session() as session:
+        for _index, prepared in committed:
+            upsert_item(session, store, prepared.outcome.record_id or "")
+        archive.audit.append_many(
+            [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
+              {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
+               "files": p.outcome.files, "bytes": p.outcome.bytes}) for _i, p in committed],
+            session=session)
+    recovery.clear_intent(intent)
+    for index, prepared in committed:
+        prepared.outcome.version = 1
+        results[index] = prepared.outcome
+    return results
 
 
 def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: BatchContext) -> ItemOutcome:
@@ -455,6 +503,8 @@ def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, act
         report.items.append(outcome)
         if progress:
             progress(outcome)
+    with archive.session() as session:
+        refresh_batch(session, batch_id)
     summary["status"] = "complete" if all(o.ok for o in outcomes) else "partial"
     report.batches.append(summary)
 
@@ -482,9 +532,10 @@ def _run(archive: Archive, paths: list[Path], context: BatchContext) -> Iterator
             yield commit_item(archive, prepare_item(archive.settings, path, context), context)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(prepare_item, archive.settings, path, context) for path in paths]
-        for future in as_completed(futures):
-            yield commit_item(archive, future.result(), context)
+        pending = {pool.submit(prepare_item, archive.settings, path, context) for path in paths}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from commit_group(archive, [future.result() for future in done], context)
 
 
 __all__ = ["ACCEPTED", "CONFLICT", "DUPLICATE", "REJECTED", "IngestReport", "ItemOutcome", "StorageError",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,15 +29,17 @@ def _intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / "intents"
 
 
-def write_intent(archive: Archive, object_id: str, staging_dir: Path, actor: str) -> Path:
+def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
+    """Record which objects are about to be committed, before any of them reaches the store."""
     directory = _intents_dir(archive)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{hashlib.sha256(object_id.encode()).hexdigest()}.json"
+    path = directory / f"{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"object_id": object_id, "staging": str(staging_dir), "actor": actor},
-                              ensure_ascii=False), encoding="utf-8")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+    data = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects], "actor": actor}
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    if archive.settings.fsync:
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
 
@@ -63,9 +65,6 @@ def recover_if_idle(archive: Archive) -> dict[str, Any] | None:
 
 
 def recover(archive: Archive) -> dict[str, Any]:
-    from lantai.services.catalogue import upsert_item
-    from lantai.services.ingest import refresh_batch
-
     done: dict[str, Any] = {"completed": [], "rolled_back": [], "audit_synced": 0, "staging_removed": 0}
     directory = _intents_dir(archive)
     intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
@@ -75,26 +74,40 @@ def recover(archive: Archive) -> dict[str, Any]:
         except (OSError, ValueError):
             clear_intent(path)
             continue
-        object_id = intent["object_id"]
-        if archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir():
-            archive.store.reconcile_object(object_id)
-            _sync_audit(archive, full=True)
-            with archive.session() as session:
-                item = upsert_item(session, archive.store, object_id)
-                if item.batch_id:
-                    refresh_batch(session, item.batch_id)
-            if not _journal_mentions(archive, "ingest.accepted", object_id):
-                archive.audit.append(intent.get("actor", "system"), "ingest.accepted", object_id,
-                                     {"recovered": True})
-            done["completed"].append(object_id)
-        else:
-            archive.store.abort(Path(intent["staging"]))
-            archive.audit.append("system", "ingest.rolled_back", object_id, {"reason": "interrupted before commit"})
-            done["rolled_back"].append(object_id)
+        _sync_audit(archive, full=True)
+        for entry in intent.get("objects", []):
+            _resolve(archive, entry["object_id"], Path(entry["staging"]), intent.get("actor", "system"), done)
         clear_intent(path)
+    if intents:
+        _refresh_open_batches(archive)
     done["audit_synced"] = _sync_audit(archive, full=bool(intents))
     done["staging_removed"] = archive.store.clean_staging()
     return done
+
+
+def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any]) -> None:
+    from lantai.services.catalogue import upsert_item
+
+    if archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir():
+        archive.store.reconcile_object(object_id)
+        with archive.session() as session:
+            upsert_item(session, archive.store, object_id)
+        if not _journal_mentions(archive, "ingest.accepted", object_id):
+            archive.audit.append(actor, "ingest.accepted", object_id, {"recovered": True})
+        done["completed"].append(object_id)
+    else:
+        archive.store.abort(staging)
+        archive.audit.append("system", "ingest.rolled_back", object_id, {"reason": "interrupted before commit"})
+        done["rolled_back"].append(object_id)
+
+
+def _refresh_open_batches(archive: Archive) -> None:
+    from lantai.catalog.models import Batch
+    from lantai.services.ingest import refresh_batch
+
+    with archive.session() as session:
+        for batch_id in session.scalars(select(Batch.id).where(Batch.status != "complete")).all():
+            refresh_batch(session, batch_id)
 
 
 def _journal_mentions(archive: Archive, action: str, target: str) -> bool:

@@ -1,0 +1,200 @@
+"""``lantai demo``: the whole archive in one command — generate, ingest with checks, arrange, serve.
+
+Re-runnable: the generated batch is reused when it matches the requested size and seed, ingest
+turns already-archived items into no-ops, arrangement is idempotent, and demo accounts are
+created only once. ``--reset`` starts from an empty archive instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.settings import load_settings
+
+DEMO_PASSWORD = "Lantai#2025demo"
+DEMO_ACCOUNTS = [
+    ("sysadmin", "系统管理员", "内部", "系统管理员"),
+    ("secadmin", "安全保密管理员", "公开", "安全保密管理员"),
+    ("auditor", "安全审计员", "公开", "安全审计员"),
+    ("archivist", "档案管理员", "机密", "档案管理员"),
+    ("clerk", "文书", "内部", "文书"),
+    ("reader", "利用者", "公开", "利用者"),
+]
+
+demo_group = typer.Typer(help="演示 (demo): the whole scenario, or `generate` for a batch only.",
+                         invoke_without_command=True)
+
+
+def _add_generate() -> None:
+    with contextlib.suppress(ImportError):
+        from lantai.cli.demo import demo_app
+
+        for command in demo_app.registered_commands:
+            demo_group.registered_commands.append(command)
+
+
+_add_generate()
+
+
+@demo_group.callback()
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    items: Annotated[int, typer.Option(help="件数 (items to generate)")] = 500,
+    year: Annotated[int, typer.Option(help="年度")] = 2025,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 1,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="结束后启动网页服务")] = True,
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    reset: Annotated[bool, typer.Option(help="清空演示档案库后重建")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """运行演示：生成一年公文 → 检测并接收 → 整理 → 启动网页服务。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    summary = run_demo(items=items, year=year, seed=seed, reset=reset, quiet=as_json)
+    emit(summary, as_json=as_json, render=lambda: _render(summary))
+    if serve:
+        _serve(host, port)
+
+
+def run_demo(*, items: int, year: int, seed: int, reset: bool = False, quiet: bool = False) -> dict[str, Any]:
+    from lantai.services.archive import init_archive
+    from lantai.services.ingest import ingest_paths
+
+    settings = load_settings()
+    if reset and (settings.home / "lantai.toml").exists():
+        shutil.rmtree(settings.home)
+    started = time.monotonic()
+    summary: dict[str, Any] = {"home": str(settings.home.resolve())}
+    with init_archive(settings, actor="demo") as archive:
+        _init_keys(archive)
+        batch = settings.home / "demo-input"
+        summary["generated"] = _generate(batch, items=items, year=year, seed=seed, quiet=quiet)
+        with _progress(quiet) as progress:
+            task = progress.add_task("检测并接收", total=None)
+            report = ingest_paths(archive, [batch], actor="demo",
+                                  on_total=lambda n: progress.update(task, total=n),
+                                  progress=lambda _o: progress.advance(task))
+        summary["ingest"] = report.counts()
+        summary["rejected"] = [{"item": Path(i.source).name, "reason": i.message}
+                               for i in report.items if i.status in ("rejected", "conflict")][:20]
+        summary["arranged"] = _arrange(archive, year)
+        summary["indexed"] = _reindex(archive)
+        summary["accounts"] = _accounts(archive)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True, disable=quiet)
+
+
+def _init_keys(archive: Any) -> None:
+    with contextlib.suppress(ImportError):
+        from lantai.crypto.keystore import init_keystore
+
+        init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+
+
+def _generate(batch: Path, *, items: int, year: int, seed: int, quiet: bool) -> dict[str, Any]:
+    from lantai.demo.generate import generate
+
+    wanted = {"items": items, "year": year, "seed": seed}
+    state = batch / ".lantai-demo-request.json"
+    if state.exists() and json.loads(state.read_text(encoding="utf-8")) == wanted:
+        return {**wanted, "reused": True}
+    with _progress(quiet) as progress:
+        task = progress.add_task("生成公文", total=items)
+        report = generate(batch, year=year, items=items, seed=seed, overwrite=True,
+                          progress=lambda _r: progress.advance(task))
+    state.write_text(json.dumps(wanted), encoding="utf-8")
+    return {**wanted, "reused": False, "items_per_second": report.to_dict().get("items_per_second")}
+
+
+def _arrange(archive: Any, year: int) -> dict[str, Any] | str:
+    try:
+        from lantai.demo import district
+        from lantai.services.arrange import arrange, current_reference, save_reference
+    except ImportError:
+        return "未安装整理模块"
+    reference, _version = current_reference(archive)
+    if district.FONDS_CODE not in reference.fonds:
+        save_reference(archive, _demo_reference_text(archive), actor="demo", note="演示区全宗与机构代码")
+    plan = arrange(archive, district.FONDS_CODE, year, actor="demo")
+    return {"fonds": district.FONDS_CODE, "year": year, "items": len(plan.items)}
+
+
+def _demo_reference_text(archive: Any) -> str:
+    """The shipped reference data plus the demo district's fonds and its issuing organs."""
+    from lantai.demo import district
+    from lantai.services.arrange import default_reference_text
+
+    lines = [default_reference_text().rstrip(), "", "# 演示区（青禾区）全宗，由 lantai demo 添加", "[[fonds]]",
+             f'code = "{district.FONDS_CODE}"', f'name = "{district.DISTRICT}人民政府"', f'unit = "{district.FONDS_UNIT}"',
+             'scheme = ["year", "organisation", "retention"]', 'schedule = "district-ws"',
+             'ordering = ["date", "document_number"]', "join_incoming_reply = false",
+             'code_rules = { "*" = "DA/T 22-2015" }']
+    for organ in district.ORGANS:
+        lines += ["", "[[fonds.organisations]]", f'code = "{organ.code}"', f'name = "{organ.name}"']
+    return "\n".join(lines) + "\n"
+
+
+def _reindex(archive: Any) -> int | str:
+    try:
+        from lantai.cli.search import ENTRY_SOURCE, open_index
+    except ImportError:
+        return "未安装检索模块"
+    with archive.engine.begin() as conn:
+        index = open_index(conn)
+        return index.reindex(conn, ENTRY_SOURCE(archive, conn))
+
+
+def _accounts(archive: Any) -> list[dict[str, str]]:
+    try:
+        from lantai.services.users import create_user, list_users
+    except ImportError:
+        return []
+    existing = {u["username"] for u in list_users(archive)}
+    for username, role, clearance, display in DEMO_ACCOUNTS:
+        if username not in existing:
+            create_user(archive, "demo", username, DEMO_PASSWORD, display_name=display, roles=[role],
+                        clearance=clearance)
+    return [{"username": u, "password": DEMO_PASSWORD, "role": r, "clearance": c} for u, r, c, _d in DEMO_ACCOUNTS]
+
+
+def _render(summary: dict[str, Any]) -> None:
+    ingest = summary["ingest"]
+    console.print(f"[bold green]演示档案库已就绪[/] {summary['home']}（用时 {summary['seconds']} 秒）")
+    console.print(f"接收: 已接收 {ingest['accepted']}，重复 {ingest['duplicate']}，拒收 {ingest['rejected']}，"
+                  f"冲突 {ingest['conflict']}")
+    for row in summary.get("rejected", []):
+        console.print(f"  [red]拒收[/] {row['item']}: {row['reason']}")
+    console.print(f"整理: {summary['arranged']}    检索索引: {summary['indexed']}")
+    if summary["accounts"]:
+        table = Table(title="演示账号（每个角色一个）")
+        for column in ("用户名", "密码", "角色", "密级许可"):
+            table.add_column(column)
+        for account in summary["accounts"]:
+            table.add_row(account["username"], account["password"], account["role"], account["clearance"])
+        console.print(table)
+
+
+def _serve(host: str, port: int) -> None:
+    try:
+        from lantai.cli.web import serve_command
+    except ImportError:
+        console.print("网页服务模块尚未安装；可用 lantai show / lantai search 浏览档案。")
+        return
+    serve_command(host=host, port=port)
