@@ -41,9 +41,9 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
 
 
 def home_for(principal: Principal) -> str:
-    entries = nav_for(principal)
-    preferred = [url for _l, url in entries if url in ("/library", "/collect", "/audit", "/admin")]
-    return (preferred or [url for _l, url in entries] or ["/account"])[0]
+    urls = [url for _l, url in nav_for(principal)]
+    preferred = [url for url in ("/library", "/collect", "/audit", "/admin") if url in urls]
+    return (preferred or urls or ["/account"])[0]
 
 
 def human_bytes(size: int | None) -> str:

@@ -1,0 +1,93 @@
+"""Browser tests with Playwright driving Debian's Chromium (headless, --no-sandbox)."""
+
+from __future__ import annotations
+
+from tests.api.conftest import PASSWORD, PUBLIC_ID, SECRET_ID, SECRET_TITLE
+from tests.e2e.conftest import screenshot_dir
+
+
+def login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def shot(page, name: str) -> None:
+    directory = screenshot_dir()
+    if directory is not None:
+        page.screenshot(path=str(directory / f"{name}.png"), full_page=False)
+
+
+def test_archivist_browses_to_an_item_and_sees_report_and_pdf(live, page) -> None:
+    base, _world = live
+    page.goto(f"{base}/login")
+    shot(page, "01-login")
+    login(page, base, "archivist")
+    assert page.url.endswith("/library")
+    page.click("text=Z109")
+    page.click("aside >> text=2025")
+    page.click("aside >> text=永久")
+    page.click("aside >> text=BGS")
+    assert "共" in page.inner_text("#item-table")
+    shot(page, "02-library")
+    pdf_responses = []
+    page.on("response", lambda r: pdf_responses.append(r) if "/view?" in r.url else None)
+    page.click("a:has-text('关于做好2025年度电子文件归档工作的通知')")
+    page.wait_for_load_state("networkidle")
+    assert f"/items/{PUBLIC_ID}" in page.url
+    assert page.locator(".check-report").first.inner_text().startswith("接收检测")
+    assert "通过" in page.locator(".check-report").first.inner_text()
+    frame = page.locator("iframe.pdf")
+    assert frame.count() == 1
+    page.wait_for_timeout(500)
+    assert any(r.status == 200 and r.headers.get("content-type") == "application/pdf" for r in pdf_responses)
+    shot(page, "03-item")
+    page.click("text=立即检测")
+    page.wait_for_selector("#fixity >> text=刚刚完成")
+    assert "校验通过" in page.inner_text("#fixity")
+
+
+def test_under_cleared_reader_cannot_reach_secret_item(live, page) -> None:
+    base, _world = live
+    login(page, base, "reader")
+    page.goto(f"{base}/library?fonds_code=Z109&year=2025&retention=永久&organisation=BGS")
+    assert SECRET_TITLE not in page.content() and SECRET_ID not in page.content()
+    page.goto(f"{base}/search?q=秘密事项")
+    assert "共 0 件" in page.inner_text("#results") and SECRET_TITLE not in page.content()
+    response = page.goto(f"{base}/items/{SECRET_ID}")
+    assert response.status == 404 and SECRET_TITLE not in page.content()
+
+
+def test_auditor_sees_the_audit_page_and_nothing_else(live, page) -> None:
+    base, _world = live
+    login(page, base, "auditor")
+    assert page.url.endswith("/audit")
+    assert "审计链完整" in page.inner_text("#chain-status")
+    assert page.locator("header nav a").all_inner_texts() == ["审计"]
+    shot(page, "07-audit")
+    for path in ("/library", "/search?q=通知", "/collect", "/statistics", "/admin", f"/items/{PUBLIC_ID}", "/arrange"):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 403, path
+
+
+def test_screenshots_of_other_pages(live, page) -> None:
+    base, _world = live
+    login(page, base, "archivist")
+    page.goto(f"{base}/collect")
+    assert "接收登记" in page.content()
+    shot(page, "04-collect")
+    page.goto(f"{base}/search?q=通知")
+    shot(page, "05-search")
+    page.goto(f"{base}/statistics")
+    page.wait_for_timeout(300)
+    assert page.locator("canvas#chart-year").count() == 1
+    shot(page, "06-statistics")
+    page.goto(f"{base}/arrange")
+    shot(page, "09-arrange")
+    page.context.clear_cookies()
+    login(page, base, "sysadmin")
+    page.goto(f"{base}/admin")
+    assert "新建用户" in page.content()
+    shot(page, "08-admin")
