@@ -56,6 +56,24 @@ def extract_inline_data(label: str, data: bytes, target_dir: Path) -> tuple[byte
     return stripped, files
 
 
+def strip_inline_data(label: str, data: bytes) -> bytes:
+    """Metadata with every 编码数据 text removed, without decoding it (for totals and previews)."""
+    if "编码数据".encode() not in data:
+        return data
+    reject_dtd(label, data)
+    try:
+        context = etree.iterparse(io.BytesIO(data), events=("end",), tag=_DATA, resolve_entities=False,
+                                  no_network=True, load_dtd=False, huge_tree=True)
+        root = None
+        for _event, element in context:
+            element.text = None
+            root = element.getroottree()
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if root is not None else data
+    except etree.XMLSyntaxError as exc:
+        raise MetadataXmlError(f"{label}: 元数据.xml 不是格式良好的 XML: {exc}",
+                               f"{label}: 元数据.xml is not well-formed XML: {exc}") from exc
+
+
 def _extract_one(label: str, encoding: etree._Element, target_dir: Path, files: dict[str, Path]) -> None:
     data_el = encoding.find(_DATA)
     if data_el is None or not (data_el.text or "").strip():

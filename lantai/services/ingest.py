@@ -34,7 +34,7 @@ from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
 from lantai.packages import sip
-from lantai.packages.inline_data import extract_inline_data
+from lantai.packages.inline_data import extract_inline_data, strip_inline_data
 from lantai.services import recovery
 from lantai.services.archive import Archive
 from lantai.services.catalogue import INGEST_RECORD_PATH, METADATA_PATH, PROCESS_PATH, upsert_item
@@ -516,7 +516,7 @@ def _declared_totals(settings: Settings, items: list[Path]) -> tuple[int, int, b
         try:
             with sip.open_item(path, _limits(settings)) as source:
                 data = source.read(sip.METADATA_NAME, settings.max_metadata_bytes)
-            record = md.parse_record_xml(data)
+            record = md.parse_record_xml(strip_inline_data(path.name, data))
             total += sum(int(e.computer_file_size or 0) for _d, _dd, e in record.iter_encodings()
                          if str(e.computer_file_size or "").isdigit())
         except LantaiError:

@@ -132,3 +132,11 @@ def test_rebuild_reproduces_the_catalogue(archive: Archive, tmp_path: Path) -> N
     assert after["batches"] == before["batches"]
     assert after["audit"][: len(before["audit"])] == before["audit"]
     assert after["audit"][-1]["action"] == "catalogue.rebuilt"
+
+
+def test_batch_with_large_inline_data_counts_and_ingests(archive: Archive, tmp_path: Path) -> None:
+    big = os.urandom(12 * 1024 * 1024)  # over libxml2's 10 MB text-node limit without huge_tree
+    batch_specs = [SipSpec("Z-BIG-INLINE", files={"正文.pdf": big}, inline={"正文.pdf"}), *specs(2)]
+    report = ingest_paths(archive, [write_batch(tmp_path, batch_specs)])
+    assert report.ok, report.to_dict()
+    assert archive.store.read_bytes("Z-BIG-INLINE", "content/正文.pdf") == big
