@@ -20,10 +20,12 @@ import re
 
 _OPEN = "〔[［(（【"
 _CLOSE = "〕]］)）】"
-DOCUMENT_NUMBER = re.compile(
-    rf"(?P<prefix>[\u4e00-\u9fffA-Za-z]{{0,16}})\s*[{re.escape(_OPEN)}]\s*(?P<year>\d{{4}})\s*"
-    rf"[{re.escape(_CLOSE)}]\s*(?:第\s*)?(?P<number>\d{{1,6}})\s*号"
-)
+_PREFIX = r"[\u4e00-\u9fffA-Za-z]{0,16}"
+_CORE = (rf"[{re.escape(_OPEN)}]\s*(?P<year>\d{{4}})\s*[{re.escape(_CLOSE)}]\s*(?:第\s*)?"
+         rf"(?P<number>\d{{1,6}})\s*号")
+DOCUMENT_NUMBER = re.compile(rf"(?P<prefix>{_PREFIX})\s*{_CORE}")
+_CORE_RE = re.compile(_CORE)
+_PREFIX_BEFORE = re.compile(rf"(?P<prefix>{_PREFIX})\s*$")
 
 _MIN_CODE, _MAX_CODE = 2, 10
 
@@ -35,9 +37,10 @@ def document_number_tokens(text: str, *, exact: bool = False) -> list[str]:
     the agency code itself, so no tails are needed.
     """
     tokens: list[str] = []
-    for match in DOCUMENT_NUMBER.finditer(text):
+    for match in _CORE_RE.finditer(text):  # the bracketed year first: scanning for prefixes is slow
+        before = _PREFIX_BEFORE.search(text, max(0, match.start() - 24), match.start())
+        prefix = before["prefix"].lower() if before else ""
         tail = f"{match['year']}年{int(match['number'])}号"
-        prefix = match["prefix"].lower()
         if exact or len(prefix) <= _MIN_CODE:
             tokens.extend([prefix + tail] if prefix else [])
         else:

@@ -57,6 +57,7 @@ class SearchQuery:
     limit: int = 20
     cursor: str | None = None
     facets: bool = False
+    exact_counts: bool = False  # count every match even when there are very many (statistics)
     snippet_chars: int = 120
 
 
@@ -100,6 +101,7 @@ class SearchResult:
 
     hits: list[Hit]
     total: int
+    total_exact: bool = True  # False: at least ``total`` match (very broad query); facets are a sample
     next_cursor: str | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     stale: bool = False
@@ -107,7 +109,7 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "total": self.total, "next_cursor": self.next_cursor, "stale": self.stale,
+            "total": self.total, "total_exact": self.total_exact, "next_cursor": self.next_cursor, "stale": self.stale,
             "elapsed_ms": round(self.elapsed_ms, 2), "hits": [h.to_dict() for h in self.hits],
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
         }

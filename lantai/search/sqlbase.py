@@ -58,6 +58,14 @@ class SqlIndexBase:
         return "d.archival_code" if sort == "archival_code" else "d.date"
 
     # --- search ----------------------------------------------------------------------------------
+    # Ranking, counting and facets cost time per matching row. A word found in most of a million
+    # items would take seconds, so beyond these windows the newest matches (highest row ids)
+    # stand for the rest: relevance ranks the newest ``rank_window`` matches, the total stops at
+    # ``count_window`` (reported as "at least"), facets count the newest ``count_window``. Exact
+    # on request (SearchQuery.exact_counts) for statistics; selective queries are always exact.
+    rank_window = 2_000
+    count_window = 10_000
+
     def search(self, conn: Connection, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         if query.sort not in SORTS:
@@ -65,16 +73,38 @@ class SqlIndexBase:
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         limit = max(1, min(query.limit, MAX_LIMIT))
-        rows = self._page(conn, plan, sort, limit, query.cursor)
-        next_cursor = cursors.encode(sort, rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
+        total, exact = self._count(conn, plan, None if query.exact_counts else self.count_window)
+        after, floor = self._position(conn, plan, sort, query.cursor, total if exact else None)
+        rows = self._page(conn, plan, sort, limit, after, floor)
+        next_cursor = None
+        if len(rows) > limit:
+            key = [rows[limit - 1][2], floor] if sort == "relevance" else rows[limit - 1][2]
+            next_cursor = cursors.encode(sort, key, rows[limit - 1][0])
         rows = rows[:limit]
-        total = self._count(conn, plan)
+        facets: dict[str, list[tuple[str, int]]] = {}
+        if query.facets:
+            facets = self._facets(conn, plan, None if exact else self._floor(conn, plan, self.count_window))
         result = SearchResult(
-            hits=self._hits(conn, rows, plan, query.snippet_chars), total=total, next_cursor=next_cursor,
-            facets=self._facets(conn, plan) if query.facets else {}, stale=self.is_stale(conn),
+            hits=self._hits(conn, rows, plan, query.snippet_chars), total=total, total_exact=exact,
+            next_cursor=next_cursor, facets=facets, stale=self.is_stale(conn),
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _position(self, conn: Connection, plan: Plan, sort: str, cursor: str | None,
+                  exact_total: int | None) -> tuple[tuple[Any, int] | None, int | None]:
+        """(sort key and row id to continue after, lowest row id ranked) for this page."""
+        after = cursors.decode(cursor, sort) if cursor is not None else None
+        if sort != "relevance":
+            return after, None
+        if after is not None:
+            key, row_id = after
+            if not (isinstance(key, list) and len(key) == 2):
+                raise BadInput("分页游标无效", "invalid page cursor")
+            return (key[0], row_id), key[1]
+        if exact_total is not None and exact_total <= self.rank_window:
+            return None, None
+        return None, self._floor(conn, plan, self.rank_window)
 
     def _where(self, plan: Plan, joined: bool) -> tuple[list[str], dict[str, Any], str | None]:
         params = dict(plan.params.values)
@@ -88,14 +118,28 @@ class SqlIndexBase:
             where.append(plan.predicate)
         return where or ["1=1"], params, match_param
 
-    def _page(self, conn: Connection, plan: Plan, sort: str, limit: int, cursor: str | None) -> Sequence[Any]:
+    def _floor(self, conn: Connection, plan: Plan, window: int) -> int | None:
+        """Row id of the ``window``-th newest match (None when fewer match)."""
+        joined = plan.predicate is not None
+        where, params, _ = self._where(plan, joined)
+        rid = self._rid_sql(joined)
+        params["off"] = window - 1
+        sql = f"SELECT {rid} FROM {self._from(joined)} WHERE {' AND '.join(where)} " \
+              f"ORDER BY {rid} DESC LIMIT 1 OFFSET :off"
+        return conn.execute(text(sql), params).scalar()
+
+    def _page(self, conn: Connection, plan: Plan, sort: str, limit: int, after: tuple[Any, int] | None,
+              floor: int | None) -> Sequence[Any]:
         joined = sort != "relevance" or plan.predicate is not None
         where, params, match_param = self._where(plan, joined)
         rid = self._rid_sql(joined)
         key = self._sort_sql(sort, match_param if plan.has_text else None)
         desc = sort == "-date"
-        if cursor is not None:
-            params["ck"], params["cr"] = cursors.decode(cursor, sort)
+        if floor is not None:
+            where.append(f"{rid} >= :floor")
+            params["floor"] = floor
+        if after is not None:
+            params["ck"], params["cr"] = after
             op = "<" if desc else ">"
             where.append(f"({key} {op} :ck OR ({key} = :ck AND {rid} {op} :cr))")
         direction = "DESC" if desc else "ASC"
@@ -104,14 +148,22 @@ class SqlIndexBase:
                f"WHERE {' AND '.join(where)} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
         return conn.execute(text(sql), params).all()
 
-    def _count(self, conn: Connection, plan: Plan) -> int:
+    def _count(self, conn: Connection, plan: Plan, cap: int | None) -> tuple[int, bool]:
+        """(number of visible matches, whether exact); stops counting past ``cap``."""
         joined = plan.predicate is not None
         where, params, _ = self._where(plan, joined)
-        sql = f"SELECT count(*) FROM {self._from(joined)} WHERE {' AND '.join(where)}"
-        return int(conn.execute(text(sql), params).scalar_one())
+        inner = f"SELECT 1 FROM {self._from(joined)} WHERE {' AND '.join(where)}"
+        if cap is None:
+            return int(conn.execute(text(f"SELECT count(*) FROM ({inner}) AS hits"), params).scalar_one()), True
+        params["cap"] = cap + 1
+        found = int(conn.execute(text(f"SELECT count(*) FROM ({inner} LIMIT :cap) AS hits"), params).scalar_one())
+        return min(found, cap), found <= cap
 
-    def _facets(self, conn: Connection, plan: Plan) -> dict[str, list[tuple[str, int]]]:
+    def _facets(self, conn: Connection, plan: Plan, floor: int | None) -> dict[str, list[tuple[str, int]]]:
         where, params, _ = self._where(plan, True)
+        if floor is not None:
+            where.append(f"{self._rid_sql(True)} >= :floor")
+            params["floor"] = floor
         columns = ", ".join(f"d.{f}" for f in FACET_FIELDS)
         sql = (f"SELECT {columns}, count(*) FROM {self._from(True)} WHERE {' AND '.join(where)} "
                f"GROUP BY {columns}")

@@ -54,18 +54,20 @@ STOPWORDS = frozenset("的了和与及或在是对为等之其并将把被以于
 _WIDE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code - 0xFEE0).isalnum()}
 _WIDE[0x3000] = 0x20
 _WORD = re.compile(r"[^\W_]+")
-MODES = ("accurate", "search", "search+dict", "search+full+dict", "bigram")
-DEFAULT_MODE = "search+full+dict"
+_RUNS = re.compile(r"[\u4e00-\u9fff]+|[^\W_\u4e00-\u9fff]+")
+MODES = ("accurate", "search", "search+dict", "search+subwords+dict", "search+full+dict", "bigram")
+DEFAULT_MODE = "search+subwords+dict"
+_HAS_WIDE = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def fold_width(text: str) -> str:
     """Full-width letters, digits and space to ASCII; Chinese punctuation is kept for display."""
-    return text.translate(_WIDE)
+    return text.translate(_WIDE) if _HAS_WIDE.search(text) else text
 
 
 def normalize(text: str) -> str:
     """What tokens are cut from: width folded and lower-cased."""
-    return text.translate(_WIDE).lower()
+    return fold_width(text).lower()
 
 
 def dictionary_words() -> list[tuple[str, int | None, str | None]]:
@@ -88,6 +90,7 @@ class Tokenizer:
             raise ValueError(f"unknown tokenizer mode {mode!r}")
         self.mode = mode
         self._jieba = rjieba.Jieba()
+        self._subword_cache: dict[str, tuple[str, ...]] = {}
         words = dictionary_words() if mode.endswith("dict") else []
         words += [(w, None, None) for w in extra_words]
         for word, freq, tag in words:
@@ -108,7 +111,18 @@ class Tokenizer:
         if self.mode == "search+full+dict":
             seen = set(tokens)
             tokens += [t for t in _clean(self._jieba.cut_all(text)) if len(t) > 1 and t not in seen]
+        elif self.mode == "search+subwords+dict":
+            tokens += [s for t in tokens if len(t) > 3 for s in self._subwords(t)]
         return tokens + document_number_tokens(text)
+
+    def _subwords(self, word: str) -> tuple[str, ...]:
+        """Dictionary words of 4+ characters inside ``word`` (search mode stops at 3), cached."""
+        found = self._subword_cache.get(word)
+        if found is None:
+            found = tuple(t for t in self._jieba.cut_all(word) if 3 < len(t) < len(word) and t.isalnum())
+            if len(self._subword_cache) < 100_000:
+                self._subword_cache[word] = found
+        return found
 
     def document_number_tokens(self, text: str) -> list[str]:
         """Tokens for a field that holds only a 文号: the exact code, no tails."""
@@ -143,8 +157,8 @@ def _clean(tokens: Iterable[str]) -> list[str]:
 def _bigrams(text: str) -> list[str]:
     """Overlapping character pairs of Chinese runs; Latin and digit runs stay whole."""
     out: list[str] = []
-    for run in _WORD.findall(text):
-        if len(run) > 1 and all("\u4e00" <= c <= "\u9fff" for c in run):
+    for run in _RUNS.findall(text):
+        if len(run) > 1 and "\u4e00" <= run[0] <= "\u9fff":
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
         else:
             out.append(run)

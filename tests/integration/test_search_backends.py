@@ -342,3 +342,25 @@ def test_mark_stale_is_reported_in_results(conn: Connection) -> None:
     index = open_index(conn)
     index.mark_stale(conn, "test")
     assert index.search(conn, SearchQuery(text="档案")).stale
+
+
+def test_very_broad_queries_rank_and_count_within_windows(conn: Connection) -> None:
+    index = open_index(conn)
+    index.rank_window, index.count_window = 5, 12  # type: ignore[attr-defined]
+    everything = open_index(conn).search(conn, SearchQuery(text="意见", max_clearance=TOP, limit=500))
+    assert everything.total == 40 and everything.total_exact
+    broad = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, facets=True, limit=2))
+    assert (broad.total, broad.total_exact) == (12, False)
+    assert sum(c for _, c in broad.facets["document_type"]) == 12
+    seen, cursor = [h.record_id for h in broad.hits], broad.next_cursor
+    while cursor:
+        page = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, limit=2, cursor=cursor))
+        seen += [h.record_id for h in page.hits]
+        cursor = page.next_cursor
+    newest = [h.record_id for h in index.search(conn, SearchQuery(text="意见", max_clearance=TOP, sort="-date",
+                                                                  limit=500)).hits]
+    assert len(seen) == len(set(seen)) == 5 and set(seen) <= set(newest)
+    exact = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, exact_counts=True, facets=True))
+    assert (exact.total, exact.total_exact) == (40, True)
+    public = index.search(conn, SearchQuery(text="意见", facets=True))
+    assert dict(public.facets["security_classification"]) == {"公开": 12}
