@@ -57,7 +57,7 @@ def expand_paths(paths: list[Path]) -> tuple[list[WorkItem], dict[str, BatchInfo
         elif _is_sip(path):
             work.append(WorkItem(SIP, str(path)))
         elif path.is_dir():
-            work += [WorkItem(SINGLE, str(p)) for p in _walk(path)]
+            work += _walk(path)
         else:
             work.append(WorkItem(SINGLE, str(path)))
     return work, batches
@@ -78,11 +78,16 @@ def _is_sip(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".zip" and zip_is_sip(path, sip.METADATA_NAME)
 
 
-def _walk(root: Path) -> list[Path]:
-    found = []
+def _walk(root: Path) -> list[WorkItem]:
+    """Files of a plain directory, each on its own; SIP items found inside are checked as items."""
+    found: list[WorkItem] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        found += [Path(dirpath) / name for name in sorted(filenames)]
+        items = [d for d in dirnames if (Path(dirpath) / d / sip.METADATA_NAME).is_file()]
+        found += [WorkItem(SIP, str(Path(dirpath) / d)) for d in sorted(items)]
+        dirnames[:] = sorted(d for d in dirnames if d not in items)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            found.append(WorkItem(SIP if _is_sip(path) else SINGLE, str(path)))
     return found
 
 

@@ -1,0 +1,74 @@
+"""The ``gd`` profile as an ingest check (``lantai.checks.hooks``).
+
+Ingest has already staged and digested every file; this runs the item-level gd checks over the
+staged files in the ingest worker, plus the run-level checks that make sense for one item (the
+audit chain), and turns failures into error findings so ingest rejects the item. The full JSON
+report goes into ``context.extra["ocfl_files"]["lantai/check-report.json"]`` for ingest to store
+in the item's OCFL object, and into ``context.extra["check_report"]``.
+
+``LANTAI_INGEST_PROFILE`` names the profile (default ``default``); ``off`` disables the check.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lantai.domain.findings import Finding, Severity
+
+REPORT_PATH = "lantai/check-report.json"
+PROFILE_ENV = "LANTAI_INGEST_PROFILE"
+
+
+def register() -> None:
+    """Register the gd check with ingest (called when ``lantai.checks`` is imported)."""
+    from lantai.checks.hooks import register_ingest_check
+
+    register_ingest_check("dat70_gd", gd_ingest_check)
+
+
+def ingest_profile_name() -> str:
+    return os.environ.get(PROFILE_ENV, "default").strip() or "default"
+
+
+def gd_ingest_check(context: Any) -> list[Finding]:
+    name = ingest_profile_name()
+    if name == "off":
+        return []
+    from lantai.checks import engine, loaders, runner
+    from lantai.checks.properties.run_level import RunContext
+
+    profile = runner.resolve_profile(name, context.settings)
+    subject = loaders.from_ingest_context(context, "gd", profile)
+    subject.profile = profile.for_item(*_fonds_category(subject))
+    item = engine.check_subject(subject)
+    run = RunContext("gd", {}, None, tuple(profile.section("metadata").get("unique_elements", [])))
+    _audit(run, context.settings)
+    report = runner.finish([item], run, subject.profile, operator="ingest")
+    context.extra["check_report"] = report.to_dict()
+    context.extra.setdefault("ocfl_files", {})[REPORT_PATH] = report.to_json()
+    return [_finding(r) for r in item.results if r.status in ("fail", "unscanned", "warn")]
+
+
+def _fonds_category(subject: Any) -> tuple[str | None, str | None]:
+    if subject.record is None:
+        return None, None
+    code = subject.record.archival_code
+    return (code.fonds_identifier or "").strip() or None, (code.category_code or "").strip() or None
+
+
+def _audit(run: Any, settings: Any) -> None:
+    from lantai.checks.audit_chain import verify_incremental
+
+    journal = getattr(settings, "audit_journal", None)
+    if journal is not None and Path(journal).exists():
+        run.audit = verify_incremental(Path(journal))
+
+
+def _finding(result: Any) -> Finding:
+    severity = Severity.WARNING if result.status == "warn" else Severity.ERROR
+    rule = result.rule or result.code
+    return Finding(rule="da_t70", element=result.file or f"gd {rule}", message=f"[gd {rule}] {result.message}",
+                   message_en=f"[gd {rule}] {result.message_en}", severity=severity, code=f"gd-{rule}",
+                   params={"code": result.code, "check": result.check, "status": result.status})

@@ -1,0 +1,110 @@
+"""``lantai check``: DA/T 70 四性检测 over files, SIP items, batches or archived items.
+
+Exit codes: 0 every item passed, 1 some check failed (or could not scan), 2 the run could not
+happen (bad arguments, unknown profile, unreadable archive).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.errors import BadInput
+
+STATUS_STYLE = {"pass": "[green]通过[/]", "fail": "[red]不通过[/]", "warn": "[yellow]警告[/]",
+                "not_applicable": "[dim]不适用[/]", "unscanned": "[red]未扫描[/]"}
+
+
+@handle_errors
+def check_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="文件、条目目录/zip、批次目录 (files, items, batches)")] = None,
+    stage: Annotated[str, typer.Option("--stage", help="gd 归档 | yj 移交与接收 | bc 长期保存")] = "gd",
+    profile: Annotated[str, typer.Option("--profile", help="检测方案名称或 TOML 文件 (profile)")] = "default",
+    report: Annotated[Path | None, typer.Option("--report", help="另存报告: FILE.pdf | FILE.html | FILE.json")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="检测已归档条目（PATH 为电子文件号，省略则全部）")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", help="并行进程数 (default: 2)")] = None,
+    operator: Annotated[str, typer.Option("--operator", help="检测人 (operator)")] = "cli",
+    as_json: JsonOption = False,
+) -> None:
+    """四性检测 (DA/T 70 four-property checks; exit 0 all pass, 1 some failed, 2 could not run)."""
+    from lantai.checks.render import write_report
+
+    if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm", ".json"):
+        raise BadInput(f"报告格式须为 .pdf、.html 或 .json: {report}", f"report must be .pdf, .html or .json: {report}")
+    with _progress(as_json) as progress:
+        task = progress.add_task("检测", total=None)
+        result = _run(paths or [], stage, profile, archived, workers, operator, lambda _i: progress.advance(task))
+    if report is not None:
+        write_report(result, report)
+    emit(result.to_dict(), as_json=as_json, render=lambda: _render(result, report))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run(paths: list[Path], stage: str, profile: str, archived: bool, workers: int | None, operator: str,
+         progress):  # type: ignore[no-untyped-def]
+    from lantai.checks.record import record_run
+    from lantai.checks.runner import check_archived, check_paths
+
+    if archived:
+        from lantai.services.archive import open_archive
+
+        with open_archive() as archive:
+            result = check_archived(archive, [str(p) for p in paths] or None, stage=stage, profile=profile,
+                                    workers=workers, operator=operator, progress=progress)
+            record_run(archive, result, operator=operator)
+        return result
+    if not paths:
+        raise BadInput("请指定要检测的文件或目录，或使用 --archived", "give files or directories to check, or --archived")
+    archive = _archive_if_any()
+    try:
+        settings = archive.settings if archive is not None else None
+        result = check_paths(paths, stage=stage, profile=profile, settings=settings, archive=archive,
+                             workers=workers, operator=operator, progress=progress)
+        if archive is not None:
+            record_run(archive, result, operator=operator)
+    finally:
+        if archive is not None:
+            archive.close()
+    return result
+
+
+def _archive_if_any():  # type: ignore[no-untyped-def]
+    """The archive at LANTAI_HOME when there is one: enables duplicate, audit and catalogue checks."""
+    from lantai.errors import LantaiError
+    from lantai.services.archive import open_archive
+
+    try:
+        return open_archive(recover=False)
+    except LantaiError:
+        return None
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True, disable=quiet)
+
+
+def _render(result, report_path: Path | None) -> None:  # type: ignore[no-untyped-def]
+    summary = result.summary()
+    table = Table(title=f"四性检测（{result.stage}）汇总")
+    for column in ("编号", "通过", "不通过", "警告", "未扫描", "不适用"):
+        table.add_column(column)
+    for code, counts in summary["by_code"].items():
+        table.add_row(code, str(counts["pass"]), str(counts["fail"]), str(counts["warn"]), str(counts["unscanned"]),
+                      str(counts["not_applicable"]))
+    console.print(table)
+    for item in result.items:
+        if item.failed:
+            console.print(f"[red]✗[/] {item.id}  [dim]{item.path}[/]")
+            for r in item.failures()[:20]:
+                console.print(f"    {r.rule or r.code} {STATUS_STYLE[r.status]} {r.message}", markup=True,
+                              highlight=False)
+    console.print(f"共 {summary['items']} 件：通过 {summary['passed']}，未通过 {summary['failed']}")
+    if report_path is not None:
+        console.print(f"报告已保存: {report_path}")
