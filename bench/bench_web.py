@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results"
+os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")  # measures the web layer, not clamd (see README of checks)
 PASSWORD = "Bench#Lantai2025"
 FONDS = ["Z101", "Z102", "Z103", "Z104"]
 RETENTION = ["永久", "定期30年", "定期10年"]
@@ -160,11 +161,12 @@ def load(base: str, token: str, make_path, seconds: float, concurrency: int) -> 
 def submissions(base: str, token: str, workdir: Path, total: int, concurrency: int) -> dict:
     import httpx
 
+    from tests.api.conftest import pdf_bytes
     from tests.sipfactory import SipSpec, write_item, zip_item
 
     packages = []
     for i in range(total):
-        spec = SipSpec(record_id=f"BENCH-SUB-{i:05d}", files={"正文.pdf": b"%PDF-1.7\n" + os.urandom(4096)})
+        spec = SipSpec(record_id=f"BENCH-SUB-{i:05d}", files={"正文.pdf": pdf_bytes(f"基准提交第{i}件", pages=1)})
         packages.append((spec.record_id, zip_item(write_item(workdir / "subs", spec)).read_bytes()))
     results: list[tuple[str, int, str]] = []
     lock = threading.Lock()
@@ -191,7 +193,10 @@ def submissions(base: str, token: str, workdir: Path, total: int, concurrency: i
         list(pool.map(send, chunks))
     wall = time.perf_counter() - started
     accepted = {rid for rid, _code, status in results if status in ("accepted", "duplicate")}
-    return {"submitted": total, "answered": len(results), "accepted": len(accepted), "seconds": round(wall, 1),
+    statuses: dict[str, int] = {}
+    for _rid, _code, status in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    return {"statuses": statuses, "submitted": total, "answered": len(results), "accepted": len(accepted), "seconds": round(wall, 1),
             "items_per_s": round(len(accepted) / wall, 1), "clients": concurrency}
 
 

@@ -244,9 +244,32 @@ def check_reports(archive: Archive, record_id: str) -> list[dict[str, Any]]:
     except LantaiError:
         return reports
     for f in files:
-        if f.logical_path.startswith(("reports/", "lantai/checks")) and f.logical_path.endswith(".json"):
+        if f.logical_path == DAT70_REPORT_PATH:
+            reports.append(_dat70_report(archive, record_id))
+        elif f.logical_path.startswith(("reports/", "lantai/checks")) and f.logical_path.endswith(".json"):
             reports.append(_stored_report(archive, record_id, f.logical_path))
     return reports
+
+
+DAT70_REPORT_PATH = "lantai/check-report.json"
+
+
+def _dat70_report(archive: Archive, record_id: str) -> dict[str, Any]:
+    """The 四性检测 report that ``lantai.checks`` stores with the item at ingest (stage gd)."""
+    try:
+        data = json.loads(archive.store.read_bytes(record_id, DAT70_REPORT_PATH))
+    except (ValueError, LantaiError, OSError):
+        return {"name": "四性检测（DA/T 70）", "passed": False, "errors": 1, "warnings": 0, "findings": [],
+                "source": DAT70_REPORT_PATH}
+    results = [r for item in data.get("items", []) for r in item.get("results", [])]
+    shown = [{"code": r.get("code", ""), "rule": r.get("code", ""), "element": r.get("file") or r.get("property", ""),
+              "message": r.get("message", ""), "severity": "error" if r.get("status") == "fail" else "warning",
+              "status": r.get("status", "")} for r in results if r.get("status") in ("fail", "warn", "unscanned")]
+    errors = sum(1 for r in results if r.get("status") == "fail")
+    return {"name": f"四性检测（DA/T 70，{data.get('stage', 'gd')} 环节）", "stage": data.get("stage", "gd"),
+            "passed": errors == 0, "errors": errors, "warnings": len(shown) - errors,
+            "findings": [*shown, {"code": "summary", "rule": "", "element": "合计", "severity": "info", "message": f"检测项 {len(results)} 个，未通过 {errors} 个"}],
+            "source": DAT70_REPORT_PATH}
 
 
 def _stored_report(archive: Archive, record_id: str, path: str) -> dict[str, Any]:

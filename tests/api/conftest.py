@@ -22,6 +22,10 @@ from lantai.settings import Settings
 from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
 from tests.sipfactory import SipSpec, write_item, zip_item
 
+# No clamd in the test environment: without it the DA/T 70 gd profile (virus check 4-1c) rejects
+# every item. The check engine has its own tests; an explicit LANTAI_INGEST_PROFILE still wins.
+os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")
+
 PASSWORD = "Lantai#Test2025"
 ACCOUNTS = {  # username: (roles, clearance)
     "sysadmin": ([Role.SYSADMIN], "内部"),
