@@ -45,7 +45,7 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def found(rule: str, file: str | None = None, *, details: dict[str, Any] | None = None,
+def found(rule: str, /, file: str | None = None, *, details: dict[str, Any] | None = None,
           status: str | None = None, **params: Any) -> Outcome:
     """Shorthand used by checks: ``found("1-3b", name, declared=10, actual=12)``."""
     if file is not None:
