@@ -165,6 +165,8 @@ def pg_engine(base: str) -> tuple[Engine, str, Engine]:
 
 def size_on_disk(engine: Engine, path: Path | None) -> int:
     if path is not None:
+        with engine.connect() as conn:  # the WAL holds a copy of every page the build wrote
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     with engine.connect() as conn:
         tables = conn.execute(text("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
@@ -202,11 +204,13 @@ def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: 
             print(f"  {name}: {done[0]:,} entries, {done[0] / (time.perf_counter() - started):,.0f}/s", flush=True)
 
     started = time.perf_counter()
+    cpu = time.process_time()
     with engine.begin() as conn:
         index = open_index(conn)
         index.ensure_schema(conn)
         index.reindex(conn, entries(total), progress=progress)
     build = time.perf_counter() - started
+    build_cpu = time.process_time() - cpu
     size = size_on_disk(engine, path)
     latencies, facet_latencies, hits = [], [], []
     with engine.connect() as conn:
@@ -221,6 +225,7 @@ def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: 
     every = sorted(latencies + facet_latencies)
     return {
         "backend": name, "entries": total, "build_s": round(build, 1), "entries_per_s": round(total / build),
+        "python_cpu_s": round(build_cpu, 1), "load_average": os.getloadavg()[0],
         "size_mb": round(size / 1024 / 1024, 1), "bytes_per_entry": round(size / total),
         "queries": len(every), "p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95), "p99_ms": _pct(every, 99),
         "p95_ms_without_facets": _pct(sorted(latencies), 95), "p95_ms_with_facets": _pct(sorted(facet_latencies), 95),

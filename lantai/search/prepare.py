@@ -72,4 +72,4 @@ def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
 
 
 def _cap(tokens: list[str]) -> list[str]:
-    return [t for t in tokens if len(t) <= MAX_TOKEN_CHARS]
+    return tokens  # the tokenizer already cuts runs at 64 characters

@@ -53,16 +53,18 @@ RULES_VERSION = "1"
 STOPWORDS = frozenset("的了和与及或在是对为等之其并将把被以于由从向也就都而且又")  # one-character function words
 _WIDE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code - 0xFEE0).isalnum()}
 _WIDE[0x3000] = 0x20
-_WORD = re.compile(r"[^\W_]+")
+MAX_TOKEN = 64  # longer runs (a pasted table of digits) are not words anyone searches for
+_WORD = re.compile(r"[^\W_]{1,64}")
+_LONG = re.compile(r"[^\W_]{4,}")
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[^\W_\u4e00-\u9fff]+")
 MODES = ("accurate", "search", "search+dict", "search+subwords+dict", "search+full+dict", "bigram")
 DEFAULT_MODE = "search+subwords+dict"
-_HAS_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_WIDE_RUN = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]+")
 
 
 def fold_width(text: str) -> str:
     """Full-width letters, digits and space to ASCII; Chinese punctuation is kept for display."""
-    return text.translate(_WIDE) if _HAS_WIDE.search(text) else text
+    return _WIDE_RUN.sub(lambda m: m.group().translate(_WIDE), text)
 
 
 def normalize(text: str) -> str:
@@ -112,7 +114,7 @@ class Tokenizer:
             seen = set(tokens)
             tokens += [t for t in _clean(self._jieba.cut_all(text)) if len(t) > 1 and t not in seen]
         elif self.mode == "search+subwords+dict":
-            tokens += [s for t in tokens if len(t) > 3 for s in self._subwords(t)]
+            tokens += [s for t in _LONG.findall(" ".join(tokens)) for s in self._subwords(t)]
         return tokens + document_number_tokens(text)
 
     def _subwords(self, word: str) -> tuple[str, ...]:
@@ -143,15 +145,16 @@ class Tokenizer:
         return _dedupe([normalize(text).strip(), *self.query_tokens(text)])
 
 
-def _clean(tokens: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for token in tokens:
-        if token.isalnum():
-            if token not in STOPWORDS:
-                out.append(token)
-        else:
-            out.extend(t for t in _WORD.findall(token) if t not in STOPWORDS)
-    return out
+def _clean(tokens: list[str]) -> list[str]:
+    """Letters-and-digits tokens; others (``85%``, ``，``) split into their runs or dropped; no stopwords.
+
+    Order is not kept (the index is a bag of tokens). Written for speed: a per-token Python
+    loop cost more than rjieba itself.
+    """
+    kept = [t for t in tokens if t.isalnum()]
+    if len(kept) < len(tokens):
+        kept += _WORD.findall(" ".join(t for t in tokens if not t.isalnum()))
+    return [t for t in kept if t not in STOPWORDS and len(t) <= MAX_TOKEN]
 
 
 def _bigrams(text: str) -> list[str]:
