@@ -87,7 +87,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def generic(stage: str, code: str, prop: str, check: str, letter: str, **params: Any) -> Result:
+def generic(stage: str, code: str, prop: str, check: str, letter: str, /, **params: Any) -> Result:
     return to_results(stage, code, prop, check, [Outcome(letter, params)], "error")[0]
 
 
