@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from lantai.crypto.digests import digest_file
 from lantai.errors import LantaiError
+from lantai.jobs.pool import worker_pool
 from lantai.services.archive import Archive
 
 
@@ -125,6 +125,6 @@ def _run(jobs: list[tuple[str, str, str, str, str]], workers: int):  # type: ign
         return
     # Big files first so the two workers finish together.
     jobs = sorted(jobs, key=lambda j: -os.path.getsize(j[2]))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         yield from pool.map(_check, jobs, chunksize=max(1, min(64, len(jobs) // (workers * 8) or 1)))
 

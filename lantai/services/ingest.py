@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
+from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
 from lantai.services import recovery
@@ -531,7 +532,7 @@ def _run(archive: Archive, paths: list[Path], context: BatchContext) -> Iterator
         for path in paths:
             yield commit_item(archive, prepare_item(archive.settings, path, context), context)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         pending = {pool.submit(prepare_item, archive.settings, path, context) for path in paths}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

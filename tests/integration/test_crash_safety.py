@@ -64,14 +64,37 @@ def test_sigkill_during_batch_ingest_is_recoverable(tmp_path: Path, backend: str
         try:
             init_archive(settings).close()
             proc = _start_ingest(settings, batch)
-            time.sleep(rng.uniform(0.2, 1.0) * full_run)
+            if trial % 2:
+                time.sleep(rng.uniform(0.05, 1.0) * full_run)  # anywhere, start-up included
+            else:
+                _wait_for_objects(settings, proc, rng.randint(1, ITEMS - 1))  # inside the commit loop
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
+            _wait_for_group_exit(proc.pid)
             killed_mid_commit += _check_and_resume(settings, batch)
         finally:
             _cleanup(settings)
     assert killed_mid_commit > 0, "no trial interrupted the batch part-way; kill timing is wrong"
+
+
+def _wait_for_group_exit(pgid: int) -> None:
+    """SIGKILL reaches every process of the group; wait until the kernel has reaped them all."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
+def _wait_for_objects(settings: Settings, proc: subprocess.Popen[bytes], count: int) -> None:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if sum(1 for _ in settings.store_root.glob("*/*/*/*/0=ocfl_object_1.1")) >= count:
+            return
+        time.sleep(0.005)
 
 
 def _check_and_resume(settings: Settings, batch: Path) -> int:

@@ -1,0 +1,20 @@
+"""Worker pools for CPU-bound work (hashing, checks) that never inherit the parent's state.
+
+Pools use the ``forkserver`` start method: workers are forked from a small server process that
+was exec'd fresh, so they do not inherit the parent's open database connections or the flock
+that marks this process as active on the archive — a killed parent must release that lock at
+once, or start-up recovery in the next process would wrongly think the archive is busy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+_PRELOAD = ["lantai.services.ingest", "lantai.services.fixity"]
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
