@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
     fsync: bool = Field(True, description="fsync files and directories on commit (turn off only for throwaway tests).")
     clamd_socket: str | None = Field(None, description="Path of the clamd local socket for virus scanning.")
+    ingest_profile: str = Field(
+        "default",
+        description="DA/T 70 check profile ingest runs (gd stage); items that fail are rejected. "
+        "'off' disables it — only for tests of the ingest mechanics.",
+    )
 
     @property
     def store_root(self) -> Path:

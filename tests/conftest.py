@@ -33,6 +33,11 @@ from lantai.settings import Settings  # noqa: E402
 
 PG_ENV = "LANTAI_TEST_DATABASE_URL"
 
+# The core suite tests ingest's own mechanics (atomicity, idempotency, fixity, recovery) on
+# synthetic bytes; the DA/T 70 gd profile that ingest runs by default is exercised with real
+# documents and a real clamd in tests/integration/test_ingest_gd_profile.py and the checks tests.
+os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")
+
 
 def _create_pg_database(base_url: str) -> str:
     """A throwaway database per test: isolation without depending on test order."""

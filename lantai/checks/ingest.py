@@ -6,9 +6,8 @@ audit chain), and turns failures into error findings so ingest rejects the item.
 report goes into ``context.extra["ocfl_files"]["lantai/check-report.json"]`` for ingest to store
 in the item's OCFL object, and into ``context.extra["check_report"]``.
 
-``LANTAI_INGEST_PROFILE`` names the profile; ``off`` disables the check. ``DEFAULT_PROFILE`` is what
-applies when it is unset — ``off`` until the test fixtures (fake PDFs, no clamd) are updated, so
-registering the hook does not reject every existing test SIP; the lead flips it to ``default``.
+The profile comes from the ``ingest_profile`` setting (``LANTAI_INGEST_PROFILE``), ``default``
+unless configured; ``off`` disables the check and exists only for tests of the ingest mechanics.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from lantai.domain.findings import Finding, Severity
 
 REPORT_PATH = "lantai/check-report.json"
 PROFILE_ENV = "LANTAI_INGEST_PROFILE"
-DEFAULT_PROFILE = "off"
+DEFAULT_PROFILE = "default"
 
 
 def register() -> None:
@@ -31,12 +30,14 @@ def register() -> None:
     register_ingest_check("dat70_gd", gd_ingest_check)
 
 
-def ingest_profile_name() -> str:
-    return os.environ.get(PROFILE_ENV, DEFAULT_PROFILE).strip() or DEFAULT_PROFILE
+def ingest_profile_name(settings: Any = None) -> str:
+    # The environment wins so a process (or a test) can switch profile without rebuilding settings.
+    configured = os.environ.get(PROFILE_ENV) or getattr(settings, "ingest_profile", None) or DEFAULT_PROFILE
+    return configured.strip() or DEFAULT_PROFILE
 
 
 def gd_ingest_check(context: Any) -> list[Finding]:
-    name = ingest_profile_name()
+    name = ingest_profile_name(context.settings)
     if name == "off":
         return []
     from lantai.checks import engine, loaders, runner

@@ -23,7 +23,7 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 FAULTS: dict[str, tuple[str, str]] = {
     "tampered_after_sealing": ("gd 1-1", "正本.ofd 盖章后被改动，电子印章的 SM3 摘要不再相符"),
-    "missing_attachment": ("gd 2-4", "元数据登记的附件文件不在包中"),
+    "missing_attachment": ("gd 2-3", "元数据登记的附件文件不在包中（内容数据不完整）"),
     "wrong_page_count": ("gd 1-3", "元数据页数与正本实际页数不符"),
     "wrong_file_size": ("gd 1-3", "元数据计算机文件大小与实际不符"),
     "missing_signing_event": ("gd 2-2", "过程信息缺少签发环节"),

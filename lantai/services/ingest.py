@@ -180,7 +180,7 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
         return PreparedItem(outcome)
     digests = {f"content/{p}": s.sha512 for p, s in staged.items()}
     version = _build_version(store, staging, record_id, source, metadata_bytes, process_bytes, staged, findings,
-                             context, bool(inline_files))
+                             context, bool(inline_files), context_for_checks.extra.get("ocfl_files", {}))
     outcome.status = ACCEPTED
     return PreparedItem(outcome, version, digests, staging.name)
 
@@ -297,7 +297,7 @@ def _manifest_findings(staged: dict[str, StagedFile], manifests: dict[str, dict[
 
 def _build_version(store: OcflStore, staging: Path, record_id: str, source: sip.SipSource, metadata_bytes: bytes,
                    process_bytes: bytes | None, staged: dict[str, StagedFile], findings: list[Finding],
-                   context: BatchContext, had_inline: bool) -> PreparedVersion:
+                   context: BatchContext, had_inline: bool, check_files: dict[str, bytes | str]) -> PreparedVersion:
     builder = store.begin_version(record_id, staging) if not store.exists(record_id) else None
     if builder is None:
         # Already archived: prepare nothing; commit decides duplicate vs conflict.
@@ -323,6 +323,8 @@ def _build_version(store: OcflStore, staging: Path, record_id: str, source: sip.
         "warnings": [f.to_dict() for f in findings if not f.is_error],
     }
     builder.add_bytes(INGEST_RECORD_PATH, json.dumps(ingest_record, ensure_ascii=False, indent=2).encode("utf-8"))
+    for logical_path, data in sorted(check_files.items()):  # e.g. the DA/T 70 gd report
+        builder.add_bytes(logical_path, data.encode("utf-8") if isinstance(data, str) else data)
     return builder.prepare(message="接收归档 (ingest)", user_name=context.submitted_by)
 
 
