@@ -93,9 +93,11 @@ class PostgresDialect:
         return f"d.tsv @@ CAST({params.add(match)} AS tsquery)"
 
     def phrase(self, text_: str, field: str | None, params: Params) -> str:
-        haystack = f"d.{field}" if field else \
-            "d.title || chr(10) || d.document_number || chr(10) || d.author || chr(10) || d.body"
-        return f"strpos(lower({haystack}), {params.add(normalize(text_))}) > 0"
+        phrase = normalize(text_)
+        fold = (lambda c: f"lower({c})") if any("a" <= ch <= "z" for ch in phrase) else (lambda c: c)
+        name = params.add(phrase)
+        columns = [f"d.{field}"] if field else ["d.title", "d.document_number", "d.author", "d.body"]
+        return "(" + " OR ".join(f"strpos({fold(c)}, {name}) > 0" for c in columns) + ")"
 
     def filter(self, field: str, value: str, params: Params) -> Pair:
         if field == "year":
@@ -138,6 +140,12 @@ class PostgresIndex(SqlIndexBase):
 
     def _rid_sql(self, joined: bool) -> str:
         return "d.id"
+
+    def _ids_sql(self, rid: str, lookup: bool = True) -> str:
+        return f"{rid} = ANY(:ids)"
+
+    def _ids_param(self, ids: list[int]) -> object:
+        return ids
 
     def _sort_sql(self, sort: str, match_param: str | None) -> str:
         if sort == "relevance":

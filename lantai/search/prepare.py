@@ -50,9 +50,11 @@ def clearance_tag(level_rank: int) -> str:
 
 
 def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
-    if not entry.security_classification.strip():
-        # an empty 密级 is treated as 公开 (domain.roles.may_see); store it so, for facets and filters
-        entry = replace(entry, security_classification="公开")
+    # Stored text is width-folded (ＯＦＤ → OFD) so exact phrase checks see what the tokens saw;
+    # an empty 密级 is treated as 公开 (domain.roles.may_see) and stored so, for facets and filters.
+    entry = replace(entry, title=fold_width(entry.title), document_number=fold_width(entry.document_number),
+                    author=fold_width(entry.author), security_classification=entry.security_classification.strip()
+                    or "公开")
     body = fold_width(entry.body)
     level = clearance_rank(entry.security_classification)
     tags = [clearance_tag(level)] + [

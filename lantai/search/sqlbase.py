@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -58,13 +58,25 @@ class SqlIndexBase:
         return "d.archival_code" if sort == "archival_code" else "d.date"
 
     # --- search ----------------------------------------------------------------------------------
-    # Ranking, counting and facets cost time per matching row. A word found in most of a million
-    # items would take seconds, so beyond these windows the newest matches (highest row ids)
-    # stand for the rest: relevance ranks the newest ``rank_window`` matches, the total stops at
-    # ``count_window`` (reported as "at least"), facets count the newest ``count_window``. Exact
-    # on request (SearchQuery.exact_counts) for statistics; selective queries are always exact.
+    # Ranking, counting and facets cost time per matching row; a word found in most of a million
+    # items would take seconds. So one pass over the index collects the ids of the newest
+    # ``count_window`` matches (row ids grow with indexing), newest first: their number is the
+    # total (reported as "at least" when the window is full), facets count them, relevance ranks
+    # the newest ``rank_window`` of them. SearchQuery.exact_counts lifts the window (statistics);
+    # selective queries are always exact. Slow exact checks (phrases, date ranges) run in that
+    # one pass only; later steps reuse the ids.
     rank_window = 2_000
     count_window = 10_000
+
+    def _ids_sql(self, rid: str, lookup: bool = True) -> str:
+        """SQL testing ``rid`` against the id list bound as ``:ids``.
+
+        ``lookup``: fetch those rows by id; else only filter rows the full-text match produces.
+        """
+        raise NotImplementedError
+
+    def _ids_param(self, ids: list[int]) -> object:
+        raise NotImplementedError
 
     def search(self, conn: Connection, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
@@ -73,26 +85,27 @@ class SqlIndexBase:
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         limit = max(1, min(query.limit, MAX_LIMIT))
-        total, exact = self._count(conn, plan, None if query.exact_counts else self.count_window)
-        after, floor = self._position(conn, plan, sort, query.cursor, total if exact else None)
-        rows = self._page(conn, plan, sort, limit, after, floor)
+        cap = None if query.exact_counts else self.count_window
+        ids = self._match_ids(conn, plan, cap)
+        exact = cap is None or len(ids) <= cap
+        ids = ids if exact else ids[:cap]
+        after, floor = self._position(sort, query.cursor, ids)
+        rows = self._page(conn, plan, sort, limit, after, floor, ids, exact) if ids else []
         next_cursor = None
         if len(rows) > limit:
             key = [rows[limit - 1][2], floor] if sort == "relevance" else rows[limit - 1][2]
             next_cursor = cursors.encode(sort, key, rows[limit - 1][0])
         rows = rows[:limit]
-        facets: dict[str, list[tuple[str, int]]] = {}
-        if query.facets:
-            facets = self._facets(conn, plan, None if exact else self._floor(conn, plan, self.count_window))
         result = SearchResult(
-            hits=self._hits(conn, rows, plan, query.snippet_chars), total=total, total_exact=exact,
-            next_cursor=next_cursor, facets=facets, stale=self.is_stale(conn),
+            hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
+            next_cursor=next_cursor, facets=self._facets(conn, ids) if query.facets else {},
+            stale=self.is_stale(conn),
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _position(self, conn: Connection, plan: Plan, sort: str, cursor: str | None,
-                  exact_total: int | None) -> tuple[tuple[Any, int] | None, int | None]:
+    def _position(self, sort: str, cursor: str | None,
+                  ids: list[int]) -> tuple[tuple[Any, int] | None, int | None]:
         """(sort key and row id to continue after, lowest row id ranked) for this page."""
         after = cursors.decode(cursor, sort) if cursor is not None else None
         if sort != "relevance":
@@ -102,9 +115,7 @@ class SqlIndexBase:
             if not (isinstance(key, list) and len(key) == 2):
                 raise BadInput("分页游标无效", "invalid page cursor")
             return (key[0], row_id), key[1]
-        if exact_total is not None and exact_total <= self.rank_window:
-            return None, None
-        return None, self._floor(conn, plan, self.rank_window)
+        return None, ids[self.rank_window - 1] if len(ids) > self.rank_window else None
 
     def _where(self, plan: Plan, joined: bool) -> tuple[list[str], dict[str, Any], str | None]:
         params = dict(plan.params.values)
@@ -118,70 +129,86 @@ class SqlIndexBase:
             where.append(plan.predicate)
         return where or ["1=1"], params, match_param
 
-    def _floor(self, conn: Connection, plan: Plan, window: int) -> int | None:
-        """Row id of the ``window``-th newest match (None when fewer match)."""
+    def _match_ids(self, conn: Connection, plan: Plan, cap: int | None) -> list[int]:
+        """Row ids of visible matches, newest first, at most ``cap + 1`` of them."""
         joined = plan.predicate is not None
         where, params, _ = self._where(plan, joined)
         rid = self._rid_sql(joined)
-        params["off"] = window - 1
-        sql = f"SELECT {rid} FROM {self._from(joined)} WHERE {' AND '.join(where)} " \
-              f"ORDER BY {rid} DESC LIMIT 1 OFFSET :off"
-        return conn.execute(text(sql), params).scalar()
+        sql = f"SELECT {rid} FROM {self._from(joined)} WHERE {' AND '.join(where)} ORDER BY {rid} DESC"
+        if cap is not None:
+            sql += " LIMIT :cap"
+            params["cap"] = cap + 1
+        return list(conn.execute(text(sql), params).scalars())
 
     def _page(self, conn: Connection, plan: Plan, sort: str, limit: int, after: tuple[Any, int] | None,
-              floor: int | None) -> Sequence[Any]:
-        joined = sort != "relevance" or plan.predicate is not None
-        where, params, match_param = self._where(plan, joined)
-        rid = self._rid_sql(joined)
-        key = self._sort_sql(sort, match_param if plan.has_text else None)
+              floor: int | None, ids: list[int], exact: bool) -> Sequence[Any]:
+        if sort == "relevance":
+            return self._ranked_page(conn, plan, limit, after, floor, ids)
         desc = sort == "-date"
+        key = self._sort_sql(sort, None)
+        if exact:  # every match is in ids: sort them without asking the index again
+            where, params = [self._ids_sql(self.row_id)], {"ids": self._ids_param(ids)}
+            source, rid = "search_docs d", self.row_id
+        else:
+            where, params, _ = self._where(plan, True)
+            source, rid = self._from(True), self._rid_sql(True)
+        return self._ordered(conn, source, rid, key, where, params, after, desc, limit)
+
+    def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
+                     floor: int | None, ids: list[int]) -> Sequence[Any]:
+        params: dict[str, Any] = {}
+        where = []
+        if plan.match is not None:
+            params["m"] = plan.match
+            where.append(self._match_sql(":m"))
+        joined = plan.match is None
+        rid = self._rid_sql(joined)
+        if plan.predicate is not None or plan.match is None:
+            where.append(self._ids_sql(rid, lookup=plan.match is None))
+            params["ids"] = self._ids_param(ids)
         if floor is not None:
             where.append(f"{rid} >= :floor")
             params["floor"] = floor
+        key = self._sort_sql("relevance", ":m" if plan.has_text and plan.match is not None else None)
+        return self._ordered(conn, self._from(joined), rid, key, where, params, after, False, limit)
+
+    def _ordered(self, conn: Connection, source: str, rid: str, key: str, where: list[str],
+                 params: dict[str, Any], after: tuple[Any, int] | None, desc: bool, limit: int) -> Sequence[Any]:
+        where = list(where)
         if after is not None:
             params["ck"], params["cr"] = after
             op = "<" if desc else ">"
             where.append(f"({key} {op} :ck OR ({key} = :ck AND {rid} {op} :cr))")
         direction = "DESC" if desc else "ASC"
         params["lim"] = limit + 1
-        sql = (f"SELECT {rid} AS rid, {key} AS score, {key} AS sort_key FROM {self._from(joined)} "
-               f"WHERE {' AND '.join(where)} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
+        sql = (f"SELECT {rid} AS rid, {key} AS score, {key} AS sort_key FROM {source} "
+               f"WHERE {' AND '.join(where) or '1=1'} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
         return conn.execute(text(sql), params).all()
 
-    def _count(self, conn: Connection, plan: Plan, cap: int | None) -> tuple[int, bool]:
-        """(number of visible matches, whether exact); stops counting past ``cap``."""
-        joined = plan.predicate is not None
-        where, params, _ = self._where(plan, joined)
-        inner = f"SELECT 1 FROM {self._from(joined)} WHERE {' AND '.join(where)}"
-        if cap is None:
-            return int(conn.execute(text(f"SELECT count(*) FROM ({inner}) AS hits"), params).scalar_one()), True
-        params["cap"] = cap + 1
-        found = int(conn.execute(text(f"SELECT count(*) FROM ({inner} LIMIT :cap) AS hits"), params).scalar_one())
-        return min(found, cap), found <= cap
-
-    def _facets(self, conn: Connection, plan: Plan, floor: int | None) -> dict[str, list[tuple[str, int]]]:
-        where, params, _ = self._where(plan, True)
-        if floor is not None:
-            where.append(f"{self._rid_sql(True)} >= :floor")
-            params["floor"] = floor
-        columns = ", ".join(f"d.{f}" for f in FACET_FIELDS)
-        sql = (f"SELECT {columns}, count(*) FROM {self._from(True)} WHERE {' AND '.join(where)} "
-               f"GROUP BY {columns}")
+    def _facets(self, conn: Connection, ids: list[int]) -> dict[str, list[tuple[str, int]]]:
         counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
-        for row in conn.execute(text(sql), params):
+        for row in self._facet_rows(conn, ids) if ids else ():
             for name, value in zip(FACET_FIELDS, row[:-1], strict=True):
                 if value not in (None, ""):
                     counters[name][str(value)] += row[-1]
         return {name: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for name, c in counters.items()}
 
+    def _facet_rows(self, conn: Connection, ids: list[int]) -> Iterable[Sequence[Any]]:
+        """(year, retention, organisation, document_type, security_classification, fonds, count) rows."""
+        columns = ", ".join(f"d.{f}" for f in FACET_FIELDS)
+        sql = f"SELECT {columns}, count(*) FROM search_docs d WHERE {self._ids_sql(self.row_id)} GROUP BY {columns}"
+        return conn.execute(text(sql), {"ids": self._ids_param(ids)}).all()
+
+    body_source = "search_docs d"  # where a hit's text is read from, for snippets
+    body_column = "d.body"
+
     def _hits(self, conn: Connection, rows: Sequence[Any], plan: Plan, width: int) -> list[Hit]:
         if not rows:
             return []
         ids = [r[0] for r in rows]
-        marks = ", ".join(f":i{n}" for n in range(len(ids)))
-        sql = f"SELECT {self.row_id}, {', '.join('d.' + c for c in DOC_COLUMNS)}, d.body FROM search_docs d " \
-              f"WHERE {self.row_id} IN ({marks})"
-        docs = {r[0]: r for r in conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(ids)})}
+        sql = (f"SELECT {self.row_id}, {', '.join('d.' + c for c in DOC_COLUMNS)}, {self.body_column} "
+               f"FROM {self.body_source} WHERE {self._ids_sql(self.row_id)}")
+        docs = {r[0]: r for r in conn.execute(text(sql), {"ids": self._ids_param(ids)})}
         pattern = term_pattern(plan.highlight)
         hits = []
         for row in rows:
