@@ -89,7 +89,8 @@ def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile]
     files = store.files(record_id)
     enc = encoding_index(record)
     item = Item(record_id=record_id, **item_fields(record))
-    item.status = "archived"
+    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
+    item.status = "transferred" if any(f.logical_path == "lantai/transfer.json" for f in files) else "archived"
     item.ocfl_version = int(inventory["head"][1:])
     item.batch_id = ingest.get("batch_id")
     item.archived_at = _parse_time(inventory["versions"]["v1"]["created"])

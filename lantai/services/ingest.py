@@ -35,6 +35,7 @@ from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
+from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
 from lantai.services import recovery
 from lantai.services.archive import Archive
@@ -122,7 +123,7 @@ def prepare_item(settings: Settings, path: Path, context: BatchContext) -> Prepa
     label = path.name
     staging = None
     try:
-        with sip.open_item(path, _limits(settings)) as source:
+        with materialised(path, settings) as sip_path, sip.open_item(sip_path, _limits(settings)) as source:
             staging = store.new_staging_dir()
             return _prepare_open_item(settings, store, source, staging, context)
     except LantaiError as exc:
