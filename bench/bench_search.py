@@ -267,7 +267,8 @@ def compare_tokenizers(docs: int = 2000) -> list[dict]:
         row: dict = {"mode": mode, "mb_per_s": round(size / 1e6 / elapsed, 2)}
         for kind in ("word", "inner", "organ", "all"):
             chosen = [(n, q) for n, k, q in probes if kind in (k, "all")]
-            found = sum(1 for n, q in chosen if set(tok.query_tokens(q)) <= indexed[n])
+            # query_terms may ask for a substring check: probes are substrings of their document
+            found = sum(1 for n, q in chosen if set(tok.query_terms(q)[0]) <= indexed[n])
             row[f"recall_{kind}"] = round(100 * found / len(chosen), 1)
         row["tokens_per_doc"] = round(sum(len(tok.index_tokens(e.body)) for e in sample[:300]) / 300)
         row.update(probes=len(probes), bytes=size)

@@ -129,14 +129,14 @@ class _Compiler:
         return self.conjunction([], [node])
 
     def word(self, word: Word) -> Pair:
-        if word.field == "document_number":
-            tokens = self.tokenizer.document_number_tokens(word.text) or self.tokenizer.query_tokens(word.text)
+        if word.field == "document_number" and self.tokenizer.document_number_tokens(word.text):
+            tokens, check = self.tokenizer.document_number_tokens(word.text)[:1], False
         else:
-            tokens = self.tokenizer.query_tokens(word.text)
+            tokens, check = self.tokenizer.query_terms(word.text)
         if not tokens:
             return None, None
         match = self.d.term(tokens, word.field)
-        if word.phrase and len(tokens) > 1:
+        if check or (word.phrase and len(tokens) > 1):
             return match, self.d.phrase(word.text, word.field, self.params)
         return match, None
 

@@ -140,6 +140,21 @@ class Tokenizer:
             return _dedupe(_clean(_bigrams(text)))
         return _dedupe(_clean(self._jieba.cut(text)) + document_number_tokens(text))
 
+    def query_terms(self, text: str) -> tuple[list[str], bool]:
+        """(tokens the index must hold, whether ``text`` must also be checked as a substring).
+
+        A word the index holds whole never cuts into single Chinese characters, but a query can:
+        融媒体 → 融/媒体 when 青禾区融媒体中心 was indexed as one word. Single characters are not
+        indexed (they would double the index), so they are dropped from the index match and the
+        whole word is checked in the stored text instead: recall stays complete and the result
+        stays exact. A query of single characters only keeps them (it may miss).
+        """
+        tokens = self.query_tokens(text)
+        longer = [t for t in tokens if not _single_cjk(t)]
+        if longer and len(longer) < len(tokens):
+            return longer, True
+        return tokens, False
+
     def highlight_terms(self, text: str) -> list[str]:
         """Strings to mark in snippets for a query word: the word itself and its tokens."""
         return _dedupe([normalize(text).strip(), *self.query_tokens(text)])
@@ -155,6 +170,10 @@ def _clean(tokens: list[str]) -> list[str]:
     if len(kept) < len(tokens):
         kept += _WORD.findall(" ".join(t for t in tokens if not t.isalnum()))
     return [t for t in kept if t not in STOPWORDS and len(t) <= MAX_TOKEN]
+
+
+def _single_cjk(token: str) -> bool:
+    return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
 
 
 def _bigrams(text: str) -> list[str]:

@@ -93,6 +93,8 @@ RELEVANCE = {
     "专项资金 通报": {"D03"},
     "电子文件": {"D01", "D07"},
     "归档": {"D01", "D03", "D07"},
+    "区人民政府": {"D01", "D04"},  # cuts into 区 + 人民政府: 区 is checked in the text
+    "政府办公室": {"D01", "D04"},
 }
 
 
@@ -176,6 +178,11 @@ def test_exact_document_number_ranks_its_document_first(conn: Connection) -> Non
 def test_title_matches_rank_above_body_matches(conn: Connection) -> None:
     hits = search(conn, "档案移交")
     assert hits[0] == "D02"
+
+
+def test_single_character_parts_are_checked_exactly(conn: Connection) -> None:
+    assert set(search(conn, "区人民政府")) == {"D01", "D04"}
+    assert search(conn, "市人民政府") == []  # 人民政府 is there, 市人民政府 is not
 
 
 def test_phrase_needs_the_words_together(conn: Connection) -> None:
