@@ -19,7 +19,7 @@ Arranger = Allowed(Permission.ARRANGE)
 def arrange_service() -> Any:
     """The arrangement service when that area has landed, else None (the page says so)."""
     try:
-        module = importlib.import_module("lantai.services.arrange")
+        module = importlib.import_module("lantai.services.arrange_inbox")
     except ImportError:
         return None
     if not all(hasattr(module, n) for n in ("proposals", "confirm")):
@@ -30,7 +30,7 @@ def arrange_service() -> Any:
 @router.get("/arrange")
 def arrange_page(principal: Arranger, request: Request, archive: ArchiveDep) -> Response:
     service = arrange_service()
-    proposals = service.proposals(archive, actor=principal.username) if service else None
+    proposals = service.proposals(archive, actor=principal.username, clearance=principal.clearance) if service else None
     return render(request, "arrange.html", {"available": service is not None, "proposals": proposals})
 
 
@@ -41,5 +41,5 @@ def confirm(principal: Arranger, request: Request, archive: ArchiveDep,
     if service is None:
         return render(request, "arrange.html", {"available": False, "proposals": None}, status_code=503)
     result = service.confirm(archive, record_ids, actor=principal.username)
-    proposals = service.proposals(archive, actor=principal.username)
+    proposals = service.proposals(archive, actor=principal.username, clearance=principal.clearance)
     return render(request, "arrange.html", {"available": True, "proposals": proposals, "confirmed": result})
