@@ -31,8 +31,9 @@ def register() -> None:
 
 
 def ingest_profile_name(settings: Any = None) -> str:
-    # The environment wins so a process (or a test) can switch profile without rebuilding settings.
-    configured = os.environ.get(PROFILE_ENV) or getattr(settings, "ingest_profile", None) or DEFAULT_PROFILE
+    # Settings travel with each job to the worker processes; the environment of a long-lived
+    # worker (forkserver) may be older than the caller's, so it is only the fallback.
+    configured = getattr(settings, "ingest_profile", None) or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     return configured.strip() or DEFAULT_PROFILE
 
 

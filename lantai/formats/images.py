@@ -56,6 +56,16 @@ def check_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageResult:
 
 
 def _decode(path: Path, result: ImageResult, max_pixels: int) -> None:
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES to True when it is imported,
+    # which would make truncated files "decode"; insist on complete data while we check.
+    previous, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        _decode_frames(path, result, max_pixels)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _decode_frames(path: Path, result: ImageResult, max_pixels: int) -> None:
     with Image.open(path) as image:
         result.format, result.mode = image.format, image.mode
         result.width, result.height = image.size

@@ -23,6 +23,15 @@ def test_good_images_decode(tmp_path: Path) -> None:
     assert tiff.ok and tiff.frames == 3
 
 
+def test_truncated_fails_even_after_weasyprint_is_imported(tmp_path: Path) -> None:
+    import weasyprint  # noqa: F401  (flips Pillow's LOAD_TRUNCATED_IMAGES to True on import)
+
+    Image.effect_noise((256, 256), 50).convert("RGB").save(tmp_path / "n.jpg", quality=95)
+    data = (tmp_path / "n.jpg").read_bytes()
+    (tmp_path / "t.jpg").write_bytes(data[: len(data) // 2])
+    assert not check_image(tmp_path / "t.jpg").ok
+
+
 def test_truncated_and_garbage_fail(tmp_path: Path) -> None:
     Image.effect_noise((256, 256), 50).convert("RGB").save(tmp_path / "n.jpg", quality=95)
     data = (tmp_path / "n.jpg").read_bytes()
