@@ -60,6 +60,9 @@ class Plan:
     params: Params
     highlight: list[str]  # strings to mark in snippets, longest first
     has_text: bool  # False when only filters were given (relevance means nothing then)
+    rank_terms: list[tuple[str, str | None]] = field(default_factory=list)  # (token, field) to score
+    has_or: bool = False  # some match need not hold every word
+    checks_text: bool = False  # some words are verified in the stored text (slow per row)
 
 
 def visible_ranks(max_clearance: str) -> list[int]:
@@ -76,7 +79,9 @@ def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Pl
     base = dialect.clearance(visible_ranks(query.max_clearance), params)
     match, predicate = compiler.conjunction([base], nodes)
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
-    return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words))
+    rank_terms = list(dict.fromkeys((t, w.field) for w in words for t in compiler.word_tokens(w)[0]))
+    return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words), rank_terms,
+                any(_has_or(n) for n in nodes), compiler.checks_text)
 
 
 def _keyword_nodes(query: SearchQuery) -> list[Node]:
@@ -103,6 +108,14 @@ def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _has_or(node: Node) -> bool:
+    if isinstance(node, Or):
+        return True
+    if isinstance(node, And):
+        return any(_has_or(i) for i in node.items)
+    return isinstance(node, Not) and _has_or(node.item)
+
+
 def _positive_words(node: Node) -> list[Word]:
     if isinstance(node, Word):
         return [node]
@@ -114,6 +127,7 @@ def _positive_words(node: Node) -> list[Word]:
 class _Compiler:
     def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params) -> None:
         self.tokenizer, self.d, self.params = tokenizer, dialect, params
+        self.checks_text = False
 
     def node(self, node: Node) -> Pair:
         if isinstance(node, Word):
@@ -128,15 +142,19 @@ class _Compiler:
             return self.disjunction([self.node(i) for i in node.items])
         return self.conjunction([], [node])
 
-    def word(self, word: Word) -> Pair:
+    def word_tokens(self, word: Word) -> tuple[list[str], bool]:
+        """(tokens the index must hold for ``word``, whether it needs an exact substring check)."""
         if word.field == "document_number" and self.tokenizer.document_number_tokens(word.text):
-            tokens, check = self.tokenizer.document_number_tokens(word.text)[:1], False
-        else:
-            tokens, check = self.tokenizer.query_terms(word.text)
+            return self.tokenizer.document_number_tokens(word.text)[:1], False
+        return self.tokenizer.query_terms(word.text)
+
+    def word(self, word: Word) -> Pair:
+        tokens, check = self.word_tokens(word)
         if not tokens:
             return None, None
         match = self.d.term(tokens, word.field)
         if check or (word.phrase and len(tokens) > 1):
+            self.checks_text = True
             return match, self.d.phrase(word.text, word.field, self.params)
         return match, None
 

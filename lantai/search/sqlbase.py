@@ -64,9 +64,10 @@ class SqlIndexBase:
     # total (reported as "at least" when the window is full), facets count them, relevance ranks
     # the newest ``rank_window`` of them. SearchQuery.exact_counts lifts the window (statistics);
     # selective queries are always exact. Slow exact checks (phrases, date ranges) run in that
-    # one pass only; later steps reuse the ids.
+    # one pass only, over a smaller window (``check_window``); later steps reuse the ids.
     rank_window = 2_000
-    count_window = 10_000
+    count_window = 5_000
+    check_window = 1_000  # count window when every match needs an exact check in the stored text
 
     def _ids_sql(self, rid: str, lookup: bool = True) -> str:
         """SQL testing ``rid`` against the id list bound as ``:ids``.
@@ -85,7 +86,7 @@ class SqlIndexBase:
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         limit = max(1, min(query.limit, MAX_LIMIT))
-        cap = None if query.exact_counts else self.count_window
+        cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
         ids = self._match_ids(conn, plan, cap)
         exact = cap is None or len(ids) <= cap
         ids = ids if exact else ids[:cap]
