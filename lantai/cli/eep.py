@@ -5,6 +5,9 @@ Exit codes: 0 ok, 1 the package failed verification (findings listed), 2 bad inp
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -34,25 +37,46 @@ def _keystore(required: bool) -> keystore_module.Keystore | None:
 @eep_app.command("build")
 @handle_errors
 def build(
-    sip_dir: Annotated[Path, typer.Argument(help="SIP 条目目录 (item directory)")],
+    source: Annotated[str, typer.Argument(help="SIP 条目目录，或已归档条目的电子文件号 (item directory or record id)")],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出的 .eep 文件")],
     previous: Annotated[
         Path | None, typer.Option("--previous", help="在此封装包上生成修改型封装包 (build a 修改型 over it)")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """由 SIP 生成经 SM2 签名的封装包（原始型；指定 --previous 时为修改型）。"""
+    """由 SIP 或已归档条目生成经 SM2 签名的封装包（原始型；指定 --previous 时为修改型）。"""
     store = _keystore(required=True)
     assert store is not None
     signer = eep.Signer.from_keystore(store)
-    if previous is None:
-        path = eep.build_eep(sip_dir, output, signer)
-    else:
-        path = eep.build_modified_eep(previous, sip_dir, output, signer, store)
+    with _sip_directory(source) as sip_dir:
+        if previous is None:
+            path = eep.build_eep(sip_dir, output, signer)
+        else:
+            path = eep.build_modified_eep(previous, sip_dir, output, signer, store)
     result = {"output": str(path), "bytes": path.stat().st_size, "type": "修改型" if previous else "原始型"}
     emit(
         result, as_json=as_json, render=lambda: console.print(f"[green]已生成[/] {path}（{result['type']}）")
     )
+
+
+@contextlib.contextmanager
+def _sip_directory(source: str) -> Iterator[Path]:
+    """A SIP directory as given, or an archived item copied out (fixity-checked) to a temp SIP."""
+    path = Path(source)
+    if path.is_dir():
+        yield path
+        return
+    from lantai.services.archive import open_archive
+    from lantai.services.transfer import write_item_sip
+
+    with open_archive() as archive, tempfile.TemporaryDirectory(dir=archive.settings.staging_dir) as tmp:
+        if not archive.store.exists(source):
+            raise NotFound(f"{source} 既不是 SIP 目录，也不是已归档条目的电子文件号",
+                           f"{source} is neither a SIP directory nor an archived record id")
+        target = Path(tmp) / "sip"
+        write_item_sip(archive.store, source, target)
+        archive.audit.append("cli", "eep.built", source, {})
+        yield target
 
 
 @eep_app.command("verify")
