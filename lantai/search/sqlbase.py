@@ -120,14 +120,14 @@ class SqlIndexBase:
 
     def _where(self, plan: Plan, joined: bool) -> tuple[list[str], dict[str, Any], str | None]:
         params = dict(plan.params.values)
-        where: list[str] = []
+        # column conditions first: PostgreSQL tests quals in this order, and the match reads
+        # the row's TOASTed tsvector
+        where: list[str] = [plan.predicate] if plan.predicate is not None else []
         match_param = None
         if plan.match is not None:
             match_param = ":m"
             params["m"] = plan.match
             where.append(self._match_sql(match_param))
-        if plan.predicate is not None:
-            where.append(plan.predicate)
         return where or ["1=1"], params, match_param
 
     def _match_ids(self, conn: Connection, plan: Plan, cap: int | None) -> list[int]:
