@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
+from lantai.errors import NotFound
 from lantai.storage.ocfl import OcflStore
 
 METADATA_PATH = "metadata/元数据.xml"
@@ -84,9 +85,10 @@ def encoding_index(record: Any) -> dict[str, tuple[str, str, str]]:
 def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
     """Build (unsaved) catalogue rows for one object purely from the store."""
     inventory = store.read_inventory(record_id)
-    record = md.parse_record_xml(store.read_bytes(record_id, METADATA_PATH))
-    ingest = json.loads(store.read_bytes(record_id, INGEST_RECORD_PATH, version=1))
     files = store.files(record_id)
+    by_path = {f.logical_path: f for f in files}
+    record = md.parse_record_xml(_read(store, record_id, by_path, METADATA_PATH))
+    ingest = json.loads(_read(store, record_id, by_path, INGEST_RECORD_PATH))
     enc = encoding_index(record)
     item = Item(record_id=record_id, **item_fields(record))
     # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
@@ -108,14 +110,22 @@ def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile]
                     user_name=v.get("user", {}).get("name", ""))
         for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
     ]
-    events = _business_events(store, record_id, {f.logical_path for f in files})
+    events = _business_events(store, record_id, by_path)
     return item, rows, versions, events
 
 
-def _business_events(store: OcflStore, record_id: str, paths: set[str]) -> list[Event]:
-    if PROCESS_PATH not in paths:
+def _read(store: OcflStore, record_id: str, by_path: dict[str, Any], logical_path: str) -> bytes:
+    """Read a file of the head version without re-reading the inventory for each file."""
+    if logical_path not in by_path:
+        raise NotFound(f"对象 {record_id} 中没有文件 {logical_path}", f"object {record_id} has no file {logical_path}")
+    with open(store.content_path(record_id, by_path[logical_path].content_path), "rb") as fh:
+        return fh.read()
+
+
+def _business_events(store: OcflStore, record_id: str, by_path: dict[str, Any]) -> list[Event]:
+    if PROCESS_PATH not in by_path:
         return []
-    process = md.parse_process_xml(store.read_bytes(record_id, PROCESS_PATH))
+    process = md.parse_process_xml(_read(store, record_id, by_path, PROCESS_PATH))
     agents = {a.agent_identifier: a.agent_name for a in process.agents}
     events = []
     for seq, b in enumerate(process.business_entities, start=1):
@@ -127,7 +137,23 @@ def _business_events(store: OcflStore, record_id: str, paths: set[str]) -> list[
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
     """Replace the catalogue rows of one item with a fresh projection of its stored object."""
-    existing = session.scalar(select(Item).where(Item.record_id == record_id))
+    return upsert_items(session, store, [record_id])[0]
+
+
+def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True) -> list[Item]:
+    """Project several objects in one go: one lookup query and (at most) one flush for all.
+
+    Ingest's group commit uses it so the catalogue keeps up with the hashing workers.
+    """
+    found = session.scalars(select(Item).where(Item.record_id.in_(record_ids))) if record_ids else []
+    existing = {item.record_id: item for item in found}
+    items = [_replace(session, store, record_id, existing.get(record_id)) for record_id in record_ids]
+    if flush:
+        session.flush()
+    return items
+
+
+def _replace(session: Session, store: OcflStore, record_id: str, existing: Item | None) -> Item:
     item, files, versions, events = project_item(store, record_id)
     if existing is not None:
         for column in Item.__table__.columns.keys():
@@ -143,7 +169,6 @@ def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
     item.files.extend(files)
     item.versions.extend(versions)
     item.events.extend(events)
-    session.flush()
     return item
 
 

@@ -39,7 +39,13 @@ from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
 from lantai.services import recovery
 from lantai.services.archive import Archive
-from lantai.services.catalogue import INGEST_RECORD_PATH, METADATA_PATH, PROCESS_PATH, upsert_item
+from lantai.services.catalogue import (
+    INGEST_RECORD_PATH,
+    METADATA_PATH,
+    PROCESS_PATH,
+    upsert_item,
+    upsert_items,
+)
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion
 
@@ -395,8 +401,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
             store.abort(prepared.version.staging_dir)  # another process won the race
             results[index] = _duplicate_or_conflict(archive, prepared, context)
     with archive.session() as session:
-        for _index, prepared in committed:
-            upsert_item(session, store, prepared.outcome.record_id or "")
+        upsert_items(session, store, [p.outcome.record_id or "" for _i, p in committed], flush=False)
         archive.audit.append_many(
             [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
               {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
