@@ -91,9 +91,15 @@ def bagit_peer(batch: Path, work: Path) -> float:
     return time.perf_counter() - start
 
 
+# The core figure: ingest mechanics on synthetic bytes, without the DA/T 70 engine, whose own
+# throughput over realistic documents bench/bench_checks.py measures.
+PROFILE = {"name": "off"}
+
+
 def lantai_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["LANTAI_HOME"] = str(home)
+    env["LANTAI_INGEST_PROFILE"] = PROFILE["name"]
     env.pop("LANTAI_DATABASE_URL", None)
     return env
 
@@ -145,7 +151,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--big-gib", type=float, default=2.0, help="size of the single-file RSS test; 0 skips it")
     parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "ingest.json"))
-    args = parser.parse_args()
+    run(parser.parse_args())
+
+
+def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="lantai-bench-", dir=os.environ.get("BENCH_TMP")))
     try:
         batch = write_batch(work, make_specs(args.items))
@@ -161,7 +170,7 @@ def main() -> None:
         verify_s, vproc = run_cli(home, "verify", "--json")
         raw_s, raw_bytes = raw_sm3(home / "store")
         results = {
-            "items": args.items, "bytes": total_bytes,
+            "items": args.items, "bytes": total_bytes, "ingest_profile": PROFILE["name"],
             "floor_copy_sm3_sha512_2proc": {"seconds": floor_s, "items_per_s": args.items / floor_s,
                                             "mb_per_s": total_bytes / MB / floor_s},
             "bagit_make_bag_peer": {"seconds": bag_s, "items_per_s": args.items / bag_s,
@@ -184,7 +193,8 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
-    print(f"\n{r['items']} items, {r['bytes'] / MB:.1f} MB (main file 0.2–2 MB + two attachments)\n")
+    print(f"\n{r['items']} items, {r['bytes'] / MB:.1f} MB (main file 0.2–2 MB + two attachments), "
+          f"ingest profile {r['ingest_profile']}\n")
     print(f"{'measure':<42}{'seconds':>9}{'items/s':>10}{'MB/s':>9}  note")
     for key, label in (("floor_copy_sm3_sha512_2proc", "floor: copy + SM3 + SHA-512, 2 procs"),
                        ("bagit_make_bag_peer", "peer: bagit make_bag (in place)"),
