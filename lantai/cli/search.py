@@ -33,8 +33,18 @@ def catalogue_entries(_archive: Any, conn: Connection) -> Iterator[IndexEntry]:
                          security_classification=r[9] or "", archival_code=r[10] or "", fonds=r[11] or "")
 
 
-# (archive, connection) → entries; ingest replaces this with entries that carry the text derivatives.
-ENTRY_SOURCE: Callable[[Any, Connection], Iterable[IndexEntry]] = catalogue_entries
+def stored_entries(archive: Any, _conn: Connection) -> Iterable[IndexEntry]:
+    """Catalogue metadata plus the text derivative ingest stored in each item's OCFL object.
+
+    Read on a connection of its own, never the one the index writer is streaming into.
+    """
+    from lantai.services.search_index import iter_entries
+
+    return iter_entries(archive)
+
+
+# (archive, connection) → entries for reindex.
+ENTRY_SOURCE: Callable[[Any, Connection], Iterable[IndexEntry]] = stored_entries
 
 
 @search_app.callback()

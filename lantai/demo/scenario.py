@@ -185,14 +185,11 @@ def _demo_reference_text(archive: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reindex(archive: Any) -> int | str:
-    try:
-        from lantai.cli.search import ENTRY_SOURCE, open_index
-    except ImportError:
-        return "未安装检索模块"
-    with archive.engine.begin() as conn:
-        index = open_index(conn)
-        return index.reindex(conn, ENTRY_SOURCE(archive, conn))
+def _reindex(archive: Any) -> int:
+    """Ingest indexed each item; arrangement has since assigned 档号, so refresh the index in bulk."""
+    from lantai.services.search_index import reindex
+
+    return reindex(archive)
 
 
 def _accounts(archive: Any) -> list[dict[str, str]]:

@@ -538,16 +538,16 @@ def _catalogue_search(archive: Archive, principal: Principal, query: str, page: 
 
 def _full_text_search(archive: Archive, principal: Principal, query: str, page: int, page_size: int) -> Page | None:
     """Adapter over ``lantai.search``; the clearance is passed down *and* re-checked here."""
-    fn = _optional("lantai.search", "search")
-    if fn is None:
-        return None
+    from lantai.services.search_index import search
+
     try:
-        hits = fn(archive, query, max_clearance=principal.clearance, limit=page_size, offset=(page - 1) * page_size)
-    except TypeError:
-        return None
-    ids = [getattr(h, "record_id", None) or (h.get("record_id") if isinstance(h, dict) else None)
-           for h in getattr(hits, "hits", hits)]
-    total = int(getattr(hits, "total", len(ids)))
+        result = search(archive, query, clearance=principal.clearance, limit=page * page_size)
+    except LantaiError:
+        return None  # e.g. a query the index cannot parse: fall back to the catalogue match
+    if result.stale or (result.total == 0 and not result.hits):
+        return None if result.stale else Page([], 0, page, page_size)
+    ids = [hit.record_id for hit in result.hits][(page - 1) * page_size:]
+    total = int(result.total)
     with archive.sessions() as session:
         rows = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids), visible(principal)))}
     return Page([item_summary(rows[i]) for i in ids if i in rows], total, page, page_size)

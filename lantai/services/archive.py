@@ -85,6 +85,7 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
     engine = db.make_engine(settings.catalogue_url)
     db.upgrade(engine)
     archive = _assemble(settings, engine, store)
+    _ensure_search_index(archive)
     if created:
         archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
     return archive
@@ -103,12 +104,25 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
     if not db.is_current(engine):
         db.upgrade(engine)
     archive = _assemble(settings, engine, store)
+    _ensure_search_index(archive)
     if recover:
         from lantai.services.recovery import recover_if_idle
 
         recover_if_idle(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
     return archive
+
+
+def _ensure_search_index(archive: Archive) -> None:
+    """The index is derived and optional at run time: failing to create it must not block opening."""
+    import logging
+
+    try:
+        from lantai.services.search_index import ensure_index
+
+        ensure_index(archive)
+    except Exception as exc:
+        logging.getLogger(__name__).warning("search index unavailable: %s", exc)
 
 
 def _assemble(settings: Settings, engine: Engine, store: OcflStore) -> Archive:

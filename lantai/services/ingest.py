@@ -46,6 +46,7 @@ from lantai.services.catalogue import (
     upsert_item,
     upsert_items,
 )
+from lantai.services.search_index import TEXT_PATH, extract_body, index_items
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion
 
@@ -186,8 +187,12 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
         outcome.message = _first_error(findings)
         return PreparedItem(outcome)
     digests = {f"content/{p}": s.sha512 for p, s in staged.items()}
+    derived = dict(context_for_checks.extra.get("ocfl_files", {}))  # e.g. the DA/T 70 gd report
+    body = extract_body(staged, record)
+    if body:
+        derived[TEXT_PATH] = body  # extracted once, here; re-indexing reads it from the store
     version = _build_version(store, staging, record_id, source, metadata_bytes, process_bytes, staged, findings,
-                             context, bool(inline_files), context_for_checks.extra.get("ocfl_files", {}))
+                             context, bool(inline_files), derived)
     outcome.status = ACCEPTED
     return PreparedItem(outcome, version, digests, staging.name)
 
@@ -401,7 +406,8 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
             store.abort(prepared.version.staging_dir)  # another process won the race
             results[index] = _duplicate_or_conflict(archive, prepared, context)
     with archive.session() as session:
-        upsert_items(session, store, [p.outcome.record_id or "" for _i, p in committed], flush=False)
+        items = upsert_items(session, store, [p.outcome.record_id or "" for _i, p in committed], flush=False)
+        index_items(session, store, archive.home, items)
         archive.audit.append_many(
             [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
               {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lantai.catalog.models import Batch
+from lantai.services import search_index
 from lantai.services.archive import Archive
 from lantai.services.catalogue import INGEST_RECORD_PATH, clear_catalogue, upsert_item
 from lantai.services.ingest import refresh_batch
@@ -46,8 +47,9 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
     finally:
         session.close()
     synced = archive.audit.sync_catalogue()
+    indexed = search_index.reindex(archive)  # the search index is derived too
     archive.audit.append(actor, "catalogue.rebuilt", str(archive.home), {"items": len(ids), "batches": len(batches)})
-    return {"items": len(ids), "batches": len(batches), "audit_entries": synced}
+    return {"items": len(ids), "batches": len(batches), "audit_entries": synced, "indexed": indexed}
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:

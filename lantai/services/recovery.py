@@ -87,11 +87,13 @@ def recover(archive: Archive) -> dict[str, Any]:
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any]) -> None:
     from lantai.services.catalogue import upsert_item
+    from lantai.services.search_index import index_items
 
     if archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir():
         archive.store.reconcile_object(object_id)
         with archive.session() as session:
-            upsert_item(session, archive.store, object_id)
+            item = upsert_item(session, archive.store, object_id)
+            index_items(session, archive.store, archive.home, [item])
         if not _journal_mentions(archive, "ingest.accepted", object_id):
             archive.audit.append(actor, "ingest.accepted", object_id, {"recovered": True})
         done["completed"].append(object_id)

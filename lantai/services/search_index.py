@@ -1,0 +1,127 @@
+"""Keeping the full-text index in step with the archive, and querying it for people.
+
+* Text is extracted once, at ingest, in the worker that already holds the staged files, and kept
+  as a derivative in the item's OCFL object (``derivatives/text.txt``), so re-indexing never
+  re-extracts.
+* The index row is written in the same unit of work as the catalogue row (ingest, recovery,
+  re-projection after a new version) through :class:`lantai.search.GuardedIndex`: a broken index
+  never blocks the archive — it is marked stale and ``lantai search reindex`` rebuilds it.
+* ``reindex`` and ``rebuild`` read entries from the catalogue plus the stored text, in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from lantai.catalog.models import Item
+from lantai.errors import LantaiError
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
+
+TEXT_PATH = "derivatives/text.txt"
+MAX_EXTRACT_BYTES = 64 * 1024 * 1024  # larger files are not read whole into memory for indexing
+MAX_TEXT_CHARS = 1_000_000
+_EXTRACTABLE = (".pdf", ".ofd", ".docx", ".xlsx", ".txt")
+
+
+def extract_body(staged: dict[str, Any], record: Any) -> str:
+    """Text of the item's files for indexing: main documents first, each capped, failures skipped."""
+    from lantai.search.extract import extract_text
+
+    main = {enc.computer_file_name for doc, _d, enc in record.iter_encodings()
+            if (doc.document_role or "主文档") == "主文档"}
+    names = sorted(staged, key=lambda n: (n not in main, n))
+    parts: list[str] = []
+    budget = MAX_TEXT_CHARS
+    for name in names:
+        file = staged[name]
+        if budget <= 0 or not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
+            continue
+        try:
+            text = extract_text(Path(file.path), max_chars=budget)
+        except LantaiError:
+            continue  # unreadable content is the usability check's business, not the index's
+        if text.strip():
+            parts.append(text)
+            budget -= len(text)
+    return "\n".join(parts)
+
+
+def _index(conn: Connection) -> Any:
+    from lantai.search import open_index
+
+    return open_index(conn)
+
+
+def ensure_index(archive: Archive) -> None:
+    """Create the index tables when missing (idempotent; called when an archive is opened)."""
+    with archive.engine.begin() as conn:
+        _index(conn).ensure_schema(conn)
+
+
+def _guarded(archive_home: Path, conn: Connection) -> Any:
+    from lantai.search import GuardedIndex
+
+    return GuardedIndex(_index(conn), stale_file=archive_home / "index" / "STALE")
+
+
+def entry_for(item: Item, body: str) -> Any:
+    from lantai.search import IndexEntry
+
+    return IndexEntry(record_id=item.record_id, title=item.title or "", document_number=item.document_number or "",
+                      author=item.author or "", body=body, year=item.year, date=item.date or "",
+                      retention=item.retention or "", organisation=item.organisation or "",
+                      document_type=item.document_type or "", security_classification=item.security_classification or "",
+                      archival_code=item.archival_code or "", fonds=item.fonds_code or "")
+
+
+def stored_text(store: Any, record_id: str) -> str:
+    try:
+        return store.read_bytes(record_id, TEXT_PATH).decode("utf-8", errors="replace")
+    except LantaiError:
+        return ""
+
+
+def index_items(session: Session, store: Any, home: Path, items: Iterable[Item]) -> bool:
+    """Upsert index rows for catalogue items inside the caller's transaction; never raises."""
+    items = list(items)
+    if not items:
+        return True
+    session.flush()
+    conn = session.connection()
+    entries = [entry_for(item, stored_text(store, item.record_id)) for item in items]
+    return bool(_guarded(home, conn).upsert(conn, entries))
+
+
+def iter_entries(archive: Archive) -> Iterator[Any]:
+    """Every catalogued item as an index entry, with its stored text (no re-extraction).
+
+    Reads on a connection of its own: the index writer may be streaming a COPY on its connection.
+    """
+    with archive.engine.connect() as conn, Session(bind=conn) as session:
+        for item in session.scalars(select(Item).order_by(Item.id)).yield_per(500):
+            yield entry_for(item, stored_text(archive.store, item.record_id))
+
+
+def reindex(archive: Archive, progress: Any = None) -> int:
+    """Rebuild the whole index from the catalogue and the stored text derivatives."""
+    with archive.engine.begin() as conn:
+        guarded = _guarded(archive.home, conn)
+        guarded.index.ensure_schema(conn)
+        return int(guarded.reindex(conn, iter_entries(archive), progress))
+
+
+def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,
+           facets: bool = False, sort: str = "relevance") -> Any:
+    """Run a query for someone with ``clearance``; items above it never appear in anything returned."""
+    from lantai.search import SearchQuery
+
+    query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
+    with archive.engine.connect() as conn:
+        return _index(conn).search(conn, query)
