@@ -93,6 +93,6 @@ def _certificate(subject: x509.Name, issuer: x509.Name, public_key: bytes, issue
              "extn_value": {"key_identifier": _key_id(issuer_keys.public_key)}},
         ],
     })
-    signature = sm2.sign(issuer_keys.private_key, issuer_keys.public_key, tbs.dump())
+    signature = ses.sm2_sign(issuer_keys, tbs.dump())
     return x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": sm2.OID_SM2_WITH_SM3},
                              "signature_value": signature}).dump()

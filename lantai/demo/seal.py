@@ -20,7 +20,7 @@ RED = (230, 0, 18, 255)
 
 @lru_cache(maxsize=32)
 def seal_png(name: str, *, opaque: bool = False) -> bytes:
-    image = _draw(name)
+    image = _draw(name)  # one drawing serves both renditions
     if opaque:
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
@@ -30,6 +30,7 @@ def seal_png(name: str, *, opaque: bool = False) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=32)
 def _draw(name: str) -> Image.Image:
     scale = 2  # draw large and shrink: cheap anti-aliasing
     size = SIZE * scale
