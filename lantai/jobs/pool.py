@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-_PRELOAD = ["lantai.services.ingest", "lantai.services.fixity"]
+_PRELOAD = ["lantai.services.ingest", "lantai.jobs.hashing"]
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int, *, preload: list[str] | None = None) -> ProcessPoolExecutor:
+    """``preload`` names the modules the fork server imports once (only its first start counts)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
+    context.set_forkserver_preload(preload if preload is not None else _PRELOAD)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
