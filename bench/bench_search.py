@@ -175,6 +175,9 @@ def size_on_disk(engine: Engine, path: Path | None) -> int:
         return int(tables)
 
 
+WORKERS = os.cpu_count() or 1
+
+
 def run_backend(name: str, total: int, queries: int, workdir: Path, pg_base: str | None) -> dict:
     path: Path | None = None
     if name == "sqlite":
@@ -208,7 +211,7 @@ def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: 
     with engine.begin() as conn:
         index = open_index(conn)
         index.ensure_schema(conn)
-        index.reindex(conn, entries(total), progress=progress)
+        index.reindex(conn, entries(total), progress=progress, workers=WORKERS)
     build = time.perf_counter() - started
     build_cpu = time.process_time() - cpu
     size = size_on_disk(engine, path)
@@ -225,7 +228,7 @@ def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: 
     every = sorted(latencies + facet_latencies)
     return {
         "backend": name, "entries": total, "build_s": round(build, 1), "entries_per_s": round(total / build),
-        "python_cpu_s": round(build_cpu, 1), "load_average": os.getloadavg()[0],
+        "python_cpu_s": round(build_cpu, 1), "workers": WORKERS, "load_average": os.getloadavg()[0],
         "size_mb": round(size / 1024 / 1024, 1), "bytes_per_entry": round(size / total),
         "queries": len(every), "p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95), "p99_ms": _pct(every, 99),
         "p95_ms_without_facets": _pct(sorted(latencies), 95), "p95_ms_with_facets": _pct(sorted(facet_latencies), 95),
@@ -285,8 +288,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--tokenizers", action="store_true", help="only compare tokenizer options")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes cutting text")
     parser.add_argument("--json-out", type=Path, default=ROOT / "bench" / "results" / "search.json")
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     if args.tokenizers:
         rows = compare_tokenizers()

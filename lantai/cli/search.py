@@ -6,8 +6,9 @@ stored text derivatives, the default reads the catalogue's metadata (no body tex
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -17,12 +18,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.errors import StorageError
-from lantai.search import IndexEntry, SearchQuery, SearchResult, open_index
+
+if TYPE_CHECKING:  # rjieba loads its dictionary on import: keep `lantai --help` fast
+    from lantai.search import IndexEntry, SearchResult
 
 search_app = typer.Typer(help="全文检索 (full-text search).", no_args_is_help=True)
 
 
 def catalogue_entries(_archive: Any, conn: Connection) -> Iterator[IndexEntry]:
+    from lantai.search import IndexEntry
+
     """Metadata-only entries from the catalogue's ``items`` table."""
     rows = conn.execute(text(
         "SELECT record_id, title, document_number, author, year, date, retention, organisation, document_type, "
@@ -44,7 +49,7 @@ def stored_entries(archive: Any, _conn: Connection) -> Iterable[IndexEntry]:
 
 
 # (archive, connection) → entries for reindex.
-ENTRY_SOURCE: Callable[[Any, Connection], Iterable[IndexEntry]] = stored_entries
+ENTRY_SOURCE: Callable[[Any, Connection], Iterable[Any]] = stored_entries
 
 
 @search_app.callback()
@@ -64,6 +69,7 @@ def query_command(
     as_json: JsonOption = False,
 ) -> None:
     """检索档案 (search items; items above --clearance never appear)."""
+    from lantai.search import SearchQuery, open_index
     from lantai.services.archive import open_archive
 
     request = SearchQuery(text=query, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
@@ -96,8 +102,12 @@ def _render(result: SearchResult) -> None:
 
 @search_app.command("reindex")
 @handle_errors
-def reindex_command(as_json: JsonOption = False) -> None:
+def reindex_command(
+    workers: Annotated[int, typer.Option(help="分词进程数 (processes cutting text; default: CPU count)")] = 0,
+    as_json: JsonOption = False,
+) -> None:
     """重建检索索引 (rebuild the search index in bulk)."""
+    from lantai.search import open_index
     from lantai.services.archive import open_archive
 
     with open_archive() as archive, archive.engine.begin() as conn, Progress(
@@ -106,6 +116,7 @@ def reindex_command(as_json: JsonOption = False) -> None:
     ) as progress:
         task = progress.add_task("reindex", total=None)
         index = open_index(conn)
-        count = index.reindex(conn, ENTRY_SOURCE(archive, conn), progress=lambda n: progress.advance(task, n))
+        count = index.reindex(conn, ENTRY_SOURCE(archive, conn), progress=lambda n: progress.advance(task, n),
+                              workers=workers or os.cpu_count() or 1)
     emit({"indexed": count, "backend": index.backend}, as_json=as_json,
          render=lambda: console.print(f"[green]索引已重建[/]: {count} 件"))

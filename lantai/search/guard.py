@@ -41,9 +41,14 @@ class GuardedIndex:
     def is_stale(self, conn: Connection) -> bool:
         return (self.stale_file is not None and self.stale_file.exists()) or self.index.is_stale(conn)
 
-    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
+    def ensure_schema(self, conn: Connection) -> bool:
+        """Create the index tables; False (index marked stale) when that failed."""
+        return self._attempt(conn, "ensure_schema", lambda: self.index.ensure_schema(conn))
+
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
+                workers: int = 1) -> int:
         """Rebuild (errors propagate: this is the repair, the caller must know it failed)."""
-        count = self.index.reindex(conn, entries, progress)
+        count = self.index.reindex(conn, entries, progress, workers)
         if self.stale_file is not None:
             self.stale_file.unlink(missing_ok=True)
         return count

@@ -45,8 +45,12 @@ class SearchIndex(Protocol):
     def clear(self, conn: Connection) -> None:
         """Drop every entry (the tables stay)."""
 
-    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
-        """Replace the whole index with ``entries`` in bulk; clears the stale mark. Returns the count."""
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
+                workers: int = 1) -> int:
+        """Replace the whole index with ``entries`` in bulk; clears the stale mark. Returns the count.
+
+        ``workers`` > 1 cuts the text in that many processes (lantai.search.bulk).
+        """
 
 
 def open_index(conn_or_dialect: Connection | str, tokenizer: Tokenizer | None = None) -> SearchIndex:

@@ -25,6 +25,7 @@ from itertools import islice
 
 from sqlalchemy import Connection, text
 
+from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import IndexEntry
 from lantai.search.plan import Pair, Params
@@ -193,16 +194,17 @@ class PostgresIndex(SqlIndexBase):
     def clear(self, conn: Connection) -> None:
         conn.execute(text("TRUNCATE search_docs"))
 
-    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
+                workers: int = 1) -> int:
         self.ensure_schema(conn)
         conn.execute(text("TRUNCATE search_docs RESTART IDENTITY"))
         conn.execute(text("DROP INDEX IF EXISTS search_docs_tsv"))
         count = 0
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY search_docs ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for chunk in _chunks(iter(entries), BATCH):
-                for entry in chunk:
-                    copy.write_row(self._row(prepare(entry, self.tokenizer)))
+            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers):
+                for doc in chunk:
+                    copy.write_row(self._row(doc))
                 count += len(chunk)
                 if progress is not None:
                     progress(len(chunk))

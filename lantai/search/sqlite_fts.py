@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from lantai.errors import StorageError
+from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import Pair, Params, Plan
@@ -316,13 +317,14 @@ class SqliteIndex(SqlIndexBase):
             conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
         self.ensure_schema(conn)
 
-    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None) -> int:
+    def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
+                workers: int = 1) -> int:
         self.clear(conn)
         count = 0
         self._codes = {}
         try:
-            for chunk in _chunks(iter(entries), BATCH):
-                self._insert(conn, [prepare(e, self.tokenizer) for e in chunk], count + 1)
+            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers):
+                self._insert(conn, chunk, count + 1)
                 count += len(chunk)
                 if progress is not None:
                     progress(len(chunk))

@@ -300,7 +300,7 @@ def test_reindex_equals_incremental_index(conn: Connection) -> None:
     incremental = snapshot(conn, index)
     final = [changed if e.record_id == "D04" else e for e in CORPUS if e.record_id not in ("F00", "F01")]
     progress: list[int] = []
-    assert index.reindex(conn, iter(final), progress=progress.append) == len(final)
+    assert index.reindex(conn, iter(final), progress=progress.append, workers=2) == len(final)  # process pool
     assert sum(progress) == len(final)
     assert snapshot(conn, index) == incremental
     assert not index.is_stale(conn)

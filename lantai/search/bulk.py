@@ -1,0 +1,54 @@
+"""Prepare entries for a bulk reindex in worker processes while the caller's process writes.
+
+Cutting Chinese is most of a reindex's CPU time (rjieba plus the Python around it, about
+0.35 ms per 2 KB entry); the database write is the rest. With ``workers > 1`` chunks are cut
+in a process pool — each worker builds the same tokenizer, so the fingerprint matches — and
+at most ``2 × workers`` chunks are in flight, so a million entries never sit in memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+
+from lantai.search.model import IndexEntry
+from lantai.search.prepare import PreparedDoc, prepare
+from lantai.search.tokenize import Tokenizer
+
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _start_worker(extra_words: tuple[str, ...], mode: str) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = Tokenizer(extra_words, mode=mode)
+
+
+def _prepare_chunk(chunk: list[IndexEntry]) -> list[PreparedDoc]:
+    assert _worker_tokenizer is not None
+    return [prepare(e, _worker_tokenizer) for e in chunk]
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def prepared_chunks(entries: Iterable[IndexEntry], tokenizer: Tokenizer, size: int,
+                    workers: int = 1) -> Iterator[list[PreparedDoc]]:
+    """Chunks of prepared documents, in the order of ``entries``."""
+    if workers <= 1:
+        for chunk in chunks(entries, size):
+            yield [prepare(e, tokenizer) for e in chunk]
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker,
+                             initargs=(tokenizer.extra_words, tokenizer.mode)) as pool:
+        pending: deque[Future[list[PreparedDoc]]] = deque()
+        for chunk in chunks(entries, size):
+            pending.append(pool.submit(_prepare_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
