@@ -8,11 +8,13 @@ Public API::
     index.ensure_schema(conn)
     GuardedIndex(index).upsert(conn, [entry])  # in ingest's unit of work; never raises
     result = index.search(conn, SearchQuery(text="档案 年度:2025", max_clearance="内部", facets=True))
-    index.reindex(conn, entries, progress=bar.advance)
+    index.reindex(conn, entries, progress=bar.advance, workers=os.cpu_count())
 
 Modules: :mod:`.tokenize` (rjieba + user dictionary, the measured choice), :mod:`.docnumber`
 (文号), :mod:`.querylang` (query syntax), :mod:`.plan` (query → match + SQL, security filter),
-:mod:`.sqlite_fts` / :mod:`.postgres_fts` (backends), :mod:`.guard` (stale marking),
+:mod:`.sqlbase` (windows, pages, facets shared by the backends), :mod:`.sqlite_fts` /
+:mod:`.postgres_fts` (backends), :mod:`.prepare` (entry → tokens and filter tags), :mod:`.bulk`
+(parallel reindex), :mod:`.cursor`, :mod:`.snippets`, :mod:`.guard` (stale marking),
 :mod:`.extract` (text from PDF, OFD, DOCX, XLSX).
 """
 

@@ -13,7 +13,6 @@ from lantai.search.model import IndexEntry
 from lantai.search.tokenize import Tokenizer, fold_width
 
 MAX_INDEXED_CHARS = 200_000  # body text beyond this is stored for snippets but not indexed
-MAX_TOKEN_CHARS = 64
 TAG = "ǂ"  # a letter nobody types: filter tags can never collide with words
 TAG_FIELDS = {"year": "y", "retention": "r", "organisation": "o", "document_type": "t",
               "security_classification": "m", "fonds": "f"}
@@ -63,15 +62,12 @@ def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
     meta = " ".join((entry.organisation, entry.fonds, entry.archival_code, entry.document_type))
     return PreparedDoc(
         entry=entry, body=body, clearance_rank=level,
-        title=_cap(tokenizer.index_tokens(entry.title)),
-        docno=_cap(tokenizer.document_number_tokens(entry.document_number)
-                   + tokenizer.index_tokens(entry.document_number)),
-        author=_cap(tokenizer.index_tokens(entry.author)),
-        meta=_cap(tokenizer.index_tokens(meta)),
-        text=_cap(tokenizer.index_tokens(body[:MAX_INDEXED_CHARS])),
+        title=tokenizer.index_tokens(entry.title),
+        docno=tokenizer.document_number_tokens(entry.document_number) + tokenizer.index_tokens(entry.document_number),
+        author=tokenizer.index_tokens(entry.author),
+        meta=tokenizer.index_tokens(meta),
+        text=tokenizer.index_tokens(body[:MAX_INDEXED_CHARS]),
         tags=tags,
     )
 
 
-def _cap(tokens: list[str]) -> list[str]:
-    return tokens  # the tokenizer already cuts runs at 64 characters

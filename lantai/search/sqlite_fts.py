@@ -38,7 +38,7 @@ from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import Pair, Params, Plan
-from lantai.search.prepare import TAG_FIELDS, PreparedDoc, clearance_tag, prepare, tag
+from lantai.search.prepare import PreparedDoc, clearance_tag, prepare, tag
 from lantai.search.sqlbase import SqlIndexBase
 from lantai.search.tokenize import Tokenizer, normalize
 
@@ -348,5 +348,3 @@ def _chunks(items: Iterator[IndexEntry] | Iterator[str], size: int) -> Iterator[
     while chunk := list(islice(items, size)):
         yield chunk
 
-
-__all__ = ["TAG_FIELDS", "SqliteIndex"]
