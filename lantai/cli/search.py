@@ -1,7 +1,8 @@
 """``lantai search`` — query the full-text index and rebuild it (thin: calls lantai.search).
 
-``reindex`` reads entries from :data:`ENTRY_SOURCE`; until ingest provides entries with the
-stored text derivatives, the default reads the catalogue's metadata (no body text).
+``reindex`` reads entries from :data:`ENTRY_SOURCE`: the catalogue plus each item's stored text
+derivative (lantai.services.search_index), or the catalogue's metadata alone where that service
+is not installed.
 """
 
 from __future__ import annotations
