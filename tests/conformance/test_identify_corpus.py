@@ -50,3 +50,21 @@ def test_no_crash_on_every_corpus_file(corpus_dir: Path) -> None:
     for path in files:
         info = identify(path)
         assert info.basis in {"signature", "container", "ofd", "extension", "none", "error"}
+
+
+def test_signature_index_equals_fido_on_every_corpus_file(corpus_dir: Path) -> None:
+    """The indexed matcher must give fido's match list (PUIDs, signatures, order) on every file."""
+    from lantai.formats.identify import _buffers, get_identifier
+
+    identifier = get_identifier()
+    fido = identifier._fido
+    files = [p for p in corpus_dir.rglob("*") if p.is_file() and p.stat().st_size > 0]
+    differ = []
+    for path in files:
+        with open(path, "rb") as fh:
+            bof, eof = _buffers(fh, path.stat().st_size)
+        expected = [(fido.get_puid(f), name) for f, name in fido.match_formats(bof, eof)]
+        if [(fido.get_puid(f), name) for f, name in identifier._index.match(bof, eof)] != expected:
+            differ.append(path.name)
+    print(f"\nsignature index vs fido match_formats: {len(files) - len(differ)}/{len(files)} files equal")
+    assert not differ

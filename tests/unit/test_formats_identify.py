@@ -144,3 +144,80 @@ def test_facade_exports_functions() -> None:
     for name in formats.__all__:
         assert callable(getattr(formats, name)), name
     assert formats.identify is sys.modules["lantai.formats.identify"].identify
+
+
+# --- the signature index answers exactly as fido's match_formats -------------------------------------
+PDFA_XMP = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+            'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>{part}</pdfaid:part>'
+            '<pdfaid:conformance>{level}</pdfaid:conformance></rdf:Description></rdf:RDF></x:xmpmeta>'
+            '<?xpacket end="w"?>')
+
+
+def _pdf_version(path: Path, version: str, pdfa: tuple[str, str] | None = None) -> Path:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    if pdfa is not None:
+        xmp = PDFA_XMP.format(part=pdfa[0], level=pdfa[1]).encode()
+        pdf.Root.Metadata = pikepdf.Stream(pdf, xmp, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+    pdf.save(path, min_version=version, force_version=version, compress_streams=False,
+             object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return path
+
+
+def _fast_path_files(tmp_path: Path) -> dict[str, Path]:
+    import docx
+
+    files = {f"pdf-{v}": _pdf_version(tmp_path / f"v{v}.pdf", v) for v in ("1.3", "1.4", "1.5", "1.6", "1.7", "2.0")}
+    files.update({f"pdfa-{p}{c}": _pdf_version(tmp_path / f"a{p}{c}.pdf", "1.4" if p == "1" else "1.7", (p, c))
+                  for p, c in (("1", "A"), ("1", "B"), ("2", "A"), ("2", "B"), ("2", "U"), ("3", "A"), ("3", "B"),
+                               ("3", "U"))})
+    for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("TIFF", "tif"), ("GIF", "gif"), ("BMP", "bmp")):
+        files[ext] = tmp_path / f"image.{ext}"
+        Image.new("RGB", (16, 16), "red").save(files[ext], format=fmt)
+    document = docx.Document()
+    document.add_paragraph("兰台")
+    document.save(tmp_path / "a.docx")
+    files["docx"] = tmp_path / "a.docx"
+    files["odt"] = _zip(tmp_path / "a.odt", {"mimetype": b"application/vnd.oasis.opendocument.text",
+                                             "content.xml": b"<office:document-content/>"})
+    files["ofd"] = _zip(tmp_path / "a.ofd", {"OFD.xml": OFD_XML})
+    files["xml"] = tmp_path / "a.xml"
+    files["xml"].write_bytes('<?xml version="1.0" encoding="UTF-8"?>\n<电子文件/>'.encode())
+    files["txt"] = tmp_path / "a.txt"
+    files["txt"].write_bytes("兰台 plain text\n".encode() * 50)
+    return files
+
+
+def test_signature_index_equals_fido_on_archive_formats(tmp_path: Path) -> None:
+    from lantai.formats.identify import _buffers, get_identifier
+
+    identifier = get_identifier()
+    fido = identifier._fido
+    for label, path in _fast_path_files(tmp_path).items():
+        with open(path, "rb") as fh:
+            bof, eof = _buffers(fh, path.stat().st_size)
+        expected = [(fido.get_puid(f), name) for f, name in fido.match_formats(bof, eof)]
+        got = [(fido.get_puid(f), name) for f, name in identifier._index.match(bof, eof)]
+        assert got == expected, label
+
+
+@pytest.mark.parametrize(("part", "level", "puid"), [("1", "A", "fmt/95"), ("1", "B", "fmt/354"),
+                                                     ("2", "A", "fmt/476"), ("2", "B", "fmt/477"),
+                                                     ("2", "U", "fmt/478"), ("3", "A", "fmt/479"),
+                                                     ("3", "B", "fmt/480"), ("3", "U", "fmt/481")])
+def test_pdfa_puid_from_xmp(tmp_path: Path, part: str, level: str, puid: str) -> None:
+    info = identify(_pdf_version(tmp_path / "a.pdf", "1.4" if part == "1" else "1.7", (part, level)))
+    assert info.puid == puid
+
+
+def test_literal_filters_are_necessary_conditions() -> None:
+    from lantai.formats.identify import _literals
+
+    assert _literals(rb"(?s)\A%PDF-1\.4.{0,10}x", "BOF")[0] == b"%PDF-1.4"
+    head, needle = _literals(rb"(?s)\A.{0,144}%PDF-1\.[0-7]", "BOF")
+    assert head == b"" and needle is not None and needle.literal == b"%PDF-1." and needle.within == 151
+    _head, needle = _literals(rb"(?s)%%EOF.{0,4}\Z", "EOF")
+    assert needle is not None and needle.literal == b"%%EOF" and needle.within == 9
+    assert _literals(rb"(?i)\Aabc", "BOF") == (b"", None)
+    assert _literals(rb"(?s)\A(?:ab|cd)", "BOF") == (b"", None)
