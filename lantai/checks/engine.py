@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from lantai.checks.model import ItemReport, Outcome, Result, Status
@@ -20,6 +21,10 @@ from lantai.checks.registry import default_status, implementations, load_registr
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
 
 ALWAYS_RUN = frozenset({"package_authentic", "package_unchanged", "virus_free"})
+# What an EEP's or a bag's own verification found, by the check that reports it (see package_outcomes).
+PACKAGE_DATA_CODES = frozenset({"eep-data", "eep-size", "eep-base64", "eep-record", "eep-idref"})
+BAG_CONTENT_CODES = frozenset({"bag-file-missing", "bag-oxum", "bag-unexpected-file"})
+PACKAGE_CHECKS = ("fixity_valid", "package_authentic", "package_complete")
 Event = Callable[[str, Any], None]
 
 
@@ -118,14 +123,17 @@ def _decide(subject: Subject, code: str, prop: str, name: str, spec: Any, fn: An
     severity = profile.severity(name)
     if severity == "off":
         return [generic(stage, code, prop, name, "off", profile=profile.name)]
+    from_package = package_outcomes(subject, name)
     if subject.package_error is not None and name not in ALWAYS_RUN:
+        if from_package:
+            return to_results(stage, code, prop, name, from_package, severity)
         return [generic(stage, code, prop, name, "nopkg")]
     if fn is None:
         return [generic(stage, code, prop, name, "z", error="check not implemented")]
     started = time.monotonic()
     try:
         with time_limit(profile.time_limit):
-            outcomes = fn(subject)
+            outcomes = fn(subject) + from_package
     except CheckTimeout:
         return [generic(stage, code, prop, name, "t", check=name, limit=profile.time_limit)]
     except Exception as exc:
@@ -135,6 +143,39 @@ def _decide(subject: Subject, code: str, prop: str, name: str, spec: Any, fn: An
     for result in results:
         result.details.setdefault("elapsed_s", elapsed)
     return results
+
+
+def package_outcomes(subject: Subject, check: str) -> list[Outcome]:
+    """An EEP's or a bag's verification findings as outcomes of ``check``.
+
+    Signatures and certificate trust (every finding not about the package's own structure or data)
+    belong to 1-1 固化信息; embedded data and its digests to 2-4; the rest of the structure to 1-5.
+    """
+    findings = subject.extra.get("package_findings")
+    if findings is None or check not in PACKAGE_CHECKS:
+        return []
+    package = Path(subject.source).name
+    kind = subject.extra.get("package_kind", "eep")
+    chosen = [f for f in findings if f.is_error and _package_check(f, kind) == check]
+    return [Outcome(_PACKAGE_RULES[check], {"package": package, "element": f.element,
+                                            "reason": f"{f.code or f.rule}: {f.message}"})
+            for f in chosen]
+
+
+_PACKAGE_RULES = {"fixity_valid": "1-1k", "package_authentic": "1-5e", "package_complete": "2-4c"}
+
+
+def _package_check(finding: Any, kind: str) -> str:
+    code = finding.code or finding.rule or ""
+    if kind == "bagit":
+        if code == "bag-checksum":
+            return "fixity_valid"
+        return "package_complete" if code in BAG_CONTENT_CODES else "package_authentic"
+    if code in PACKAGE_DATA_CODES:
+        return "package_complete"
+    if code.startswith("eep-") and not code.startswith(("eep-signature", "eep-certificate", "eep-lock", "eep-chain")):
+        return "package_authentic"
+    return "fixity_valid"
 
 
 def item_keys(subject: Subject, batch: str | None) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 * a directory holding ``归档登记表.csv`` is a batch: each item is a SIP, checked together;
 * a directory or ZIP holding ``元数据.xml`` is one SIP item;
+* a DA/T 48 ``.eep`` is verified (structure, digests, SM2 signatures, trust in the archive's key
+  store) and, when it verifies, its extracted SIP is checked like any item; a BagIt bag is
+  validated and its one item checked in place. What the verification found is kept on the
+  subject (``extra["package_findings"]``) for 1-1, 1-5 and 2-4;
 * any other directory is walked and every file in it is checked on its own (single files);
 * ``archived:<电子文件号>`` is an item in the OCFL store (``--archived``).
 
@@ -22,8 +26,10 @@ from lantai.checks.profiles import Profile
 from lantai.checks.subject import ARCHIVED, SINGLE, SIP, STAGED, Subject, SubjectFile
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.errors import LantaiError, UnsafeInput
-from lantai.packages import sip
+from lantai.packages import adapters, sip
+from lantai.packages import bag as bagit
 
+PACKAGE = "package"  # an EEP or a BagIt bag: verified, then its SIP is checked
 METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 
@@ -35,6 +41,7 @@ class WorkItem:
     kind: str
     path: str
     batch: str | None = None
+    reference: Any = None  # the archive's arrangement reference data (档号 rules), when checking for one
 
 
 @dataclass
@@ -54,6 +61,8 @@ def expand_paths(paths: list[Path]) -> tuple[list[WorkItem], dict[str, BatchInfo
             info = _batch_info(path)
             batches[info.path] = info
             work += [WorkItem(SIP, item, info.path) for item in info.items]
+        elif adapters.is_eep(path) or bagit.is_bag(path):
+            work.append(WorkItem(PACKAGE, str(path)))
         elif _is_sip(path):
             work.append(WorkItem(SIP, str(path)))
         elif path.is_dir():
@@ -264,12 +273,59 @@ def _read_stored(base: Path, content_path: str) -> bytes:
         return b""
 
 
+# --- EEPs and bags ------------------------------------------------------------------------------
+def load_package(path: Path, stage: str, profile: Profile, settings: Any, workdir: Path) -> Subject:
+    """Verify the package, then load the SIP inside it; a package that does not verify has no SIP."""
+    findings = _verify_package(path, settings)
+    if any(f.is_error for f in findings):
+        subject = Subject(path.name, str(path), SIP, stage, profile, settings=settings)
+        first = next(f for f in findings if f.is_error)
+        subject.package_error = ("1-5a", f"{path.name} 验证未通过: {first.code or first.rule} {first.message}")
+    else:
+        try:
+            sip_dir = adapters.materialise_sip(path, workdir / "package", _keystore(path, settings))
+        except LantaiError as exc:
+            subject = Subject(path.name, str(path), SIP, stage, profile, settings=settings)
+            subject.package_error = ("1-5a", exc.message_zh)
+        else:
+            subject = load_sip(sip_dir or path, stage, profile, settings, workdir)
+            subject.source = str(path)
+    subject.extra["package_findings"] = findings
+    subject.extra["package_kind"] = "eep" if adapters.is_eep(path) else "bagit"
+    return subject
+
+
+def _verify_package(path: Path, settings: Any) -> list[Any]:
+    try:
+        if adapters.is_eep(path):
+            from lantai.packages.eep import verify_eep
+
+            return list(verify_eep(path, _keystore(path, settings)))
+        return list(bagit.validate_bag(path).findings)
+    except LantaiError as exc:
+        from lantai.domain.findings import Finding
+
+        return [Finding(rule="package", element=path.name, message=exc.message_zh, code="package-unreadable")]
+
+
+def _keystore(path: Path, settings: Any) -> Any:
+    if settings is None or not adapters.is_eep(path):
+        return None
+    return adapters.archive_keystore(settings)
+
+
 def load(work: WorkItem, stage: str, profile: Profile, settings: Any, workdir: Path) -> Subject:
     if work.kind == SIP:
-        return load_sip(Path(work.path), stage, profile, settings, workdir)
-    if work.kind == ARCHIVED:
-        return load_archived(work.path, stage, profile, settings)
-    return load_single(Path(work.path), stage, profile, settings)
+        subject = load_sip(Path(work.path), stage, profile, settings, workdir)
+    elif work.kind == PACKAGE:
+        subject = load_package(Path(work.path), stage, profile, settings, workdir)
+    elif work.kind == ARCHIVED:
+        subject = load_archived(work.path, stage, profile, settings)
+    else:
+        subject = load_single(Path(work.path), stage, profile, settings)
+    if work.reference is not None:
+        subject.extra["reference"] = work.reference
+    return subject
 
 
 def new_workdir(settings: Any) -> Path:

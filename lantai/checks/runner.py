@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from lantai.checks.profiles import Profile, load_profile
 from lantai.checks.properties.run_level import RunContext
 from lantai.checks.registry import STAGES, implementations, load_registry
 from lantai.checks.report import CheckReport, new_meta
-from lantai.errors import BadInput
+from lantai.errors import BadInput, LantaiError
 
 Progress = Callable[[ItemReport], None]
 
@@ -49,10 +50,25 @@ def check_paths(paths: list[Path], *, stage: str = "gd", profile: str | Profile 
         if not path.exists() and not path.is_symlink():
             raise BadInput(f"找不到 {path}", f"{path} does not exist")
     work, batches = loaders.expand_paths(paths)
+    reference = arrangement_reference(archive)
+    if reference is not None:
+        work = [replace(w, reference=reference) for w in work]
     tasks = [Task(i, w, stage, resolved, settings) for i, w in enumerate(work)]
     items = run_tasks(tasks, resolved, workers, progress)
     run = RunContext(stage, batches, archive, tuple(resolved.section("metadata").get("unique_elements", [])))
     return finish(items, run, resolved, operator)
+
+
+def arrangement_reference(archive: Any) -> Any:
+    """The archive's current reference data (档号 rules per fonds and category), or None without one."""
+    if archive is None:
+        return None
+    from lantai.services.arrange import current_reference
+
+    try:
+        return current_reference(archive)[0]
+    except (LantaiError, ValueError):
+        return None
 
 
 def check_archived(archive: Any, record_ids: list[str] | None = None, *, stage: str = "bc",
@@ -61,7 +77,8 @@ def check_archived(archive: Any, record_ids: list[str] | None = None, *, stage: 
     stage = _stage(stage)
     resolved = resolve_profile(profile, archive.settings)
     ids = list(record_ids) if record_ids else sorted(archive.store.iter_object_ids())
-    tasks = [Task(i, loaders.WorkItem("archived", rid), stage, resolved, archive.settings) for i, rid in enumerate(ids)]
+    reference = arrangement_reference(archive)
+    tasks = [Task(i, loaders.WorkItem("archived", rid, reference=reference), stage, resolved, archive.settings) for i, rid in enumerate(ids)]
     items = run_tasks(tasks, resolved, workers if workers is not None else archive.settings.workers, progress)
     _archived_batches(archive, items)
     run = RunContext(stage, {}, archive, tuple(resolved.section("metadata").get("unique_elements", [])))

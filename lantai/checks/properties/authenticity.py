@@ -107,11 +107,11 @@ def metadata_accurate(subject: Subject) -> list[Outcome]:
 
 
 def _archival_code(subject: Subject) -> list[Outcome]:
-    from lantai.domain.archival_code import BUILTIN_RULES, CodeError
+    """档号 against its fonds/category rule from the archive's reference data, else the profile's rule."""
+    from lantai.domain.archival_code import CodeError
 
     text = (subject.record.archival_code.text or "").strip()
-    rule_name = str(subject.profile.section("metadata").get("archival_code_rule", "DA/T 22-2015"))
-    rule = BUILTIN_RULES.get(rule_name)
+    rule_name, rule = _code_rule(subject)
     if not text or rule is None:
         return []
     try:
@@ -119,6 +119,23 @@ def _archival_code(subject: Subject) -> list[Outcome]:
     except CodeError as exc:
         return [found("1-2f", value=text, rule=rule_name, detail=exc.message_zh)]
     return []
+
+
+def _code_rule(subject: Subject) -> tuple[str, Any]:
+    from lantai.domain.archival_code import BUILTIN_RULES
+    from lantai.errors import LantaiError
+
+    reference = subject.extra.get("reference")
+    code = subject.record.archival_code
+    fonds, category = (code.fonds_identifier or "").strip(), (code.category_code or "").strip()
+    if reference is not None and fonds in reference.fonds:
+        try:
+            rule = reference.code_rule(reference.get_fonds(fonds), category or "WS")
+            return rule.name, rule
+        except (LantaiError, ValueError):
+            pass  # an unknown category or a broken rule: the profile's rule still applies
+    rule_name = str(subject.profile.section("metadata").get("archival_code_rule", "DA/T 22-2015"))
+    return rule_name, BUILTIN_RULES.get(rule_name)
 
 
 # --- 1-3 electronic attributes vs metadata -------------------------------------------------------
