@@ -15,7 +15,18 @@ from fastapi.staticfiles import StaticFiles
 
 from lantai import __version__
 from lantai.api import errors
-from lantai.api.routers import audit, auth, export, items, search, statistics, submissions, tokens, users
+from lantai.api.routers import (
+    audit,
+    auth,
+    export,
+    items,
+    reference,
+    search,
+    statistics,
+    submissions,
+    tokens,
+    users,
+)
 from lantai.services.archive import Archive
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
@@ -35,7 +46,7 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
     app = FastAPI(title="兰台 Lantai API", version=__version__, description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.archive = archive
-    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics):
+    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -93,8 +93,8 @@ def html_error(request: Request, status: int, code: str, message: str) -> Respon
 
 
 def install_web(app: FastAPI) -> Any:
-    from lantai.web import admin, arrange, audit, auth, collect, library, search, stats
+    from lantai.web import admin, arrange, audit, auth, collect, library, reference, search, stats
 
-    for module in (auth, collect, arrange, library, search, stats, audit, admin):
+    for module in (auth, collect, arrange, library, search, stats, audit, admin, reference):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -1,0 +1,99 @@
+"""Reference data (参考数据): fonds, categories, 档号 rules and 保管期限表, as one versioned TOML document.
+
+Configuration belongs to the 系统管理员 under 三员分立, so only they save a new version; the
+档案管理员, who arranges by these rules, reads them. Saving goes through
+:func:`lantai.services.arrange.save_reference`, which validates the whole document and journals
+the new version in the audit chain (``reference.saved``); a refused document changes nothing.
+The web page (:mod:`lantai.web.reference`) uses the same dependencies and :func:`save_edit`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from lantai.api.deps import ArchiveDep, CurrentUser
+from lantai.api.schemas import ERRORS
+from lantai.domain.reference import dump_reference, reference_to_dict
+from lantai.domain.roles import Permission
+from lantai.errors import Conflict
+from lantai.services import access
+from lantai.services.archive import Archive
+from lantai.services.arrange import current_reference, reference_versions, save_reference
+from lantai.services.users import Principal
+
+MAX_DOCUMENT = 512 * 1024
+MAX_NOTE = 256
+# No permission of its own yet: configuration is the 系统管理员's (USER_MANAGE marks that role),
+# and the 档案管理员 (ARRANGE) reads the rules they arrange by.
+EDIT = Permission.USER_MANAGE
+READ = (Permission.USER_MANAGE, Permission.ARRANGE)
+
+
+def _reader(principal: CurrentUser) -> Principal:
+    return access.require_any(principal, *READ)
+
+
+def _editor(principal: CurrentUser) -> Principal:
+    return access.require(principal, EDIT)
+
+
+ReferenceReader = Annotated[Principal, Depends(_reader)]
+ReferenceEditor = Annotated[Principal, Depends(_editor)]
+
+
+class ReferenceVersionOut(BaseModel):
+    version: int
+    note: str
+    actor: str
+    sm3: str
+    created_at: str
+
+
+class ReferenceOut(BaseModel):
+    version: int = Field(description="当前版本号")
+    document: str = Field(description="当前版本的 TOML 文本")
+    content: dict[str, Any] = Field(description="同一内容的结构化形式：categories、code_rules、schedules、fonds")
+    versions: list[ReferenceVersionOut] = Field(description="全部版本（谁、何时、说明、SM3）")
+
+
+class ReferenceIn(BaseModel):
+    document: str = Field(min_length=1, max_length=MAX_DOCUMENT, description="完整的参考数据 TOML")
+    note: str = Field("", max_length=MAX_NOTE, description="修改说明")
+    base_version: int | None = Field(None, ge=1, description="编辑所依据的版本；已有更新版本时拒绝（409）")
+
+
+class ReferenceSaved(BaseModel):
+    version: int
+
+
+def snapshot(archive: Archive) -> dict[str, Any]:
+    """The current version, its TOML, its structure and the version history."""
+    data, version = current_reference(archive)
+    return {"version": version, "data": data, "document": dump_reference(data), "content": reference_to_dict(data),
+            "versions": reference_versions(archive)}
+
+
+def save_edit(archive: Archive, actor: str, document: str, note: str, base_version: int | None) -> int:
+    """Save ``document`` as a new version, refusing an edit made on a version that is no longer current."""
+    _data, current = current_reference(archive)
+    if base_version is not None and base_version != current:
+        raise Conflict(f"参考数据已被他人修改（您编辑的是第 {base_version} 版，当前为第 {current} 版），请重新载入后再改",
+                       f"reference data changed: edited v{base_version}, current v{current}",
+                       base_version=base_version, current_version=current)
+    return save_reference(archive, document, actor=actor, note=note)
+
+
+router = APIRouter(prefix="/reference", tags=["参考数据"], responses=ERRORS)
+
+
+@router.get("", response_model=ReferenceOut, summary="全宗、门类、档号规则与保管期限表（当前版本及历史）")
+def get_reference(_: ReferenceReader, archive: ArchiveDep) -> dict[str, Any]:
+    return snapshot(archive)
+
+
+@router.put("", response_model=ReferenceSaved, summary="保存参考数据的新版本（系统管理员）")
+def put_reference(body: ReferenceIn, principal: ReferenceEditor, archive: ArchiveDep) -> ReferenceSaved:
+    return ReferenceSaved(version=save_edit(archive, principal.username, body.document, body.note, body.base_version))

@@ -1,0 +1,62 @@
+"""系统管理 → 全宗与保管期限表: the reference data as tables, its version history, and (系统管理员) its TOML editor.
+
+Who may read and who may save is decided by the dependencies of
+:mod:`lantai.api.routers.reference`, shared with the JSON API. A refused document is shown again
+in the editor with the Chinese reason, so nothing typed is lost and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from lantai.api.deps import ArchiveDep
+from lantai.api.errors import status_of
+from lantai.api.routers.reference import (
+    EDIT,
+    MAX_DOCUMENT,
+    MAX_NOTE,
+    READ,
+    ReferenceEditor,
+    ReferenceReader,
+    save_edit,
+    snapshot,
+)
+from lantai.domain.reference import LEVEL_LABELS
+from lantai.domain.retention import retention_label
+from lantai.errors import LantaiError
+from lantai.services.users import Principal
+from lantai.web.app import render, templates
+
+router = APIRouter()
+templates.env.filters.setdefault("retention_label", retention_label)
+templates.env.globals["reads_reference"] = lambda me: me is not None and any(me.can(p) for p in READ)  # nav link
+
+
+def _page(request: Request, archive: ArchiveDep, principal: Principal, *, message: str = "", status: int = 200,
+          draft: str | None = None, note: str = "", base_version: int | None = None) -> Response:
+    current = snapshot(archive)
+    context = {**current, "level_labels": LEVEL_LABELS, "can_edit": principal.can(EDIT), "message": message,
+               "ok": status < 400, "draft": current["document"] if draft is None else draft, "note": note,
+               "base_version": base_version or current["version"]}
+    return render(request, "reference.html", context, status_code=status)
+
+
+@router.get("/admin/reference")
+def reference_page(principal: ReferenceReader, request: Request, archive: ArchiveDep) -> Response:
+    return _page(request, archive, principal)
+
+
+@router.post("/admin/reference")
+def save_reference_form(principal: ReferenceEditor, request: Request, archive: ArchiveDep,
+                        document: Annotated[str, Form(min_length=1, max_length=MAX_DOCUMENT)],
+                        note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+                        base_version: Annotated[int | None, Form(ge=1)] = None) -> Response:
+    try:
+        version = save_edit(archive, principal.username, document, note, base_version)
+    except LantaiError as exc:
+        return _page(request, archive, principal, message=exc.message_zh, status=status_of(exc), draft=document, note=note,
+                     base_version=base_version)
+    return _page(request, archive, principal, message=f"已保存为第 {version} 版")
