@@ -43,6 +43,8 @@ def extract_body(staged: dict[str, Any], record: Any) -> str:
         file = staged[name]
         if budget <= 0 or not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
             continue
+        if name.lower().endswith(".pdf") and not _ends_like_pdf(Path(file.path)):
+            continue  # not a complete PDF: parsers crawl through such files for little text
         try:
             text = extract_text(Path(file.path), max_chars=budget)
         except LantaiError:
@@ -51,6 +53,16 @@ def extract_body(staged: dict[str, Any], record: Any) -> str:
             parts.append(text)
             budget -= len(text)
     return "\n".join(parts)
+
+
+def _ends_like_pdf(path: Path) -> bool:
+    """A complete PDF ends with %%EOF (give or take trailing whitespace or junk)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 2048))
+            return b"%%EOF" in fh.read()
+    except OSError:
+        return False
 
 
 def _index(conn: Connection) -> Any:
