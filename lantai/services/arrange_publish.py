@@ -15,18 +15,23 @@ way ingest commits, so 100,000 items are not 100,000 transactions:
 
 A crash before the commit rolls the claim back: every row of the group is still pending and the
 next publish finishes it (versions that did reach the store are found equal and not written
-again; only the audit entries are added). Start-up recovery resolves the intent as it does for
-ingest — :meth:`OcflStore.reconcile_object` finishes a half-moved version and the item is
-re-projected — and should then call :func:`publish_pending` to drain the outbox.
+again; a half-moved version is reconciled first; only the audit entries are added). The intent
+lives in ``staging/intents-arrange/``, not beside ingest's: recovery resolves an ingest intent
+whose object exists as a completed ingest, which is wrong for a new version of an existing
+object. Start-up recovery should call :func:`recover_publications`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -48,6 +53,7 @@ ARRANGEMENT_PATH = "lantai/arrangement.json"
 PUBLISH_GROUP = 250
 COMMIT_THREADS = 4
 POOL_FROM_GROUPS = 4
+INTENTS = "intents-arrange"
 _ARRANGEMENT_TABLE = Arrangement.__table__
 
 
@@ -293,7 +299,7 @@ def _commit_group(archive: Archive, jobs: list[PublishJob], results: list[Prepar
                 continue
             ready.append((job, result, row))
         staged = [(r.record_id, r.version.staging_dir) for _j, r, _row in ready if r.version is not None]
-        intent = recovery.write_intent(archive, staged, actor) if staged else None
+        intent = write_intent(archive, staged, actor) if staged else None
         published = _commit_versions(archive, session, ready, put_back, tally)
         if put_back:
             session.execute(update(Arrangement), [{"id": i, "pending": True} for i in put_back])
@@ -365,13 +371,75 @@ def _commit_one(store: OcflStore, job: PublishJob, result: PreparedPublication) 
     """Commit under the object's lock. If the object moved on since it was prepared (another
     writer, or a version half-moved by a crash), repair it and prepare again against its head."""
     with store.object_lock(job.record_id):
-        if store.head_version(job.record_id) != result.head:
-            _discard(store, result)
-            store.reconcile_object(job.record_id)
-            result = _prepare(store, job)
-        if result.version is None:
-            return result.head, None
-        return store.commit(result.version), result.version
+        if store.head_version(job.record_id) == result.head:
+            try:
+                return _commit_prepared(store, result)
+            except StorageError:
+                pass  # e.g. a vN left by an interrupted commit: reconciled below
+        _discard(store, result)
+        store.reconcile_object(job.record_id)
+        return _commit_prepared(store, _prepare(store, job))
+
+
+def _commit_prepared(store: OcflStore, result: PreparedPublication) -> tuple[int, PreparedVersion | None]:
+    if result.version is None:
+        return result.head, None
+    return store.commit(result.version), result.version
+
+
+# -- intents and recovery -----------------------------------------------------------------------
+
+def _intents_dir(archive: Archive) -> Path:
+    return archive.settings.staging_dir / INTENTS
+
+
+def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
+    """Like ingest's intent, in a directory of its own: these objects already exist, so start-up
+    recovery must not resolve them as ingests (it would audit ``ingest.accepted``)."""
+    directory = _intents_dir(archive)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex}.json"
+    data = {"kind": "arrange.publish", "actor": actor,
+            "objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects]}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    if archive.settings.fsync:
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def recover_publications(archive: Archive) -> dict[str, Any]:
+    """Start-up recovery of interrupted publish groups (call while no other process is active).
+
+    For each intent: finish a half-moved version (:meth:`OcflStore.reconcile_object`), re-project
+    the item, drop the intent. The rows are still pending (their transaction never committed), so
+    :func:`publish_pending` then finishes them; it finds versions that reached the store equal and
+    only adds their audit entries.
+    """
+    from lantai.services.catalogue import upsert_items
+
+    directory = _intents_dir(archive)
+    intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    reconciled: list[str] = []
+    for path in intents:
+        with contextlib.suppress(OSError, ValueError):
+            ids = [entry["object_id"] for entry in json.loads(path.read_text(encoding="utf-8"))["objects"]]
+            for object_id in ids:
+                with archive.store.object_lock(object_id):
+                    archive.store.reconcile_object(object_id)
+            with archive.session() as session:
+                upsert_items(session, archive.store, [i for i in ids if archive.store.exists(i)])
+            reconciled += ids
+        recovery.clear_intent(path)
+    published, failed = 0, 0
+    if intents:
+        try:
+            published = publish_pending(archive)
+        except StorageError as exc:
+            failed = len(exc.details.get("failed", []))
+    return {"intents": len(intents), "reconciled": reconciled, "published": published, "failed": failed}
 
 
 def refresh_catalogue(session: Session, versions: list[PreparedVersion]) -> None:

@@ -2,7 +2,8 @@
 
 The catalogue is derived data. Rebuilding clears it in one transaction and re-projects every
 OCFL object with the same function ingest uses, then restores batches from the ingest records
-kept in each object and the audit table from the journal.
+kept in each object, the audit table from the journal, and the arrangement tables from the
+``lantai/arrangement.json`` records (:mod:`lantai.services.arrange_restore`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from lantai.catalog.models import Batch
 from lantai.services import search_index
 from lantai.services.archive import Archive
+from lantai.services.arrange_restore import restore_arrangements
 from lantai.services.catalogue import INGEST_RECORD_PATH, clear_catalogue, upsert_item
 from lantai.services.ingest import refresh_batch
 
@@ -47,9 +49,11 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
     finally:
         session.close()
     synced = archive.audit.sync_catalogue()
+    arrangements = restore_arrangements(archive, actor=actor)  # 档号/件号 rows from lantai/arrangement.json
     indexed = search_index.reindex(archive)  # the search index is derived too
     archive.audit.append(actor, "catalogue.rebuilt", str(archive.home), {"items": len(ids), "batches": len(batches)})
-    return {"items": len(ids), "batches": len(batches), "audit_entries": synced, "indexed": indexed}
+    return {"items": len(ids), "batches": len(batches), "audit_entries": synced, "indexed": indexed,
+            "arrangements": arrangements}
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:
