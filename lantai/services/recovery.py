@@ -81,8 +81,16 @@ def recover(archive: Archive) -> dict[str, Any]:
     if intents:
         _refresh_open_batches(archive)
     done["audit_synced"] = _sync_audit(archive, full=bool(intents))
+    done["publications"] = _recover_publications(archive)  # before staging is cleaned
     done["staging_removed"] = archive.store.clean_staging()
     return done
+
+
+def _recover_publications(archive: Archive) -> dict[str, Any]:
+    """Arrangement publishes new versions with intents of its own; finish those too."""
+    from lantai.services.arrange_publish import recover_publications
+
+    return recover_publications(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any]) -> None:

@@ -141,8 +141,9 @@ def test_interrupted_group_is_finished_without_a_second_version(archive: Archive
     assert svc.pending_count(archive) == 4  # the claim was rolled back with the transaction
     assert {archive.store.head_version(f"P{i:03d}") for i in range(4)} == {2}  # the versions reached the store
     assert list((archive.settings.staging_dir / arrange_publish.INTENTS).glob("*.json"))  # the intent stayed behind
-    assert recovery.recover(archive)["completed"] == []  # not mistaken for an interrupted ingest
-    done = arrange_publish.recover_publications(archive)
+    recovered = recovery.recover(archive)  # start-up recovery finishes publications too
+    assert recovered["completed"] == []  # not mistaken for an interrupted ingest
+    done = recovered["publications"]
     assert sorted(done["reconciled"]) == [f"P{i:03d}" for i in range(4)] and done["published"] == 4
     assert {archive.store.head_version(f"P{i:03d}") for i in range(4)} == {2}  # no second version
     assert svc.pending_count(archive) == 0 and len(actions(archive, "arrange.assigned")) == 4
