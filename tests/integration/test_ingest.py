@@ -57,7 +57,7 @@ def test_zip_items_with_and_without_top_directory(archive: Archive, tmp_path: Pa
 class _GbkZipInfo(zipfile.ZipInfo):
     """Writes the name as raw GBK without the UTF-8 flag, as Chinese Windows zip tools do."""
 
-    def _encodeFilenameFlags(self):  # type: ignore[no-untyped-def]  # noqa: N802
+    def _encodeFilenameFlags(self):  # type: ignore[no-untyped-def]
         return self.filename.encode("gbk"), self.flag_bits & ~0x800
 
 
