@@ -126,7 +126,9 @@ def _limits(settings: Settings) -> sip.SipLimits:
 
 def prepare_item(settings: Settings, path: Path, context: BatchContext) -> PreparedItem:
     """Stage and check one item. Never raises for bad input: the outcome says why it was rejected."""
-    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    # Workers never fsync file by file: the committing process makes the whole group durable
+    # with one syncfs before and one after moving the versions in (see _commit_ready).
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=False)
     label = path.name
     staging = None
     try:
@@ -394,6 +396,9 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     intent = recovery.write_intent(
         archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
     # The intent stays behind if anything below fails, so recovery can finish the commit.
+    durable = archive.settings.fsync
+    if durable:
+        store.sync()  # staged content and inventories reach the disk before any rename
     committed: list[tuple[int, PreparedItem]] = []
     for index, prepared in ready:
         assert prepared.version is not None
@@ -405,6 +410,8 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
                 raise
             store.abort(prepared.version.staging_dir)  # another process won the race
             results[index] = _duplicate_or_conflict(archive, prepared, context)
+    if durable and committed:
+        store.sync()  # the renames themselves, before the catalogue says the items exist
     with archive.session() as session:
         items = upsert_items(session, store, [p.outcome.record_id or "" for _i, p in committed], flush=False)
         index_items(session, store, archive.home, items)

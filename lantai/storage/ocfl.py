@@ -89,6 +89,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_filesystem(path: Path) -> None:
+    """Flush everything written to the file system holding ``path`` with one syncfs(2) call.
+
+    Cheaper than an fsync per file and per directory when many small files were staged: the same
+    data reaches the disk, in one request. Falls back to sync(2) where syncfs is unavailable.
+    """
+    import ctypes
+    import ctypes.util
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    except OSError:
+        os.sync()
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(path: Path) -> None:
     for dirpath, _dirnames, filenames in os.walk(path):
         for name in filenames:
@@ -226,9 +246,14 @@ class OcflStore:
     """An OCFL storage root. Small interface on purpose so an S3 backend can implement it later."""
 
     def __init__(self, root: Path, staging: Path, *, fsync: bool = True) -> None:
+        """``fsync=False`` leaves durability to the caller (a group commit calls :meth:`sync`)."""
         self.root = Path(root)
         self.staging = Path(staging)
         self.fsync = fsync
+
+    def sync(self) -> None:
+        """Make everything staged and committed so far durable (one syncfs for the store's disk)."""
+        sync_filesystem(self.root)
 
     # -- root ------------------------------------------------------------------------------
     def initialise(self) -> None:
