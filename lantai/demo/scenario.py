@@ -92,6 +92,10 @@ def _virus_scanner():  # type: ignore[no-untyped-def]
                        "the demo needs ClamAV: install clamav-daemon (make demo does)")
     run_dir = load_settings().home / "run" / "clamd"
     run_dir.mkdir(parents=True, exist_ok=True)
+    import signal
+
+    # Our clamd runs in its own session; make SIGTERM unwind this block so it is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
     with ClamdServer(run_dir=run_dir) as server:
         os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
         try:
