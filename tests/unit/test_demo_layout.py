@@ -14,6 +14,7 @@ from lantai.demo import fonts, seal
 from lantai.demo.layout import layout_document
 from lantai.demo.pdf import render_pdf
 from lantai.demo.plan import DOC_TYPES, plan_year
+from tests.gbt9704 import assert_gbt9704_header
 
 DPI = 100
 MM = DPI / 25.4
@@ -33,29 +34,7 @@ def test_red_separator_and_masthead_sit_where_gbt_9704_puts_them(tmp_path: Path)
     subprocess.run(["pdftoppm", "-r", str(DPI), "-f", "1", "-l", "1", "-png", str(tmp_path / "doc.pdf"),
                     str(tmp_path / "p")], check=True, timeout=60)
     image = Image.open(next(tmp_path.glob("p*.png"))).convert("RGB")
-    width, height = image.size
-    pixels = image.load()
-
-    def red(x: int, y: int) -> bool:
-        r, g, b = pixels[x, y]
-        return r > 180 and g < 90 and b < 90
-
-    def dark(x: int, y: int) -> bool:
-        return sum(pixels[x, y]) < 200
-
-    red_rows = {y: [x for x in range(width) if red(x, y)] for y in range(int(60 * MM), int(160 * MM))}
-    line_rows = [y for y, xs in red_rows.items() if len(xs) > 0.9 * 156 * MM]
-    assert line_rows, "no full-width red line"
-    line_y = sum(line_rows) / len(line_rows) / MM
-    xs = red_rows[line_rows[0]]
-    assert abs(min(xs) / MM - 28) < 1.0 and abs(max(xs) / MM - 184) < 1.0  # 版心 width, 28 mm binding margin
-    masthead_top = min(y for y, xs in red_rows.items() if xs and y < line_rows[0]) / MM
-    assert abs(masthead_top - (37 + 35)) < 1.5  # 发文机关标志 35 mm below the top of the 版心
-    # 发文字号 (black) ends just above the line: the line is 4 mm below its baseline.
-    number_bottom = max(y for y in range(int(masthead_top * MM), line_rows[0])
-                        if any(dark(x, y) for x in range(int(60 * MM), int(150 * MM))))
-    assert 2.0 < line_y - number_bottom / MM < 4.5
-    assert height / MM == pytest.approx(297, abs=1)
+    assert_gbt9704_header(image, DPI)
 
 
 def test_body_lines_fit_the_28_by_22_grid() -> None:
