@@ -15,7 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from lantai.errors import MetadataXmlError, PackageError, UnsafeInput
+from lantai.domain.metadata.xmlsafe import reject_declarations
+from lantai.errors import MetadataXmlError, PackageError
 from lantai.packages.sip import check_relative_path
 
 NS = "http://www.saac.gov.cn/standards/ERM/encapsulation"
@@ -25,19 +26,11 @@ _ATTRS = f"{{{NS}}}电子属性"
 _NAME = f"{{{NS}}}计算机文件名"
 
 
-def reject_dtd(label: str, data: bytes) -> None:
-    """No DTDs at all: that closes external entities, entity bombs and network access in one rule."""
-    head = data[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
-        raise UnsafeInput(f"{label}: XML 含 DTD 或实体声明，出于安全原因拒收",
-                          f"{label}: XML with a DTD or entity declarations is refused for safety", rule="xml_dtd")
-
-
 def extract_inline_data(label: str, data: bytes, target_dir: Path) -> tuple[bytes, dict[str, Path]]:
     """Return (metadata without 编码数据 text, {计算机文件名: decoded file})."""
     if "编码数据".encode() not in data:
         return data, {}
-    reject_dtd(label, data)
+    reject_declarations(data, label)
     parser_args = {"events": ("end",), "tag": _ENCODING, "resolve_entities": False, "no_network": True,
                    "load_dtd": False, "huge_tree": True, "remove_blank_text": False}
     files: dict[str, Path] = {}
@@ -60,7 +53,7 @@ def strip_inline_data(label: str, data: bytes) -> bytes:
     """Metadata with every 编码数据 text removed, without decoding it (for totals and previews)."""
     if "编码数据".encode() not in data:
         return data
-    reject_dtd(label, data)
+    reject_declarations(data, label)
     try:
         context = etree.iterparse(io.BytesIO(data), events=("end",), tag=_DATA, resolve_entities=False,
                                   no_network=True, load_dtd=False, huge_tree=True)

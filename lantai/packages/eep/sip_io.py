@@ -17,9 +17,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from lantai.domain.metadata.xmlsafe import reject_declarations
 from lantai.errors import MetadataXmlError, PackageError
 from lantai.packages.eep.names import NS, local, q
-from lantai.packages.inline_data import extract_inline_data, reject_dtd
+from lantai.packages.inline_data import extract_inline_data
 from lantai.packages.sip import check_relative_path
 
 METADATA_FILE = "元数据.xml"
@@ -71,7 +72,7 @@ def _read(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise PackageError(f"无法读取 {path.name}", f"cannot read {path}") from exc
-    reject_dtd(path.name, data)
+    reject_declarations(data, path.name)
     return data
 
 
