@@ -75,8 +75,10 @@ def recover(archive: Archive) -> dict[str, Any]:
             clear_intent(path)
             continue
         _sync_audit(archive, full=True)
+        accepted = _accepted_targets(archive)  # one journal pass per intent, not one per object
         for entry in intent.get("objects", []):
-            _resolve(archive, entry["object_id"], Path(entry["staging"]), intent.get("actor", "system"), done)
+            _resolve(archive, entry["object_id"], Path(entry["staging"]), intent.get("actor", "system"), done,
+                     accepted)
         clear_intent(path)
     if intents:
         _refresh_open_batches(archive)
@@ -93,7 +95,8 @@ def _recover_publications(archive: Archive) -> dict[str, Any]:
     return recover_publications(archive)
 
 
-def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any]) -> None:
+def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],
+             accepted: set[str]) -> None:
     from lantai.services.catalogue import upsert_item
     from lantai.services.search_index import index_items
 
@@ -102,7 +105,7 @@ def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: 
         with archive.session() as session:
             item = upsert_item(session, archive.store, object_id)
             index_items(session, archive.store, archive.home, [item])
-        if not _journal_mentions(archive, "ingest.accepted", object_id):
+        if object_id not in accepted:
             archive.audit.append(actor, "ingest.accepted", object_id, {"recovered": True})
         done["completed"].append(object_id)
     else:
@@ -120,11 +123,10 @@ def _refresh_open_batches(archive: Archive) -> None:
             refresh_batch(session, batch_id)
 
 
-def _journal_mentions(archive: Archive, action: str, target: str) -> bool:
-    for record in archive.audit.iter_journal():
-        if not isinstance(record, Exception) and record.action == action and record.target == target:
-            return True
-    return False
+def _accepted_targets(archive: Archive) -> set[str]:
+    """Objects whose acceptance the audit journal already records."""
+    return {r.target for r in archive.audit.iter_journal()
+            if not isinstance(r, Exception) and r.action == "ingest.accepted"}
 
 
 def _sync_audit(archive: Archive, *, full: bool) -> int:
