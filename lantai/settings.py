@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="DA/T 70 check profile ingest runs (gd stage); items that fail are rejected. "
         "'off' disables it — only for tests of the ingest mechanics.",
     )
+    search_count_window: int = Field(
+        5000, ge=1,
+        description="Most matches one search counts, computes facets over and ranks from (the newest ones); "
+        "a broader query reports its total as 'at least N' (≥ N 件), which keeps very broad words fast.",
+    )
 
     @property
     def store_root(self) -> Path:

@@ -221,6 +221,8 @@ class ClassificationOut(BaseModel):
 class SearchPage(ItemPage):
     query: str
     engine: str
+    total_exact: bool = Field(True, description="false: at least `total` items match (a very broad query stops "
+                              "counting at the search_count_window setting); `pages` is then a lower bound too")
 
 
 # --- submissions ----------------------------------------------------------------------------------

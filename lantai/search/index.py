@@ -53,15 +53,20 @@ class SearchIndex(Protocol):
         """
 
 
-def open_index(conn_or_dialect: Connection | str, tokenizer: Tokenizer | None = None) -> SearchIndex:
-    """The backend for a connection's (or engine's, or dialect name's) database."""
+def open_index(conn_or_dialect: Connection | str, tokenizer: Tokenizer | None = None, *,
+               count_window: int | None = None) -> SearchIndex:
+    """The backend for a connection's (or engine's, or dialect name's) database.
+
+    ``count_window``: most matches a search counts and computes facets over before it reports
+    "at least N" (the ``search_count_window`` setting); None keeps the backend's default.
+    """
     name = conn_or_dialect if isinstance(conn_or_dialect, str) else conn_or_dialect.dialect.name
     if name == "sqlite":
         from lantai.search.sqlite_fts import SqliteIndex
 
-        return SqliteIndex(tokenizer)
+        return SqliteIndex(tokenizer, count_window=count_window)
     if name == "postgresql":
         from lantai.search.postgres_fts import PostgresIndex
 
-        return PostgresIndex(tokenizer)
+        return PostgresIndex(tokenizer, count_window=count_window)
     raise BadInput(f"不支持的检索数据库 {name}", f"no search backend for database {name}")

@@ -36,8 +36,12 @@ class SqlIndexBase:
     dialect: Dialect
     row_id = "d.rowid"  # expression of the row id in queries
 
-    def __init__(self, tokenizer: Tokenizer | None = None) -> None:
+    def __init__(self, tokenizer: Tokenizer | None = None, count_window: int | None = None) -> None:
         self.tokenizer = tokenizer or default_tokenizer()
+        if count_window is not None:  # a smaller window bounds the others too
+            self.count_window = max(1, count_window)
+            self.check_window = min(self.check_window, self.count_window)
+            self.rank_window = min(self.rank_window, self.count_window)
 
     # --- to be provided by a backend -------------------------------------------------------------
     def _from(self, joined: bool) -> str:

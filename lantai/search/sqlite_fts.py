@@ -151,8 +151,8 @@ class SqliteIndex(SqlIndexBase):
     body_source = "search_docs d JOIN search_text t ON t.rowid = d.rowid"
     body_column = "t.body"
 
-    def __init__(self, tokenizer: Tokenizer | None = None) -> None:
-        super().__init__(tokenizer)
+    def __init__(self, tokenizer: Tokenizer | None = None, count_window: int | None = None) -> None:
+        super().__init__(tokenizer, count_window)
         self._codes: dict[tuple[str, ...], int] | None = None
 
     def _from(self, joined: bool) -> str:

@@ -82,18 +82,22 @@ def visible_item(session: Session, principal: Principal, record_id: str, *, full
 # --- lists, browse, facets ------------------------------------------------------------------------
 @dataclass
 class Page:
+    """One page of a list. ``total_exact`` False: at least ``total`` match (a very broad full-text
+    search stops counting at the ``search_count_window`` setting), so ``pages`` is a lower bound too."""
+
     items: list[dict[str, Any]]
     total: int
     page: int
     page_size: int
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "total": self.total, "page": self.page, "page_size": self.page_size,
-                "pages": self.pages}
+        return {"items": self.items, "total": self.total, "total_exact": self.total_exact, "page": self.page,
+                "page_size": self.page_size, "pages": self.pages}
 
 
 def item_summary(item: Item) -> dict[str, Any]:
@@ -550,7 +554,7 @@ def _full_text_search(archive: Archive, principal: Principal, query: str, page: 
     total = int(result.total)
     with archive.sessions() as session:
         rows = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids), visible(principal)))}
-    return Page([item_summary(rows[i]) for i in ids if i in rows], total, page, page_size)
+    return Page([item_summary(rows[i]) for i in ids if i in rows], total, page, page_size, bool(result.total_exact))
 
 
 # --- export ---------------------------------------------------------------------------------------

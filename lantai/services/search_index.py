@@ -65,10 +65,10 @@ def _ends_like_pdf(path: Path) -> bool:
         return False
 
 
-def _index(conn: Connection) -> Any:
+def _index(conn: Connection, count_window: int | None = None) -> Any:
     from lantai.search import open_index
 
-    return open_index(conn)
+    return open_index(conn, count_window=count_window)
 
 
 def ensure_index(archive: Archive) -> None:
@@ -136,4 +136,4 @@ def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, curs
 
     query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
     with archive.engine.connect() as conn:
-        return _index(conn).search(conn, query)
+        return _index(conn, archive.settings.search_count_window).search(conn, query)
