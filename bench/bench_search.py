@@ -5,7 +5,8 @@ without files: sentences from 公文 templates with organ, topic and place words
 generated person and place names so the vocabulary has a long tail. A full ``reindex`` is timed
 (tokenisation included), then a mixed query set — common two-character words, organ names,
 exact 文号, years, phrases, boolean queries, field filters, rare names; clearances mixed;
-every fourth query with facets — is run and each query's latency recorded.
+every fourth query with facets — is run and each query's latency recorded, overall and per
+query kind; broad words sorted by date and 档号 and second pages are timed apart (``extra_kinds``).
 
 Goals (issue 8): p95 ≤ 50 ms at 1,000,000 entries on SQLite; full reindex ≥ 2,000 entries/s.
 
@@ -14,6 +15,8 @@ Usage::
     python bench/bench_search.py                      # 100,000 entries, SQLite and PostgreSQL
     python bench/bench_search.py --million            # also 1,000,000 (SQLite; PostgreSQL with --pg-million)
     python bench/bench_search.py --tokenizers         # recall and speed of the tokenizer options
+    python bench/bench_search.py --entries 1000000 --backend sqlite --workdir /tmp/sb --keep   # build, keep
+    python bench/bench_search.py --entries 1000000 --backend sqlite --workdir /tmp/sb --reuse  # queries only
     LANTAI_BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/postgres  (PostgreSQL server to use)
 
 Writes bench/results/search.json.
@@ -114,28 +117,29 @@ def entries(count: int, seed: int = 2026, body_bytes: int = 2048) -> Iterator[In
             archival_code=f"Q001-WS·{year}-{organ[2]}-{i:07d}", fonds="Q001")
 
 
-def query_set(count: int, total: int, seed: int = 11) -> list[SearchQuery]:
-    """A mixed query set; every fourth asks for facets, clearances vary."""
+def query_set(count: int, total: int, seed: int = 11) -> list[tuple[str, SearchQuery]]:
+    """A mixed query set of (kind, query); every fourth asks for facets, clearances vary."""
     rng = random.Random(seed)
     makers = [
-        lambda: rng.choice(["档案", "通知", "归档", "资金", "安全", "检查", "社区", "财政"]),
-        lambda: rng.choice(ORGANS)[0],
-        lambda: rng.choice(ORGANS)[2],
-        lambda: _docno(rng, total),
-        lambda: f"〔{rng.randint(2015, 2025)}〕{rng.randint(1, 997)}号",
-        lambda: f"{rng.choice(['档案', '通知', '检查'])} 年度:{rng.randint(2015, 2025)}",
-        lambda: f'"{rng.choice(TOPICS)}"',
-        lambda: f"{rng.choice(['OFD', 'PDF', '2025', 'DA/T 46'])}",
-        lambda: f"{rng.choice(['供暖', '防火', '汛期'])} OR {rng.choice(['采购', '就业'])}",
-        lambda: f"{rng.choice(['档案', '资金'])} NOT {rng.choice(['移交', '采购'])}",
-        lambda: f"题名:{rng.choice(['通知', '意见', '报告'])} 保管期限:永久",
-        lambda: person(rng),
-        lambda: f"{place(rng)}社区",
+        ("common_word", lambda: rng.choice(["档案", "通知", "归档", "资金", "安全", "检查", "社区", "财政"])),
+        ("organ_name", lambda: rng.choice(ORGANS)[0]),
+        ("organ_short", lambda: rng.choice(ORGANS)[2]),
+        ("docno", lambda: _docno(rng, total)),
+        ("docno_partial", lambda: f"〔{rng.randint(2015, 2025)}〕{rng.randint(1, 997)}号"),
+        ("word_year", lambda: f"{rng.choice(['档案', '通知', '检查'])} 年度:{rng.randint(2015, 2025)}"),
+        ("phrase", lambda: f'"{rng.choice(TOPICS)}"'),
+        ("latin_digits", lambda: f"{rng.choice(['OFD', 'PDF', '2025', 'DA/T 46'])}"),
+        ("or", lambda: f"{rng.choice(['供暖', '防火', '汛期'])} OR {rng.choice(['采购', '就业'])}"),
+        ("not", lambda: f"{rng.choice(['档案', '资金'])} NOT {rng.choice(['移交', '采购'])}"),
+        ("field_filter", lambda: f"题名:{rng.choice(['通知', '意见', '报告'])} 保管期限:永久"),
+        ("person", lambda: person(rng)),
+        ("place", lambda: f"{place(rng)}社区"),
     ]
     queries = []
     for n in range(count):
-        queries.append(SearchQuery(text=rng.choice(makers)(), facets=n % 4 == 0, limit=20,
-                                   max_clearance=rng.choice(["公开", "内部", "秘密", "绝密"])))
+        kind, make = rng.choice(makers)
+        queries.append((kind, SearchQuery(text=make(), facets=n % 4 == 0, limit=20,
+                                          max_clearance=rng.choice(["公开", "内部", "秘密", "绝密"]))))
     return queries
 
 
@@ -148,18 +152,21 @@ def _docno(rng: random.Random, total: int) -> str:
 
 
 # --- backends --------------------------------------------------------------------------------------
-def sqlite_engine(workdir: Path) -> tuple[Engine, Path]:
+# A kept index (--keep) is named by backend and size, so a later run with --reuse finds it and
+# only times the queries: a 1,000,000-entry build takes minutes, a query run seconds.
+def sqlite_engine(workdir: Path, total: int, keep: bool) -> tuple[Engine, Path]:
     from lantai.catalog.db import make_engine
 
-    path = workdir / f"search-{uuid.uuid4().hex[:6]}.sqlite3"
+    name = f"search-{total}.sqlite3" if keep else f"search-{uuid.uuid4().hex[:6]}.sqlite3"
+    path = workdir / name
     return make_engine(f"sqlite:///{path}"), path
 
 
-def pg_engine(base: str) -> tuple[Engine, str, Engine]:
-    schema = f"bench_search_{uuid.uuid4().hex[:8]}"
+def pg_engine(base: str, total: int, keep: bool) -> tuple[Engine, str, Engine]:
+    schema = f"bench_search_{total}" if keep else f"bench_search_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return create_engine(base, connect_args={"options": f"-csearch_path={schema}"}), schema, admin
 
 
@@ -175,30 +182,45 @@ def size_on_disk(engine: Engine, path: Path | None) -> int:
         return int(tables)
 
 
+def indexed_count(engine: Engine) -> int:
+    """Entries in a kept index, 0 when there is none or it is not marked current."""
+    with engine.connect() as conn:
+        index = open_index(conn)
+        if index.is_stale(conn):
+            return 0
+        return int(conn.execute(text("SELECT count(*) FROM search_docs")).scalar_one())
+
+
 WORKERS = os.cpu_count() or 1
 
 
-def run_backend(name: str, total: int, queries: int, workdir: Path, pg_base: str | None) -> dict:
+def run_backend(name: str, total: int, queries: int, workdir: Path, pg_base: str | None,
+                keep: bool = False, reuse: bool = False) -> dict:
     path: Path | None = None
     if name == "sqlite":
-        engine, path = sqlite_engine(workdir)
+        engine, path = sqlite_engine(workdir, total, keep or reuse)
         admin = schema = None
     else:
-        engine, schema, admin = pg_engine(pg_base or "")
+        engine, schema, admin = pg_engine(pg_base or "", total, keep or reuse)
     try:
-        return _measure(name, engine, path, total, queries)
+        build = None if reuse and indexed_count(engine) == total else _build(name, engine, total)
+        if build is None:
+            print(f"  {name}: reusing the kept index of {total:,} entries", flush=True)
+        return {**(build or {"backend": name, "entries": total, "reused": True}),
+                **_size(engine, path, total), **_queries(engine, total, queries)}
     finally:
         engine.dispose()
-        if path is not None:
+        if path is not None and not keep:
             for p in path.parent.glob(path.name + "*"):
                 p.unlink()
         if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if not keep:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
 
 
-def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: int) -> dict:
+def _build(name: str, engine: Engine, total: int) -> dict:
     done = [0]
 
     def progress(n: int) -> None:
@@ -213,27 +235,72 @@ def _measure(name: str, engine: Engine, path: Path | None, total: int, queries: 
         index.ensure_schema(conn)
         index.reindex(conn, entries(total), progress=progress, workers=WORKERS)
     build = time.perf_counter() - started
-    build_cpu = time.process_time() - cpu
+    return {"backend": name, "entries": total, "build_s": round(build, 1), "entries_per_s": round(total / build),
+            "python_cpu_s": round(time.process_time() - cpu, 1), "workers": WORKERS,
+            "build_load_average": os.getloadavg()[0]}
+
+
+def _size(engine: Engine, path: Path | None, total: int) -> dict:
     size = size_on_disk(engine, path)
-    latencies, facet_latencies, hits = [], [], []
+    return {"size_mb": round(size / 1024 / 1024, 1), "bytes_per_entry": round(size / total)}
+
+
+# Sorted and paged queries are timed apart from the mixed set, so its figures stay comparable
+# from run to run: a broad word sorted by date or 档号, and the second page of a broad word.
+SORTED_KINDS = (("sort_date", "-date"), ("sort_archival_code", "archival_code"))
+
+
+def _queries(engine: Engine, total: int, count: int) -> dict:
+    latencies: dict[str, list[float]] = {}
+    facet_latencies, plain_latencies, hits = [], [], []
     with engine.connect() as conn:
-        for q in query_set(30, total, seed=99):  # warm the cache
+        index = open_index(conn)
+        for _kind, q in query_set(30, total, seed=99):  # warm the cache
             index.search(conn, q)
-        for q in query_set(queries, total):
-            t0 = time.perf_counter()
-            result = index.search(conn, q)
-            elapsed = (time.perf_counter() - t0) * 1000
-            (facet_latencies if q.facets else latencies).append(elapsed)
+        for kind, q in query_set(count, total):
+            elapsed, result = _timed(index, conn, q)
+            latencies.setdefault(kind, []).append(elapsed)
+            (facet_latencies if q.facets else plain_latencies).append(elapsed)
             hits.append(result.total)
-    every = sorted(latencies + facet_latencies)
+        extra = _extra_kinds(index, conn, max(20, count // 10))
+    every = sorted(facet_latencies + plain_latencies)
     return {
-        "backend": name, "entries": total, "build_s": round(build, 1), "entries_per_s": round(total / build),
-        "python_cpu_s": round(build_cpu, 1), "workers": WORKERS, "load_average": os.getloadavg()[0],
-        "size_mb": round(size / 1024 / 1024, 1), "bytes_per_entry": round(size / total),
-        "queries": len(every), "p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95), "p99_ms": _pct(every, 99),
-        "p95_ms_without_facets": _pct(sorted(latencies), 95), "p95_ms_with_facets": _pct(sorted(facet_latencies), 95),
+        "load_average": os.getloadavg()[0], "queries": len(every),
+        "p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95), "p99_ms": _pct(every, 99),
+        "p95_ms_without_facets": _pct(sorted(plain_latencies), 95),
+        "p95_ms_with_facets": _pct(sorted(facet_latencies), 95),
         "median_total_hits": statistics.median(hits),
+        "kinds": {kind: _summary(values) for kind, values in sorted(latencies.items())},
+        "extra_kinds": extra,
     }
+
+
+def _extra_kinds(index: object, conn: object, count: int) -> dict:
+    """Latency of a broad word sorted by date and by 档号, and of its second relevance page."""
+    rng = random.Random(7)
+    words = ["档案", "通知", "归档", "资金", "安全", "检查"]
+    out: dict[str, list[float]] = {}
+    for _ in range(count):
+        for kind, sort in SORTED_KINDS:
+            q = SearchQuery(text=rng.choice(words), sort=sort, max_clearance="秘密")
+            out.setdefault(kind, []).append(_timed(index, conn, q)[0])
+        word = rng.choice(words)
+        first = index.search(conn, SearchQuery(text=word, max_clearance="秘密"))  # type: ignore[attr-defined]
+        if first.next_cursor is not None:
+            q = SearchQuery(text=word, max_clearance="秘密", cursor=first.next_cursor)
+            out.setdefault("second_page", []).append(_timed(index, conn, q)[0])
+    return {kind: _summary(values) for kind, values in out.items()}
+
+
+def _timed(index: object, conn: object, query: SearchQuery) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    result = index.search(conn, query)  # type: ignore[attr-defined]
+    return (time.perf_counter() - t0) * 1000, result
+
+
+def _summary(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"n": len(ordered), "p50_ms": _pct(ordered, 50), "p95_ms": _pct(ordered, 95), "max_ms": round(ordered[-1], 2)}
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -289,6 +356,10 @@ def main() -> None:
     parser.add_argument("--tokenizers", action="store_true", help="only compare tokenizer options")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes cutting text")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the built index in --workdir (SQLite) or schema bench_search_N (PostgreSQL)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the queries on an index kept by --keep instead of building one")
     parser.add_argument("--json-out", type=Path, default=ROOT / "bench" / "results" / "search.json")
     args = parser.parse_args()
     global WORKERS
@@ -309,12 +380,13 @@ def main() -> None:
     plan += [("postgresql", 1_000_000)] if args.pg_million and "postgresql" in backends else []
     results = []
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     for backend, total in plan:
         if backend == "postgresql" and not pg_base:
             print("PostgreSQL skipped: set LANTAI_BENCH_PG")
             continue
-        print(f"{backend}: building {total:,} entries …", flush=True)
-        results.append(run_backend(backend, total, args.queries, workdir, pg_base))
+        print(f"{backend}: {total:,} entries …", flush=True)
+        results.append(run_backend(backend, total, args.queries, workdir, pg_base, args.keep, args.reuse))
         _table(results)
     _write(args.json_out, {"runs": results, "machine": machine,
                            "goals": {"p95_ms_at_1m_sqlite": 50, "reindex_entries_per_s": 2000}})
@@ -325,7 +397,12 @@ def _table(results: list[dict]) -> None:
             "p95_ms_without_facets", "p95_ms_with_facets"]
     print("  ".join(f"{c:>12}" for c in cols))
     for r in results:
-        print("  ".join(f"{r[c]!s:>12}" for c in cols))
+        print("  ".join(f"{r.get(c, '—')!s:>12}" for c in cols))
+    for r in results[-1:]:
+        print(f"  per query kind ({r['backend']}, {r['entries']:,} entries, load {r['load_average']:.1f}):")
+        print(f"    {'kind':<20}{'n':>5}{'p50_ms':>10}{'p95_ms':>10}{'max_ms':>10}")
+        for kind, k in {**r["kinds"], **{f"({n})": v for n, v in r["extra_kinds"].items()}}.items():
+            print(f"    {kind:<20}{k['n']:>5}{k['p50_ms']:>10}{k['p95_ms']:>10}{k['max_ms']:>10}")
 
 
 def _write(path: Path, data: dict) -> None:
