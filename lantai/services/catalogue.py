@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import NotFound
-from lantai.storage.ocfl import OcflStore
+from lantai.storage.ocfl import OcflStore, StoredFile
 
 METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
@@ -82,57 +84,121 @@ def encoding_index(record: Any) -> dict[str, tuple[str, str, str]]:
     return index
 
 
+@dataclass
+class Projection:
+    """The catalogue rows of one object as plain column values.
+
+    Computed by :func:`project` from an object's inventory and files — wherever they are: in the
+    store (recovery, rebuild, new versions) or still in staging (ingest workers, so the single
+    committing process only inserts rows). One function either way, so the catalogue stays the
+    same function of the store.
+    """
+
+    record_id: str
+    item: dict[str, Any]
+    files: list[dict[str, Any]]
+    versions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    def to_models(self) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
+        return (Item(**self.item), [ItemFile(**f) for f in self.files], [ItemVersion(**v) for v in self.versions],
+                [Event(**e) for e in self.events])
+
+
+def project(record_id: str, inventory: dict, files: list[StoredFile], read: Callable[[str], bytes], *,
+            record: Any = None, process: Any = None) -> Projection:
+    """Catalogue rows from an object's head inventory, its head files (with sizes) and a reader.
+
+    ``record`` / ``process`` may be passed already parsed from the very bytes ``read`` would return.
+    """
+    logical_paths = {f.logical_path for f in files}
+    if record is None:
+        record = md.parse_record_xml(_require(read, record_id, logical_paths, METADATA_PATH))
+    ingest = json.loads(_require(read, record_id, logical_paths, INGEST_RECORD_PATH))
+    if process is None and PROCESS_PATH in logical_paths:
+        process = md.parse_process_xml(read(PROCESS_PATH))
+    enc = encoding_index(record)
+    item = {"record_id": record_id, **item_fields(record)}
+    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
+    item["status"] = "transferred" if "lantai/transfer.json" in logical_paths else "archived"
+    item["ocfl_version"] = int(inventory["head"][1:])
+    item["batch_id"] = ingest.get("batch_id")
+    item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])
+    item["updated_at"] = _parse_time(inventory["versions"][inventory["head"]]["created"])
+    content = [f for f in files if role_of(f.logical_path) == "content"]
+    item["file_count"] = len(content)
+    item["total_bytes"] = sum(f.size for f in content)
+    rows = []
+    for f in sorted(files, key=lambda f: f.logical_path):
+        document_id, encoding_id, fmt = enc.get(f.logical_path, ("", "", ""))
+        rows.append({"logical_path": f.logical_path, "role": role_of(f.logical_path), "document_id": document_id,
+                     "encoding_id": encoding_id, "size": f.size, "sha512": f.sha512, "sm3": f.sm3,
+                     "format_name": fmt})
+    versions = [
+        {"version": int(name[1:]), "created": v["created"], "message": v.get("message", ""),
+         "user_name": v.get("user", {}).get("name", "")}
+        for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
+    ]
+    return Projection(record_id, item, rows, versions, _business_events(process))
+
+
 def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
     """Build (unsaved) catalogue rows for one object purely from the store."""
+    return project_stored(store, record_id).to_models()
+
+
+def project_stored(store: OcflStore, record_id: str) -> Projection:
     inventory = store.read_inventory(record_id)
     files = store.files(record_id)
     by_path = {f.logical_path: f for f in files}
-    record = md.parse_record_xml(_read(store, record_id, by_path, METADATA_PATH))
-    ingest = json.loads(_read(store, record_id, by_path, INGEST_RECORD_PATH))
-    enc = encoding_index(record)
-    item = Item(record_id=record_id, **item_fields(record))
-    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item.status = "transferred" if any(f.logical_path == "lantai/transfer.json" for f in files) else "archived"
-    item.ocfl_version = int(inventory["head"][1:])
-    item.batch_id = ingest.get("batch_id")
-    item.archived_at = _parse_time(inventory["versions"]["v1"]["created"])
-    item.updated_at = _parse_time(inventory["versions"][inventory["head"]]["created"])
-    content = [f for f in files if role_of(f.logical_path) == "content"]
-    item.file_count = len(content)
-    item.total_bytes = sum(f.size for f in content)
-    rows = []
-    for f in files:
-        document_id, encoding_id, fmt = enc.get(f.logical_path, ("", "", ""))
-        rows.append(ItemFile(logical_path=f.logical_path, role=role_of(f.logical_path), document_id=document_id,
-                             encoding_id=encoding_id, size=f.size, sha512=f.sha512, sm3=f.sm3, format_name=fmt))
-    versions = [
-        ItemVersion(version=int(name[1:]), created=v["created"], message=v.get("message", ""),
-                    user_name=v.get("user", {}).get("name", ""))
-        for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
-    ]
-    events = _business_events(store, record_id, by_path)
-    return item, rows, versions, events
+
+    def read(logical_path: str) -> bytes:
+        with open(store.content_path(record_id, by_path[logical_path].content_path), "rb") as fh:
+            return fh.read()
+
+    return project(record_id, inventory, files, read)
 
 
-def _read(store: OcflStore, record_id: str, by_path: dict[str, Any], logical_path: str) -> bytes:
-    """Read a file of the head version without re-reading the inventory for each file."""
-    if logical_path not in by_path:
+def _require(read: Callable[[str], bytes], record_id: str, present: set[str], logical_path: str) -> bytes:
+    if logical_path not in present:
         raise NotFound(f"对象 {record_id} 中没有文件 {logical_path}", f"object {record_id} has no file {logical_path}")
-    with open(store.content_path(record_id, by_path[logical_path].content_path), "rb") as fh:
-        return fh.read()
+    return read(logical_path)
 
 
-def _business_events(store: OcflStore, record_id: str, by_path: dict[str, Any]) -> list[Event]:
-    if PROCESS_PATH not in by_path:
+def _business_events(process: Any) -> list[dict[str, Any]]:
+    if process is None:
         return []
-    process = md.parse_process_xml(_read(store, record_id, by_path, PROCESS_PATH))
     agents = {a.agent_identifier: a.agent_name for a in process.agents}
-    events = []
-    for seq, b in enumerate(process.business_entities, start=1):
-        events.append(Event(seq=seq, kind="business", status=b.business_status or "", activity=b.business_activity or "",
-                            time=b.action_time or "", agent=agents.get(b.agent_identifier, b.agent_identifier or ""),
-                            description=b.action_description or ""))
-    return events
+    return [{"seq": seq, "kind": "business", "status": b.business_status or "", "activity": b.business_activity or "",
+             "time": b.action_time or "", "agent": agents.get(b.agent_identifier, b.agent_identifier or ""),
+             "description": b.action_description or ""}
+            for seq, b in enumerate(process.business_entities, start=1)]
+
+
+def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[Item]:
+    """Insert the rows of newly archived objects with a few bulk statements.
+
+    Ingest's group commit uses it: the workers projected the objects while they were still in
+    staging, so this process only inserts. An id the catalogue already holds (a row left from an
+    earlier life of the object) is re-projected from the store by :func:`upsert_items` instead.
+    Returns transient items carrying the inserted column values (for the search index).
+    """
+    if not projections:
+        return []
+    ids = [p.record_id for p in projections]
+    existing = set(session.scalars(select(Item.record_id).where(Item.record_id.in_(ids))))
+    if existing:
+        upsert_items(session, store, [i for i in ids if i in existing])
+    fresh = [p for p in projections if p.record_id not in existing]
+    if fresh:
+        item_ids = session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True),
+                                   [p.item for p in fresh]).all()
+        for table, key in ((ItemFile, "files"), (ItemVersion, "versions"), (Event, "events")):
+            rows = [{**row, "item_id": item_id} for item_id, p in zip(item_ids, fresh, strict=True)
+                    for row in getattr(p, key)]
+            if rows:
+                session.execute(insert(table), rows)
+    return [Item(**p.item) for p in projections]
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:

@@ -43,12 +43,15 @@ from lantai.services.catalogue import (
     INGEST_RECORD_PATH,
     METADATA_PATH,
     PROCESS_PATH,
+    Projection,
+    insert_projections,
+    project,
     upsert_item,
     upsert_items,
 )
 from lantai.services.search_index import TEXT_PATH, extract_body, index_items
 from lantai.settings import Settings
-from lantai.storage.ocfl import OcflStore, PreparedVersion
+from lantai.storage.ocfl import OcflStore, PreparedVersion, new_object_content_dir
 
 ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
 
@@ -102,6 +105,8 @@ class PreparedItem:
     version: PreparedVersion | None = None
     digests: dict[str, str] = field(default_factory=dict)  # logical path -> sha512, for duplicate detection
     transaction: str = ""
+    projection: Projection | None = None  # catalogue rows, projected from the staged object by the worker
+    body: str = ""  # extracted text, as stored in derivatives/text.txt
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,9 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     findings += _structure_findings(source, referenced, inline_files)
     manifests = {alg: sip.parse_manifest(label, name, source.read(name, settings.max_metadata_bytes))
                  for name, alg in sip.MANIFEST_NAMES.items() if name in source.entries}
-    staged = _stage_content(source, referenced, inline_files, staging / "files", manifests, findings)
+    # Content is copied straight to where a new object's version keeps it: nothing moves later.
+    staged = _stage_content(source, referenced, inline_files, new_object_content_dir(staging) / "content", manifests,
+                            findings)
     context_for_checks = hooks.IngestContext(label=label, record=record, process=process, staged=staged,
                                              manifests=manifests, settings=settings)
     findings += hooks.run_ingest_checks(context_for_checks)
@@ -196,7 +203,16 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     version = _build_version(store, staging, record_id, source, metadata_bytes, process_bytes, staged, findings,
                              context, bool(inline_files), derived)
     outcome.status = ACCEPTED
-    return PreparedItem(outcome, version, digests, staging.name)
+    projection = _project_staged(version, record, process) if version.version == 1 else None
+    return PreparedItem(outcome, version, digests, staging.name, projection, body)
+
+
+def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Projection:
+    """The catalogue rows of a new object while it is still in staging (same function as rebuild uses)."""
+    objdir = version.staging_dir / "object"
+    by_path = {f.logical_path: f.content_path for f in version.files}
+    return project(version.object_id, version.inventory, version.files,
+                   lambda logical_path: (objdir / by_path[logical_path]).read_bytes(), record=record, process=process)
 
 
 def _first_error(findings: list[Finding]) -> str:
@@ -403,7 +419,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     for index, prepared in ready:
         assert prepared.version is not None
         try:
-            store.commit(prepared.version)
+            store.commit(prepared.version, sync=False)  # the group's syncfs below covers the renames
             committed.append((index, prepared))
         except StorageError:
             if not store.exists(prepared.outcome.record_id or ""):
@@ -413,8 +429,12 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     if durable and committed:
         store.sync()  # the renames themselves, before the catalogue says the items exist
     with archive.session() as session:
-        items = upsert_items(session, store, [p.outcome.record_id or "" for _i, p in committed], flush=False)
-        index_items(session, store, archive.home, items)
+        projected = [p.projection for _i, p in committed if p.projection is not None]
+        unprojected = [p.outcome.record_id or "" for _i, p in committed if p.projection is None]
+        items = insert_projections(session, store, projected)
+        items += upsert_items(session, store, unprojected, flush=False)
+        index_items(session, store, archive.home, items,
+                    bodies={p.outcome.record_id or "": p.body for _i, p in committed if p.projection is not None})
         archive.audit.append_many(
             [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
               {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
@@ -538,9 +558,8 @@ def _declared_totals(settings: Settings, items: list[Path]) -> tuple[int, int, b
         try:
             with sip.open_item(path, _limits(settings)) as source:
                 data = source.read(sip.METADATA_NAME, settings.max_metadata_bytes)
-            record = md.parse_record_xml(strip_inline_data(path.name, data))
-            total += sum(int(e.computer_file_size or 0) for _d, _dd, e in record.iter_encodings()
-                         if str(e.computer_file_size or "").isdigit())
+            total += sum(int(size) for size in md.declared_file_sizes(strip_inline_data(path.name, data))
+                         if size.isdigit())
         except LantaiError:
             unreadable = True  # the item itself will be rejected with the reason
     return len(items), total, unreadable

@@ -100,14 +100,21 @@ def stored_text(store: Any, record_id: str) -> str:
         return ""
 
 
-def index_items(session: Session, store: Any, home: Path, items: Iterable[Item]) -> bool:
-    """Upsert index rows for catalogue items inside the caller's transaction; never raises."""
+def index_items(session: Session, store: Any, home: Path, items: Iterable[Item],
+                bodies: dict[str, str] | None = None) -> bool:
+    """Upsert index rows for catalogue items inside the caller's transaction; never raises.
+
+    ``bodies`` gives the stored text of items whose text the caller already holds (ingest's
+    workers extracted it); the others' text is read from the store.
+    """
     items = list(items)
     if not items:
         return True
     session.flush()
     conn = session.connection()
-    entries = [entry_for(item, stored_text(store, item.record_id)) for item in items]
+    bodies = bodies or {}
+    entries = [entry_for(item, bodies[item.record_id] if item.record_id in bodies else stored_text(store, item.record_id))
+               for item in items]
     return bool(_guarded(home, conn).upsert(conn, entries))
 
 

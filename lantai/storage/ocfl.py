@@ -140,6 +140,15 @@ def _write_inventory(directory: Path, inventory: dict) -> None:
     (directory / "inventory.json.sha512").write_text(f"{digest}  inventory.json\n", encoding="utf-8")
 
 
+def new_object_content_dir(staging_dir: Path) -> Path:
+    """Where a new object's version keeps its content while it is built in ``staging_dir``.
+
+    Ingest copies submitted files straight here, so building the version moves nothing and the
+    staging directory is empty once the object has been renamed into the store.
+    """
+    return staging_dir / "v1" / "content"
+
+
 class VersionBuilder:
     """Collects the state of one new version in staging. Not thread-safe; one per commit."""
 
@@ -174,11 +183,16 @@ class VersionBuilder:
         return self.add_stream(logical_path, io.BytesIO(data))
 
     def add_staged_file(self, logical_path: str, staged: Path, sha512: str, sm3: str, size: int) -> StoredFile:
-        """Move a file that was already copied and digested in staging (same file system)."""
+        """Take a file that was already copied and digested in staging (same file system).
+
+        A file staged where this version keeps it (see :func:`new_object_content_dir`) stays put;
+        any other is moved in.
+        """
         logical_path = _safe_logical_path(logical_path)
         target = self._vdir / "content" / logical_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
+        if staged != target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
         return self._record(logical_path, sha512, sm3, size, target)
 
     def remove(self, logical_path: str) -> None:
@@ -388,8 +402,12 @@ class OcflStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def commit(self, prepared: PreparedVersion) -> int:
-        """Move a prepared version into the store. Returns the committed version number."""
+    def commit(self, prepared: PreparedVersion, *, sync: bool = True) -> int:
+        """Move a prepared version into the store. Returns the committed version number.
+
+        ``sync=False`` skips the per-object directory fsync for a caller that makes a whole group
+        of renames durable with one :meth:`sync` afterwards.
+        """
         target = self.object_path(prepared.object_id)
         try:
             if prepared.version == 1:
@@ -399,7 +417,7 @@ class OcflStore:
                     )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(prepared.staging_dir / "object", target)
-                if self.fsync:
+                if self.fsync and sync:
                     _fsync_dir(target.parent)
             else:
                 head = self.head_version(prepared.object_id)
@@ -411,7 +429,10 @@ class OcflStore:
                 self._replace_root_inventory(target, target / f"v{prepared.version}")
         except OSError as exc:
             raise StorageError(f"提交对象 {prepared.object_id} 失败: {exc}", f"commit of {prepared.object_id} failed: {exc}") from exc
-        shutil.rmtree(prepared.staging_dir, ignore_errors=True)
+        try:
+            os.rmdir(prepared.staging_dir)  # empty when the version was built in place
+        except OSError:
+            shutil.rmtree(prepared.staging_dir, ignore_errors=True)
         return prepared.version
 
     def _replace_root_inventory(self, objdir: Path, vdir: Path) -> None:
