@@ -116,9 +116,11 @@ def ingest(
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
     from lantai.services.archive import open_archive
-    from lantai.services.ingest import ingest_paths
+    from lantai.services.ingest import ingest_paths, warm_up_workers
 
-    with open_archive() as archive, _progress() as progress:
+    settings = load_settings()
+    warm_up_workers(settings)
+    with open_archive(settings) as archive, _progress() as progress:
         task = progress.add_task("接收", total=None)
         report = ingest_paths(
             archive, paths, actor=actor,

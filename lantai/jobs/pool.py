@@ -11,7 +11,18 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-_PRELOAD = ["lantai.services.ingest", "lantai.jobs.hashing"]
+_PRELOAD = ["lantai.services.ingest", "lantai.jobs.hashing", "lantai.search"]
+
+
+def warm_up(preload: list[str] | None = None) -> None:
+    """Start the fork server now, so its imports overlap whatever the caller does next.
+
+    A pool started later forks its workers from the already-warm server at once.
+    """
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload if preload is not None else _PRELOAD)
+    forkserver.ensure_running()
 
 
 def worker_pool(workers: int, *, preload: list[str] | None = None) -> ProcessPoolExecutor:

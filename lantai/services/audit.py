@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lantai.catalog.models import AuditEntry
@@ -158,8 +158,8 @@ class AuditLog:
         return records
 
     def _copy_to_catalogue(self, records: list[AuditRecord], session: Session | None) -> None:
-        if session is not None:
-            session.add_all([_row(r) for r in records])
+        if session is not None:  # one executemany in the caller's transaction (ingest commits groups)
+            session.execute(insert(AuditEntry.__table__), [_values(r) for r in records])
             return
         if self.sessions is None:
             return
@@ -237,7 +237,11 @@ class AuditLog:
                     report.add(row.seq, "catalogue_mismatch", f"数据库中的第 {row.seq} 条审计记录与日志文件不符")
 
 
+def _values(record: AuditRecord) -> dict[str, Any]:
+    return {"seq": record.seq, "time": record.time, "actor": record.actor, "action": record.action,
+            "target": record.target, "details": json.dumps(record.details, ensure_ascii=False, sort_keys=True),
+            "prev_hash": record.prev_hash, "hash": record.hash}
+
+
 def _row(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(seq=record.seq, time=record.time, actor=record.actor, action=record.action,
-                      target=record.target, details=json.dumps(record.details, ensure_ascii=False, sort_keys=True),
-                      prev_hash=record.prev_hash, hash=record.hash)
+    return AuditEntry(**_values(record))

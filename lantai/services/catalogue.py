@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -175,13 +176,14 @@ def _business_events(process: Any) -> list[dict[str, Any]]:
             for seq, b in enumerate(process.business_entities, start=1)]
 
 
-def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[Item]:
+def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[SimpleNamespace]:
     """Insert the rows of newly archived objects with a few bulk statements.
 
     Ingest's group commit uses it: the workers projected the objects while they were still in
-    staging, so this process only inserts. An id the catalogue already holds (a row left from an
-    earlier life of the object) is re-projected from the store by :func:`upsert_items` instead.
-    Returns transient items carrying the inserted column values (for the search index).
+    staging, so this process only inserts (Core executemany, no ORM unit of work). An id the
+    catalogue already holds (a row left from an earlier life of the object) is re-projected
+    from the store by :func:`upsert_items` instead. Returns each item's column values as
+    attributes (what the search index reads).
     """
     if not projections:
         return []
@@ -191,14 +193,15 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
         upsert_items(session, store, [i for i in ids if i in existing])
     fresh = [p for p in projections if p.record_id not in existing]
     if fresh:
-        item_ids = session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True),
-                                   [p.item for p in fresh]).all()
-        for table, key in ((ItemFile, "files"), (ItemVersion, "versions"), (Event, "events")):
+        items = Item.__table__
+        item_ids = session.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True),
+                                   [p.item for p in fresh]).scalars().all()
+        for model, key in ((ItemFile, "files"), (ItemVersion, "versions"), (Event, "events")):
             rows = [{**row, "item_id": item_id} for item_id, p in zip(item_ids, fresh, strict=True)
                     for row in getattr(p, key)]
             if rows:
-                session.execute(insert(table), rows)
-    return [Item(**p.item) for p in projections]
+                session.execute(insert(model.__table__), rows)
+    return [SimpleNamespace(**p.item) for p in projections]
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:

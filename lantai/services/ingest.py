@@ -20,6 +20,7 @@ import errno
 import functools
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
-from lantai.jobs.pool import worker_pool
+from lantai.jobs.pool import warm_up, worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
@@ -152,6 +153,17 @@ def prepare_item(settings: Settings, path: Path, context: BatchContext) -> Prepa
         zh, en = _os_error_text(exc)
         finding = _finding(Rule.FILE, label, f"{label}: {zh}", f"{label}: {en}", "io")
         return PreparedItem(ItemOutcome(str(path), REJECTED, findings=[finding], message=finding.message))
+    finally:
+        if staging is not None:  # decoded inline data has been copied into the version by now
+            shutil.rmtree(inline_dir_for(staging), ignore_errors=True)
+
+
+def inline_dir_for(staging: Path) -> Path:
+    """Where inline 编码数据 is decoded: beside the staging directory, which becomes the object.
+
+    Named ``tx-….inline`` so start-up clean-up of abandoned staging (``tx-*``) removes it too.
+    """
+    return staging.with_name(f"{staging.name}.inline")
 
 
 def _os_error_text(exc: OSError) -> tuple[str, str]:
@@ -166,7 +178,7 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
                        context: BatchContext) -> PreparedItem:
     label = source.label
     metadata_bytes = source.read(sip.METADATA_NAME, settings.max_metadata_bytes)
-    inline_dir = staging / "inline"
+    inline_dir = inline_dir_for(staging)  # beside staging: that directory becomes the object
     metadata_bytes, inline_files = extract_inline_data(label, metadata_bytes, inline_dir)
     record = md.parse_record_xml(metadata_bytes)
     process_bytes = source.read(sip.PROCESS_NAME, settings.max_metadata_bytes) if sip.PROCESS_NAME in source.entries else None
@@ -209,7 +221,7 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
 
 def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Projection:
     """The catalogue rows of a new object while it is still in staging (same function as rebuild uses)."""
-    objdir = version.staging_dir / "object"
+    objdir = version.staging_dir  # a new object's staging directory is the object (OcflStore.commit renames it)
     by_path = {f.logical_path: f.content_path for f in version.files}
     return project(version.object_id, version.inventory, version.files,
                    lambda logical_path: (objdir / by_path[logical_path]).read_bytes(), record=record, process=process)
@@ -486,6 +498,12 @@ def refresh_batch(session: Any, batch_id: str) -> None:
 # entry points
 # ---------------------------------------------------------------------------------------------
 ProgressFn = Callable[[ItemOutcome], None]
+
+
+def warm_up_workers(settings: Settings) -> None:
+    """Start the workers' fork server early: its imports then overlap opening the archive."""
+    if settings.workers > 1:
+        warm_up()
 
 
 def ingest_paths(archive: Archive, paths: Iterable[Path], *, actor: str = "system",

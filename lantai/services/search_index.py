@@ -100,9 +100,11 @@ def stored_text(store: Any, record_id: str) -> str:
         return ""
 
 
-def index_items(session: Session, store: Any, home: Path, items: Iterable[Item],
+def index_items(session: Session, store: Any, home: Path, items: Iterable[Item | Any],
                 bodies: dict[str, str] | None = None) -> bool:
     """Upsert index rows for catalogue items inside the caller's transaction; never raises.
+
+    ``items`` are catalogue rows, or anything carrying their column values as attributes.
 
     ``bodies`` gives the stored text of items whose text the caller already holds (ingest's
     workers extracted it); the others' text is read from the store.

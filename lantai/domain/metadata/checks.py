@@ -47,7 +47,14 @@ def _char(c: str) -> str:
 
 
 # --- special characters --------------------------------------------------------------------------
+# Every character _char_problem may object to; most values contain none, and one regex search
+# is far cheaper than a Python loop over every character of every value.
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+
+
 def special_characters(value: str, spec: ElementSpec) -> list[Problem]:
+    if _SUSPECT.search(value) is None:
+        return []
     problems: list[Problem] = []
     seen: set[str] = set()
     for position, c in enumerate(value, start=1):

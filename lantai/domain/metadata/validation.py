@@ -27,9 +27,10 @@ _VALUE_CHECKS = (checks.special_characters, checks.length, checks.data_type, che
 def validate_record(entity: RecordEntity, *, today: dt.date | None = None) -> list[Finding]:
     """Every finding about one 文件实体 (and its 文件实体关系); ``today`` bounds dates (default: today)."""
     today = today or dt.date.today()
-    findings = _element_findings(Root.RECORD, entity)
+    nodes = list(walk(entity))  # walked once for both the per-element and the ID rules
+    findings = _element_findings(Root.RECORD, nodes)
     findings += _reasonableness(entity, today)
-    findings += _unique_ids(walk(entity))
+    findings += _unique_ids(nodes)
     findings += _encoded_data_ids(entity)
     if entity.aggregation_level and entity.aggregation_level.strip() in ("案卷", "盒"):
         findings.append(make_finding("not_item_level", "聚合层次", value=entity.aggregation_level))
@@ -41,7 +42,7 @@ def validate_process(process: ProcessRecord, *, record_code: str | None = None) 
 
     The order of 行为时间 is deliberately not checked here (DA/T 70 does that, with context).
     """
-    findings = _element_findings(Root.PROCESS, process)
+    findings = _element_findings(Root.PROCESS, walk(process))
     declared = _declared_agents(process, findings)
     for i, business in enumerate(process.business_entities, start=1):
         where = f"业务实体块/业务实体[{i}]"
@@ -58,13 +59,13 @@ def validate_process(process: ProcessRecord, *, record_code: str | None = None) 
 
 def validate_signature(signature: ElectronicSignature) -> list[Finding]:
     """Findings about one 电子签名 (M57–M64) — its form, not whether it verifies."""
-    return _element_findings(Root.SIGNATURE, signature) + _note_findings(signature.parse_notes)
+    return _element_findings(Root.SIGNATURE, walk(signature)) + _note_findings(signature.parse_notes)
 
 
 # --- per element ---------------------------------------------------------------------------------
-def _element_findings(root: Root, obj: Any) -> list[Finding]:
+def _element_findings(root: Root, nodes: Iterable[Node]) -> list[Finding]:
     findings: list[Finding] = []
-    for node in walk(obj):
+    for node in nodes:
         spec = SPECS_BY_PATH.get((root, node.path))
         if spec is not None:
             findings += _check_node(node, spec)

@@ -7,6 +7,7 @@ the list itself (so "at least one" can be checked) and one per item.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -27,13 +28,10 @@ def _join(prefix: str, name: str, sep: str) -> str:
 
 
 def walk(obj: Any, path: str = "", where: str = "") -> Iterator[Node]:
-    for f in fields(obj):
-        k = kind(f) if "kind" in f.metadata else "none"
-        if k in ("none", "data_presence"):
-            continue
-        value = getattr(obj, f.name)
-        f_path = _join(path, f.name, ".")
-        f_where = _join(where, _chinese(f), "/")
+    for name, k, chinese in _plan(type(obj)):
+        value = getattr(obj, name)
+        f_path = _join(path, name, ".")
+        f_where = _join(where, chinese, "/")
         if k in ("text", "attr", "mixed_text", "element_attr"):
             yield Node(f_path, f_where, value)
         elif k == "texts":
@@ -47,6 +45,21 @@ def walk(obj: Any, path: str = "", where: str = "") -> Iterator[Node]:
             yield Node(f"{f_path}[]", f_where, value, is_list=True)
             for i, item in enumerate(value, start=1):
                 yield from walk(item, f"{f_path}[]", f"{f_where}[{i}]")
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, str, str], ...]:
+    """(attribute, kind, Chinese path segment) of every element field of a model class.
+
+    Validation walks every record at ingest; reading dataclass fields and their metadata once
+    per class instead of once per node makes the walk several times cheaper.
+    """
+    plan = []
+    for f in fields(cls):
+        k = kind(f) if "kind" in f.metadata else "none"
+        if k not in ("none", "data_presence"):
+            plan.append((f.name, k, _chinese(f)))
+    return tuple(plan)
 
 
 def _chinese(f: Any) -> str:
