@@ -53,7 +53,7 @@ ARRANGEMENT_PATH = "lantai/arrangement.json"
 PUBLISH_GROUP = 250
 COMMIT_THREADS = 4
 POOL_FROM_GROUPS = 4
-INTENTS = "intents-arrange"
+INTENTS = recovery.ARRANGE_INTENTS
 _ARRANGEMENT_TABLE = Arrangement.__table__
 
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from lantai.services.archive import Archive
 
 
+ARRANGE_INTENTS = "intents-arrange"  # where arrangement's publish groups keep their intents
+
+
 def _intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / "intents"
 
@@ -90,6 +93,10 @@ def recover(archive: Archive) -> dict[str, Any]:
 
 def _recover_publications(archive: Archive) -> dict[str, Any]:
     """Arrangement publishes new versions with intents of its own; finish those too."""
+    directory = archive.settings.staging_dir / ARRANGE_INTENTS
+    if not directory.is_dir() or not any(directory.glob("*.json")):
+        # Nothing to finish: every command opens the archive, and the arrangement code is heavy to import.
+        return {"intents": 0, "reconciled": [], "published": 0, "failed": 0}
     from lantai.services.arrange_publish import recover_publications
 
     return recover_publications(archive)
