@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lantai.domain.roles import CLEARANCE_RANK, is_clearance, rank
+from lantai.domain.roles import CLEARANCE_RANK, UNKNOWN_RANK, is_clearance, rank
 from lantai.search.model import SearchQuery
 from lantai.search.querylang import And, Filter, Node, Not, Or, Range, Word, parse
 from lantai.search.tokenize import Tokenizer
@@ -38,7 +38,9 @@ class Dialect(Protocol):
     def phrase(self, text: str, field: str | None, params: Params) -> str: ...
     def filter(self, field: str, value: str, params: Params) -> Pair: ...
     def range(self, field: str, low: str | None, high: str | None, params: Params) -> Pair: ...
-    def clearance(self, ranks: list[int], params: Params) -> Pair: ...
+    def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params) -> Pair:
+        """``match`` restricted to items of the ``visible`` ranks (``hidden``: every other rank)."""
+        ...
 
 
 @dataclass
@@ -65,10 +67,21 @@ class Plan:
     checks_text: bool = False  # some words are verified in the stored text (slow per row)
 
 
+# Every rank an indexed item can carry: prepare.clearance_rank is domain.roles.rank, which
+# returns a CLEARANCE_RANK value or UNKNOWN_RANK. visible_ranks and hidden_ranks split this set,
+# so a backend may exclude the hidden ranks instead of listing the visible ones.
+STORED_RANKS = frozenset(CLEARANCE_RANK.values()) | {UNKNOWN_RANK}
+
+
 def visible_ranks(max_clearance: str) -> list[int]:
     """Ranks a holder of ``max_clearance`` may see; an unknown clearance sees only 公开."""
     limit = rank(max_clearance) if is_clearance(max_clearance) else 0
-    return sorted({r for r in CLEARANCE_RANK.values() if r <= limit})
+    return sorted({r for r in STORED_RANKS if r <= limit})
+
+
+def hidden_ranks(max_clearance: str) -> list[int]:
+    """Ranks a holder of ``max_clearance`` may not see (always includes UNKNOWN_RANK: fail closed)."""
+    return sorted(STORED_RANKS - set(visible_ranks(max_clearance)))
 
 
 def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Plan:
@@ -76,8 +89,10 @@ def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Pl
     nodes = [n for n in (parse(query.text), *_keyword_nodes(query)) if n is not None]
     words = [w for n in nodes for w in _positive_words(n)]
     compiler = _Compiler(tokenizer, dialect, params)
-    base = dialect.clearance(visible_ranks(query.max_clearance), params)
-    match, predicate = compiler.conjunction([base], nodes)
+    match, predicate = compiler.conjunction([], nodes)
+    match, guard = dialect.clearance(match, visible_ranks(query.max_clearance), hidden_ranks(query.max_clearance),
+                                     params)
+    predicate = _sql_and([p for p in (guard, predicate) if p is not None])  # the guard first: cheapest
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
     rank_terms = list(dict.fromkeys((t, w.field) for w in words for t in compiler.word_tokens(w)[0]))
     return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words), rank_terms,

@@ -35,6 +35,10 @@ class SqlIndexBase:
     backend = "sql"
     dialect: Dialect
     row_id = "d.rowid"  # expression of the row id in queries
+    # What the backend stores for an entry. An index built with another layout is stale (its rows
+    # lack what queries now read) until a reindex; "1" is every index built before layouts had
+    # numbers.
+    layout = "1"
 
     def __init__(self, tokenizer: Tokenizer | None = None, count_window: int | None = None) -> None:
         self.tokenizer = tokenizer or default_tokenizer()
@@ -91,7 +95,8 @@ class SqlIndexBase:
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         limit = max(1, min(query.limit, MAX_LIMIT))
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
-        ids = self._match_ids(conn, plan, cap)
+        matched = self._match_facet_rows(conn, plan, cap) if query.facets else None
+        ids = [r[0] for r in matched] if matched is not None else self._match_ids(conn, plan, cap)
         exact = cap is None or len(ids) <= cap
         ids = ids if exact else ids[:cap]
         after, floor = self._position(sort, query.cursor, ids)
@@ -103,7 +108,7 @@ class SqlIndexBase:
         rows = rows[:limit]
         result = SearchResult(
             hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
-            next_cursor=next_cursor, facets=self._facets(conn, ids) if query.facets else {},
+            next_cursor=next_cursor, facets=self._facets(conn, ids, matched) if query.facets else {},
             stale=self.is_stale(conn),
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -190,9 +195,19 @@ class SqlIndexBase:
                f"WHERE {' AND '.join(where) or '1=1'} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
         return conn.execute(text(sql), params).all()
 
-    def _facets(self, conn: Connection, ids: list[int]) -> dict[str, list[tuple[str, int]]]:
+    def _match_facet_rows(self, conn: Connection, plan: Plan, cap: int | None) -> list[Sequence[Any]] | None:
+        """(row id, *FACET_FIELDS) of the matches, as :meth:`_match_ids` orders and bounds them,
+        when the backend reads them as cheaply as the ids; None otherwise."""
+        return None
+
+    def _facets(self, conn: Connection, ids: list[int],
+                matched: list[Sequence[Any]] | None = None) -> dict[str, list[tuple[str, int]]]:
         counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
-        for row in self._facet_rows(conn, ids) if ids else ():
+        if matched is not None:
+            rows: Iterable[Sequence[Any]] = [(*r[1:], 1) for r in matched[: len(ids)]]
+        else:
+            rows = self._facet_rows(conn, ids) if ids else ()
+        for row in rows:
             for name, value in zip(FACET_FIELDS, row[:-1], strict=True):
                 if value not in (None, ""):
                     counters[name][str(value)] += row[-1]
@@ -250,6 +265,8 @@ class SqlIndexBase:
             return state["stale"]
         if state.get("tokenizer") != self.tokenizer.fingerprint:
             return f"built with tokenizer {state.get('tokenizer')}, now {self.tokenizer.fingerprint}"
+        if state.get("layout", "1") != self.layout:
+            return f"built with index layout {state.get('layout', '1')}, now {self.layout}"
         return None
 
     def is_stale(self, conn: Connection) -> bool:
@@ -258,3 +275,4 @@ class SqlIndexBase:
     def _mark_current(self, conn: Connection) -> None:
         conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = 'stale'"))
         self._set_state(conn, "tokenizer", self.tokenizer.fingerprint)
+        self._set_state(conn, "layout", self.layout)

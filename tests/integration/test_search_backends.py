@@ -371,3 +371,50 @@ def test_very_broad_queries_rank_and_count_within_windows(conn: Connection) -> N
     assert (exact.total, exact.total_exact) == (40, True)
     public = index.search(conn, SearchQuery(text="意见", facets=True))
     assert dict(public.facets["security_classification"]) == {"公开": 12}
+
+
+def test_broad_sorted_pages_match_the_exact_order(conn: Connection) -> None:
+    """A broad query sorted by date or 档号 (SQLite walks the sort index) pages like the exact sort."""
+    windowed = open_index(conn, count_window=12)
+    for sort in ("date", "-date", "archival_code"):
+        exact = search(conn, "意见", sort=sort, exact_counts=True)
+        pages, cursor = [], None
+        while True:
+            result = windowed.search(conn, SearchQuery(text="意见", sort=sort, limit=3, cursor=cursor, max_clearance=TOP))
+            assert (result.total, result.total_exact) == (12, False)
+            pages += [h.record_id for h in result.hits]
+            cursor = result.next_cursor
+            if cursor is None:
+                break
+        assert pages == exact, sort
+    public = windowed.search(conn, SearchQuery(text="意见", sort="-date", limit=40))
+    assert {h.security_classification for h in public.hits} == {"公开"} and len(public.hits) == 20
+
+
+def test_text_queries_respect_an_unknown_clearance(conn: Connection) -> None:
+    public = set(search(conn, "意见", max_clearance="公开"))
+    assert set(search(conn, "意见", max_clearance="管理员")) == public and len(public) == 20
+    assert search(conn, "红杉项目", max_clearance="管理员") == [] and search(conn, "红杉项目") == []
+
+
+def test_index_of_another_layout_is_stale_and_refuses_writes(conn: Connection) -> None:
+    index = open_index(conn)
+    conn.execute(text("UPDATE search_state SET value = '0' WHERE key = 'layout'"))
+    assert "layout" in (index.stale_reason(conn) or "")  # type: ignore[attr-defined]
+    guarded = GuardedIndex(index)
+    if conn.dialect.name == "sqlite":  # contentless FTS5: old rows' tokens cannot be re-created
+        assert guarded.upsert(conn, [item("N4", "新档案")]) is False
+    guarded.reindex(conn, CORPUS)
+    assert not index.is_stale(conn) and search(conn, "陈国华") == ["D01"]
+
+
+def test_text_checked_queries_count_the_newest_matches(conn: Connection) -> None:
+    """A phrase found in more items than the window (PostgreSQL walks the newest rows first)."""
+    everything = search(conn, '"明确责任分工"', exact_counts=True, sort="-date")
+    assert len(everything) == 40
+    windowed = open_index(conn, count_window=3)
+    for facets in (False, True):
+        result = windowed.search(conn, SearchQuery(text='"明确责任分工"', max_clearance=TOP, facets=facets))
+        assert (result.total, result.total_exact) == (3, False)
+        assert {h.record_id for h in result.hits} == {"F39", "F38", "F37"}  # the newest three indexed
+        assert not facets or sum(c for _, c in result.facets["year"]) == 3
