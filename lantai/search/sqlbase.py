@@ -41,11 +41,19 @@ class SqlIndexBase:
     layout = "1"
 
     def __init__(self, tokenizer: Tokenizer | None = None, count_window: int | None = None) -> None:
-        self.tokenizer = tokenizer or default_tokenizer()
+        self._tokenizer = tokenizer
         if count_window is not None:  # a smaller window bounds the others too
             self.count_window = max(1, count_window)
             self.check_window = min(self.check_window, self.count_window)
             self.rank_window = min(self.rank_window, self.count_window)
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """Built on first use: loading the dictionaries takes a fifth of a second, and every
+        command that opens the archive builds an index object only to ensure its schema."""
+        if self._tokenizer is None:
+            self._tokenizer = default_tokenizer()
+        return self._tokenizer
 
     # --- to be provided by a backend -------------------------------------------------------------
     def _from(self, joined: bool) -> str:

@@ -51,8 +51,6 @@ from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
 
-import rjieba
-
 from lantai.search.docnumber import as_document_number, document_number_tokens
 
 RULES_VERSION = "1"
@@ -98,6 +96,8 @@ class Tokenizer:
             raise ValueError(f"unknown tokenizer mode {mode!r}")
         self.mode = mode
         self.extra_words = tuple(extra_words)
+        import rjieba  # here, not at module level: opening an archive imports this package (~0.3 s)
+
         self._jieba = rjieba.Jieba()
         self._subword_cache: dict[str, tuple[str, ...]] = {}
         words = dictionary_words() if mode.endswith("dict") else []
