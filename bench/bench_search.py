@@ -197,11 +197,12 @@ WORKERS = os.cpu_count() or 1
 def run_backend(name: str, total: int, queries: int, workdir: Path, pg_base: str | None,
                 keep: bool = False, reuse: bool = False) -> dict:
     path: Path | None = None
+    keep = keep or reuse  # a reused index stays for the next run
     if name == "sqlite":
-        engine, path = sqlite_engine(workdir, total, keep or reuse)
+        engine, path = sqlite_engine(workdir, total, keep)
         admin = schema = None
     else:
-        engine, schema, admin = pg_engine(pg_base or "", total, keep or reuse)
+        engine, schema, admin = pg_engine(pg_base or "", total, keep)
     try:
         build = None if reuse and indexed_count(engine) == total else _build(name, engine, total)
         if build is None:

@@ -20,7 +20,7 @@ TAG_FIELDS = {"year": "y", "retention": "r", "organisation": "o", "document_type
 
 @dataclass(frozen=True)
 class PreparedDoc:
-    entry: IndexEntry
+    entry: IndexEntry  # normalised, without its body (that is ``body``)
     body: str
     clearance_rank: int
     title: list[str]
@@ -55,23 +55,30 @@ def clearance_tag(level_rank: int) -> str:
 FIELD_TAG = {"title": "T", "document_number": "D", "author": "A"}
 
 
+_FIELD_PREFIX = {name: TAG + letter for name, letter in FIELD_TAG.items()}
+
+
 def field_tag(field: str, token: str) -> str:
-    return f"{TAG}{FIELD_TAG[field]}{token}"
+    return _FIELD_PREFIX[field] + token
 
 
 def field_tags(doc: PreparedDoc) -> dict[str, list[str]]:
-    """The distinct field tags of a document's 题名, 文号 and 责任者."""
-    fields = {"title": doc.title, "document_number": doc.docno, "author": doc.author}
-    return {name: [field_tag(name, t) for t in dict.fromkeys(tokens)] for name, tokens in fields.items()}
+    """The distinct field tags of a document's 题名, 文号 and 责任者 (a reindex makes millions)."""
+    title, docno, author = _FIELD_PREFIX["title"], _FIELD_PREFIX["document_number"], _FIELD_PREFIX["author"]
+    return {"title": [title + t for t in dict.fromkeys(doc.title)],
+            "document_number": [docno + t for t in dict.fromkeys(doc.docno)],
+            "author": [author + t for t in dict.fromkeys(doc.author)]}
 
 
 def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
     # Stored text is width-folded (ＯＦＤ → OFD) so exact phrase checks see what the tokens saw;
     # an empty 密级 is treated as 公开 (domain.roles.may_see) and stored so, for facets and filters.
+    # The folded body is PreparedDoc.body; the entry drops its copy (a reindex ships prepared
+    # documents between processes).
+    body = fold_width(entry.body)
     entry = replace(entry, title=fold_width(entry.title), document_number=fold_width(entry.document_number),
                     author=fold_width(entry.author), security_classification=entry.security_classification.strip()
-                    or "公开")
-    body = fold_width(entry.body)
+                    or "公开", body="")
     level = clearance_rank(entry.security_classification)
     tags = [clearance_tag(level)] + [
         tag(field, getattr(entry, field)) for field in TAG_FIELDS if getattr(entry, field) not in (None, "")
