@@ -44,7 +44,7 @@ from lantai.search.tokenize import normalize
 RANK_WEIGHTS = "CAST('{0.1, 0.4, 1.0, 1.0}' AS real[])"  # D, C, B, A
 POSITIONS_PER_LEXEME = 8
 FILTER_INDEXES = ("year", "retention", "organisation", "document_type")
-PHRASE_WALK = 4  # rows tested per wanted match before a text-checked query asks the planner
+PHRASE_WALK = 12  # rows tested per wanted match before a text-checked query asks the planner
 BATCH = 500
 COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
            "document_type", "security_classification", "clearance_rank", "archival_code", "fonds", "body", "tsv")
