@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -396,18 +394,7 @@ def _intents_dir(archive: Archive) -> Path:
 def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
     """Like ingest's intent, in a directory of its own: these objects already exist, so start-up
     recovery must not resolve them as ingests (it would audit ``ingest.accepted``)."""
-    directory = _intents_dir(archive)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.json"
-    data = {"kind": "arrange.publish", "actor": actor,
-            "objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    if archive.settings.fsync:
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return recovery.write_intent(archive, objects, actor, directory=_intents_dir(archive), kind="arrange.publish")
 
 
 def recover_publications(archive: Archive) -> dict[str, Any]:

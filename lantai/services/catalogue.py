@@ -150,7 +150,7 @@ def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile]
 
 def project_stored(store: OcflStore, record_id: str) -> Projection:
     inventory = store.read_inventory(record_id)
-    files = store.files(record_id)
+    files = store.files(record_id, inventory=inventory)
     by_path = {f.logical_path: f for f in files}
 
     def read(logical_path: str) -> bytes:

@@ -32,13 +32,21 @@ def _intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / "intents"
 
 
-def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
-    """Record which objects are about to be committed, before any of them reaches the store."""
-    directory = _intents_dir(archive)
+def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str, *,
+                 directory: Path | None = None, kind: str | None = None) -> Path:
+    """Record which objects are about to be committed, before any of them reaches the store.
+
+    ``directory`` and ``kind`` let other committers (arrangement's publish groups) keep intents
+    that start-up recovery must resolve differently from ingest's.
+    """
+    directory = directory or _intents_dir(archive)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
-    data = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects], "actor": actor}
+    data: dict[str, Any] = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects],
+                            "actor": actor}
+    if kind:
+        data["kind"] = kind
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     if archive.settings.fsync:
         with open(tmp, "rb") as fh:

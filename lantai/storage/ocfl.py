@@ -353,16 +353,22 @@ class OcflStore:
     def _manifest_paths(inventory: dict | None, sha512: str) -> list[str]:
         return list((inventory or {}).get("manifest", {}).get(sha512, []))
 
-    def files(self, object_id: str, version: int | None = None) -> list[StoredFile]:
-        """Files of a version (head by default), with sizes read from disk."""
-        inventory = self.read_inventory(object_id)
+    def files(self, object_id: str, version: int | None = None, *, inventory: dict | None = None) -> list[StoredFile]:
+        """Files of a version (head by default), with sizes read from disk (-1 when missing).
+
+        Pass the ``inventory`` already read to spare reading it again (rebuild projects every object).
+        """
+        inventory = inventory or self.read_inventory(object_id)
         vname = f"v{version}" if version else inventory["head"]
         if vname not in inventory["versions"]:
             raise NotFound(f"对象 {object_id} 没有版本 {vname}", f"object {object_id} has no version {vname}")
         base = self.object_path(object_id)
         result = []
         for stored in self._state_files(inventory, vname).values():
-            size = (base / stored.content_path).stat().st_size if (base / stored.content_path).exists() else -1
+            try:
+                size = (base / stored.content_path).stat().st_size
+            except FileNotFoundError:
+                size = -1
             result.append(StoredFile(stored.logical_path, stored.sha512, stored.sm3, size, stored.content_path))
         return sorted(result, key=lambda f: f.logical_path)
 

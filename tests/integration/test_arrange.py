@@ -70,14 +70,19 @@ def actions(archive: Archive, prefix: str) -> list[tuple[str, str]]:
             AuditEntry.action.like(f"{prefix}%")).order_by(AuditEntry.seq)).tuples())
 
 
-@pytest.fixture
-def arranged(archive: Archive) -> Archive:
+def arrange_sample(archive: Archive) -> Archive:
+    """Four items of fonds Z109, 2025 (three 永久 of one organisation, one 30年 of 财政科), arranged."""
     add_item(archive, "R3", date="2025-03-18", number="示政发〔2025〕12号")
     add_item(archive, "R1", date="2025-01-05", number="示政发〔2025〕2号")
     add_item(archive, "R2", date="2025-03-18", number="示政发〔2025〕3号")
     add_item(archive, "C1", organisation="财政科", retention="30年", date="2025-02-01")
     svc.arrange(archive, "Z109", 2025, actor="archivist")
     return archive
+
+
+@pytest.fixture
+def arranged(archive: Archive) -> Archive:
+    return arrange_sample(archive)
 
 
 def test_codes_are_gap_free_in_date_then_number_order(arranged: Archive) -> None:

@@ -22,7 +22,7 @@ from lantai.services.archive import Archive, open_archive
 from lantai.services.rebuild import rebuild_catalogue
 from lantai.settings import Settings
 from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
-from tests.integration.test_arrange import actions, add_item, codes
+from tests.integration.test_arrange import actions, add_item, arrange_sample, codes
 
 
 def arrangement_state(archive: Archive) -> dict[str, Any]:
@@ -45,11 +45,7 @@ def _utc(value: Any) -> str:
 
 def _history(archive: Archive) -> None:
     """Arrange, save reference data, file, correct one item, then arrange a late item."""
-    add_item(archive, "R3", date="2025-03-18", number="示政发〔2025〕12号")
-    add_item(archive, "R1", date="2025-01-05", number="示政发〔2025〕2号")
-    add_item(archive, "R2", date="2025-03-18", number="示政发〔2025〕3号")
-    add_item(archive, "C1", organisation="财政科", retention="30年", date="2025-02-01")
-    svc.arrange(archive, "Z109", 2025, actor="archivist")
+    arrange_sample(archive)
     svc.save_reference(archive, svc.default_reference_text(), actor="admin", note="年度复核")
     svc.file_arrangement(archive, "Z109", 2025, actor="archivist")
     svc.correct_arrangement(archive, "R2", reason="经鉴定应为定期30年", actor="archivist", retention="D30")
