@@ -9,25 +9,31 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
-from lantai.crypto import keystore as keystore_module
 from lantai.domain.findings import Finding, Severity, errors
 from lantai.errors import NotFound
-from lantai.packages import eep
 from lantai.settings import load_settings
+
+if TYPE_CHECKING:
+    from lantai.crypto.keystore import Keystore
+
+# The EEP and key-store modules (lxml, asn1crypto, SM2) load when an eep command runs, not when
+# any ``lantai`` command starts: every command pays for what the top-level app imports.
 
 eep_app = typer.Typer(help="电子文件封装包 DA/T 48 (EEP).", no_args_is_help=True)
 
 
-def _keystore(required: bool) -> keystore_module.Keystore | None:
+def _keystore(required: bool) -> Keystore | None:
+    from lantai.crypto.keystore import open_keystore
+
     settings = load_settings()
     try:
-        return keystore_module.open_keystore(settings.keys_dir, settings.archive_name)
+        return open_keystore(settings.keys_dir, settings.archive_name)
     except NotFound:
         if required:
             raise
@@ -45,6 +51,8 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """由 SIP 或已归档条目生成经 SM2 签名的封装包（原始型；指定 --previous 时为修改型）。"""
+    from lantai.packages import eep
+
     store = _keystore(required=True)
     assert store is not None
     signer = eep.Signer.from_keystore(store)
@@ -86,6 +94,8 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """验证封装包：结构、标识符、编码数据、签名、证书与修改链。"""
+    from lantai.packages import eep
+
     store = _keystore(required=False)
     findings = eep.verify_eep(package, store)
     if store is None:
@@ -116,6 +126,8 @@ def extract(
     as_json: JsonOption = False,
 ) -> None:
     """验证并解包为 SIP（文件名与字节与封装时一致）。"""
+    from lantai.packages import eep
+
     result = eep.extract_eep(package, output, _keystore(required=False))
     emit(
         {"directory": str(result.directory), "files": result.files},
@@ -128,6 +140,8 @@ def extract(
 @handle_errors
 def history(package: Annotated[Path, typer.Argument(help=".eep 文件")], as_json: JsonOption = False) -> None:
     """显示封装包的修改历史（各修改层及其签名）。"""
+    from lantai.packages import eep
+
     layers = [layer.to_dict() for layer in eep.read_history(package)]
     emit({"layers": layers}, as_json=as_json, render=lambda: _render_layers(layers))
 

@@ -7,21 +7,25 @@ Exit codes: 0 ok, 1 findings (a certificate that does not verify), 2 bad input.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
-from lantai.crypto import keystore
 from lantai.settings import load_settings
+
+if TYPE_CHECKING:
+    from lantai.crypto.keystore import Keystore
 
 keys_app = typer.Typer(help="密钥与证书 (keys and certificates).", no_args_is_help=True)
 
 PathArgument = Annotated[Path, typer.Argument(help="证书文件，PEM 或 DER (certificate file, PEM or DER)")]
 
 
-def _store() -> keystore.Keystore:
+def _store() -> Keystore:
+    from lantai.crypto import keystore  # loads asn1crypto and SM2 only when a keys command runs
+
     settings = load_settings()
     return keystore.open_keystore(settings.keys_dir, settings.archive_name)
 
@@ -30,8 +34,10 @@ def _store() -> keystore.Keystore:
 @handle_errors
 def init(as_json: JsonOption = False) -> None:
     """创建本馆 SM2 密钥对、本地根 CA 和签名证书（可重复运行）。"""
+    from lantai.crypto.keystore import init_keystore
+
     settings = load_settings()
-    store = keystore.init_keystore(settings.keys_dir, settings.archive_name)
+    store = init_keystore(settings.keys_dir, settings.archive_name)
     result = {"dir": str(store.directory), "certificate": str(store.certificate_path)}
     emit(result, as_json=as_json, render=lambda: console.print(f"[green]密钥库已就绪[/] {store.directory}"))
 

@@ -115,11 +115,14 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
-    from lantai.services.archive import open_archive
-    from lantai.services.ingest import ingest_paths, warm_up_workers
+    from lantai.jobs.pool import warm_up_workers
 
     settings = load_settings()
-    warm_up_workers(settings)
+    warm_up_workers(settings.workers)  # first: the workers' imports overlap the ones below
+
+    from lantai.services.archive import open_archive
+    from lantai.services.ingest import ingest_paths
+
     with open_archive(settings) as archive, _progress() as progress:
         task = progress.add_task("接收", total=None)
         report = ingest_paths(

@@ -14,22 +14,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.errors import StorageError
 
-if TYPE_CHECKING:  # rjieba loads its dictionary on import: keep `lantai --help` fast
+if TYPE_CHECKING:  # rjieba and SQLAlchemy load when a search command runs: keep `lantai --help` fast
+    from sqlalchemy import Connection
+
     from lantai.search import IndexEntry, SearchResult
 
 search_app = typer.Typer(help="全文检索 (full-text search).", no_args_is_help=True)
 
 
 def catalogue_entries(_archive: Any, conn: Connection) -> Iterator[IndexEntry]:
+    """Metadata-only entries from the catalogue's ``items`` table."""
+    from sqlalchemy import text
+
     from lantai.search import IndexEntry
 
-    """Metadata-only entries from the catalogue's ``items`` table."""
     rows = conn.execute(text(
         "SELECT record_id, title, document_number, author, year, date, retention, organisation, document_type, "
         "security_classification, archival_code, fonds_code FROM items ORDER BY id"))
@@ -70,6 +72,8 @@ def query_command(
     as_json: JsonOption = False,
 ) -> None:
     """检索档案 (search items; items above --clearance never appear)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from lantai.search import SearchQuery, open_index
     from lantai.services.archive import open_archive
 

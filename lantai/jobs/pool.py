@@ -25,6 +25,16 @@ def warm_up(preload: list[str] | None = None) -> None:
     forkserver.ensure_running()
 
 
+def warm_up_workers(workers: int) -> None:
+    """Warm the fork server when work will run on a pool (``workers`` > 1); a no-op otherwise.
+
+    Call it before importing the heavy modules the work needs: this module is light on purpose,
+    so the server's imports run on another core while the caller does its own.
+    """
+    if workers > 1:
+        warm_up()
+
+
 def worker_pool(workers: int, *, preload: list[str] | None = None) -> ProcessPoolExecutor:
     """``preload`` names the modules the fork server imports once (only its first start counts)."""
     context = multiprocessing.get_context("forkserver")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -25,10 +26,24 @@ _DATA = f"{{{NS}}}编码数据"
 _ATTRS = f"{{{NS}}}电子属性"
 _NAME = f"{{{NS}}}计算机文件名"
 
+# A 编码数据 start tag, with or without a namespace prefix. Element names cannot be written with
+# character references, so metadata without this pattern has no inline data and needs no parse.
+# (Matching the bare word is not enough: the standard 编码描述 text itself names "编码数据".)
+_DATA_TAG = re.compile("<(?:[^\\s<>/:!?]+:)?编码数据[\\s/>]".encode())
+_UTF8_DECLARATION = re.compile(rb"""encoding\s*=\s*["']utf-?8["']""")
+
+
+def has_inline_data_element(data: bytes) -> bool:
+    """False only when the metadata certainly has no 编码数据 element (may be True without one)."""
+    head = data[:256].lower()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"encoding" in head and not _UTF8_DECLARATION.search(head)):
+        return True  # not UTF-8 (e.g. GB18030): the byte pattern below cannot tell, so parse
+    return _DATA_TAG.search(data) is not None
+
 
 def extract_inline_data(label: str, data: bytes, target_dir: Path) -> tuple[bytes, dict[str, Path]]:
     """Return (metadata without 编码数据 text, {计算机文件名: decoded file})."""
-    if "编码数据".encode() not in data:
+    if not has_inline_data_element(data):
         return data, {}
     reject_declarations(data, label)
     parser_args = {"events": ("end",), "tag": _ENCODING, "resolve_entities": False, "no_network": True,
@@ -51,7 +66,7 @@ def extract_inline_data(label: str, data: bytes, target_dir: Path) -> tuple[byte
 
 def strip_inline_data(label: str, data: bytes) -> bytes:
     """Metadata with every 编码数据 text removed, without decoding it (for totals and previews)."""
-    if "编码数据".encode() not in data:
+    if not has_inline_data_element(data):
         return data
     reject_declarations(data, label)
     try:

@@ -118,6 +118,30 @@ def open_item(path: Path, limits: SipLimits = SipLimits()) -> SipSource:
     raise PackageError(f"{path} 既不是目录也不是 zip 文件", f"{path} is neither a directory nor a zip file")
 
 
+def read_metadata(path: Path, limits: SipLimits = SipLimits()) -> bytes:
+    """An item's 元数据.xml alone. For a directory nothing else is listed or statted.
+
+    The batch register check reads every item's metadata before any item is staged; walking
+    each item's tree there cost as much as parsing. The full safety checks of the item's other
+    files still run when the item itself is opened for staging.
+    """
+    if not path.is_dir():
+        with open_item(path, limits) as source:
+            return source.read(METADATA_NAME, limits.max_metadata_bytes)
+    label, target = path.name, path / METADATA_NAME
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        raise PackageError(f"{label}: 缺少 {METADATA_NAME}", f"{label}: {METADATA_NAME} is missing",
+                           rule="structure") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeInput(f"{label}: 不允许符号链接 {METADATA_NAME}", f"{label}: symbolic link {METADATA_NAME} is not allowed")
+    if not stat.S_ISREG(st.st_mode):
+        raise PackageError(f"{label}: {METADATA_NAME} 不是普通文件", f"{label}: {METADATA_NAME} is not a regular file")
+    source = SipSource(label, {METADATA_NAME: SipEntry(METADATA_NAME, st.st_size, _dir_file=target)})
+    return source.read(METADATA_NAME, limits.max_metadata_bytes)
+
+
 def _open_dir(root: Path) -> SipSource:
     label = root.name
     source = SipSource(label)
