@@ -115,7 +115,7 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
-    from lantai.jobs.pool import warm_up_workers
+    from lantai.jobs.pool import freeze_imported_objects, warm_up_workers
 
     settings = load_settings()
     warm_up_workers(settings.workers)  # first: the workers' imports overlap the ones below
@@ -123,6 +123,7 @@ def ingest(
     from lantai.services.archive import open_archive
     from lantai.services.ingest import ingest_paths
 
+    freeze_imported_objects()  # a one-job process: the committer's collections skip the modules
     with open_archive(settings) as archive, _progress() as progress:
         task = progress.add_task("接收", total=None)
         report = ingest_paths(

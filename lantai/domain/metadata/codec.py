@@ -7,6 +7,7 @@ it instead of the parser silently dropping data.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import Field
 from typing import Any
 
@@ -127,7 +128,9 @@ def read(cls: type, element: etree._Element, notes: Notes, where: str) -> Any:
     return cls(**values)
 
 
+@functools.cache
 def _layout(cls: type) -> tuple[dict[str, list[Field[Any]]], dict[str, int]]:
+    """Per class, once (the model classes are fixed): element name → fields, and DA/T 48 order."""
     by_tag: dict[str, list[Field[Any]]] = {}
     order: dict[str, int] = {}
     for index, f in enumerate(mapped_fields(cls)):

@@ -21,6 +21,7 @@ Kinds:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import Field, field, fields
 from typing import Any
 
@@ -70,9 +71,15 @@ def unmapped() -> Any:
     return field(default_factory=list, compare=False, repr=False, metadata={"kind": "none", "xml": ""})
 
 
-def mapped_fields(obj_or_cls: Any) -> list[Field[Any]]:
+def mapped_fields(obj_or_cls: Any) -> tuple[Field[Any], ...]:
     """The XML-mapped fields of a model class, in DA/T 48 order."""
-    return [f for f in fields(obj_or_cls) if f.metadata.get("kind", "none") not in ("none", "siblings")]
+    return _mapped_fields(obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls))
+
+
+@functools.cache
+def _mapped_fields(cls: type) -> tuple[Field[Any], ...]:
+    # Per class, once: reading and writing a record asks for them at every element.
+    return tuple(f for f in fields(cls) if f.metadata.get("kind", "none") not in ("none", "siblings"))
 
 
 def kind(f: Field[Any]) -> str:
