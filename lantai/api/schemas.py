@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lantai.search.model import MAX_RESULT_WINDOW
+
 
 class ErrorOut(BaseModel):
     code: str = Field(description="机器可读的错误代码")
@@ -223,6 +225,8 @@ class SearchPage(ItemPage):
     engine: str
     total_exact: bool = Field(True, description="false: at least `total` items match (a very broad query stops "
                               "counting at the search_count_window setting); `pages` is then a lower bound too")
+    max_page: int = Field(description="the last page that can be asked for at this page_size: only the first "
+                          f"{MAX_RESULT_WINDOW:,} results are paged through (a later page is 400 bad_input)")
 
 
 # --- submissions ----------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ from typing import Any
 SORTS = ("relevance", "date", "-date", "archival_code")
 # Facet name (as returned) → IndexEntry attribute; all are exact-value metadata.
 FACET_FIELDS = ("year", "retention", "organisation", "document_type", "security_classification", "fonds")
+# Deepest position a page may reach by offset (offset + limit), like Elasticsearch's
+# max_result_window: a page costs every hit before it. Deeper asks are BadInput; cursors are
+# not bounded by it.
+MAX_RESULT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class SearchQuery:
     ``text`` takes the query language of :mod:`lantai.search.querylang` (quotes, AND/OR/NOT,
     ``题名:`` …); the keyword filters are ANDed with it and are exact except the text ones
     (``title``, ``document_number``, ``author``), which are searched like query words.
+
+    A page is ``limit`` hits after ``cursor`` (the previous page's ``next_cursor``), or after the
+    first ``offset`` hits (numbered pages; ``offset + limit`` at most :data:`MAX_RESULT_WINDOW`),
+    not both.
     """
 
     text: str = ""
@@ -56,6 +64,7 @@ class SearchQuery:
     sort: str = "relevance"
     limit: int = 20
     cursor: str | None = None
+    offset: int = 0
     facets: bool = False
     exact_counts: bool = False  # count every match even when there are very many (statistics)
     snippet_chars: int = 120

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lantai.errors import BadInput
 from lantai.search import cursor as cursors
-from lantai.search.model import FACET_FIELDS, SORTS, Hit, SearchQuery, SearchResult
+from lantai.search.model import FACET_FIELDS, MAX_RESULT_WINDOW, SORTS, Hit, SearchQuery, SearchResult
 from lantai.search.plan import Dialect, Plan, plan_query
 from lantai.search.snippets import highlight, snippet, term_pattern
 from lantai.search.tokenize import Tokenizer, default_tokenizer
@@ -81,6 +81,8 @@ class SqlIndexBase:
     # the newest ``rank_window`` of them. SearchQuery.exact_counts lifts the window (statistics);
     # selective queries are always exact. Slow exact checks (phrases, date ranges) run in that
     # one pass only, over a smaller window (``check_window``); later steps reuse the ids.
+    # Sorted by relevance, the counted matches past the ranked ones follow them newest first,
+    # so every counted match can be paged to.
     rank_window = 2_000
     count_window = 5_000
     check_window = 1_000  # count window when every match needs an exact check in the stored text
@@ -99,21 +101,18 @@ class SqlIndexBase:
         started = time.perf_counter()
         if query.sort not in SORTS:
             raise BadInput(f"不支持的排序方式 {query.sort}", f"unknown sort {query.sort!r}")
+        limit = max(1, min(query.limit, MAX_LIMIT))
+        _check_offset(query, limit)
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
-        limit = max(1, min(query.limit, MAX_LIMIT))
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
         matched = self._match_facet_rows(conn, plan, cap) if query.facets else None
         ids = [r[0] for r in matched] if matched is not None else self._match_ids(conn, plan, cap)
         exact = cap is None or len(ids) <= cap
         ids = ids if exact else ids[:cap]
         after, floor = self._position(sort, query.cursor, ids)
-        rows = self._page(conn, plan, sort, limit, after, floor, ids, exact) if ids else []
-        next_cursor = None
-        if len(rows) > limit:
-            key = [rows[limit - 1][2], floor] if sort == "relevance" else rows[limit - 1][2]
-            next_cursor = cursors.encode(sort, key, rows[limit - 1][0])
-        rows = rows[:limit]
+        rows = self._page(conn, plan, sort, query.offset + limit, after, floor, ids, exact) if ids else []
+        rows, next_cursor = self._cut(rows, sort, floor, query.offset, limit)
         result = SearchResult(
             hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
             next_cursor=next_cursor, facets=self._facets(conn, ids, matched) if query.facets else {},
@@ -124,16 +123,31 @@ class SqlIndexBase:
 
     def _position(self, sort: str, cursor: str | None,
                   ids: list[int]) -> tuple[tuple[Any, int] | None, int | None]:
-        """(sort key and row id to continue after, lowest row id ranked) for this page."""
+        """(sort key and row id to continue after, lowest row id ranked) for this page.
+
+        Relevance cursors carry [score, lowest row id ranked]; past the ranked rows (see
+        :meth:`_relevance_page`) the score is null.
+        """
         after = cursors.decode(cursor, sort) if cursor is not None else None
         if sort != "relevance":
             return after, None
         if after is not None:
             key, row_id = after
-            if not (isinstance(key, list) and len(key) == 2):
+            if not (isinstance(key, list) and len(key) == 2 and (key[1] is None or isinstance(key[1], int))):
                 raise BadInput("分页游标无效", "invalid page cursor")
             return (key[0], row_id), key[1]
         return None, ids[self.rank_window - 1] if len(ids) > self.rank_window else None
+
+    @staticmethod
+    def _cut(rows: Sequence[Any], sort: str, floor: int | None, offset: int,
+             limit: int) -> tuple[Sequence[Any], str | None]:
+        """The page out of the first ``offset + limit (+ 1)`` rows, and the cursor after it."""
+        end = offset + limit
+        next_cursor = None
+        if len(rows) > end:
+            last = rows[end - 1]
+            next_cursor = cursors.encode(sort, [last[2], floor] if sort == "relevance" else last[2], last[0])
+        return rows[offset:end], next_cursor
 
     def _where(self, plan: Plan, joined: bool) -> tuple[list[str], dict[str, Any], str | None]:
         params = dict(plan.params.values)
@@ -160,8 +174,9 @@ class SqlIndexBase:
 
     def _page(self, conn: Connection, plan: Plan, sort: str, limit: int, after: tuple[Any, int] | None,
               floor: int | None, ids: list[int], exact: bool) -> Sequence[Any]:
+        """Up to ``limit + 1`` rows (row id, score, sort key) after ``after``, in ``sort`` order."""
         if sort == "relevance":
-            return self._ranked_page(conn, plan, limit, after, floor, ids)
+            return self._relevance_page(conn, plan, limit, after, floor, ids)
         desc = sort == "-date"
         key = self._sort_sql(sort, None)
         if exact:  # every match is in ids: sort them without asking the index again
@@ -171,6 +186,20 @@ class SqlIndexBase:
             where, params, _ = self._where(plan, True)
             source, rid = self._from(True), self._rid_sql(True)
         return self._ordered(conn, source, rid, key, where, params, after, desc, limit)
+
+    def _relevance_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
+                        floor: int | None, ids: list[int]) -> Sequence[Any]:
+        """The ranked rows (row id ≥ ``floor``) best first, then the older counted matches newest
+        first, unscored: without them a query matching more than the rank window paged out
+        there while its total counted more."""
+        if after is not None and after[0] is None:  # a cursor past the ranked rows
+            rows, below = [], after[1]
+        else:
+            rows, below = list(self._ranked_page(conn, plan, limit, after, floor, ids)), floor
+        if len(rows) > limit or floor is None:
+            return rows
+        older = [i for i in ids if i < below][: limit + 1 - len(rows)]  # ids are newest first
+        return rows + [(i, None, None) for i in older]
 
     def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
                      floor: int | None, ids: list[int]) -> Sequence[Any]:
@@ -284,3 +313,15 @@ class SqlIndexBase:
         conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = 'stale'"))
         self._set_state(conn, "tokenizer", self.tokenizer.fingerprint)
         self._set_state(conn, "layout", self.layout)
+
+
+def _check_offset(query: SearchQuery, limit: int) -> None:
+    if query.offset < 0:
+        raise BadInput("起始位置不能为负数", "offset must not be negative")
+    if query.offset and query.cursor is not None:
+        raise BadInput("分页游标与起始位置不能同时使用", "give a page cursor or an offset, not both")
+    if query.offset + limit > MAX_RESULT_WINDOW:
+        raise BadInput(f"检索结果只能逐页翻阅前 {MAX_RESULT_WINDOW} 条；请增加检索词或条件缩小范围，或用分页游标继续",
+                       f"only the first {MAX_RESULT_WINDOW} hits can be reached by offset (offset + limit); "
+                       "narrow the query or continue with the page cursor",
+                       offset=query.offset, limit=limit, max_result_window=MAX_RESULT_WINDOW)

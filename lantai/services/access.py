@@ -512,12 +512,17 @@ def _render_ofd(archive: Archive, principal: Principal, record_id: str, logical_
 
 # --- search ---------------------------------------------------------------------------------------
 def search(archive: Archive, principal: Principal, query: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
-    """Full-text search when ``lantai.search`` is installed, else a catalogue search; always cleared."""
+    """Full-text search when ``lantai.search`` is installed, else a catalogue search; always cleared.
+
+    Pages reach the first ``lantai.search.model.MAX_RESULT_WINDOW`` hits; ``max_page`` is the
+    last page that can be asked for, and a later one is BadInput saying so.
+    """
     require(principal, Permission.ITEM_READ)
     page, page_size = _page_bounds(page, page_size)
     query = (query or "").strip()
     if not query or len(query) > 200:
         raise BadInput("请输入 1–200 个字的检索词", "query must be 1-200 characters")
+    max_page = _last_search_page(page, page_size)
     engine = "catalogue"
     full_text = _full_text_search(archive, principal, query, page, page_size)
     if full_text is not None:
@@ -526,7 +531,20 @@ def search(archive: Archive, principal: Principal, query: str, *, page: int = 1,
         result = _catalogue_search(archive, principal, query, page, page_size)
     archive.audit.append(principal.username, "search", query[:200],
                          {"engine": engine, "total": result.total, "page": page})
-    return {**result.to_dict(), "query": query, "engine": engine}
+    return {**result.to_dict(), "query": query, "engine": engine, "max_page": max_page}
+
+
+def _last_search_page(page: int, page_size: int) -> int:
+    """The last page of ``page_size`` hits within the result window; BadInput when ``page`` is past it."""
+    from lantai.search.model import MAX_RESULT_WINDOW
+
+    last = max(1, MAX_RESULT_WINDOW // page_size)
+    if page > last:
+        raise BadInput(f"检索结果最多可翻阅前 {MAX_RESULT_WINDOW} 条（每页 {page_size} 条，即前 {last} 页）；"
+                       "请增加检索词缩小范围",
+                       f"only the first {MAX_RESULT_WINDOW} results can be paged through ({last} pages of "
+                       f"{page_size}); narrow the query", page=page, max_page=last, max_results=MAX_RESULT_WINDOW)
+    return last
 
 
 def _catalogue_search(archive: Archive, principal: Principal, query: str, page: int, page_size: int) -> Page:
@@ -545,12 +563,13 @@ def _full_text_search(archive: Archive, principal: Principal, query: str, page: 
     from lantai.services.search_index import search
 
     try:
-        result = search(archive, query, clearance=principal.clearance, limit=page * page_size)
+        result = search(archive, query, clearance=principal.clearance, limit=page_size,
+                        offset=(page - 1) * page_size)
     except LantaiError:
         return None  # e.g. a query the index cannot parse: fall back to the catalogue match
     if result.stale or (result.total == 0 and not result.hits):
         return None if result.stale else Page([], 0, page, page_size)
-    ids = [hit.record_id for hit in result.hits][(page - 1) * page_size:]
+    ids = [hit.record_id for hit in result.hits]
     total = int(result.total)
     with archive.sessions() as session:
         rows = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids), visible(principal)))}

@@ -139,10 +139,14 @@ def reindex(archive: Archive, progress: Any = None) -> int:
 
 
 def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,
-           facets: bool = False, sort: str = "relevance") -> Any:
-    """Run a query for someone with ``clearance``; items above it never appear in anything returned."""
+           offset: int = 0, facets: bool = False, sort: str = "relevance") -> Any:
+    """Run a query for someone with ``clearance``; items above it never appear in anything returned.
+
+    A page starts after ``cursor`` or after the first ``offset`` hits (see SearchQuery).
+    """
     from lantai.search import SearchQuery
 
-    query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
+    query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor,
+                        offset=offset)
     with archive.engine.connect() as conn:
         return _index(conn, archive.settings.search_count_window).search(conn, query)

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from lantai.errors import BadInput
-from lantai.search import GuardedIndex, IndexEntry, SearchQuery, Tokenizer, open_index
+from lantai.search import SORTS, GuardedIndex, IndexEntry, SearchQuery, Tokenizer, open_index
 from lantai.search.index import SearchIndex
+from lantai.search.model import MAX_RESULT_WINDOW
 
 PG_ENV = "LANTAI_TEST_DATABASE_URL"
 TOP = "绝密"
@@ -364,9 +365,9 @@ def test_very_broad_queries_rank_and_count_within_windows(conn: Connection) -> N
         page = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, limit=2, cursor=cursor))
         seen += [h.record_id for h in page.hits]
         cursor = page.next_cursor
-    newest = [h.record_id for h in index.search(conn, SearchQuery(text="意见", max_clearance=TOP, sort="-date",
-                                                                  limit=500)).hits]
-    assert len(seen) == len(set(seen)) == 5 and set(seen) <= set(newest)
+    # the newest 5 ranked, then the rest of the 12 counted, newest first (the fillers were indexed in order)
+    assert len(seen) == len(set(seen)) == 12
+    assert set(seen[:5]) == {f"F{n}" for n in range(35, 40)} and seen[5:] == [f"F{n}" for n in range(34, 27, -1)]
     exact = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, exact_counts=True, facets=True))
     assert (exact.total, exact.total_exact) == (40, True)
     public = index.search(conn, SearchQuery(text="意见", facets=True))
@@ -418,3 +419,75 @@ def test_text_checked_queries_count_the_newest_matches(conn: Connection) -> None
         assert (result.total, result.total_exact) == (3, False)
         assert {h.record_id for h in result.hits} == {"F39", "F38", "F37"}  # the newest three indexed
         assert not facets or sum(c for _, c in result.facets["year"]) == 3
+
+
+# --- numbered pages --------------------------------------------------------------------------------
+MANY = 610  # past the 500 hits one query could return before numbered pages had an offset
+
+
+def many_entries() -> list[IndexEntry]:
+    """MANY items matching 分页样本, indexed M000 first; dates and 档号 repeat (ties in every sort)."""
+    return [item(f"M{n:03d}", f"关于第{n}批分页样本的通知", "分页样本正文。", year=2022, date=f"2022-{n % 12 + 1:02d}-01",
+                 archival_code=f"Q001-WS·2022-D30-M{n % 300:03d}") for n in range(MANY)]
+
+
+def numbered(index: SearchIndex, conn: Connection, page: int, size: int = 20, sort: str = "relevance") -> list[str]:
+    query = SearchQuery(text="分页样本", max_clearance=TOP, limit=size, offset=(page - 1) * size, sort=sort)
+    return [h.record_id for h in index.search(conn, query).hits]
+
+
+def cursor_walk(index: SearchIndex, conn: Connection, size: int, sort: str = "relevance") -> list[str]:
+    seen, cursor = [], None
+    while True:
+        query = SearchQuery(text="分页样本", max_clearance=TOP, limit=size, cursor=cursor, sort=sort)
+        result = index.search(conn, query)
+        seen += [h.record_id for h in result.hits]
+        cursor = result.next_cursor
+        if cursor is None:
+            return seen
+
+
+def test_numbered_pages_reach_every_hit_past_500(conn: Connection) -> None:
+    index = open_index(conn)
+    index.upsert(conn, many_entries())
+    for sort in SORTS:
+        everything = cursor_walk(index, conn, 500, sort=sort)
+        assert len(everything) == len(set(everything)) == MANY, sort
+        assert numbered(index, conn, 26, sort=sort) == everything[500:520], sort
+        assert numbered(index, conn, 30, sort=sort) == everything[580:600], sort
+        last = numbered(index, conn, 31, sort=sort)
+        assert last == everything[600:] and len(last) == 10, sort
+        assert numbered(index, conn, 32, sort=sort) == [], sort
+        pages = [hit for n in range(1, 14) for hit in numbered(index, conn, n, size=50, sort=sort)]
+        assert pages == everything, sort
+
+
+def test_relevance_pages_go_on_past_the_ranked_window(conn: Connection) -> None:
+    """Matches past the ranked (newest) ones follow them newest first, by cursor and by offset alike."""
+    index = open_index(conn)
+    index.upsert(conn, many_entries())
+    index.rank_window = 50  # type: ignore[attr-defined]
+    everything = cursor_walk(index, conn, 20)
+    assert set(everything[:50]) == {f"M{n:03d}" for n in range(560, MANY)}
+    assert everything[50:] == [f"M{n:03d}" for n in range(559, -1, -1)]
+    assert numbered(index, conn, 3) == everything[40:60] and numbered(index, conn, 31) == everything[600:]
+    index.count_window = 100  # type: ignore[attr-defined]
+    counted = index.search(conn, SearchQuery(text="分页样本", max_clearance=TOP, limit=20, offset=80))
+    assert (counted.total, counted.total_exact) == (100, False) and counted.next_cursor is None
+    assert [h.record_id for h in counted.hits] == everything[80:100] == cursor_walk(index, conn, 30)[80:]
+    assert numbered(index, conn, 6) == []
+
+
+def test_offset_past_the_result_window_is_bad_input(conn: Connection) -> None:
+    index = open_index(conn)
+    deepest = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, limit=20, offset=MAX_RESULT_WINDOW - 20))
+    assert deepest.hits == [] and deepest.total == 40
+    first = index.search(conn, SearchQuery(text="意见", max_clearance=TOP, limit=20))
+    for bad in ({"offset": MAX_RESULT_WINDOW - 19}, {"offset": MAX_RESULT_WINDOW, "limit": 1}, {"offset": -1},
+                {"offset": 20, "cursor": first.next_cursor}):
+        with pytest.raises(BadInput) as refused:
+            index.search(conn, SearchQuery(text="意见", max_clearance=TOP, **bad))  # type: ignore[arg-type]
+        assert refused.value.message_zh and refused.value.message_en != refused.value.message_zh
+    with pytest.raises(BadInput, match=f"前 {MAX_RESULT_WINDOW} 条"):
+        index.search(conn, SearchQuery(text="意见", limit=500, offset=MAX_RESULT_WINDOW - 499))
+
