@@ -79,7 +79,7 @@ def query_command(
 
     request = SearchQuery(text=query, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
     with open_archive() as archive, archive.engine.connect() as conn:
-        index = open_index(conn)
+        index = open_index(conn, count_window=archive.settings.search_count_window)
         try:
             result = index.search(conn, request)
         except SQLAlchemyError as exc:
@@ -89,7 +89,8 @@ def query_command(
 
 
 def _render(result: SearchResult) -> None:
-    table = Table(title=f"检索结果：共 {result.total} 件")
+    counted = f"共 {result.total} 件" if result.total_exact else f"≥ {result.total} 件"
+    table = Table(title=f"检索结果：{counted}")
     for column in ("电子文件号", "题名", "文号", "日期", "密级", "摘要"):
         table.add_column(column)
     for hit in result.hits:
@@ -99,6 +100,8 @@ def _render(result: SearchResult) -> None:
     for name, values in result.facets.items():
         if values:
             console.print(f"[bold]{name}[/]: " + "  ".join(f"{v} ({c})" for v, c in values[:10]))
+    if not result.total_exact:
+        console.print(f"[yellow]匹配的条目很多，只统计了最新的 {result.total} 件；增加检索词可缩小范围[/]")
     if result.next_cursor:
         console.print(f"下一页: --cursor {result.next_cursor}")
     if result.stale:

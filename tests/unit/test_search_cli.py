@@ -51,3 +51,20 @@ def test_bad_query_is_exit_2_with_a_chinese_message(settings: Settings) -> None:
     bad = runner.invoke(app, ["search", "query", "(档案", "--json"], env=env)
     assert bad.exit_code == 2
     assert json.loads(bad.stdout)["error"]["code"] == "bad_input"
+
+
+def test_a_broad_query_reads_at_least_n(settings: Settings, tmp_path: Path) -> None:
+    """Past the search_count_window only the newest matches are counted: "≥ N 件", never "共 N 件"."""
+    runner = CliRunner()
+    env = {**cli_env(settings), "LANTAI_SEARCH_COUNT_WINDOW": "2"}
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    ingest = runner.invoke(app, ["ingest", str(write_batch(tmp_path, specs(3))), "--json"], env=env)
+    assert ingest.exit_code == 0, ingest.output
+    broad = runner.invoke(app, ["search", "query", "通知", "--clearance", "绝密"], env=env)
+    assert broad.exit_code == 0, broad.output
+    assert "≥ 2 件" in broad.stdout and "共 2 件" not in broad.stdout and "只统计了最新的 2 件" in broad.stdout
+    as_json = json.loads(runner.invoke(app, ["search", "query", "通知", "--clearance", "绝密", "--json"], env=env).stdout)
+    assert (as_json["total"], as_json["total_exact"], len(as_json["hits"])) == (2, False, 2)
+    exact = runner.invoke(app, ["search", "query", "通知", "--clearance", "绝密"],
+                          env={**env, "LANTAI_SEARCH_COUNT_WINDOW": "5000"})
+    assert "共 3 件" in exact.stdout and "≥" not in exact.stdout and "只统计" not in exact.stdout
