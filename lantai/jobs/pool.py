@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 _PRELOAD = ["lantai.services.ingest", "lantai.jobs.hashing", "lantai.search"]
 
@@ -36,11 +38,23 @@ def warm_up_workers(workers: int) -> None:
         warm_up()
 
 
-def worker_pool(workers: int, *, preload: list[str] | None = None) -> ProcessPoolExecutor:
-    """``preload`` names the modules the fork server imports once (only its first start counts)."""
+def worker_pool(workers: int, *, preload: list[str] | None = None, initializer: Callable[..., object] | None = None,
+                initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """``preload`` names the modules the fork server imports once (only its first start counts).
+
+    ``initializer(*initargs)`` runs in each worker before its imports are frozen (it may build
+    state the jobs share, such as a tokenizer); it must be a module-level function.
+    """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload if preload is not None else _PRELOAD)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=freeze_imported_objects)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                               initargs=(initializer, initargs))
+
+
+def _start_worker(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    if initializer is not None:
+        initializer(*initargs)
+    freeze_imported_objects()
 
 
 def freeze_imported_objects() -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from itertools import islice
 
+from lantai.jobs.pool import worker_pool
 from lantai.search.model import IndexEntry
 from lantai.search.prepare import PreparedDoc, prepare
 from lantai.search.tokenize import Tokenizer
@@ -43,8 +44,9 @@ def prepared_chunks(entries: Iterable[IndexEntry], tokenizer: Tokenizer, size: i
         for chunk in chunks(entries, size):
             yield [prepare(e, tokenizer) for e in chunk]
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker,
-                             initargs=(tokenizer.extra_words, tokenizer.mode)) as pool:
+    # Fork-server workers: a fork of this process would inherit its open catalogue connection and
+    # the archive's activity lock (see lantai.jobs.pool).
+    with worker_pool(workers, initializer=_start_worker, initargs=(tokenizer.extra_words, tokenizer.mode)) as pool:
         pending: deque[Future[list[PreparedDoc]]] = deque()
         for chunk in chunks(entries, size):
             pending.append(pool.submit(_prepare_chunk, chunk))

