@@ -9,9 +9,10 @@ at most ``2 × workers`` chunks are in flight, so a million entries never sit in
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from itertools import islice
+from typing import Any
 
 from lantai.jobs.pool import worker_pool
 from lantai.search.model import IndexEntry
@@ -19,6 +20,7 @@ from lantai.search.prepare import PreparedDoc, prepare
 from lantai.search.tokenize import Tokenizer
 
 _worker_tokenizer: Tokenizer | None = None
+Finish = Callable[[PreparedDoc], Any]
 
 
 def _start_worker(extra_words: tuple[str, ...], mode: str) -> None:
@@ -26,9 +28,14 @@ def _start_worker(extra_words: tuple[str, ...], mode: str) -> None:
     _worker_tokenizer = Tokenizer(extra_words, mode=mode)
 
 
-def _prepare_chunk(chunk: list[IndexEntry]) -> list[PreparedDoc]:
+def _prepare_chunk(chunk: list[IndexEntry], finish: Finish | None) -> list[Any]:
     assert _worker_tokenizer is not None
-    return [prepare(e, _worker_tokenizer) for e in chunk]
+    return _prepared(chunk, _worker_tokenizer, finish)
+
+
+def _prepared(chunk: list[IndexEntry], tokenizer: Tokenizer, finish: Finish | None) -> list[Any]:
+    docs = [prepare(e, tokenizer) for e in chunk]
+    return docs if finish is None else [finish(doc) for doc in docs]
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -38,18 +45,23 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def prepared_chunks(entries: Iterable[IndexEntry], tokenizer: Tokenizer, size: int,
-                    workers: int = 1) -> Iterator[list[PreparedDoc]]:
-    """Chunks of prepared documents, in the order of ``entries``."""
+                    workers: int = 1, finish: Finish | None = None) -> Iterator[list[Any]]:
+    """Chunks of prepared documents, in the order of ``entries``.
+
+    ``finish`` (a module-level function, so workers can be sent it) turns each prepared document
+    into what the backend writes, in the worker: a PostgreSQL COPY row with its tsvector text is
+    built there, and crosses the process boundary as a few strings instead of token lists.
+    """
     if workers <= 1:
         for chunk in chunks(entries, size):
-            yield [prepare(e, tokenizer) for e in chunk]
+            yield _prepared(chunk, tokenizer, finish)
         return
     # Fork-server workers: a fork of this process would inherit its open catalogue connection and
     # the archive's activity lock (see lantai.jobs.pool).
     with worker_pool(workers, initializer=_start_worker, initargs=(tokenizer.extra_words, tokenizer.mode)) as pool:
-        pending: deque[Future[list[PreparedDoc]]] = deque()
+        pending: deque[Future[list[Any]]] = deque()
         for chunk in chunks(entries, size):
-            pending.append(pool.submit(_prepare_chunk, chunk))
+            pending.append(pool.submit(_prepare_chunk, chunk, finish))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:

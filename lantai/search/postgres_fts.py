@@ -96,6 +96,14 @@ def tsvector_literal(doc: PreparedDoc) -> str:
     return " ".join(parts)
 
 
+def copy_row(doc: PreparedDoc) -> tuple:
+    """A ``search_docs`` row in COPY column order (reindex builds these in its cutting workers)."""
+    e = doc.entry
+    return (e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention, e.organisation,
+            e.document_type, e.security_classification, doc.clearance_rank, e.archival_code, e.fonds,
+            doc.body, tsvector_literal(doc))
+
+
 class PostgresDialect:
     """tsquery syntax; lexemes are quoted literals, so user text is never read as an operator."""
 
@@ -269,16 +277,10 @@ class PostgresIndex(SqlIndexBase):
         sql = (f"INSERT INTO search_docs ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
                f"ON CONFLICT (record_id) DO UPDATE SET {updates}")
         for chunk in _chunks(iter(entries), BATCH):
-            rows = [self._row(prepare(e, self.tokenizer)) for e in chunk]
+            rows = [copy_row(prepare(e, self.tokenizer)) for e in chunk]
             conn.exec_driver_sql(sql, rows)
             count += len(rows)
         return count
-
-    def _row(self, doc: PreparedDoc) -> tuple:
-        e = doc.entry
-        return (e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention, e.organisation,
-                e.document_type, e.security_classification, doc.clearance_rank, e.archival_code, e.fonds,
-                doc.body, tsvector_literal(doc))
 
     def delete(self, conn: Connection, record_ids: Iterable[str]) -> int:
         ids = list(record_ids)
@@ -299,9 +301,9 @@ class PostgresIndex(SqlIndexBase):
         count = 0
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY search_docs ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers):
-                for doc in chunk:
-                    copy.write_row(self._row(doc))
+            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
+                for row in chunk:
+                    copy.write_row(row)
                 count += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
