@@ -110,6 +110,23 @@ def test_batch_is_archived_with_register_totals(archive: Archive, tmp_path: Path
         assert row.declared_bytes == row.actual_bytes
 
 
+def test_batch_larger_than_the_window_in_flight_commits_every_item_once(archive: Archive, tmp_path: Path) -> None:
+    """More items than the workers hold at once (workers × IN_FLIGHT_PER_WORKER) and than a group."""
+    from lantai.services import ingest
+
+    count = archive.settings.workers * ingest.IN_FLIGHT_PER_WORKER + ingest.GROUP_MAX_ITEMS + 3
+    items = [SipSpec(f"Z-WIN-{i:03d}", files={"正文.pdf": b"%PDF-1.7 " + os.urandom(64)}) for i in range(count)]
+    items[7].declared_sizes = {"正文.pdf": 1}  # one bad item somewhere in the middle
+    paths = [write_item(tmp_path / "in", spec) for spec in items]
+    report = ingest_paths(archive, paths)
+    assert sorted(o.source for o in report.items) == sorted(p.name for p in paths)  # each exactly once
+    assert report.counts() == {"accepted": count - 1, "duplicate": 0, "rejected": 1, "conflict": 0}
+    assert _items(archive) == count - 1
+    assert sorted(archive.store.iter_object_ids()) == sorted(s.record_id for s in items if s is not items[7])
+    again = ingest_paths(archive, paths)  # resubmitting: every accepted item is a duplicate
+    assert again.counts()["duplicate"] == count - 1 and _items(archive) == count - 1
+
+
 def test_register_that_disagrees_rejects_the_whole_batch(archive: Archive, tmp_path: Path) -> None:
     report = ingest_paths(archive, [write_batch(tmp_path, specs(3), count_delta=1)])
     assert not report.ok
