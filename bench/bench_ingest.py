@@ -148,8 +148,9 @@ def verify_in_process(home: Path) -> float:
 
 def ingest_in_process(batch: Path, home: Path) -> float:
     """ingest_paths without the interpreter start: what a long-running ingest converges to."""
+    from lantai.jobs.pool import warm_up_workers
     from lantai.services.archive import init_archive, open_archive
-    from lantai.services.ingest import ingest_paths, warm_up_workers
+    from lantai.services.ingest import ingest_paths
     from lantai.settings import Settings
 
     os.environ["LANTAI_INGEST_PROFILE"] = PROFILE["name"]
@@ -157,7 +158,7 @@ def ingest_in_process(batch: Path, home: Path) -> float:
     init_archive(settings).close()
     os.sync()
     started = time.perf_counter()
-    warm_up_workers(settings)
+    warm_up_workers(settings.workers)
     with open_archive(settings) as archive:
         report = ingest_paths(archive, [batch])
     elapsed = time.perf_counter() - started

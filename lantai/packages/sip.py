@@ -130,16 +130,24 @@ def read_metadata(path: Path, limits: SipLimits = SipLimits()) -> bytes:
             return source.read(METADATA_NAME, limits.max_metadata_bytes)
     label, target = path.name, path / METADATA_NAME
     try:
-        st = target.lstat()
+        entry = _dir_entry(label, METADATA_NAME, target)
     except FileNotFoundError:
-        raise PackageError(f"{label}: 缺少 {METADATA_NAME}", f"{label}: {METADATA_NAME} is missing",
-                           rule="structure") from None
+        raise _missing_metadata(label) from None
+    return SipSource(label, {METADATA_NAME: entry}).read(METADATA_NAME, limits.max_metadata_bytes)
+
+
+def _dir_entry(label: str, rel: str, full: Path) -> SipEntry:
+    """The entry for a file of an item directory: a regular file, never a link (checked by lstat)."""
+    st = full.lstat()
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafeInput(f"{label}: 不允许符号链接 {METADATA_NAME}", f"{label}: symbolic link {METADATA_NAME} is not allowed")
+        raise UnsafeInput(f"{label}: 不允许符号链接 {rel}", f"{label}: symbolic link {rel} is not allowed")
     if not stat.S_ISREG(st.st_mode):
-        raise PackageError(f"{label}: {METADATA_NAME} 不是普通文件", f"{label}: {METADATA_NAME} is not a regular file")
-    source = SipSource(label, {METADATA_NAME: SipEntry(METADATA_NAME, st.st_size, _dir_file=target)})
-    return source.read(METADATA_NAME, limits.max_metadata_bytes)
+        raise PackageError(f"{label}: {rel} 不是普通文件", f"{label}: {rel} is not a regular file")
+    return SipEntry(rel, st.st_size, _dir_file=full)
+
+
+def _missing_metadata(label: str) -> PackageError:
+    return PackageError(f"{label}: 缺少 {METADATA_NAME}", f"{label}: {METADATA_NAME} is missing", rule="structure")
 
 
 def _open_dir(root: Path) -> SipSource:
@@ -151,16 +159,10 @@ def _open_dir(root: Path) -> SipSource:
                 raise UnsafeInput(f"{label}: 不允许符号链接 {name}", f"{label}: symbolic link {name} is not allowed")
         for name in filenames:
             full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            st = full.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                raise UnsafeInput(f"{label}: 不允许符号链接 {rel}", f"{label}: symbolic link {rel} is not allowed")
-            if not stat.S_ISREG(st.st_mode):
-                raise PackageError(f"{label}: {rel} 不是普通文件", f"{label}: {rel} is not a regular file")
-            rel = check_relative_path(label, rel)
-            source.entries[rel] = SipEntry(rel, st.st_size, _dir_file=full)
+            rel = check_relative_path(label, full.relative_to(root).as_posix())
+            source.entries[rel] = _dir_entry(label, rel, full)
     if METADATA_NAME not in source.entries:
-        raise PackageError(f"{label}: 缺少 {METADATA_NAME}", f"{label}: {METADATA_NAME} is missing", rule="structure")
+        raise _missing_metadata(label)
     return source
 
 
@@ -220,7 +222,7 @@ def _add_zip_entries(source: SipSource, archive: zipfile.ZipFile, infos: list[zi
         rel = name[len(prefix):] if prefix else name
         source.entries[rel] = SipEntry(rel, info.file_size, _zip=archive, _zip_info=info)
     if METADATA_NAME not in source.entries:
-        raise PackageError(f"{label}: 缺少 {METADATA_NAME}", f"{label}: {METADATA_NAME} is missing", rule="structure")
+        raise _missing_metadata(label)
 
 
 def _common_root(names: dict[str, zipfile.ZipInfo]) -> str:

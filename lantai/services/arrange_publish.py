@@ -387,14 +387,11 @@ def _commit_prepared(store: OcflStore, result: PreparedPublication) -> tuple[int
 
 # -- intents and recovery -----------------------------------------------------------------------
 
-def _intents_dir(archive: Archive) -> Path:
-    return archive.settings.staging_dir / INTENTS
-
-
 def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
     """Like ingest's intent, in a directory of its own: these objects already exist, so start-up
     recovery must not resolve them as ingests (it would audit ``ingest.accepted``)."""
-    return recovery.write_intent(archive, objects, actor, directory=_intents_dir(archive), kind="arrange.publish")
+    return recovery.write_intent(archive, objects, actor, directory=recovery.arrange_intents_dir(archive),
+                                 kind="arrange.publish")
 
 
 def recover_publications(archive: Archive) -> dict[str, Any]:
@@ -407,7 +404,7 @@ def recover_publications(archive: Archive) -> dict[str, Any]:
     """
     from lantai.services.catalogue import upsert_items
 
-    directory = _intents_dir(archive)
+    directory = recovery.arrange_intents_dir(archive)
     intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
     reconciled: list[str] = []
     for path in intents:

@@ -36,7 +36,6 @@ from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, StorageError
-from lantai.jobs.pool import warm_up_workers as warm_up_pool
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
@@ -503,11 +502,6 @@ def refresh_batch(session: Any, batch_id: str) -> None:
 ProgressFn = Callable[[ItemOutcome], None]
 
 
-def warm_up_workers(settings: Settings) -> None:
-    """Start the workers' fork server early: its imports then overlap opening the archive."""
-    warm_up_pool(settings.workers)
-
-
 def ingest_paths(archive: Archive, paths: Iterable[Path], *, actor: str = "system",
                  progress: ProgressFn | None = None, on_total: Callable[[int], None] | None = None) -> IngestReport:
     report = IngestReport()
@@ -585,9 +579,10 @@ def _declared_totals(settings: Settings, items: list[Path]) -> tuple[int, int, b
 
 
 # Group commit: the committing process gathers prepared items until it has this many or the
-# oldest has waited this long. Workers do not wait for it (finished items are replaced in the pool
-# before the group commits, and each worker has several queued), so gathering costs only latency, while each group pays two syncfs, an intent file and a database
-# transaction once: at one or two items a group those fixed costs made the committer the bottleneck.
+# oldest has waited this long. Workers do not wait for it (finished items are replaced in the
+# pool before the group commits, and each worker has several queued), so gathering costs only
+# latency, while each group pays two syncfs, an intent file and a transaction once: at one or two
+# items a group those fixed costs made the committer the bottleneck.
 GROUP_MAX_ITEMS = 16
 GROUP_MAX_SECONDS = 0.5
 IN_FLIGHT_PER_WORKER = 8  # submitted, not finished: more work than a group commit takes to write

@@ -32,6 +32,11 @@ def _intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / "intents"
 
 
+def arrange_intents_dir(archive: Archive) -> Path:
+    """Where arrangement's publish groups keep their intents (resolved apart from ingest's)."""
+    return archive.settings.staging_dir / ARRANGE_INTENTS
+
+
 def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str, *,
                  directory: Path | None = None, kind: str | None = None) -> Path:
     """Record which objects are about to be committed, before any of them reaches the store.
@@ -101,7 +106,7 @@ def recover(archive: Archive) -> dict[str, Any]:
 
 def _recover_publications(archive: Archive) -> dict[str, Any]:
     """Arrangement publishes new versions with intents of its own; finish those too."""
-    directory = archive.settings.staging_dir / ARRANGE_INTENTS
+    directory = arrange_intents_dir(archive)
     if not directory.is_dir() or not any(directory.glob("*.json")):
         # Nothing to finish: every command opens the archive, and the arrangement code is heavy to import.
         return {"intents": 0, "reconciled": [], "published": 0, "failed": 0}
