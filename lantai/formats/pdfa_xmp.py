@@ -62,8 +62,9 @@ def _packet_bytes(raw: bytes) -> bytes:
             raw = raw.decode(codec, "replace").lstrip("\ufeff").encode("utf-8")
             break
     else:
-        if raw[:2] in (b"<\x00", b"\x00<"):
-            codec = "utf-16-le" if raw[:1] == b"<" else "utf-16-be"
+        codec = {b"<\x00\x00\x00": "utf-32-le", b"\x00\x00\x00<": "utf-32-be"}.get(raw[:4]) or \
+            {b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}.get(raw[:2])
+        if codec:  # no BOM: the encoding shows in the first '<'
             raw = raw.decode(codec, "replace").encode("utf-8")
     return raw.strip(b"\x00 \r\n\t") or b"<x/>"
 

@@ -171,6 +171,7 @@ def predefined(part: int) -> dict[str, dict[str, str]]:
             schemas.setdefault(NS[prefix], {}).update(_parse(spec))
     if part == 1:
         del schemas[NS["pdfaid"]]["corr"]
+        schemas[NS["photoshop"]]["SupplementalCategories"] = "Text"  # a bag only from XMP 2005
     return schemas
 
 

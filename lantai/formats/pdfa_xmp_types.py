@@ -65,6 +65,9 @@ def read_value(element: etree._Element) -> Value:
     if element.get(f"{{{RDF}}}resource") is not None:
         return Value("simple", element.get(f"{{{RDF}}}resource") or "", lang=lang)
     children = [c for c in element if isinstance(c.tag, str)]
+    qualified = _qualified_value(element, children)
+    if qualified is not None:
+        return Value("simple", qualified, lang=lang)
     if element.get(f"{{{RDF}}}parseType") == "Resource":
         return _struct_from(element, children)
     if children:
@@ -75,14 +78,23 @@ def read_value(element: etree._Element) -> Value:
             return Value(local, items=items)
         if ns == RDF and local == "Description" and len(children) == 1:
             return _struct_from(first, [c for c in first if isinstance(c.tag, str)])
-        value = element.find(f"{{{RDF}}}value")
-        if value is not None:  # qualified simple value: rdf:value plus qualifiers
-            return Value("simple", (value.text or ""), lang=lang)
         return _struct_from(element, children)
     extra = [a for a in element.attrib if not _meta_attr(a)]
     if extra:  # structure written as attributes of an empty property element
         return _struct_from(element, [])
     return Value("simple", element.text or "", lang=lang)
+
+
+def _qualified_value(element: etree._Element, children: list[etree._Element]) -> str | None:
+    """A qualified simple value (rdf:value plus qualifiers, inline or in an rdf:Description) is its rdf:value."""
+    holder = element
+    if len(children) == 1 and split(children[0].tag) == (RDF, "Description"):
+        holder = children[0]
+    value = holder.find(f"{{{RDF}}}value")
+    if value is not None and not [c for c in value if isinstance(c.tag, str)]:
+        return value.text or ""
+    attr = holder.get(f"{{{RDF}}}value")
+    return attr
 
 
 def _struct_from(element: etree._Element, children: list[etree._Element]) -> Value:
