@@ -27,12 +27,10 @@ from typing import Any
 
 import pikepdf
 
+from lantai.formats.pdfa_graphics import check_graphics
 from lantai.formats.pdfa_objects import ObjectRules
 from lantai.formats.pdfa_syntax import check_syntax
 from lantai.formats.pdfa_xmp import Xmp, check_xmp, read_xmp
-
-DEVICE_SPACES = {"/DeviceRGB", "/DeviceCMYK", "/DeviceGray"}
-
 
 @dataclass(slots=True)
 class PdfaResult:
@@ -76,7 +74,8 @@ def _validate(path: Path) -> PdfaResult:
         violations += check_syntax(path, part)
         violations += _trailer_id(pdf, path)
         violations += ObjectRules(pdf, part).run()
-        violations += _output_intent(pdf, part)
+        graphics, warnings = check_graphics(pdf, part)
+        violations += graphics
         notes = []
         if (xmp.conformance or "").strip().upper() in ("A", "U"):
             notes.append(f"level {xmp.conformance} declared; checked against the level B rules only")
@@ -104,28 +103,3 @@ def _trailer_id(pdf: pikepdf.Pdf, path: Path) -> list[tuple[str, str]]:
         fh.seek(max(0, path.stat().st_size - 4096))
         has_keyword = b"trailer" in fh.read()
     return [] if has_keyword else [("6.1.3", "the file trailer has no ID")]
-
-
-def _output_intent(pdf: pikepdf.Pdf, part: int) -> list[tuple[str, str]]:
-    """Device colour needs a PDF/A OutputIntent; resources and images are inspected, not content streams."""
-    intents = pdf.Root.get("/OutputIntents")
-    if isinstance(intents, pikepdf.Array) and any(
-            isinstance(i, pikepdf.Dictionary) and str(i.get("/S")) == "/GTS_PDFA1" for i in intents):
-        return []
-    clause = "6.2.2" if part == 1 else "6.2.3"
-    for obj in pdf.objects:
-        if _uses_device_colour(obj):
-            return [(clause, "device-dependent colour is used but there is no PDF/A OutputIntent")]
-    return []
-
-
-def _uses_device_colour(obj: Any) -> bool:
-    if isinstance(obj, pikepdf.Stream) and str(obj.stream_dict.get("/Subtype")) == "/Image":
-        space = obj.stream_dict.get("/ColorSpace")
-        return str(space) in DEVICE_SPACES
-    if isinstance(obj, pikepdf.Dictionary) and "/ColorSpace" in obj and str(obj.get("/Type")) != "/XObject":
-        spaces = obj.get("/ColorSpace")
-        if isinstance(spaces, pikepdf.Dictionary):
-            defaults = {"/DefaultRGB", "/DefaultCMYK", "/DefaultGray"} & set(spaces.keys())
-            return any(str(v) in DEVICE_SPACES for v in spaces.values()) and not defaults
-    return False

@@ -20,9 +20,9 @@ Violation = tuple[str, str]
 # rule → clause in (PDF/A-1, PDF/A-2/3)
 CLAUSES = {
     "filters": ("6.1.10", "6.1.7.2"), "limits": ("6.1.12", "6.1.13"), "stream_keys": ("6.1.7", "6.1.7.1"),
-    "embedded": ("6.1.11", "6.1.10"), "optional_content": ("6.1.13", "6.1.14"), "encrypt": ("6.1.3", "6.1.3"),
+    "embedded": ("6.1.11", "6.8"), "optional_content": ("6.1.13", "6.9"), "encrypt": ("6.1.3", "6.1.3"),
     "output_intent": ("6.2.2", "6.2.3"), "image": ("6.2.4", "6.2.8"), "xobject": ("6.2.5", "6.2.9"),
-    "extgstate": ("6.2.8", "6.2.10"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
+    "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
     "forms": ("6.9", "6.4.1"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),

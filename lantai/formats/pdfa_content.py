@@ -1,0 +1,271 @@
+"""What each page actually draws: content-stream operators, device colour use, transparency.
+
+PDF/A's colour and transparency rules apply to what is *used* for rendering, not to every object
+in the file (ISO 19005-1 6.2.3.3, ISO 19005-2 6.2.4.3 and 6.2.10). This module parses the
+content of each page, following form XObjects, Type 3 glyph procedures, patterns and annotation
+appearances, and records per page: operators outside ISO 32000-1, device colour spaces used
+(through operators, images, inline images, shadings and the alternates/bases they name), whether
+the page uses transparency, and the default colour spaces in effect. Streams above
+``MAX_STREAM`` decoded bytes are not parsed; the page is then marked ``incomplete`` so the caller
+reports a warning instead of passing it silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pikepdf
+
+MAX_STREAM = 32 * 1024 * 1024
+MAX_STREAMS_PER_PAGE = 2_000
+OPERATORS = set(
+    "b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h i ID j J K k l m M MP n q Q "
+    "re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W* y ' \"".split())
+DEVICE = {"/DeviceRGB": "RGB", "/RGB": "RGB", "/DeviceCMYK": "CMYK", "/CMYK": "CMYK", "/DeviceGray": "Gray",
+          "/G": "Gray"}
+DEFAULTS = {"RGB": "/DefaultRGB", "CMYK": "/DefaultCMYK", "Gray": "/DefaultGray"}
+
+
+@dataclass(slots=True)
+class PageUse:
+    """Facts about one page's rendering."""
+
+    number: int
+    unknown_operators: set[str] = field(default_factory=set)
+    device: set[str] = field(default_factory=set)  # "RGB"/"CMYK"/"Gray" used without a Default* override
+    transparency: bool = False
+    incomplete: str | None = None
+    undefined_resources: set[str] = field(default_factory=set)
+
+
+def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
+    """One ``PageUse`` per page."""
+    result = []
+    for number, page in enumerate(pdf.pages, start=1):
+        scan = _PageScan(PageUse(number))
+        scan.page(page)
+        result.append(scan.use)
+    return result
+
+
+class _PageScan:
+    def __init__(self, use: PageUse) -> None:
+        self.use = use
+        self.seen: set[tuple[int, int]] = set()
+        self.streams = 0
+
+    def page(self, page: pikepdf.Page) -> None:
+        obj = page.obj
+        resources = obj.get("/Resources")
+        group = obj.get("/Group")
+        if isinstance(group, pikepdf.Dictionary):
+            self.colour_space(group.get("/CS"), resources)
+        contents = obj.get("/Contents")
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents] if contents is not None else []
+        if all(isinstance(st, pikepdf.Stream) and self._budget(st) for st in streams) and streams:
+            self.content(page, resources)
+        for annot in obj.get("/Annots", []) or []:
+            if isinstance(annot, pikepdf.Dictionary):
+                self.annotation(annot)
+
+    def annotation(self, annot: pikepdf.Dictionary) -> None:
+        ca = annot.get("/CA")
+        if isinstance(ca, (int, Decimal)) and not isinstance(ca, bool) and float(ca) < 1:
+            self.use.transparency = True
+        ap = annot.get("/AP")
+        if not isinstance(ap, pikepdf.Dictionary):
+            return
+        for state in ap.values():
+            forms = [state] if isinstance(state, pikepdf.Stream) else \
+                list(state.values()) if isinstance(state, pikepdf.Dictionary) else []
+            for form in forms:
+                if isinstance(form, pikepdf.Stream):
+                    self.form(form)
+
+    def _budget(self, stream: pikepdf.Stream) -> bool:
+        self.streams += 1
+        if self.streams > MAX_STREAMS_PER_PAGE:
+            self.use.incomplete = "too many content streams to follow"
+            return False
+        length = stream.stream_dict.get("/Length")
+        if isinstance(length, int) and length > MAX_STREAM:
+            self.use.incomplete = f"a content stream of {length} bytes is too large to parse"
+            return False
+        return True
+
+    def content(self, target: Any, resources: Any) -> None:
+        """Parse a page's content or one content stream in the context of ``resources``."""
+        try:
+            instructions = pikepdf.parse_content_stream(target)
+        except Exception as exc:
+            self.use.incomplete = f"a content stream does not parse: {exc}"
+            return
+        res = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
+        for instruction in instructions:
+            if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                self.inline_image(instruction.iimage.obj, res)
+                continue
+            operands, operator = instruction.operands, str(instruction.operator)
+            self.operator(operator, list(operands), res)
+
+    def operator(self, op: str, operands: list[Any], res: pikepdf.Dictionary) -> None:
+        if op not in OPERATORS:
+            self.use.unknown_operators.add(op)
+            return
+        if op in ("rg", "RG"):
+            self.device("RGB", res)
+        elif op in ("k", "K"):
+            self.device("CMYK", res)
+        elif op in ("g", "G"):
+            self.device("Gray", res)
+        elif op in ("cs", "CS") and operands:
+            self.colour_space(self.lookup(res, "/ColorSpace", operands[0], allow_direct=True), res)
+        elif op in ("scn", "SCN") and operands and isinstance(operands[-1], pikepdf.Name):
+            pattern = self.lookup(res, "/Pattern", operands[-1])
+            if pattern is not None:
+                self.pattern(pattern)
+        elif op == "sh" and operands:
+            shading = self.lookup(res, "/Shading", operands[0])
+            if isinstance(shading, (pikepdf.Dictionary, pikepdf.Stream)):
+                self.colour_space(_dict(shading).get("/ColorSpace"), res)
+        elif op == "gs" and operands:
+            gs = self.lookup(res, "/ExtGState", operands[0])
+            if isinstance(gs, pikepdf.Dictionary):
+                self.extgstate(gs)
+        elif op == "Do" and operands:
+            xobject = self.lookup(res, "/XObject", operands[0])
+            if isinstance(xobject, pikepdf.Stream):
+                self.xobject(xobject, res)
+        elif op == "Tf" and operands:
+            font = self.lookup(res, "/Font", operands[0])
+            if isinstance(font, pikepdf.Dictionary) and str(font.get("/Subtype")) == "/Type3":
+                self.type3(font)
+
+    def lookup(self, res: pikepdf.Dictionary, category: str, name: Any, *, allow_direct: bool = False) -> Any:
+        if not isinstance(name, pikepdf.Name):
+            return None
+        if allow_direct and (str(name) in DEVICE or str(name) in ("/Pattern", "/Lab", "/CalRGB", "/CalGray")):
+            return name
+        group = res.get(category)
+        value = group.get(name) if isinstance(group, pikepdf.Dictionary) else None
+        if value is None:
+            self.use.undefined_resources.add(f"{category[1:]} {name}")
+        return value
+
+    def device(self, family: str, res: pikepdf.Dictionary) -> None:
+        spaces = res.get("/ColorSpace")
+        if isinstance(spaces, pikepdf.Dictionary) and DEFAULTS[family] in spaces:
+            return
+        self.use.device.add(family)
+
+    def colour_space(self, space: Any, res: Any, depth: int = 0) -> None:
+        """Record the device families a colour space resolves to (bases and alternates included)."""
+        if space is None or depth > 8:
+            return
+        res = res if isinstance(res, pikepdf.Dictionary) else pikepdf.Dictionary()
+        if isinstance(space, pikepdf.Name):
+            name = str(space)
+            if name in DEVICE:
+                self.device(DEVICE[name], res)
+                return
+            named = res.get("/ColorSpace")
+            resolved = named.get(space) if isinstance(named, pikepdf.Dictionary) else None
+            if resolved is not None and not (isinstance(resolved, pikepdf.Name) and str(resolved) == name):
+                self.colour_space(resolved, res, depth + 1)
+            return
+        if not isinstance(space, pikepdf.Array) or len(space) == 0:
+            return
+        family = str(space[0])
+        if family in ("/Indexed", "/I") and len(space) > 1:
+            self.colour_space(space[1], res, depth + 1)
+        elif family == "/Separation" and len(space) > 2:
+            if str(space[1]) != "/None":
+                self.colour_space(space[2], res, depth + 1)
+        elif family == "/DeviceN" and len(space) > 2:
+            self.colour_space(space[2], res, depth + 1)
+        elif family == "/Pattern" and len(space) > 1:
+            self.colour_space(space[1], res, depth + 1)
+
+    def inline_image(self, d: pikepdf.Dictionary, res: pikepdf.Dictionary) -> None:
+        if d.get("/ImageMask") is True or d.get("/IM") is True:
+            return
+        self.colour_space(d.get("/ColorSpace", d.get("/CS")), res)
+
+    def xobject(self, xobject: pikepdf.Stream, res: pikepdf.Dictionary) -> None:
+        d = xobject.stream_dict
+        subtype = str(d.get("/Subtype"))
+        if subtype == "/Image":
+            if d.get("/ImageMask") is not True:
+                self.colour_space(d.get("/ColorSpace"), res)
+            smask = d.get("/SMask")
+            if isinstance(smask, pikepdf.Stream) or _positive(d.get("/SMaskInData")):
+                self.use.transparency = True
+        elif subtype == "/Form":
+            self.form(xobject)
+
+    def form(self, form: pikepdf.Stream) -> None:
+        if form.is_indirect:
+            if form.objgen in self.seen:
+                return
+            self.seen.add(form.objgen)
+        d = form.stream_dict
+        group = d.get("/Group")
+        if isinstance(group, pikepdf.Dictionary) and str(group.get("/S")) == "/Transparency":
+            self.use.transparency = True
+            self.colour_space(group.get("/CS"), d.get("/Resources"))
+        if self._budget(form):
+            self.content(form, d.get("/Resources"))
+
+    def type3(self, font: pikepdf.Dictionary) -> None:
+        if font.is_indirect:
+            if font.objgen in self.seen:
+                return
+            self.seen.add(font.objgen)
+        procs = font.get("/CharProcs")
+        resources = font.get("/Resources")
+        for proc in (procs.values() if isinstance(procs, pikepdf.Dictionary) else []):
+            if isinstance(proc, pikepdf.Stream) and self._budget(proc):
+                self.content(proc, resources)
+
+    def pattern(self, pattern: Any) -> None:
+        d = _dict(pattern)
+        if d is None:
+            return
+        if isinstance(pattern, pikepdf.Stream) and int(d.get("/PatternType", 1)) == 1:
+            self.form(pattern)
+        elif int(d.get("/PatternType", 0)) == 2:
+            shading = d.get("/Shading")
+            if isinstance(shading, (pikepdf.Dictionary, pikepdf.Stream)):
+                self.colour_space(_dict(shading).get("/ColorSpace"), None)
+            gs = d.get("/ExtGState")
+            if isinstance(gs, pikepdf.Dictionary):
+                self.extgstate(gs)
+
+    def extgstate(self, gs: pikepdf.Dictionary) -> None:
+        smask = gs.get("/SMask")
+        if smask is not None and not (isinstance(smask, pikepdf.Name) and str(smask) == "/None"):
+            self.use.transparency = True
+            if isinstance(smask, pikepdf.Dictionary):
+                group = smask.get("/G")
+                if isinstance(group, pikepdf.Stream):
+                    self.form(group)
+        for key in ("/CA", "/ca"):
+            value = gs.get(key)
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and float(value) < 1:
+                self.use.transparency = True
+        blend = gs.get("/BM")
+        names = [str(b) for b in blend] if isinstance(blend, pikepdf.Array) else [str(blend)] if blend else []
+        if any(n not in ("/Normal", "/Compatible") for n in names):
+            self.use.transparency = True
+
+
+def _dict(obj: Any) -> Any:
+    if isinstance(obj, pikepdf.Stream):
+        return obj.stream_dict
+    return obj if isinstance(obj, pikepdf.Dictionary) else None
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

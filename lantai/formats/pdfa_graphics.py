@@ -1,0 +1,73 @@
+"""PDF/A graphics rules decided from what pages draw: device colour, operators, transparency.
+
+* device colour (ISO 19005-1 6.2.3.3, -2 6.2.4.3): DeviceRGB needs an RGB PDF/A OutputIntent,
+  DeviceCMYK a CMYK one, DeviceGray any, unless a Default colour space overrides it;
+* content-stream operators (-1 6.2.10, -2 6.2.2): only those of ISO 32000-1;
+* transparency (-2 6.2.10): without an OutputIntent a page that uses transparency must declare
+  its blending colour space in a page group ``CS``.
+
+Pages whose content could not be followed give a ``warn`` finding for the clause rather than a pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pikepdf
+
+from lantai.formats.pdfa_content import scan_pages
+
+Violation = tuple[str, str]
+
+
+def output_intent_space(pdf: pikepdf.Pdf) -> str | None:
+    """'RGB', 'CMYK', 'Gray' (or 'other') for the PDF/A OutputIntent's profile; None when there is none."""
+    intents = pdf.Root.get("/OutputIntents")
+    if not isinstance(intents, pikepdf.Array):
+        return None
+    for intent in intents:
+        if isinstance(intent, pikepdf.Dictionary) and str(intent.get("/S")) == "/GTS_PDFA1":
+            profile = intent.get("/DestOutputProfile")
+            if not isinstance(profile, pikepdf.Stream):
+                return "other"
+            try:
+                header = profile.read_bytes()[:20]
+            except Exception:
+                return "other"
+            return {b"RGB ": "RGB", b"CMYK": "CMYK", b"GRAY": "Gray"}.get(bytes(header[16:20]), "other")
+    return None
+
+
+def check_graphics(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the page-use rules."""
+    violations: list[Violation] = []
+    warnings: list[Violation] = []
+    oi = output_intent_space(pdf)
+    colour_clause = "6.2.3.3" if part == 1 else "6.2.4.3"
+    operator_clause = "6.2.10" if part == 1 else "6.2.2"
+    for use in scan_pages(pdf):
+        if use.unknown_operators:
+            ops = ", ".join(sorted(use.unknown_operators))[:80]
+            violations.append((operator_clause, f"page {use.number} uses operators not defined in ISO 32000-1: {ops}"))
+        for family in sorted(use.device):
+            if not _allowed(family, oi):
+                need = "a PDF/A OutputIntent" if family == "Gray" else f"a PDF/A OutputIntent with a {family} profile"
+                violations.append((colour_clause, f"page {use.number} uses Device{family} without {need} "
+                                                  f"or a Default{family} colour space"))
+        if part > 1 and use.transparency and oi is None and not _group_cs(pdf.pages[use.number - 1].obj):
+            violations.append(("6.2.10", f"page {use.number} uses transparency but has neither a PDF/A "
+                                         "OutputIntent nor a page group colour space (Group CS)"))
+        if use.incomplete:
+            warnings.append((colour_clause, f"page {use.number} not fully checked: {use.incomplete}"))
+    return violations, warnings
+
+
+def _allowed(family: str, oi: str | None) -> bool:
+    if oi is None:
+        return False
+    return family == "Gray" or oi == family
+
+
+def _group_cs(page: Any) -> bool:
+    group = page.get("/Group")
+    return isinstance(group, pikepdf.Dictionary) and "/CS" in group
