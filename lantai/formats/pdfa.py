@@ -28,22 +28,32 @@ from typing import Any
 import pikepdf
 
 from lantai.formats.pdfa_graphics import check_graphics
+from lantai.formats.pdfa_level_a import check_level_a, check_unicode
 from lantai.formats.pdfa_objects import ObjectRules
 from lantai.formats.pdfa_syntax import check_syntax
+from lantai.formats.pdfa_rules import resolve
 from lantai.formats.pdfa_xmp import Xmp, check_xmp, read_xmp
+
 
 @dataclass(slots=True)
 class PdfaResult:
-    """``declared`` like "2b"; None (and ``compliant`` None) when the file claims no PDF/A."""
+    """``declared`` like "2b"; None (and ``compliant`` None) when the file claims no PDF/A.
+
+    ``violations`` and ``warnings`` are dicts with ``clause``, ``test``, ``rule`` (like
+    "ISO 19005-2 6.2.4.3-1"), ``message`` (the English detail), ``message_zh`` and ``message_en``.
+    A warning is a rule the validator could not decide (an unsupported or too large construct):
+    it does not make the file non-compliant, but it is never dropped.
+    """
 
     declared: str | None
     compliant: bool | None
     violations: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"declared": self.declared, "compliant": self.compliant, "violations": list(self.violations),
-                "notes": list(self.notes)}
+                "warnings": list(self.warnings), "notes": list(self.notes)}
 
 
 def validate_pdfa(path: str | Path) -> PdfaResult:
@@ -52,16 +62,17 @@ def validate_pdfa(path: str | Path) -> PdfaResult:
     try:
         return _validate(path)
     except Exception as exc:  # a hostile file must never stop a batch
-        return PdfaResult(None, False, [_v("6.1", f"PDF/A check failed: {type(exc).__name__}: {exc}")])
+        return PdfaResult(None, False, [_v(1, "6.1", f"PDF/A check failed: {type(exc).__name__}: {exc}")])
 
 
 def _validate(path: Path) -> PdfaResult:
     try:
         pdf = pikepdf.open(path)
     except pikepdf.PasswordError:
-        return PdfaResult(None, False, [_v("6.1.3", "the file is encrypted with a password; PDF/A forbids encryption")])
+        return PdfaResult(None, False, [_v(1, "6.1.3", "the file is encrypted with a password; PDF/A forbids "
+                                                       "encryption")])
     except (pikepdf.PdfError, OSError, ValueError) as exc:
-        return PdfaResult(None, False, [_v("6.1", f"the file does not parse as PDF: {exc}")])
+        return PdfaResult(None, False, [_v(1, "6.1", f"the file does not parse as PDF: {exc}")])
     with pdf:
         xmp, problems = read_xmp(pdf)
         if not xmp.claims:
@@ -69,22 +80,37 @@ def _validate(path: Path) -> PdfaResult:
                 return PdfaResult(None, None, [], [f"XMP unreadable: {problems[0][1]}"])
             return PdfaResult(None, None)
         part = _part(xmp, pdf)
+        level = (xmp.conformance or "").strip().upper()
         declared = f"{(xmp.part or '?').strip()}{(xmp.conformance or '?').strip().lower()}"
         violations = problems + check_xmp(pdf, xmp, part)
         violations += check_syntax(path, part)
         violations += _trailer_id(pdf, path)
-        violations += ObjectRules(pdf, part).run()
+        objects = ObjectRules(pdf, part)
+        violations += objects.run()
         graphics, warnings = check_graphics(pdf, part)
         violations += graphics
-        notes = []
-        if (xmp.conformance or "").strip().upper() in ("A", "U"):
-            notes.append(f"level {xmp.conformance} declared; checked against the level B rules only")
+        if level in ("A", "U"):
+            unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part)
+            violations += unicode
+            warnings += unicode_warnings
+        if level == "A":
+            structure, structure_warnings = check_level_a(pdf, part)
+            violations += structure
+            warnings += structure_warnings
     unique = list(dict.fromkeys(violations))
-    return PdfaResult(declared, not unique, [_v(c, m) for c, m in unique], notes)
+    return PdfaResult(declared, not unique, [_v(part, c, m) for c, m in unique], [],
+                      [_v(part, c, m) for c, m in dict.fromkeys(warnings)])
 
 
-def _v(clause: str, message: str) -> dict[str, str]:
-    return {"clause": clause, "message": message}
+def _v(part: int, clause: str, message: str) -> dict[str, str]:
+    """A finding with its registry rule; a clause missing from the registry still reports (test 0)."""
+    rule = resolve(part, clause, message)
+    if rule is None:
+        return {"clause": clause, "test": "0", "rule": f"ISO 19005-{part} {clause}", "message": message,
+                "message_zh": f"不符合 ISO 19005-{part} 第 {clause} 条", "message_en": message}
+    return {"clause": clause, "test": str(rule.test), "rule": rule.code, "message": message,
+            "message_zh": f"{rule.zh}（ISO 19005-{rule.part} 第 {clause} 条）",
+            "message_en": f"{rule.en} (ISO 19005-{rule.part} {clause}): {message}"}
 
 
 def _part(xmp: Xmp, pdf: pikepdf.Pdf) -> int:

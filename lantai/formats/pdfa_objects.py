@@ -84,6 +84,10 @@ class ObjectRules:
             self.font(font, subtype)
         return self.violations
 
+    def rendering_fonts(self) -> list[pikepdf.Dictionary]:
+        """Fonts met during ``run`` that pages, forms or appearances actually use."""
+        return [font for font, _ in self.fonts if not font.is_indirect or font.objgen in self.used_fonts]
+
     def visit(self, obj: Any, depth: int) -> None:
         self.visits += 1
         if depth > MAX_DEPTH:

@@ -1,0 +1,151 @@
+"""PDF/A level A and U rules: tagged structure, natural language, Unicode mapping of fonts.
+
+Level A (ISO 19005-1 6.8, ISO 19005-2/-3 6.7) requires a tagged PDF: MarkInfo with Marked true,
+a structure tree, structure types that are standard or role-mapped to standard ones, and valid
+language identifiers. Levels A and U (-1 6.3.8, -2 6.2.11.7.2) require every font used for
+rendering to map its character codes to Unicode, through ToUnicode or an encoding whose glyph
+names or predefined CMap already give the Unicode values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pikepdf
+
+Violation = tuple[str, str]
+STANDARD_TYPES = set(
+    "Document Part Art Sect Div BlockQuote Caption TOC TOCI Index NonStruct Private P H H1 H2 H3 H4 H5 H6 L LI "
+    "Lbl LBody Table TR TH TD THead TBody TFoot Span Quote Note Reference BibEntry Code Link Annot Ruby RB RT RP "
+    "Warichu WT WP Figure Formula Form".split())
+LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+STANDARD_ENCODINGS = {"/MacRomanEncoding", "/MacExpertEncoding", "/WinAnsiEncoding", "/StandardEncoding"}
+PREDEFINED_ORDERINGS = {"GB1", "CNS1", "Japan1", "Korea1"}
+MAX_ELEMENTS = 200_000
+CLAUSES = {1: {"marked": "6.8.2.2", "tree": "6.8.3.3", "types": "6.8.3.4", "lang": "6.8.4", "unicode": "6.3.8"},
+           2: {"marked": "6.7.2.2", "tree": "6.7.3.3", "types": "6.7.3.4", "lang": "6.7.4",
+               "unicode": "6.2.11.7.2"}}
+
+
+def check_level_a(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the tagged-structure rules of level A."""
+    clause = CLAUSES[1 if part == 1 else 2]
+    root = pdf.Root
+    violations: list[Violation] = []
+    mark = root.get("/MarkInfo")
+    if not isinstance(mark, pikepdf.Dictionary) or mark.get("/Marked") is not True:
+        violations.append((clause["marked"], "the catalog has no MarkInfo dictionary with Marked true"))
+    lang = root.get("/Lang")
+    if lang is not None and not _valid_language(lang):
+        violations.append((clause["lang"], f"the catalog Lang {str(lang)[:30]!r} is not a language identifier"))
+    tree = root.get("/StructTreeRoot")
+    if not isinstance(tree, pikepdf.Dictionary):
+        violations.append((clause["tree"], "the document has no structure tree (StructTreeRoot)"))
+        return violations, []
+    role_map = tree.get("/RoleMap")
+    roles = {str(k)[1:]: str(v)[1:] for k, v in role_map.items()} if isinstance(role_map, pikepdf.Dictionary) else {}
+    bad_types: set[str] = set()
+    warnings: list[Violation] = []
+    count = 0
+    stack: list[Any] = [tree.get("/K")]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Array):
+            stack.extend(node)
+            continue
+        if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
+            continue
+        if node.is_indirect:
+            if node.objgen in seen:
+                continue
+            seen.add(node.objgen)
+        count += 1
+        if count > MAX_ELEMENTS:
+            warnings.append((clause["types"], "structure tree too large to check completely"))
+            break
+        kind = str(node.get("/S"))[1:]
+        if not _standard(kind, roles):
+            bad_types.add(kind)
+        element_lang = node.get("/Lang")
+        if element_lang is not None and not _valid_language(element_lang):
+            violations.append((clause["lang"], f"a structure element's Lang {str(element_lang)[:30]!r} is not a "
+                                               "language identifier"))
+        stack.append(node.get("/K"))
+    for kind in sorted(bad_types)[:10]:
+        violations.append((clause["types"], f"structure type {kind} is neither standard nor role-mapped to a "
+                                            "standard type"))
+    return violations, warnings
+
+
+def _standard(kind: str, roles: dict[str, str]) -> bool:
+    """A type is acceptable when it, or what the role map leads it to, is a standard type."""
+    for _ in range(16):
+        if kind in STANDARD_TYPES:
+            return True
+        if kind not in roles:
+            return False
+        kind = roles[kind]
+    return False
+
+
+def _valid_language(value: Any) -> bool:
+    text = str(value).strip() if isinstance(value, pikepdf.String) else None
+    return text is not None and (text == "" or LANGUAGE.fullmatch(text) is not None)
+
+
+def check_unicode(fonts: list[pikepdf.Dictionary], part: int) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings): fonts used for rendering with no way to map codes to Unicode (levels A, U).
+
+    A symbolic simple font without an Encoding takes its glyph names from the embedded program,
+    which is not parsed here: that case is a warning, not a pass and not a failure.
+    """
+    clause = CLAUSES[1 if part == 1 else 2]["unicode"]
+    violations: list[Violation] = []
+    warnings: list[Violation] = []
+    for font in fonts:
+        if "/ToUnicode" in font:
+            continue
+        verdict = _implicit_unicode(font)
+        name = str(font.get("/BaseFont", "?"))[1:40]
+        if verdict is None:
+            warnings.append((clause, f"font {name}: Unicode values depend on the embedded program's built-in "
+                                     "encoding, which is not checked"))
+        elif not verdict:
+            violations.append((clause, f"font {name} has no ToUnicode map and no encoding that implies Unicode "
+                                       "values"))
+    return violations, warnings
+
+
+def _implicit_unicode(font: pikepdf.Dictionary) -> bool | None:
+    """True when the encoding itself gives Unicode values; None when only the font program could tell."""
+    subtype = str(font.get("/Subtype"))
+    encoding = font.get("/Encoding")
+    if subtype == "/Type0":
+        return _cmap_ordering(font, encoding) in PREDEFINED_ORDERINGS
+    if subtype == "/Type3":
+        return isinstance(encoding, pikepdf.Dictionary) and "/Differences" in encoding
+    if isinstance(encoding, pikepdf.Name):
+        return str(encoding) in STANDARD_ENCODINGS
+    if isinstance(encoding, pikepdf.Dictionary):
+        base = encoding.get("/BaseEncoding")
+        return base is None or str(base) in STANDARD_ENCODINGS
+    descriptor = font.get("/FontDescriptor")
+    flags = descriptor.get("/Flags") if isinstance(descriptor, pikepdf.Dictionary) else None
+    symbolic = isinstance(flags, int) and bool(flags & 4)
+    return None if symbolic else True  # a non-symbolic font without Encoding uses StandardEncoding
+
+
+def _cmap_ordering(font: pikepdf.Dictionary, encoding: Any) -> str:
+    """The character collection of a Type0 font's CMap (predefined name or embedded CMap stream)."""
+    if isinstance(encoding, pikepdf.Name) and str(encoding) in ("/Identity-H", "/Identity-V"):
+        return ""
+    info = encoding.stream_dict.get("/CIDSystemInfo") if isinstance(encoding, pikepdf.Stream) else None
+    if not isinstance(info, pikepdf.Dictionary):
+        descendants = font.get("/DescendantFonts")
+        cid = descendants[0] if isinstance(descendants, pikepdf.Array) and len(descendants) else None
+        info = cid.get("/CIDSystemInfo") if isinstance(cid, pikepdf.Dictionary) else None
+    if not isinstance(info, pikepdf.Dictionary) or str(info.get("/Registry", "")) != "Adobe":
+        return ""
+    return str(info.get("/Ordering", ""))
