@@ -8,6 +8,7 @@ Clause numbers follow the part being checked; ``_c`` maps a rule to its clause i
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,7 +26,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -61,6 +62,7 @@ class ObjectRules:
         self.fonts: list[tuple[pikepdf.Dictionary, str | None]] = []
         self.used_fonts = _rendering_fonts(pdf)
         self.visits = 0
+        self.separations: dict[str, tuple[Any, Any]] = {}
 
     def add(self, rule: str, message: str) -> None:
         clause = "6.8" if rule == "embedded" and self.part == 3 else CLAUSES[rule][0 if self.part == 1 else 1]
@@ -84,6 +86,17 @@ class ObjectRules:
             self.font(font, subtype)
         return self.violations
 
+    def separation(self, space: pikepdf.Array) -> None:
+        """Separation spaces naming the same colorant must share alternate space and tint transform."""
+        colorant = _name(space[1])
+        if colorant in (None, "/All", "/None"):
+            return
+        signature = (_identity(space[2]), _identity(space[3]))
+        previous = self.separations.setdefault(colorant, signature)
+        if previous != signature:
+            self.add("separation", f"Separation colorant {colorant} appears with different alternate spaces or "
+                                   "tint transforms")
+
     def rendering_fonts(self) -> list[pikepdf.Dictionary]:
         """Fonts met during ``run`` that pages, forms or appearances actually use."""
         return [font for font, _ in self.fonts if not font.is_indirect or font.objgen in self.used_fonts]
@@ -98,6 +111,8 @@ class ObjectRules:
         elif isinstance(obj, pikepdf.Dictionary):
             self.dictionary(obj, depth)
         elif isinstance(obj, pikepdf.Array):
+            if len(obj) >= 4 and _name(obj[0]) == "/Separation":
+                self.separation(obj)
             if self.part == 1 and len(obj) > 8191:
                 self.add("limits", f"array with {len(obj)} elements exceeds 8191")
             for item in obj:
@@ -313,8 +328,8 @@ class ObjectRules:
         if not isinstance(descriptor, pikepdf.Dictionary) or not any(
                 k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
             self.add("fonts_embedded", f"{_name(cid.get('/Subtype'))} font {_name(cid.get('/BaseFont'))} is not embedded")
-        if _name(cid.get("/Subtype")) == "/CIDFontType2" and "/CIDToGIDMap" not in cid:
-            self.add("cidfont", "a CIDFontType2 font has no CIDToGIDMap")
+        if self.part > 1 and _name(cid.get("/Subtype")) == "/CIDFontType2" and "/CIDToGIDMap" not in cid:
+            self.add("cidtogid", "a CIDFontType2 font has no CIDToGIDMap")  # PDF/A-1 Cor 2 defaults to Identity
 
     def annotation(self, d: pikepdf.Dictionary, subtype: str | None) -> None:
         if subtype in ANNOT_FORBIDDEN[1 if self.part == 1 else 2]:
@@ -454,6 +469,23 @@ def _number(value: Any) -> float | None:
 
 def _objgen(value: Any) -> Any:
     return value.objgen if hasattr(value, "objgen") and value.is_indirect else id(value)
+
+
+def _identity(value: Any, depth: int = 0) -> Any:
+    """A content signature: equal objects (even when stored twice) compare equal."""
+    if depth > 6:
+        return "…"
+    if isinstance(value, pikepdf.Stream):
+        try:
+            data = hashlib.sha256(value.read_bytes()).hexdigest()
+        except Exception:
+            data = repr(value.objgen)
+        return ("stream", _identity(value.stream_dict, depth + 1), data)
+    if isinstance(value, pikepdf.Dictionary):
+        return tuple(sorted((k, _identity(value.get(k), depth + 1)) for k in value.keys() if k != "/Length"))
+    if isinstance(value, pikepdf.Array):
+        return tuple(_identity(v, depth + 1) for v in value)
+    return repr(value)
 
 
 def _zero_rect(rect: Any) -> bool:
