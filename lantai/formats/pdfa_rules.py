@@ -53,6 +53,7 @@ _P1: list[tuple[str, int, str, str, tuple[str, ...]]] = [
      "a composite font's CIDSystemInfo or CIDToGIDMap is not as required", ()),
     ("6.2.3.4", 1, "同名专色（Separation）的替代颜色空间或色调变换不一致",
      "Separation spaces with the same colorant name differ in alternate space or tint transform", ()),
+    ("6.3.3.2", 1, "CIDFontType2 字体的 CIDToGIDMap 无效", "a CIDFontType2 font's CIDToGIDMap is not valid", ()),
     ("6.3.4", 1, "字体未嵌入或字宽不一致", "a font is not embedded or its widths are inconsistent", ()),
     ("6.3.8", 1, "字体缺少 Unicode 映射（ToUnicode）", "a font has no Unicode mapping (ToUnicode)", ()),
     ("6.4", 1, "PDF/A-1 不得使用透明", "transparency shall not be used in PDF/A-1", ()),
