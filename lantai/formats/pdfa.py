@@ -83,7 +83,8 @@ def _validate(path: Path) -> PdfaResult:
         level = (xmp.conformance or "").strip().upper()
         declared = f"{(xmp.part or '?').strip()}{(xmp.conformance or '?').strip().lower()}"
         violations = problems + check_xmp(pdf, xmp, part)
-        violations += check_syntax(path, part)
+        live = _Reachable(pdf)
+        violations += check_syntax(path, part, lambda num, gen: _int_object(pdf, num, gen), live)
         violations += _trailer_id(pdf, path)
         objects = ObjectRules(pdf, part)
         violations += objects.run()
@@ -119,6 +120,49 @@ def _part(xmp: Xmp, pdf: pikepdf.Pdf) -> int:
     if value in ("1", "2", "3"):
         return int(value)
     return 1 if pdf.pdf_version <= "1.4" else 2
+
+
+class _Reachable:
+    """Which indirect objects the document uses: reachable from the trailer (computed on first ask)."""
+
+    LIMIT = 2_000_000
+
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self.pdf = pdf
+        self.seen: set[tuple[int, int]] | None = None
+
+    def __call__(self, num: int, gen: int) -> bool:
+        if self.seen is None:
+            self.seen = self._walk()
+        return (num, gen) in self.seen
+
+    def _walk(self) -> set[tuple[int, int]]:
+        seen: set[tuple[int, int]] = set()
+        stack: list[Any] = [self.pdf.trailer]
+        steps = 0
+        while stack and steps < self.LIMIT:
+            steps += 1
+            obj = stack.pop()
+            if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) and obj.is_indirect:
+                if obj.objgen in seen:
+                    continue
+                seen.add(obj.objgen)
+            if isinstance(obj, pikepdf.Stream):
+                stack.extend(obj.stream_dict.values())
+            elif isinstance(obj, pikepdf.Dictionary):
+                stack.extend(obj.values())
+            elif isinstance(obj, pikepdf.Array):
+                stack.extend(obj)
+        return seen
+
+
+def _int_object(pdf: pikepdf.Pdf, num: int, gen: int) -> int | None:
+    """The integer value of an indirect object (a stream's indirect Length), or None."""
+    try:
+        value = pdf.get_object((num, gen))
+    except Exception:
+        return None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _trailer_id(pdf: pikepdf.Pdf, path: Path) -> list[tuple[str, str]]:
