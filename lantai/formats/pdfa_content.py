@@ -25,6 +25,10 @@ OPERATORS = set(
     "re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W* y ' \"".split())
 DEVICE = {"/DeviceRGB": "RGB", "/RGB": "RGB", "/DeviceCMYK": "CMYK", "/CMYK": "CMYK", "/DeviceGray": "Gray",
           "/G": "Gray"}
+INLINE_FILTERS = {"/ASCIIHexDecode", "/ASCII85Decode", "/FlateDecode", "/RunLengthDecode", "/CCITTFaxDecode",
+                  "/DCTDecode", "/AHx", "/A85", "/Fl", "/RL", "/CCF", "/DCT"}
+NAMED_RESOURCE_OPS = {"Tf", "Do", "gs", "sh"}
+DIRECT_SPACES = {"/DeviceRGB", "/DeviceCMYK", "/DeviceGray", "/RGB", "/CMYK", "/G", "/Pattern"}
 DEFAULTS = {"RGB": "/DefaultRGB", "CMYK": "/DefaultCMYK", "Gray": "/DefaultGray"}
 
 
@@ -38,6 +42,10 @@ class PageUse:
     transparency: bool = False
     incomplete: str | None = None
     undefined_resources: set[str] = field(default_factory=set)
+    max_nesting: int = 0  # deepest q/Q nesting within one content stream
+    inline_filters: set[str] = field(default_factory=set)  # inline-image filters outside ISO 32000-1 Table 6
+    intents: set[str] = field(default_factory=set)  # rendering intents named by 'ri'
+    implicit_resources: bool = False  # a form or glyph uses named resources without its own Resources
 
 
 def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
@@ -95,19 +103,33 @@ class _PageScan:
             return False
         return True
 
-    def content(self, target: Any, resources: Any) -> None:
-        """Parse a page's content or one content stream in the context of ``resources``."""
+    def content(self, target: Any, resources: Any, *, own_resources: bool = True) -> None:
+        """Parse a page's content or one content stream in the context of ``resources``.
+
+        ``own_resources`` False means the stream (a form or glyph) has no Resources entry of its
+        own; using a named resource from it then breaks the explicit-resources rule.
+        """
         try:
             instructions = pikepdf.parse_content_stream(target)
         except Exception as exc:
             self.use.incomplete = f"a content stream does not parse: {exc}"
             return
         res = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
+        depth = 0
         for instruction in instructions:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self.inline_image(instruction.iimage.obj, res)
                 continue
             operands, operator = instruction.operands, str(instruction.operator)
+            if operator == "q":
+                depth += 1
+                self.use.max_nesting = max(self.use.max_nesting, depth)
+            elif operator == "Q":
+                depth = max(0, depth - 1)
+            elif operator == "ri" and operands:
+                self.use.intents.add(str(operands[0]))
+            if not own_resources and _names_resource(operator, list(operands)):
+                self.use.implicit_resources = True
             self.operator(operator, list(operands), res)
 
     def operator(self, op: str, operands: list[Any], res: pikepdf.Dictionary) -> None:
@@ -189,6 +211,10 @@ class _PageScan:
             self.colour_space(space[1], res, depth + 1)
 
     def inline_image(self, d: pikepdf.Dictionary, res: pikepdf.Dictionary) -> None:
+        filters = d.get("/Filter", d.get("/F"))
+        for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
+            if str(name) not in INLINE_FILTERS:
+                self.use.inline_filters.add(str(name))
         if d.get("/ImageMask") is True or d.get("/IM") is True:
             return
         self.colour_space(d.get("/ColorSpace", d.get("/CS")), res)
@@ -216,7 +242,7 @@ class _PageScan:
             self.use.transparency = True
             self.colour_space(group.get("/CS"), d.get("/Resources"))
         if self._budget(form):
-            self.content(form, d.get("/Resources"))
+            self.content(form, d.get("/Resources"), own_resources="/Resources" in d)
 
     def type3(self, font: pikepdf.Dictionary) -> None:
         if font.is_indirect:
@@ -227,7 +253,7 @@ class _PageScan:
         resources = font.get("/Resources")
         for proc in (procs.values() if isinstance(procs, pikepdf.Dictionary) else []):
             if isinstance(proc, pikepdf.Stream) and self._budget(proc):
-                self.content(proc, resources)
+                self.content(proc, resources, own_resources="/Resources" in font or "/Resources" in proc.stream_dict)
 
     def pattern(self, pattern: Any) -> None:
         d = _dict(pattern)
@@ -259,6 +285,19 @@ class _PageScan:
         names = [str(b) for b in blend] if isinstance(blend, pikepdf.Array) else [str(blend)] if blend else []
         if any(n not in ("/Normal", "/Compatible") for n in names):
             self.use.transparency = True
+
+
+def _names_resource(operator: str, operands: list[Any]) -> bool:
+    """Whether an operator refers to an entry of the Resources dictionary by name."""
+    if not operands:
+        return False
+    if operator in NAMED_RESOURCE_OPS:
+        return isinstance(operands[0], pikepdf.Name)
+    if operator in ("cs", "CS"):
+        return isinstance(operands[0], pikepdf.Name) and str(operands[0]) not in DIRECT_SPACES
+    if operator in ("scn", "SCN"):
+        return isinstance(operands[-1], pikepdf.Name)
+    return False
 
 
 def _dict(obj: Any) -> Any:

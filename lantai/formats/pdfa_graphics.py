@@ -57,9 +57,33 @@ def check_graphics(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[V
         if part > 1 and use.transparency and oi is None and not _group_cs(pdf.pages[use.number - 1].obj):
             violations.append(("6.2.10", f"page {use.number} uses transparency but has neither a PDF/A "
                                          "OutputIntent nor a page group colour space (Group CS)"))
+        violations += _page_limits(use, part)
         if use.incomplete:
             warnings.append((colour_clause, f"page {use.number} not fully checked: {use.incomplete}"))
     return violations, warnings
+
+
+RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Perceptual", "/Saturation"}
+
+
+def _page_limits(use: Any, part: int) -> list[Violation]:
+    """Nesting depth, inline-image filters, rendering intents and explicit resources of one page."""
+    found: list[Violation] = []
+    if use.max_nesting > 28:
+        found.append(("6.1.12" if part == 1 else "6.1.13",
+                      f"page {use.number} nests q/Q {use.max_nesting} levels deep (at most 28)"))
+    bad_filters = {f for f in use.inline_filters if part > 1 or f in ("/LZWDecode", "/LZW")}
+    if bad_filters:
+        found.append(("6.1.10", f"page {use.number} has an inline image with filter "
+                                f"{', '.join(sorted(bad_filters))[:60]}"))
+    bad_intents = use.intents - RENDERING_INTENTS
+    if bad_intents:
+        found.append(("6.2.9" if part == 1 else "6.2.6", f"page {use.number} uses rendering intent "
+                                                          f"{', '.join(sorted(bad_intents))[:60]}"))
+    if part > 1 and use.implicit_resources:
+        found.append(("6.2.2", f"page {use.number}: a form XObject or glyph uses named resources without its own "
+                               "Resources dictionary"))
+    return found
 
 
 def _allowed(family: str, oi: str | None) -> bool:

@@ -26,7 +26,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -45,6 +45,7 @@ CMAP_ORDERING = {"GB": "GB1", "CNS": "CNS1", "B5": "CNS1", "ETen": "CNS1", "HK":
                  "83pv": "Japan1", "Ext": "Japan1", "Add": "Japan1", "EUC": "Japan1", "RKSJ": "Japan1",
                  "KSC": "Korea1", "UniKS": "Korea1", "UniJIS": "Japan1", "UniGB": "GB1", "UniCNS": "CNS1",
                  "H": None, "V": None}
+RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Perceptual", "/Saturation"}
 MAX_VISITS = 2_000_000
 MAX_DEPTH = 48
 
@@ -113,6 +114,10 @@ class ObjectRules:
         elif isinstance(obj, pikepdf.Array):
             if len(obj) >= 4 and _name(obj[0]) == "/Separation":
                 self.separation(obj)
+            if len(obj) >= 4 and _name(obj[0]) == "/DeviceN" and isinstance(obj[1], pikepdf.Array):
+                limit = 8 if self.part == 1 else 32
+                if len(obj[1]) > limit:
+                    self.add("limits", f"a DeviceN colour space has {len(obj[1])} colourants (at most {limit})")
             if self.part == 1 and len(obj) > 8191:
                 self.add("limits", f"array with {len(obj)} elements exceeds 8191")
             for item in obj:
@@ -171,7 +176,7 @@ class ObjectRules:
 
         if type_ == "/Annot" or (subtype in ANNOT_SUBTYPES and "/Rect" in keys):
             self.annotation(d, subtype)
-        elif type_ == "/ExtGState" or ({"/TR", "/TR2", "/SMask", "/BM", "/CA", "/ca"} & keys
+        elif type_ == "/ExtGState" or ({"/TR", "/TR2", "/SMask", "/BM", "/CA", "/ca", "/HTP", "/HT", "/RI"} & keys
                                        and stream is None and type_ is None and subtype is None):
             self.extgstate(d, keys)
         if "/S" in keys and (type_ == "/Action" or "/Next" in keys or _name(d.get("/S")) in FORBIDDEN_ACTIONS
@@ -233,6 +238,8 @@ class ObjectRules:
             self.add("image", "an image contains OPI")
         if d.get("/Interpolate") is True:
             self.add("image", "an image has Interpolate true")
+        if _name(d.get("/Intent")) is not None and _name(d.get("/Intent")) not in RENDERING_INTENTS:
+            self.add("intent", f"an image uses rendering intent {_name(d.get('/Intent'))}")
         if self.part == 1 and "/SMask" in d:
             self.add("transparency", "an image has a soft mask (SMask) — transparency is forbidden in PDF/A-1")
         filters = d.get("/Filter")
@@ -267,6 +274,11 @@ class ObjectRules:
             self.add("extgstate", "a graphics state contains TR2 other than Default")
         if "/HTP" in keys:
             self.add("extgstate", "a graphics state contains HTP")
+        if _name(d.get("/RI")) is not None and _name(d.get("/RI")) not in RENDERING_INTENTS:
+            self.add("intent", f"a graphics state uses rendering intent {_name(d.get('/RI'))}")
+        halftone = d.get("/HT")
+        if isinstance(halftone, (pikepdf.Dictionary, pikepdf.Stream)) and self.part > 1:
+            self.halftone(halftone.stream_dict if isinstance(halftone, pikepdf.Stream) else halftone)
         blend = d.get("/BM")
         blends = [str(b) for b in blend] if isinstance(blend, pikepdf.Array) else [str(blend)] if blend else []
         if self.part == 1:
@@ -280,6 +292,14 @@ class ObjectRules:
                 self.add("transparency", f"a blend mode other than Normal/Compatible: {', '.join(blends)}")
         elif any(b not in STANDARD_BLEND for b in blends):
             self.add("blend", f"non-standard blend mode {', '.join(blends)}")
+
+    def halftone(self, d: pikepdf.Dictionary) -> None:
+        """PDF/A-2 6.2.5: halftones of type 1 or 5 only, without HalftoneName."""
+        kind = _number(d.get("/HalftoneType"))
+        if kind is not None and int(kind) not in (1, 5):
+            self.add("extgstate", f"a halftone has HalftoneType {int(kind)} (1 or 5 allowed)")
+        if "/HalftoneName" in d:
+            self.add("extgstate", "a halftone contains HalftoneName")
 
     def font(self, d: pikepdf.Dictionary, subtype: str | None) -> None:
         if subtype == "/Type3":

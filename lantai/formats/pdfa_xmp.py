@@ -79,9 +79,17 @@ def check_xmp(pdf: pikepdf.Pdf, xmp: Xmp, part: int) -> list[Violation]:
         violations.append((id_clause, "required 'part' property is missing from the PDF/A identification schema"))
     elif not re.fullmatch(r"[123]", xmp.part.strip()):
         violations.append((id_clause, f"pdfaid:part has an invalid value {xmp.part!r}"))
-    allowed = "AB" if part == 1 else "ABU"
-    if xmp.conformance is None or xmp.conformance.strip().upper() not in allowed:
+    allowed = {"A", "B"} if part == 1 else {"A", "B", "U"}
+    if xmp.conformance is None or xmp.conformance.strip() not in allowed:  # upper case only (XMP values)
         violations.append((id_clause, f"pdfaid:conformance missing or invalid: {xmp.conformance!r}"))
+    if isinstance(metadata, pikepdf.Stream) and part > 1 and (
+            str(metadata.stream_dict.get("/Type")) != "/Metadata" or str(metadata.stream_dict.get("/Subtype")) != "/XML"):
+        violations.append(("6.6.2.1", "the metadata stream dictionary lacks Type /Metadata or Subtype /XML"))
+    if xmp.root is not None and part == 1:
+        prefixes = {p for d in _descriptions(xmp.root) for p, ns in d.nsmap.items() if ns == PDFAID}
+        if prefixes - {"pdfaid"}:
+            violations.append((id_clause, f"the PDF/A identification schema uses prefix {sorted(prefixes - {'pdfaid'})[0]!r}"
+                                          " instead of pdfaid"))
     if xmp.root is not None:
         violations += check_properties(xmp.root, part)
     if part == 1 and xmp.root is not None:
