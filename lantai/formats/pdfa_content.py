@@ -46,6 +46,9 @@ class PageUse:
     inline_filters: set[str] = field(default_factory=set)  # inline-image filters outside ISO 32000-1 Table 6
     intents: set[str] = field(default_factory=set)  # rendering intents named by 'ri'
     implicit_resources: bool = False  # a form or glyph uses named resources without its own Resources
+    longest_string: int = 0  # longest string operand in content
+    largest_integer: int = 0
+    largest_real: float = 0.0
 
 
 def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
@@ -121,6 +124,7 @@ class _PageScan:
                 self.inline_image(instruction.iimage.obj, res)
                 continue
             operands, operator = instruction.operands, str(instruction.operator)
+            self.operand_sizes(operands)
             if operator == "q":
                 depth += 1
                 self.use.max_nesting = max(self.use.max_nesting, depth)
@@ -131,6 +135,20 @@ class _PageScan:
             if not own_resources and _names_resource(operator, list(operands)):
                 self.use.implicit_resources = True
             self.operator(operator, list(operands), res)
+
+    def operand_sizes(self, operands: Any) -> None:
+        """Track the largest strings and numbers written in content (implementation limits)."""
+        for value in operands:
+            if isinstance(value, pikepdf.Array):
+                self.operand_sizes(value)
+            elif isinstance(value, pikepdf.String):
+                self.use.longest_string = max(self.use.longest_string, len(bytes(value)))
+            elif isinstance(value, bool):
+                continue
+            elif isinstance(value, int):
+                self.use.largest_integer = max(self.use.largest_integer, abs(value))
+            elif isinstance(value, Decimal):
+                self.use.largest_real = max(self.use.largest_real, abs(float(value)))
 
     def operator(self, op: str, operands: list[Any], res: pikepdf.Dictionary) -> None:
         if op not in OPERATORS:
@@ -211,6 +229,9 @@ class _PageScan:
             self.colour_space(space[1], res, depth + 1)
 
     def inline_image(self, d: pikepdf.Dictionary, res: pikepdf.Dictionary) -> None:
+        intent = d.get("/Intent")
+        if isinstance(intent, pikepdf.Name):
+            self.use.intents.add(str(intent))
         filters = d.get("/Filter", d.get("/F"))
         for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
             if str(name) not in INLINE_FILTERS:

@@ -69,6 +69,15 @@ RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Percept
 def _page_limits(use: Any, part: int) -> list[Violation]:
     """Nesting depth, inline-image filters, rendering intents and explicit resources of one page."""
     found: list[Violation] = []
+    limit_clause = "6.1.12" if part == 1 else "6.1.13"
+    string_limit = 65535 if part == 1 else 32767
+    if use.longest_string > string_limit:
+        found.append((limit_clause, f"page {use.number} content has a string of {use.longest_string} bytes "
+                                    f"(at most {string_limit})"))
+    if use.largest_integer > 2**31 - 1:
+        found.append((limit_clause, f"page {use.number} content has an integer beyond the 32-bit range"))
+    if part == 1 and use.largest_real > 32767:
+        found.append((limit_clause, f"page {use.number} content has a real number beyond 32767"))
     if use.max_nesting > 28:
         found.append(("6.1.12" if part == 1 else "6.1.13",
                       f"page {use.number} nests q/Q {use.max_nesting} levels deep (at most 28)"))

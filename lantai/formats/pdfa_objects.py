@@ -9,6 +9,7 @@ Clause numbers follow the part being checked; ``_c`` maps a rule to its clause i
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections.abc import Iterator
 from decimal import Decimal
@@ -26,7 +27,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -186,6 +187,9 @@ class ObjectRules:
             self.filespecs.append(d)
         if type_ == "/Page":
             self.page(d, keys)
+        if self.part > 1 and (type_ == "/SigRef" or "/TransformMethod" in keys) and \
+                {"/DigestLocation", "/DigestMethod", "/DigestValue"} & keys:
+            self.add("permissions", "a signature reference contains DigestLocation, DigestMethod or DigestValue")
         if "/NeedAppearances" in keys and d.get("/NeedAppearances") is True:
             self.add("forms", "the interactive form sets NeedAppearances to true")
         if type_ == "/OutputIntent":
@@ -218,7 +222,7 @@ class ObjectRules:
                 self.add("output_intent", "output intents reference different destination profiles")
         perms = root.get("/Perms")
         if isinstance(perms, pikepdf.Dictionary) and set(perms.keys()) - {"/UR3", "/DocMDP"}:
-            self.add("limits" if self.part == 1 else "stream_keys", "permissions other than UR3/DocMDP")
+            self.add("limits" if self.part == 1 else "permissions", "permissions other than UR3/DocMDP")
 
     def stream(self, stream: pikepdf.Stream) -> None:
         d = stream.stream_dict
@@ -333,6 +337,9 @@ class ObjectRules:
         info = cid.get("/CIDSystemInfo")
         encoding = d.get("/Encoding")
         if isinstance(encoding, pikepdf.Stream):
+            largest = _largest_cid(encoding)
+            if largest > 65535:
+                self.add("limits", f"an embedded CMap maps to CID {largest} (at most 65535)")
             cmap_info = encoding.stream_dict.get("/CIDSystemInfo")
             if isinstance(info, pikepdf.Dictionary) and isinstance(cmap_info, pikepdf.Dictionary):
                 for key in ("/Registry", "/Ordering"):
@@ -382,7 +389,20 @@ class ObjectRules:
         elif kind == "/Named" and _name(d.get("/N")) not in ALLOWED_NAMED:
             self.add("actions", f"named action {_name(d.get('/N'))} is forbidden")
 
+    def page_boxes(self, d: pikepdf.Dictionary) -> None:
+        """PDF/A-2 6.1.13: page boundaries between 3 and 14 400 units."""
+        for key in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+            box = d.get(key)
+            try:
+                x1, y1, x2, y2 = (float(v) for v in box) if isinstance(box, pikepdf.Array) else (0, 0, 3, 3)
+            except (TypeError, ValueError):
+                continue
+            if not (3 <= abs(x2 - x1) <= 14400 and 3 <= abs(y2 - y1) <= 14400):
+                self.add("limits", f"page {key[1:]} of {abs(x2 - x1):g} x {abs(y2 - y1):g} units is outside 3..14400")
+
     def page(self, d: pikepdf.Dictionary, keys: set[str]) -> None:
+        if self.part > 1:
+            self.page_boxes(d)
         group = d.get("/Group")
         if self.part == 1 and isinstance(group, pikepdf.Dictionary) and _name(group.get("/S")) == "/Transparency":
             self.add("transparency", "a page has a transparency group")
@@ -489,6 +509,26 @@ def _number(value: Any) -> float | None:
 
 def _objgen(value: Any) -> Any:
     return value.objgen if hasattr(value, "objgen") and value.is_indirect else id(value)
+
+
+CID_RANGE = re.compile(rb"<([0-9A-Fa-f]{1,8})>\s*<([0-9A-Fa-f]{1,8})>\s*(\d{1,10})")
+CID_CHAR = re.compile(rb"<([0-9A-Fa-f]{1,8})>\s*(\d{1,10})")
+
+
+def _largest_cid(cmap: pikepdf.Stream) -> int:
+    """The largest CID an embedded CMap maps to (ranges and single codes); 0 when unreadable."""
+    try:
+        data = cmap.read_bytes()[:4 * 1024 * 1024]
+    except Exception:
+        return 0
+    largest = 0
+    for block in re.findall(rb"begincidrange(.*?)endcidrange", data, re.S):
+        for lo, hi, cid in CID_RANGE.findall(block):
+            largest = max(largest, int(cid) + max(0, int(hi, 16) - int(lo, 16)))
+    for block in re.findall(rb"begincidchar(.*?)endcidchar", data, re.S):
+        for _code, cid in CID_CHAR.findall(block):
+            largest = max(largest, int(cid))
+    return largest
 
 
 def _identity(value: Any, depth: int = 0) -> Any:

@@ -94,6 +94,8 @@ _P2: list[tuple[str, int, str, str, tuple[str, ...]]] = [
      ("stream keyword", "endstream", "length")),
     ("6.1.7.2", 1, "不得使用 LZW 或 Crypt 滤镜", "the LZWDecode and Crypt filters shall not be used", ()),
     ("6.1.9", 1, "间接对象语法不符合要求", "indirect object syntax is not as required", ()),
+    ("6.1.12", 1, "权限字典只能含 UR3 与 DocMDP，签名引用不得含摘要项",
+     "permissions shall hold only UR3 and DocMDP, and signature references no digest entries", ()),
     ("6.1.13", 1, "超出实现限制", "an implementation limit is exceeded", ()),
     ("6.1.6", 1, "十六进制字符串含非十六进制字符或位数为奇数",
      "a hexadecimal string has non-hex characters or an odd number of digits", ()),
