@@ -29,6 +29,12 @@ INLINE_FILTERS = {"/ASCIIHexDecode", "/ASCII85Decode", "/FlateDecode", "/RunLeng
                   "/DCTDecode", "/AHx", "/A85", "/Fl", "/RL", "/CCF", "/DCT"}
 NAMED_RESOURCE_OPS = {"Tf", "Do", "gs", "sh"}
 DIRECT_SPACES = {"/DeviceRGB", "/DeviceCMYK", "/DeviceGray", "/RGB", "/CMYK", "/G", "/Pattern"}
+FILL_COLOUR_OPS = {"g", "rg", "k", "cs", "sc", "scn"}
+STROKE_COLOUR_OPS = {"G", "RG", "K", "CS", "SC", "SCN"}
+FILL_PAINT = {"f", "F", "f*"}
+STROKE_PAINT = {"S", "s"}
+BOTH_PAINT = {"B", "B*", "b", "b*"}
+TEXT_SHOW = {"Tj", "TJ", "'", '"'}
 DEFAULTS = {"RGB": "/DefaultRGB", "CMYK": "/DefaultCMYK", "Gray": "/DefaultGray"}
 
 
@@ -46,6 +52,8 @@ class PageUse:
     inline_filters: set[str] = field(default_factory=set)  # inline-image filters outside ISO 32000-1 Table 6
     intents: set[str] = field(default_factory=set)  # rendering intents named by 'ri'
     implicit_resources: bool = False  # a form or glyph uses named resources without its own Resources
+    icc_cmyk: set[str] = field(default_factory=set)  # "fill"/"stroke" set to an ICCBased CMYK space
+    overprint_mode_1: set[str] = field(default_factory=set)  # "fill"/"stroke" overprinting with OPM 1
     longest_string: int = 0  # longest string operand in content
     largest_integer: int = 0
     largest_real: float = 0.0
@@ -93,7 +101,7 @@ class _PageScan:
                 list(state.values()) if isinstance(state, pikepdf.Dictionary) else []
             for form in forms:
                 if isinstance(form, pikepdf.Stream):
-                    self.form(form)
+                    self.form(form, annotation=True)
 
     def _budget(self, stream: pikepdf.Stream) -> bool:
         self.streams += 1
@@ -106,7 +114,7 @@ class _PageScan:
             return False
         return True
 
-    def content(self, target: Any, resources: Any, *, own_resources: bool = True) -> None:
+    def content(self, target: Any, resources: Any, *, own_resources: bool = True, inherits_colour: bool = False) -> None:
         """Parse a page's content or one content stream in the context of ``resources``.
 
         ``own_resources`` False means the stream (a form or glyph) has no Resources entry of its
@@ -119,6 +127,9 @@ class _PageScan:
             return
         res = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         depth = 0
+        # (fill set, stroke set, invisible text): painting before any colour is chosen uses DeviceGray
+        state = [inherits_colour, inherits_colour, False]
+        saved: list[list[bool]] = []
         for instruction in instructions:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self.inline_image(instruction.iimage.obj, res)
@@ -128,13 +139,33 @@ class _PageScan:
             if operator == "q":
                 depth += 1
                 self.use.max_nesting = max(self.use.max_nesting, depth)
+                saved.append(list(state))
             elif operator == "Q":
                 depth = max(0, depth - 1)
-            elif operator == "ri" and operands:
+                state = saved.pop() if saved else state
+            else:
+                self.initial_colour(operator, list(operands), state, res)
+            if operator == "ri" and operands:
                 self.use.intents.add(str(operands[0]))
             if not own_resources and _names_resource(operator, list(operands)):
                 self.use.implicit_resources = True
             self.operator(operator, list(operands), res)
+
+    def initial_colour(self, op: str, operands: list[Any], state: list[bool], res: pikepdf.Dictionary) -> None:
+        """Painting with the initial colour (DeviceGray black) counts as DeviceGray use."""
+        if op in FILL_COLOUR_OPS:
+            state[0] = True
+        elif op in STROKE_COLOUR_OPS:
+            state[1] = True
+        elif op == "Tr" and operands:
+            state[2] = operands[0] in (3, 7)
+        elif op in FILL_PAINT or (op in TEXT_SHOW and not state[2]):
+            if not state[0]:
+                self.device("Gray", res)
+        if op in STROKE_PAINT and not state[1]:
+            self.device("Gray", res)
+        if op in BOTH_PAINT and not (state[0] and state[1]):
+            self.device("Gray", res)
 
     def operand_sizes(self, operands: Any) -> None:
         """Track the largest strings and numbers written in content (implementation limits)."""
@@ -161,7 +192,10 @@ class _PageScan:
         elif op in ("g", "G"):
             self.device("Gray", res)
         elif op in ("cs", "CS") and operands:
-            self.colour_space(self.lookup(res, "/ColorSpace", operands[0], allow_direct=True), res)
+            space = self.lookup(res, "/ColorSpace", operands[0], allow_direct=True)
+            if _icc_components(space) == 4:
+                self.use.icc_cmyk.add("fill" if op == "cs" else "stroke")
+            self.colour_space(space, res)
         elif op in ("scn", "SCN") and operands and isinstance(operands[-1], pikepdf.Name):
             pattern = self.lookup(res, "/Pattern", operands[-1])
             if pattern is not None:
@@ -252,7 +286,7 @@ class _PageScan:
         elif subtype == "/Form":
             self.form(xobject)
 
-    def form(self, form: pikepdf.Stream) -> None:
+    def form(self, form: pikepdf.Stream, *, annotation: bool = False) -> None:
         if form.is_indirect:
             if form.objgen in self.seen:
                 return
@@ -263,7 +297,8 @@ class _PageScan:
             self.use.transparency = True
             self.colour_space(group.get("/CS"), d.get("/Resources"))
         if self._budget(form):
-            self.content(form, d.get("/Resources"), own_resources="/Resources" in d)
+            self.content(form, d.get("/Resources"), own_resources="/Resources" in d,
+                         inherits_colour=not annotation)
 
     def type3(self, font: pikepdf.Dictionary) -> None:
         if font.is_indirect:
@@ -274,7 +309,8 @@ class _PageScan:
         resources = font.get("/Resources")
         for proc in (procs.values() if isinstance(procs, pikepdf.Dictionary) else []):
             if isinstance(proc, pikepdf.Stream) and self._budget(proc):
-                self.content(proc, resources, own_resources="/Resources" in font or "/Resources" in proc.stream_dict)
+                self.content(proc, resources, own_resources="/Resources" in font or "/Resources" in proc.stream_dict,
+                             inherits_colour=True)
 
     def pattern(self, pattern: Any) -> None:
         d = _dict(pattern)
@@ -291,6 +327,10 @@ class _PageScan:
                 self.extgstate(gs)
 
     def extgstate(self, gs: pikepdf.Dictionary) -> None:
+        if gs.get("/OPM") == 1:
+            stroke = gs.get("/OP") is True
+            fill = gs.get("/op") is True if "/op" in gs else stroke  # op defaults to OP
+            self.use.overprint_mode_1 |= {name for name, on in (("fill", fill), ("stroke", stroke)) if on}
         smask = gs.get("/SMask")
         if smask is not None and not (isinstance(smask, pikepdf.Name) and str(smask) == "/None"):
             self.use.transparency = True
@@ -306,6 +346,15 @@ class _PageScan:
         names = [str(b) for b in blend] if isinstance(blend, pikepdf.Array) else [str(blend)] if blend else []
         if any(n not in ("/Normal", "/Compatible") for n in names):
             self.use.transparency = True
+
+
+def _icc_components(space: Any) -> int | None:
+    """N of an ICCBased colour space array, else None."""
+    if isinstance(space, pikepdf.Array) and len(space) > 1 and str(space[0]) == "/ICCBased" \
+            and isinstance(space[1], pikepdf.Stream):
+        n = space[1].stream_dict.get("/N")
+        return int(n) if isinstance(n, int) else None
+    return None
 
 
 def _names_resource(operator: str, operands: list[Any]) -> bool:

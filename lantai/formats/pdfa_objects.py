@@ -27,7 +27,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -46,6 +46,7 @@ CMAP_ORDERING = {"GB": "GB1", "CNS": "CNS1", "B5": "CNS1", "ETen": "CNS1", "HK":
                  "83pv": "Japan1", "Ext": "Japan1", "Add": "Japan1", "EUC": "Japan1", "RKSJ": "Japan1",
                  "KSC": "Korea1", "UniKS": "Korea1", "UniJIS": "Japan1", "UniGB": "GB1", "UniCNS": "CNS1",
                  "H": None, "V": None}
+PROCESS_COLORANTS = {"/Cyan", "/Magenta", "/Yellow", "/Black", "/None", "/All"}
 RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Perceptual", "/Saturation"}
 MAX_VISITS = 2_000_000
 MAX_DEPTH = 48
@@ -99,6 +100,18 @@ class ObjectRules:
             self.add("separation", f"Separation colorant {colorant} appears with different alternate spaces or "
                                    "tint transforms")
 
+    def devicen_colorants(self, space: pikepdf.Array) -> None:
+        """PDF/A-2 6.2.4.4: every spot colorant of a DeviceN space is described in its Colorants dictionary."""
+        spots = {str(n) for n in space[1] if isinstance(n, pikepdf.Name)} - PROCESS_COLORANTS
+        if not spots:
+            return
+        attributes = space[4] if len(space) > 4 else None
+        colorants = attributes.get("/Colorants") if isinstance(attributes, pikepdf.Dictionary) else None
+        present = set(colorants.keys()) if isinstance(colorants, pikepdf.Dictionary) else set()
+        missing = sorted(spots - present)
+        if missing:
+            self.add("devicen", f"DeviceN spot colorant {missing[0]} has no entry in the Colorants dictionary")
+
     def rendering_fonts(self) -> list[pikepdf.Dictionary]:
         """Fonts met during ``run`` that pages, forms or appearances actually use."""
         return [font for font, _ in self.fonts if not font.is_indirect or font.objgen in self.used_fonts]
@@ -119,6 +132,8 @@ class ObjectRules:
                 limit = 8 if self.part == 1 else 32
                 if len(obj[1]) > limit:
                     self.add("limits", f"a DeviceN colour space has {len(obj[1])} colourants (at most {limit})")
+                if self.part > 1:
+                    self.devicen_colorants(obj)
             if self.part == 1 and len(obj) > 8191:
                 self.add("limits", f"array with {len(obj)} elements exceeds 8191")
             for item in obj:
@@ -267,6 +282,8 @@ class ObjectRules:
             self.add("xobject", "a form XObject has Subtype2 PS or a PS entry")
         if "/OPI" in d:
             self.add("xobject", "a form XObject contains OPI")
+        if "/Ref" in d:
+            self.add("ref_xobject", "a reference XObject (form with Ref) is used")
         group = d.get("/Group")
         if self.part == 1 and isinstance(group, pikepdf.Dictionary) and _name(group.get("/S")) == "/Transparency":
             self.add("transparency", "a form XObject has a transparency group")
@@ -381,6 +398,21 @@ class ObjectRules:
             ap = d.get("/AP")
             if not isinstance(ap, pikepdf.Dictionary) or "/N" not in ap:
                 self.add("appearance", f"a {subtype} annotation has no normal appearance")
+        if self.part > 1:
+            self.widget_rules(d, subtype)
+
+    def widget_rules(self, d: pikepdf.Dictionary, subtype: str | None) -> None:
+        """PDF/A-2 6.3.3 and 6.4.1: button widgets carry appearance states; widgets carry no A action."""
+        ap = d.get("/AP")
+        normal = ap.get("/N") if isinstance(ap, pikepdf.Dictionary) else None
+        if normal is not None:
+            button = subtype == "/Widget" and _field_type(d) == "/Btn"
+            if button and isinstance(normal, pikepdf.Stream):
+                self.add("appearance", "a button widget's normal appearance is a stream, not a state dictionary")
+            elif not button and not isinstance(normal, pikepdf.Stream):
+                self.add("appearance", f"a {subtype} annotation's normal appearance is not a stream")
+        if subtype == "/Widget" and "/A" in d:
+            self.add("forms", "a widget annotation contains an action (A)")
 
     def action(self, d: pikepdf.Dictionary) -> None:
         kind = _name(d.get("/S"))
@@ -546,6 +578,18 @@ def _identity(value: Any, depth: int = 0) -> Any:
     if isinstance(value, pikepdf.Array):
         return tuple(_identity(v, depth + 1) for v in value)
     return repr(value)
+
+
+def _field_type(d: pikepdf.Dictionary) -> str | None:
+    """FT of a widget's field, inherited from parent fields."""
+    node: Any = d
+    for _ in range(32):
+        if not isinstance(node, pikepdf.Dictionary):
+            return None
+        if "/FT" in node:
+            return _name(node.get("/FT"))
+        node = node.get("/Parent")
+    return None
 
 
 def _zero_rect(rect: Any) -> bool:
