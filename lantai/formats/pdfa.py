@@ -167,8 +167,12 @@ def _int_object(pdf: pikepdf.Pdf, num: int, gen: int) -> int | None:
 
 def _trailer_id(pdf: pikepdf.Pdf, path: Path) -> list[tuple[str, str]]:
     """Cross-reference-stream files have no 'trailer' keyword for the raw check: ask qpdf instead."""
-    if "/ID" in pdf.trailer:
-        return []
+    ids = pdf.trailer.get("/ID")
+    if ids is not None:
+        if isinstance(ids, pikepdf.Array) and len(ids) == 2 and all(
+                isinstance(i, pikepdf.String) and len(bytes(i)) > 0 for i in ids):
+            return []
+        return [("6.1.3", "the trailer ID is not an array of two non-empty file identifiers")]
     with open(path, "rb") as fh:
         fh.seek(max(0, path.stat().st_size - 4096))
         has_keyword = b"trailer" in fh.read()

@@ -27,7 +27,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "cmap": ("6.3.3.3", "6.2.11.3.3"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -46,6 +46,14 @@ CMAP_ORDERING = {"GB": "GB1", "CNS": "CNS1", "B5": "CNS1", "ETen": "CNS1", "HK":
                  "83pv": "Japan1", "Ext": "Japan1", "Add": "Japan1", "EUC": "Japan1", "RKSJ": "Japan1",
                  "KSC": "Korea1", "UniKS": "Korea1", "UniJIS": "Japan1", "UniGB": "GB1", "UniCNS": "CNS1",
                  "H": None, "V": None}
+PREDEFINED_CMAPS = set(
+    "GB-EUC-H GB-EUC-V GBpc-EUC-H GBpc-EUC-V GBK-EUC-H GBK-EUC-V GBKp-EUC-H GBKp-EUC-V GBK2K-H GBK2K-V "
+    "UniGB-UCS2-H UniGB-UCS2-V UniGB-UTF16-H UniGB-UTF16-V B5pc-H B5pc-V HKscs-B5-H HKscs-B5-V ETen-B5-H "
+    "ETen-B5-V ETenms-B5-H ETenms-B5-V CNS-EUC-H CNS-EUC-V UniCNS-UCS2-H UniCNS-UCS2-V UniCNS-UTF16-H "
+    "UniCNS-UTF16-V 83pv-RKSJ-H 90ms-RKSJ-H 90ms-RKSJ-V 90msp-RKSJ-H 90msp-RKSJ-V 90pv-RKSJ-H Add-RKSJ-H "
+    "Add-RKSJ-V EUC-H EUC-V Ext-RKSJ-H Ext-RKSJ-V H V UniJIS-UCS2-H UniJIS-UCS2-V UniJIS-UCS2-HW-H "
+    "UniJIS-UCS2-HW-V UniJIS-UTF16-H UniJIS-UTF16-V KSC-EUC-H KSC-EUC-V KSCms-UHC-H KSCms-UHC-V KSCms-UHC-HW-H "
+    "KSCms-UHC-HW-V KSCpc-EUC-H UniKS-UCS2-H UniKS-UCS2-V UniKS-UTF16-H UniKS-UTF16-V Identity-H Identity-V".split())
 PROCESS_COLORANTS = {"/Cyan", "/Magenta", "/Yellow", "/Black", "/None", "/All"}
 RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Perceptual", "/Saturation"}
 MAX_VISITS = 2_000_000
@@ -362,6 +370,12 @@ class ObjectRules:
                 for key in ("/Registry", "/Ordering"):
                     if str(info.get(key, "")) != str(cmap_info.get(key, "")):
                         self.add("cidfont", f"CIDSystemInfo {key[1:]} of the CIDFont and the CMap are not compatible")
+                font_supplement, cmap_supplement = _number(info.get("/Supplement")), _number(cmap_info.get("/Supplement"))
+                if self.part > 1 and font_supplement is not None and cmap_supplement is not None \
+                        and font_supplement > cmap_supplement:
+                    self.add("cidfont", "the CIDFont's CIDSystemInfo Supplement exceeds the CMap's")
+        elif isinstance(encoding, pikepdf.Name) and str(encoding)[1:] not in PREDEFINED_CMAPS:
+            self.add("cmap", f"CMap {encoding} is neither predefined nor embedded")
         elif isinstance(encoding, pikepdf.Name) and str(encoding) not in ("/Identity-H", "/Identity-V"):
             expected = _cmap_ordering(str(encoding))
             if expected and isinstance(info, pikepdf.Dictionary) and str(info.get("/Ordering", "")) != expected:
@@ -372,8 +386,12 @@ class ObjectRules:
         if not isinstance(descriptor, pikepdf.Dictionary) or not any(
                 k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
             self.add("fonts_embedded", f"{_name(cid.get('/Subtype'))} font {_name(cid.get('/BaseFont'))} is not embedded")
-        if self.part > 1 and _name(cid.get("/Subtype")) == "/CIDFontType2" and "/CIDToGIDMap" not in cid:
-            self.add("cidtogid", "a CIDFontType2 font has no CIDToGIDMap")  # PDF/A-1 Cor 2 defaults to Identity
+        if _name(cid.get("/Subtype")) == "/CIDFontType2":
+            mapping = cid.get("/CIDToGIDMap")
+            if mapping is None and self.part > 1:  # PDF/A-1 Cor 2 lets it default to Identity
+                self.add("cidtogid", "a CIDFontType2 font has no CIDToGIDMap")
+            elif mapping is not None and not isinstance(mapping, pikepdf.Stream) and _name(mapping) != "/Identity":
+                self.add("cidtogid", f"a CIDFontType2 font's CIDToGIDMap is {mapping}, not a stream or Identity")
 
     def annotation(self, d: pikepdf.Dictionary, subtype: str | None) -> None:
         if subtype in ANNOT_FORBIDDEN[1 if self.part == 1 else 2]:

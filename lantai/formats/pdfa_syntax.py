@@ -66,7 +66,15 @@ def _eol(data: mmap.mmap, start: int) -> int | None:
 
 
 def _trailer(data: mmap.mmap) -> list[Violation]:
-    """The trailer of the last section must carry ID; a linearised file may carry it in its first page trailer."""
+    """The trailer that readers start from must carry ID: the first-page trailer of a linearised
+    file, otherwise the last trailer of the file."""
+    head = data[:2048]
+    if b"/Linearized" in head:
+        first = TRAILER.search(data, 0, min(len(data), 65536))
+        if first is not None:
+            if b"/ID" in data[first.start():first.start() + 2048].split(b"startxref")[0]:
+                return []
+            return [("6.1.3", "the first-page trailer of the linearised file has no ID")]
     tail_start = max(0, len(data) - 4096)
     tail = data[tail_start:]
     last = None
@@ -79,11 +87,6 @@ def _trailer(data: mmap.mmap) -> list[Violation]:
     trailer = trailer[:end] if end > 0 else trailer
     if b"/ID" in trailer:
         return []
-    head = data[:2048]
-    if b"/Linearized" in head:
-        first = TRAILER.search(data, 0, min(len(data), 65536))
-        if first is not None and b"/ID" in data[first.start():first.start() + 2048].split(b"startxref")[0]:
-            return []
     return [("6.1.3", "the last file trailer dictionary has no ID")]
 
 
