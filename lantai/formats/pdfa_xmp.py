@@ -69,6 +69,21 @@ def _packet_bytes(raw: bytes) -> bytes:
     return raw.strip(b"\x00 \r\n\t") or b"<x/>"
 
 
+XPACKET = re.compile(rb"<\?xpacket\s+begin=[^>]*\?>")
+
+
+def _packet_header(metadata: pikepdf.Stream, clause: str) -> list[Violation]:
+    """The xpacket header shall not use the deprecated bytes and encoding attributes."""
+    try:
+        head = _packet_bytes(metadata.read_bytes()[:4096])
+    except Exception:
+        return []
+    match = XPACKET.search(head)
+    if match and re.search(rb"\s(bytes|encoding)\s*=", match.group(0)):
+        return [(clause, "the xpacket header uses the bytes or encoding attribute")]
+    return []
+
+
 def check_xmp(pdf: pikepdf.Pdf, xmp: Xmp, part: int) -> list[Violation]:
     id_clause = "6.7.11" if part == 1 else "6.6.4"
     violations: list[Violation] = []
@@ -85,6 +100,8 @@ def check_xmp(pdf: pikepdf.Pdf, xmp: Xmp, part: int) -> list[Violation]:
     if isinstance(metadata, pikepdf.Stream) and part > 1 and (
             str(metadata.stream_dict.get("/Type")) != "/Metadata" or str(metadata.stream_dict.get("/Subtype")) != "/XML"):
         violations.append(("6.6.2.1", "the metadata stream dictionary lacks Type /Metadata or Subtype /XML"))
+    if isinstance(metadata, pikepdf.Stream):
+        violations += _packet_header(metadata, "6.7.5" if part == 1 else "6.6.2.1")
     if xmp.root is not None and part == 1:
         prefixes = {p for d in _descriptions(xmp.root) for p, ns in d.nsmap.items() if ns == PDFAID}
         if prefixes - {"pdfaid"}:

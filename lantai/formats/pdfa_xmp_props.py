@@ -10,7 +10,14 @@ from __future__ import annotations
 from lxml import etree
 
 from lantai.formats.pdfa_xmp_ext import read_extensions
-from lantai.formats.pdfa_xmp_schemas import EXTENSION_NAMESPACES, NS, SIMPLE_TYPES, predefined, structs
+from lantai.formats.pdfa_xmp_schemas import (
+    CONTAINER_PREFIXES,
+    EXTENSION_NAMESPACES,
+    NS,
+    SIMPLE_TYPES,
+    predefined,
+    structs,
+)
 from lantai.formats.pdfa_xmp_types import TypeSystem, Value, check_value, known_type, top_properties
 
 Violation = tuple[str, str]
@@ -43,6 +50,7 @@ def check_properties(root: etree._Element, part: int) -> list[Violation]:
     ext = read_extensions([v for ns, name, v in props if ns == NS["pdfaExtension"] and name == "schemas"])
     violations: list[Violation] = [(clause["container"], f"extension schema container: {p}")
                                    for p in dict.fromkeys(ext.problems)]
+    violations += _container_prefixes(root, clause["container"])
     types = TypeSystem(predefined(part), structs(part), set())
     for name, (namespace, fields) in ext.types.items():
         if fields:
@@ -55,6 +63,19 @@ def check_properties(root: etree._Element, part: int) -> list[Violation]:
     for ns, name, value in props:
         violations += _check_one(ns, name, value, types, ext.properties, clause)
     return violations
+
+
+def _container_prefixes(root: etree._Element, clause: str) -> list[Violation]:
+    """The container's namespaces must be written with their standard prefixes (pdfaSchema, …)."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        namespace = etree.QName(element).namespace
+        expected = CONTAINER_PREFIXES.get(namespace or "")
+        if expected is not None and element.prefix != expected:
+            return [(clause, f"extension schema container namespace {namespace} is written with prefix "
+                             f"{element.prefix!r} instead of {expected}")]
+    return []
 
 
 def _check_one(ns: str, name: str, value: Value, types: TypeSystem, declared: dict[str, dict[str, str]],

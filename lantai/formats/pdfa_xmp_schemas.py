@@ -172,6 +172,7 @@ def predefined(part: int) -> dict[str, dict[str, str]]:
     if part == 1:
         del schemas[NS["pdfaid"]]["corr"]
         schemas[NS["photoshop"]]["SupplementalCategories"] = "Text"  # a bag only from XMP 2005
+        del schemas[NS["crs"]]  # the Camera Raw schema is not among PDF/A-1's predefined schemas
     return schemas
 
 
@@ -180,6 +181,9 @@ def structs(part: int) -> dict[str, tuple[str, dict[str, str]]]:
     return {name: (NS[prefix], _parse(spec)) for name, (prefix, spec) in STRUCTS.items()
             if part > 1 or name not in STRUCTS_2005}
 
+
+# The prefixes the PDF/A extension schema container must use (ISO 19005-1 6.7.8, -2 6.6.2.3.3).
+CONTAINER_PREFIXES = {NS[p]: p for p in ("pdfaExtension", "pdfaSchema", "pdfaProperty", "pdfaType", "pdfaField")}
 
 # Namespaces whose properties are described by the PDF/A extension schema container itself.
 EXTENSION_NAMESPACES = {NS[p] for p in ("pdfaExtension", "pdfaSchema", "pdfaProperty", "pdfaType", "pdfaField")}
