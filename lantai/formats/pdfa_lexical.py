@@ -26,6 +26,7 @@ STREAM = re.compile(rb">>[ \t\r\n\f\x00]*stream(?!\w)")
 LENGTH = re.compile(rb"/Length[ \t\r\n\f\x00]+(\d+)(?:[ \t\r\n\f\x00]+(\d+)[ \t\r\n\f\x00]+R)?")
 HEADER_BEFORE = re.compile(rb"(\d+)[ \t\r\n\f\x00]+(\d+)[ \t\r\n\f\x00]+obj(?!\w)")
 OBJ = re.compile(rb"(?:^|(?<=[\r\n]))(\d+)([ \t\f\x00]+)(\d+)([ \t\f\x00]+)obj(?!\w)")
+INDENTED_OBJ = re.compile(rb"[\r\n][ \t\f\x00]+\d+ \d+ obj(?!\w)")
 HEX = re.compile(rb"(?<![<])<(?![<])([^<>()]{0,65536})>")
 HEX_OK = re.compile(rb"[0-9A-Fa-f \t\r\n\f\x00]*")
 XREF_AT_LINE = re.compile(rb"(?:^|(?<=[\r\n]))xref(?!\w)")
@@ -151,12 +152,17 @@ def _object_headers(data: mmap.mmap, gaps: list[tuple[int, int]], part: int) -> 
             if match.group(2) != b" " or match.group(4) != b" ":
                 yield f"object header {match.group(0)[:30]!r} is not separated by single spaces"
                 return
+        indented = INDENTED_OBJ.search(data, start, end)
+        if indented is not None:
+            yield "an object header does not start at the beginning of a line"
+            return
         position = start
         while True:
             found = data.find(b"endobj", position, end)
             if found < 0:
                 break
-            if found > 0 and data[found - 1:found] not in (b"\r", b"\n"):
+            after = data[found + 6:found + 7]
+            if found > 0 and data[found - 1:found] not in (b"\r", b"\n") and after in (b"\r", b"\n", b""):
                 yield "an endobj keyword is not preceded by an EOL marker"
                 return
             position = found + 6

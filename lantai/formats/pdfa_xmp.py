@@ -69,7 +69,7 @@ def _packet_bytes(raw: bytes) -> bytes:
     return raw.strip(b"\x00 \r\n\t") or b"<x/>"
 
 
-XPACKET = re.compile(rb"<\?xpacket\s+begin=[^>]*\?>")
+XPACKET = re.compile(rb"<\?xpacket\s+(?!end)[^>]*\?>")
 
 
 def _packet_header(metadata: pikepdf.Stream, clause: str) -> list[Violation]:
