@@ -18,6 +18,8 @@ from typing import Any
 
 import pikepdf
 
+from lantai.formats.pdfa_lexical import content_hex_problem
+
 MAX_STREAM = 32 * 1024 * 1024
 MAX_STREAMS_PER_PAGE = 2_000
 OPERATORS = set(
@@ -54,6 +56,7 @@ class PageUse:
     implicit_resources: bool = False  # a form or glyph uses named resources without its own Resources
     icc_cmyk: set[str] = field(default_factory=set)  # "fill"/"stroke" set to an ICCBased CMYK space
     overprint_mode_1: set[str] = field(default_factory=set)  # "fill"/"stroke" overprinting with OPM 1
+    hex_problem: str | None = None  # a malformed hexadecimal string in content
     longest_string: int = 0  # longest string operand in content
     largest_integer: int = 0
     largest_real: float = 0.0
@@ -120,6 +123,7 @@ class _PageScan:
         ``own_resources`` False means the stream (a form or glyph) has no Resources entry of its
         own; using a named resource from it then breaks the explicit-resources rule.
         """
+        self.hex_strings(target)
         try:
             instructions = pikepdf.parse_content_stream(target)
         except Exception as exc:
@@ -150,6 +154,23 @@ class _PageScan:
             if not own_resources and _names_resource(operator, list(operands)):
                 self.use.implicit_resources = True
             self.operator(operator, list(operands), res)
+
+    def hex_strings(self, target: Any) -> None:
+        """qpdf pads odd hex strings silently, so the decoded content is scanned for them first."""
+        if self.use.hex_problem is not None:
+            return
+        obj = target.obj if isinstance(target, pikepdf.Page) else target
+        contents = obj.get("/Contents") if isinstance(target, pikepdf.Page) else obj
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        for stream in streams:
+            if isinstance(stream, pikepdf.Stream):
+                try:
+                    problem = content_hex_problem(stream.read_bytes())
+                except Exception:
+                    continue
+                if problem:
+                    self.use.hex_problem = problem
+                    return
 
     def initial_colour(self, op: str, operands: list[Any], state: list[bool], res: pikepdf.Dictionary) -> None:
         """Painting with the initial colour (DeviceGray black) counts as DeviceGray use."""

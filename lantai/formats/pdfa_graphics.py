@@ -78,6 +78,8 @@ def _page_limits(use: Any, part: int) -> list[Violation]:
         found.append((limit_clause, f"page {use.number} content has an integer beyond the 32-bit range"))
     if part == 1 and use.largest_real > 32767:
         found.append((limit_clause, f"page {use.number} content has a real number beyond 32767"))
+    if use.hex_problem:
+        found.append(("6.1.6", f"page {use.number} content: {use.hex_problem}"))
     if part > 1 and use.icc_cmyk & use.overprint_mode_1:
         found.append(("6.2.4.2", f"page {use.number} uses an ICCBased CMYK colour space with overprint mode 1"))
     if use.max_nesting > 28:

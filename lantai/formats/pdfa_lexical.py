@@ -173,3 +173,58 @@ def _xref_headers(data: mmap.mmap) -> Iterator[str]:
         if not XREF_OK.match(data, match.start()):
             yield "the xref keyword is not followed by a single EOL and a subsection header 'n m'"
             return
+
+
+CONTENT_TOKEN = re.compile(rb"[(<%]|(?<![^\s])ID(?=\s)")
+LITERAL_SPECIAL = re.compile(rb"[()\\]")
+INLINE_END = re.compile(rb"\sEI(?=[\s]|$)")
+MAX_CONTENT_SCAN = 8 * 1024 * 1024
+
+
+def content_hex_problem(data: bytes) -> str | None:
+    """The first malformed hexadecimal string in decoded content, skipping literal strings,
+    comments and inline-image data (which may contain any bytes)."""
+    if len(data) > MAX_CONTENT_SCAN:
+        return None
+    position = 0
+    while True:
+        match = CONTENT_TOKEN.search(data, position)
+        if match is None:
+            return None
+        token, start = match.group(0), match.start()
+        if token == b"(":
+            position = _skip_literal(data, start + 1)
+        elif token == b"%":
+            newline = re.compile(rb"[\r\n]").search(data, start)
+            position = newline.end() if newline else len(data)
+        elif token == b"ID":
+            end = INLINE_END.search(data, match.end())
+            position = end.end() if end else len(data)
+        elif data[start + 1:start + 2] == b"<":
+            position = start + 2
+        else:
+            close = data.find(b">", start + 1)
+            if close < 0:
+                return "a hexadecimal string is not terminated"
+            body = data[start + 1:close]
+            if not HEX_OK.fullmatch(body):
+                return f"a hexadecimal string contains characters other than hex digits: {body[:20]!r}"
+            if len(re.sub(rb"[ \t\r\n\f\x00]", b"", body)) % 2:
+                return "a hexadecimal string has an odd number of digits"
+            position = close + 1
+
+
+def _skip_literal(data: bytes, position: int) -> int:
+    """Offset just past the literal string whose body starts at ``position``."""
+    depth = 1
+    while depth:
+        match = LITERAL_SPECIAL.search(data, position)
+        if match is None:
+            return len(data)
+        char = match.group(0)
+        if char == b"\\":
+            position = match.end() + 1
+            continue
+        depth += 1 if char == b"(" else -1
+        position = match.end()
+    return position
