@@ -88,7 +88,7 @@ def _validate(path: Path) -> PdfaResult:
         violations += _trailer_id(pdf, path)
         objects = ObjectRules(pdf, part)
         violations += objects.run()
-        graphics, warnings = check_graphics(pdf, part)
+        graphics, warnings = check_graphics(pdf, part, level)
         violations += graphics
         if level in ("A", "U"):
             unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part)

@@ -16,6 +16,7 @@ from typing import Any
 import pikepdf
 
 from lantai.formats.pdfa_content import scan_pages
+from lantai.formats.pdfa_level_a import CLAUSES, valid_language
 
 Violation = tuple[str, str]
 
@@ -38,8 +39,8 @@ def output_intent_space(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
-def check_graphics(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Violation]]:
-    """(violations, warnings) of the page-use rules."""
+def check_graphics(pdf: pikepdf.Pdf, part: int, level: str = "B") -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the page-use rules; level A adds the language of marked content."""
     violations: list[Violation] = []
     warnings: list[Violation] = []
     oi = output_intent_space(pdf)
@@ -58,6 +59,12 @@ def check_graphics(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[V
             violations.append(("6.2.10", f"page {use.number} uses transparency but has neither a PDF/A "
                                          "OutputIntent nor a page group colour space (Group CS)"))
         violations += _page_limits(use, part)
+        if level == "A":
+            bad = sorted(lang for lang in use.languages if not valid_language(lang))
+            if bad:
+                violations.append((CLAUSES[1 if part == 1 else 2]["lang"],
+                                   f"page {use.number} marks content with language {bad[0][:30]!r}, not a language "
+                                   "identifier"))
         if use.incomplete:
             warnings.append((colour_clause, f"page {use.number} not fully checked: {use.incomplete}"))
     return violations, warnings

@@ -91,8 +91,13 @@ def _standard(kind: str, roles: dict[str, str]) -> bool:
 
 
 def _valid_language(value: Any) -> bool:
-    text = str(value).strip() if isinstance(value, pikepdf.String) else None
-    return text is not None and (text == "" or LANGUAGE.fullmatch(text) is not None)
+    return isinstance(value, pikepdf.String) and valid_language(str(value))
+
+
+def valid_language(text: str) -> bool:
+    """An RFC 3066 language identifier, or empty (language unknown)."""
+    text = text.strip()
+    return text == "" or LANGUAGE.fullmatch(text) is not None
 
 
 def check_unicode(fonts: list[pikepdf.Dictionary], part: int) -> tuple[list[Violation], list[Violation]]:

@@ -85,7 +85,7 @@ _COMMON = {
             "SceneCaptureType:Integer GainControl:Integer Contrast:Integer Saturation:Integer Sharpness:Integer "
             "DeviceSettingDescription:DeviceSettings SubjectDistanceRange:Integer ImageUniqueID:Text "
             "GPSVersionID:Text GPSLatitude:GPSCoordinate GPSLongitude:GPSCoordinate GPSAltitudeRef:Integer "
-            "GPSAltitude:Rational GPSTimeStamp:Date GPSSatellites:Text GPSStatus:Text GPSMeasureMode:Text "
+            "GPSAltitude:Rational GPSTimeStamp:Date GPSSatellites:Text GPSStatus:Text GPSMeasureMode:Integer "
             "GPSDOP:Rational GPSSpeedRef:Text GPSSpeed:Rational GPSTrackRef:Text GPSTrack:Rational "
             "GPSImgDirectionRef:Text GPSImgDirection:Rational GPSMapDatum:Text GPSDestLatitude:GPSCoordinate "
             "GPSDestLongitude:GPSCoordinate GPSDestBearingRef:Text GPSDestBearing:Rational "
