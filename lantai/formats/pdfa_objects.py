@@ -284,6 +284,9 @@ class ObjectRules:
             return
         for message in _jpx_problems(data):
             self.add("jpx", message)
+        if "/ColorSpace" not in stream.stream_dict:  # the colour then comes from the JPEG 2000 colr boxes
+            for message in _jpx_colour_problems(data):
+                self.add("jpx", message)
 
     def form(self, d: pikepdf.Dictionary) -> None:
         if _name(d.get("/Subtype2")) == "/PS" or "/PS" in d:
@@ -641,6 +644,24 @@ def _icc_problems(header: bytes, n: Any, part: int) -> Iterator[str]:
         yield f"the ICC profile device class {device_class!r} is not prtr or mntr"
     if part == 1 and major >= 4:
         yield "PDF/A-1 requires an ICC profile of version 2.x or earlier"
+
+
+def _jpx_colour_problems(data: bytes) -> Iterator[str]:
+    """ISO 19005-2 6.2.8.3: with several colr boxes exactly one has APPROX 1; never enumerated space 19 (CIEJab)."""
+    boxes = []
+    position = data.find(b"colr")
+    while position >= 4 and len(boxes) < 64:
+        fields = data[position + 4:position + 7]
+        if len(fields) == 3:
+            method, _precedence, approx = fields
+            enum = struct.unpack(">I", data[position + 7:position + 11])[0] if method == 1 and \
+                len(data) >= position + 11 else None
+            boxes.append((approx, enum))
+        position = data.find(b"colr", position + 4)
+    if len(boxes) > 1 and sum(1 for approx, _ in boxes if approx == 1) != 1:
+        yield "JPEG 2000 image has several colour specifications but not exactly one with APPROX 1"
+    if any(enum == 19 for _, enum in boxes):
+        yield "JPEG 2000 image uses the enumerated colour space 19 (CIEJab)"
 
 
 def _jpx_problems(data: bytes) -> Iterator[str]:
