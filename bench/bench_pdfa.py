@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lantai.formats.pdfa import validate_pdfa  # noqa: E402
+from lantai.formats.pdfa import validate_pdfa
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "verapdf-corpus"

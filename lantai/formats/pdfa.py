@@ -30,8 +30,8 @@ import pikepdf
 from lantai.formats.pdfa_graphics import check_graphics
 from lantai.formats.pdfa_level_a import check_level_a, check_unicode
 from lantai.formats.pdfa_objects import ObjectRules
-from lantai.formats.pdfa_syntax import check_syntax
 from lantai.formats.pdfa_rules import resolve
+from lantai.formats.pdfa_syntax import check_syntax
 from lantai.formats.pdfa_xmp import Xmp, check_xmp, read_xmp
 
 

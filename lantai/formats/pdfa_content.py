@@ -23,8 +23,13 @@ from lantai.formats.pdfa_lexical import content_hex_problem
 MAX_STREAM = 32 * 1024 * 1024
 MAX_STREAMS_PER_PAGE = 2_000
 OPERATORS = set(
-    "b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h i ID j J K k l m M MP n q Q "
-    "re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W* y ' \"".split())
+    [
+        "b", "B", "b*", "B*", "BDC", "BI", "BMC", "BT", "BX", "c", "cm", "CS", "cs", "d", "d0", "d1", "Do",
+        "DP", "EI", "EMC", "ET", "EX", "f", "F", "f*", "G", "g", "gs", "h", "i", "ID", "j", "J", "K", "k",
+        "l", "m", "M", "MP", "n", "q", "Q", "re", "RG", "rg", "ri", "s", "S", "SC", "sc", "SCN", "scn", "sh",
+        "T*", "Tc", "Td", "TD", "Tf", "Tj", "TJ", "TL", "Tm", "Tr", "Ts", "Tw", "Tz", "v", "w", "W", "W*",
+        "y", "'", '"',
+    ])
 DEVICE = {"/DeviceRGB": "RGB", "/RGB": "RGB", "/DeviceCMYK": "CMYK", "/CMYK": "CMYK", "/DeviceGray": "Gray",
           "/G": "Gray"}
 INLINE_FILTERS = {"/ASCIIHexDecode", "/ASCII85Decode", "/FlateDecode", "/RunLengthDecode", "/CCITTFaxDecode",
@@ -181,9 +186,8 @@ class _PageScan:
             state[1] = True
         elif op == "Tr" and operands:
             state[2] = operands[0] in (3, 7)
-        elif op in FILL_PAINT or (op in TEXT_SHOW and not state[2]):
-            if not state[0]:
-                self.device("Gray", res)
+        elif (op in FILL_PAINT or (op in TEXT_SHOW and not state[2])) and not state[0]:
+            self.device("Gray", res)
         if op in STROKE_PAINT and not state[1]:
             self.device("Gray", res)
         if op in BOTH_PAINT and not (state[0] and state[1]):

@@ -16,9 +16,13 @@ import pikepdf
 
 Violation = tuple[str, str]
 STANDARD_TYPES = set(
-    "Document Part Art Sect Div BlockQuote Caption TOC TOCI Index NonStruct Private P H H1 H2 H3 H4 H5 H6 L LI "
-    "Lbl LBody Table TR TH TD THead TBody TFoot Span Quote Note Reference BibEntry Code Link Annot Ruby RB RT RP "
-    "Warichu WT WP Figure Formula Form".split())
+    [
+        "Document", "Part", "Art", "Sect", "Div", "BlockQuote", "Caption", "TOC", "TOCI", "Index",
+        "NonStruct", "Private", "P", "H", "H1", "H2", "H3", "H4", "H5", "H6", "L", "LI", "Lbl", "LBody",
+        "Table", "TR", "TH", "TD", "THead", "TBody", "TFoot", "Span", "Quote", "Note", "Reference",
+        "BibEntry", "Code", "Link", "Annot", "Ruby", "RB", "RT", "RP", "Warichu", "WT", "WP", "Figure",
+        "Formula", "Form",
+    ])
 LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 STANDARD_ENCODINGS = {"/MacRomanEncoding", "/MacExpertEncoding", "/WinAnsiEncoding", "/StandardEncoding"}
 PREDEFINED_ORDERINGS = {"GB1", "CNS1", "Japan1", "Korea1"}

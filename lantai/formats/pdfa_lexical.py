@@ -106,9 +106,7 @@ def _declared_length(data: mmap.mmap, dict_end: int, resolve_length: Resolver) -
     header = data.rfind(b"obj", max(0, dict_end - 65536), dict_end)
     if header < 0:
         return None
-    found = None
-    for found in LENGTH.finditer(data, header, dict_end):
-        break
+    found = LENGTH.search(data, header, dict_end)
     if found is None:
         return None
     if found.group(2) is None:
@@ -119,9 +117,7 @@ def _declared_length(data: mmap.mmap, dict_end: int, resolve_length: Resolver) -
 def _in_live_object(data: mmap.mmap, offset: int, live: Liveness) -> bool:
     """Whether the object whose header precedes ``offset`` is one the document uses."""
     window_start = max(0, offset - 65536)
-    header = None
-    for header in HEADER_BEFORE.finditer(data, window_start, offset):
-        pass
+    header = next(reversed(list(HEADER_BEFORE.finditer(data, window_start, offset))), None)
     if header is None:
         return True  # cannot tell: judge it
     return live(int(header.group(1)), int(header.group(2)))
