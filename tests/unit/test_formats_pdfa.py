@@ -354,3 +354,61 @@ def test_demo_documents_are_pdfa_2b(tmp_path: Path) -> None:
     for path in pdfs:
         result = validate_pdfa(path)
         assert (result.declared, result.compliant, result.warnings) == ("2b", True, []), (path.name, result)
+
+
+def test_content_hex_strings_are_checked_but_literal_strings_are_not(tmp_path: Path) -> None:
+    keep = {"compress_streams": False}
+    odd = build(tmp_path / "odd.pdf", "2", mutate=_draw(b"BT <48455> Tj ET"), **keep)
+    assert "odd number" in _violation(odd, "6.1.6")["message"]
+    # literal strings (CID codes written as bytes) may hold '<' and '>' bytes: never a hex string
+    literal = build(tmp_path / "lit.pdf", "2", mutate=_draw(b"BT (\x00<zz>\x00) Tj ET"), **keep)
+    assert "6.1.6" not in {v["clause"] for v in validate_pdfa(literal).violations}
+
+
+def test_stream_length_must_match_its_data(tmp_path: Path) -> None:
+    path = build(tmp_path / "s.pdf", "2", mutate=_draw(b"q Q"), compress_streams=False,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    data = path.read_bytes().replace(b"/Length 3 >>", b"/Length 9 >>")
+    assert b"/Length 9 >>" in data
+    path.write_bytes(data)
+    assert "Length" in _violation(path, "6.1.7.1")["message"]
+
+
+def test_graphics_state_nesting_and_rendering_intent(tmp_path: Path) -> None:
+    deep = build(tmp_path / "q.pdf", "2", mutate=_draw(b"q " * 29 + b"Q " * 29))
+    assert "29 levels" in _violation(deep, "6.1.13")["message"]
+    assert validate_pdfa(build(tmp_path / "q28.pdf", "2", mutate=_draw(b"q " * 28 + b"Q " * 28))).compliant
+    _violation(build(tmp_path / "ri.pdf", "2", mutate=_draw(b"/Custom ri")), "6.2.6")
+
+
+def test_widget_rules(tmp_path: Path) -> None:
+    def widget(with_action: bool, appearance_as_stream: bool):
+        def mutate(pdf: pikepdf.Pdf) -> None:
+            stream = pdf.make_stream(b"")
+            stream.Type, stream.Subtype, stream.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+            normal = stream if appearance_as_stream else pikepdf.Dictionary(Off=stream)
+            annot = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Btn,
+                                       Rect=[0, 0, 10, 10], F=4, AP=pikepdf.Dictionary(N=normal))
+            if with_action:
+                annot.A = pikepdf.Dictionary(S=pikepdf.Name.GoTo, D=[pdf.pages[0].obj, pikepdf.Name.Fit])
+            field = pdf.make_indirect(annot)
+            pdf.pages[0].obj.Annots = pdf.make_indirect(pikepdf.Array([field]))
+            pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field])
+        return mutate
+    assert validate_pdfa(build(tmp_path / "ok.pdf", "2", mutate=widget(False, False))).compliant
+    _violation(build(tmp_path / "a.pdf", "2", mutate=widget(True, False)), "6.4.1")
+    _violation(build(tmp_path / "n.pdf", "2", mutate=widget(False, True)), "6.3.3")
+
+
+def test_xpacket_header_attributes(tmp_path: Path) -> None:
+    packet = _xmp("2").replace(b"<?xpacket begin=", b"<?xpacket encoding=\"UTF-8\" begin=")
+    # fix_metadata_version would make pikepdf rewrite (and so normalise) the packet on save
+    finding = _violation(build(tmp_path / "x.pdf", "2", xmp=packet, fix_metadata_version=False), "6.6.2.1")
+    assert finding["rule"] == "ISO 19005-2 6.6.2.1-2"
+
+
+def test_extension_container_prefixes(tmp_path: Path) -> None:
+    renamed = _extension().replace("pdfaProperty:", "myProperty:")
+    namespaces = EXT_NS.replace("xmlns:pdfaProperty=", "xmlns:myProperty=")
+    xmp = _xmp_with("2", renamed + "<da:fondsCode>42</da:fondsCode>", namespaces)
+    assert "prefix" in _violation(build(tmp_path / "p.pdf", "2", xmp=xmp), "6.6.2.3.3")["message"]
