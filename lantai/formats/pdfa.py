@@ -1,22 +1,26 @@
-"""PDF/A validation without veraPDF: the ISO 19005-1/-2/-3 level B rules that matter, with pikepdf.
+"""PDF/A validation without veraPDF: ISO 19005-1/-2/-3 rules by clause for levels A, B and U.
 
-veraPDF (Java) cannot be obtained here (DEPENDENCIES.md §3), so Lantai checks the rules that
-decide long-term renderability and self-containment itself:
+veraPDF (Java) cannot be obtained here (DEPENDENCIES.md §3), so Lantai checks the standard's
+rules itself, with pikepdf for object access and memory-mapped reads for the raw syntax. Each
+finding names its clause and the registry rule (``pdfa_rules``: part, clause, test number, zh
+and en text). One module per job:
 
-* identification — XMP ``pdfaid:part``/``conformance``, XMP value types, Info ↔ XMP (PDF/A-1);
-* file structure — header and binary comment, trailer ID, xref and ``obj`` syntax, encryption,
-  LZW, stream keys, implementation limits (``pdfa_syntax``, ``pdfa_objects``);
-* graphics — OutputIntent and its ICC profile, PostScript and transfer functions, transparency
-  (PDF/A-1), JPEG 2000 headers (PDF/A-2);
-* fonts — every font embedded (descendant CIDFonts included), widths arrays, CMap compatibility;
-* interaction — forbidden actions and named actions, additional actions, annotation flags and
-  appearances, NeedAppearances, optional content (PDF/A-1), embedded files (1: none, 2: PDF/A,
-  3: associated with AFRelationship).
+* ``pdfa_xmp`` / ``pdfa_xmp_props`` / ``pdfa_xmp_types`` / ``pdfa_xmp_ext`` / ``pdfa_xmp_schemas`` —
+  identification, Info ↔ XMP, every XMP property against the predefined schemas (XMP 2004 for
+  part 1, 2005 for parts 2/3) or the file's PDF/A extension schemas, and the container's shape;
+* ``pdfa_syntax`` / ``pdfa_lexical`` — header, trailer ID, xref, stream framing and Length, hex
+  strings, object headers (judged in the objects the document uses);
+* ``pdfa_objects`` — one walk over every object: filters, limits, images, XObjects, graphics
+  states, fonts (embedding, widths, CMaps, CIDs), annotations, forms, actions, embedded files,
+  optional content, permissions;
+* ``pdfa_content`` / ``pdfa_graphics`` — what pages draw: operators, device colour against the
+  OutputIntent, transparency and page groups, overprint, nesting, rendering intents;
+* ``pdfa_level_a`` — tagged structure and language (level A), Unicode mapping (levels A and U).
 
-A file that claims level A or U is checked against the level B rules (tagged structure and
-Unicode mapping are not verified) — the result says so in ``notes``. What is *not* checked:
-content-stream operators (colour use without an OutputIntent is inferred from resources only),
-embedded font programs' internals. ``validate_pdfa`` never raises for bad content.
+A rule the validator cannot decide (an unsupported construct, a content stream too large to
+parse) is returned in ``warnings`` with its clause — never a silent pass. Not checked: the
+internals of embedded font programs (glyph coverage, metric consistency with ``Widths``,
+``.notdef`` use). ``validate_pdfa`` never raises for bad content.
 """
 
 from __future__ import annotations

@@ -412,3 +412,21 @@ def test_extension_container_prefixes(tmp_path: Path) -> None:
     namespaces = EXT_NS.replace("xmlns:pdfaProperty=", "xmlns:myProperty=")
     xmp = _xmp_with("2", renamed + "<da:fondsCode>42</da:fondsCode>", namespaces)
     assert "prefix" in _violation(build(tmp_path / "p.pdf", "2", xmp=xmp), "6.6.2.3.3")["message"]
+
+
+def test_undecidable_rule_is_a_warning_not_a_pass(tmp_path: Path) -> None:
+    """A symbolic font without Encoding takes glyph names from its program, which is not parsed:
+    level U cannot be decided, so the result carries a warning with the clause."""
+    symbolic = _used_font({"Subtype": pikepdf.Name.Type1, "BaseFont": pikepdf.Name("/Wingdings"),
+                           "FirstChar": 97, "LastChar": 97, "Widths": [500],
+                           "FontDescriptor": pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, Flags=4,
+                                                                FontName=pikepdf.Name("/Wingdings"))})
+
+    def embed(pdf: pikepdf.Pdf) -> None:
+        symbolic(pdf)
+        font = pdf.pages[0].obj.Resources.Font.F1
+        font.FontDescriptor.FontFile3 = pdf.make_stream(b"\x01\x00\x04\x02")
+    result = validate_pdfa(build(tmp_path / "w.pdf", "2", xmp=_xmp("2", "U"), mutate=embed))
+    assert result.compliant is True, result.violations
+    assert [w["clause"] for w in result.warnings] == ["6.2.11.7.2"]
+    assert result.to_dict()["warnings"][0]["rule"] == "ISO 19005-2 6.2.11.7.2-1"
