@@ -24,7 +24,9 @@ from lantai.settings import load_settings
 DEMO_PASSWORD = "Lantai#2025demo"
 DEMO_ACCOUNTS = [
     ("sysadmin", "系统管理员", "内部", "系统管理员"),
-    ("secadmin", "安全保密管理员", "公开", "安全保密管理员"),
+    # The security administrator changes 密级 and grants clearance, never above their own, so a
+    # real archive's holds 绝密 (as the demo's account table says).
+    ("secadmin", "安全保密管理员", "绝密", "安全保密管理员"),
     ("auditor", "安全审计员", "公开", "安全审计员"),
     ("archivist", "档案管理员", "机密", "档案管理员"),
     ("clerk", "文书", "内部", "文书"),
@@ -85,7 +87,7 @@ def _virus_scanner():  # type: ignore[no-untyped-def]
         yield configured
         return
     from lantai.checks.clamav import ClamdServer
-    from lantai.errors import BadInput
+    from lantai.errors import BadInput, LantaiError
 
     if ClamdServer.binary() is None:
         raise BadInput("演示需要 ClamAV：请安装 clamav-daemon（make demo 会自动安装）",
@@ -96,7 +98,13 @@ def _virus_scanner():  # type: ignore[no-untyped-def]
 
     # Our clamd runs in its own session; make SIGTERM unwind this block so it is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
-    with ClamdServer(run_dir=run_dir) as server:
+    server = ClamdServer(run_dir=run_dir)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        raise LantaiError(f"无法启动演示用的 ClamAV（clamd）：{exc}",
+                          f"could not start the demo's private clamd: {exc}") from exc
+    with server:
         os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
         try:
             yield server.socket
@@ -216,7 +224,9 @@ def _render(summary: dict[str, Any]) -> None:
                   f"冲突 {ingest['conflict']}")
     for row in summary.get("rejected", []):
         console.print(f"  [red]拒收[/] {row['item']}: {row['reason']}")
-    console.print(f"整理: {summary['arranged']}    检索索引: {summary['indexed']}")
+    arranged = summary["arranged"]
+    console.print(f"整理: 全宗 {arranged['fonds']} · {arranged['year']} 年度 · {arranged['items']} 件    "
+                  f"检索索引: {summary['indexed']} 条")
     if summary["accounts"]:
         table = Table(title="演示账号（每个角色一个）")
         for column in ("用户名", "密码", "角色", "密级许可"):
