@@ -52,6 +52,7 @@ _AREAS = [
     ("bag", "lantai.cli.bag", "bag_app", "group"),
     ("users", "lantai.cli.web", "users_app", "group"),
     ("serve", "lantai.cli.web", "serve_command", "command"),
+    ("watch", "lantai.cli.inbox", "watch_command", "command"),
 ]
 for _name, _module, _attr, _kind in _AREAS:
     with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
