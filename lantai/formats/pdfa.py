@@ -31,6 +31,7 @@ from typing import Any
 
 import pikepdf
 
+from lantai.formats.pdfa_content import scan_pages
 from lantai.formats.pdfa_graphics import check_graphics
 from lantai.formats.pdfa_level_a import check_level_a, check_unicode
 from lantai.formats.pdfa_objects import ObjectRules
@@ -92,14 +93,16 @@ def _validate(path: Path) -> PdfaResult:
         violations += _trailer_id(pdf, path)
         objects = ObjectRules(pdf, part)
         violations += objects.run()
-        graphics, warnings = check_graphics(pdf, part, level)
+        uses = scan_pages(pdf)
+        graphics, warnings = check_graphics(pdf, part, level, uses)
         violations += graphics
         if level in ("A", "U"):
             unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part)
             violations += unicode
             warnings += unicode_warnings
         if level == "A":
-            structure, structure_warnings = check_level_a(pdf, part)
+            structure, structure_warnings = check_level_a(pdf, part, objects.rendering_fonts(),
+                                                          any(use.actual_text for use in uses))
             violations += structure
             warnings += structure_warnings
     unique = list(dict.fromkeys(violations))

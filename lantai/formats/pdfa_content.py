@@ -61,6 +61,7 @@ class PageUse:
     implicit_resources: bool = False  # a form or glyph uses named resources without its own Resources
     icc_cmyk: set[str] = field(default_factory=set)  # "fill"/"stroke" set to an ICCBased CMYK space
     overprint_mode_1: set[str] = field(default_factory=set)  # "fill"/"stroke" overprinting with OPM 1
+    actual_text: bool = False  # marked content carries ActualText
     languages: set[str] = field(default_factory=set)  # Lang values of marked-content property lists
     hex_problem: str | None = None  # a malformed hexadecimal string in content
     longest_string: int = 0  # longest string operand in content
@@ -245,6 +246,8 @@ class _PageScan:
                 properties = named.get(properties) if isinstance(named, pikepdf.Dictionary) else None
             if isinstance(properties, pikepdf.Dictionary) and isinstance(properties.get("/Lang"), pikepdf.String):
                 self.use.languages.add(str(properties.get("/Lang")))
+            if isinstance(properties, pikepdf.Dictionary) and "/ActualText" in properties:
+                self.use.actual_text = True
         elif op == "Tf" and operands:
             font = self.lookup(res, "/Font", operands[0])
             if isinstance(font, pikepdf.Dictionary) and str(font.get("/Subtype")) == "/Type3":

@@ -39,14 +39,18 @@ def output_intent_space(pdf: pikepdf.Pdf) -> str | None:
     return None
 
 
-def check_graphics(pdf: pikepdf.Pdf, part: int, level: str = "B") -> tuple[list[Violation], list[Violation]]:
-    """(violations, warnings) of the page-use rules; level A adds the language of marked content."""
+def check_graphics(pdf: pikepdf.Pdf, part: int, level: str = "B",
+                   uses: list[Any] | None = None) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the page-use rules; level A adds the language of marked content.
+
+    ``uses`` are the pages' ``PageUse`` records when the caller has scanned them already.
+    """
     violations: list[Violation] = []
     warnings: list[Violation] = []
     oi = output_intent_space(pdf)
     colour_clause = "6.2.3.3" if part == 1 else "6.2.4.3"
     operator_clause = "6.2.10" if part == 1 else "6.2.2"
-    for use in scan_pages(pdf):
+    for use in uses if uses is not None else scan_pages(pdf):
         if use.unknown_operators:
             ops = ", ".join(sorted(use.unknown_operators))[:80]
             violations.append((operator_clause, f"page {use.number} uses operators not defined in ISO 32000-1: {ops}"))

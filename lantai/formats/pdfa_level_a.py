@@ -32,8 +32,13 @@ CLAUSES = {1: {"marked": "6.8.2.2", "tree": "6.8.3.3", "types": "6.8.3.4", "lang
                "unicode": "6.2.11.7.2"}}
 
 
-def check_level_a(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Violation]]:
-    """(violations, warnings) of the tagged-structure rules of level A."""
+def check_level_a(pdf: pikepdf.Pdf, part: int, fonts: list[pikepdf.Dictionary] | None = None,
+                  actual_text_in_content: bool = False) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the tagged-structure rules of level A.
+
+    Private-use Unicode values (-2 6.2.11.7.3) need ActualText; without any ActualText in the
+    structure tree or marked content of the document they are a violation.
+    """
     clause = CLAUSES[1 if part == 1 else 2]
     root = pdf.Root
     violations: list[Violation] = []
@@ -44,8 +49,11 @@ def check_level_a(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Vi
     if lang is not None and not _valid_language(lang):
         violations.append((clause["lang"], f"the catalog Lang {str(lang)[:30]!r} is not a language identifier"))
     tree = root.get("/StructTreeRoot")
+    pua = private_use(fonts or []) if part > 1 else []
     if not isinstance(tree, pikepdf.Dictionary):
         violations.append((clause["tree"], "the document has no structure tree (StructTreeRoot)"))
+        if pua and not actual_text_in_content:
+            violations.append(("6.2.11.7.3", f"font {pua[0]} maps codes to the Private Use Area without ActualText"))
         return violations, []
     role_map = tree.get("/RoleMap")
     roles = {str(k)[1:]: str(v)[1:] for k, v in role_map.items()} if isinstance(role_map, pikepdf.Dictionary) else {}
@@ -70,6 +78,7 @@ def check_level_a(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Vi
             warnings.append((clause["types"], "structure tree too large to check completely"))
             break
         kind = str(node.get("/S"))[1:]
+        actual_text_in_content = actual_text_in_content or "/ActualText" in node
         if not _standard(kind, roles):
             bad_types.add(kind)
         element_lang = node.get("/Lang")
@@ -77,6 +86,8 @@ def check_level_a(pdf: pikepdf.Pdf, part: int) -> tuple[list[Violation], list[Vi
             violations.append((clause["lang"], f"a structure element's Lang {str(element_lang)[:30]!r} is not a "
                                                "language identifier"))
         stack.append(node.get("/K"))
+    if pua and not actual_text_in_content:
+        violations.append(("6.2.11.7.3", f"font {pua[0]} maps codes to the Private Use Area without ActualText"))
     for kind in sorted(bad_types)[:10]:
         violations.append((clause["types"], f"structure type {kind} is neither standard nor role-mapped to a "
                                             "standard type"))
@@ -114,10 +125,14 @@ def check_unicode(fonts: list[pikepdf.Dictionary], part: int) -> tuple[list[Viol
     violations: list[Violation] = []
     warnings: list[Violation] = []
     for font in fonts:
+        name = str(font.get("/BaseFont", font.get("/Name", "?")))[1:40]
         if "/ToUnicode" in font:
+            bad = _bad_unicode_values(font.get("/ToUnicode"))
+            if bad:
+                violations.append((clause, f"font {name}: ToUnicode maps a code to U+{bad:04X}, which is not a "
+                                           "character"))
             continue
         verdict = _implicit_unicode(font)
-        name = str(font.get("/BaseFont", "?"))[1:40]
         if verdict is None:
             warnings.append((clause, f"font {name}: Unicode values depend on the embedded program's built-in "
                                      "encoding, which is not checked"))
@@ -134,16 +149,66 @@ def _implicit_unicode(font: pikepdf.Dictionary) -> bool | None:
     if subtype == "/Type0":
         return _cmap_ordering(font, encoding) in PREDEFINED_ORDERINGS
     if subtype == "/Type3":
-        return isinstance(encoding, pikepdf.Dictionary) and "/Differences" in encoding
+        return isinstance(encoding, pikepdf.Dictionary) and "/Differences" in encoding and _glyph_names_map(encoding)
     if isinstance(encoding, pikepdf.Name):
         return str(encoding) in STANDARD_ENCODINGS
     if isinstance(encoding, pikepdf.Dictionary):
         base = encoding.get("/BaseEncoding")
-        return base is None or str(base) in STANDARD_ENCODINGS
+        return (base is None or str(base) in STANDARD_ENCODINGS) and _glyph_names_map(encoding)
     descriptor = font.get("/FontDescriptor")
     flags = descriptor.get("/Flags") if isinstance(descriptor, pikepdf.Dictionary) else None
     symbolic = isinstance(flags, int) and bool(flags & 4)
     return None if symbolic else True  # a non-symbolic font without Encoding uses StandardEncoding
+
+
+def _glyph_names_map(encoding: pikepdf.Dictionary) -> bool:
+    """Every glyph name of Differences has a Unicode value under the Adobe Glyph List rules."""
+    differences = encoding.get("/Differences")
+    if not isinstance(differences, pikepdf.Array):
+        return True
+    try:
+        from fontTools.agl import toUnicode
+    except ImportError:  # pragma: no cover - fontTools is a dependency; without it, do not guess
+        return True
+    return all(toUnicode(str(item)[1:]) for item in differences if isinstance(item, pikepdf.Name)
+               and str(item) != "/.notdef")
+
+
+BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+HEX_TOKEN = re.compile(rb"<([0-9A-Fa-f]*)>")
+NOT_CHARACTERS = {0x0000, 0xFEFF, 0xFFFE}
+
+
+def _unicode_values(cmap: Any) -> list[int]:
+    """First UTF-16 code unit of every destination in a ToUnicode CMap (bounded read)."""
+    if not isinstance(cmap, pikepdf.Stream):
+        return []
+    try:
+        data = cmap.read_bytes()[:2 * 1024 * 1024]
+    except Exception:
+        return []
+    values = []
+    for block in BFCHAR.findall(data):
+        tokens = HEX_TOKEN.findall(block)
+        values += [int(dest[:4] or b"0", 16) for dest in tokens[1::2]]
+    for block in BFRANGE.findall(data):
+        for line in block.splitlines():
+            tokens = HEX_TOKEN.findall(line)
+            if len(tokens) == 3:
+                values.append(int(tokens[2][:4] or b"0", 16))
+    return values
+
+
+def _bad_unicode_values(cmap: Any) -> int | None:
+    """A ToUnicode destination that is not a character (U+0000, U+FEFF, U+FFFE), if any."""
+    return next((v for v in _unicode_values(cmap) if v in NOT_CHARACTERS), None)
+
+
+def private_use(fonts: list[pikepdf.Dictionary]) -> list[str]:
+    """Fonts whose ToUnicode maps codes into the Private Use Area (level A needs ActualText there)."""
+    return [str(font.get("/BaseFont", "?"))[1:40] for font in fonts
+            if any(0xE000 <= v <= 0xF8FF for v in _unicode_values(font.get("/ToUnicode")))]
 
 
 def _cmap_ordering(font: pikepdf.Dictionary, encoding: Any) -> str:
