@@ -27,7 +27,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "cmap": ("6.3.3.3", "6.2.11.3.3"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "cmap": ("6.3.3.3", "6.2.11.3.3"), "truetype": ("6.3.7", "6.2.11.6"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -350,6 +350,8 @@ class ObjectRules:
             return
         if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
             self.add("fonts_embedded", f"font {_name(d.get('/BaseFont'))} is not embedded")
+        if subtype == "/TrueType":
+            self.truetype_encoding(d, descriptor)
         if subtype in ("/Type1", "/TrueType", "/MMType1") and "/FirstChar" in d and "/Widths" in d:
             widths = d.get("/Widths")
             first, last = _number(d.get("/FirstChar")), _number(d.get("/LastChar"))
@@ -357,6 +359,23 @@ class ObjectRules:
                     and len(widths) != int(last) - int(first) + 1:
                 self.add("fonts_embedded", f"font {_name(d.get('/BaseFont'))}: Widths length disagrees with "
                                            "FirstChar/LastChar")
+
+    def truetype_encoding(self, d: pikepdf.Dictionary, descriptor: pikepdf.Dictionary) -> None:
+        """-1 6.3.7, -2 6.2.11.6: symbolic TrueType fonts have no Encoding; non-symbolic ones use
+        MacRomanEncoding or WinAnsiEncoding (directly or as the BaseEncoding)."""
+        flags = _number(descriptor.get("/Flags"))
+        bits = int(flags) if flags is not None else 0
+        symbolic = bool(bits & 4) and not bits & 32
+        encoding = d.get("/Encoding")
+        name = _name(d.get("/BaseFont"))
+        if symbolic:
+            if encoding is not None:
+                self.add("truetype", f"symbolic TrueType font {name} has an Encoding entry")
+            return
+        base = encoding.get("/BaseEncoding") if isinstance(encoding, pikepdf.Dictionary) else encoding
+        if _name(base) not in ("/MacRomanEncoding", "/WinAnsiEncoding"):
+            self.add("truetype", f"non-symbolic TrueType font {name} does not use MacRomanEncoding or "
+                                 "WinAnsiEncoding")
 
     def type0(self, d: pikepdf.Dictionary) -> None:
         descendants = d.get("/DescendantFonts")
