@@ -32,6 +32,7 @@ from typing import Any
 import pikepdf
 
 from lantai.formats.pdfa_content import scan_pages
+from lantai.formats.pdfa_fonts import check_font_programs
 from lantai.formats.pdfa_graphics import check_graphics
 from lantai.formats.pdfa_level_a import check_level_a, check_unicode
 from lantai.formats.pdfa_objects import ObjectRules
@@ -96,6 +97,9 @@ def _validate(path: Path) -> PdfaResult:
         uses = scan_pages(pdf)
         graphics, warnings = check_graphics(pdf, part, level, uses)
         violations += graphics
+        programs, program_warnings = check_font_programs(pdf, part, _shown(uses))
+        violations += programs
+        warnings += program_warnings
         if level in ("A", "U"):
             unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part)
             violations += unicode
@@ -108,6 +112,15 @@ def _validate(path: Path) -> PdfaResult:
     unique = list(dict.fromkeys(violations))
     return PdfaResult(declared, not unique, [_v(part, c, m) for c, m in unique], [],
                       [_v(part, c, m) for c, m in dict.fromkeys(warnings)])
+
+
+def _shown(uses: list[Any]) -> dict[tuple[int, int], bytes]:
+    """Bytes shown per font over all pages."""
+    shown: dict[tuple[int, int], bytearray] = {}
+    for use in uses:
+        for key, data in use.font_strings.items():
+            shown.setdefault(key, bytearray()).extend(data)
+    return {key: bytes(data) for key, data in shown.items()}
 
 
 def _v(part: int, clause: str, message: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ import pikepdf
 from lantai.formats.pdfa_lexical import content_hex_problem
 
 MAX_STREAM = 32 * 1024 * 1024
+MAX_SHOWN_BYTES = 64 * 1024  # text bytes kept per font for the font-program rules
 MAX_STREAMS_PER_PAGE = 2_000
 OPERATORS = set(
     [
@@ -62,6 +63,7 @@ class PageUse:
     icc_cmyk: set[str] = field(default_factory=set)  # "fill"/"stroke" set to an ICCBased CMYK space
     overprint_mode_1: set[str] = field(default_factory=set)  # "fill"/"stroke" overprinting with OPM 1
     actual_text: bool = False  # marked content carries ActualText
+    font_strings: dict[tuple[int, int], bytearray] = field(default_factory=dict)  # shown bytes per font
     languages: set[str] = field(default_factory=set)  # Lang values of marked-content property lists
     hex_problem: str | None = None  # a malformed hexadecimal string in content
     longest_string: int = 0  # longest string operand in content
@@ -138,6 +140,8 @@ class _PageScan:
             return
         res = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         depth = 0
+        font: Any = None
+        fonts_saved: list[Any] = []
         # (fill set, stroke set, invisible text): painting before any colour is chosen uses DeviceGray
         state = [inherits_colour, inherits_colour, False]
         saved: list[list[bool]] = []
@@ -151,11 +155,18 @@ class _PageScan:
                 depth += 1
                 self.use.max_nesting = max(self.use.max_nesting, depth)
                 saved.append(list(state))
+                fonts_saved.append(font)
             elif operator == "Q":
                 depth = max(0, depth - 1)
                 state = saved.pop() if saved else state
+                font = fonts_saved.pop() if fonts_saved else font
             else:
                 self.initial_colour(operator, list(operands), state, res)
+            if operator == "Tf" and operands:
+                font = res.get("/Font", pikepdf.Dictionary()).get(operands[0]) \
+                    if isinstance(res.get("/Font"), pikepdf.Dictionary) else None
+            elif operator in TEXT_SHOW and font is not None and getattr(font, "is_indirect", False):
+                self.shown(font, operands)
             if operator == "ri" and operands:
                 self.use.intents.add(str(operands[0]))
             if not own_resources and _names_resource(operator, list(operands)):
@@ -178,6 +189,15 @@ class _PageScan:
                 if problem:
                     self.use.hex_problem = problem
                     return
+
+    def shown(self, font: Any, operands: Any) -> None:
+        """Keep (a bounded amount of) the bytes shown with ``font``: the codes the font must render."""
+        kept = self.use.font_strings.setdefault(font.objgen, bytearray())
+        for value in operands:
+            items = value if isinstance(value, pikepdf.Array) else [value]
+            for item in items:
+                if isinstance(item, pikepdf.String) and len(kept) < MAX_SHOWN_BYTES:
+                    kept += bytes(item)[:MAX_SHOWN_BYTES - len(kept)]
 
     def initial_colour(self, op: str, operands: list[Any], state: list[bool], res: pikepdf.Dictionary) -> None:
         """Painting with the initial colour (DeviceGray black) counts as DeviceGray use."""
