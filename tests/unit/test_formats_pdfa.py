@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pikepdf
@@ -430,3 +431,54 @@ def test_undecidable_rule_is_a_warning_not_a_pass(tmp_path: Path) -> None:
     assert result.compliant is True, result.violations
     assert [w["clause"] for w in result.warnings] == ["6.2.11.7.2"]
     assert result.to_dict()["warnings"][0]["rule"] == "ISO 19005-2 6.2.11.7.2-1"
+
+
+def _cff_program() -> bytes:
+    """A two-glyph CFF font program (.notdef and 'a', advance 500) built with fontTools."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    def glyph(width: int):
+        pen = T2CharStringPen(width, None)
+        pen.moveTo((0, 0))
+        pen.lineTo((width, 0))
+        pen.lineTo((width, 700))
+        pen.closePath()
+        return pen.getCharString()
+
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder([".notdef", "a"])
+    builder.setupCharacterMap({ord("a"): "a"})
+    builder.setupCFF("LantaiTest", {"FullName": "LantaiTest"}, {".notdef": glyph(500), "a": glyph(500)}, {})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "a": (500, 0)})
+    builder.setupHorizontalHeader()
+    builder.setupOS2()
+    builder.setupNameTable({"familyName": "LantaiTest", "styleName": "Regular"})
+    builder.setupPost()
+    buffer = io.BytesIO()
+    builder.font["CFF "].cff.compile(buffer, builder.font)
+    return buffer.getvalue()
+
+
+def _cff_font(text: bytes, width: int):
+    def mutate(pdf: pikepdf.Pdf) -> None:
+        program = pdf.make_stream(_cff_program())
+        program.Subtype = pikepdf.Name("/Type1C")
+        descriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/LantaiTest"),
+                                        Flags=32, FontBBox=[0, 0, 500, 700], ItalicAngle=0, Ascent=700,
+                                        Descent=0, CapHeight=700, StemV=80, FontFile3=program)
+        font = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name("/LantaiTest"),
+            FirstChar=97, LastChar=98, Widths=[width, 500], Encoding=pikepdf.Name.WinAnsiEncoding,
+            FontDescriptor=descriptor))
+        pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        pdf.pages[0].obj.Contents = pdf.make_stream(b"BT 0 g /F1 12 Tf (" + text + b") Tj ET")
+    return mutate
+
+
+def test_font_program_rules(tmp_path: Path) -> None:
+    assert validate_pdfa(build(tmp_path / "ok.pdf", "2", mutate=_cff_font(b"a", 500))).compliant
+    _violation(build(tmp_path / "w.pdf", "2", mutate=_cff_font(b"a", 600)), "6.2.11.5")
+    _violation(build(tmp_path / "w1.pdf", "1", mutate=_cff_font(b"a", 600)), "6.3.6")
+    missing = _violation(build(tmp_path / "g.pdf", "2", mutate=_cff_font(b"ab", 500)), "6.2.11.4.1")
+    assert missing["rule"] == "ISO 19005-2 6.2.11.4.1-2" and "glyph b" in missing["message"]
