@@ -2,8 +2,8 @@
 
 Both manifests together (``manifest.csv`` + ``manifest-extended.csv``, 851 files of PDF/A-1a/1b/
 2a/2b/2u/3b): each veraPDF test file is atomic — ``-pass-`` files conform to their flavour,
-``-fail-`` files break exactly the rule of their clause. Measured agreement is 97.2 % with no
-conforming file rejected (``bench/bench_pdfa.py`` prints the table per flavour and clause); the
+``-fail-`` files break exactly the rule of their clause. Measured agreement is 98.7 % (840/851)
+with no conforming file rejected (``bench/bench_pdfa.py`` prints the table per flavour and clause); the
 thresholds below are what the validator reaches, so a regression fails the test. A conforming
 file rejected at ingest is a lost record, hence the separate bound on false rejections.
 """
@@ -18,7 +18,7 @@ import pytest
 
 from lantai.formats.pdfa import validate_pdfa
 
-AGREEMENT = 0.97
+AGREEMENT = 0.985
 FALSE_REJECTIONS = 0.01
 MANIFESTS = ("manifest.csv", "manifest-extended.csv")
 
@@ -73,7 +73,7 @@ def test_fail_files_name_their_clause(verdicts) -> None:
     failing = [(row, result) for row, result in verdicts if row["expected_pdfa_compliant"] == "false"]
     named = sum(1 for row, result in failing if any(v["clause"] == row["clause"] for v in result.violations))
     print(f"\nPDF/A fail files whose own clause is reported: {named}/{len(failing)}")
-    assert named / len(failing) >= 0.85
+    assert named / len(failing) >= 0.9
 
 
 def test_every_finding_is_registered_and_bilingual(verdicts) -> None:
