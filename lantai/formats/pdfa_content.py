@@ -12,6 +12,7 @@ reports a warning instead of passing it silently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ import pikepdf
 from lantai.formats.pdfa_lexical import content_hex_problem
 
 MAX_STREAM = 32 * 1024 * 1024
+LONG_NUMBER = re.compile(rb"\d{5,}")
 MAX_SHOWN_BYTES = 64 * 1024  # text bytes kept per font for the font-program rules
 MAX_STREAMS_PER_PAGE = 2_000
 OPERATORS = set(
@@ -132,7 +134,7 @@ class _PageScan:
         ``own_resources`` False means the stream (a form or glyph) has no Resources entry of its
         own; using a named resource from it then breaks the explicit-resources rule.
         """
-        self.hex_strings(target)
+        check_limits = self.raw_checks(target)
         try:
             instructions = pikepdf.parse_content_stream(target)
         except Exception as exc:
@@ -150,7 +152,8 @@ class _PageScan:
                 self.inline_image(instruction.iimage.obj, res)
                 continue
             operands, operator = instruction.operands, str(instruction.operator)
-            self.operand_sizes(operands)
+            if check_limits:
+                self.operand_sizes(operands)
             if operator == "q":
                 depth += 1
                 self.use.max_nesting = max(self.use.max_nesting, depth)
@@ -173,22 +176,25 @@ class _PageScan:
                 self.use.implicit_resources = True
             self.operator(operator, list(operands), res)
 
-    def hex_strings(self, target: Any) -> None:
-        """qpdf pads odd hex strings silently, so the decoded content is scanned for them first."""
-        if self.use.hex_problem is not None:
-            return
+    def raw_checks(self, target: Any) -> bool:
+        """Scan the decoded content for malformed hex strings (qpdf pads them silently) and say
+        whether it could hold a value beyond an implementation limit (a long string or a number
+        of five or more digits), so the per-operand limit check runs only where it can matter."""
         obj = target.obj if isinstance(target, pikepdf.Page) else target
         contents = obj.get("/Contents") if isinstance(target, pikepdf.Page) else obj
         streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        limits_possible = False
         for stream in streams:
-            if isinstance(stream, pikepdf.Stream):
-                try:
-                    problem = content_hex_problem(stream.read_bytes())
-                except Exception:
-                    continue
-                if problem:
-                    self.use.hex_problem = problem
-                    return
+            if not isinstance(stream, pikepdf.Stream):
+                continue
+            try:
+                data = stream.read_bytes()
+            except Exception:
+                continue
+            limits_possible = limits_possible or len(data) > 32767 or LONG_NUMBER.search(data) is not None
+            if self.use.hex_problem is None:
+                self.use.hex_problem = content_hex_problem(data)
+        return limits_possible
 
     def shown(self, font: Any, operands: Any) -> None:
         """Keep (a bounded amount of) the bytes shown with ``font``: the codes the font must render."""
