@@ -37,6 +37,7 @@ from lantai.formats.pdfa_graphics import check_graphics
 from lantai.formats.pdfa_level_a import check_level_a, check_unicode
 from lantai.formats.pdfa_objects import ObjectRules
 from lantai.formats.pdfa_rules import resolve
+from lantai.formats.pdfa_signatures import check_signatures
 from lantai.formats.pdfa_syntax import check_syntax
 from lantai.formats.pdfa_xmp import Xmp, check_xmp, read_xmp
 
@@ -97,6 +98,9 @@ def _validate(path: Path) -> PdfaResult:
         uses = scan_pages(pdf)
         graphics, warnings = check_graphics(pdf, part, level, uses)
         violations += graphics
+        signed, signature_warnings = check_signatures(pdf, path, part)
+        violations += signed
+        warnings += signature_warnings
         programs, program_warnings = check_font_programs(pdf, part, _shown(uses))
         violations += programs
         warnings += program_warnings

@@ -81,7 +81,10 @@ def _streams(data: mmap.mmap, resolve_length: Resolver) -> Iterator[tuple[str | 
         else:
             problem = "the stream keyword is not followed by CRLF or LF"
             start = keyword_end + (1 if eol[:1] == b"\r" else 0)
-        end = data.find(b"endstream", start)
+        declared = _declared_length(data, match.start(), resolve_length)
+        end = _end_by_length(data, start, declared)
+        if end is None:  # Length is wrong or indirect and unknown: fall back to the keyword
+            end = data.find(b"endstream", start)
         if end < 0:
             yield problem or "a stream has no endstream keyword", None, len(data)
             return
@@ -89,7 +92,6 @@ def _streams(data: mmap.mmap, resolve_length: Resolver) -> Iterator[tuple[str | 
         eol_len = 2 if before == b"\r\n" else 1 if before[-1:] in (b"\r", b"\n") else 0
         if eol_len == 0 and problem is None:
             problem = "the endstream keyword is not preceded by an EOL marker"
-        declared = _declared_length(data, match.start(), resolve_length)
         raw = end - start
         padding = 0
         while padding < raw and data[end - padding - 1:end - padding] in WHITE:
@@ -98,6 +100,19 @@ def _streams(data: mmap.mmap, resolve_length: Resolver) -> Iterator[tuple[str | 
             problem = f"a stream's Length {declared} differs from its {raw - eol_len} bytes of data"
         yield problem, start, end
         position = end + 9
+
+
+def _end_by_length(data: mmap.mmap, start: int, declared: int | None) -> int | None:
+    """Where endstream sits when Length is right (EOL and white space allowed before it); trusting
+    Length first means stream data that happens to contain 'endstream' cannot mislead the scan."""
+    if declared is None or declared < 0 or start + declared > len(data):
+        return None
+    position = start + declared
+    window = data[position:position + 16]
+    offset = len(window) - len(window.lstrip(b"\r\n \t\f\x00"))
+    if window[offset:offset + 9] == b"endstream":
+        return position + offset
+    return None
 
 
 def _declared_length(data: mmap.mmap, dict_end: int, resolve_length: Resolver) -> int | None:

@@ -27,7 +27,7 @@ CLAUSES = {
     "extgstate": ("6.2.8", "6.2.5"), "fonts_embedded": ("6.3.4", "6.2.11.4.1"), "cidfont": ("6.3.3.1", "6.2.11.3.1"),
     "transparency": ("6.4", "6.2.10"), "annotation": ("6.5.3", "6.3.2"), "annotation_type": ("6.5.2", "6.3.1"),
     "appearance": ("6.9", "6.3.3"), "actions": ("6.6.1", "6.5.1"), "aa": ("6.6.2", "6.5.2"),
-    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "cmap": ("6.3.3.3", "6.2.11.3.3"), "truetype": ("6.3.7", "6.2.11.6"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
+    "forms": ("6.9", "6.4.1"), "cidtogid": ("6.3.3.2", "6.2.11.3.2"), "separation": ("6.2.3.4", "6.2.4.4"), "intent": ("6.2.9", "6.2.6"), "permissions": ("6.1.12", "6.1.12"), "ref_xobject": ("6.2.6", "6.2.9"), "cmap": ("6.3.3.3", "6.2.11.3.3"), "truetype": ("6.3.7", "6.2.11.6"), "xfa": ("6.9", "6.4.2"), "devicen": ("6.2.3.4", "6.2.4.4"), "jpx": ("6.2.4", "6.2.8.3"), "blend": ("6.4", "6.2.10"),
 }
 FORBIDDEN_ACTIONS = {"/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
                      "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/NOP", "/SetState"}
@@ -225,6 +225,12 @@ class ObjectRules:
 
     # -- rules ------------------------------------------------------------------------------------
     def catalog(self, root: pikepdf.Dictionary) -> None:
+        if self.part > 1:
+            form = root.get("/AcroForm")
+            if isinstance(form, pikepdf.Dictionary) and "/XFA" in form:
+                self.add("xfa", "the interactive form contains XFA")
+            if root.get("/NeedsRendering") is True:
+                self.add("xfa", "the catalog sets NeedsRendering to true")
         if "/AA" in root:
             self.add("aa", "the document catalog contains an additional-actions (AA) entry")
         names = root.get("/Names")
