@@ -482,3 +482,21 @@ def test_font_program_rules(tmp_path: Path) -> None:
     _violation(build(tmp_path / "w1.pdf", "1", mutate=_cff_font(b"a", 600)), "6.3.6")
     missing = _violation(build(tmp_path / "g.pdf", "2", mutate=_cff_font(b"ab", 500)), "6.2.11.4.1")
     assert missing["rule"] == "ISO 19005-2 6.2.11.4.1-2" and "glyph b" in missing["message"]
+
+
+def test_xfa_forms_are_refused(tmp_path: Path) -> None:
+    def xfa(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[], XFA=pdf.make_stream(b"<xdp:xdp/>"))
+    _violation(build(tmp_path / "x.pdf", "2", mutate=xfa), "6.4.2")
+
+
+def test_signature_byte_range_and_unreadable_value(tmp_path: Path) -> None:
+    def signed(pdf: pikepdf.Pdf) -> None:
+        value = pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
+                                   SubFilter=pikepdf.Name("/adbe.pkcs7.detached"),
+                                   ByteRange=[0, 10, 20, 10], Contents=pikepdf.String(b"\x00" * 8))
+        field = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T=pikepdf.String("sig"), V=value))
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field], SigFlags=3)
+    result = validate_pdfa(build(tmp_path / "s.pdf", "2", mutate=signed))
+    assert "6.4.3" in {v["clause"] for v in result.violations}  # ByteRange covers 30 bytes of the file
+    assert "6.4.3" in {w["clause"] for w in result.warnings}  # zero bytes are not a PKCS#7 object
