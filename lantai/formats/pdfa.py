@@ -97,6 +97,7 @@ def _validate(path: Path) -> PdfaResult:
         violations += objects.run()
         uses = scan_pages(pdf)
         graphics, warnings = check_graphics(pdf, part, level, uses)
+        warnings += objects.warnings
         violations += graphics
         signed, signature_warnings = check_signatures(pdf, path, part)
         violations += signed

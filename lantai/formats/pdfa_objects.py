@@ -62,6 +62,7 @@ PREDEFINED_CMAPS = set(
 PROCESS_COLORANTS = {"/Cyan", "/Magenta", "/Yellow", "/Black", "/None", "/All"}
 RENDERING_INTENTS = {"/RelativeColorimetric", "/AbsoluteColorimetric", "/Perceptual", "/Saturation"}
 MAX_VISITS = 2_000_000
+MAX_EMBEDDED = 64 * 1024 * 1024  # embedded files read whole to check their PDF/A claim
 MAX_DEPTH = 48
 
 
@@ -72,6 +73,7 @@ class ObjectRules:
         self.pdf = pdf
         self.part = part
         self.violations: list[Violation] = []
+        self.warnings: list[Violation] = []  # rules that could not be decided
         self._seen_messages: set[tuple[str, str]] = set()
         self.af_targets: set[tuple[int, int]] = set()
         self.filespecs: list[pikepdf.Dictionary] = []
@@ -92,8 +94,9 @@ class ObjectRules:
         self.catalog(self.pdf.Root)
         for obj in self.pdf.objects:
             self.visit(obj, 0)
-            if self.visits > MAX_VISITS:
-                self.add("limits", "too many objects to check within the resource limit")
+            if self.visits > MAX_VISITS:  # undecided, not a violation: report it as a warning
+                self.warnings.append((CLAUSES["limits"][0 if self.part == 1 else 1],
+                                      "too many objects to check within the resource limit"))
                 break
         self.embedded_files()
         for font, subtype in self.fonts:
@@ -534,6 +537,11 @@ class ObjectRules:
         ef = spec.get("/EF")
         stream = ef.get("/F") if isinstance(ef, pikepdf.Dictionary) else None
         if not isinstance(stream, pikepdf.Stream):
+            return
+        length = stream.stream_dict.get("/Length")
+        if isinstance(length, int) and length > MAX_EMBEDDED:
+            self.warnings.append((CLAUSES["embedded"][1], f"an embedded file of {length} bytes is too large to check "
+                                                          "for a PDF/A claim"))
             return
         try:
             data = stream.read_bytes()
