@@ -23,7 +23,9 @@ from lantai.formats.pdfa_lexical import content_hex_problem
 
 MAX_STREAM = 32 * 1024 * 1024
 LONG_NUMBER = re.compile(rb"\d{5,}")
-MAX_SHOWN_BYTES = 64 * 1024  # text bytes kept per font for the font-program rules
+LONG_STRING = re.compile(rb"[(<][^)>]{32000,}")
+MAX_SHOWN_BYTES = 64 * 1024
+MAX_INSTRUCTIONS = 3_000_000  # content operators parsed per document  # text bytes kept per font for the font-program rules
 MAX_STREAMS_PER_PAGE = 2_000
 OPERATORS = set(
     [
@@ -45,6 +47,11 @@ FILL_PAINT = {"f", "F", "f*"}
 STROKE_PAINT = {"S", "s"}
 BOTH_PAINT = {"B", "B*", "b", "b*"}
 TEXT_SHOW = {"Tj", "TJ", "'", '"'}
+# Operators that only build paths or set text and line state: no rule here looks at them.
+GEOMETRY = {"m", "l", "c", "v", "y", "h", "re", "cm", "w", "J", "j", "M", "d", "i", "W", "W*", "n", "Tc", "Tw",
+            "Tz", "TL", "Ts", "Td", "TD", "Tm", "T*", "BT", "ET", "d0", "d1", "EMC", "BMC", "MP", "BX", "EX"}
+PAINTING = FILL_PAINT | STROKE_PAINT | BOTH_PAINT | TEXT_SHOW
+COLOUR_OPS = FILL_COLOUR_OPS | STROKE_COLOUR_OPS
 DEFAULTS = {"RGB": "/DefaultRGB", "CMYK": "/DefaultCMYK", "Gray": "/DefaultGray"}
 
 
@@ -74,12 +81,19 @@ class PageUse:
 
 
 def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
-    """One ``PageUse`` per page."""
+    """One ``PageUse`` per page. Past ``MAX_INSTRUCTIONS`` in the document the remaining pages are
+    not parsed but marked incomplete, so a huge document costs bounded time and says so."""
     result = []
+    spent = 0
     for number, page in enumerate(pdf.pages, start=1):
-        scan = _PageScan(PageUse(number))
-        scan.page(page)
-        result.append(scan.use)
+        use = PageUse(number)
+        if spent > MAX_INSTRUCTIONS:
+            use.incomplete = f"the document has more than {MAX_INSTRUCTIONS} content operators; later pages not parsed"
+        else:
+            scan = _PageScan(use)
+            scan.page(page)
+            spent += scan.instructions
+        result.append(use)
     return result
 
 
@@ -88,6 +102,7 @@ class _PageScan:
         self.use = use
         self.seen: set[tuple[int, int]] = set()
         self.streams = 0
+        self.instructions = 0
 
     def page(self, page: pikepdf.Page) -> None:
         obj = page.obj
@@ -140,6 +155,7 @@ class _PageScan:
         except Exception as exc:
             self.use.incomplete = f"a content stream does not parse: {exc}"
             return
+        self.instructions += len(instructions)
         res = resources if isinstance(resources, pikepdf.Dictionary) else pikepdf.Dictionary()
         depth = 0
         font: Any = None
@@ -151,30 +167,37 @@ class _PageScan:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self.inline_image(instruction.iimage.obj, res)
                 continue
-            operands, operator = instruction.operands, str(instruction.operator)
+            operator = str(instruction.operator)
             if check_limits:
-                self.operand_sizes(operands)
+                self.operand_sizes(instruction.operands)
+            if operator in GEOMETRY:  # the bulk of any content: nothing else to decide on them
+                continue
+            operands = list(instruction.operands)
             if operator == "q":
                 depth += 1
                 self.use.max_nesting = max(self.use.max_nesting, depth)
                 saved.append(list(state))
                 fonts_saved.append(font)
-            elif operator == "Q":
+                continue
+            if operator == "Q":
                 depth = max(0, depth - 1)
                 state = saved.pop() if saved else state
                 font = fonts_saved.pop() if fonts_saved else font
-            else:
-                self.initial_colour(operator, list(operands), state, res)
+                continue
+            if operator in PAINTING or operator in COLOUR_OPS or operator == "Tr":
+                self.initial_colour(operator, operands, state, res)
+                if operator in PAINTING and operator not in TEXT_SHOW:
+                    continue
             if operator == "Tf" and operands:
-                font = res.get("/Font", pikepdf.Dictionary()).get(operands[0]) \
-                    if isinstance(res.get("/Font"), pikepdf.Dictionary) else None
+                fonts = res.get("/Font")
+                font = fonts.get(operands[0]) if isinstance(fonts, pikepdf.Dictionary) else None
             elif operator in TEXT_SHOW and font is not None and getattr(font, "is_indirect", False):
                 self.shown(font, operands)
-            if operator == "ri" and operands:
+            elif operator == "ri" and operands:
                 self.use.intents.add(str(operands[0]))
-            if not own_resources and _names_resource(operator, list(operands)):
+            if not own_resources and _names_resource(operator, operands):
                 self.use.implicit_resources = True
-            self.operator(operator, list(operands), res)
+            self.operator(operator, operands, res)
 
     def raw_checks(self, target: Any) -> bool:
         """Scan the decoded content for malformed hex strings (qpdf pads them silently) and say
@@ -191,7 +214,8 @@ class _PageScan:
                 data = stream.read_bytes()
             except Exception:
                 continue
-            limits_possible = limits_possible or len(data) > 32767 or LONG_NUMBER.search(data) is not None
+            limits_possible = limits_possible or LONG_NUMBER.search(data) is not None or (
+                len(data) > 32000 and LONG_STRING.search(data) is not None)
             if self.use.hex_problem is None:
                 self.use.hex_problem = content_hex_problem(data)
         return limits_possible
