@@ -116,7 +116,7 @@ def _validate(path: Path) -> PdfaResult:
             warnings += structure_warnings
     unique = list(dict.fromkeys(violations))
     return PdfaResult(declared, not unique, [_v(part, c, m) for c, m in unique], [],
-                      [_v(part, c, m) for c, m in dict.fromkeys(warnings)])
+                      [_v(part, c, m, undecided=True) for c, m in dict.fromkeys(warnings)])
 
 
 def _shown(uses: list[Any]) -> dict[tuple[int, int], bytes]:
@@ -128,15 +128,25 @@ def _shown(uses: list[Any]) -> dict[tuple[int, int], bytes]:
     return {key: bytes(data) for key, data in shown.items()}
 
 
-def _v(part: int, clause: str, message: str) -> dict[str, str]:
-    """A finding with its registry rule; a clause missing from the registry still reports (test 0)."""
+def _v(part: int, clause: str, message: str, *, undecided: bool = False) -> dict[str, str]:
+    """A finding with its registry rule; a clause missing from the registry still reports (test 0).
+
+    ``undecided`` findings are warnings: the rule named could not be checked, which the zh and en
+    texts say instead of asserting the rule was broken.
+    """
     rule = resolve(part, clause, message)
     if rule is None:
-        return {"clause": clause, "test": "0", "rule": f"ISO 19005-{part} {clause}", "message": message,
-                "message_zh": f"不符合 ISO 19005-{part} 第 {clause} 条", "message_en": message}
-    return {"clause": clause, "test": str(rule.test), "rule": rule.code, "message": message,
-            "message_zh": f"{rule.zh}（ISO 19005-{rule.part} 第 {clause} 条）",
-            "message_en": f"{rule.en} (ISO 19005-{rule.part} {clause}): {message}"}
+        zh, en, code, test = f"ISO 19005-{part} 第 {clause} 条", f"ISO 19005-{part} {clause}", \
+            f"ISO 19005-{part} {clause}", "0"
+    else:
+        zh, en, code, test = f"{rule.zh}（ISO 19005-{rule.part} 第 {clause} 条）", \
+            f"{rule.en} (ISO 19005-{rule.part} {clause})", rule.code, str(rule.test)
+    if undecided:
+        zh, en = f"无法自动判定，需人工确认：{zh}", f"could not be decided automatically: {en}"
+    elif rule is None:
+        zh = f"不符合 {zh}"
+    return {"clause": clause, "test": test, "rule": code, "message": message, "message_zh": zh,
+            "message_en": f"{en}: {message}"}
 
 
 def _part(xmp: Xmp, pdf: pikepdf.Pdf) -> int:

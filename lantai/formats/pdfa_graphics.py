@@ -48,6 +48,7 @@ def check_graphics(pdf: pikepdf.Pdf, part: int, level: str = "B",
     violations: list[Violation] = []
     warnings: list[Violation] = []
     oi = output_intent_space(pdf)
+    incomplete: list[Any] = []
     colour_clause = "6.2.3.3" if part == 1 else "6.2.4.3"
     operator_clause = "6.2.10" if part == 1 else "6.2.2"
     for use in uses if uses is not None else scan_pages(pdf):
@@ -70,7 +71,12 @@ def check_graphics(pdf: pikepdf.Pdf, part: int, level: str = "B",
                                    f"page {use.number} marks content with language {bad[0][:30]!r}, not a language "
                                    "identifier"))
         if use.incomplete:
-            warnings.append((colour_clause, f"page {use.number} not fully checked: {use.incomplete}"))
+            incomplete.append(use)
+    if incomplete:
+        first = incomplete[0]
+        pages = f"page {first.number}" if len(incomplete) == 1 else \
+            f"{len(incomplete)} pages from page {first.number}"
+        warnings.append((colour_clause, f"{pages} not fully checked: {first.incomplete}"))
     return violations, warnings
 
 
