@@ -102,16 +102,17 @@ def _validate(path: Path) -> PdfaResult:
         signed, signature_warnings = check_signatures(pdf, path, part)
         violations += signed
         warnings += signature_warnings
-        programs, program_warnings = check_font_programs(pdf, part, _shown(uses))
+        shown = _shown(uses)
+        programs, program_warnings = check_font_programs(pdf, part, shown)
         violations += programs
         warnings += program_warnings
         if level in ("A", "U"):
-            unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part)
+            unicode, unicode_warnings = check_unicode(objects.rendering_fonts(), part, shown)
             violations += unicode
             warnings += unicode_warnings
         if level == "A":
             structure, structure_warnings = check_level_a(pdf, part, objects.rendering_fonts(),
-                                                          any(use.actual_text for use in uses))
+                                                          any(use.actual_text for use in uses), shown)
             violations += structure
             warnings += structure_warnings
     unique = list(dict.fromkeys(violations))

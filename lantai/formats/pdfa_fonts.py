@@ -124,6 +124,8 @@ def _cid_cff(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None
     top, warnings = _program(descriptor, clause["glyph"] or "")
     if top is None or not hasattr(top, "ROS"):
         return [], warnings
+    # widths are compared only when the top FontMatrix alone gives the glyph scale
+    scaled_per_fd = any(hasattr(fd, "FontMatrix") for fd in getattr(top, "FDArray", []) or [])
     violations: list[Violation] = []
     present = {_cid_of(name) for name in top.charset} - {None}
     used = {data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)}
@@ -141,7 +143,7 @@ def _cid_cff(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None
             violations.append((clause["glyph"] or "", f"font {label}: CID {cid} is not in the embedded font program"))
             continue
         declared = widths.get(cid, default if default is not None else 1000.0)
-        actual = _width(top, f"cid{cid:05d}")
+        actual = None if scaled_per_fd else _width(top, f"cid{cid:05d}")
         if actual is not None and abs(declared - actual) > 1:
             violations.append((clause["widths"] or "", f"font {label}: width of CID {cid} is {declared:g} in W but "
                                                        f"{actual:g} in the font program"))
@@ -189,8 +191,10 @@ def _named_encoding(name: str) -> dict[int, str] | None:
         glyph = UV2AGL.get(ord(char))
         if glyph:
             table[code] = glyph
-    if codec == "cp1252":  # WinAnsiEncoding differs from its code page in two places
+    if codec == "cp1252":  # WinAnsiEncoding differs from its code page: A0/AD, and unused codes show a bullet
         table[0xA0], table[0xAD] = "space", "hyphen"
+        for code in range(0o41, 256):
+            table.setdefault(code, "bullet")
     return table
 
 

@@ -33,7 +33,8 @@ CLAUSES = {1: {"marked": "6.8.2.2", "tree": "6.8.3.3", "types": "6.8.3.4", "lang
 
 
 def check_level_a(pdf: pikepdf.Pdf, part: int, fonts: list[pikepdf.Dictionary] | None = None,
-                  actual_text_in_content: bool = False) -> tuple[list[Violation], list[Violation]]:
+                  actual_text_in_content: bool = False,
+                  shown: dict[tuple[int, int], bytes] | None = None) -> tuple[list[Violation], list[Violation]]:
     """(violations, warnings) of the tagged-structure rules of level A.
 
     Private-use Unicode values (-2 6.2.11.7.3) need ActualText; without any ActualText in the
@@ -49,7 +50,7 @@ def check_level_a(pdf: pikepdf.Pdf, part: int, fonts: list[pikepdf.Dictionary] |
     if lang is not None and not _valid_language(lang):
         violations.append((clause["lang"], f"the catalog Lang {str(lang)[:30]!r} is not a language identifier"))
     tree = root.get("/StructTreeRoot")
-    pua = private_use(fonts or []) if part > 1 else []
+    pua = private_use(fonts or [], shown or {}) if part > 1 else []
     if not isinstance(tree, pikepdf.Dictionary):
         violations.append((clause["tree"], "the document has no structure tree (StructTreeRoot)"))
         if pua and not actual_text_in_content:
@@ -115,7 +116,8 @@ def valid_language(text: str) -> bool:
     return text == "" or LANGUAGE.fullmatch(text) is not None
 
 
-def check_unicode(fonts: list[pikepdf.Dictionary], part: int) -> tuple[list[Violation], list[Violation]]:
+def check_unicode(fonts: list[pikepdf.Dictionary], part: int,
+                  shown: dict[tuple[int, int], bytes]) -> tuple[list[Violation], list[Violation]]:
     """(violations, warnings): fonts used for rendering with no way to map codes to Unicode (levels A, U).
 
     A symbolic simple font without an Encoding takes its glyph names from the embedded program,
@@ -127,7 +129,8 @@ def check_unicode(fonts: list[pikepdf.Dictionary], part: int) -> tuple[list[Viol
     for font in fonts:
         name = str(font.get("/BaseFont", font.get("/Name", "?")))[1:40]
         if "/ToUnicode" in font:
-            bad = _bad_unicode_values(font.get("/ToUnicode"))
+            codes = shown_codes(font, shown.get(font.objgen) if font.is_indirect else None)
+            bad = _bad_unicode_values(font.get("/ToUnicode"), codes)
             if bad:
                 violations.append((clause, f"font {name}: ToUnicode maps a code to U+{bad:04X}, which is not a "
                                            "character"))
@@ -180,35 +183,72 @@ HEX_TOKEN = re.compile(rb"<([0-9A-Fa-f]*)>")
 NOT_CHARACTERS = {0x0000, 0xFEFF, 0xFFFE}
 
 
-def _unicode_values(cmap: Any) -> list[int]:
-    """First UTF-16 code unit of every destination in a ToUnicode CMap (bounded read)."""
+MAX_MAPPINGS = 200_000
+
+
+def _unicode_map(cmap: Any) -> dict[int, int]:
+    """code → first UTF-16 unit of its ToUnicode destination (bfchar and bfrange; bounded)."""
     if not isinstance(cmap, pikepdf.Stream):
-        return []
+        return {}
     try:
         data = cmap.read_bytes()[:2 * 1024 * 1024]
     except Exception:
-        return []
-    values = []
+        return {}
+    mapping: dict[int, int] = {}
     for block in BFCHAR.findall(data):
         tokens = HEX_TOKEN.findall(block)
-        values += [int(dest[:4] or b"0", 16) for dest in tokens[1::2]]
+        for source, dest in zip(tokens[0::2], tokens[1::2], strict=False):
+            if source:
+                mapping[int(source, 16)] = int(dest[:4] or b"0", 16)
     for block in BFRANGE.findall(data):
         for line in block.splitlines():
             tokens = HEX_TOKEN.findall(line)
-            if len(tokens) == 3:
-                values.append(int(tokens[2][:4] or b"0", 16))
-    return values
+            if len(tokens) < 3 or not tokens[0] or not tokens[1]:
+                continue
+            low, high = int(tokens[0], 16), int(tokens[1], 16)
+            array_form = b"[" in line
+            for offset, code in enumerate(range(low, min(high, low + 65535) + 1)):
+                if len(mapping) >= MAX_MAPPINGS:
+                    return mapping
+                if array_form:
+                    if 2 + offset < len(tokens):
+                        mapping[code] = int(tokens[2 + offset][:4] or b"0", 16)
+                else:
+                    mapping[code] = int(tokens[2][:4] or b"0", 16) + offset
+    return mapping
 
 
-def _bad_unicode_values(cmap: Any) -> int | None:
-    """A ToUnicode destination that is not a character (U+0000, U+FEFF, U+FFFE), if any."""
-    return next((v for v in _unicode_values(cmap) if v in NOT_CHARACTERS), None)
+def shown_codes(font: pikepdf.Dictionary, shown: bytes | None) -> set[int] | None:
+    """The character codes a page shows with ``font``; None when they cannot be split into codes
+    (a Type0 font with a CMap other than Identity)."""
+    if shown is None:
+        return set()
+    if str(font.get("/Subtype")) == "/Type0":
+        if str(font.get("/Encoding")) not in ("/Identity-H", "/Identity-V"):
+            return None
+        return {shown[i] << 8 | shown[i + 1] for i in range(0, len(shown) - 1, 2)}
+    return set(shown)
 
 
-def private_use(fonts: list[pikepdf.Dictionary]) -> list[str]:
-    """Fonts whose ToUnicode maps codes into the Private Use Area (level A needs ActualText there)."""
-    return [str(font.get("/BaseFont", "?"))[1:40] for font in fonts
-            if any(0xE000 <= v <= 0xF8FF for v in _unicode_values(font.get("/ToUnicode")))]
+def _bad_unicode_values(cmap: Any, codes: set[int] | None) -> int | None:
+    """A shown code whose ToUnicode value is not a character (U+0000, U+FEFF, U+FFFE), if any."""
+    if codes is None:
+        return None
+    mapping = _unicode_map(cmap)
+    return next((mapping[c] for c in sorted(codes) if mapping.get(c) in NOT_CHARACTERS), None)
+
+
+def private_use(fonts: list[pikepdf.Dictionary], shown: dict[tuple[int, int], bytes]) -> list[str]:
+    """Fonts that show codes whose Unicode value is in the Private Use Area (level A needs ActualText)."""
+    found = []
+    for font in fonts:
+        codes = shown_codes(font, shown.get(font.objgen) if font.is_indirect else None)
+        if not codes or "/ToUnicode" not in font:
+            continue
+        mapping = _unicode_map(font.get("/ToUnicode"))
+        if any(0xE000 <= mapping.get(c, 0) <= 0xF8FF for c in codes):
+            found.append(str(font.get("/BaseFont", "?"))[1:40])
+    return found
 
 
 def _cmap_ordering(font: pikepdf.Dictionary, encoding: Any) -> str:
