@@ -135,7 +135,7 @@ def check_unicode(fonts: list[pikepdf.Dictionary], part: int,
                 violations.append((clause, f"font {name}: ToUnicode maps a code to U+{bad:04X}, which is not a "
                                            "character"))
             continue
-        verdict = _implicit_unicode(font)
+        verdict = _implicit_unicode(font, shown_codes(font, shown.get(font.objgen) if font.is_indirect else None))
         if verdict is None:
             warnings.append((clause, f"font {name}: Unicode values depend on the embedded program's built-in "
                                      "encoding, which is not checked"))
@@ -145,36 +145,94 @@ def check_unicode(fonts: list[pikepdf.Dictionary], part: int,
     return violations, warnings
 
 
-def _implicit_unicode(font: pikepdf.Dictionary) -> bool | None:
-    """True when the encoding itself gives Unicode values; None when only the font program could tell."""
+def _implicit_unicode(font: pikepdf.Dictionary, codes: set[int] | None = None) -> bool | None:
+    """True when the encoding itself gives Unicode values for the codes shown (all codes when
+    unknown); None when only an unreadable font program could tell."""
     subtype = str(font.get("/Subtype"))
     encoding = font.get("/Encoding")
     if subtype == "/Type0":
         return _cmap_ordering(font, encoding) in PREDEFINED_ORDERINGS
     if subtype == "/Type3":
-        return isinstance(encoding, pikepdf.Dictionary) and "/Differences" in encoding and _glyph_names_map(encoding)
+        return isinstance(encoding, pikepdf.Dictionary) and "/Differences" in encoding and \
+            _glyph_names_map(encoding, codes)
     if isinstance(encoding, pikepdf.Name):
         return str(encoding) in STANDARD_ENCODINGS
     if isinstance(encoding, pikepdf.Dictionary):
         base = encoding.get("/BaseEncoding")
-        return (base is None or str(base) in STANDARD_ENCODINGS) and _glyph_names_map(encoding)
+        return (base is None or str(base) in STANDARD_ENCODINGS) and _glyph_names_map(encoding, codes)
     descriptor = font.get("/FontDescriptor")
     flags = descriptor.get("/Flags") if isinstance(descriptor, pikepdf.Dictionary) else None
-    symbolic = isinstance(flags, int) and bool(flags & 4)
-    return None if symbolic else True  # a non-symbolic font without Encoding uses StandardEncoding
+    if not (isinstance(flags, int) and flags & 4):
+        return True  # a non-symbolic font without Encoding uses StandardEncoding
+    builtin = _builtin_encoding(descriptor)
+    if builtin is None:
+        return None
+    names = [builtin[c] for c in (codes if codes is not None else builtin) if c in builtin]
+    return _all_agl(names)
 
 
-def _glyph_names_map(encoding: pikepdf.Dictionary) -> bool:
-    """Every glyph name of Differences has a Unicode value under the Adobe Glyph List rules."""
+def _builtin_encoding(descriptor: Any) -> dict[int, str] | None:
+    """code → glyph name of an embedded Type 1 (clear-text part) or CFF program's own encoding;
+    None when there is no such program or it cannot be read."""
+    if not isinstance(descriptor, pikepdf.Dictionary):
+        return None
+    program = descriptor.get("/FontFile")
+    if isinstance(program, pikepdf.Stream):
+        try:
+            clear = program.read_bytes()[:int(program.stream_dict.get("/Length1", 65536))]
+        except Exception:
+            return None
+        if re.search(rb"/Encoding\s+StandardEncoding\s+def", clear):
+            return _standard_names()
+        pairs = re.findall(rb"dup\s+(\d+)\s*/([^\s/\[\]{}()<>]+)\s+put", clear)
+        return {int(code): name.decode("latin-1") for code, name in pairs} if pairs else None
+    program = descriptor.get("/FontFile3")
+    if isinstance(program, pikepdf.Stream) and str(program.stream_dict.get("/Subtype")) == "/Type1C":
+        try:
+            import io
+
+            from fontTools.cffLib import CFFFontSet
+
+            cff = CFFFontSet()
+            cff.decompile(io.BytesIO(program.read_bytes()), None)
+            builtin = getattr(cff[cff.fontNames[0]], "Encoding", "StandardEncoding")
+        except Exception:
+            return None
+        if builtin == "StandardEncoding":
+            return _standard_names()
+        if isinstance(builtin, list):
+            return {code: name for code, name in enumerate(builtin) if name and name != ".notdef"}
+    return None
+
+
+def _standard_names() -> dict[int, str]:
+    from fontTools.encodings.StandardEncoding import StandardEncoding
+
+    return {code: name for code, name in enumerate(StandardEncoding) if name != ".notdef"}
+
+
+def _all_agl(names: list[str]) -> bool:
+    """Every glyph name has a Unicode value under the Adobe Glyph List rules."""
+    from fontTools.agl import toUnicode
+
+    return all(toUnicode(name) for name in names if name != ".notdef")
+
+
+def _glyph_names_map(encoding: pikepdf.Dictionary, codes: set[int] | None = None) -> bool:
+    """Every glyph name Differences gives to a shown code (to any code when unknown) has a
+    Unicode value under the Adobe Glyph List rules."""
     differences = encoding.get("/Differences")
     if not isinstance(differences, pikepdf.Array):
         return True
-    try:
-        from fontTools.agl import toUnicode
-    except ImportError:  # pragma: no cover - fontTools is a dependency; without it, do not guess
-        return True
-    return all(toUnicode(str(item)[1:]) for item in differences if isinstance(item, pikepdf.Name)
-               and str(item) != "/.notdef")
+    names: dict[int, str] = {}
+    code = 0
+    for item in differences:
+        if isinstance(item, int) and not isinstance(item, bool):
+            code = item
+        elif isinstance(item, pikepdf.Name):
+            names[code] = str(item)[1:]
+            code += 1
+    return _all_agl([name for c, name in names.items() if codes is None or c in codes])
 
 
 BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
