@@ -117,8 +117,7 @@ def _simple_cff(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | N
 def _cid_cff(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None]) -> tuple[list, list]:
     descendants = font.get("/DescendantFonts")
     cid_font = descendants[0] if isinstance(descendants, pikepdf.Array) and len(descendants) else None
-    if not isinstance(cid_font, pikepdf.Dictionary) or str(font.get("/Encoding")) not in ("/Identity-H",
-                                                                                           "/Identity-V"):
+    if not isinstance(cid_font, pikepdf.Dictionary):
         return [], []
     descriptor = cid_font.get("/FontDescriptor")
     top, warnings = _program(descriptor, clause["glyph"] or "")
@@ -128,8 +127,9 @@ def _cid_cff(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None
     scaled_per_fd = any(hasattr(fd, "FontMatrix") for fd in getattr(top, "FDArray", []) or [])
     violations: list[Violation] = []
     present = {_cid_of(name) for name in top.charset} - {None}
-    used = {data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)}
-    violations += _cidset(descriptor, (used & present) - {0}, clause["subset"] or "")
+    violations += _cidset(descriptor, present - {0}, clause["subset"] or "")
+    if str(font.get("/Encoding")) not in ("/Identity-H", "/Identity-V"):
+        return violations, warnings  # codes are CIDs only through the Identity CMaps
     label = str(cid_font.get("/BaseFont", "?"))[1:40]
     widths = _cid_widths(cid_font)
     default = _number(cid_font.get("/DW"))
