@@ -369,6 +369,18 @@ class ObjectRules:
                 self.add("fonts_embedded", f"font {_name(d.get('/BaseFont'))}: Widths length disagrees with "
                                            "FirstChar/LastChar")
 
+    def cmap_wmode(self, cmap: pikepdf.Stream) -> None:
+        """The WMode of an embedded CMap's dictionary must equal the one in the CMap program."""
+        try:
+            program = cmap.read_bytes()[:1024 * 1024]
+        except Exception:
+            return
+        found = re.search(rb"/WMode\s+(\d)\s+def", program)
+        declared = _number(cmap.stream_dict.get("/WMode"))
+        if found is not None and int(found.group(1)) != int(declared or 0):
+            self.add("cmap", f"the CMap dictionary's WMode {int(declared or 0)} differs from the embedded CMap's "
+                             f"{found.group(1).decode()}")
+
     def truetype_encoding(self, d: pikepdf.Dictionary, descriptor: pikepdf.Dictionary) -> None:
         """-1 6.3.7, -2 6.2.11.6: symbolic TrueType fonts have no Encoding; non-symbolic ones use
         MacRomanEncoding or WinAnsiEncoding (directly or as the BaseEncoding)."""
@@ -398,6 +410,7 @@ class ObjectRules:
         info = cid.get("/CIDSystemInfo")
         encoding = d.get("/Encoding")
         if isinstance(encoding, pikepdf.Stream):
+            self.cmap_wmode(encoding)
             largest = _largest_cid(encoding)
             if largest > 65535:
                 self.add("limits", f"an embedded CMap maps to CID {largest} (at most 65535)")
