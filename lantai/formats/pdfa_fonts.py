@@ -6,9 +6,9 @@ dictionary's Widths/W (within one unit of glyph space), the .notdef glyph must n
 (part 2), and a CharSet or CIDSet must name the glyphs of the (subset) program — checked for the
 glyphs shown.
 
-Only Compact Font Format programs (FontFile3 Type1C and CIDFontType0C) are read here, with
-fontTools; programs above ``MAX_PROGRAM`` bytes or that do not parse give a warning for the
-clause instead of a verdict. Codes are those the page content shows with the font (collected by
+Compact Font Format (FontFile3 Type1C, CIDFontType0C) and TrueType (FontFile2) programs are read
+with fontTools; Type 1 (FontFile) programs are not. Programs above ``MAX_PROGRAM`` bytes or that
+do not parse give a warning for the clause instead of a verdict. Codes are those the page content shows with the font (collected by
 ``pdfa_content``), so unused glyphs of a full font never count against it.
 """
 
@@ -26,12 +26,21 @@ CLAUSES = {1: {"glyph": "6.3.4", "subset": "6.3.5", "widths": "6.3.6", "notdef":
            2: {"glyph": "6.2.11.4.1", "subset": "6.2.11.4.2", "widths": "6.2.11.5", "notdef": "6.2.11.8"}}
 
 
+def _quiet_fonttools() -> None:
+    """fontTools logs every oddity of a font program; the findings here are what matters."""
+    import logging
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
 def check_font_programs(pdf: pikepdf.Pdf, part: int,
                         shown: dict[tuple[int, int], bytes]) -> tuple[list[Violation], list[Violation]]:
     """(violations, warnings) for the fonts pages show text with."""
     clause = CLAUSES[1 if part == 1 else 2]
     violations: list[Violation] = []
     warnings: list[Violation] = []
+    if shown:
+        _quiet_fonttools()
     for key, data in shown.items():
         try:
             font = pdf.get_object(key)
@@ -42,8 +51,12 @@ def check_font_programs(pdf: pikepdf.Pdf, part: int,
         subtype = str(font.get("/Subtype"))
         if subtype == "/Type1":
             found, warned = _simple_cff(font, data, clause)
+        elif subtype == "/TrueType":
+            found, warned = _simple_truetype(font, data, clause)
         elif subtype == "/Type0":
             found, warned = _cid_cff(font, data, clause)
+            more, more_warned = _cid_truetype(font, data, clause)
+            found, warned = found + more, warned + more_warned
         else:
             continue
         violations += found
@@ -68,6 +81,125 @@ def _program(descriptor: Any, clause: str) -> tuple[Any, list[Violation]]:
         return cff[cff.fontNames[0]], []
     except Exception as exc:
         return None, [(clause, f"an embedded CFF font program could not be read: {type(exc).__name__}")]
+
+
+def _truetype(descriptor: Any, clause: str) -> tuple[Any, list[Violation]]:
+    """The parsed FontFile2 (TrueType) program, or None (with a warning when unreadable)."""
+    stream = descriptor.get("/FontFile2") if isinstance(descriptor, pikepdf.Dictionary) else None
+    if not isinstance(stream, pikepdf.Stream):
+        return None, []
+    length = stream.stream_dict.get("/Length")
+    if isinstance(length, int) and length > MAX_PROGRAM:
+        return None, [(clause, "an embedded font program is too large to check its glyphs")]
+    try:
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(io.BytesIO(stream.read_bytes()), lazy=True)
+        font["maxp"]
+        return font, []
+    except Exception as exc:
+        return None, [(clause, f"an embedded TrueType font program could not be read: {type(exc).__name__}")]
+
+
+def _truetype_gid(program: Any, code: int, name: str | None, symbolic: bool) -> int:
+    """The glyph a simple TrueType font shows for ``code`` (ISO 32000-1 9.6.6.4); 0 when none."""
+    try:
+        tables = {(t.platformID, t.platEncID): t.cmap for t in program["cmap"].tables}
+        order = program.getGlyphOrder()
+    except Exception:
+        return -1  # no cmap: cannot tell
+    candidates: list[str | None] = []
+    if not symbolic and name and (3, 1) in tables:
+        from fontTools.agl import toUnicode
+
+        text = toUnicode(name)
+        candidates.append(tables[(3, 1)].get(ord(text[0])) if len(text) == 1 else None)
+    if (3, 0) in tables:
+        candidates += [tables[(3, 0)].get(base + code) for base in (0, 0xF000, 0xF100, 0xF200)]
+    if (1, 0) in tables:
+        candidates.append(tables[(1, 0)].get(code))
+    if name and name in order:
+        candidates.append(name)
+    for glyph in candidates:
+        if glyph and glyph != ".notdef":
+            return order.index(glyph) if glyph in order else 0
+    return 0
+
+
+def _simple_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None]) -> tuple[list, list]:
+    descriptor = font.get("/FontDescriptor")
+    program, warnings = _truetype(descriptor, clause["glyph"] or "")
+    if program is None:
+        return [], warnings
+    flags = _int(descriptor.get("/Flags")) or 0
+    symbolic = bool(flags & 4) and not flags & 32
+    encoding = _encoding(font, None) if not symbolic else {}
+    label = str(font.get("/BaseFont", "?"))[1:40]
+    violations: list[Violation] = []
+    first, widths = _int(font.get("/FirstChar")), font.get("/Widths")
+    scale = 1000 / max(1, int(program["head"].unitsPerEm))
+    for code in sorted(set(data)):
+        gid = _truetype_gid(program, code, encoding.get(code), symbolic)
+        if gid < 0:
+            return [], warnings
+        if gid == 0:  # falls back to .notdef: forbidden from PDF/A-2 on, present (so allowed) in PDF/A-1
+            if clause["notdef"]:
+                violations.append((clause["glyph"] or "", f"font {label}: code {code} has no glyph in the embedded "
+                                                          "font program"))
+            continue
+        declared = _declared_width(widths, first, code, descriptor)
+        try:
+            actual = program["hmtx"][program.getGlyphOrder()[gid]][0] * scale
+        except Exception:
+            actual = None
+        if declared is not None and actual is not None and abs(declared - actual) > 1:
+            violations.append((clause["widths"] or "", f"font {label}: width of code {code} is {declared:g} in "
+                                                       f"Widths but {actual:g} in the font program"))
+    return list(dict.fromkeys(violations))[:20], warnings
+
+
+def _cid_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None]) -> tuple[list, list]:
+    """CIDFontType2 under an Identity CMap: each CID's glyph (through CIDToGIDMap) exists; widths agree."""
+    descendants = font.get("/DescendantFonts")
+    cid_font = descendants[0] if isinstance(descendants, pikepdf.Array) and len(descendants) else None
+    if not isinstance(cid_font, pikepdf.Dictionary) or str(cid_font.get("/Subtype")) != "/CIDFontType2" \
+            or str(font.get("/Encoding")) not in ("/Identity-H", "/Identity-V"):
+        return [], []
+    descriptor = cid_font.get("/FontDescriptor")
+    program, warnings = _truetype(descriptor, clause["glyph"] or "")
+    if program is None:
+        return [], warnings
+    label = str(cid_font.get("/BaseFont", "?"))[1:40]
+    violations: list[Violation] = []
+    if len(data) % 2:
+        violations.append((clause["glyph"] or "", f"font {label}: text shown with a two-byte CMap has an odd "
+                                                  "number of bytes"))
+    mapping = cid_font.get("/CIDToGIDMap")
+    table = None
+    if isinstance(mapping, pikepdf.Stream):
+        try:
+            table = mapping.read_bytes()[:131072]
+        except Exception:
+            return violations, warnings
+    glyphs = int(program["maxp"].numGlyphs)
+    widths, default = _cid_widths(cid_font), _number(cid_font.get("/DW"))
+    scale = 1000 / max(1, int(program["head"].unitsPerEm))
+    for offset in range(0, len(data) - 1, 2):
+        cid = data[offset] << 8 | data[offset + 1]
+        gid = cid if table is None else (table[2 * cid] << 8 | table[2 * cid + 1]) if 2 * cid + 1 < len(table) else 0
+        if gid >= glyphs or (gid == 0 and cid != 0 and clause["notdef"]):
+            violations.append((clause["glyph"] or "", f"font {label}: CID {cid} has no glyph in the embedded font "
+                                                      "program"))
+            continue
+        try:
+            actual = program["hmtx"][program.getGlyphOrder()[gid]][0] * scale
+        except Exception:
+            continue
+        declared = widths.get(cid, default if default is not None else 1000.0)
+        if abs(declared - actual) > 1:
+            violations.append((clause["widths"] or "", f"font {label}: width of CID {cid} is {declared:g} in W but "
+                                                       f"{actual:g} in the font program"))
+    return list(dict.fromkeys(violations))[:20], warnings
 
 
 def _width(top: Any, name: str) -> float | None:
@@ -155,6 +287,8 @@ def _encoding(font: pikepdf.Dictionary, top: Any) -> dict[int, str]:
     encoding = font.get("/Encoding")
     base = encoding.get("/BaseEncoding") if isinstance(encoding, pikepdf.Dictionary) else encoding
     table = _named_encoding(str(base)) if isinstance(base, pikepdf.Name) else None
+    if table is None and top is None:
+        table = _named_encoding("/StandardEncoding")
     if table is None:
         builtin = getattr(top, "Encoding", None)
         table = _named_encoding("/StandardEncoding") if builtin in (None, "StandardEncoding") else \
