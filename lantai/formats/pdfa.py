@@ -15,12 +15,15 @@ and en text). One module per job:
   optional content, permissions;
 * ``pdfa_content`` / ``pdfa_graphics`` — what pages draw: operators, device colour against the
   OutputIntent, transparency and page groups, overprint, nesting, rendering intents;
+* ``pdfa_fonts`` — embedded CFF and TrueType programs: glyphs shown exist, widths agree, no
+  ``.notdef``, CharSet/CIDSet complete;
+* ``pdfa_signatures`` — signature ByteRange coverage and a single PKCS#7 signer;
 * ``pdfa_level_a`` — tagged structure and language (level A), Unicode mapping (levels A and U).
 
-A rule the validator cannot decide (an unsupported construct, a content stream too large to
-parse) is returned in ``warnings`` with its clause — never a silent pass. Not checked: the
-internals of embedded font programs (glyph coverage, metric consistency with ``Widths``,
-``.notdef`` use). ``validate_pdfa`` never raises for bad content.
+A rule the validator cannot decide (an unsupported construct, a content stream or font program
+too large or unreadable, a signature that is not PKCS#7) is returned in ``warnings`` with its
+clause — never a silent pass. Not checked: Type 1 (FontFile) programs' glyphs and widths, Type 3
+glyph widths. ``validate_pdfa`` never raises for bad content.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Both manifests together (``manifest.csv`` + ``manifest-extended.csv``, 851 files of PDF/A-1a/1b/
 2a/2b/2u/3b): each veraPDF test file is atomic — ``-pass-`` files conform to their flavour,
-``-fail-`` files break exactly the rule of their clause. Measured agreement is 98.7 % (840/851)
+``-fail-`` files break exactly the rule of their clause. Measured agreement is 99.4 % (846/851)
 with no conforming file rejected (``bench/bench_pdfa.py`` prints the table per flavour and clause); the
 thresholds below are what the validator reaches, so a regression fails the test. A conforming
 file rejected at ingest is a lost record, hence the separate bound on false rejections.
@@ -18,7 +18,7 @@ import pytest
 
 from lantai.formats.pdfa import validate_pdfa
 
-AGREEMENT = 0.985
+AGREEMENT = 0.99
 FALSE_REJECTIONS = 0.01
 MANIFESTS = ("manifest.csv", "manifest-extended.csv")
 
