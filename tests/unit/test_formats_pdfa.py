@@ -500,3 +500,53 @@ def test_signature_byte_range_and_unreadable_value(tmp_path: Path) -> None:
     result = validate_pdfa(build(tmp_path / "s.pdf", "2", mutate=signed))
     assert "6.4.3" in {v["clause"] for v in result.violations}  # ByteRange covers 30 bytes of the file
     assert "6.4.3" in {w["clause"] for w in result.warnings}  # zero bytes are not a PKCS#7 object
+
+
+def _ttf_program() -> bytes:
+    """A TrueType program with .notdef and 'a' (advance 500 of 1000 units), built with fontTools."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    def glyph():
+        pen = TTGlyphPen(None)
+        pen.moveTo((0, 0))
+        pen.lineTo((500, 0))
+        pen.lineTo((500, 700))
+        pen.closePath()
+        return pen.glyph()
+
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "a"])
+    builder.setupCharacterMap({ord("a"): "a"})
+    builder.setupGlyf({".notdef": glyph(), "a": glyph()})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "a": (500, 0)})
+    builder.setupHorizontalHeader()
+    builder.setupOS2()
+    builder.setupNameTable({"familyName": "LantaiTT", "styleName": "Regular"})
+    builder.setupPost()
+    buffer = io.BytesIO()
+    builder.save(buffer)
+    return buffer.getvalue()
+
+
+def _ttf_font(text: bytes, width: int):
+    def mutate(pdf: pikepdf.Pdf) -> None:
+        descriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/LantaiTT"),
+                                        Flags=32, FontBBox=[0, 0, 500, 700], ItalicAngle=0, Ascent=700,
+                                        Descent=0, CapHeight=700, StemV=80, FontFile2=pdf.make_stream(_ttf_program()))
+        font = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.TrueType, BaseFont=pikepdf.Name("/LantaiTT"),
+            FirstChar=97, LastChar=98, Widths=[width, 500], Encoding=pikepdf.Name.WinAnsiEncoding,
+            FontDescriptor=descriptor))
+        pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        pdf.pages[0].obj.Contents = pdf.make_stream(b"BT 0 g /F1 12 Tf (" + text + b") Tj ET")
+    return mutate
+
+
+def test_truetype_program_rules(tmp_path: Path) -> None:
+    assert validate_pdfa(build(tmp_path / "ok.pdf", "2", mutate=_ttf_font(b"a", 500))).compliant
+    _violation(build(tmp_path / "w.pdf", "2", mutate=_ttf_font(b"a", 450)), "6.2.11.5")
+    missing = _violation(build(tmp_path / "g.pdf", "2", mutate=_ttf_font(b"ab", 500)), "6.2.11.4.1")
+    assert "code 98" in missing["message"]
+    # PDF/A-1 does not forbid falling back to .notdef, so the same text passes there
+    assert validate_pdfa(build(tmp_path / "g1.pdf", "1", mutate=_ttf_font(b"ab", 500))).compliant
