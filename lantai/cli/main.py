@@ -95,7 +95,21 @@ def init(
         keys = _init_keys(archive)
         if keys:
             result["keys"] = keys
-    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}"))
+        result["administrators"] = _init_administrators(archive)
+    emit(result, as_json=as_json, render=lambda: _render_init(result))
+
+
+def _init_administrators(archive) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """三员: the three administrator accounts, once, with initial passwords shown only now."""
+    from lantai.services.accounts import bootstrap_administrators
+
+    return bootstrap_administrators(archive)
+
+
+def _render_init(result: dict) -> None:
+    console.print(f"[green]档案库已就绪[/] {result['home']}")
+    for admin in result.get("administrators") or []:
+        console.print(f"  {admin['role']}: {admin['username']}  初始密码 {admin['password']}（只显示这一次，首次登录须修改）")
 
 
 def _init_keys(archive) -> dict | None:  # type: ignore[no-untyped-def]

@@ -145,11 +145,14 @@ def set_password(username: str,
 @users_app.command("token")
 @handle_errors
 def token(username: str, name: Annotated[str, typer.Option(help="令牌名称，如 OA")] = "",
-          days: Annotated[int, typer.Option(help="有效天数")] = 365, as_json: JsonOption = False) -> None:
-    """签发接口令牌 (issue an API token; the secret is printed once)."""
+          days: Annotated[int, typer.Option(help="有效天数（1–365）")] = 90,
+          scopes: Annotated[list[str] | None, typer.Option("--scope", help="范围，可多次: read, submit, write, audit, admin")] = None,
+          as_json: JsonOption = False) -> None:
+    """为经批准的服务账号签发接口令牌 (issue a token for an approved service account; printed once)."""
+    scopes = scopes or ["submit"]
     from lantai.services import users
     from lantai.services.archive import open_archive
 
     with open_archive() as archive:
-        result = users.create_token(archive, CLI_ACTOR, username, name, days)
+        result = users.create_token(archive, CLI_ACTOR, username, name, days, scopes)
     emit(result, as_json=as_json, render=lambda: console.print(f"令牌（只显示一次）: {result['token']}"))

@@ -33,8 +33,9 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import AuditEntry, Item
-from lantai.domain.roles import PERMISSION_LABELS, Permission, rank, visible_levels
+from lantai.domain.roles import Permission, rank, visible_levels
 from lantai.errors import BadInput, LantaiError, NotFound, PermissionDenied, ValidationFailed
+from lantai.services import authz
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
@@ -50,12 +51,8 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 # --- authorisation --------------------------------------------------------------------------------
 def require(principal: Principal, permission: Permission) -> Principal:
-    """The single authorisation check every route goes through."""
-    if not principal.can(permission):
-        label = PERMISSION_LABELS.get(permission, permission.value)
-        raise PermissionDenied(f"您的角色无权执行此操作（{label}）", f"your roles do not allow {permission.value}",
-                               permission=permission.value, roles=principal.role_names)
-    return principal
+    """The single authorisation check every route goes through (:mod:`lantai.services.authz`)."""
+    return authz.require(principal, permission)
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -1007,6 +1004,4 @@ def package_from_parts(archive: Archive, metadata: IO[bytes], process: IO[bytes]
 
 def require_any(principal: Principal, *permissions: Permission) -> Principal:
     """Pages that serve several roles (系统管理) need one of the permissions."""
-    if any(principal.can(p) for p in permissions):
-        return principal
-    return require(principal, permissions[0])
+    return authz.require_any(principal, *permissions)
