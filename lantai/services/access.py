@@ -634,12 +634,12 @@ def change_classification(archive: Archive, principal: Principal, record_id: str
     from lantai.services.catalogue import upsert_item
 
     require(principal, Permission.ITEM_CLASSIFY)
+    with archive.sessions() as session:  # a hidden item is missing, before anything else is said about it
+        before = visible_item(session, principal, record_id).security_classification
     if level not in visible_levels("绝密") or not (reason or "").strip():
         raise BadInput("请选择有效密级并填写变更理由", "a valid level and a reason are required")
     if rank(level) > rank(principal.clearance):
         raise PermissionDenied("不能将密级设为高于本人密级权限", "cannot classify above your own clearance")
-    with archive.sessions() as session:
-        before = visible_item(session, principal, record_id).security_classification
     root = parse_xml(archive.store.read_bytes(record_id, METADATA_PATH), "元数据.xml")
     nodes = descendants(root, "密级")
     if not nodes:

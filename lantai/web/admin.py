@@ -37,7 +37,8 @@ def _page(request: Request, archive: ArchiveDep, principal: Principal, message: 
     context = {
         "users": accounts.list_accounts(archive, principal) if principal.can(P.USER_LIST) else [],
         "roles": list(Role), "business_roles": [r for r in Role if r in BUSINESS_ROLES], "clearances": CLEARANCES,
-        "scopes": SCOPES, "tokens": accounts.list_tokens(archive, principal),
+        "scopes": SCOPES,
+        "tokens": accounts.list_tokens(archive, principal) if principal.can(P.TOKEN_OWN) or principal.can(P.TOKEN_MANAGE) else [],
         "matrix": ROLE_PERMISSIONS, "permission_labels": PERMISSION_LABELS, "message": message, "ok": ok,
         "new_token": new_token, "can_users": principal.can(P.USER_MANAGE), "can_roles": principal.can(P.ROLE_ASSIGN),
         "can_clearance": principal.can(P.CLEARANCE_GRANT), "can_approve": principal.can(P.ACCOUNT_APPROVE),

@@ -65,6 +65,13 @@ def sip_zip(tmp: Path, record_id: str, *, title: str = "关于做好2025年度�
     return zip_item(item).read_bytes()
 
 
+def metadata_xml_for(record_id: str) -> bytes:
+    """元数据.xml of an item whose content file is missing: a submission of it alone is rejected (kept for 重新检测)."""
+    from tests.sipfactory import metadata_xml
+
+    return metadata_xml(SipSpec(record_id=record_id, files={"正文.pdf": pdf_bytes("缺文件")}, manifest=None))
+
+
 @dataclass
 class World:
     archive: Archive
