@@ -107,10 +107,15 @@ def set_clearance(username: str, clearance: Annotated[str, typer.Argument(help="
 @handle_errors
 def set_roles(username: str, role: Annotated[list[str], typer.Option("--role", help="角色，可多次")],
               as_json: JsonOption = False) -> None:
-    """设置角色 (replace a user's roles)."""
+    """设置业务角色 (replace a user's business roles; administrator roles need creation plus approval)."""
+    from lantai.domain.roles import THREE_ADMINS
+    from lantai.errors import BadInput
     from lantai.services import users
     from lantai.services.archive import open_archive
 
+    if {r.value for r in THREE_ADMINS} & set(_roles_option(role)):
+        raise BadInput("管理员角色只能由系统管理员新建账号、安全保密管理员审批后授予",
+                       "administrator roles are granted only by creation plus approval")
     with open_archive() as archive:
         user = users.update_user(archive, CLI_ACTOR, username, roles=_roles_option(role))
     emit(user, as_json=as_json, render=lambda: console.print(f"{username} 角色：{'、'.join(user['roles'])}"))

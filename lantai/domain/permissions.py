@@ -123,3 +123,18 @@ def role_conflicts(roles: frozenset[Role] | set[Role]) -> frozenset[Role]:
     if admins and len(held) > 1:
         return held
     return frozenset()
+
+
+def role_table_markdown() -> str:
+    """The permission table as the Markdown table in the README (a test keeps the two equal)."""
+    roles = list(Role)
+    lines = ["| 操作 (action) | " + " | ".join(r.value for r in roles) + " | 令牌范围 (scope) |",
+             "|---|" + "---|" * len(roles) + "---|"]
+    for permission in Permission:
+        if permission is P.PUBLIC:
+            continue
+        marks = " | ".join("✓" if permission in ROLE_PERMISSIONS[r] else "" for r in roles)
+        scopes = ", ".join(s for s, granted in SCOPE_PERMISSIONS.items() if permission in granted)
+        scope_text = scopes or ("所有令牌" if permission in TOKEN_ALWAYS else "仅登录会话")
+        lines.append(f"| {PERMISSION_LABELS[permission]} `{permission.value}` | {marks} | {scope_text} |")
+    return "\n".join(lines)
