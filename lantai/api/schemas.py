@@ -277,6 +277,7 @@ class AuditEntryOut(BaseModel):
     actor: str
     action: str
     target: str
+    title: str | None = Field(None, description="对象条目的题名；高于审计员密级权限时隐藏（电子文件号保留）")
     details: dict[str, Any]
     prev_hash: str
     hash: str

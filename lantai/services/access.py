@@ -36,7 +36,7 @@ from lantai.catalog.models import AuditEntry, Item
 from lantai.domain.cells import safe_row
 from lantai.domain.roles import Permission, rank, visible_levels
 from lantai.errors import BadInput, LantaiError, NotFound, PermissionDenied, ValidationFailed
-from lantai.services import authz, visibility
+from lantai.services import audit_view, authz, visibility
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
@@ -917,6 +917,7 @@ def audit_page(archive: Archive, principal: Principal, *, page: int = 1, page_si
                                .limit(page_size).offset((page - 1) * page_size))
         entries = [{"seq": r.seq, "time": r.time, "actor": r.actor, "action": r.action, "target": r.target,
                     "details": json.loads(r.details or "{}"), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+        entries = audit_view.with_titles(session, principal, entries)
     archive.audit.append(principal.username, "audit.read", "chain", {"page": page, "action": action, "actor": actor})
     return {"entries": entries, "total": int(total), "page": page, "page_size": page_size}
 

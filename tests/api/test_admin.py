@@ -238,3 +238,16 @@ def test_administrative_acts_are_audited(world: World) -> None:
     world.client("sysadmin").post("/api/v1/users", json={"username": "audited", "password": PASSWORD})
     entries = world.client("auditor").get("/api/v1/audit", params={"actor": "sysadmin", "action": "user.created"}).json()
     assert any(e["target"] == "audited" for e in entries["entries"])
+
+
+def test_audit_views_mask_titles_above_the_auditors_clearance(world: World) -> None:
+    from tests.api.conftest import SECRET_TITLE
+
+    world.client("archivist").get(f"/api/v1/items/{SECRET_ID}")
+    world.client("archivist").get(f"/api/v1/items/{PUBLIC_ID}")
+    entries = world.client("auditor").get("/api/v1/audit", params={"action": "item.viewed", "page_size": 100}).json()
+    by_target = {e["target"]: e for e in entries["entries"]}
+    assert by_target[SECRET_ID]["title"] != SECRET_TITLE and "隐藏" in by_target[SECRET_ID]["title"]
+    assert by_target[PUBLIC_ID]["title"] == "关于做好2025年度电子文件归档工作的通知"
+    page = world.client("auditor").get("/audit", params={"action": "item.viewed"})
+    assert SECRET_ID in page.text and SECRET_TITLE not in page.text
