@@ -52,19 +52,23 @@ def _roles_option(values: list[str] | None) -> list[str]:
 @handle_errors
 def add(
     username: Annotated[str, typer.Argument(help="用户名")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="密码")],
+    password: Annotated[str | None, typer.Option(help="初始密码（不给则提示输入；服务账号不需要）")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help=f"角色，可多次: {', '.join(r.value for r in Role)}")] = None,
     clearance: Annotated[str, typer.Option(help=f"密级权限: {', '.join(CLEARANCES)}")] = "公开",
     display_name: Annotated[str, typer.Option(help="姓名")] = "",
+    service: Annotated[bool, typer.Option("--service", help="服务账号（如 OA 系统，只用接口令牌，须经安全保密管理员批准）")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """新建用户 (create a user)."""
+    """新建用户 (create a user; the roles asked for wait for the 安全保密管理员's approval)."""
+    if password is None and not service:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     from lantai.services import users
     from lantai.services.archive import open_archive
 
     with open_archive() as archive:
-        user = users.create_user(archive, CLI_ACTOR, username, password, display_name=display_name,
-                                 roles=_roles_option(role), clearance=clearance)
+        user = users.create_user(archive, CLI_ACTOR, username, None if service else password,
+                                 display_name=display_name, roles=_roles_option(role), clearance=clearance,
+                                 initial=not service, service=service)
     emit(user, as_json=as_json, render=lambda: console.print(f"[green]已创建用户[/] {user['username']}"))
 
 
