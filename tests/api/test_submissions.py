@@ -102,7 +102,7 @@ def test_batch_submission(world: World) -> None:
 def test_submission_visibility(world: World) -> None:
     created = _post(world.client("clerk"), sip_zip(world.tmp, "Z109-WS-2025-S0006")).json()
     assert world.client("archivist").get(f"/api/v1/submissions/{created['id']}").status_code == 200
-    assert world.client("reader").get(f"/api/v1/submissions/{created['id']}").status_code == 404
+    assert world.client("reader").get(f"/api/v1/submissions/{created['id']}").status_code == 403  # no submission rights at all
     mine = world.client("clerk").get("/api/v1/submissions").json()
     assert mine["total"] >= 1 and {s["submitted_by"] for s in mine["items"]} == {"clerk"}
     assert world.client("reader").get("/api/v1/submissions").status_code == 403
