@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = "./lantai-data"
 
@@ -49,10 +49,10 @@ class Settings(BaseSettings):
         description="Most matches one search counts, computes facets over and ranks from (the newest ones); "
         "a broader query reports its total as 'at least N' (≥ N 件), which keeps very broad words fast.",
     )
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Reverse proxies (IP addresses or CIDRs, comma-separated in the environment) whose "
-        "X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else these headers are ignored.",
+    trusted_proxies: str | None = Field(
+        None,
+        description="Reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; from anyone else these headers are ignored.",
     )
     secure_cookies: bool = Field(
         False, description="Mark session cookies Secure even on plain HTTP (they always are when the request is HTTPS, "
@@ -71,15 +71,20 @@ class Settings(BaseSettings):
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
-        """``LANTAI_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`` as well as a TOML list; bad CIDRs are refused."""
+    def _check_proxies(cls, value: Any) -> Any:
+        """``LANTAI_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`` (a TOML list works too); bad CIDRs are refused."""
         import ipaddress
 
         items = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value or [])
         items = [p for p in items if p]
         for item in items:
             ipaddress.ip_network(item, strict=False)
-        return items
+        return ",".join(items) or None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[str, ...]:
+        """The trusted proxies one by one (empty: no proxy is trusted)."""
+        return tuple(p for p in (self.trusted_proxies or "").split(",") if p)
 
     @field_validator("home", mode="after")
     @classmethod

@@ -52,7 +52,7 @@ def _trusted(address: str, cidrs: tuple[str, ...]) -> bool:
 
 
 def _proxies(request: Request) -> tuple[str, ...]:
-    return tuple(request.app.state.archive.settings.trusted_proxies)
+    return request.app.state.archive.settings.trusted_proxy_networks
 
 
 def client_of(request: Request) -> str:

@@ -66,7 +66,7 @@ def test_a_success_does_not_reset_the_client_counter(world: World) -> None:
 
 @pytest.fixture
 def behind_proxy(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(world.archive.settings, "trusted_proxies", ["192.0.2.0/24"])
+    monkeypatch.setattr(world.archive.settings, "trusted_proxies", "192.0.2.0/24")
     return world
 
 
