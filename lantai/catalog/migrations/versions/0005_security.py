@@ -13,15 +13,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("pending_roles", sa.String(length=256), nullable=False, server_default=""))
-        batch.add_column(sa.Column("created_by", sa.String(length=64), nullable=False, server_default=""))
-        batch.add_column(sa.Column("is_service", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("service_approved_by", sa.String(length=64), nullable=False, server_default=""))
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(sa.Column("scopes", sa.String(length=128), nullable=False, server_default=""))
+    # Plain ADD COLUMN (no batch copy): recreating ``users`` on SQLite would cascade-delete every
+    # session and token that references it.
+    op.add_column("users", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("users", sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("pending_roles", sa.String(length=256), nullable=False, server_default=""))
+    op.add_column("users", sa.Column("created_by", sa.String(length=64), nullable=False, server_default=""))
+    op.add_column("users", sa.Column("is_service", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("users", sa.Column("service_approved_by", sa.String(length=64), nullable=False, server_default=""))
+    op.add_column("api_tokens", sa.Column("scopes", sa.String(length=128), nullable=False, server_default=""))
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=160), nullable=False),
