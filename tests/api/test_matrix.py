@@ -132,7 +132,7 @@ def _login(ctx: Ctx, web: bool) -> Response:
 
 
 def _logout(ctx: Ctx, path: str) -> Response:
-    if ctx.via == "token":
+    if ctx.via != "session":
         return ctx.client.post(path, follow_redirects=False)
     fresh = ctx.world.session_client(ctx.username)
     return fresh.post(path, headers={"X-CSRF-Token": fresh.csrf}, follow_redirects=False)
@@ -366,6 +366,25 @@ def test_role_action_clearance_matrix(matrix_world: World, via: str, role: Role,
         response = case.call(ctx)
         if not _matches(outcome, response):
             failures.append((key, outcome, response.status_code, response.text[:160]))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_anonymous_callers_reach_only_public_routes(matrix_world: World) -> None:
+    """Without a session or token: 401 from the API, a redirect to the login page from the web."""
+    client = TestClient(matrix_world.app, raise_server_exceptions=False, follow_redirects=False)
+    ctx = Ctx(matrix_world, "mx-login", "公开", "anonymous", client)
+    routes = app_routes(matrix_world)
+    failures = []
+    for key, case in ROUTES.items():
+        response = case.call(ctx)
+        if P.PUBLIC in routes[key]:
+            ok = response.status_code < 400
+        elif key[1].startswith("/api/"):
+            ok = response.status_code == 401
+        else:
+            ok = response.status_code == 303 and response.headers["location"].startswith("/login")
+        if not ok:
+            failures.append((key, response.status_code, response.text[:120]))
     assert not failures, "\n".join(map(str, failures))
 
 
