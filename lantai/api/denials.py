@@ -17,7 +17,14 @@ JOURNALLED = (401, 403, 404)
 
 
 class CsrfFailed(PermissionDenied):
-    """A cookie-authenticated unsafe request without its session's CSRF token (HTTP 403)."""
+    """A cookie-authenticated unsafe request without its session's CSRF token (HTTP 403).
+
+    ``actor`` is the session's user, for the audit entry only (the caller is not authenticated).
+    """
+
+    def __init__(self, actor: str) -> None:
+        super().__init__("CSRF 校验失败，请刷新页面后重试", "CSRF token missing or wrong")
+        self.actor = actor
 
 
 async def journal_denial(request: Request, status: int, error: Exception | None) -> None:
@@ -28,5 +35,5 @@ async def journal_denial(request: Request, status: int, error: Exception | None)
     principal = getattr(request.state, "principal", None)
     await run_in_threadpool(
         record_denial, archive, status=status, client=request.client.host if request.client else "",
-        actor=getattr(principal, "username", "-") or "-", method=request.method, path=request.url.path,
+        actor=getattr(error, "actor", None) or getattr(principal, "username", "-") or "-", method=request.method, path=request.url.path,
         code=getattr(error, "code", f"http_{status}"), csrf=isinstance(error, CsrfFailed))

@@ -72,7 +72,7 @@ async def current_principal(request: Request, archive: ArchiveDep) -> Principal:
             if not sent or not secrets.compare_digest(sent, principal.csrf_token):
                 from lantai.api.denials import CsrfFailed
 
-                raise CsrfFailed("CSRF 校验失败，请刷新页面后重试", "CSRF token missing or wrong")
+                raise CsrfFailed(principal.username)
     request.state.principal = principal
     return principal
 

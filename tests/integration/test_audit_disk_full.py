@@ -98,10 +98,10 @@ def test_ingest_with_a_full_journal_disk_gives_a_clear_message_and_recovers(
     audit_dir = mount_tmpfs(settings.audit_journal.parent)  # only the journal's disk fills up
     item = write_item(tmp_path, SipSpec("Z-FULL-AUDIT"))
     filler = _fill(audit_dir)
-    with open_archive(settings) as archive:  # use up the slack of the journal's last page, too
-        with pytest.raises(DiskFull):
-            for _ in range(100):
-                archive.audit.append("test", "test.padding", "", {"pad": "x" * 200})
+    # use up the slack of the journal's last page, too
+    with open_archive(settings) as archive, pytest.raises(DiskFull):
+        for _ in range(100):
+            archive.audit.append("test", "test.padding", "", {"pad": "x" * 200})
     result = subprocess.run([sys.executable, "-m", "lantai.cli.main", "ingest", str(item), "--json"],
                             env=cli_env(settings), capture_output=True, text=True, timeout=120)
     assert result.returncode in (1, 2), result.stdout + result.stderr
