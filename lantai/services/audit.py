@@ -161,6 +161,7 @@ class AuditLog:
         self.anchoring = anchoring
         self.denials = DenialLimiter(denials_per_minute)
         self._keypair: sm2.Sm2KeyPair | None = None
+        self._mac: bytes | None = None
 
     # --- keys -----------------------------------------------------------------------------------
     def keypair(self) -> sm2.Sm2KeyPair | None:
@@ -172,8 +173,11 @@ class AuditLog:
         return self._keypair
 
     def _mac_key(self) -> bytes | None:
-        keypair = self.keypair()
-        return hashlib.new("sm3", _MAC_LABEL + keypair.private_key).digest() if keypair else None
+        """HMAC key for entries: derived from the signing key, so there is no second secret to keep."""
+        if self._mac is None:
+            keypair = self.keypair()
+            self._mac = hashlib.new("sm3", _MAC_LABEL + keypair.private_key).digest() if keypair else None
+        return self._mac
 
     # --- appending ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -330,10 +334,19 @@ class AuditLog:
         return best[0], best[1], gap
 
     def _catalogue_head(self) -> tuple[int, str] | None:
-        if self.sessions is None:
+        """The catalogue's last entry, read on a pooled connection of its own (never the caller's
+        snapshot) through the DB-API directly: this runs on every append, and a session costs 10×."""
+        engine = self.sessions.kw.get("bind") if self.sessions is not None else None
+        if engine is None:
             return None
-        with self.sessions() as session:  # a short read of its own: never upgrades a caller's snapshot
-            row = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT seq, hash FROM {AuditEntry.__tablename__} ORDER BY seq DESC LIMIT 1")
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
         return (int(row[0]), str(row[1])) if row else None
 
     def _checkpoint_head(self) -> tuple[int, str] | None:
