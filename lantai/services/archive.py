@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,7 +111,10 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
     if recover:
         from lantai.services.recovery import recover_if_idle
 
-        archive.audit.repair_tail()
+        try:
+            archive.audit.repair_tail()
+        except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
+            logging.getLogger(__name__).error("%s", exc.message_en)
         recover_if_idle(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
     return archive
@@ -118,7 +122,6 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
 
 def _ensure_search_index(archive: Archive) -> None:
     """The index is derived and optional at run time: failing to create it must not block opening."""
-    import logging
 
     try:
         from lantai.services.search_index import ensure_index
