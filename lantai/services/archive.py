@@ -47,6 +47,7 @@ class Archive:
             yield session
 
     def close(self) -> None:
+        self.audit.anchor_pending()  # this process's last entries get a signed checkpoint too
         if self._activity_lock is not None:
             self._activity_lock.close()
             self._activity_lock = None

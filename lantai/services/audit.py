@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lantai.catalog.models import AuditEntry
@@ -339,14 +340,18 @@ class AuditLog:
         engine = self.sessions.kw.get("bind") if self.sessions is not None else None
         if engine is None:
             return None
-        connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute(f"SELECT seq, hash FROM {AuditEntry.__tablename__} ORDER BY seq DESC LIMIT 1")
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(f"SELECT seq, hash FROM {AuditEntry.__tablename__} ORDER BY seq DESC LIMIT 1")
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                connection.close()
+        except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:  # the journal is authoritative
+            log.error("cannot read the catalogue's last audit entry: %s", exc)
+            return None
         return (int(row[0]), str(row[1])) if row else None
 
     def _checkpoint_head(self) -> tuple[int, str] | None:
@@ -362,6 +367,20 @@ class AuditLog:
             self.anchoring.write(keypair, record.seq, record.hash, record.time)
         except OSError as exc:
             log.error("cannot write audit checkpoint to %s: %s", self.anchoring.directory, exc)
+
+    def anchor_pending(self) -> Checkpoint | None:
+        """Sign the head if entries were added since the last checkpoint (when an archive closes),
+        so that a command's last entries are not left outside every checkpoint."""
+        keypair = self.keypair()
+        known = self.anchoring.last() if self.anchoring else None
+        last = self.last_record()
+        if self.anchoring is None or keypair is None or last is None or (known and known.seq >= last.seq):
+            return None
+        try:
+            return self.anchoring.write(keypair, last.seq, last.hash, last.time)
+        except OSError as exc:
+            log.error("cannot write audit checkpoint to %s: %s", self.anchoring.directory, exc)
+            return None
 
     def checkpoint(self) -> Checkpoint:
         """Sign the current head now (``lantai audit checkpoint export``)."""

@@ -137,6 +137,19 @@ def test_cutting_the_tail_from_journal_and_catalogue_together_names_the_range(an
     assert {"where": "catalogue", "from": 5, "to": 7} in report.missing
 
 
+def test_closing_the_archive_anchors_its_last_entries(settings: Settings) -> None:
+    with init_archive(settings) as archive:  # default interval: no periodic checkpoint after the first
+        for i in range(5):
+            archive.audit.append("cli", "item.viewed", f"R-{i}")
+    with open_archive(settings) as archive:
+        assert archive.audit.verify().checkpoints["last_seq"] == 6
+        _write(archive, _lines(archive)[:4])
+        with archive.session() as session:
+            session.execute(text("DELETE FROM audit_entries WHERE seq > 4"))
+        report = archive.audit.verify()
+        assert report.first_bad_seq == 5 and {"where": "journal", "from": 5, "to": 6} in report.missing
+
+
 def test_erasing_and_rechaining_without_the_key_names_the_first_rewritten_entry(anchored: Archive) -> None:
     entries = _lines(anchored)
     rechained = _rechain(entries[:2] + entries[4:], key=None)  # erase entries 3 and 4
