@@ -56,6 +56,7 @@ def test_demo_builds_with_a_relative_home_from_another_directory(tmp_path: Path)
         key, value = line.split(" ", 1)
         if key in {"LocalSocket", "DatabaseDirectory", "TemporaryDirectory", "PidFile", "LogFile"}:
             assert Path(value).is_absolute(), line
+    assert not _running_with(str(home / "run" / "clamd" / "clamd.conf")), "the demo left its clamd running"
     secadmin = next(a for a in summary["accounts"] if a["username"] == "secadmin")
     assert secadmin["clearance"] == "绝密"
     _secadmin_can_raise_classification(home)
@@ -63,6 +64,19 @@ def test_demo_builds_with_a_relative_home_from_another_directory(tmp_path: Path)
     verify = _lantai(["verify", "--json"], tmp_path, _clean_env(LANTAI_HOME=str(home)))
     assert verify.returncode == 0, verify.stderr[-2000:]
     assert json.loads(verify.stdout)["ok"] is True
+
+
+def _running_with(argument: str) -> list[str]:
+    """Command lines of live processes that name ``argument`` (zombies have no command line)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if argument in cmdline:
+            found.append(cmdline)
+    return found
 
 
 def _secadmin_can_raise_classification(home: Path) -> None:
@@ -118,3 +132,42 @@ def test_readme_lists_the_demo_accounts_as_the_demo_creates_them() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for username, role, clearance, _display in DEMO_ACCOUNTS:
         assert f"| `{username}` | {role} | {clearance}" in readme, username
+
+
+@pytest.mark.slow
+def test_generate_init_import_ingest_arrange_with_the_default_profile(tmp_path: Path) -> None:
+    """The path the README gives a new user, with no hand-made reference data in between."""
+    with ClamdServer(run_dir=tmp_path / "clamd") as clamd:
+        env = _clean_env(LANTAI_HOME=str(tmp_path / "archive"), LANTAI_CLAMD_SOCKET=clamd.socket)
+        steps = [["demo", "generate", "-o", "batch", "--items", "8", "--year", "2025", "--seed", "3"],
+                 ["init"], ["fonds", "import", "batch/参考数据.json", "--json"], ["ingest", "batch", "--json"],
+                 ["arrange", "--fonds", "Z101", "--year", "2025", "--json"]]
+        results = []
+        for step in steps:
+            result = _lantai(step, tmp_path, env)
+            assert result.returncode == 0, (step, result.stdout[-2000:], result.stderr[-2000:])
+            results.append(result)
+    imported = json.loads(results[2].stdout)
+    assert imported["fonds"] == ["Z101"]
+    ingested = json.loads(results[3].stdout)
+    assert ingested["counts"]["accepted"] == 8
+    arranged = json.loads(results[4].stdout)
+    assert arranged["items"] == 8
+    listing = _lantai(["fonds", "list", "--json"], tmp_path, env)
+    organisations = next(f for f in json.loads(listing.stdout)["fonds"] if f["code"] == "Z101")["organisations"]
+    assert {"code": "QHBGS", "name": "青禾区人民政府办公室", "aliases": []} in organisations
+
+
+def test_fonds_import_refuses_a_schedule_that_differs_from_the_archives_own(tmp_path: Path) -> None:
+    from lantai.demo.generate import write_reference
+
+    env = _clean_env(LANTAI_HOME=str(tmp_path / "archive"))
+    assert _lantai(["init"], tmp_path, env).returncode == 0
+    document = json.loads(write_reference(tmp_path).read_text(encoding="utf-8"))
+    document["schedules"][0]["default_retention"] = "永久" if document["schedules"][0]["default_retention"] != "永久" else "定期30年"
+    (tmp_path / "changed.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    refused = _lantai(["fonds", "import", "changed.json", "--json"], tmp_path, env)
+    assert refused.returncode == 2
+    assert "district-ws" in json.loads(refused.stdout)["error"]["message"]
+    listing = json.loads(_lantai(["fonds", "list", "--json"], tmp_path, env).stdout)
+    assert "Z101" not in {f["code"] for f in listing["fonds"]}
