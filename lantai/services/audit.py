@@ -29,8 +29,8 @@ import json
 import logging
 import os
 import threading
-import time as clock
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,9 +278,9 @@ class AuditLog:
         for actor, action, target, details in entries:
             details = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
             seq += 1
-            time = _now()
-            digest = entry_hash(seq, time, actor, action, target, details, prev)
-            records.append(AuditRecord(seq, time, actor, action, target, details, prev, digest,
+            moment = _now()
+            digest = entry_hash(seq, moment, actor, action, target, details, prev)
+            records.append(AuditRecord(seq, moment, actor, action, target, details, prev, digest,
                                        entry_mac(key, digest) if key else ""))
             prev = digest
         return records
@@ -651,14 +651,15 @@ class DenialLimiter:
     State is per process (one ``lantai serve``); bounded to ``max_keys`` clients.
     """
 
-    def __init__(self, per_minute: int, window: float = 60.0, max_keys: int = 10_000) -> None:
-        self.per_minute, self.window, self.max_keys = per_minute, window, max_keys
+    def __init__(self, per_minute: int, window: float = 60.0, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute, self.window, self.max_keys, self.clock = per_minute, window, max_keys, clock
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, str], list[float]] = {}  # key -> [start, admitted, suppressed]
 
     def admit(self, client: str, action: str, now: float | None = None) -> tuple[bool, list[tuple[str, str, int, float]]]:
         """Whether to journal this denial, and summaries of closed windows that suppressed some."""
-        now = clock.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         with self._lock:
             summaries = self._close_expired(now)
             state = self._windows.get((client, action))

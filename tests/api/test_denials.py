@@ -3,8 +3,6 @@ rate-limited per client and action so that probing cannot flood the journal."""
 
 from __future__ import annotations
 
-import time
-
 from lantai.services.audit import AuditRecord, DenialLimiter
 from tests.api.conftest import SECRET_ID, World
 
@@ -56,15 +54,15 @@ def test_unknown_routes_are_not_journalled(world: World) -> None:
 
 
 def test_probing_is_rate_limited_to_n_entries_and_one_summary(world: World) -> None:
-    original = world.archive.audit.denials
-    world.archive.audit.denials = DenialLimiter(3, window=1.0)
+    original, now = world.archive.audit.denials, [0.0]
+    world.archive.audit.denials = DenialLimiter(3, window=60.0, clock=lambda: now[0])
     try:
         reader = world.client("reader")
         path = f"/api/v1/items/{SECRET_ID}/files"
         for _ in range(10):
             assert reader.get(path).status_code == 404
         assert len(_entries(world, "access.not_found", path)) == 3
-        time.sleep(1.1)  # the window closes; the next denial reports how many were left out
+        now[0] = 61.0  # the window closes; the next denial reports how many were left out
         assert reader.get(path).status_code == 404
         [summary] = _entries(world, "access.denials_suppressed", "testclient")
         assert summary.details["suppressed"] == 7 and summary.details["action"] == "access.not_found"
