@@ -32,8 +32,10 @@ async def journal_denial(request: Request, status: int, error: Exception | None)
     archive = getattr(request.app.state, "archive", None)
     if archive is None or status not in JOURNALLED or (status == 404 and error is None):
         return
+    from lantai.api.deps import client_of  # the address behind trusted proxies, as throttling sees it
+
     principal = getattr(request.state, "principal", None)
     await run_in_threadpool(
-        record_denial, archive, status=status, client=request.client.host if request.client else "",
+        record_denial, archive, status=status, client=client_of(request),
         actor=getattr(error, "actor", None) or getattr(principal, "username", "-") or "-", method=request.method, path=request.url.path,
         code=getattr(error, "code", f"http_{status}"), csrf=isinstance(error, CsrfFailed))
