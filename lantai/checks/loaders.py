@@ -42,6 +42,7 @@ class WorkItem:
     path: str
     batch: str | None = None
     reference: Any = None  # the archive's arrangement reference data (档号 rules), when checking for one
+    fixity: Any = None  # archived items: the caller's ObjectFixity of the stored object (bc 1-5)
 
 
 @dataclass
@@ -325,6 +326,8 @@ def load(work: WorkItem, stage: str, profile: Profile, settings: Any, workdir: P
         subject = load_single(Path(work.path), stage, profile, settings)
     if work.reference is not None:
         subject.extra["reference"] = work.reference
+    if work.fixity is not None:
+        subject.extra["fixity"] = work.fixity
     return subject
 
 

@@ -198,7 +198,8 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     staged = _stage_content(source, referenced, inline_files, new_object_content_dir(staging) / "content", manifests,
                             findings)
     context_for_checks = hooks.IngestContext(label=label, record=record, process=process, staged=staged,
-                                             manifests=manifests, settings=settings)
+                                             manifests=manifests, settings=settings,
+                                             extra={"audit_chain": _audit_chain(settings)})
     findings += hooks.run_ingest_checks(context_for_checks)
     outcome.findings = findings
     outcome.files = len(staged)
@@ -227,6 +228,16 @@ def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Proj
     by_path = {f.logical_path: f.content_path for f in version.files}
     return project(version.object_id, version.inventory, version.files,
                    lambda logical_path: (objdir / by_path[logical_path]).read_bytes(), record=record, process=process)
+
+
+def _audit_chain(settings: Settings) -> Any:
+    """The audit chain as far as this worker has verified it (DA/T 70 4-3), None without a journal."""
+    from lantai.services.audit_incremental import verify_incremental
+
+    journal = getattr(settings, "audit_journal", None)
+    if journal is None or not Path(journal).exists():
+        return None
+    return verify_incremental(Path(journal))
 
 
 def _first_error(findings: list[Finding]) -> str:

@@ -22,10 +22,6 @@ from lantai.settings import Settings
 from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
 from tests.sipfactory import SipSpec, write_item, zip_item
 
-# No clamd in the test environment: without it the DA/T 70 gd profile (virus check 4-1c) rejects
-# every item. The check engine has its own tests; an explicit LANTAI_INGEST_PROFILE still wins.
-os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")
-
 PASSWORD = "Lantai#Test2025"
 ACCOUNTS = {  # username: (roles, clearance)
     "sysadmin": ([Role.SYSADMIN], "内部"),
@@ -115,7 +111,8 @@ def build_world(tmp: Path, database_url: str | None) -> World:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[World]:
+    """Ingest on the production path: the default DA/T 70 gd profile against the session's clamd."""
     url = None
     if request.param == "postgresql":
         base = os.environ.get(PG_ENV)

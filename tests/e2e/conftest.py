@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
+def live(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[tuple[str, World]]:
     import uvicorn
 
     world = build_world(tmp_path_factory.mktemp("e2e"), None)
