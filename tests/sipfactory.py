@@ -161,5 +161,6 @@ def write_batch(parent: Path, specs: list[SipSpec], *, name: str = "batch", coun
 
 def specs(n: int, prefix: str = "Z109-WS-2025-", size: int = 4096) -> list[SipSpec]:
     return [SipSpec(record_id=f"{prefix}{i:05d}", title=f"关于第{i}项工作的通知",
+                    document_number=f"X政办发〔2025〕{prefix.rstrip('-').rsplit('-', 1)[-1]}-{i}号",
                     files={"正文.pdf": real_pdf(size), "附件/附件1.xlsx": real_xlsx(size // 2)})
             for i in range(1, n + 1)]

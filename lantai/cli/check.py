@@ -25,7 +25,7 @@ def check_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="文件、条目目录/zip、批次目录 (files, items, batches)")] = None,
     stage: Annotated[str | None, typer.Option("--stage", help="gd 归档 | yj 移交与接收 | bc 长期保存（默认 gd；--archived 时 bc）")] = None,
     profile: Annotated[str, typer.Option("--profile", help="检测方案名称或 TOML 文件 (profile)")] = "default",
-    report: Annotated[Path | None, typer.Option("--report", help="另存报告: FILE.pdf | FILE.html | FILE.json")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="另存报告: FILE.pdf | FILE.xlsx | FILE.html | FILE.json")] = None,
     archived: Annotated[bool, typer.Option("--archived", help="检测已归档条目（PATH 为电子文件号，省略则全部；默认 bc 环节）")] = False,
     batch: Annotated[str | None, typer.Option("--batch", help="与 --archived 同用：只检测该批次的已归档条目")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="并行进程数 (default: 2)")] = None,
@@ -35,8 +35,9 @@ def check_command(
     """四性检测 (DA/T 70 four-property checks; exit 0 all pass, 1 some failed, 2 could not run)."""
     from lantai.checks.render import write_report
 
-    if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm", ".json"):
-        raise BadInput(f"报告格式须为 .pdf、.html 或 .json: {report}", f"report must be .pdf, .html or .json: {report}")
+    if report is not None and report.suffix.lower() not in (".pdf", ".xlsx", ".html", ".htm", ".json"):
+        raise BadInput(f"报告格式须为 .pdf、.xlsx、.html 或 .json: {report}",
+                       f"report must be .pdf, .xlsx, .html or .json: {report}")
     stage = stage or ("bc" if archived else "gd")
     operator = operator or _login_name()
     with _progress(as_json) as progress:
@@ -47,9 +48,9 @@ def check_command(
                 progress.update(task, total=total)
             progress.advance(task)
 
-        result = _run(paths or [], stage, profile, archived, batch, workers, operator, advance)
+        result, header = _run(paths or [], stage, profile, archived, batch, workers, operator, advance)
     if report is not None:
-        write_report(result, report)
+        write_report(result, report, header)
     emit(result.to_dict(), as_json=as_json, render=lambda: _render(result, report))
     if not result.ok:
         raise typer.Exit(1)
@@ -57,8 +58,15 @@ def check_command(
 
 def _run(paths: list[Path], stage: str, profile: str, archived: bool, batch: str | None, workers: int | None,
          operator: str, progress):  # type: ignore[no-untyped-def]
+    from lantai.checks.render import ReportHeader
     from lantai.checks.runner import check_paths
-    from lantai.services.item_checks import CatalogueFacts, archived_ids, check_archived_items, record_run
+    from lantai.services.item_checks import (
+        CatalogueFacts,
+        archived_ids,
+        check_archived_items,
+        record_run,
+        report_header,
+    )
 
     if batch and not archived:
         raise BadInput("--batch 只能与 --archived 同用", "--batch needs --archived")
@@ -69,7 +77,7 @@ def _run(paths: list[Path], stage: str, profile: str, archived: bool, batch: str
             ids = archived_ids(archive, batch_id=batch, record_ids=[str(p) for p in paths])
             run = check_archived_items(archive, ids, operator=operator, stage=stage, profile=profile,
                                        workers=workers, progress=lambda _done, total, _item: progress(total))
-        return run.report
+            return run.report, report_header(archive, run.report)
     if not paths:
         raise BadInput("请指定要检测的文件或目录，或使用 --archived", "give files or directories to check, or --archived")
     archive = _archive_if_any()
@@ -80,10 +88,11 @@ def _run(paths: list[Path], stage: str, profile: str, archived: bool, batch: str
                              workers=workers, operator=operator, progress=lambda _item: progress())
         if archive is not None:
             record_run(archive, result, operator=operator)
+        header = ReportHeader(organisation=archive.settings.archive_name) if archive is not None else None
     finally:
         if archive is not None:
             archive.close()
-    return result
+    return result, header
 
 
 def _login_name() -> str:

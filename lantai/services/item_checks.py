@@ -11,6 +11,7 @@ all come here.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -235,6 +236,11 @@ def record_run(archive: Archive, report: CheckReport, *, operator: str, location
     return run_id
 
 
+def _iso(value: Any) -> str:
+    """Catalogue times as ISO text (SQLite returns naive UTC; the page shows 北京时间)."""
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value or "")
+
+
 def recent_runs(archive: Archive, *, record_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Recorded runs, newest first: one row per run (or per run of one item)."""
     with archive.sessions() as session:
@@ -246,7 +252,7 @@ def recent_runs(archive: Archive, *, record_id: str | None = None, limit: int = 
         query = (query.group_by(CheckRecord.run_id, CheckRecord.stage, CheckRecord.profile, CheckRecord.operator)
                  .order_by(func.min(CheckRecord.created_at).desc()).limit(limit))
         rows = session.execute(query).all()
-    return [{"run_id": r[0], "stage": r[1], "profile": r[2], "operator": r[3], "time": r[4], "items": int(r[5]),
+    return [{"run_id": r[0], "stage": r[1], "profile": r[2], "operator": r[3], "time": _iso(r[4]), "items": int(r[5]),
              "failed": int(r[6] or 0)} for r in rows]
 
 

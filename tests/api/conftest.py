@@ -88,6 +88,7 @@ def _ingest(world: World, record_id: str, security: str, title: str) -> None:
     from lantai.services.ingest import BatchContext, commit_item, prepare_item
 
     item = write_item(world.tmp / "seed", SipSpec(record_id=record_id, title=title, security=security,
+                                                  document_number=f"X政办发〔2025〕{record_id[-3:]}号",
                                                   files={"正文.pdf": pdf_bytes(title)}))
     context = BatchContext(submitted_by="seed")
     outcome = commit_item(world.archive, prepare_item(world.archive.settings, item, context), context)

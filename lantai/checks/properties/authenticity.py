@@ -78,7 +78,8 @@ def _embedded_signatures(subject: Subject, name: str, outcomes: list[Outcome]) -
                 outcomes.append(found("1-1e", name, signature=sig.id, reference=ref.get("file", ref.get("ref", "?")),
                                       details=details))
             if sig.seal_signature_valid is False:
-                outcomes.append(found("1-1f", name, signature=sig.id, reason="签名值验证失败", details=details))
+                outcomes.append(found("1-1f", name, signature=sig.id, reason="签名值验证失败",
+                                              reason_en="signature value does not verify", details=details))
             if not sig.references_failed and sig.seal_signature_valid is not False:
                 verified += 1
     if facts.is_pdf and facts.pdf is not None:
@@ -259,7 +260,8 @@ def package_unchanged(subject: Subject) -> list[Outcome]:
         return package_authentic(subject)
     fixity = subject.extra.get("fixity")
     if fixity is None:
-        return [found("1-5d", "inventory.json", reason="未提供存储对象的固定性校验结果，无法判定")]
+        return [found("1-5d", "inventory.json", reason="未提供存储对象的固定性校验结果，无法判定",
+                      reason_en="no fixity result for the stored object; cannot decide")]
     outcomes = [found("1-5d", p.get("file") or "inventory.json", reason=p.get("message", p.get("problem", "")),
                       details={k: v for k, v in p.items() if k != "path"}) for p in fixity.problems]
     return outcomes or [passed(files=fixity.files)]

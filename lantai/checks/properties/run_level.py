@@ -91,7 +91,8 @@ def totals_match_register(items: list[ItemReport], run: RunContext) -> Outcomes:
 
 def _batch_totals(info: Any, items: list[ItemReport]) -> list[Outcome]:
     if info is None or info.register is None:
-        return [found("2-1d", reason=getattr(info, "register_error", None) or "缺少归档登记表")]
+        return [found("2-1d", reason=getattr(info, "register_error", None) or "缺少归档登记表",
+                      reason_en="the batch register (归档登记表) is missing or unreadable")]
     actual_items = len(info.items)
     actual_bytes = sum(int(item.keys.get("content_bytes", 0)) for item in items)
     outcomes = []
