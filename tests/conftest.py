@@ -58,14 +58,22 @@ _clamd_servers: list = []
 
 @pytest.fixture(scope="session")
 def real_clamd(clamd_socket: str) -> str:
-    """Point every archive of the session (in-process and CLI subprocesses) at the real clamd."""
-    os.environ["LANTAI_CLAMD_SOCKET"] = clamd_socket
+    """The session's clamd; ``production_ingest`` points a test's archives and CLI runs at it."""
     return clamd_socket
 
 
 @pytest.fixture
+def production_ingest(real_clamd: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This test's archives (in-process and CLI subprocesses) scan with the real clamd. Function
+    scope: the environment must not leak into tests that run later in the same worker."""
+    monkeypatch.setenv("LANTAI_CLAMD_SOCKET", real_clamd)
+    return real_clamd
+
+
+@pytest.fixture
 def ingest_profile_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """For tests of ingest mechanics on synthetic bytes: no DA/T 70 gd profile at ingest."""
+    """For tests of ingest mechanics on synthetic bytes: no DA/T 70 gd profile at ingest. Request it
+    before ``settings`` (or through ``pytestmark``): Settings read the environment when built."""
     monkeypatch.setenv("LANTAI_INGEST_PROFILE", "off")
 
 

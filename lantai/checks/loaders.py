@@ -235,7 +235,7 @@ def from_ingest_context(context: Any, stage: str, profile: Profile) -> Subject:
         if getattr(staged, "sha256", None):
             digests["sha256"] = staged.sha256
         subject.files[name] = SubjectFile(name, Path(staged.path), staged.size, digests)
-    subject.extra["missing_reported_by_ingest"] = True
+    subject.extra["unstaged"] = list(getattr(context, "unstaged", []))
     return subject
 
 

@@ -95,10 +95,11 @@ def _ingest(world: World, record_id: str, security: str, title: str) -> None:
     assert outcome.status == "accepted", outcome.to_dict()
 
 
-def build_world(tmp: Path, database_url: str | None) -> World:
+def build_world(tmp: Path, database_url: str | None, clamd_socket: str | None = None) -> World:
     from lantai.api import create_app
 
-    settings = Settings(home=tmp / "archive", database_url=database_url, fsync=False, workers=1)
+    settings = Settings(home=tmp / "archive", database_url=database_url, fsync=False, workers=1,
+                        clamd_socket=clamd_socket)
     archive = init_archive(settings)
     world = World(archive, create_app(archive), tmp)
     for username, (roles, clearance) in ACCOUNTS.items():
@@ -120,7 +121,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if not base:
             pytest.skip(f"{PG_ENV} is not set; PostgreSQL variant skipped")
         url = _create_pg_database(base)
-    built = build_world(tmp_path_factory.mktemp(f"world-{request.param}"), url)
+    built = build_world(tmp_path_factory.mktemp(f"world-{request.param}"), url, real_clamd)
     try:
         yield built
     finally:

@@ -6,5 +6,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _production_ingest(real_clamd: str) -> str:
-    return real_clamd
+def _production_ingest(production_ingest: str) -> str:
+    return production_ingest

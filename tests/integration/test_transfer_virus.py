@@ -35,8 +35,9 @@ def exported_nothing(archive, target: Path) -> bool:  # type: ignore[no-untyped-
     return not target.exists() and all(r.action != "transfer.exported" for r in archive.audit.iter_journal())
 
 
-def test_an_infected_file_stops_the_export(settings: Settings, tmp_path: Path, real_clamd: str,
-                                           ingest_profile_off: None) -> None:
+def test_an_infected_file_stops_the_export(ingest_profile_off: None, settings: Settings, tmp_path: Path,
+                                           real_clamd: str) -> None:
+    # ingest_profile_off first: the settings fixture reads the environment when it is built
     infected = SipSpec("Z109-WS-2025-00099", files={"正文.pdf": real_pdf(), "附件/说明.txt": EICAR})
     with sender(settings, tmp_path, [infected]) as archive:
         with pytest.raises(IntegrityError) as caught:

@@ -67,7 +67,7 @@ def _size(path: Path) -> int:
 @check("no_extraneous_files")
 def no_extraneous_files(subject: Subject) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for name in subject.content_names():
+    for name in sorted({*subject.content_names(), *subject.extra.get("unstaged", [])}):
         outcomes += _extraneous(subject, name)
     return outcomes or [passed()]
 
