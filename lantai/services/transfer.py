@@ -384,10 +384,14 @@ def _check_and_ingest(archive: Archive, carrier: Carrier, sips: dict[str, Path],
     """DA/T 70 yj item checks on the unpacked items; ingest those that pass."""
     from lantai.checks.runner import check_paths
     from lantai.services.ingest import ingest_paths
+    from lantai.services.item_checks import record_run
 
     paths = [sips[i.path] for i in carrier.items if i.path in sips]
     report = check_paths(paths, stage="yj", profile=profile, settings=archive.settings,
                          workers=archive.settings.workers, operator=actor)
+    if report.items:  # the receipt states these results: record them first
+        transfer_id = carrier.register.transfer_id if carrier.register else ""
+        record_run(archive, report, operator=actor, location=f"transfer:{transfer_id}")
     by_source = {Path(r.path): r for r in report.items}
     passing = []
     for path in paths:

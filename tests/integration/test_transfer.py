@@ -130,6 +130,7 @@ def test_transfer_between_two_archives(tmp_path: Path, settings: Settings, clamd
         assert "transfer.exported" in actions and "transfer.receipt_verified" in actions
         assert actions.count("transfer.marked") == 4
         assert sender.audit.verify().ok and receiver.audit.verify().ok
+        assert "check.run" in [r.action for r in receiver.audit.iter_journal()]  # the yj results behind the receipt
         again = verify_receipt(sender, Path(result["receipt"]), actor="test")
         assert again.ok and again.marked == []  # idempotent
         assert export_transfer_or_none(sender, tmp_path / "again") is None  # transferred items are not sent twice
