@@ -249,10 +249,11 @@ def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
 
 def _audit_chain(settings: Settings) -> Any:
     """The audit chain as far as this worker has verified it (DA/T 70 4-3), None without a journal."""
+    from lantai.checks.ingest import ingest_profile_name
     from lantai.services.audit_incremental import verify_incremental
 
     journal = getattr(settings, "audit_journal", None)
-    if journal is None or not Path(journal).exists():
+    if ingest_profile_name(settings) == "off" or journal is None or not Path(journal).exists():
         return None
     return verify_incremental(Path(journal))
 
