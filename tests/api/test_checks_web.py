@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import time
 
-from tests.api.conftest import INTERNAL_ID, PUBLIC_ID, SECRET_ID, World
+from tests.api.conftest import INTERNAL_ID, PUBLIC_ID, SECRET_ID, World, make_account
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -73,10 +73,9 @@ def test_ingest_reports_download_for_item_and_batch(world: World) -> None:
 
 
 def test_reports_respect_clearance(world: World) -> None:
-    from lantai.services import users
+    from lantai.domain.permissions import Role
 
-    users.create_user(world.archive, "cli", "lowchecker", "Lantai#Test2025", roles=["档案管理员"], clearance="内部")
-    token = users.create_token(world.archive, "cli", "lowchecker", "t")["token"]
+    token = make_account(world.archive, "lowchecker", [Role.ARCHIVIST.value], "内部")
     low = world.client()
     low.headers["Authorization"] = f"Bearer {token}"
     secret_run = world.client("archivist").post(f"/api/v1/items/{SECRET_ID}/checks").json()["dat70"]["run_id"]
