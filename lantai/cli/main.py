@@ -5,7 +5,6 @@ Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from pathlib import Path
 from typing import Annotated
@@ -56,18 +55,18 @@ _AREAS = [
     ("serve", "lantai.cli.web", "serve_command", "command"),
     ("watch", "lantai.cli.inbox", "watch_command", "command"),
 ]
+# Every area has landed: an import that fails is a bug and must fail loudly, never hide a command
+# (``lantai check`` once vanished this way while the web said the check module was not installed).
 for _name, _module, _attr, _kind in _AREAS:
-    with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
-        _target = getattr(importlib.import_module(_module), _attr)
-        if _kind == "group":
-            app.add_typer(_target, name=_name)
-        else:
-            app.command(_name)(_target)
+    _target = getattr(importlib.import_module(_module), _attr)
+    if _kind == "group":
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(_name)(_target)
 
-with contextlib.suppress(ImportError):
-    from lantai.demo.scenario import demo_group
+from lantai.demo.scenario import demo_group  # noqa: E402
 
-    app.add_typer(demo_group, name="demo")
+app.add_typer(demo_group, name="demo")
 
 
 def _progress() -> Progress:
