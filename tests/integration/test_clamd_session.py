@@ -10,7 +10,7 @@ import pytest
 from lantai.checks import clamav
 from lantai.checks.clamav import CLEAN, EICAR, INFECTED, UNSCANNED, ClamdServer, Scanner
 
-pytestmark = pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")
+pytestmark = [pytest.mark.clamd, pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")]
 
 
 @pytest.fixture(scope="module")
