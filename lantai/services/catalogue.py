@@ -148,8 +148,9 @@ def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile]
     return project_stored(store, record_id).to_models()
 
 
-def project_stored(store: OcflStore, record_id: str) -> Projection:
-    inventory = store.read_inventory(record_id)
+def project_stored(store: OcflStore, record_id: str, *, inventory: dict | None = None) -> Projection:
+    """Project one stored object; pass its ``inventory`` when already read (rebuild inspected it)."""
+    inventory = inventory or store.read_inventory(record_id)
     files = store.files(record_id, inventory=inventory)
     by_path = {f.logical_path: f for f in files}
 
