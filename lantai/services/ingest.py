@@ -35,7 +35,7 @@ from lantai.catalog.models import Batch, Item
 from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
-from lantai.errors import Conflict, LantaiError, StorageError
+from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
@@ -110,6 +110,7 @@ class PreparedItem:
     transaction: str = ""
     projection: Projection | None = None  # catalogue rows, projected from the staged object by the worker
     body: str = ""  # extracted text, as stored in derivatives/text.txt
+    metadata: bytes = b""  # 元数据.xml as it would be stored, to tell a resubmission from a change
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
                              context, bool(inline_files), derived)
     outcome.status = ACCEPTED
     projection = _project_staged(version, record, process) if version.version == 1 else None
-    return PreparedItem(outcome, version, digests, staging.name, projection, body)
+    return PreparedItem(outcome, version, digests, staging.name, projection, body, metadata_bytes)
 
 
 def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Projection:
@@ -465,6 +466,9 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     outcome = prepared.outcome
     record_id = outcome.record_id or ""
     stored = {f.logical_path: f.sha512 for f in archive.store.files(record_id) if f.logical_path.startswith("content/")}
+    changed = _changed_metadata(archive, record_id, prepared) if stored == prepared.digests else []
+    if changed:
+        return _metadata_conflict(archive, prepared, context, changed)
     if stored == prepared.digests:
         with archive.session() as session:
             if session.scalar(select(Item.id).where(Item.record_id == record_id)) is None:
@@ -478,6 +482,40 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     outcome.status = CONFLICT
     outcome.message = conflict.message_zh
     outcome.findings.append(_finding(Rule.DUPLICATE, "电子文件号", conflict.message_zh, conflict.message_en, "conflict"))
+    return outcome
+
+
+def _changed_metadata(archive: Archive, record_id: str, prepared: PreparedItem) -> list[str]:
+    """Elements of the submitted 元数据.xml that differ from the one archived with the item (v1).
+
+    Compared with v1, not the head: arrangement adds 档号 in later versions, and resubmitting
+    what was sent then is still the same submission.
+    """
+    if not prepared.metadata:
+        return []
+    try:
+        archived = archive.store.read_bytes(record_id, METADATA_PATH, version=1)
+    except NotFound:
+        return []
+    return md.differing_elements(archived, prepared.metadata)
+
+
+def _metadata_conflict(archive: Archive, prepared: PreparedItem, context: BatchContext,
+                       changed: list[str]) -> ItemOutcome:
+    """Same content, other metadata: a change must go through a correction, not a resubmission."""
+    outcome = prepared.outcome
+    record_id = outcome.record_id or ""
+    names = "、".join(changed[:20]) + ("…" if len(changed) > 20 else "")
+    conflict = Conflict(f"电子文件号 {record_id} 已归档，内容相同但元数据不同（{names}）；元数据更正须通过更正流程",
+                        f"record {record_id} is archived with the same content but different metadata "
+                        f"({', '.join(changed[:20])}); corrections go through the correction path")
+    archive.audit.append(context.submitted_by, "ingest.conflict", record_id,
+                         {"source": outcome.source, "metadata_elements": changed[:100]})
+    outcome.status = CONFLICT
+    outcome.message = conflict.message_zh
+    for element in changed:
+        outcome.findings.append(_finding(Rule.DUPLICATE, element, conflict.message_zh, conflict.message_en,
+                                         "metadata_conflict"))
     return outcome
 
 
