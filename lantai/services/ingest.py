@@ -29,9 +29,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import func, select
 
-from lantai.catalog.models import Batch, Item
+from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
@@ -47,6 +48,7 @@ from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
     Projection,
+    insert_ignoring_duplicates,
     insert_projections,
     project,
     upsert_item,
@@ -470,9 +472,7 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     if changed:
         return _metadata_conflict(archive, prepared, context, changed)
     if stored == prepared.digests:
-        with archive.session() as session:
-            if session.scalar(select(Item.id).where(Item.record_id == record_id)) is None:
-                upsert_item(session, archive.store, record_id)  # store had it, catalogue did not
+        _catalogue_if_missing(archive, record_id)
         archive.audit.append(context.submitted_by, "ingest.duplicate", record_id, {"source": outcome.source})
         outcome.status = DUPLICATE
         outcome.message = f"电子文件号 {record_id} 已归档且内容相同，本次提交未作改动"
@@ -483,6 +483,17 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     outcome.message = conflict.message_zh
     outcome.findings.append(_finding(Rule.DUPLICATE, "电子文件号", conflict.message_zh, conflict.message_en, "conflict"))
     return outcome
+
+
+def _catalogue_if_missing(archive: Archive, record_id: str) -> None:
+    """The store has the object but the catalogue may not yet: add its rows unless another
+    process (the ingest that committed it) does so first — then its rows stand."""
+    try:
+        with archive.session() as session:
+            if session.scalar(select(Item.id).where(Item.record_id == record_id)) is None:
+                upsert_item(session, archive.store, record_id)
+    except sqlalchemy.exc.IntegrityError:
+        pass  # catalogued meanwhile by the process that won the race; the rows are the same projection
 
 
 def _changed_metadata(archive: Archive, record_id: str, prepared: PreparedItem) -> list[str]:
@@ -582,10 +593,10 @@ def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, act
         archive.audit.append(actor, "batch.rejected", batch_id, summary)
         report.batches.append(summary)
         return
-    with archive.session() as session:
-        if session.get(Batch, batch_id) is None:
-            session.add(Batch(id=batch_id, source=str(batch_dir), unit_name=register.unit_name,
-                              declared_items=register.items, declared_bytes=register.bytes))
+    with archive.session() as session:  # another ingest of the same batch may be creating the row too
+        session.execute(insert_ignoring_duplicates(session, Batch.__table__, ["id"]).values(
+            id=batch_id, source=str(batch_dir), unit_name=register.unit_name, declared_items=register.items,
+            declared_bytes=register.bytes, actual_items=0, actual_bytes=0, status="open", created_at=utcnow()))
     context = BatchContext(batch_id, {"unit_name": register.unit_name, "archived_at": register.archived_at,
                                       "category": register.category, "items": register.items,
                                       "bytes": register.bytes}, actor, str(batch_dir))
