@@ -14,6 +14,7 @@
     ├── IntegrityError               stored bits disagree with their digests
     │   └── FixityMismatch
     └── StorageError                 the disk or the database failed; retryable once fixed
+        └── DiskFull                 no space left for the store, the catalogue or the journal
 
 Third-party exceptions are translated into this tree at the module that wraps the library.
 """
@@ -89,6 +90,13 @@ class FixityMismatch(IntegrityError):
 
 class StorageError(LantaiError):
     code = "storage"
+
+
+class DiskFull(StorageError):
+    """Out of space. What was being written was rolled back or is finished by recovery; free
+    space and run the command again."""
+
+    code = "disk_full"
 
 
 def _jsonable(value: Any) -> Any:
