@@ -19,20 +19,23 @@ search index is rebuilt, as before.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Batch, Item
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
+from lantai.checks.models import CheckRecord
 from lantai.errors import LantaiError
 from lantai.services import search_index
 from lantai.services.archive import Archive
 from lantai.services.arrange_restore import restore_arrangements
+from lantai.services.audit import AuditRecord
 from lantai.services.catalogue import INGEST_RECORD_PATH, Projection, insert_projections, project_stored
 from lantai.services.ingest import refresh_batch
 
@@ -57,13 +60,15 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
         scratch.drop()
     damaged.extend(_catalogued_without_object(archive, {d["object"] for d in damaged}))
     synced = archive.audit.sync_catalogue()
+    check_runs = restore_check_runs(archive)
     arrangements = restore_arrangements(archive, actor=actor)  # 档号/件号 rows from lantai/arrangement.json
     indexed = search_index.reindex(archive)  # the search index is derived too
     archive.audit.append(actor, "catalogue.rebuilt", str(archive.home),
                          {"items": counts["items"], "batches": len(batches), "kept": counts["kept"],
                           "damaged": [d["object"] for d in damaged][:1000]})
     return {"ok": not damaged, "items": counts["items"], "kept": counts["kept"], "batches": len(batches),
-            "damaged": damaged, "audit_entries": synced, "indexed": indexed, "arrangements": arrangements}
+            "damaged": damaged, "audit_entries": synced, "indexed": indexed, "arrangements": arrangements,
+            "check_runs_restored": check_runs}
 
 
 def _project_all(archive: Archive, scratch: ScratchCatalogue, dirs: list[Path],
@@ -130,6 +135,34 @@ def _catalogued_without_object(archive: Archive, named: set[str]) -> list[dict[s
         "message": "存储中没有该对象的目录（目录记录保留）",
         "message_en": "the object's directory is missing from the store (catalogue rows kept)"}]}
         for record_id in ids if record_id not in named and not archive.store.object_path(record_id).is_dir()]
+
+
+def restore_check_runs(archive: Archive) -> int:
+    """Re-create check runs the catalogue lacks from their ``check.run`` entries in the journal.
+
+    A run's rows survive a rebuild anyway (the swap never touches them); this restores them when
+    the catalogue itself was lost. The journal keeps each run's stage, profile, report digest,
+    location and per-item verdicts (for the first 1,000 items of a run; failed codes and result
+    counts are only in the report file the run wrote). Returns the number of runs restored.
+    """
+    with archive.sessions() as session:
+        known = set(session.scalars(select(CheckRecord.run_id).distinct()))
+    rows = []
+    runs = 0
+    for record in archive.audit.iter_journal():
+        if not isinstance(record, AuditRecord) or record.action != "check.run" or record.target in known:
+            continue
+        runs += 1
+        details = record.details
+        created = dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))
+        rows += [{"run_id": record.target, "stage": details.get("stage", ""), "profile": details.get("profile", ""),
+                  "item_id": item_id[:200], "status": status, "report_location": details.get("location", ""),
+                  "report_sm3": details.get("report_sm3", ""), "operator": record.actor, "created_at": created}
+                 for item_id, status in sorted((details.get("verdicts") or {}).items())]
+    if rows:
+        with archive.session() as session:
+            session.execute(insert(CheckRecord), rows)
+    return runs
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:

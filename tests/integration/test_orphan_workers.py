@@ -59,7 +59,7 @@ def test_kill_9_of_ingest_leaves_no_workers_and_releases_its_output(settings: Se
     assert proc.poll() is None and len(workers) >= 3, "ingest finished before its workers were seen"
     proc.send_signal(signal.SIGKILL)
     started = time.monotonic()
-    out, err = proc.communicate(timeout=10)  # EOF on both pipes: nobody else holds them
+    proc.communicate(timeout=10)  # EOF on both pipes: nobody else holds them
     released = time.monotonic() - started
     while time.monotonic() - started < 10 and any(_alive(p) for p in workers):
         time.sleep(0.1)

@@ -55,6 +55,9 @@ def test_rebuild_names_damaged_objects_keeps_their_rows_and_never_writes_the_sto
     with archive.session() as session:
         upsert_item(session, archive.store, V2)
         session.add(CheckRecord(run_id="r1", stage="bc", profile="default", item_id=V1, status="passed"))
+    archive.audit.append("operator", "check.run", "run-lost", {  # a run whose catalogue rows were lost
+        "stage": "bc", "profile": "default", "report_sm3": "ab" * 32, "location": "/reports/r.json",
+        "items": 2, "passed": 1, "failed": 1, "verdicts": {V1: "passed", "Z109-WS-2025-00003": "failed"}})
     create_user(archive, "admin", "oa-system", "Lantai#2025test", roles=["文书"])
     token = create_token(archive, "admin", "oa-system", "oa")["token"]
     before = _items(archive)
@@ -70,8 +73,11 @@ def test_rebuild_names_damaged_objects_keeps_their_rows_and_never_writes_the_sto
     assert _store_digest(settings.store_root) == store_before  # nothing written to the store
     after = _items(archive)
     assert after == before  # damaged items keep their rows, the others are rebuilt identically
+    assert out["check_runs_restored"] == 1
     with archive.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(CheckRecord)) == 1
+        runs = session.execute(select(CheckRecord.run_id, CheckRecord.item_id, CheckRecord.status)).all()
+        assert sorted(runs) == [("r1", V1, "passed"), ("run-lost", V1, "passed"),
+                                ("run-lost", "Z109-WS-2025-00003", "failed")]
     assert resolve_token(archive, token) is not None
     shown = CliRunner().invoke(app, ["show", V1, "--json"], env=cli_env(settings))
     assert shown.exit_code == 0 and json.loads(shown.stdout)["record_id"] == V1
