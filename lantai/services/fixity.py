@@ -63,11 +63,12 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict,
 
 def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, algorithm: str = "sm3",
                   on_total: Callable[[int], None] | None = None,
-                  progress: Callable[[int], None] | None = None) -> FixityReport:
+                  progress: Callable[[int], None] | None = None, with_catalogue: bool = True) -> FixityReport:
     """Check the store's structure, every content digest, and the store against the catalogue.
 
     Without ``object_ids`` every object directory is walked — damaged ones included — and every
     catalogued item must have one; with them, just those objects and their catalogue rows.
+    ``with_catalogue=False`` checks the store alone (a check worker has no catalogue session).
     """
     report = FixityReport()
     wanted = list(object_ids) if object_ids else None
@@ -87,7 +88,8 @@ def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, 
             problems, jobs = _content_jobs(archive, inspection.object_id, inventory, algorithm)
             report.problems.extend(problems)
             all_jobs.extend(jobs)
-    report.problems.extend(_catalogue_problems(archive, heads, wanted))
+    if with_catalogue:
+        report.problems.extend(_catalogue_problems(archive, heads, wanted))
     _hash_all(archive, report, all_jobs, algorithm, on_total, progress)
     return report
 

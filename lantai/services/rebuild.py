@@ -152,13 +152,15 @@ def restore_check_runs(archive: Archive) -> int:
     for record in archive.audit.iter_journal():
         if not isinstance(record, AuditRecord) or record.action != "check.run" or record.target in known:
             continue
-        runs += 1
         details = record.details
+        if not isinstance(details.get("verdicts"), dict) or not details["verdicts"]:
+            continue  # not a run of `lantai check` (the web's re-check journals its own shape)
+        runs += 1
         created = dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))
         rows += [{"run_id": record.target, "stage": details.get("stage", ""), "profile": details.get("profile", ""),
                   "item_id": item_id[:200], "status": status, "report_location": details.get("location", ""),
                   "report_sm3": details.get("report_sm3", ""), "operator": record.actor, "created_at": created}
-                 for item_id, status in sorted((details.get("verdicts") or {}).items())]
+                 for item_id, status in sorted(details["verdicts"].items())]
     if rows:
         with archive.session() as session:
             session.execute(insert(CheckRecord), rows)
