@@ -87,6 +87,7 @@ def measure(home: Path, database_url: str | None, old_code: Path | None) -> dict
     result["rebuild_s"] = round(seconds, 2)
     result["rebuild_items"] = out.get("items")
     result["rebuild_exit"] = proc.returncode
+    result["rebuild_phases_s"] = out.get("seconds")
     seconds, proc = _lantai(env, "verify", "--json")
     result["verify_s"] = round(seconds, 2)
     result["verify_objects"] = json.loads(proc.stdout or b"{}").get("objects")
@@ -130,6 +131,8 @@ def print_table(items: int, results: dict[str, dict]) -> None:
         old = f"{r['verify_old_s']:.2f}" if r.get("verify_old_s") else "-"
         ratio = f"{r['verify_ratio']:.2f}" if r.get("verify_ratio") else "-"
         print(f"{backend:<12}{items:>8}{r['rebuild_s']:>11.2f}{rate:>9.0f}{r['verify_s']:>10.2f}{old:>14}{ratio:>7}")
+    for backend, r in results.items():
+        print(f"{backend} rebuild phases (s): {r.get('rebuild_phases_s')}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
                       on_total: Callable[[int], None] | None = None,
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Rebuild the catalogue; ``result["damaged"]`` names every object that could not be used."""
+    clock = _Clock()
     drop_leftovers(archive.engine)
     dirs = list(archive.store.iter_object_dirs())
     if on_total:
@@ -54,21 +56,38 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
     scratch = ScratchCatalogue.create(archive.engine)
     try:
         damaged, batches = _project_all(archive, scratch, dirs, progress)
+        clock.lap("project")
         batch_ids = sorted(batches)
         counts = scratch.swap_into_live(lambda session: _refresh_batches(session, batch_ids))
+        clock.lap("swap")
     finally:
         scratch.drop()
     damaged.extend(_catalogued_without_object(archive, {d["object"] for d in damaged}))
     synced = archive.audit.sync_catalogue()
     check_runs = restore_check_runs(archive)
     arrangements = restore_arrangements(archive, actor=actor)  # 档号/件号 rows from lantai/arrangement.json
+    clock.lap("audit_checks_arrangements")
     indexed = search_index.reindex(archive)  # the search index is derived too
+    clock.lap("index")
     archive.audit.append(actor, "catalogue.rebuilt", str(archive.home),
                          {"items": counts["items"], "batches": len(batches), "kept": counts["kept"],
                           "damaged": [d["object"] for d in damaged][:1000]})
     return {"ok": not damaged, "items": counts["items"], "kept": counts["kept"], "batches": len(batches),
             "damaged": damaged, "audit_entries": synced, "indexed": indexed, "arrangements": arrangements,
-            "check_runs_restored": check_runs}
+            "check_runs_restored": check_runs, "seconds": clock.laps}
+
+
+class _Clock:
+    """Seconds per phase, reported with the result (the benchmark prints them)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 2)
+        self._last = now
 
 
 def _project_all(archive: Archive, scratch: ScratchCatalogue, dirs: list[Path],

@@ -98,8 +98,9 @@ def inspect_object(store: OcflStore, objdir: Path, object_id: str | None = None)
         result.add("inventory.json", "inventory_id", str(inventory["id"]))
         return result
     result.inventory = inventory
-    _check_versions(store, objdir, inventory, root_bytes, result)
-    _check_root_entries(objdir, store.version_dirs(objdir), result)
+    versions = store.version_dirs(objdir)
+    _check_versions(store, objdir, inventory, root_bytes, versions, result)
+    _check_root_entries(objdir, versions, result)
     return result
 
 
@@ -175,9 +176,8 @@ def _safe_content_path(path: str) -> bool:
     return bool(_CONTENT_PATH.fullmatch(path)) and not any(part in ("", ".", "..") for part in path.split("/"))
 
 
-def _check_versions(store: OcflStore, objdir: Path, inventory: dict, root_bytes: bytes,
+def _check_versions(store: OcflStore, objdir: Path, inventory: dict, root_bytes: bytes, on_disk: list[str],
                     result: ObjectInspection) -> None:
-    on_disk = store.version_dirs(objdir)
     named = sorted(inventory["versions"], key=_vnum)
     for name in named:
         if name not in on_disk:
