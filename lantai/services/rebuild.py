@@ -19,10 +19,12 @@ search index is rebuilt, as before.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.models import Batch, Item
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
 from lantai.checks.models import CheckRecord
-from lantai.errors import LantaiError
+from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
 from lantai.services.archive import Archive
 from lantai.services.arrange_restore import restore_arrangements
@@ -48,6 +50,28 @@ def rebuild_catalogue(archive: Archive, *, actor: str = "system",
                       on_total: Callable[[int], None] | None = None,
                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Rebuild the catalogue; ``result["damaged"]`` names every object that could not be used."""
+    with _only_rebuild(archive):
+        return _rebuild(archive, actor, on_total, progress)
+
+
+@contextlib.contextmanager
+def _only_rebuild(archive: Archive) -> Iterator[None]:
+    """One rebuild at a time: a second would remove the first one's scratch catalogue as a leftover."""
+    path = archive.settings.staging_dir / ".rebuild"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict("另一个 lantai rebuild 正在运行", "another lantai rebuild is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _rebuild(archive: Archive, actor: str, on_total: Callable[[int], None] | None,
+             progress: Callable[[str], None] | None) -> dict[str, Any]:
     clock = _Clock()
     drop_leftovers(archive.engine)
     dirs = list(archive.store.iter_object_dirs())
