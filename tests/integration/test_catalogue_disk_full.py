@@ -71,3 +71,27 @@ def test_full_disk_under_the_sqlite_catalogue(small_disk: Path, tmp_path: Path) 
     assert statuses <= {"accepted", "duplicate"}
     report = json.loads(_lantai(settings, "verify", "--json").stdout)
     assert report["ok"] and report["objects"] == 30, report
+
+
+def test_sqlite_out_of_pages_is_disk_full_in_process(tmp_path: Path) -> None:
+    """The same translation without root: SQLite's page limit fails a write with SQLITE_FULL."""
+    from sqlalchemy import event, insert
+
+    from lantai.catalog.models import Batch
+    from lantai.errors import DiskFull
+    from lantai.services.archive import init_archive
+
+    archive = init_archive(Settings(home=tmp_path / "archive", fsync=False))
+    try:
+        with archive.engine.connect() as conn:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+        archive.engine.dispose()
+        event.listen(archive.engine, "connect",
+                     lambda dbapi, _rec: dbapi.execute(f"PRAGMA max_page_count = {pages}"))
+        with pytest.raises(DiskFull) as caught, archive.session() as session:
+            session.execute(insert(Batch), [{"id": f"B{i}", "source": "x" * 2000} for i in range(2000)])
+        assert "磁盘空间不足" in caught.value.message_zh and "disk full" in caught.value.message_en
+        with archive.sessions() as session:  # rolled back: nothing half-written
+            assert session.query(Batch).count() == 0
+    finally:
+        archive.close()
