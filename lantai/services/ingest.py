@@ -508,7 +508,10 @@ def _changed_metadata(archive: Archive, record_id: str, prepared: PreparedItem) 
         archived = archive.store.read_bytes(record_id, METADATA_PATH, version=1)
     except NotFound:
         return []
-    return md.differing_elements(archived, prepared.metadata)
+    try:
+        return md.differing_elements(archived, prepared.metadata)
+    except LantaiError:
+        return [METADATA_PATH]  # the archived copy no longer parses: not provably the same submission
 
 
 def _metadata_conflict(archive: Archive, prepared: PreparedItem, context: BatchContext,
