@@ -108,7 +108,7 @@ def _catalogue_problems(archive: Archive, heads: dict[str, int | None], wanted: 
     problems = []
     for record_id, version in sorted(catalogued.items()):
         if record_id not in heads:
-            if wanted is None and not archive.store.object_path(record_id).is_dir():
+            if wanted is None and not archive.store.has_object_dir(record_id):
                 problems.append(_problem(record_id, "object_missing", "目录中登记的条目在存储中没有对象",
                                          "a catalogued item has no object in the store"))
         elif heads[record_id] is not None and heads[record_id] != version:

@@ -177,7 +177,7 @@ def _catalogued_without_object(archive: Archive, named: set[str]) -> list[dict[s
         "object": record_id, "file": "", "problem": "object_missing",
         "message": "存储中没有该对象的目录（目录记录保留）",
         "message_en": "the object's directory is missing from the store (catalogue rows kept)"}]}
-        for record_id in ids if record_id not in named and not archive.store.object_path(record_id).is_dir()]
+        for record_id in ids if record_id not in named and not archive.store.has_object_dir(record_id)]
 
 
 def restore_check_runs(archive: Archive) -> int:

@@ -322,6 +322,10 @@ class OcflStore:
     def object_path(self, object_id: str) -> Path:
         return self.root / _object_relative_path(object_id)
 
+    def has_object_dir(self, object_id: str) -> bool:
+        """Whether the object's directory is there at all (sound or damaged)."""
+        return self.object_path(object_id).is_dir()
+
     def exists(self, object_id: str) -> bool:
         return (self.object_path(object_id) / "inventory.json").is_file()
 
