@@ -201,7 +201,8 @@ def verify(
     algorithm: Annotated[str, typer.Option(help="sm3 (fixity block) or sha512 (manifest)")] = "sm3",
     as_json: JsonOption = False,
 ) -> None:
-    """固定性校验 (recompute the digest of every file of every version; names each bad file)."""
+    """固定性校验 (every object's declaration, inventories and sidecars, the digest of every file of
+    every version, and the store against the catalogue; names each damaged object and file)."""
     from lantai.errors import BadInput
     from lantai.services.archive import open_archive
     from lantai.services.fixity import verify_fixity
