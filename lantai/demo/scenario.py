@@ -104,12 +104,12 @@ def _virus_scanner():  # type: ignore[no-untyped-def]
     except RuntimeError as exc:
         raise LantaiError(f"无法启动演示用的 ClamAV（clamd）：{exc}",
                           f"could not start the demo's private clamd: {exc}") from exc
-    with server:
-        os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
-        try:
-            yield server.socket
-        finally:
-            os.environ.pop("LANTAI_CLAMD_SOCKET", None)
+    os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
+    try:
+        yield server.socket
+    finally:
+        os.environ.pop("LANTAI_CLAMD_SOCKET", None)
+        server.stop()
 
 
 def run_demo(*, items: int, year: int, seed: int, reset: bool = False, quiet: bool = False) -> dict[str, Any]:
