@@ -40,7 +40,7 @@ class FixityReport:
                 "problems": self.problems}
 
 
-def _content_jobs(archive: Archive, object_id: str, inventory: dict,
+def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: list[str],
                   algorithm: str) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str, str]]]:
     """Hashing jobs for every content file the inventory names; missing and extra files as problems."""
     problems: list[dict[str, Any]] = []
@@ -53,7 +53,7 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict,
                              "message": f"文件缺失: {content_path}", "message_en": f"file missing: {content_path}"})
             continue
         jobs.append((object_id, content_path, str(absolute), algorithm, sm3 if algorithm == "sm3" else sha512))
-    for rel in archive.store.content_files_on_disk(object_id):
+    for rel in archive.store.content_files_on_disk(object_id, versions):
         if rel not in named:
             problems.append({"object": object_id, "file": rel, "problem": "extra",
                              "message": f"对象中有清单未列出的文件: {rel}",
@@ -85,7 +85,7 @@ def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, 
         inventory = inspection.inventory
         heads[inspection.object_id] = int(inventory["head"][1:]) if inventory else None
         if inventory is not None:
-            problems, jobs = _content_jobs(archive, inspection.object_id, inventory, algorithm)
+            problems, jobs = _content_jobs(archive, inspection.object_id, inventory, inspection.versions, algorithm)
             report.problems.extend(problems)
             all_jobs.extend(jobs)
     if with_catalogue:

@@ -72,6 +72,7 @@ class ObjectInspection:
     path: Path
     inventory: dict | None = None
     problems: list[StoreProblem] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)  # the vN directories on disk
 
     @property
     def ok(self) -> bool:
@@ -84,10 +85,12 @@ class ObjectInspection:
 def inspect_object(store: OcflStore, objdir: Path, object_id: str | None = None) -> ObjectInspection:
     """Inspect one object directory; ``object_id`` defaults to the id the directory stands for."""
     result = ObjectInspection(object_id or store.object_id_of_dir(objdir), objdir)
-    if not objdir.is_dir():
+    entries = store.object_entries(objdir)
+    if not entries and not objdir.is_dir():
         result.add("", "object_missing")
         return result
-    _check_declaration(objdir, result)
+    result.versions = store.version_dirs(objdir, entries)
+    _check_declaration(objdir, entries, result)
     root_bytes = _checked_inventory(store, objdir, None, result)
     if root_bytes is None:
         return result
@@ -98,18 +101,17 @@ def inspect_object(store: OcflStore, objdir: Path, object_id: str | None = None)
         result.add("inventory.json", "inventory_id", str(inventory["id"]))
         return result
     result.inventory = inventory
-    versions = store.version_dirs(objdir)
-    _check_versions(store, objdir, inventory, root_bytes, versions, result)
-    _check_root_entries(objdir, versions, result)
+    _check_versions(store, objdir, inventory, root_bytes, result.versions, result)
+    _check_root_entries(entries, result.versions, result)
     return result
 
 
-def _check_declaration(objdir: Path, result: ObjectInspection) -> None:
-    try:
-        text = (objdir / DECLARATION).read_text(encoding="utf-8")
-    except FileNotFoundError:
+def _check_declaration(objdir: Path, entries: dict[str, bool], result: ObjectInspection) -> None:
+    if DECLARATION not in entries:
         result.add(DECLARATION, "declaration_missing")
         return
+    try:
+        text = (objdir / DECLARATION).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = ""
     if text.strip() != "ocfl_object_1.1":
@@ -207,11 +209,7 @@ def _agrees(earlier: dict, root: dict, name: str) -> bool:
     return all(set(paths) <= set(root["manifest"].get(digest, [])) for digest, paths in earlier["manifest"].items())
 
 
-def _check_root_entries(objdir: Path, versions: list[str], result: ObjectInspection) -> None:
-    try:
-        names = sorted(p.name for p in objdir.iterdir())
-    except OSError:
-        return
-    for name in names:
+def _check_root_entries(entries: dict[str, bool], versions: list[str], result: ObjectInspection) -> None:
+    for name in sorted(entries):
         if name not in _ROOT_ENTRIES and name not in versions and not re.fullmatch(r"\.inventory\.json(\.sha512)?\.tmp", name):
             result.add(name, "extra")

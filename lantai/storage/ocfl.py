@@ -446,20 +446,27 @@ class OcflStore:
             sidecar = None
         return data, sidecar
 
-    def version_dirs(self, objdir: Path) -> list[str]:
-        """Names of the ``vN`` directories of an object, in version order."""
+    def object_entries(self, objdir: Path) -> dict[str, bool]:
+        """What sits at an object's root: name → whether it is a directory (one scandir, no stat)."""
         try:
-            names = [p.name for p in objdir.iterdir() if p.is_dir() and re.fullmatch(r"v[1-9]\d*", p.name)]
+            with os.scandir(objdir) as entries:
+                return {e.name: e.is_dir(follow_symlinks=False) for e in entries}
         except OSError:
-            return []
+            return {}
+
+    def version_dirs(self, objdir: Path, entries: dict[str, bool] | None = None) -> list[str]:
+        """Names of the ``vN`` directories of an object, in version order."""
+        entries = self.object_entries(objdir) if entries is None else entries
+        names = [name for name, is_dir in entries.items() if is_dir and re.fullmatch(r"v[1-9]\d*", name)]
         return sorted(names, key=lambda n: int(n[1:]))
 
-    def content_files_on_disk(self, object_id: str) -> Iterator[str]:
-        """Every file under ``vN/content/`` of an object as a content path (one scandir per directory)."""
+    def content_files_on_disk(self, object_id: str, versions: list[str] | None = None) -> Iterator[str]:
+        """Every file under ``vN/content/`` of an object as a content path (one scandir per directory).
+
+        ``versions`` (the ``vN`` directories, when already listed) spares listing the object again.
+        """
         base = self.object_path(object_id)
-        if not base.is_dir():
-            return
-        for version in self.version_dirs(base):
+        for version in self.version_dirs(base) if versions is None else versions:
             content = base / version / "content"
             if not content.is_dir():
                 continue
