@@ -49,6 +49,62 @@ class Settings(BaseSettings):
         description="Most matches one search counts, computes facets over and ranks from (the newest ones); "
         "a broader query reports its total as 'at least N' (≥ N 件), which keeps very broad words fast.",
     )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; from anyone else these headers are ignored.",
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark session cookies Secure even on plain HTTP (they always are when the request is HTTPS, "
+        "directly or via a trusted proxy)."
+    )
+    password_max_age_days: int = Field(
+        0, ge=0, le=3650,
+        description="Days after which a password must be changed at the next login (GB/T 22239 level 3); 0 = never.",
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins per account within 15 minutes before the account is throttled."
+    )
+    login_max_failures_per_client: int = Field(
+        20, ge=1, description="Failed logins per client address within 15 minutes before the client is throttled."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: Any) -> Any:
+        """``LANTAI_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`` (a TOML list works too); bad CIDRs are refused."""
+        import ipaddress
+
+        items = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value or [])
+        items = [p for p in items if p]
+        for item in items:
+            ipaddress.ip_network(item, strict=False)
+        return ",".join(items) or None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[str, ...]:
+        """The trusted proxies one by one (empty: no proxy is trusted)."""
+        return tuple(p for p in (self.trusted_proxies or "").split(",") if p)
+
+    audit_checkpoint_dir: Path | None = Field(
+        None,
+        description="Second location for signed audit-chain checkpoints (SM2, the archive key); default "
+        "<home>/audit/checkpoints. Put it on another disk or a write-once mount so the chain cannot be "
+        "cut or re-chained unnoticed.",
+    )
+    audit_checkpoint_every: int = Field(
+        1000, ge=1, description="Write a signed audit checkpoint at least every this many entries."
+    )
+    audit_checkpoint_seconds: int = Field(
+        300, ge=1,
+        description="Write a signed audit checkpoint when this many seconds have passed since the last one "
+        "and entries were added.",
+    )
+    audit_denials_per_minute: int = Field(
+        20, ge=1,
+        description="Most denials (401, 403, CSRF failures, 404 probes) journalled per client and action in a "
+        "minute; the rest are counted in one summary entry.",
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -59,6 +115,11 @@ class Settings(BaseSettings):
         the URLs printed to users would each interpret one against their own working directory.
         """
         return _absolute(home)
+
+    @field_validator("audit_checkpoint_dir", mode="after")
+    @classmethod
+    def _absolute_checkpoints(cls, directory: Path | None) -> Path | None:
+        return _absolute(directory) if directory else directory
 
     @field_validator("clamd_socket", mode="after")
     @classmethod
@@ -76,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def audit_journal(self) -> Path:
         return self.home / "audit" / "chain.jsonl"
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.audit_checkpoint_dir or self.home / "audit" / "checkpoints"
 
     @property
     def keys_dir(self) -> Path:
