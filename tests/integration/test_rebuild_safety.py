@@ -22,7 +22,7 @@ from lantai.cli.main import app
 from lantai.services.archive import Archive, open_archive
 from lantai.services.catalogue import dump_catalogue, upsert_item
 from lantai.services.ingest import ingest_paths
-from lantai.services.users import create_token, create_user, resolve_token
+from lantai.services.users import create_user, issue_token, resolve_token
 from lantai.settings import Settings
 from tests.conftest import cli_env
 from tests.sipfactory import specs, write_batch
@@ -59,7 +59,7 @@ def test_rebuild_names_damaged_objects_keeps_their_rows_and_never_writes_the_sto
         "stage": "bc", "profile": "default", "report_sm3": "ab" * 32, "location": "/reports/r.json",
         "items": 2, "passed": 1, "failed": 1, "verdicts": {V1: "passed", "Z109-WS-2025-00003": "failed"}})
     create_user(archive, "admin", "oa-system", "Lantai#2025test", roles=["文书"])
-    token = create_token(archive, "admin", "oa-system", "oa")["token"]
+    token = issue_token(archive, "admin", "oa-system", "oa")["token"]
     before = _items(archive)
     (archive.store.object_path(V1) / "inventory.json").open("r+b").write(b"[")  # corrupt root inventory
     _flip_hex(archive.store.object_path(V2) / "v2" / "inventory.json")  # the issue's one hex digit
