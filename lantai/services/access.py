@@ -628,47 +628,6 @@ def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:100] or "item"
 
 
-# --- 密级 changes ---------------------------------------------------------------------------------
-def change_classification(archive: Archive, principal: Principal, record_id: str, level: str, reason: str) -> dict:
-    """Change an item's 密级 as a new OCFL version of its metadata (安全保密管理员 only)."""
-    from lantai.formats.safexml import descendants, parse_xml
-    from lantai.services import recovery
-    from lantai.services.catalogue import upsert_item
-
-    require(principal, Permission.ITEM_CLASSIFY)
-    if level not in visible_levels("绝密") or not (reason or "").strip():
-        raise BadInput("请选择有效密级并填写变更理由", "a valid level and a reason are required")
-    if rank(level) > rank(principal.clearance):
-        raise PermissionDenied("不能将密级设为高于本人密级权限", "cannot classify above your own clearance")
-    with archive.sessions() as session:
-        before = visible_item(session, principal, record_id).security_classification
-    root = parse_xml(archive.store.read_bytes(record_id, METADATA_PATH), "元数据.xml")
-    nodes = descendants(root, "密级")
-    if not nodes:
-        raise ValidationFailed("元数据中没有密级元素，无法变更", "the metadata has no 密级 element")
-    for node in nodes:
-        node.text = level
-    from lxml import etree
-
-    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    with archive.store.object_lock(record_id):
-        builder = archive.store.begin_version(record_id)
-        builder.add_bytes(METADATA_PATH, data)
-        prepared = builder.prepare(message=f"密级变更 {before} → {level}：{reason.strip()[:200]}",
-                                   user_name=principal.username)
-        intent = recovery.write_intent(archive, [(record_id, prepared.staging_dir)], principal.username)
-        try:
-            version = archive.store.commit(prepared)
-            with archive.session() as session:
-                upsert_item(session, archive.store, record_id)
-                archive.audit.append(principal.username, "item.classified", record_id,
-                                     {"from": before, "to": level, "reason": reason.strip()[:200],
-                                      "version": version}, session=session)
-        finally:
-            recovery.clear_intent(intent)
-    return {"record_id": record_id, "from": before, "to": level, "version": version}
-
-
 # --- 收集: submissions over the API and the web (idempotent) --------------------------------------
 UPLOADS_DIR = "uploads"
 STALE_PROCESSING = dt.timedelta(minutes=10)

@@ -12,7 +12,7 @@ from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.routers.items import Filters, RecordId
 from lantai.domain.roles import CLEARANCES, Permission
 from lantai.errors import LantaiError
-from lantai.services import access
+from lantai.services import access, classification
 from lantai.web.app import render
 
 router = APIRouter()
@@ -94,7 +94,7 @@ def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, arc
              record_id: RecordId, level: Annotated[str, Form(max_length=16)],
              reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        result = access.change_classification(archive, principal, record_id, level, reason)
+        result = classification.change_classification(archive, principal, record_id, level, reason)
         message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
     except LantaiError as exc:
         message = exc.message_zh

@@ -23,7 +23,7 @@ from lantai.api.schemas import (
     VersionOut,
 )
 from lantai.domain.roles import Permission
-from lantai.services import access
+from lantai.services import access, classification
 
 router = APIRouter(prefix="/items", tags=["档案条目"], responses=ERRORS)
 Reader = Allowed(Permission.ITEM_READ)
@@ -121,4 +121,4 @@ def package(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, record_i
 @router.put("/{record_id}/classification", response_model=ClassificationOut, summary="变更密级（安全保密管理员）")
 def classify(body: ClassificationIn, principal: Allowed(Permission.ITEM_CLASSIFY), archive: ArchiveDep,
              record_id: RecordId) -> dict:
-    return access.change_classification(archive, principal, record_id, body.level, body.reason)
+    return classification.change_classification(archive, principal, record_id, body.level, body.reason)
