@@ -77,9 +77,9 @@ def test_raising_the_classification_hides_the_item_from_search_counts_and_facets
     for query in (NUMBER, "56212万元", "财政专项资金"):
         assert hits(archive, query) == (0, {}), query  # not even a count or a facet
         assert hits(archive, query, clearance="机密")[0] == 1, query
-    from lantai.services import access
+    from lantai.services import catalogue_search
 
-    assert access.search(archive, READER, NUMBER)["total"] == 0
+    assert catalogue_search.search(archive, READER, NUMBER)["total"] == 0
     assert index_rows(archive)["C-1"] == ("", "机密")
     with archive.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "item.classified")).one()
