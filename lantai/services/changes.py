@@ -59,7 +59,7 @@ from lantai.services.catalogue import (
     role_of,
     upsert_items,
 )
-from lantai.services.search_index import index_items
+from lantai.services.search_index import TEXT_PATH, index_items
 from lantai.storage.ocfl import OcflStore, PreparedVersion
 
 if TYPE_CHECKING:
@@ -103,10 +103,26 @@ class PreparedChange:
     version: PreparedVersion | None = None
     error: dict[str, Any] | None = None
     change_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    projected: Projected | None = None  # catalogue values of a rewritten 元数据.xml
 
     @property
     def record_id(self) -> str:
         return self.change.record_id
+
+
+@dataclass(frozen=True)
+class Projected:
+    """What the catalogue takes from a new ``元数据.xml``: the item's columns and each content
+    file's (文档标识符, 编码ID, 格式信息) — computed where the change is prepared (a worker, for
+    arrangement), by the functions projection uses."""
+
+    columns: dict[str, Any]
+    encodings: dict[str, tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, metadata: bytes) -> Projected:
+        record = md.parse_record_xml(metadata)
+        return cls(item_fields(record), encoding_index(record))
 
 
 @dataclass
@@ -157,13 +173,15 @@ def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
     files = change.new_files(read)
     if all(read(path) == data for path, data in files.items()):
         return PreparedChange(change, head)  # the store already holds exactly this change
+    projected = Projected.of(files[METADATA_PATH]) if METADATA_PATH in files else None
     builder = store.begin_version(change.record_id)
     try:
         if builder.version != head + 1:
             raise StorageError(f"对象 {change.record_id} 已被并发修改", f"object {change.record_id} changed concurrently")
         for path, data in sorted(files.items()):
             builder.add_bytes(path, data)
-        return PreparedChange(change, head, builder.prepare(message=change.message, user_name=change.actor))
+        version = builder.prepare(message=change.message, user_name=change.actor)
+        return PreparedChange(change, head, version, projected=projected)
     except BaseException:
         store.abort(builder.staging_dir)
         raise
@@ -268,9 +286,10 @@ def _record(archive: Archive, session: Session, results: list[ChangeResult]) -> 
     quick = [r for r in written if _only_metadata(r.prepared.version)]
     fast = {id(r) for r in quick}
     reproject = [r.record_id for r in results if id(r) not in fast]
-    items = refresh_items(session, archive.store, [r.prepared.version for r in quick if r.prepared.version is not None])
+    items = refresh_items(session, [r.prepared for r in quick])
     items += upsert_items(session, archive.store, reproject)
-    index_items(session, archive.store, archive.home, items)
+    versions = [r.prepared.version for r in quick if r.prepared.version is not None]
+    index_items(session, archive.store, archive.home, items, bodies=_bodies(archive.store, versions))
     archive.audit.append_many([audit_entry(r.prepared, r.version) for r in results], session=session)
 
 
@@ -288,7 +307,7 @@ def _only_metadata(version: PreparedVersion | None) -> bool:
         f.size >= 0 and (role_of(f.logical_path) == "content" or f.logical_path == PROCESS_PATH) for f in version.files)
 
 
-def refresh_items(session: Session, store: OcflStore, versions: list[PreparedVersion]) -> list[Item]:
+def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]:
     """Bring catalogue rows up to versions just committed, the way a projection of the store would.
 
     The item's columns come from the new ``元数据.xml`` through the same :func:`item_fields` that
@@ -296,25 +315,27 @@ def refresh_items(session: Session, store: OcflStore, versions: list[PreparedVer
     added and the file rows follow the version's state. Only the new files are read (they are
     still in hand), so publishing 100,000 arrangements does not re-read 100,000 objects.
     """
+    versions = [(p.version, p.projected) for p in changes if p.version is not None]
     if not versions:
         return []
-    items = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_([v.object_id for v in versions])))}
+    ids = [v.object_id for v, _p in versions]
+    items = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids)))}
     rows: dict[int, dict[str, ItemFile]] = {}
     for f in session.scalars(select(ItemFile).where(ItemFile.item_id.in_([i.id for i in items.values()]))):
         rows.setdefault(f.item_id, {})[f.logical_path] = f
-    for prepared in versions:
-        item = items[prepared.object_id]
-        _refresh_item(session, item, prepared, rows.get(item.id, {}), _new_record(store, prepared))
+    for version, projected in versions:
+        item = items[version.object_id]
+        _refresh_item(session, item, version, rows.get(item.id, {}), projected)
     session.flush()
-    return [items[v.object_id] for v in versions]
+    return [items[i] for i in ids]
 
 
 def _refresh_item(session: Session, item: Item, prepared: PreparedVersion, rows: dict[str, ItemFile],
-                  record: Any) -> None:
+                  projected: Projected | None) -> None:
     info = prepared.inventory["versions"][f"v{prepared.version}"]
     state = {f.logical_path: f for f in prepared.files}
-    if record is not None:
-        for column, value in item_fields(record).items():
+    if projected is not None:
+        for column, value in projected.columns.items():
             setattr(item, column, value)
     item.status = "transferred" if TRANSFER_PATH in state else "archived"
     item.ocfl_version = prepared.version
@@ -324,7 +345,7 @@ def _refresh_item(session: Session, item: Item, prepared: PreparedVersion, rows:
     gone = [row.id for path, row in rows.items() if path not in state]
     if gone:
         session.execute(delete(ItemFile).where(ItemFile.id.in_(gone)))
-    encodings = encoding_index(record) if record is not None else {}
+    encodings = projected.encodings if projected is not None else {}
     for stored in (f for f in prepared.files if f.size >= 0):  # the files this version wrote
         row = rows.get(stored.logical_path)
         if row is None:
@@ -336,12 +357,14 @@ def _refresh_item(session: Session, item: Item, prepared: PreparedVersion, rows:
             row.document_id, row.encoding_id, row.format_name = encodings[path]
 
 
-def _new_record(store: OcflStore, prepared: PreparedVersion) -> Any:
-    """The DA/T 46 record of the version when it rewrote ``元数据.xml`` (else None: columns stay)."""
-    written = next((f for f in prepared.files if f.logical_path == METADATA_PATH and f.size >= 0), None)
-    if written is None:
-        return None
-    return md.parse_record_xml(store.content_path(prepared.object_id, written.content_path).read_bytes())
+def _bodies(store: OcflStore, versions: list[PreparedVersion]) -> dict[str, str]:
+    """The stored text of each item, found through the inventory in hand (no second read of it)."""
+    bodies = {}
+    for prepared in versions:
+        text = next((f for f in prepared.files if f.logical_path == TEXT_PATH), None)
+        data = store.content_path(prepared.object_id, text.content_path).read_bytes() if text else b""
+        bodies[prepared.object_id] = data.decode("utf-8", errors="replace")
+    return bodies
 
 
 # -- intents and recovery -----------------------------------------------------------------------
