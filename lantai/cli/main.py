@@ -52,6 +52,7 @@ _AREAS = [
     ("bag", "lantai.cli.bag", "bag_app", "group"),
     ("users", "lantai.cli.web", "users_app", "group"),
     ("serve", "lantai.cli.web", "serve_command", "command"),
+    ("watch", "lantai.cli.inbox", "watch_command", "command"),
 ]
 for _name, _module, _attr, _kind in _AREAS:
     with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
@@ -85,7 +86,13 @@ def init(
     directory: Annotated[Path | None, typer.Argument(help="档案目录 (archive directory); default LANTAI_HOME")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """初始化档案库 (create an archive: store, catalogue, audit journal, keys)."""
+    """初始化档案库 (create an archive: store, catalogue, audit journal, keys).
+
+    The archive starts with the shipped reference data (one example 全宗, Z109). Add your own 全宗
+    and 机构(问题) with `lantai fonds add CODE --name … --organisation BGS=办公室`, or load an
+    agency's `参考数据.json` (written by `lantai fonds export` or beside a generated batch) with
+    `lantai fonds import FILE`; `lantai schedule export/import` edits everything as TOML.
+    """
     from lantai.services.archive import init_archive
 
     settings = load_settings(home=directory) if directory else load_settings()
@@ -95,7 +102,12 @@ def init(
         keys = _init_keys(archive)
         if keys:
             result["keys"] = keys
-    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}"))
+    result["next"] = INIT_NEXT_STEPS
+    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}\n{INIT_NEXT_STEPS}"))
+
+
+INIT_NEXT_STEPS = ("下一步：用 lantai fonds add 全宗号 --name 全宗名称 --organisation 机构代码=机构名称 添加本单位的全宗与机构，"
+                   "或用 lantai fonds import 参考数据.json 导入随批次提供的参考数据；lantai fonds list 查看已配置的全宗。")
 
 
 def _init_keys(archive) -> dict | None:  # type: ignore[no-untyped-def]
