@@ -11,10 +11,12 @@ by :func:`commit_changes`:
    what the change writes (committing the same change twice writes one version);
 2. **lock** the objects (sorted, so two committers never deadlock) and open one catalogue
    transaction; the caller's ``claim`` runs first in it (arrangement claims its outbox rows there);
-3. **intent**: ``staging/intents-change/<uuid>.json`` names every object, its staging directory,
-   its change id and its audit entry — before anything reaches the store;
-4. **store**: each version is moved in (a head that moved since preparation is reconciled and the
-   change prepared again against it);
+3. **intent**: each object is brought to its head (a version half-moved by a crash is finished;
+   a change whose object moved on since preparation is prepared again), then
+   ``staging/intents-change/<uuid>.json`` names every object, its staging directory, its change
+   id and its audit entry — before anything reaches the store;
+4. **store**: each version is moved in (one rename of its directory, so recovery can tell a
+   version that arrived from one that did not);
 5. **catalogue, index, audit** in the same transaction: the item's rows are brought up to the new
    version by the same functions a rebuild uses (:func:`~lantai.services.catalogue.item_fields`,
    :func:`~lantai.services.catalogue.project`), the index entry is rewritten, the audit entries are
@@ -223,8 +225,12 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
                 kept = {id(p) for p in ready}
                 for dropped in (p for p in prepared if id(p) not in kept):
                     discard(store, dropped)
-                intent = write_intent(archive, ready, kind) if ready else None
-                results = _commit_all(store, ready)
+                current = [(p, _at_head(store, p)) for p in ready]
+                movable = [c for _p, c in current if isinstance(c, PreparedChange)]
+                intent = write_intent(archive, movable, kind) if movable else None
+                moved = iter(_commit_all(store, movable))
+                results = [next(moved) if isinstance(c, PreparedChange) else ChangeResult(p, error=c)
+                           for p, c in current]
                 _record(archive, session, [r for r in results if r.error is None])
                 if finish:
                     finish(session, results)
@@ -250,23 +256,30 @@ def _commit_all(store: OcflStore, ready: list[PreparedChange]) -> list[ChangeRes
         return list(threads.map(functools.partial(_commit_one, store), ready))
 
 
-def _commit_one(store: OcflStore, prepared: PreparedChange) -> ChangeResult:
-    """Move one version into the store (the caller holds the object's lock).
+def _at_head(store: OcflStore, prepared: PreparedChange) -> PreparedChange | LantaiError:
+    """The change prepared against the object's head as it is now (the caller holds its lock).
 
     If the object moved on since it was prepared (another writer, or a version half-moved by a
-    crash), it is repaired and the change prepared again against its head.
+    crash, which is finished first), the change is prepared again, so the intent written next
+    names exactly the versions that will be moved in.
     """
     try:
-        if store.head_version(prepared.record_id) == prepared.head:
-            try:
-                return _moved_in(store, prepared)
-            except StorageError:
-                pass  # e.g. a vN left by an interrupted commit: reconciled below
-        discard(store, prepared)
         store.reconcile_object(prepared.record_id)
+        if store.head_version(prepared.record_id) == prepared.head:
+            return prepared
+        discard(store, prepared)
         again = _prepare(store, prepared.change)
         again.change_id = prepared.change_id
-        return _moved_in(store, again)
+        return again
+    except LantaiError as exc:
+        discard(store, prepared)
+        return exc
+
+
+def _commit_one(store: OcflStore, prepared: PreparedChange) -> ChangeResult:
+    """Move one version into the store (the caller holds the object's lock)."""
+    try:
+        return _moved_in(store, prepared)
     except LantaiError as exc:
         discard(store, prepared)
         return ChangeResult(prepared, error=exc)

@@ -157,3 +157,18 @@ def test_a_change_that_never_reached_the_store_is_rolled_back(archive: Archive, 
     with archive.sessions() as session:
         assert session.scalar(select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1)) == "change.rolled_back"
     assert_agree(archive)
+
+
+def test_a_change_prepared_before_another_writer_is_prepared_again(archive: Archive, tmp_path: Path) -> None:
+    ingest(archive, tmp_path, "M-1", document_number=NUMBER)
+    raise_it = classification.ClassificationChange("M-1", "secadmin", "item.classified", "密级变更", level="机密")
+    early = changes.prepare_change(archive.store, raise_it)
+    changes.commit_change(archive, changes.ItemChange("M-1", "system", "transfer.marked", "移交",
+                                                      files={"lantai/transfer.json": b"{}"}))
+    [result] = changes.commit_changes(archive, [early])
+    assert result.error is None and result.version == 3 and not early.version.staging_dir.exists()
+    with archive.sessions() as session:
+        item = session.scalars(select(Item).where(Item.record_id == "M-1")).one()
+        assert (item.status, item.security_classification, item.ocfl_version) == ("transferred", "机密", 3)
+    assert hits(archive, NUMBER)[0] == 0
+    assert_agree(archive)
