@@ -21,35 +21,25 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import Item
-from lantai.domain.roles import PERMISSION_LABELS, Permission, visible_levels
-from lantai.errors import NotFound, PermissionDenied
+from lantai.domain.roles import Permission
+from lantai.errors import NotFound
+from lantai.services import authz, visibility
 from lantai.services.users import Principal
 
 
 def require(principal: Principal, permission: Permission) -> Principal:
-    """The single authorisation check every route goes through."""
-    if not principal.can(permission):
-        label = PERMISSION_LABELS.get(permission, permission.value)
-        raise PermissionDenied(f"您的角色无权执行此操作（{label}）", f"your roles do not allow {permission.value}",
-                               permission=permission.value, roles=principal.role_names)
-    return principal
+    """The single authorisation check every route goes through (:mod:`lantai.services.authz`)."""
+    return authz.require(principal, permission)
 
 
 def require_any(principal: Principal, *permissions: Permission) -> Principal:
     """Pages that serve several roles (系统管理) need one of the permissions."""
-    if any(principal.can(p) for p in permissions):
-        return principal
-    return require(principal, permissions[0])
+    return authz.require_any(principal, *permissions)
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
-    """The visibility predicate: items at or below the caller's clearance (unknown 密级 never).
-
-    Written so no index is used for it (``|| ''``): almost every row passes it, and the browse
-    index (fonds, year, retention, organisation, 档号) or the record-id index must drive the query
-    instead, or every page sorts the whole catalogue.
-    """
-    return Item.security_classification.concat("").in_(visible_levels(principal.clearance))
+    """SQL condition: items at or below the caller's clearance (:func:`lantai.services.visibility.visible_to`)."""
+    return visibility.visible_to(principal)
 
 
 def not_found(record_id: str) -> NotFound:

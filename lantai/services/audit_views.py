@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import AuditEntry
 from lantai.domain.roles import Permission
+from lantai.services import audit_view
 from lantai.services.access import require
 from lantai.services.archive import Archive
 from lantai.services.browse import page_bounds
@@ -32,6 +33,7 @@ def audit_page(archive: Archive, principal: Principal, *, page: int = 1, page_si
                                .limit(page_size).offset((page - 1) * page_size))
         entries = [{"seq": r.seq, "time": r.time, "actor": r.actor, "action": r.action, "target": r.target,
                     "details": json.loads(r.details or "{}"), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+        entries = audit_view.with_titles(session, principal, entries)
     archive.audit.append(principal.username, "audit.read", "chain", {"page": page, "action": action, "actor": actor})
     return {"entries": entries, "total": int(total), "page": page, "page_size": page_size}
 

@@ -45,12 +45,12 @@ class ClassificationChange(ItemChange):
 def change_classification(archive: Archive, principal: Principal, record_id: str, level: str, reason: str) -> dict:
     """Change an item's 密级 as a new OCFL version of its metadata (安全保密管理员 only)."""
     require(principal, Permission.ITEM_CLASSIFY)
+    with archive.sessions() as session:  # a hidden item is missing, before anything else is said about it
+        before = visible_item(session, principal, record_id).security_classification
     if level not in visible_levels("绝密") or not (reason or "").strip():
         raise BadInput("请选择有效密级并填写变更理由", "a valid level and a reason are required")
     if rank(level) > rank(principal.clearance):
         raise PermissionDenied("不能将密级设为高于本人密级权限", "cannot classify above your own clearance")
-    with archive.sessions() as session:
-        before = visible_item(session, principal, record_id).security_classification
     reason = reason.strip()[:200]
     change = ClassificationChange(record_id, principal.username, "item.classified", f"密级变更 {before} → {level}：{reason}",
                                   details={"from": before, "to": level, "reason": reason}, level=level)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
+from lantai.domain.cells import safe_row
 from lantai.domain.roles import Permission
 from lantai.services.access import require, visible_item
 from lantai.services.archive import Archive
@@ -38,7 +39,7 @@ def export_catalogue(archive: Archive, principal: Principal, filters: dict[str, 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([label for _c, label in CATALOGUE_COLUMNS])
+        writer.writerow(safe_row(label for _c, label in CATALOGUE_COLUMNS))
         yield "\ufeff" + buffer.getvalue()
         with archive.sessions() as session:
             query = (select(*(getattr(Item, c) for c, _l in CATALOGUE_COLUMNS)).where(*conditions)
@@ -47,7 +48,7 @@ def export_catalogue(archive: Archive, principal: Principal, filters: dict[str, 
             for row in session.execute(query):
                 buffer.seek(0)
                 buffer.truncate()
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow(safe_row("" if v is None else v for v in row))
                 yield buffer.getvalue()
 
     return rows()

@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from lantai.catalog.models import Submission
 from lantai.domain.roles import Permission, rank
-from lantai.errors import BadInput, Conflict, LantaiError, NotFound, PackageError
-from lantai.formats.safexml import descendants, parse_xml
+from lantai.errors import BadInput, Conflict, NotFound, PackageError
 from lantai.packages import sip, zipsafe
+from lantai.services import visibility
 from lantai.services.access import require
 from lantai.services.archive import Archive
 from lantai.services.browse import Page, iso, page_bounds
@@ -108,11 +108,11 @@ def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_
 
 
 def _process(archive: Archive, principal: Principal, submission_id: int, package: Path, kind: str) -> dict[str, Any]:
-    security = _declared_classification(archive, package) if kind == "item" else "公开"
     if kind == "item":
+        security = _declared_classification(archive, package)
         status, record_id, result = _ingest_item(archive, principal, package)
     else:
-        status, record_id, result = _ingest_batch_zip(archive, principal, package)
+        status, record_id, result, security = _ingest_batch_zip(archive, principal, package)
     if status in ("accepted", "duplicate", "complete"):
         package.unlink(missing_ok=True)
     with archive.session() as session:
@@ -133,16 +133,19 @@ def _ingest_item(archive: Archive, principal: Principal, package: Path) -> tuple
     return outcome.status, outcome.record_id, outcome.to_dict()
 
 
-def _ingest_batch_zip(archive: Archive, principal: Principal, package: Path) -> tuple[str, str | None, dict[str, Any]]:
+def _ingest_batch_zip(archive: Archive, principal: Principal,
+                      package: Path) -> tuple[str, str | None, dict[str, Any], str]:
+    """Ingest a batch zip; also returns the batch's 密级 (that of its most secret item)."""
     workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=archive.settings.staging_dir))
     try:
         batch_dir = _extract_batch(archive, package, workdir)
+        security = visibility.batch_classification(batch_dir, archive.settings.max_metadata_bytes)
         report = IngestReport()
         ingest_batch(archive, batch_dir, report, actor=principal.username)
         data = report.to_dict()
         statuses = [b.get("status") for b in report.batches]
         status = "rejected" if "rejected" in statuses else ("complete" if report.ok else "partial")
-        return status, (report.batches[0].get("batch_id") if report.batches else None), data
+        return status, (report.batches[0].get("batch_id") if report.batches else None), data, security
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -167,14 +170,8 @@ def _extract_batch(archive: Archive, package: Path, workdir: Path) -> Path:
 
 
 def _declared_classification(archive: Archive, package: Path) -> str:
-    """The 密级 the package declares (for hiding the submission from under-cleared staff)."""
-    try:
-        with sip.open_item(package) as source:
-            root = parse_xml(source.read(sip.METADATA_NAME, archive.settings.max_metadata_bytes))
-        nodes = descendants(root, "密级")
-        return (nodes[0].text or "公开").strip() if nodes else "公开"
-    except (LantaiError, ValueError, OSError):
-        return "公开"
+    """The 密级 the package declares in 内容描述/密级 (for hiding the submission from under-cleared staff)."""
+    return visibility.package_classification(package, archive.settings.max_metadata_bytes)
 
 
 def submission_public(row: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import CLEARANCES, Permission
-from lantai.errors import LantaiError
+from lantai.errors import LantaiError, NotFound, PermissionDenied
 from lantai.services import browse as browsing
 from lantai.services import classification, items
 from lantai.services import content as access_copies
@@ -87,6 +87,8 @@ def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, arc
     try:
         result = classification.change_classification(archive, principal, record_id, level, reason)
         message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
+    except (NotFound, PermissionDenied):
+        raise  # a hidden item answers 404 like a missing one, on the web as on the API
     except LantaiError as exc:
         message = exc.message_zh
     return render(request, "_message.html", {"message": message})
