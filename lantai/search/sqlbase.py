@@ -8,6 +8,7 @@ and the security filter behave identically on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,10 @@ from lantai.search.snippets import highlight, snippet, term_pattern
 from lantai.search.tokenize import Tokenizer, default_tokenizer
 
 STATE_TABLE = "search_state"
+CHANGES_TABLE = "search_changes"  # record ids written while a rebuild runs (lantai.search.online)
+REBUILD_KEY = "rebuild"  # search_state key present while a rebuild runs
+SHADOW = "_new"  # suffix of the tables a rebuild fills
+OLD = "_old"  # suffix of the replaced tables until they are dropped
 DOC_COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
                "document_type", "security_classification", "archival_code", "fonds")
 MAX_LIMIT = 500
@@ -276,6 +281,48 @@ class SqlIndexBase:
             hits.append(Hit(**fields, score=0.0 - score + 0.0, snippet=text_, snippet_highlights=spans,
                             title_highlights=highlight(fields["title"], pattern)))
         return hits
+
+    # --- tables of a rebuild ---------------------------------------------------------------------
+    # An index object writes the live tables; its shadow() writes the same tables with SHADOW
+    # appended to their names, which lantai.search.online fills and then swaps in.
+    suffix = ""
+    renamed = re.compile(r"\b(search_docs)\b")  # names a rebuild gives the suffix to
+
+    def _t(self, sql: str) -> str:
+        """``sql`` with this object's tables (see ``renamed``) named with its ``suffix``."""
+        return self.renamed.sub(lambda m: m.group(1) + self.suffix, sql) if self.suffix else sql
+
+    def _changes_ddl(self) -> str:
+        return f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (record_id VARCHAR(128) PRIMARY KEY)"
+
+    def rebuilding(self, conn: Connection) -> bool:
+        """Whether a rebuild is filling shadow tables (changes must then be logged)."""
+        return conn.execute(text(f"SELECT 1 FROM {STATE_TABLE} WHERE key = :k"), {"k": REBUILD_KEY}).first() is not None
+
+    def note_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        """Log ``record_ids`` for the running rebuild to catch up; nothing when none runs."""
+        if self.suffix or not record_ids or not self.rebuilding(conn):
+            return
+        self._log_changes(conn, record_ids)
+
+    def _log_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def take_changes(self, conn: Connection, limit: int | None = None) -> list[str]:
+        """Remove and return (up to ``limit``) logged record ids.
+
+        One DELETE … RETURNING: on PostgreSQL a writer logging an id again meanwhile waits for
+        it (its upsert then inserts the id anew) instead of finding it still there and adding
+        nothing, which would lose its change.
+        """
+        pick = f"SELECT record_id FROM {CHANGES_TABLE}" + (f" LIMIT {int(limit)}" if limit else "")
+        return list(conn.execute(text(f"DELETE FROM {CHANGES_TABLE} WHERE record_id IN ({pick}) "
+                                      "RETURNING record_id")).scalars())
+
+    def _forget_rebuild(self, conn: Connection) -> None:
+        """Drop the marker and the change log of a rebuild (done, or replaced by a bulk reindex)."""
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = :k"), {"k": REBUILD_KEY})
+        conn.execute(text(f"DELETE FROM {CHANGES_TABLE}"))
 
     # --- state -----------------------------------------------------------------------------------
     def _state_ddl(self) -> str:
