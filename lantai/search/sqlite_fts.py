@@ -520,11 +520,12 @@ class SqliteIndex(SqlIndexBase):
         """Merge the shadow's FTS5 segments and build its sort indexes, in short transactions."""
         shadow = self.shadow()
         merge = shadow._t("INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?)")
+        structure = shadow._t("SELECT block FROM search_fts_data WHERE id = 10")  # FTS5's segment list
         while True:  # an incremental 'optimize': each step merges at most MERGE_PAGES pages
             with _immediate(engine) as conn:
-                before = conn.exec_driver_sql("SELECT total_changes()").scalar_one()
+                before = conn.exec_driver_sql(structure).scalar()
                 conn.exec_driver_sql(merge, (-MERGE_PAGES,))
-                if conn.exec_driver_sql("SELECT total_changes()").scalar_one() == before:
+                if conn.exec_driver_sql(structure).scalar() == before:  # one segment left
                     break
         tag = f"_{int(time.time()):x}"  # SQLite cannot rename indexes: names that outlive the swap
         for name, _ddl in SORT_INDEXES:
@@ -561,10 +562,11 @@ class SqliteIndex(SqlIndexBase):
         for table in (f"search_fts{suffix}_data", f"search_fts{suffix}_docsize", *(t + suffix for t in TABLES)):
             if table not in names or table == f"search_fts{suffix}":
                 continue
+            keep = "WHERE rowid > 10 " if table.endswith("_data") else ""  # FTS5's own records: DROP reads them
             while True:
                 with _immediate(engine) as conn:
                     gone = conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE rowid IN '
-                                                f'(SELECT rowid FROM "{table}" LIMIT {DROP_ROWS})').rowcount
+                                                f'(SELECT rowid FROM "{table}" {keep}LIMIT {DROP_ROWS})').rowcount
                 if gone < DROP_ROWS:
                     break
         with _immediate(engine) as conn:
