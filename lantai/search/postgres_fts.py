@@ -7,35 +7,37 @@ positions and weights — 题名 A, 文号 B, 责任者 C, everything else D —
 in one field is matched by its field tag (``'ǂT档案'``, see prepare.field_tag), which the GIN
 index answers without reading the rows. Queries are tsquery literals built the same way.
 
-Filters and the clearance restriction are plain column conditions next to ``tsv @@ query``:
-the GIN index finds the candidates, the conditions are checked on those rows. Bulk reindex
-uses COPY and builds the GIN index after loading, which is several times faster than
-maintaining it row by row.
+Filters (保管期限:永久, 年度:2020) are tags in the tsvector, as on SQLite (prepare.tag), so the
+GIN index answers the whole match; the clearance restriction and date ranges are plain column
+conditions checked on the rows it finds. Bulk reindex uses COPY and builds the GIN index after
+loading, which is several times faster than maintaining it row by row.
 
-Matches are tested row by row when the planner walks the newest rows first (a broad word:
-reading a GIN posting list of most of the table costs more than testing the newest rows until
-the count window is full), and ranked row by row, so each test reads the row's tsvector. It is
-stored lz4-compressed (several times faster to decompress than the default pglz) and *inline*
-(``STORAGE MAIN``, layout 2): out of line, each test also looked the value up in the TOAST
-table, and the walk of a broad word took twice as long (100,000 entries: 55 → 25 ms for the
-newest 5,000 matches). The body text goes out of line instead; only snippets and phrase checks
-read it. Exact-value filters are written ``col = ANY(array)``: as ``col = value`` the planner
-moves them behind the tsvector test, which then ran on every row the filter would have
-rejected. PostgreSQL ranks a smaller window than SQLite, and ranks only that window's rows.
+Layout 3 (measured at 100,000 entries; layout 2 walked the newest rows testing each inline
+tsvector, ~5 µs per row tested: a word found in one item in eight tested 40,000 rows to count
+5,000 matches):
 
-Layout 3: every tsvector also holds its row's *epoch tag* (``'ǂE61'``: the row id divided by
-4,096), so "the newest matches" is a GIN question too. A search asks for its words AND the
-newest epochs' tags (``(words) & ('ǂE61' | 'ǂE60')``): the GIN index intersects the words'
-posting lists with those few thousand rows without reading the rest of them, and the heap is
-read only for matching rows, whose tsvectors need no re-test. How many epochs to ask next is
-estimated from the matches found so far; when few matches are left to find, the words are
-asked alone. Walking the newest rows and testing each tsvector (layout 2) cost ~5 µs per row
-tested: a word found in one item in eight tested 40,000 rows to count 5,000 matches.
+* Every tsvector also holds its row's *epoch tag* (``'ǂE61'``: the row id divided by 4,096), so
+  "the newest matches" is a GIN question too. A search asks for its words AND the newest
+  epochs' tags (``(words) & ('ǂE61' | 'ǂE60')``): the GIN index intersects the words' posting
+  lists with those few thousand rows without reading the rest of them (0.9 ms for 5,600 rows
+  of a word in 80 % of the items), and only matching rows are read, without re-testing their
+  tsvectors. How many epochs to ask next is estimated from the density of matches so far;
+  when few matches are left to find, the words are asked alone (a rare name: two cheap asks).
+* The tsvector is stored out of line (``toast_tuple_target = 512``): a row is then its few
+  hundred bytes of metadata, and reading the 5,000 newest matches of a broad word took 4 ms
+  instead of 90 ms (a 3 KB compressed tsvector inline filled half a page per row).
+* Relevance is scored as on SQLite — rarity × field weight — from GIN lookups of the field
+  tags restricted to the ranked window's epochs; ts_rank() read every ranked row's tsvector
+  from the TOAST table. Positions and weights stay in the tsvector; nothing reads them now.
+* Each search sets ``plan_cache_mode = force_custom_plan`` and ``enable_seqscan = off`` for its
+  transaction (set_config(…, true); no server setting is needed): the planner, guessing from
+  a word's frequency in the whole table, otherwise chose to read the table testing tsvectors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,7 +51,7 @@ from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
 from lantai.search.plan import Pair, Params, Plan
 from lantai.search.prepare import TAG, PreparedDoc, field_tag, field_tags, prepare, tag
-from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, SqlIndexBase
+from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import normalize
 
 RANK_WEIGHTS = "CAST('{0.1, 0.4, 1.0, 1.0}' AS real[])"  # D, C, B, A
@@ -57,6 +59,11 @@ POSITIONS_PER_LEXEME = 8
 EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
 EPOCH_ROWS = 1 << EPOCH_BITS
 EPOCH_MARGIN = 1.3  # ask for this many times the epochs the density so far says are needed
+WINDOW_EPOCHS = 16  # ranking restricts its GIN lookups to the window's epochs when it spans fewer
+# Relevance, as on SQLite: scored column → (weight, fields whose tags answer it); "*": anywhere.
+# A word asked in one field (题名:通知) scores by that field: 责任者 4, the others 1.
+SCORED = {"title_docno": (10.0, ("title", "document_number")), "author": (4.0, ("author",)), "*": (1.0, ())}
+FIELD_WEIGHT = {"author": 4.0}
 BATCH = 500
 BUILD_MEMORY = "256MB"  # maintenance_work_mem of the session building the GIN index
 SWAP_LOCK_TIMEOUT = "30s"  # a rebuild's swap waits this long for the live table's writers
@@ -191,6 +198,8 @@ class PostgresIndex(SqlIndexBase):
     row_id = "d.id"
     layout = "3"  # epoch and filter tags, tsvector out of line
     renamed = re.compile(r"\b(search_docs)")  # the table, its indexes, constraints and sequence
+    _top: int | None = None  # newest row id, read when a search starts
+    _has_state: bool | None = None  # whether the state table exists, likewise
 
     def _from(self, joined: bool) -> str:
         return "search_docs d"
@@ -221,45 +230,54 @@ class PostgresIndex(SqlIndexBase):
         # any parameters: assuming a tsquery matches 500 rows, it read every match of a broad
         # word through the GIN index and sorted them (700 ms at 100,000 entries, instead of 40
         # for walking the newest rows). How many rows a query matches is the whole question here.
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        # A match is always asked of the GIN index (see _newest_rows): the planner, guessing from
-        # a word's frequency in the whole table, chose to read every row and test its tsvector
-        conn.execute(text("SET LOCAL enable_seqscan = off"))
-        return super().search(conn, query)
+        # And a match is always asked of the GIN index (see _newest): the planner, guessing from
+        # a word's frequency in the whole table, chose to read every row and test its tsvector.
+        # One round trip for the settings, the newest row id (see _newest_by_epoch) and whether
+        # the state table is there: on a busy machine each round trip waits for a time slice.
+        row = conn.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                                "set_config('enable_seqscan', 'off', true), (SELECT max(id) FROM search_docs), "
+                                f"to_regclass('{STATE_TABLE}') IS NOT NULL")).one()
+        self._top, self._has_state = row[2], row[3]
+        try:
+            return super().search(conn, query)
+        finally:
+            self._top = self._has_state = None
 
-    def _match_ids(self, conn: Connection, plan: Plan, cap: int | None) -> list[int]:
-        return [r[0] for r in self._matching(conn, plan, cap, "d.id")]
+    def is_stale(self, conn: Connection) -> bool:
+        if self._has_state:  # known to exist (search): no savepoint around reading it
+            return self._stale_reason(self._state(conn)) is not None
+        return super().is_stale(conn)
 
-    def _match_facet_rows(self, conn: Connection, plan: Plan, cap: int | None) -> list[Sequence[Any]] | None:
-        """The facet columns with the ids: the match reads each row anyway, and grouping the
-        window's rows again took 10-40 ms (5,000 index probes into a wide table)."""
-        return self._matching(conn, plan, cap, "d.id, " + ", ".join(f"d.{c}" for c in FACET_FIELDS))
-
-    def _matching(self, conn: Connection, plan: Plan, cap: int | None, columns: str) -> list[Sequence[Any]]:
-        """``columns`` of the newest ``cap + 1`` matches, newest first (all of them without a cap)."""
+    def _match(self, conn: Connection, plan: Plan, cap: int | None,
+               facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
         where, params, _ = self._where(plan, True)
         if plan.match is not None and cap is not None:
-            return self._newest_by_epoch(conn, plan.match, where[:-1], params, cap + 1, columns)
+            return self._newest_by_epoch(conn, plan.match, where[:-1], params, cap, facets)
+        columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
         sql = f"SELECT {columns} FROM search_docs d WHERE {' AND '.join(where)} ORDER BY d.id DESC"
         if cap is not None:
             sql += " LIMIT :cap"
             params["cap"] = cap + 1
-        return list(conn.execute(text(sql), params).all())
+        rows = conn.execute(text(sql), params).all()
+        kept = rows if cap is None else rows[:cap]
+        return [r[0] for r in rows], [(*r[1:], 1) for r in kept] if facets else None
 
     def _newest_by_epoch(self, conn: Connection, match: str, conditions: list[str], params: dict[str, Any],
-                         want: int, columns: str) -> list[Sequence[Any]]:
-        """The newest ``want`` rows matching ``match`` and ``conditions``, newest first, asked
-        epoch by epoch (see the module docstring).
+                         cap: int, facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
+        """The newest ``cap + 1`` rows matching ``match`` and ``conditions``, newest first, asked
+        epoch by epoch (see the module docstring), and the facet counts of the first ``cap``.
 
         The first round asks the newest epochs holding at least half an epoch of rows; each
-        later one as many epochs as the density of matches so far says are needed to fill
-        ``want`` (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
+        later one as many epochs as the density of matches so far says are needed to fill the
+        window (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
         estimate reaches past half of them), the words alone below the rows asked.
         """
-        top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar()
+        top = self._top if self._top is not None else conn.execute(text("SELECT max(id) FROM search_docs")).scalar()
+        ids: list[int] = []
+        counted: list[Sequence[Any]] = []
         if top is None:
-            return []
-        rows: list[Sequence[Any]] = []
+            return ids, counted if facets else None
+        want = cap + 1
         high = top >> EPOCH_BITS  # newest epoch not asked yet
         count = 1 if (top & (EPOCH_ROWS - 1)) >= EPOCH_ROWS // 2 else 2
         scanned = 0
@@ -267,46 +285,118 @@ class PostgresIndex(SqlIndexBase):
             low = max(0, high - count + 1)
             scanned += min(top + 1, (high + 1) << EPOCH_BITS) - (low << EPOCH_BITS)
             epochs = " | ".join(_quote(f"{TAG}E{e}") for e in range(high, low - 1, -1))
-            rows += self._newest_rows(conn, f"({match}) & ({epochs})", conditions, params, want - len(rows),
-                                      columns)
-            if len(rows) >= want or low == 0:
-                return rows
-            density = len(rows) / scanned
+            self._newest(conn, f"({match}) & ({epochs})", conditions, params, want, ids, counted, facets)
+            if len(ids) >= want or low == 0:
+                break
+            density = len(ids) / scanned
             left = low << EPOCH_BITS  # row ids below the epochs asked
-            needed = (want - len(rows)) / density * EPOCH_MARGIN if density else float("inf")
+            needed = (want - len(ids)) / density * EPOCH_MARGIN if density else float("inf")
             if density * left <= 2 * want or needed >= left / 2:
-                return rows + self._newest_rows(conn, match, conditions, params, want - len(rows), columns, left)
+                self._newest(conn, match, conditions, params, want, ids, counted, facets, below=left)
+                break
             high, count = low - 1, -(-int(needed) // EPOCH_ROWS)
+        return ids, counted if facets else None
 
     @staticmethod
-    def _newest_rows(conn: Connection, match: str, conditions: list[str], params: dict[str, Any], limit: int,
-                     columns: str, below: int | None = None) -> list[Sequence[Any]]:
-        """The newest ``limit`` rows matching (with an id below ``below``), newest first.
+    def _newest(conn: Connection, match: str, conditions: list[str], params: dict[str, Any], want: int,
+                ids: list[int], counted: list[Sequence[Any]], facets: bool, below: int | None = None) -> None:
+        """Add to ``ids`` the newest matches (with an id below ``below``) until there are
+        ``want``, newest first; with ``facets``, add to ``counted`` the facet counts of those
+        among the first ``want - 1``, counted by PostgreSQL (GROUPING SETS).
 
         MATERIALIZED, and the id bound outside it: every match is found through the GIN index,
         then the newest kept. Given the chance the planner walked the primary key (or read the
-        whole table) testing each row's tsvector, for a word it guessed frequent.
+        whole table) testing each row's tsvector, for a word it guessed frequent. The ids come
+        back as one array, the facets as counts: thousands of rows cost more in Python.
         """
         where = " AND ".join([*conditions, "d.tsv @@ CAST(:match AS tsquery)"])
+        columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
         bound = "WHERE m.id < :below " if below is not None else ""
-        sql = (f"WITH m AS MATERIALIZED (SELECT {columns} FROM search_docs d WHERE {where}) "
-               f"SELECT * FROM m {bound}ORDER BY 1 DESC LIMIT :limit")
-        return list(conn.execute(text(sql), {**params, "match": match, "limit": limit, "below": below}).all())
+        newest = (f"WITH m AS MATERIALIZED (SELECT {columns} FROM search_docs d WHERE {where}), "
+                  f"t AS MATERIALIZED (SELECT * FROM m {bound}ORDER BY id DESC LIMIT :limit) "
+                  "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t)")
+        values = {**params, "match": match, "limit": want - len(ids), "below": below,
+                  "counted": max(0, want - 1 - len(ids))}
+        if not facets:
+            ids += conn.execute(text(newest), values).scalar() or []
+            return
+        nulls = ", ".join(["NULL"] * len(FACET_FIELDS))
+        fields = ", ".join(FACET_FIELDS)
+        sets = ", ".join(f"({c})" for c in FACET_FIELDS)
+        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, {fields}, count(*) FROM "
+               f"(SELECT * FROM t ORDER BY id DESC LIMIT :counted) f GROUP BY GROUPING SETS ({sets})")
+        for row in conn.execute(text(sql), values):
+            if row[-1] is None:  # the ids (no count)
+                ids += row[0] or []
+            else:
+                counted.append(row[1:])
 
     def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
                      floor: int | None, ids: list[int]) -> Sequence[Any]:
-        """Rank the window's rows only (they all match: no second match test), scoring each once."""
+        """The window's rows best first, scored as on SQLite (sqlite_fts.SqliteIndex._scores):
+        Σ over terms of rarity × field weight — 题名 and 文号 10, 责任者 4, anywhere 1 —
+        with ties newest first.
+
+        Which window rows hold a term in a field is asked of the GIN index (field tags, within
+        the window's epochs), all terms and fields in one statement. ts_rank() read each
+        window row's tsvector out of line: 500 TOAST lookups, the costliest step of a search.
+        """
         if plan.match is None or not plan.has_text:
             return super()._ranked_page(conn, plan, limit, after, floor, ids)
         window = [i for i in ids if floor is None or i >= floor]
-        params: dict[str, Any] = {"m": plan.match, "ids": window, "lim": limit + 1}
-        where = ""
+        scores = self._scores(conn, plan.rank_terms, window, anywhere=plan.has_or)
+        ranked = sorted((-scores.get(i, 0.0), -i) for i in window)
         if after is not None:
-            params["ck"], params["cr"] = after
-            where = "WHERE (r.score > :ck OR (r.score = :ck AND r.rid > :cr))"
-        sql = (f"SELECT r.rid, r.score, r.score FROM (SELECT d.id AS rid, {self._score_sql(':m')} AS score "
-               f"FROM search_docs d WHERE d.id = ANY(:ids)) r {where} ORDER BY r.score, r.rid LIMIT :lim")
-        return conn.execute(text(sql), params).all()
+            ranked = [r for r in ranked if r > (after[0], -after[1])]
+        return [(-negative_id, key, key) for key, negative_id in ranked[: limit + 1]]
+
+    def _scores(self, conn: Connection, terms: list[tuple[str, str | None]], window: list[int],
+                anywhere: bool) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        if not window or not terms:
+            return scores
+        asked = [(token, field, column) for token, field in terms
+                 for column in ([field] if field else [c for c in SCORED if anywhere or c != "*"])]
+        hits = self._window_hits(conn, [self._field_query(token, column) for token, _f, column in asked], window)
+        everything = set(window)
+        for token, field in terms:
+            found = {column: hits[n] for n, (t, f, column) in enumerate(asked) if (t, f) == (token, field)}
+            holding = set().union(*found.values()) if anywhere or field else everything
+            rarity = math.log(1 + len(window) / (1 + len(holding)))
+            for column, rows in found.items():
+                weight = SCORED.get(column, (1.0,))[0] if not field else FIELD_WEIGHT.get(column, 1.0)
+                for row_id in rows:
+                    scores[row_id] = scores.get(row_id, 0.0) + rarity * weight
+        return scores
+
+    @staticmethod
+    def _field_query(token: str, column: str) -> str:
+        """tsquery for ``token`` in a scored column (field tags) or anywhere (``*``)."""
+        if column == "*":
+            return _quote(token)
+        fields = SCORED[column][1] if column in SCORED else (column,)
+        return "(" + " | ".join(_quote(field_tag(f, token)) for f in fields) + ")"
+
+    @staticmethod
+    def _window_hits(conn: Connection, queries: list[str], window: list[int]) -> list[set[int]]:
+        """For each tsquery, the window rows matching it; one statement for all of them."""
+        low, high = min(window) >> EPOCH_BITS, max(window) >> EPOCH_BITS
+        epochs = ""
+        if high - low < WINDOW_EPOCHS:  # else the window is spread out: its rare terms' lists are short
+            epochs = " & (" + " | ".join(_quote(f"{TAG}E{e}") for e in range(low, high + 1)) + ")"
+        params: dict[str, Any] = {"w": window}
+        parts = []
+        for n, query in enumerate(queries):
+            params[f"q{n}"] = f"({query}){epochs}"
+            # "id + 0": not an index condition, or the planner fetched each window row by id and
+            # tested its tsvector (out of line) instead of asking the GIN index
+            parts.append(f"SELECT {n} AS k, d.id FROM search_docs d WHERE d.tsv @@ CAST(:q{n} AS tsquery) "
+                         "AND d.id + 0 = ANY(:w)")
+        found: list[set[int]] = [set() for _ in queries]
+        sql = f"SELECT k, array_agg(id) FROM ({' UNION ALL '.join(parts)}) x GROUP BY k"
+        for k, ids in conn.execute(text(sql), params):
+            found[k] = set(ids)
+        return found
 
     # --- schema and writes -----------------------------------------------------------------------
     def ensure_schema(self, conn: Connection) -> None:

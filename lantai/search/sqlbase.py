@@ -111,8 +111,7 @@ class SqlIndexBase:
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
-        matched = self._match_facet_rows(conn, plan, cap) if query.facets else None
-        ids = [r[0] for r in matched] if matched is not None else self._match_ids(conn, plan, cap)
+        ids, counted = self._match(conn, plan, cap, query.facets)
         exact = cap is None or len(ids) <= cap
         ids = ids if exact else ids[:cap]
         after, floor = self._position(sort, query.cursor, ids)
@@ -120,7 +119,7 @@ class SqlIndexBase:
         rows, next_cursor = self._cut(rows, sort, floor, query.offset, limit)
         result = SearchResult(
             hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
-            next_cursor=next_cursor, facets=self._facets(conn, ids, matched) if query.facets else {},
+            next_cursor=next_cursor, facets=self._facets(conn, ids, counted) if query.facets else {},
             stale=self.is_stale(conn),
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -237,18 +236,26 @@ class SqlIndexBase:
                f"WHERE {' AND '.join(where) or '1=1'} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
         return conn.execute(text(sql), params).all()
 
+    def _match(self, conn: Connection, plan: Plan, cap: int | None,
+               facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
+        """Row ids of the newest ``cap + 1`` visible matches, newest first, and — when ``facets``
+        and the backend has them at hand — facet rows ``(*FACET_FIELDS, count)`` of the first
+        ``cap`` of them (None: :meth:`_facets` groups the ids itself)."""
+        matched = self._match_facet_rows(conn, plan, cap) if facets else None
+        if matched is None:
+            return self._match_ids(conn, plan, cap), None
+        kept = matched if cap is None else matched[:cap]
+        return [r[0] for r in matched], [(*r[1:], 1) for r in kept]
+
     def _match_facet_rows(self, conn: Connection, plan: Plan, cap: int | None) -> list[Sequence[Any]] | None:
         """(row id, *FACET_FIELDS) of the matches, as :meth:`_match_ids` orders and bounds them,
         when the backend reads them as cheaply as the ids; None otherwise."""
         return None
 
     def _facets(self, conn: Connection, ids: list[int],
-                matched: list[Sequence[Any]] | None = None) -> dict[str, list[tuple[str, int]]]:
+                counted: list[Sequence[Any]] | None = None) -> dict[str, list[tuple[str, int]]]:
         counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
-        if matched is not None:
-            rows: Iterable[Sequence[Any]] = [(*r[1:], 1) for r in matched[: len(ids)]]
-        else:
-            rows = self._facet_rows(conn, ids) if ids else ()
+        rows: Iterable[Sequence[Any]] = counted if counted is not None else self._facet_rows(conn, ids) if ids else ()
         for row in rows:
             for name, value in zip(FACET_FIELDS, row[:-1], strict=True):
                 if value not in (None, ""):
@@ -345,6 +352,9 @@ class SqlIndexBase:
                 state = self._state(conn)
         except SQLAlchemyError:
             return "search index is missing"
+        return self._stale_reason(state)
+
+    def _stale_reason(self, state: dict[str, str]) -> str | None:
         if "stale" in state:
             return state["stale"]
         if state.get("tokenizer") != self.tokenizer.fingerprint:
