@@ -104,12 +104,12 @@ def _virus_scanner():  # type: ignore[no-untyped-def]
     except RuntimeError as exc:
         raise LantaiError(f"无法启动演示用的 ClamAV（clamd）：{exc}",
                           f"could not start the demo's private clamd: {exc}") from exc
-    with server:
-        os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
-        try:
-            yield server.socket
-        finally:
-            os.environ.pop("LANTAI_CLAMD_SOCKET", None)
+    os.environ["LANTAI_CLAMD_SOCKET"] = server.socket
+    try:
+        yield server.socket
+    finally:
+        os.environ.pop("LANTAI_CLAMD_SOCKET", None)
+        server.stop()
 
 
 def run_demo(*, items: int, year: int, seed: int, reset: bool = False, quiet: bool = False) -> dict[str, Any]:
@@ -204,7 +204,7 @@ def _accounts(archive: Any) -> list[dict[str, str]]:
     for username, role, clearance, display in DEMO_ACCOUNTS:
         if username not in existing:
             create_user(archive, "demo", username, DEMO_PASSWORD, display_name=display, roles=[role],
-                        clearance=clearance)
+                        clearance=clearance, bootstrap=True)  # the demo plays `lantai init` for all six
     return [{"username": u, "password": DEMO_PASSWORD, "role": r, "clearance": c} for u, r, c, _d in DEMO_ACCOUNTS]
 
 

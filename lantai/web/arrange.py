@@ -40,6 +40,6 @@ def confirm(principal: Arranger, request: Request, archive: ArchiveDep,
     service = arrange_service()
     if service is None:
         return render(request, "arrange.html", {"available": False, "proposals": None}, status_code=503)
-    result = service.confirm(archive, record_ids, actor=principal.username)
+    result = service.confirm(archive, record_ids, actor=principal.username, clearance=principal.clearance)
     proposals = service.proposals(archive, actor=principal.username, clearance=principal.clearance)
     return render(request, "arrange.html", {"available": True, "proposals": proposals, "confirmed": result})

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import Allowed, ArchiveDep, CurrentUser
+from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import access
@@ -17,8 +17,8 @@ router = APIRouter()
 
 
 @router.get("/collect")
-def inbox(principal: CurrentUser, request: Request, archive: ArchiveDep, status: str = "", page: int = 1) -> Response:
-    access.require_any(principal, Permission.SUBMIT, Permission.SUBMISSION_ALL)
+def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), request: Request, archive: ArchiveDep,
+          status: str = "", page: int = 1) -> Response:
     result = access.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
     return render(request, "collect.html", {"page": result, "status": status, "message": request.query_params.get("m", "")})
 

@@ -11,7 +11,7 @@ from starlette.background import BackgroundTask
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.routers.items import Filters, RecordId
 from lantai.domain.roles import CLEARANCES, Permission
-from lantai.errors import LantaiError
+from lantai.errors import LantaiError, NotFound, PermissionDenied
 from lantai.services import access
 from lantai.web.app import render
 
@@ -96,6 +96,8 @@ def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, arc
     try:
         result = access.change_classification(archive, principal, record_id, level, reason)
         message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
+    except (NotFound, PermissionDenied):
+        raise  # a hidden item answers 404 like a missing one, on the web as on the API
     except LantaiError as exc:
         message = exc.message_zh
     return render(request, "_message.html", {"message": message})

@@ -56,6 +56,7 @@ def test_demo_builds_with_a_relative_home_from_another_directory(tmp_path: Path)
         key, value = line.split(" ", 1)
         if key in {"LocalSocket", "DatabaseDirectory", "TemporaryDirectory", "PidFile", "LogFile"}:
             assert Path(value).is_absolute(), line
+    assert not _running_with(str(home / "run" / "clamd" / "clamd.conf")), "the demo left its clamd running"
     secadmin = next(a for a in summary["accounts"] if a["username"] == "secadmin")
     assert secadmin["clearance"] == "绝密"
     _secadmin_can_raise_classification(home)
@@ -63,6 +64,19 @@ def test_demo_builds_with_a_relative_home_from_another_directory(tmp_path: Path)
     verify = _lantai(["verify", "--json"], tmp_path, _clean_env(LANTAI_HOME=str(home)))
     assert verify.returncode == 0, verify.stderr[-2000:]
     assert json.loads(verify.stdout)["ok"] is True
+
+
+def _running_with(argument: str) -> list[str]:
+    """Command lines of live processes that name ``argument`` (zombies have no command line)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if argument in cmdline:
+            found.append(cmdline)
+    return found
 
 
 def _secadmin_can_raise_classification(home: Path) -> None:
