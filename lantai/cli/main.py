@@ -5,7 +5,6 @@ Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +33,8 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="审计链 (audit chain).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+checkpoint_app = typer.Typer(help="审计链签名检查点 (signed audit checkpoints).", no_args_is_help=True)
+audit_app.add_typer(checkpoint_app, name="checkpoint")
 
 # Commands and command groups of the other areas: (name, module, attribute, kind).
 _AREAS = [
@@ -54,18 +55,18 @@ _AREAS = [
     ("serve", "lantai.cli.web", "serve_command", "command"),
     ("watch", "lantai.cli.inbox", "watch_command", "command"),
 ]
+# Every area has landed: an import that fails is a bug and must fail loudly, never hide a command
+# (``lantai check`` once vanished this way while the web said the check module was not installed).
 for _name, _module, _attr, _kind in _AREAS:
-    with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
-        _target = getattr(importlib.import_module(_module), _attr)
-        if _kind == "group":
-            app.add_typer(_target, name=_name)
-        else:
-            app.command(_name)(_target)
+    _target = getattr(importlib.import_module(_module), _attr)
+    if _kind == "group":
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(_name)(_target)
 
-with contextlib.suppress(ImportError):
-    from lantai.demo.scenario import demo_group
+from lantai.demo.scenario import demo_group  # noqa: E402
 
-    app.add_typer(demo_group, name="demo")
+app.add_typer(demo_group, name="demo")
 
 
 def _progress() -> Progress:
@@ -216,7 +217,8 @@ def verify(
     algorithm: Annotated[str, typer.Option(help="sm3 (fixity block) or sha512 (manifest)")] = "sm3",
     as_json: JsonOption = False,
 ) -> None:
-    """固定性校验 (recompute the digest of every file of every version; names each bad file)."""
+    """固定性校验 (every object's declaration, inventories and sidecars, the digest of every file of
+    every version, and the store against the catalogue; names each damaged object and file)."""
     from lantai.errors import BadInput
     from lantai.services.archive import open_archive
     from lantai.services.fixity import verify_fixity
@@ -247,7 +249,11 @@ def verify(
 @app.command()
 @handle_errors
 def rebuild(as_json: JsonOption = False) -> None:
-    """重建目录数据库 (recreate the catalogue from the store and the audit journal alone)."""
+    """重建目录数据库 (recreate the catalogue from the store and the audit journal alone).
+
+    Builds beside the live catalogue and swaps only when done; never writes to the store. Damaged
+    objects are named (exit 1) and keep their old catalogue rows.
+    """
     from lantai.services.archive import open_archive
     from lantai.services.rebuild import rebuild_catalogue
 
@@ -255,30 +261,73 @@ def rebuild(as_json: JsonOption = False) -> None:
         task = progress.add_task("重建", total=None)
         result = rebuild_catalogue(archive, actor="cli", on_total=lambda n: progress.update(task, total=n),
                                    progress=lambda _id: progress.advance(task))
-    emit(result, as_json=as_json,
-         render=lambda: console.print(f"[green]目录已重建[/]: {result['items']} 件，{result['batches']} 个批次"))
+
+    def render() -> None:
+        for damaged in result["damaged"]:
+            for p in damaged["problems"]:
+                console.print(f"[red]✗[/] {damaged['object']} {p['file']}: {p['message']}")
+        console.print(f"[green]目录已重建[/]: {result['items']} 件，{result['batches']} 个批次"
+                      + (f"；[red]{len(result['damaged'])} 个对象受损，保留其原目录记录[/]" if result["damaged"] else ""))
+
+    emit(result, as_json=as_json, render=render)
+    if result["damaged"]:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")
 @handle_errors
-def audit_verify(as_json: JsonOption = False) -> None:
-    """校验审计链 (detect any changed, deleted, inserted or reordered entry)."""
+def audit_verify(
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", help="另存的签名检查点文件，可多次给出 (exported checkpoint to check against; repeatable)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """校验审计链 (journal ↔ catalogue both ways, signed checkpoints, truncation, forgery, re-chaining)."""
     from lantai.services.archive import open_archive
+    from lantai.services.audit_checkpoints import load
 
+    given = [load(path) for path in against or []]
     with open_archive(recover=False) as archive:
-        report = archive.audit.verify()
+        report = archive.audit.verify(against=given)
 
     def render() -> None:
+        cps = report.checkpoints
         if report.ok:
-            console.print(f"[green]审计链完整[/]: {report.entries} 条记录")
+            console.print(f"[green]审计链完整[/]: {report.entries} 条记录，{cps.get('valid', 0)} 个有效签名检查点"
+                          f"（最近第 {cps.get('last_seq')} 条；其后 {cps.get('entries_after_last')} 条）")
         else:
             console.print(f"[red]审计链被破坏[/]，首个异常序号 {report.first_bad_seq}")
             for p in report.problems:
                 console.print(f"  #{p['seq']} {p['message']}")
+        for note in report.notes:
+            console.print(f"  [yellow]注意[/] {note}")
 
     emit(report.to_dict(), as_json=as_json, render=render)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@checkpoint_app.command("export")
+@handle_errors
+def audit_checkpoint_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="写入的文件 (file to write)")],
+    as_json: JsonOption = False,
+) -> None:
+    """签署并导出当前链头 (sign the chain head now and write it to FILE, to keep outside the archive)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.audit_checkpoints import write
+
+    with open_archive(recover=False) as archive:
+        checkpoint = archive.audit.checkpoint()
+        try:
+            write(output, checkpoint, fsync=True)
+        except OSError as exc:
+            from lantai.errors import BadInput
+
+            raise BadInput(f"无法写入 {output}: {exc.strerror}", f"cannot write {output}: {exc}") from exc
+        archive.audit.append("cli", "audit.checkpoint_exported", str(output), {"seq": checkpoint.seq})
+    result = {"file": str(output), **checkpoint.to_dict()}
+    emit(result, as_json=as_json,
+         render=lambda: console.print(f"[green]检查点已导出[/] {output}: 第 {checkpoint.seq} 条，{checkpoint.time}"))
 
 
 @audit_app.command("show")
