@@ -24,6 +24,7 @@ from lantai.storage.ocfl import OcflStore, StoredFile
 METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 INGEST_RECORD_PATH = "lantai/ingest.json"
+TRANSFER_PATH = "lantai/transfer.json"  # the transfer mark: its presence makes an item ``transferred``
 
 
 def role_of(logical_path: str) -> str:
@@ -121,7 +122,7 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
     enc = encoding_index(record)
     item = {"record_id": record_id, **item_fields(record)}
     # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item["status"] = "transferred" if "lantai/transfer.json" in logical_paths else "archived"
+    item["status"] = "transferred" if TRANSFER_PATH in logical_paths else "archived"
     item["ocfl_version"] = int(inventory["head"][1:])
     item["batch_id"] = ingest.get("batch_id")
     item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])
