@@ -114,17 +114,19 @@ def reindex_command(
     workers: Annotated[int, typer.Option(help="分词进程数 (processes cutting text; default: CPU count)")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """重建检索索引 (rebuild the search index in bulk)."""
-    from lantai.search import open_index
+    """重建检索索引 (rebuild the search index in bulk; ingest and searches go on meanwhile)."""
+    from lantai.search import GuardedIndex, open_index
     from lantai.services.archive import open_archive
+    from lantai.services.search_index import entries_for
 
-    with open_archive() as archive, archive.engine.begin() as conn, Progress(
+    with open_archive() as archive, Progress(
         TextColumn("[bold]重建索引"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=True, disable=as_json,
-    ) as progress:
+    ) as progress, archive.engine.connect() as source:
         task = progress.add_task("reindex", total=None)
-        index = open_index(conn)
-        count = index.reindex(conn, ENTRY_SOURCE(archive, conn), progress=lambda n: progress.advance(task, n),
-                              workers=workers or os.cpu_count() or 1)
+        index = open_index(source)
+        guarded = GuardedIndex(index, stale_file=archive.home / "index" / "STALE")
+        count = guarded.rebuild(archive.engine, ENTRY_SOURCE(archive, source), lambda ids: entries_for(archive, ids),
+                                progress=lambda n: progress.advance(task, n), workers=workers or os.cpu_count() or 1)
     emit({"indexed": count, "backend": index.backend}, as_json=as_json,
          render=lambda: console.print(f"[green]索引已重建[/]: {count} 件"))
