@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lantai.checks import timing
 from lantai.checks.model import ItemReport, Outcome, Result, Status
 from lantai.checks.registry import default_status, implementations, load_registry, render
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
@@ -132,7 +133,7 @@ def _decide(subject: Subject, code: str, prop: str, name: str, spec: Any, fn: An
         return [generic(stage, code, prop, name, "z", error="check not implemented")]
     started = time.monotonic()
     try:
-        with time_limit(profile.time_limit):
+        with time_limit(profile.time_limit), timing.measure(f"check {code} {name}"):
             outcomes = fn(subject) + from_package
     except CheckTimeout:
         return [generic(stage, code, prop, name, "t", check=name, limit=profile.time_limit)]
@@ -233,6 +234,7 @@ def check_subject(subject: Subject, *, batch: str | None = None, skip: frozenset
                   on_event: Event | None = None) -> ItemReport:
     report = ItemReport(subject.id, subject.source, subject.kind)
     report.results = run_checks(subject, skip=skip, on_event=on_event)
-    report.files = file_facts(subject)
+    with timing.measure("report file facts"):
+        report.files = file_facts(subject)
     report.keys = item_keys(subject, batch)
     return report

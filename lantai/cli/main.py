@@ -143,10 +143,11 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
+    from lantai.checks.ingest import worker_preload
     from lantai.jobs.pool import freeze_imported_objects, warm_up_workers
 
     settings = load_settings()
-    warm_up_workers(settings.workers)  # first: the workers' imports overlap the ones below
+    warm_up_workers(settings.workers, worker_preload(settings))  # first: its imports overlap the ones below
 
     from lantai.services.archive import open_archive
     from lantai.services.ingest import ingest_paths
