@@ -16,7 +16,7 @@ from lantai.crypto.digests import sm3_hex
 def record_run(archive: Any, report: CheckReport, *, operator: str, location: str = "",
                locations: dict[str, str] | None = None) -> str:
     """Store one row per item and append ``check.run`` to the audit chain. Returns the run id."""
-    from lantai.checks.models import CheckRecord
+    from lantai.catalog.check_reports import CheckRecord
 
     run_id = uuid.uuid4().hex
     digest = sm3_hex(report.to_json())
