@@ -30,7 +30,7 @@ from lantai.domain.roles import (
     parse_roles,
     permissions_of,
 )
-from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
+from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied, Throttled, Unauthenticated
 from lantai.services.archive import Archive
 
 SESSION_IDLE = dt.timedelta(minutes=30)
@@ -44,18 +44,6 @@ TOKEN_PREFIX = "lt_"
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("lantai-dummy-password")
-
-
-class Throttled(PermissionDenied):
-    """Too many failed logins; the caller must wait (HTTP 429)."""
-
-    code = "throttled"
-
-
-class Unauthenticated(PermissionDenied):
-    """No valid session or token (HTTP 401)."""
-
-    code = "unauthenticated"
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,17 @@ ClearanceAdmin = Allowed(Permission.CLEARANCE_GRANT)
 TokenAdmin = Allowed(Permission.TOKEN_MANAGE)
 
 
-def _page(request: Request, archive: ArchiveDep, principal: Principal, message: str = "", ok: bool = True,
+def _page(request: Request, archive: ArchiveDep, principal: Principal, message: str = "", status: int = 200,
           new_token: dict | None = None) -> Response:
     access.require_any(principal, Permission.USER_MANAGE, Permission.TOKEN_MANAGE, Permission.CLEARANCE_GRANT)
     context = {
         "users": users.list_users(archive), "roles": list(Role), "clearances": CLEARANCES,
         "tokens": users.list_tokens(archive) if principal.can(Permission.TOKEN_MANAGE) else [],
-        "matrix": ROLE_PERMISSIONS, "permission_labels": PERMISSION_LABELS, "message": message, "ok": ok,
+        "matrix": ROLE_PERMISSIONS, "permission_labels": PERMISSION_LABELS, "message": message, "ok": status < 400,
         "new_token": new_token, "can_users": principal.can(Permission.USER_MANAGE),
         "can_clearance": principal.can(Permission.CLEARANCE_GRANT), "can_tokens": principal.can(Permission.TOKEN_MANAGE),
     }
-    return render(request, "admin.html", context, status_code=200 if ok else 400)
+    return render(request, "admin.html", context, status_code=status)
 
 
 @router.get("/admin")
@@ -42,7 +42,7 @@ def _do(request: Request, archive: ArchiveDep, principal: Principal, action, suc
     try:
         result = action()
     except LantaiError as exc:
-        return _page(request, archive, principal, exc.message_zh, ok=False)
+        return _page(request, archive, principal, exc.message_zh, status=exc.http_status)
     return _page(request, archive, principal, success, new_token=result if isinstance(result, dict) and "token" in result else None)
 
 

@@ -83,13 +83,19 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     return templates.TemplateResponse(request, name, data, status_code=status_code)
 
 
-def html_error(request: Request, status: int, code: str, message: str) -> Response:
+def html_error(request: Request, status: int, error: dict[str, Any]) -> Response:
+    """An error as a page, with the API's status and error object (code, message, message_en).
+
+    htmx requests get the panel alone (``base.html`` lets htmx swap 4xx/5xx answers in), so an error
+    shows where the result would have; 401 sends the browser to the login form instead.
+    """
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": f"/login?next={quote(target, safe='')}"})
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return render(request, "error.html", {"status": status, "code": code, "message": message}, status_code=status)
+    template = "_error.html" if request.headers.get("HX-Request") else "error.html"
+    return render(request, template, {"status": status, "error": error}, status_code=status)
 
 
 def install_web(app: FastAPI) -> Any:

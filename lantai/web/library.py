@@ -11,7 +11,6 @@ from starlette.background import BackgroundTask
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.routers.items import Filters, RecordId
 from lantai.domain.roles import CLEARANCES, Permission
-from lantai.errors import LantaiError
 from lantai.services import access
 from lantai.web.app import render
 
@@ -93,9 +92,6 @@ def run_checks(principal: Allowed(Permission.CHECK_RUN), request: Request, archi
 def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, archive: ArchiveDep,
              record_id: RecordId, level: Annotated[str, Form(max_length=16)],
              reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    try:
-        result = access.change_classification(archive, principal, record_id, level, reason)
-        message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
-    except LantaiError as exc:
-        message = exc.message_zh
+    result = access.change_classification(archive, principal, record_id, level, reason)  # errors: web.app.html_error
+    message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
     return render(request, "_message.html", {"message": message})
