@@ -5,8 +5,6 @@ Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad 
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +20,17 @@ from rich.progress import (
 from rich.table import Table
 
 from lantai import __version__
+from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app, schedule_app, stamp_app
+from lantai.cli.bag import bag_app
+from lantai.cli.check import check_command
 from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.cli.eep import eep_app
+from lantai.cli.formats import formats_app
+from lantai.cli.keys import keys_app
+from lantai.cli.search import search_app
+from lantai.cli.transfer import transfer_app
+from lantai.cli.web import serve_command, users_app
+from lantai.demo.scenario import demo_group
 from lantai.settings import load_settings
 
 app = typer.Typer(
@@ -35,36 +43,15 @@ app = typer.Typer(
 audit_app = typer.Typer(help="审计链 (audit chain).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-# Commands and command groups of the other areas: (name, module, attribute, kind).
-_AREAS = [
-    ("keys", "lantai.cli.keys", "keys_app", "group"),
-    ("eep", "lantai.cli.eep", "eep_app", "group"),
-    ("formats", "lantai.cli.formats", "formats_app", "group"),
-    ("search", "lantai.cli.search", "search_app", "group"),
-    ("check", "lantai.cli.check", "check_command", "command"),
-    ("arrange", "lantai.cli.arrange", "arrange_app", "group"),
-    ("retention", "lantai.cli.arrange", "retention_app", "group"),
-    ("export", "lantai.cli.arrange", "export_app", "group"),
-    ("stamp", "lantai.cli.arrange", "stamp_app", "group"),
-    ("fonds", "lantai.cli.arrange", "fonds_app", "group"),
-    ("schedule", "lantai.cli.arrange", "schedule_app", "group"),
-    ("transfer", "lantai.cli.transfer", "transfer_app", "group"),
-    ("bag", "lantai.cli.bag", "bag_app", "group"),
-    ("users", "lantai.cli.web", "users_app", "group"),
-    ("serve", "lantai.cli.web", "serve_command", "command"),
-]
-for _name, _module, _attr, _kind in _AREAS:
-    with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
-        _target = getattr(importlib.import_module(_module), _attr)
-        if _kind == "group":
-            app.add_typer(_target, name=_name)
-        else:
-            app.command(_name)(_target)
-
-with contextlib.suppress(ImportError):
-    from lantai.demo.scenario import demo_group
-
-    app.add_typer(demo_group, name="demo")
+# The other areas' command groups and commands, registered directly: a module that fails to
+# import is a broken CLI, never a command that silently disappears.
+for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_app), ("search", search_app),
+                      ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
+                      ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
+                      ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group)):
+    app.add_typer(_group, name=_name)
+app.command("check")(check_command)
+app.command("serve")(serve_command)
 
 
 def _progress() -> Progress:
@@ -92,19 +79,15 @@ def init(
     with init_archive(settings) as archive:
         result = {"home": str(archive.home.resolve()), "store": str(archive.settings.store_root.resolve()),
                   "catalogue": archive.settings.catalogue_url.split("@")[-1]}
-        keys = _init_keys(archive)
-        if keys:
-            result["keys"] = keys
+        result["keys"] = _init_keys(archive)
     emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}"))
 
 
-def _init_keys(archive) -> dict | None:  # type: ignore[no-untyped-def]
-    try:
-        keystore = importlib.import_module("lantai.crypto.keystore")
-    except ImportError:  # pragma: no cover
-        return None
-    ks = keystore.init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
-    return {"dir": str(archive.settings.keys_dir), "certificate": getattr(ks, "certificate_path", None) and str(ks.certificate_path)}
+def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]
+    from lantai.crypto.keystore import init_keystore  # lazy: asn1crypto and SM2 only for commands that sign
+
+    ks = init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+    return {"dir": str(archive.settings.keys_dir), "certificate": str(ks.certificate_path)}
 
 
 @app.command()

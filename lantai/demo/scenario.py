@@ -19,6 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.cli.demo import demo_app
+from lantai.cli.web import serve_command
 from lantai.settings import load_settings
 
 DEMO_PASSWORD = "Lantai#2025demo"
@@ -35,15 +37,7 @@ demo_group = typer.Typer(help="演示 (demo): the whole scenario, or `generate` 
                          invoke_without_command=True)
 
 
-def _add_generate() -> None:
-    with contextlib.suppress(ImportError):
-        from lantai.cli.demo import demo_app
-
-        for command in demo_app.registered_commands:
-            demo_group.registered_commands.append(command)
-
-
-_add_generate()
+demo_group.registered_commands.extend(demo_app.registered_commands)  # ``lantai demo generate``
 
 
 @demo_group.callback()
@@ -67,7 +61,7 @@ def demo(
         summary["virus_scanner"] = socket_path
         emit(summary, as_json=as_json, render=lambda: _render(summary))
         if serve:
-            _serve(host, port)
+            serve_command(host=host, port=port)
 
 
 @contextlib.contextmanager
@@ -140,10 +134,10 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _init_keys(archive: Any) -> None:
-    with contextlib.suppress(ImportError):
-        from lantai.crypto.keystore import init_keystore
+    # Lazy, like the imports of the functions below: `lantai --help` loads this module.
+    from lantai.crypto.keystore import init_keystore
 
-        init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+    init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
 
 
 def _generate(batch: Path, *, items: int, year: int, seed: int, quiet: bool) -> dict[str, Any]:
@@ -161,12 +155,10 @@ def _generate(batch: Path, *, items: int, year: int, seed: int, quiet: bool) -> 
     return {**wanted, "reused": False, "items_per_second": report.to_dict().get("items_per_second")}
 
 
-def _arrange(archive: Any, year: int) -> dict[str, Any] | str:
-    try:
-        from lantai.demo import district
-        from lantai.services.arrange import arrange, current_reference, save_reference
-    except ImportError:
-        return "未安装整理模块"
+def _arrange(archive: Any, year: int) -> dict[str, Any]:
+    from lantai.demo import district
+    from lantai.services.arrange import arrange, current_reference, save_reference
+
     reference, _version = current_reference(archive)
     if district.FONDS_CODE not in reference.fonds:
         save_reference(archive, _demo_reference_text(archive), actor="demo", note="演示区全宗与机构代码")
@@ -197,10 +189,8 @@ def _reindex(archive: Any) -> int:
 
 
 def _accounts(archive: Any) -> list[dict[str, str]]:
-    try:
-        from lantai.services.users import create_user, list_users
-    except ImportError:
-        return []
+    from lantai.services.users import create_user, list_users
+
     existing = {u["username"] for u in list_users(archive)}
     for username, role, clearance, display in DEMO_ACCOUNTS:
         if username not in existing:
@@ -225,11 +215,3 @@ def _render(summary: dict[str, Any]) -> None:
             table.add_row(account["username"], account["password"], account["role"], account["clearance"])
         console.print(table)
 
-
-def _serve(host: str, port: int) -> None:
-    try:
-        from lantai.cli.web import serve_command
-    except ImportError:
-        console.print("网页服务模块尚未安装；可用 lantai show / lantai search 浏览档案。")
-        return
-    serve_command(host=host, port=port)
