@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lantai.jsonable import jsonable as _jsonable  # also imported under this name by services.access
+
 
 class LantaiError(Exception):
     """Base error. ``message_zh`` is shown to people; ``message_en`` goes to logs and English clients."""
@@ -120,15 +122,3 @@ class FixityMismatch(IntegrityError):
 class StorageError(LantaiError):
     code = "storage"
     http_status = 503
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)

@@ -16,7 +16,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from lantai.errors import LantaiError, _jsonable
+from lantai.errors import LantaiError
+from lantai.jsonable import jsonable
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
 
 

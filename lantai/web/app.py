@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from lantai.domain.clock import in_beijing
 from lantai.domain.roles import Permission
 from lantai.services.users import Principal
 
@@ -62,9 +63,7 @@ def local_time(value: str | None) -> str:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    return in_beijing(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 templates.env.filters["bytes"] = human_bytes
