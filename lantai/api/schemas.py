@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lantai.search.model import MAX_RESULT_WINDOW
+from lantai.domain.search import MAX_RESULT_WINDOW
 
 
 class ErrorOut(BaseModel):

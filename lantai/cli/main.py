@@ -1,6 +1,10 @@
 """The ``lantai`` command. Thin: it parses arguments, calls services and renders the result.
 
 Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad input or usage.
+
+Start-up time: every module of ``lantai.cli`` loads for any command, ``lantai --help`` included,
+so commands import services, SQLAlchemy, lxml, asn1crypto and the like inside their bodies; each
+command pays only for what it uses. Those function-level imports are deliberate.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app
 from lantai.cli.bag import bag_app
 from lantai.cli.check import check_command
 from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.cli.demo import demo_group
 from lantai.cli.eep import eep_app
 from lantai.cli.formats import formats_app
 from lantai.cli.keys import keys_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
 from lantai.cli.web import serve_command, users_app
-from lantai.demo.scenario import demo_group
 from lantai.settings import load_settings
 
 app = typer.Typer(
@@ -84,9 +88,9 @@ def init(
 
 
 def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]
-    from lantai.crypto.keystore import init_keystore  # lazy: asn1crypto and SM2 only for commands that sign
+    from lantai.services.keys import init_keys
 
-    ks = init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+    ks = init_keys(archive.settings)
     return {"dir": str(archive.settings.keys_dir), "certificate": str(ks.certificate_path)}
 
 

@@ -130,12 +130,21 @@ def iter_entries(archive: Archive) -> Iterator[Any]:
             yield entry_for(item, stored_text(archive.store, item.record_id))
 
 
-def reindex(archive: Archive, progress: Any = None) -> int:
-    """Rebuild the whole index from the catalogue and the stored text derivatives."""
+def reindex(archive: Archive, progress: Any = None, *, workers: int = 1) -> int:
+    """Rebuild the whole index from the catalogue and the stored text derivatives.
+
+    ``workers`` processes cut the text into words (``lantai search reindex`` uses every core).
+    """
     with archive.engine.begin() as conn:
         guarded = _guarded(archive.home, conn)
         guarded.index.ensure_schema(conn)
-        return int(guarded.reindex(conn, iter_entries(archive), progress))
+        return int(guarded.reindex(conn, iter_entries(archive), progress, workers))
+
+
+def backend(archive: Archive) -> str:
+    """Which index the catalogue database carries (``sqlite`` FTS5 or ``postgresql``)."""
+    with archive.engine.connect() as conn:
+        return str(_index(conn).backend)
 
 
 def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,
