@@ -9,7 +9,10 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEBIAN_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei fonts-noto-cjk poppler-utils libmagic1 clamav clamav-daemon chromium
 
-.PHONY: demo test lint bench system-deps install clean
+DEMO_ARGS ?=
+DEMO_CHECK_ITEMS ?= 60
+
+.PHONY: demo demo-check test lint bench system-deps install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +32,11 @@ system-deps:
 	fi
 
 demo: install
-	LANTAI_HOME=$${LANTAI_HOME:-./lantai-data} $(VENV)/bin/lantai demo
+	LANTAI_HOME=$${LANTAI_HOME:-./lantai-data} $(VENV)/bin/lantai demo $(DEMO_ARGS)
+
+# What `make demo` does, without serving and on fewer items: the first-run check CI makes.
+demo-check: install
+	LANTAI_HOME=$${LANTAI_HOME:-./lantai-data} $(VENV)/bin/lantai demo --no-serve --items $(DEMO_CHECK_ITEMS) $(DEMO_ARGS)
 
 test: install
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q -p no:cacheprovider

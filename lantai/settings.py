@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = "./lantai-data"
@@ -50,6 +50,21 @@ class Settings(BaseSettings):
         "a broader query reports its total as 'at least N' (≥ N 件), which keeps very broad words fast.",
     )
 
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        """Resolve once, here, so nothing downstream ever sees a relative path.
+
+        clamd refuses relative paths in its configuration, and worker processes, LibreOffice and
+        the URLs printed to users would each interpret one against their own working directory.
+        """
+        return _absolute(home)
+
+    @field_validator("clamd_socket", mode="after")
+    @classmethod
+    def _absolute_socket(cls, socket: str | None) -> str | None:
+        return str(_absolute(Path(socket))) if socket else socket
+
     @property
     def store_root(self) -> Path:
         return self.home / "store"
@@ -74,7 +89,7 @@ class Settings(BaseSettings):
     def catalogue_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.home / 'catalog.sqlite3').resolve()}"
+        return f"sqlite:///{self.home / 'catalog.sqlite3'}"
 
     @classmethod
     def settings_customise_sources(
@@ -85,18 +100,27 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        home = init_settings().get("home") or env_settings().get("home") or DEFAULT_HOME
+        return (init_settings, env_settings, _TomlSource(settings_cls, Path(home)))
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute, normalised path without resolving symbolic links the operator chose to use."""
+    return Path(os.path.abspath(path.expanduser()))
 
 
 class _TomlSource(PydanticBaseSettingsSource):
-    """Reads ``lantai.toml`` from the archive home (found via LANTAI_HOME or the default)."""
+    """Reads ``lantai.toml`` from the archive home actually in use (``home=``, LANTAI_HOME or the default)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], home: Path) -> None:
+        super().__init__(settings_cls)
+        self.home = home
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        home = Path(os.environ.get("LANTAI_HOME", DEFAULT_HOME))
-        path = home / "lantai.toml"
+        path = Path(self.home).expanduser() / "lantai.toml"
         if not path.is_file():
             return {}
         with open(path, "rb") as fh:

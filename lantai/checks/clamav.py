@@ -138,9 +138,27 @@ def write_test_database(directory: Path) -> list[Path]:
     return [hdb, ndb]
 
 
+# sockaddr_un.sun_path holds 108 bytes with its terminating NUL; clamd silently truncates a longer
+# path and then fails to chmod the file it did not create.
+MAX_SOCKET_PATH = 100
+
+
+def socket_path_for(run_dir: Path) -> Path:
+    """The socket in the run directory, or in a private short directory when that path is too long."""
+    preferred = run_dir / "clamd.sock"
+    if len(os.fsencode(preferred)) <= MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha256(os.fsencode(run_dir)).hexdigest()[:16]
+    short = Path(tempfile.gettempdir()) / f"lantai-clamd-{os.geteuid()}-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    if short.stat().st_uid != os.geteuid() or short.is_symlink():
+        raise RuntimeError(f"{short} is not owned by this user; refusing to put clamd's socket there")
+    return short / "clamd.sock"
+
+
 def write_config(run_dir: Path, database_dir: Path, limits: ClamdLimits = ClamdLimits()) -> Path:
     lines = {
-        "LocalSocket": str(run_dir / "clamd.sock"),
+        "LocalSocket": str(socket_path_for(run_dir)),
         "LocalSocketMode": "660",
         "Foreground": "yes",
         "DatabaseDirectory": str(database_dir),
@@ -160,7 +178,7 @@ def write_config(run_dir: Path, database_dir: Path, limits: ClamdLimits = ClamdL
     if os.geteuid() == 0:
         lines["User"] = "root"
     config = run_dir / "clamd.conf"
-    config.write_text("".join(f"{k} {v}\n" for k, v in lines.items()), encoding="ascii")
+    config.write_text("".join(f"{k} {v}\n" for k, v in lines.items()), encoding="utf-8")
     return config
 
 
@@ -170,14 +188,14 @@ class ClamdServer:
     def __init__(self, run_dir: Path | None = None, database_dir: Path | None = None,
                  limits: ClamdLimits = ClamdLimits()) -> None:
         self._own_dir = run_dir is None
-        self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="lantai-clamd-"))
-        self.database_dir = database_dir or self.run_dir / "db"
+        self.run_dir = Path(os.path.abspath(run_dir or tempfile.mkdtemp(prefix="lantai-clamd-")))
+        self.database_dir = Path(os.path.abspath(database_dir)) if database_dir else self.run_dir / "db"
         self.limits = limits
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def socket(self) -> str:
-        return str(self.run_dir / "clamd.sock")
+        return str(socket_path_for(self.run_dir))
 
     @staticmethod
     def binary() -> str | None:
@@ -187,25 +205,33 @@ class ClamdServer:
         binary = self.binary()
         if binary is None:
             raise RuntimeError("clamd is not installed (Debian package clamav-daemon)")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         if not any(self.database_dir.glob("*.*db")) and not any(self.database_dir.glob("*.cvd")):
             write_test_database(self.database_dir)
         config = write_config(self.run_dir, self.database_dir, self.limits)
-        self.process = subprocess.Popen([binary, f"--config-file={config}"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        # clamd reports configuration errors on stderr before it opens its log file, so both are
+        # kept: a failed start must show the daemon's own words, not an empty tail.
+        with open(self._output_file, "wb") as output:
+            self.process = subprocess.Popen([binary, f"--config-file={config}"], stdin=subprocess.DEVNULL,
+                                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"clamd exited with {self.process.returncode}: {self._log_tail()}")
+                raise RuntimeError(f"clamd exited with {self.process.returncode}: {self.failure_output()}")
             if _answers(self.socket):
                 return self
             time.sleep(0.05)
+        output = self.failure_output()
         self.stop()
-        raise RuntimeError("clamd did not start in time")
+        raise RuntimeError(f"clamd did not start within {timeout:.0f} s: {output}")
 
-    def _log_tail(self) -> str:
-        with contextlib.suppress(OSError):
-            return (self.run_dir / "clamd.log").read_text(errors="replace")[-500:]
-        return ""
+    @property
+    def _output_file(self) -> Path:
+        return self.run_dir / "clamd.out"
+
+    def failure_output(self, limit: int = 2000) -> str:
+        """What clamd itself said: its stderr/stdout, then its log file's tail, or a note that both are empty."""
+        return helper_output({"output": self._output_file, "log": self.run_dir / "clamd.log"}, limit)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -224,6 +250,17 @@ class ClamdServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def helper_output(files: dict[str, Path], limit: int = 2000) -> str:
+    """The tail of each non-empty output file of a helper process, labelled, for error messages."""
+    parts = []
+    for label, path in files.items():
+        with contextlib.suppress(OSError):
+            text = path.read_text(errors="replace").strip()
+            if text:
+                parts.append(f"[{label} {path}] {text[-limit:]}")
+    return " ".join(parts) or "(no output: " + ", ".join(str(p) for p in files.values()) + " are empty or missing)"
 
 
 def _answers(path: str) -> bool:

@@ -283,6 +283,50 @@ def fonds_add(
          render=lambda: console.print(f"[green]已保存[/] 全宗 {code}，参考数据 v{version}"))
 
 
+@fonds_app.command("export")
+@handle_errors
+def fonds_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出文件（参考数据.json）")],
+    fonds: Annotated[list[str] | None, typer.Option("--fonds", "-f", help="全宗号，可重复；默认全部")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """导出全宗、机构(问题)及其保管期限表为 参考数据.json，可随批次交给另一个档案馆导入."""
+    import json
+
+    from lantai.services.arrange import export_fonds
+
+    with _archive() as archive:
+        document = export_fonds(archive, fonds or None)
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    codes = [f["code"] for f in document["fonds"]]
+    emit({"ok": True, "output": str(output), "fonds": codes}, as_json=as_json,
+         render=lambda: console.print(f"[green]已导出[/] 全宗 {', '.join(codes)} → {output}"))
+
+
+@fonds_app.command("import")
+@handle_errors
+def fonds_import(
+    source: Annotated[Path, typer.Argument(help="参考数据.json（lantai fonds export 或 lantai demo generate 写出）")],
+    actor: ActorOption = "cli", as_json: JsonOption = False,
+) -> None:
+    """导入 参考数据.json 中的全宗与机构(问题)，新增或替换同号全宗，保存为参考数据新版本."""
+    import json
+
+    from lantai.errors import BadInput
+    from lantai.services.arrange import import_fonds
+
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BadInput(f"找不到文件 {source}", f"no such file: {source}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{source} 不是 UTF-8 编码的 JSON: {exc}", f"{source} is not UTF-8 JSON: {exc}") from exc
+    with _archive() as archive:
+        result = import_fonds(archive, document, actor=actor)
+    emit({"ok": True, **result}, as_json=as_json,
+         render=lambda: console.print(f"[green]已导入[/] 全宗 {', '.join(result['fonds'])}，参考数据 v{result['version']}"))
+
+
 def _build_fonds(cls, code, name, unit, scheme, rule, orgs):  # type: ignore[no-untyped-def]
     from lantai.domain.reference import ReferenceDataError
     from lantai.services.arrange import translate

@@ -89,7 +89,9 @@ def _render_summary(summary: dict[str, Any]) -> None:
                   f"冲突 {ingest['conflict']}")
     for row in summary.get("rejected", []):
         console.print(f"  [red]拒收[/] {row['item']}: {row['reason']}")
-    console.print(f"整理: {summary['arranged']}    检索索引: {summary['indexed']}")
+    arranged = summary["arranged"]
+    console.print(f"整理: 全宗 {arranged['fonds']} · {arranged['year']} 年度 · {arranged['items']} 件    "
+                  f"检索索引: {summary['indexed']} 条")
     if summary["accounts"]:
         table = Table(title="演示账号（每个角色一个）")
         for column in ("用户名", "密码", "角色", "密级许可"):

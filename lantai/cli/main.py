@@ -31,6 +31,7 @@ from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.cli.demo import demo_group
 from lantai.cli.eep import eep_app
 from lantai.cli.formats import formats_app
+from lantai.cli.inbox import watch_command
 from lantai.cli.keys import keys_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
@@ -56,6 +57,7 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
     app.add_typer(_group, name=_name)
 app.command("check")(check_command)
 app.command("serve")(serve_command)
+app.command("watch")(watch_command)
 
 
 def _progress() -> Progress:
@@ -76,7 +78,13 @@ def init(
     directory: Annotated[Path | None, typer.Argument(help="档案目录 (archive directory); default LANTAI_HOME")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """初始化档案库 (create an archive: store, catalogue, audit journal, keys)."""
+    """初始化档案库 (create an archive: store, catalogue, audit journal, keys).
+
+    The archive starts with the shipped reference data (one example 全宗, Z109). Add your own 全宗
+    and 机构(问题) with `lantai fonds add CODE --name … --organisation BGS=办公室`, or load an
+    agency's `参考数据.json` (written by `lantai fonds export` or beside a generated batch) with
+    `lantai fonds import FILE`; `lantai schedule export/import` edits everything as TOML.
+    """
     from lantai.services.archive import init_archive
 
     settings = load_settings(home=directory) if directory else load_settings()
@@ -84,7 +92,12 @@ def init(
         result = {"home": str(archive.home.resolve()), "store": str(archive.settings.store_root.resolve()),
                   "catalogue": archive.settings.catalogue_url.split("@")[-1]}
         result["keys"] = _init_keys(archive)
-    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}"))
+    result["next"] = INIT_NEXT_STEPS
+    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}\n{INIT_NEXT_STEPS}"))
+
+
+INIT_NEXT_STEPS = ("下一步：用 lantai fonds add 全宗号 --name 全宗名称 --organisation 机构代码=机构名称 添加本单位的全宗与机构，"
+                   "或用 lantai fonds import 参考数据.json 导入随批次提供的参考数据；lantai fonds list 查看已配置的全宗。")
 
 
 def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lantai.domain.reference import Fonds, Organisation
+
 DISTRICT = "青禾区"
 CITY = "云州市"
 FONDS_UNIT = "青禾区人民政府办公室"  # 立档单位: the office keeps the district government's fonds
@@ -93,3 +95,12 @@ CC_POOL = (
     "区委办公室", "区人大常委会办公室", "区政协办公室", "区纪委监委", "区委组织部",
     "区法院", "区检察院", f"{CITY}人民政府办公室", "区档案馆", "区融媒体中心",
 )
+
+
+def fonds() -> Fonds:
+    """The district government's 全宗 as reference data: its issuing organs are the 机构(问题)."""
+    return Fonds(code=FONDS_CODE, name=f"{DISTRICT}人民政府", unit=FONDS_UNIT,
+                 scheme=("year", "organisation", "retention"), schedule="district-ws",
+                 ordering=("date", "document_number"), join_incoming_reply=False,
+                 code_rules=(("*", "DA/T 22-2015"),),
+                 organisations=tuple(Organisation(organ.code, organ.name) for organ in ORGANS))

@@ -5,6 +5,7 @@ Layout of the output directory::
     DIR/
       <电子文件号>/…        one SIP item per 公文 (see :mod:`lantai.demo.item`)
       归档登记表.csv         单位名称,归档时间,门类,件数,字节数 (one data row)
+      参考数据.json          the district's 全宗 and 机构 codes (``lantai fonds import`` loads it)
       defects.csv            item,fault,check,detail (header only when no defects were planted)
       demo-ca.cer            the demo seal CA (DER), to trust when verifying the OFD seals
 
@@ -16,12 +17,15 @@ signatures inside the OFDs, which are randomised by design (and so are the organ
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from lantai.demo.item import ItemResult, build_item
 from lantai.demo.ofd_sign import Signer
 from lantai.demo.pki import DemoPki, build_pki
 from lantai.demo.plan import DocumentPlan, plan_year
+from lantai.domain.reference import EXCHANGE_FILE_NAME, fonds_exchange_document, parse_reference
 from lantai.errors import BadInput
 from lantai.packages.sip import REGISTER_NAME
 
@@ -84,6 +89,7 @@ def generate(out_dir: Path, *, year: int, items: int, seed: int, defect_rate: fl
     report.register = _write_register(Path(out_dir), year, results, seed, defect_rate > 0)
     report.bytes = sum(r.declared_bytes for r in results)
     report.defects = _write_defects(Path(out_dir), results, report.register)
+    write_reference(Path(out_dir))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -158,6 +164,16 @@ def _write_register(out_dir: Path, year: int, results: list[ItemResult], seed: i
         writer.writerow(["单位名称", "归档时间", "门类", "件数", "字节数"])
         writer.writerow([row[k] for k in ("单位名称", "归档时间", "门类", "件数", "字节数")])
     return row
+
+
+def write_reference(out_dir: Path) -> Path:
+    """参考数据.json beside the register, so generate → init → fonds import → ingest → arrange works."""
+    base = parse_reference(resources.files("lantai.domain").joinpath("data/reference.toml").read_text(encoding="utf-8"))
+    data = dataclasses.replace(base, fonds={district.FONDS_CODE: district.fonds()})
+    path = out_dir / EXCHANGE_FILE_NAME
+    document = fonds_exchange_document(data, [district.FONDS_CODE])
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _write_defects(out_dir: Path, results: list[ItemResult], register: dict[str, Any]) -> list[dict[str, str]]:

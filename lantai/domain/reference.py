@@ -283,3 +283,70 @@ def _value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
     raise ReferenceDataError(f"无法写入 TOML 的值: {value!r}", f"cannot write {value!r} as TOML")
+
+
+# -- exchange of fonds between archives (参考数据.json) -------------------------------------------
+
+EXCHANGE_FORMAT = "lantai-reference-data/1"
+EXCHANGE_FILE_NAME = "参考数据.json"
+
+
+def fonds_exchange_document(data: ReferenceData, codes: list[str] | None = None) -> dict[str, Any]:
+    """The fonds an agency's batches belong to, with what they refer to, as one JSON-ready document.
+
+    It travels beside a batch's 归档登记表 so the receiving archive can arrange the batch without
+    retyping the agency's 全宗, 机构 codes and names; the schedules and 档号 rules the fonds use
+    come along so the document is complete on its own.
+    """
+    chosen = [data.get_fonds(code) for code in codes] if codes else list(data.fonds.values())
+    schedules = {f.schedule for f in chosen}
+    rules = {rule for f in chosen for _category, rule in f.code_rules}
+    return {
+        "format": EXCHANGE_FORMAT,
+        "fonds": [_fonds_dict(f) for f in chosen],
+        "schedules": [_schedule_dict(s) for name, s in data.schedules.items() if name in schedules],
+        "code_rules": [_rule_dict(r) for name, r in data.code_rules.items()
+                       if name in rules and BUILTIN_RULES.get(name) != r],
+    }
+
+
+def merge_fonds_exchange(data: ReferenceData, document: Any) -> tuple[ReferenceData, list[str]]:
+    """The reference data with the document's fonds added or replaced; returns the codes merged.
+
+    Schedules and 档号 rules the archive lacks are added. One the archive already has under the
+    same name must be identical: silently replacing a retention schedule would change the
+    retention of everything arranged under it, so a difference is refused.
+    """
+    if not isinstance(document, dict) or document.get("format") != EXCHANGE_FORMAT:
+        raise ReferenceDataError(f"不是兰台参考数据交换文件（format 应为 {EXCHANGE_FORMAT}）",
+                                 f"not a Lantai reference-data exchange document (format must be {EXCHANGE_FORMAT})")
+    try:
+        fonds = [_fonds(entry) for entry in document.get("fonds") or []]
+        schedules = [_schedule(entry) for entry in document.get("schedules") or []]
+        rules = [_code_rule(entry) for entry in document.get("code_rules") or []]
+    except (CodeError, ScheduleError) as exc:
+        raise ReferenceDataError(exc.message_zh, exc.message_en, **exc.details) from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ReferenceDataError(f"参考数据交换文件缺少或错写字段: {exc}",
+                                 f"the exchange document has a missing or malformed field: {exc}") from exc
+    if not fonds:
+        raise ReferenceDataError("参考数据交换文件中没有全宗", "the exchange document lists no fonds")
+    merged = ReferenceData(
+        version=data.version, note=data.note, categories=data.categories,
+        code_rules=_merge_named(data.code_rules, rules, "档号规则", "code rule"),
+        schedules=_merge_named(data.schedules, schedules, "保管期限表", "retention schedule"),
+        fonds={**data.fonds, **{f.code: f for f in fonds}},
+    )
+    merged.check()
+    return merged, [f.code for f in fonds]
+
+
+def _merge_named(existing: dict[str, Any], incoming: list[Any], label_zh: str, label_en: str) -> dict[str, Any]:
+    merged = dict(existing)
+    for entry in incoming:
+        if entry.name in merged and merged[entry.name] != entry:
+            raise ReferenceDataError(f"{label_zh} {entry.name!r} 与本馆现有的同名{label_zh}不同，未导入；请改名后再导入",
+                                     f"{label_en} {entry.name!r} differs from this archive's one of the same name; "
+                                     "rename it before importing", name=entry.name)
+        merged[entry.name] = entry
+    return merged

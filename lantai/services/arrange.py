@@ -58,6 +58,8 @@ from lantai.services.arrange_reference import (
     DOMAIN_ERRORS,
     current_reference,
     default_reference_text,
+    export_fonds,
+    import_fonds,
     lock,
     reference_versions,
     save_reference,
@@ -66,7 +68,7 @@ from lantai.services.arrange_reference import (
 
 __all__ = ["ARRANGEMENT_PATH", "METADATA_PATH", "ArrangementPlan", "PlannedItem", "arrange", "build_plan",
            "catalogue_entries", "correct_arrangement", "current_reference", "default_reference_text",
-           "export_catalogue", "export_note", "file_arrangement", "override_retention", "pending_count",
+           "export_catalogue", "export_fonds", "export_note", "file_arrangement", "import_fonds", "override_retention", "pending_count",
            "publish_pending", "reference_versions", "rewrite_archival_code", "save_reference", "stamp_item",
            "suggest_retention", "translate"]
 

@@ -20,7 +20,14 @@ from lantai.catalog.models import utcnow
 from lantai.crypto.digests import sm3_hex
 from lantai.domain.archival_code import CodeError
 from lantai.domain.composition import CompositionError
-from lantai.domain.reference import ReferenceData, ReferenceDataError, dump_reference, parse_reference
+from lantai.domain.reference import (
+    ReferenceData,
+    ReferenceDataError,
+    dump_reference,
+    fonds_exchange_document,
+    merge_fonds_exchange,
+    parse_reference,
+)
 from lantai.domain.retention import ScheduleError
 from lantai.errors import BadInput
 from lantai.services.archive import Archive
@@ -93,6 +100,26 @@ def save_reference(archive: Archive, text: str, *, actor: str, note: str = "") -
         document = dump_reference(ReferenceData(version, data.note, data.categories, data.code_rules, data.schedules, data.fonds))
         _save(archive, session, version, document, actor, note)
     return version
+
+
+def export_fonds(archive: Archive, codes: list[str] | None = None) -> dict[str, Any]:
+    """The exchange document (参考数据.json) for the given fonds, or all, from the current version."""
+    reference, _version = current_reference(archive)
+    try:
+        return fonds_exchange_document(reference, codes)
+    except ReferenceDataError as exc:
+        raise translate(exc) from exc
+
+
+def import_fonds(archive: Archive, document: Any, *, actor: str) -> dict[str, Any]:
+    """Add or replace the document's fonds as a new reference-data version (journalled like any save)."""
+    reference, _version = current_reference(archive)
+    try:
+        merged, codes = merge_fonds_exchange(reference, document)
+    except ReferenceDataError as exc:
+        raise translate(exc) from exc
+    version = save_reference(archive, dump_reference(merged), actor=actor, note=f"导入全宗 {', '.join(codes)}")
+    return {"version": version, "fonds": codes}
 
 
 def reference_versions(archive: Archive) -> list[dict[str, Any]]:
