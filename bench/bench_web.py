@@ -102,10 +102,10 @@ def seed(home: Path, database_url: str | None, count: int) -> dict:
     context = BatchContext(submitted_by="bench")
     outcome = commit_item(archive, prepare_item(settings, item, context), context)
     assert outcome.status == "accepted", outcome.to_dict()
-    users.create_user(archive, "bench", "bench-reader", PASSWORD, roles=["利用者"], clearance="机密")
-    users.create_user(archive, "bench", "bench-clerk", PASSWORD, roles=["文书"], clearance="内部")
-    tokens = {"reader": users.create_token(archive, "bench", "bench-reader", "bench")["token"],
-              "clerk": users.create_token(archive, "bench", "bench-clerk", "bench")["token"]}
+    users.create_user(archive, "bench", "bench-reader", PASSWORD, roles=["利用者"], clearance="机密", bootstrap=True)
+    users.create_user(archive, "bench", "bench-clerk", PASSWORD, roles=["文书"], clearance="内部", bootstrap=True)
+    tokens = {"reader": users.issue_token(archive, "bench", "bench-reader", "bench", 30, ["read"])["token"],
+              "clerk": users.issue_token(archive, "bench", "bench-clerk", "bench", 30, ["read", "submit"])["token"]}
     archive.close()
     return {"tokens": tokens, "seed_seconds": round(seeded, 1), "real_item": "BENCH-REAL-0001"}
 

@@ -49,6 +49,42 @@ class Settings(BaseSettings):
         description="Most matches one search counts, computes facets over and ranks from (the newest ones); "
         "a broader query reports its total as 'at least N' (≥ N 件), which keeps very broad words fast.",
     )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; from anyone else these headers are ignored.",
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark session cookies Secure even on plain HTTP (they always are when the request is HTTPS, "
+        "directly or via a trusted proxy)."
+    )
+    password_max_age_days: int = Field(
+        0, ge=0, le=3650,
+        description="Days after which a password must be changed at the next login (GB/T 22239 level 3); 0 = never.",
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins per account within 15 minutes before the account is throttled."
+    )
+    login_max_failures_per_client: int = Field(
+        20, ge=1, description="Failed logins per client address within 15 minutes before the client is throttled."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: Any) -> Any:
+        """``LANTAI_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`` (a TOML list works too); bad CIDRs are refused."""
+        import ipaddress
+
+        items = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value or [])
+        items = [p for p in items if p]
+        for item in items:
+            ipaddress.ip_network(item, strict=False)
+        return ",".join(items) or None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[str, ...]:
+        """The trusted proxies one by one (empty: no proxy is trusted)."""
+        return tuple(p for p in (self.trusted_proxies or "").split(",") if p)
 
     @field_validator("home", mode="after")
     @classmethod

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from lantai import __version__
 from lantai.api import errors
+from lantai.api.deps import declared
 from lantai.api.routers import (
     audit,
     auth,
@@ -27,6 +28,7 @@ from lantai.api.routers import (
     tokens,
     users,
 )
+from lantai.domain.permissions import Permission
 from lantai.services.archive import Archive
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
@@ -50,7 +52,7 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[declared(Permission.PUBLIC)])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="兰台 API",
                                    swagger_js_url="/static/swagger/swagger-ui-bundle.js",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lantai.domain.search import MAX_RESULT_WINDOW
 
@@ -31,8 +31,13 @@ class UserPublic(BaseModel):
     username: str
     display_name: str
     roles: list[str]
+    pending_roles: list[str] = Field(default_factory=list, description="待审批的角色")
     clearance: str
     active: bool
+    service: bool = False
+    service_approved: bool = False
+    must_change_password: bool = False
+    created_by: str = ""
     created_at: str | None = None
 
 
@@ -44,19 +49,28 @@ class Me(BaseModel):
     permissions: list[str]
     via: str
     csrf_token: str | None = None
+    must_change_password: bool = False
+    scopes: list[str] | None = Field(None, description="令牌的范围（会话登录时为空）")
 
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: str | None = Field(None, min_length=1, max_length=256,
+                                 description="初始密码（首次登录须修改）；服务账号不需要")
     display_name: str = Field("", max_length=128)
-    roles: list[str] = Field(default_factory=list, max_length=6)
+    roles: list[str] = Field(default_factory=list, max_length=6,
+                             description="申请的角色：待安全保密管理员审批后生效")
+    service: bool = Field(False, description="服务账号（如 OA 系统）：只用接口令牌，须经安全保密管理员批准")
 
 
 class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # roles are PUT /users/{name}/roles (安全保密管理员)
     display_name: str | None = Field(None, max_length=128)
-    roles: list[str] | None = Field(None, max_length=6)
     active: bool | None = None
+
+
+class RolesIn(BaseModel):
+    roles: list[str] = Field(max_length=6, description="业务角色：档案管理员、文书、利用者")
 
 
 class PasswordReset(BaseModel):
@@ -73,9 +87,12 @@ class ClearanceIn(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: str | None = Field(None, min_length=1, max_length=64,
+                                 description="省略为本人；他人只能是经批准的服务账号（安全保密管理员签发）")
     name: str = Field("", max_length=128)
-    days: int | None = Field(365, ge=1, le=3650)
+    days: int = Field(90, ge=1, le=365, description="有效天数，最长 365 天")
+    scopes: list[str] = Field(default_factory=lambda: ["read"], min_length=1, max_length=5,
+                              description="范围：read、submit、write、audit、admin")
 
 
 class TokenPublic(BaseModel):
@@ -88,6 +105,7 @@ class TokenPublic(BaseModel):
     expires_at: str | None
     last_used: str | None
     revoked: bool
+    scopes: list[str] = Field(default_factory=list)
 
 
 class TokenCreated(TokenPublic):
@@ -260,6 +278,7 @@ class AuditEntryOut(BaseModel):
     actor: str
     action: str
     target: str
+    title: str | None = Field(None, description="对象条目的题名；高于审计员密级权限时隐藏（电子文件号保留）")
     details: dict[str, Any]
     prev_hash: str
     hash: str

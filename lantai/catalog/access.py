@@ -42,6 +42,7 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    scopes: Mapped[str] = mapped_column(String(128), default="")  # comma-separated, see domain.permissions
 
 
 class LoginAttempt(Base):
@@ -57,3 +58,16 @@ class LoginAttempt(Base):
 
     __table_args__ = (Index("ix_login_attempts_user_time", "username", "at"),
                       Index("ix_login_attempts_client_time", "client", "at"))
+
+
+class LoginThrottle(Base):
+    """Failed logins per key (``u:<username>`` or ``c:<client>``) in a fixed window.
+
+    One row per key, changed by a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` so that
+    concurrent attempts each see their own count; a success never resets it.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -161,6 +161,15 @@ class User(Base):
     clearance: Mapped[str] = mapped_column(String(16), default="公开")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # 三员分立 and password rules (migration 0005_security): an initial or reset password must be
+    # changed at the next login; administrator roles and service accounts wait for a second
+    # administrator's approval in ``pending_roles`` / ``service_approved_by``.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    pending_roles: Mapped[str] = mapped_column(String(256), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    is_service: Mapped[bool] = mapped_column(default=False)
+    service_approved_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Submission(Base):

@@ -115,12 +115,18 @@ class FileAnalysis:
         if declared is None:
             return {"declared": None, "compliant": None, "violations": []}
         return {"declared": str(declared).lower(), "compliant": bool(result.compliant),
-                "violations": [{"clause": v.get("clause", ""), "message": v.get("message", "")}
-                               for v in result.violations]}
+                "violations": [_pdfa_finding(v) for v in result.violations],
+                "warnings": [_pdfa_finding(w) for w in getattr(result, "warnings", [])]}
 
     def format_dict(self) -> dict[str, Any]:
         f = self.format
         return {"puid": f.puid, "mime": f.mime, "name": f.name, "version": f.version}
+
+
+def _pdfa_finding(finding: dict[str, str]) -> dict[str, str]:
+    """The report's view of one PDF/A finding: clause, registry rule and both languages."""
+    keys = ("clause", "rule", "message", "message_zh", "message_en")
+    return {key: finding.get(key, "") for key in keys if key in finding or key in ("clause", "message")}
 
 
 def zip_is_sip(path: Path, metadata_name: str) -> bool:

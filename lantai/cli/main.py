@@ -92,12 +92,27 @@ def init(
         result = {"home": str(archive.home.resolve()), "store": str(archive.settings.store_root.resolve()),
                   "catalogue": archive.settings.catalogue_url.split("@")[-1]}
         result["keys"] = _init_keys(archive)
+        result["administrators"] = _init_administrators(archive)
     result["next"] = INIT_NEXT_STEPS
-    emit(result, as_json=as_json, render=lambda: console.print(f"[green]档案库已就绪[/] {result['home']}\n{INIT_NEXT_STEPS}"))
+    emit(result, as_json=as_json, render=lambda: _render_init(result))
 
 
 INIT_NEXT_STEPS = ("下一步：用 lantai fonds add 全宗号 --name 全宗名称 --organisation 机构代码=机构名称 添加本单位的全宗与机构，"
                    "或用 lantai fonds import 参考数据.json 导入随批次提供的参考数据；lantai fonds list 查看已配置的全宗。")
+
+
+def _init_administrators(archive) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """三员: the three administrator accounts, once, with initial passwords shown only now."""
+    from lantai.services.accounts import bootstrap_administrators
+
+    return bootstrap_administrators(archive)
+
+
+def _render_init(result: dict) -> None:
+    console.print(f"[green]档案库已就绪[/] {result['home']}")
+    for admin in result.get("administrators") or []:
+        console.print(f"  {admin['role']}: {admin['username']}  初始密码 {admin['password']}（只显示这一次，首次登录须修改）")
+    console.print(INIT_NEXT_STEPS)
 
 
 def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]

@@ -52,19 +52,23 @@ def _roles_option(values: list[str] | None) -> list[str]:
 @handle_errors
 def add(
     username: Annotated[str, typer.Argument(help="用户名")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="密码")],
+    password: Annotated[str | None, typer.Option(help="初始密码（不给则提示输入；服务账号不需要）")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help=f"角色，可多次: {', '.join(r.value for r in Role)}")] = None,
     clearance: Annotated[str, typer.Option(help=f"密级权限: {', '.join(CLEARANCES)}")] = "公开",
     display_name: Annotated[str, typer.Option(help="姓名")] = "",
+    service: Annotated[bool, typer.Option("--service", help="服务账号（如 OA 系统，只用接口令牌，须经安全保密管理员批准）")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """新建用户 (create a user)."""
+    """新建用户 (create a user; the roles asked for wait for the 安全保密管理员's approval)."""
+    if password is None and not service:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     from lantai.services import users
     from lantai.services.archive import open_archive
 
     with open_archive() as archive:
-        user = users.create_user(archive, CLI_ACTOR, username, password, display_name=display_name,
-                                 roles=_roles_option(role), clearance=clearance)
+        user = users.create_user(archive, CLI_ACTOR, username, None if service else password,
+                                 display_name=display_name, roles=_roles_option(role), clearance=clearance,
+                                 initial=not service, service=service)
     emit(user, as_json=as_json, render=lambda: console.print(f"[green]已创建用户[/] {user['username']}"))
 
 
@@ -107,10 +111,15 @@ def set_clearance(username: str, clearance: Annotated[str, typer.Argument(help="
 @handle_errors
 def set_roles(username: str, role: Annotated[list[str], typer.Option("--role", help="角色，可多次")],
               as_json: JsonOption = False) -> None:
-    """设置角色 (replace a user's roles)."""
+    """设置业务角色 (replace a user's business roles; administrator roles need creation plus approval)."""
+    from lantai.domain.roles import THREE_ADMINS
+    from lantai.errors import BadInput
     from lantai.services import users
     from lantai.services.archive import open_archive
 
+    if {r.value for r in THREE_ADMINS} & set(_roles_option(role)):
+        raise BadInput("管理员角色只能由系统管理员新建账号、安全保密管理员审批后授予",
+                       "administrator roles are granted only by creation plus approval")
     with open_archive() as archive:
         user = users.update_user(archive, CLI_ACTOR, username, roles=_roles_option(role))
     emit(user, as_json=as_json, render=lambda: console.print(f"{username} 角色：{'、'.join(user['roles'])}"))
@@ -145,11 +154,14 @@ def set_password(username: str,
 @users_app.command("token")
 @handle_errors
 def token(username: str, name: Annotated[str, typer.Option(help="令牌名称，如 OA")] = "",
-          days: Annotated[int, typer.Option(help="有效天数")] = 365, as_json: JsonOption = False) -> None:
-    """签发接口令牌 (issue an API token; the secret is printed once)."""
+          days: Annotated[int, typer.Option(help="有效天数（1–365）")] = 90,
+          scopes: Annotated[list[str] | None, typer.Option("--scope", help="范围，可多次: read, submit, write, audit, admin")] = None,
+          as_json: JsonOption = False) -> None:
+    """为经批准的服务账号签发接口令牌 (issue a token for an approved service account; printed once)."""
+    scopes = scopes or ["submit"]
     from lantai.services import users
     from lantai.services.archive import open_archive
 
     with open_archive() as archive:
-        result = users.create_token(archive, CLI_ACTOR, username, name, days)
+        result = users.create_token(archive, CLI_ACTOR, username, name, days, scopes)
     emit(result, as_json=as_json, render=lambda: console.print(f"令牌（只显示一次）: {result['token']}"))

@@ -165,5 +165,5 @@ def _accounts(archive: Any) -> list[dict[str, str]]:
     for username, role, clearance, display in DEMO_ACCOUNTS:
         if username not in existing:
             create_user(archive, "demo", username, DEMO_PASSWORD, display_name=display, roles=[role],
-                        clearance=clearance)
+                        clearance=clearance, bootstrap=True)  # the demo plays `lantai init` for all six
     return [{"username": u, "password": DEMO_PASSWORD, "role": r, "clearance": c} for u, r, c, _d in DEMO_ACCOUNTS]

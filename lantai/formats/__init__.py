@@ -5,7 +5,7 @@ The facade resolves its names lazily so that importing one validator does not lo
 
     identify(path) -> FormatInfo            PRONOM PUID, MIME, version, lying extensions
     inspect_pdf(path) -> PdfInfo            opens, pages parse, encryption, producer, signatures
-    validate_pdfa(path) -> PdfaResult       ISO 19005-1/2/3 level B rules, without veraPDF
+    validate_pdfa(path) -> PdfaResult       ISO 19005-1/2/3 rules by clause (A/B/U), without veraPDF
     validate_ofd(path) -> OfdResult         GB/T 33190 structure, reference digests, SES seals
     check_image(path) -> ImageResult        full decode under an explicit pixel limit
     check_office(path) -> OfficeResult      OOXML opens and is not password protected

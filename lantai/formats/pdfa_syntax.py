@@ -11,25 +11,33 @@ import mmap
 import re
 from pathlib import Path
 
+from lantai.formats.pdfa_lexical import Liveness, Resolver, check_lexical
+
 Violation = tuple[str, str]  # (clause, message)
 
 HEADER_ANY = re.compile(rb"%PDF-\d\.\d")
 HEADER_PDF1 = re.compile(rb"%PDF-1\.[0-7]")
-XREF_BAD = re.compile(rb"(?:^|[\r\n])xref[ \t]+[\r\n]")
 OBJ_NO_EOL = re.compile(rb"(?:^|[\r\n])\d{1,10}[ ]\d{1,5}[ ]obj(?![\r\n])")
 TRAILER = re.compile(rb"trailer\s*<<")
 STARTXREF = re.compile(rb"startxref\s+(\d+)")
 
 
-def check_syntax(path: Path, part: int) -> list[Violation]:
-    """Raw-byte rules for PDF/A-``part``; an empty list means none broken."""
+def check_syntax(path: Path, part: int, resolve_length: Resolver | None = None,
+                 live: Liveness | None = None) -> list[Violation]:
+    """Raw-byte rules for PDF/A-``part``; an empty list means none broken.
+
+    ``resolve_length`` gives the value of an indirect stream Length (object number, generation);
+    ``live`` says whether an object is used by the document (default: every object is).
+    """
     with open(path, "rb") as fh:
         try:
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # empty file
             return [("6.1.2", "file is empty")]
         with data:
-            return _header(data, part) + _trailer(data) + _xref(data) + _objects(data, part)
+            lexical = check_lexical(data, part, resolve_length or (lambda _n, _g: None),
+                                    live or (lambda _n, _g: True))
+            return _header(data, part) + _trailer(data) + _objects(data, part) + lexical
 
 
 def _header(data: mmap.mmap, part: int) -> list[Violation]:
@@ -58,7 +66,15 @@ def _eol(data: mmap.mmap, start: int) -> int | None:
 
 
 def _trailer(data: mmap.mmap) -> list[Violation]:
-    """The trailer of the last section must carry ID; a linearised file may carry it in its first page trailer."""
+    """The trailer that readers start from must carry ID: the first-page trailer of a linearised
+    file, otherwise the last trailer of the file."""
+    head = data[:2048]
+    if b"/Linearized" in head:
+        first = TRAILER.search(data, 0, min(len(data), 65536))
+        if first is not None:
+            if b"/ID" in data[first.start():first.start() + 2048].split(b"startxref")[0]:
+                return []
+            return [("6.1.3", "the first-page trailer of the linearised file has no ID")]
     tail_start = max(0, len(data) - 4096)
     tail = data[tail_start:]
     last = None
@@ -71,18 +87,7 @@ def _trailer(data: mmap.mmap) -> list[Violation]:
     trailer = trailer[:end] if end > 0 else trailer
     if b"/ID" in trailer:
         return []
-    head = data[:2048]
-    if b"/Linearized" in head:
-        first = TRAILER.search(data, 0, min(len(data), 65536))
-        if first is not None and b"/ID" in data[first.start():first.start() + 2048].split(b"startxref")[0]:
-            return []
     return [("6.1.3", "the last file trailer dictionary has no ID")]
-
-
-def _xref(data: mmap.mmap) -> list[Violation]:
-    if XREF_BAD.search(data):
-        return [("6.1.4", "cross-reference: 'xref' keyword and subsection header are not separated by a single EOL")]
-    return []
 
 
 def _objects(data: mmap.mmap, part: int) -> list[Violation]:

@@ -17,6 +17,7 @@ from typing import Any
 import pikepdf
 from lxml import etree
 
+from lantai.formats.pdfa_xmp_props import check_properties
 from lantai.formats.safexml import parse_xml
 
 Violation = tuple[str, str]
@@ -25,15 +26,6 @@ PDFAID = "http://www.aiim.org/pdfa/ns/id/"
 DC = "http://purl.org/dc/elements/1.1/"
 XMP = "http://ns.adobe.com/xap/1.0/"
 PDF = "http://ns.adobe.com/pdf/1.3/"
-# property → required RDF container (None = simple value)
-PROPERTY_TYPES = {
-    (DC, "creator"): "Seq", (DC, "title"): "Alt", (DC, "description"): "Alt", (DC, "subject"): "Bag",
-    (DC, "rights"): "Alt", (DC, "publisher"): "Bag", (DC, "contributor"): "Bag", (DC, "date"): "Seq",
-    (DC, "language"): "Bag", (DC, "type"): "Bag", (DC, "format"): None,
-    (XMP, "CreatorTool"): None, (XMP, "CreateDate"): None, (XMP, "ModifyDate"): None, (XMP, "MetadataDate"): None,
-    (PDF, "Producer"): None, (PDF, "Keywords"): None, (PDF, "PDFVersion"): None,
-    (PDFAID, "part"): None, (PDFAID, "conformance"): None,
-}
 INFO_TO_XMP = {"/Title": (DC, "title"), "/Author": (DC, "creator"), "/Subject": (DC, "description"),
                "/Keywords": (PDF, "Keywords"), "/Creator": (XMP, "CreatorTool"), "/Producer": (PDF, "Producer"),
                "/CreationDate": (XMP, "CreateDate"), "/ModDate": (XMP, "ModifyDate")}
@@ -53,14 +45,43 @@ def read_xmp(pdf: pikepdf.Pdf) -> tuple[Xmp, list[Violation]]:
         return Xmp(None, None, None, False), []
     problems: list[Violation] = []
     try:
-        raw = metadata.read_bytes()
-        root = parse_xml(raw.strip(b"\x00 \r\n\t") or b"<x/>", "XMP")
+        root = parse_xml(_packet_bytes(metadata.read_bytes()), "XMP")
     except Exception as exc:
         return Xmp(None, None, None, False), [("6.7.2", f"XMP metadata does not parse: {exc}")]
     part = _property(root, PDFAID, "part")
     conformance = _property(root, PDFAID, "conformance")
     claims = part is not None or conformance is not None
     return Xmp(root, part, conformance, claims), problems
+
+
+def _packet_bytes(raw: bytes) -> bytes:
+    """The packet as UTF-8: UTF-16/32 packets (allowed by XMP) are decoded by their BOM, padding dropped."""
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                       (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le")):
+        if raw.startswith(bom):
+            raw = raw.decode(codec, "replace").lstrip("\ufeff").encode("utf-8")
+            break
+    else:
+        codec = {b"<\x00\x00\x00": "utf-32-le", b"\x00\x00\x00<": "utf-32-be"}.get(raw[:4]) or \
+            {b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}.get(raw[:2])
+        if codec:  # no BOM: the encoding shows in the first '<'
+            raw = raw.decode(codec, "replace").encode("utf-8")
+    return raw.strip(b"\x00 \r\n\t") or b"<x/>"
+
+
+XPACKET = re.compile(rb"<\?xpacket\s+(?!end)[^>]*\?>")
+
+
+def _packet_header(metadata: pikepdf.Stream, clause: str) -> list[Violation]:
+    """The xpacket header shall not use the deprecated bytes and encoding attributes."""
+    try:
+        head = _packet_bytes(metadata.read_bytes()[:4096])
+    except Exception:
+        return []
+    match = XPACKET.search(head)
+    if match and re.search(rb"\s(bytes|encoding)\s*=", match.group(0)):
+        return [(clause, "the xpacket header uses the bytes or encoding attribute")]
+    return []
 
 
 def check_xmp(pdf: pikepdf.Pdf, xmp: Xmp, part: int) -> list[Violation]:
@@ -73,11 +94,21 @@ def check_xmp(pdf: pikepdf.Pdf, xmp: Xmp, part: int) -> list[Violation]:
         violations.append((id_clause, "required 'part' property is missing from the PDF/A identification schema"))
     elif not re.fullmatch(r"[123]", xmp.part.strip()):
         violations.append((id_clause, f"pdfaid:part has an invalid value {xmp.part!r}"))
-    allowed = "AB" if part == 1 else "ABU"
-    if xmp.conformance is None or xmp.conformance.strip().upper() not in allowed:
+    allowed = {"A", "B"} if part == 1 else {"A", "B", "U"}
+    if xmp.conformance is None or xmp.conformance.strip() not in allowed:  # upper case only (XMP values)
         violations.append((id_clause, f"pdfaid:conformance missing or invalid: {xmp.conformance!r}"))
+    if isinstance(metadata, pikepdf.Stream) and part > 1 and (
+            str(metadata.stream_dict.get("/Type")) != "/Metadata" or str(metadata.stream_dict.get("/Subtype")) != "/XML"):
+        violations.append(("6.6.2.1", "the metadata stream dictionary lacks Type /Metadata or Subtype /XML"))
+    if isinstance(metadata, pikepdf.Stream):
+        violations += _packet_header(metadata, "6.7.5" if part == 1 else "6.6.2.1")
+    if xmp.root is not None and part == 1:
+        prefixes = {p for d in _descriptions(xmp.root) for p, ns in d.nsmap.items() if ns == PDFAID}
+        if prefixes - {"pdfaid"}:
+            violations.append((id_clause, f"the PDF/A identification schema uses prefix {sorted(prefixes - {'pdfaid'})[0]!r}"
+                                          " instead of pdfaid"))
     if xmp.root is not None:
-        violations += _property_types(xmp.root, "6.7.2" if part == 1 else "6.6.2.3.1")
+        violations += check_properties(xmp.root, part)
     if part == 1 and xmp.root is not None:
         violations += _info_consistency(pdf, xmp.root)
     return violations
@@ -108,23 +139,6 @@ def _property(root: etree._Element, ns: str, name: str) -> str | None:
         return None
     items = [li.text or "" for li in element.iter(f"{{{RDF}}}li")]
     return items[0] if items else (element.text or "").strip()
-
-
-def _property_types(root: etree._Element, clause: str) -> list[Violation]:
-    violations: list[Violation] = []
-    for (ns, name), container in PROPERTY_TYPES.items():
-        element, attr = _find(root, ns, name)
-        if element is None and attr is None:
-            continue
-        prefix = {DC: "dc", XMP: "xmp", PDF: "pdf", PDFAID: "pdfaid"}[ns]
-        if container is None:
-            if element is not None and len(element) and element[0].tag != f"{{{RDF}}}Description":
-                violations.append((clause, f"{prefix}:{name} must be a simple value, found a container"))
-            continue
-        if attr is not None or element is None or element.find(f"{{{RDF}}}{container}") is None:
-            violations.append((clause, f"{prefix}:{name} is not used in accordance with its definition "
-                                       f"(must be an rdf:{container})"))
-    return violations
 
 
 # -- info dictionary ↔ XMP (PDF/A-1 6.7.3) ----------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from lantai.domain.cells import safe_row
 from lantai.errors import BadInput, StorageError
 
 COLUMNS = ("序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注")
@@ -118,7 +119,7 @@ def write_xlsx(entries: Iterable[CatalogueEntry], target: Path, heading: Catalog
         header.append(cell)
     sheet.append(header)
     for entry in entries:
-        sheet.append(list(entry.row()))
+        sheet.append(safe_row(entry.row()))  # a 题名 like =HYPERLINK(…) stays text
     _save(workbook.save, target)
 
 

@@ -33,8 +33,10 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import AuditEntry, Item
-from lantai.domain.roles import PERMISSION_LABELS, Permission, rank, visible_levels
+from lantai.domain.cells import safe_row
+from lantai.domain.roles import Permission, rank, visible_levels
 from lantai.errors import BadInput, LantaiError, NotFound, PermissionDenied, ValidationFailed
+from lantai.services import audit_view, authz, visibility
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
@@ -50,17 +52,13 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 # --- authorisation --------------------------------------------------------------------------------
 def require(principal: Principal, permission: Permission) -> Principal:
-    """The single authorisation check every route goes through."""
-    if not principal.can(permission):
-        label = PERMISSION_LABELS.get(permission, permission.value)
-        raise PermissionDenied(f"您的角色无权执行此操作（{label}）", f"your roles do not allow {permission.value}",
-                               permission=permission.value, roles=principal.role_names)
-    return principal
+    """The single authorisation check every route goes through (:mod:`lantai.services.authz`)."""
+    return authz.require(principal, permission)
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: items at or below the caller's clearance (unknown 密级 is never visible)."""
-    return Item.security_classification.in_(visible_levels(principal.clearance))
+    """SQL condition: items at or below the caller's clearance (:func:`lantai.services.visibility.visible_to`)."""
+    return visibility.visible_to(principal)
 
 
 def _not_found(record_id: str) -> NotFound:
@@ -593,7 +591,7 @@ def export_catalogue(archive: Archive, principal: Principal, filters: dict[str, 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([label for _c, label in CATALOGUE_COLUMNS])
+        writer.writerow(safe_row(label for _c, label in CATALOGUE_COLUMNS))
         yield "\ufeff" + buffer.getvalue()
         with archive.sessions() as session:
             query = (select(*(getattr(Item, c) for c, _l in CATALOGUE_COLUMNS)).where(*conditions)
@@ -602,7 +600,7 @@ def export_catalogue(archive: Archive, principal: Principal, filters: dict[str, 
             for row in session.execute(query):
                 buffer.seek(0)
                 buffer.truncate()
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow(safe_row("" if v is None else v for v in row))
                 yield buffer.getvalue()
 
     return rows()
@@ -636,12 +634,12 @@ def change_classification(archive: Archive, principal: Principal, record_id: str
     from lantai.services.catalogue import upsert_item
 
     require(principal, Permission.ITEM_CLASSIFY)
+    with archive.sessions() as session:  # a hidden item is missing, before anything else is said about it
+        before = visible_item(session, principal, record_id).security_classification
     if level not in visible_levels("绝密") or not (reason or "").strip():
         raise BadInput("请选择有效密级并填写变更理由", "a valid level and a reason are required")
     if rank(level) > rank(principal.clearance):
         raise PermissionDenied("不能将密级设为高于本人密级权限", "cannot classify above your own clearance")
-    with archive.sessions() as session:
-        before = visible_item(session, principal, record_id).security_classification
     root = parse_xml(archive.store.read_bytes(record_id, METADATA_PATH), "元数据.xml")
     nodes = descendants(root, "密级")
     if not nodes:
@@ -759,11 +757,11 @@ def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_
 def _process(archive: Archive, principal: Principal, submission_id: int, package: Path, kind: str) -> dict[str, Any]:
     from lantai.catalog.models import Submission
 
-    security = _declared_classification(archive, package) if kind == "item" else "公开"
     if kind == "item":
+        security = _declared_classification(archive, package)
         status, record_id, result = _ingest_item(archive, principal, package)
     else:
-        status, record_id, result = _ingest_batch_zip(archive, principal, package)
+        status, record_id, result, security = _ingest_batch_zip(archive, principal, package)
     if status in ("accepted", "duplicate", "complete"):
         package.unlink(missing_ok=True)
     with archive.session() as session:
@@ -786,18 +784,21 @@ def _ingest_item(archive: Archive, principal: Principal, package: Path) -> tuple
     return outcome.status, outcome.record_id, outcome.to_dict()
 
 
-def _ingest_batch_zip(archive: Archive, principal: Principal, package: Path) -> tuple[str, str | None, dict[str, Any]]:
+def _ingest_batch_zip(archive: Archive, principal: Principal,
+                      package: Path) -> tuple[str, str | None, dict[str, Any], str]:
+    """Ingest a batch zip; also returns the batch's 密级 (that of its most secret item)."""
     from lantai.services.ingest import IngestReport, ingest_batch
 
     workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=archive.settings.staging_dir))
     try:
         batch_dir = _extract_batch(archive, package, workdir)
+        security = visibility.batch_classification(batch_dir, archive.settings.max_metadata_bytes)
         report = IngestReport()
         ingest_batch(archive, batch_dir, report, actor=principal.username)
         data = report.to_dict()
         statuses = [b.get("status") for b in report.batches]
         status = "rejected" if "rejected" in statuses else ("complete" if report.ok else "partial")
-        return status, (report.batches[0].get("batch_id") if report.batches else None), data
+        return status, (report.batches[0].get("batch_id") if report.batches else None), data, security
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -830,17 +831,8 @@ def _extract_batch(archive: Archive, package: Path, workdir: Path) -> Path:
 
 
 def _declared_classification(archive: Archive, package: Path) -> str:
-    """The 密级 the package declares (for hiding the submission from under-cleared staff)."""
-    from lantai.formats.safexml import descendants, parse_xml
-    from lantai.packages import sip
-
-    try:
-        with sip.open_item(package) as source:
-            root = parse_xml(source.read(sip.METADATA_NAME, archive.settings.max_metadata_bytes))
-        nodes = descendants(root, "密级")
-        return (nodes[0].text or "公开").strip() if nodes else "公开"
-    except (LantaiError, ValueError, OSError):
-        return "公开"
+    """The 密级 the package declares in 内容描述/密级 (for hiding the submission from under-cleared staff)."""
+    return visibility.package_classification(package, archive.settings.max_metadata_bytes)
 
 
 def submission_public(row: Any) -> dict[str, Any]:
@@ -925,6 +917,7 @@ def audit_page(archive: Archive, principal: Principal, *, page: int = 1, page_si
                                .limit(page_size).offset((page - 1) * page_size))
         entries = [{"seq": r.seq, "time": r.time, "actor": r.actor, "action": r.action, "target": r.target,
                     "details": json.loads(r.details or "{}"), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+        entries = audit_view.with_titles(session, principal, entries)
     archive.audit.append(principal.username, "audit.read", "chain", {"page": page, "action": action, "actor": actor})
     return {"entries": entries, "total": int(total), "page": page, "page_size": page_size}
 
@@ -1007,6 +1000,4 @@ def package_from_parts(archive: Archive, metadata: IO[bytes], process: IO[bytes]
 
 def require_any(principal: Principal, *permissions: Permission) -> Principal:
     """Pages that serve several roles (系统管理) need one of the permissions."""
-    if any(principal.can(p) for p in permissions):
-        return principal
-    return require(principal, permissions[0])
+    return authz.require_any(principal, *permissions)

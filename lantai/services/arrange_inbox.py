@@ -49,13 +49,21 @@ def proposals(archive: Archive, *, actor: str = "system", clearance: str = "å…¬å
     return rows[:limit]
 
 
-def confirm(archive: Archive, record_ids: list[str], *, actor: str) -> dict[str, Any]:
-    """Arrange every scope the chosen items belong to; each scope is all or nothing."""
+def confirm(archive: Archive, record_ids: list[str], *, actor: str, clearance: str | None = None) -> dict[str, Any]:
+    """Arrange every scope the chosen items belong to; each scope is all or nothing.
+
+    With a ``clearance`` (the web), ids above it are treated exactly like ids that do not exist,
+    and the count of changed items counts only the items the caller may see.
+    """
+    if clearance is not None:
+        record_ids = [r for r in record_ids if r in _titles(archive, record_ids, clearance)]
     done, failed = [], []
     for fonds, year, category in _open_scopes(archive, record_ids):
         try:
             plan = arrange(archive, fonds, year, category=category, actor=actor)
-            done.append({"fonds": fonds, "year": year, "category": category, "changed": len(plan.changes)})
+            changed = [p.record_id for p in plan.changes]
+            shown = len(changed) if clearance is None else len(_titles(archive, changed, clearance))
+            done.append({"fonds": fonds, "year": year, "category": category, "changed": shown})
         except LantaiError as exc:
             failed.append({"fonds": fonds, "year": year, "category": category, "message": exc.message_zh})
     return {"arranged": done, "failed": failed}

@@ -1,21 +1,23 @@
 """统计: counts for the statistics page and API, always within the caller's clearance.
 
-Every figure about items is computed over the items the caller may see, so the totals of a reader
-with 内部 clearance never betray that 秘密 items exist. Check pass rates come from the audit chain
-(ingest outcomes by month): a rejected submission never became an item.
+Every figure about items is computed over the items the caller may see
+(:func:`lantai.services.visibility.visible_to`), so the totals of a reader with 内部 clearance
+never betray that 秘密 items exist. Check pass rates come from the audit chain (ingest outcomes by
+month), counting an outcome only when its item is visible or never became an item (rejected).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from lantai.catalog.models import AuditEntry, Item
 from lantai.domain.roles import Permission
-from lantai.services.access import require, visible
+from lantai.services.access import require
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
+from lantai.services.visibility import visible_to
 
 FACETS = (("year", "年度"), ("retention", "保管期限"), ("document_type", "文种"), ("organisation", "机构或问题"),
           ("security_classification", "密级"))
@@ -25,7 +27,7 @@ INGEST_ACTIONS = ("ingest.accepted", "ingest.rejected", "ingest.duplicate", "ing
 def statistics(archive: Archive, principal: Principal) -> dict[str, Any]:
     require(principal, Permission.STATISTICS)
     with archive.sessions() as session:
-        where = visible(principal)
+        where = visible_to(principal)
         total, size = session.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.total_bytes), 0))
                                       .where(where)).one()
         result: dict[str, Any] = {"items": int(total), "bytes": int(size), "facets": {}}
@@ -35,7 +37,7 @@ def statistics(archive: Archive, principal: Principal) -> dict[str, Any]:
             result["facets"][column] = {"label": label,
                                         "values": [{"value": "" if v is None else v, "count": int(n)} for v, n in rows]}
         result["growth"] = _growth(session, where)
-        result["checks"] = _check_rates(session)
+        result["checks"] = _check_rates(session, where)
     return result
 
 
@@ -56,10 +58,12 @@ def _growth(session: Any, where: Any) -> list[dict[str, Any]]:
     return series
 
 
-def _check_rates(session: Any) -> list[dict[str, Any]]:
-    """Ingest checks per month: accepted vs rejected, and the pass rate."""
+def _check_rates(session: Any, where: Any) -> list[dict[str, Any]]:
+    """Ingest checks per month: accepted vs rejected, and the pass rate — over visible items only."""
     months: dict[str, dict[str, int]] = {}
-    rows = session.execute(select(AuditEntry.time, AuditEntry.action).where(AuditEntry.action.in_(INGEST_ACTIONS)))
+    rows = session.execute(select(AuditEntry.time, AuditEntry.action)
+                           .outerjoin(Item, Item.record_id == AuditEntry.target)
+                           .where(AuditEntry.action.in_(INGEST_ACTIONS), or_(Item.id.is_(None), where)))
     for time, action in rows:
         bucket = months.setdefault(str(time)[:7], {"accepted": 0, "rejected": 0})
         bucket["rejected" if action in ("ingest.rejected", "ingest.conflict") else "accepted"] += 1

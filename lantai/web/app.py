@@ -24,6 +24,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 P = Permission
+ADMIN_PAGE = (P.USER_LIST, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE)
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("收集", "/collect", (P.SUBMIT, P.SUBMISSION_ALL)),
     ("整理", "/arrange", (P.ARRANGE,)),
@@ -31,7 +32,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("检索", "/search", (P.ITEM_READ,)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
-    ("系统管理", "/admin", (P.USER_MANAGE, P.TOKEN_MANAGE, P.CLEARANCE_GRANT)),
+    ("系统管理", "/admin", ADMIN_PAGE),
 )
 
 
@@ -86,8 +87,13 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
     """An error as a page, with the API's status and error object (code, message, message_en).
 
     htmx requests get the panel alone (``base.html`` lets htmx swap 4xx/5xx answers in), so an error
-    shows where the result would have; 401 sends the browser to the login form instead.
+    shows where the result would have; 401 sends the browser to the login form instead, and an
+    account that must change its password to the account page.
     """
+    if error["code"] == "password_change_required":
+        if request.headers.get("HX-Request"):
+            return Response(status_code=403, headers={"HX-Redirect": "/account"})
+        return RedirectResponse("/account", status_code=303)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("HX-Request"):

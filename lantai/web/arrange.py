@@ -25,6 +25,6 @@ def arrange_page(principal: Arranger, request: Request, archive: ArchiveDep) -> 
 @router.post("/arrange/confirm")
 def confirm(principal: Arranger, request: Request, archive: ArchiveDep,
             record_ids: Annotated[list[str], Form()]) -> Response:
-    result = arrange_inbox.confirm(archive, record_ids, actor=principal.username)
+    result = arrange_inbox.confirm(archive, record_ids, actor=principal.username, clearance=principal.clearance)
     proposals = arrange_inbox.proposals(archive, actor=principal.username, clearance=principal.clearance)
     return render(request, "arrange.html", {"proposals": proposals, "confirmed": result})

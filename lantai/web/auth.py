@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import SESSION_COOKIE, ArchiveDep, CurrentUser, client_of
+from lantai.api.deps import SESSION_COOKIE, Allowed, ArchiveDep, client_of, declared, secure_cookies
 from lantai.api.routers.auth import set_session_cookie
+from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import users
 from lantai.web.app import home_for, render
@@ -28,22 +29,23 @@ def _login_page(request: Request, message: str = "", status_code: int = 200, nex
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", {"login_csrf": token, "message": message, "next": next_},
                       status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
+                        secure=secure_cookies(request))
     return response
 
 
-@router.get("/")
+@router.get("/", dependencies=[declared(Permission.PUBLIC)])
 def index(request: Request, archive: ArchiveDep) -> Response:
     principal = users.resolve_session(archive, request.cookies.get(SESSION_COOKIE))
     return RedirectResponse(home_for(principal) if principal else "/login", status_code=303)
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[declared(Permission.PUBLIC)])
 def login_form(request: Request, next: str = "") -> Response:
     return _login_page(request, next_=_safe_next(next) or "")
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[declared(Permission.PUBLIC)])
 def login(request: Request, archive: ArchiveDep, username: Annotated[str, Form(max_length=64)],
           password: Annotated[str, Form(max_length=256)], csrf_token: Annotated[str, Form(max_length=128)] = "",
           next: Annotated[str, Form(max_length=500)] = "") -> Response:
@@ -54,14 +56,15 @@ def login(request: Request, archive: ArchiveDep, username: Annotated[str, Form(m
         raw, principal = users.login(archive, username, password, client_of(request))
     except LantaiError as exc:
         return _login_page(request, exc.message_zh, exc.http_status, next)
-    response = RedirectResponse(_safe_next(next) or home_for(principal), status_code=303)
+    target = "/account" if principal.must_change_password else (_safe_next(next) or home_for(principal))
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, raw, request)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(principal: CurrentUser, request: Request, archive: ArchiveDep) -> Response:
+def logout(principal: Allowed(Permission.ACCOUNT_SELF), request: Request, archive: ArchiveDep) -> Response:
     users.logout(archive, request.cookies.get(SESSION_COOKIE), principal.username)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -69,16 +72,16 @@ def logout(principal: CurrentUser, request: Request, archive: ArchiveDep) -> Res
 
 
 @router.get("/account")
-def account(principal: CurrentUser, request: Request) -> Response:
+def account(principal: Allowed(Permission.ACCOUNT_SELF), request: Request) -> Response:
     return render(request, "account.html", {"message": ""})
 
 
 @router.post("/account/password")
-def change_password(principal: CurrentUser, request: Request, archive: ArchiveDep,
+def change_password(principal: Allowed(Permission.PASSWORD_OWN), request: Request, archive: ArchiveDep,
                     old_password: Annotated[str, Form(max_length=256)],
                     new_password: Annotated[str, Form(max_length=256)]) -> Response:
     try:
-        users.change_own_password(archive, principal, old_password, new_password)
+        users.change_own_password(archive, principal, old_password, new_password, request.cookies.get(SESSION_COOKIE))
     except LantaiError as exc:
         return render(request, "account.html", {"message": exc.message_zh, "ok": False}, status_code=exc.http_status)
     return render(request, "account.html", {"message": "密码已修改", "ok": True})

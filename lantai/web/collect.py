@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import Allowed, ArchiveDep, CurrentUser
+from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import access
@@ -19,13 +19,13 @@ router = APIRouter()
 
 
 @router.get("/collect")
-def inbox(principal: CurrentUser, request: Request, archive: ArchiveDep, status: str = "", page: int = 1) -> Response:
+def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), request: Request, archive: ArchiveDep,
+          status: str = "", page: int = 1) -> Response:
     return _inbox(request, archive, principal, status, page, request.query_params.get("m", ""))
 
 
 def _inbox(request: Request, archive: ArchiveDep, principal: Principal, status: str, page: int, message: str,
            status_code: int = 200) -> Response:
-    access.require_any(principal, Permission.SUBMIT, Permission.SUBMISSION_ALL)
     result = access.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
     return render(request, "collect.html", {"page": result, "status": status, "message": message},
                   status_code=status_code)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lantai.domain.roles import Role
+from lantai.domain.roles import SCOPES, Role
 from lantai.services import users
 from lantai.services.archive import Archive, init_archive
 from lantai.settings import Settings
@@ -65,6 +65,13 @@ def sip_zip(tmp: Path, record_id: str, *, title: str = "关于做好2025年度�
     return zip_item(item).read_bytes()
 
 
+def metadata_xml_for(record_id: str) -> bytes:
+    """元数据.xml of an item whose content file is missing: a submission of it alone is rejected (kept for 重新检测)."""
+    from tests.sipfactory import metadata_xml
+
+    return metadata_xml(SipSpec(record_id=record_id, files={"正文.pdf": pdf_bytes("缺文件")}, manifest=None))
+
+
 @dataclass
 class World:
     archive: Archive
@@ -88,6 +95,13 @@ class World:
         return client
 
 
+def make_account(archive: Archive, username: str, roles: list, clearance: str, *, scopes=SCOPES) -> str:
+    """An account as ``lantai init`` / an approved creation leaves it, and a token with ``scopes``."""
+    users.create_user(archive, "cli", username, PASSWORD, display_name=f"测试{username}", roles=roles,
+                      clearance=clearance, bootstrap=True)
+    return users.issue_token(archive, "cli", username, "tests", 30, scopes)["token"]
+
+
 def _ingest(world: World, record_id: str, security: str, title: str) -> None:
     from lantai.services.ingest import BatchContext, commit_item, prepare_item
 
@@ -105,9 +119,7 @@ def build_world(tmp: Path, database_url: str | None) -> World:
     archive = init_archive(settings)
     world = World(archive, create_app(archive), tmp)
     for username, (roles, clearance) in ACCOUNTS.items():
-        users.create_user(archive, "cli", username, PASSWORD, display_name=f"测试{username}", roles=roles,
-                          clearance=clearance)
-        world.tokens[username] = users.create_token(archive, "cli", username, "tests")["token"]
+        world.tokens[username] = make_account(archive, username, roles, clearance)
     _ingest(world, PUBLIC_ID, "公开", "关于做好2025年度电子文件归档工作的通知")
     _ingest(world, INTERNAL_ID, "内部", "关于内部工作安排的通知")
     _ingest(world, SECRET_ID, "秘密", SECRET_TITLE)

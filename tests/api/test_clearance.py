@@ -3,7 +3,7 @@ statistics, exports and its URL all agree."""
 
 from __future__ import annotations
 
-from tests.api.conftest import SECRET_ID, SECRET_TITLE, World
+from tests.api.conftest import SECRET_ID, SECRET_TITLE, World, make_account
 
 
 def test_under_cleared_reader_never_sees_the_secret_item(world: World) -> None:
@@ -33,10 +33,8 @@ def test_cleared_archivist_sees_it_everywhere(world: World) -> None:
 
 
 def test_statistics_and_exports_respect_clearance(world: World) -> None:
-    from lantai.services import users
 
-    users.create_user(world.archive, "cli", "lowarchivist", "Lantai#Test2025", roles=["档案管理员"], clearance="内部")
-    token = users.create_token(world.archive, "cli", "lowarchivist", "t")["token"]
+    token = make_account(world.archive, "lowarchivist", ["档案管理员"], "内部")
     low = world.client()
     low.headers["Authorization"] = f"Bearer {token}"
     stats = low.get("/api/v1/statistics").json()
@@ -48,10 +46,8 @@ def test_statistics_and_exports_respect_clearance(world: World) -> None:
 
 
 def test_secadmin_cannot_classify_above_own_clearance(world: World) -> None:
-    from lantai.services import users
 
-    users.create_user(world.archive, "cli", "lowsec", "Lantai#Test2025", roles=["安全保密管理员"], clearance="秘密")
-    token = users.create_token(world.archive, "cli", "lowsec", "t")["token"]
+    token = make_account(world.archive, "lowsec", ["安全保密管理员"], "秘密")
     low = world.client()
     low.headers["Authorization"] = f"Bearer {token}"
     response = low.put(f"/api/v1/items/{SECRET_ID}/classification", json={"level": "绝密", "reason": "升密"})

@@ -1,102 +1,396 @@
-"""Role × action: every role against every protected action, on the API and on the web pages.
+"""Role × action × 密级: every API and web route, called as every role at several clearances.
 
-The expected answer comes from ``ROLE_PERMISSIONS``; a denied action must be 403 (or 404 where the
-thing asked for is hidden, e.g. someone else's submission), never a 2xx and never a 5xx.
+The expected answer is computed from the one permission table (:mod:`lantai.domain.permissions`)
+and the action each route declares (``Allowed(…)``, read back from ``app.routes``):
+
+* the route's action is not in the caller's permissions (roles ∩ token scopes) → 403;
+* it is, but the route is about an item above the caller's clearance → 404, as for a missing item;
+* otherwise → success (2xx, or a 3xx redirect for web forms).
+
+``test_every_route_is_declared_and_exercised`` fails when a route exists that declares no action
+or that this table does not call — so a new route cannot slip past the matrix.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx import Response
 
-from lantai.domain.roles import ROLE_PERMISSIONS, Permission, Role
-from tests.api.conftest import ACCOUNTS, PUBLIC_ID, World, sip_zip
+from lantai.domain.permissions import SCOPES, Permission, Role, permissions_of
+from lantai.domain.roles import may_see
+from lantai.services import users
+from tests.api.conftest import PASSWORD, SECRET_ID, World, make_account, metadata_xml_for, pdf_bytes, sip_zip
+from tests.sipfactory import SipSpec, write_batch
 
 P = Permission
-CONTENT = "content/正文.pdf"
-_counter = itertools.count(100)
+ITEM, ITEM_LEVEL = SECRET_ID, "秘密"
+CLEARANCE_LEVELS = ("公开", "秘密", "绝密")
+CONTENT = {"path": "content/正文.pdf"}
+FRAMEWORK_ROUTES = {("GET", "/api/openapi.json"), ("HEAD", "/api/openapi.json")}  # FastAPI's own, public
+_n = itertools.count(1)
 
 
-def _submit(world: World, client, username: str):
-    record_id = f"Z109-WS-2025-M{next(_counter):04d}"
-    return client.post("/api/v1/submissions", headers={"Idempotency-Key": f"matrix-{username}-{record_id}"},
-                       files={"package": ("sip.zip", sip_zip(world.tmp, record_id), "application/zip")})
+@dataclass
+class Ctx:
+    """One caller: an account with one role at one clearance, by token (all scopes) or by session."""
+
+    world: World
+    username: str
+    clearance: str
+    via: str
+    client: TestClient
+    perms: frozenset[Permission] = field(default_factory=frozenset)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.perms
+
+    def anonymous(self) -> TestClient:
+        """A client without this caller's cookies (logging in elsewhere must not replace its session)."""
+        client = TestClient(self.world.app, raise_server_exceptions=False)
+        if self.via == "token":
+            client.headers["Authorization"] = self.client.headers["Authorization"]
+        return client
 
 
-def _someone_elses_submission(world: World, client, username: str):
-    owner = "archivist" if username != "archivist" else "clerk"
-    created = _submit(world, world.client(owner), owner)
-    assert created.status_code == 201, created.text
-    return client.get(f"/api/v1/submissions/{created.json()['id']}")
+@dataclass(frozen=True)
+class Case:
+    call: Callable[[Ctx], Response]
+    item: bool = False  # about ITEM: hidden (404) below its 密级
 
 
-ACTIONS = {
-    P.ITEM_READ: lambda w, c, u: c.get("/api/v1/items"),
-    P.ITEM_DOWNLOAD: lambda w, c, u: c.get(f"/api/v1/items/{PUBLIC_ID}/content", params={"path": CONTENT}),
-    P.SUBMIT: _submit,
-    P.SUBMISSION_OWN: lambda w, c, u: c.get("/api/v1/submissions"),
-    P.SUBMISSION_ALL: _someone_elses_submission,
-    P.CHECK_RUN: lambda w, c, u: c.post(f"/api/v1/items/{PUBLIC_ID}/checks"),
-    P.ARRANGE: lambda w, c, u: c.get("/arrange"),
-    P.EXPORT: lambda w, c, u: c.get("/api/v1/export/catalogue.csv"),
-    P.STATISTICS: lambda w, c, u: c.get("/api/v1/statistics"),
-    P.AUDIT_READ: lambda w, c, u: c.get("/api/v1/audit"),
-    P.USER_MANAGE: lambda w, c, u: c.get("/api/v1/users"),
-    P.TOKEN_MANAGE: lambda w, c, u: c.get("/api/v1/tokens"),
-    P.CLEARANCE_GRANT: lambda w, c, u: c.put("/api/v1/users/clerk/clearance", json={"clearance": "内部"}),
-    P.ITEM_CLASSIFY: lambda w, c, u: c.put(f"/api/v1/items/{PUBLIC_ID}/classification",
-                                           json={"level": "公开", "reason": "密级复核，维持公开"}),
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_n):05d}"
+
+
+# --- request builders ---------------------------------------------------------------------------
+def _pending_user(ctx: Ctx) -> str:
+    name = unique("mx-pending")
+    users.create_user(ctx.world.archive, "cli", name, PASSWORD, roles=[Role.READER.value])
+    return name
+
+
+def _token_owner(ctx: Ctx) -> str | None:
+    """Own token from a session; a token may only act on the service account (安全保密管理员)."""
+    return "mx-service" if ctx.via == "token" and ctx.can(P.TOKEN_MANAGE) else None
+
+
+def _token_to_revoke(ctx: Ctx) -> int:
+    owner = _token_owner(ctx) or ctx.username
+    return users.issue_token(ctx.world.archive, "cli", owner, "matrix", 1, ["read"])["id"]
+
+
+def _sip(ctx: Ctx) -> dict:
+    record_id = unique("Z109-WS-2025-MX")
+    return {"files": {"package": ("sip.zip", sip_zip(ctx.world.tmp, record_id), "application/zip")},
+            "headers": {"Idempotency-Key": record_id}}
+
+
+def _batch(ctx: Ctx) -> dict:
+    base = unique("Z109-WS-2025-MB")
+    batch = write_batch(ctx.world.tmp / base, [SipSpec(record_id=f"{base}-{i}", files={"正文.pdf": pdf_bytes("批")})
+                                               for i in (1, 2)])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted(batch.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(batch.parent).as_posix())
+    return {"files": {"package": ("b.zip", buffer.getvalue(), "application/zip")}, "headers": {"Idempotency-Key": base}}
+
+
+def _own_submission(ctx: Ctx) -> int:
+    if ctx.can(P.SUBMIT):
+        return ctx.client.post("/api/v1/submissions", **_sip(ctx)).json()["id"]
+    return ctx.world.base_submission  # type: ignore[attr-defined]
+
+
+def _rejected_submission(ctx: Ctx) -> int:
+    if not ctx.can(P.SUBMIT):
+        return ctx.world.base_submission  # type: ignore[attr-defined]
+    xml = metadata_xml_for(unique("Z109-WS-2025-MR"))
+    response = ctx.client.post("/api/v1/submissions", files=[("metadata", ("元数据.xml", xml, "application/xml"))],
+                               headers={"Idempotency-Key": unique("rej")})
+    assert response.json()["status"] == "rejected", response.text
+    return response.json()["id"]
+
+
+def _login(ctx: Ctx, web: bool) -> Response:
+    client = ctx.anonymous()
+    body = {"username": "mx-login", "password": PASSWORD}
+    if not web:
+        return client.post("/api/v1/auth/login", json=body)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    return client.post("/login", data=body | {"csrf_token": token}, follow_redirects=False)
+
+
+def _logout(ctx: Ctx, path: str) -> Response:
+    if ctx.via != "session":
+        return ctx.client.post(path, follow_redirects=False)
+    fresh = ctx.world.session_client(ctx.username)
+    return fresh.post(path, headers={"X-CSRF-Token": fresh.csrf}, follow_redirects=False)
+
+
+def _change_password(ctx: Ctx, web: bool) -> Response:
+    """Change the password and put it back, so the account keeps working for the next route."""
+    new = "Matrix#Changed2026"
+    if web:
+        response = ctx.client.post("/account/password", data={"old_password": PASSWORD, "new_password": new})
+    else:
+        response = ctx.client.put("/api/v1/me/password", json={"old_password": PASSWORD, "new_password": new})
+    if response.status_code == 200:
+        raw = ctx.client.cookies.get("lantai_session")
+        users.change_own_password(ctx.world.archive, users.resolve_session(ctx.world.archive, raw), new, PASSWORD, raw)
+    return response
+
+
+def _reference_document(ctx: Ctx) -> dict:
+    from lantai.domain.reference import dump_reference
+    from lantai.services.arrange import current_reference
+
+    data, version = current_reference(ctx.world.archive)
+    return {"document": dump_reference(data), "note": "矩阵测试", "base_version": version}
+
+
+U = "/api/v1"
+ROUTES: dict[tuple[str, str], Case] = {
+    # API: authentication and one's own account
+    ("POST", f"{U}/auth/login"): Case(lambda c: _login(c, web=False)),
+    ("POST", f"{U}/auth/logout"): Case(lambda c: _logout(c, f"{U}/auth/logout")),
+    ("GET", f"{U}/me"): Case(lambda c: c.client.get(f"{U}/me")),
+    ("PUT", f"{U}/me/password"): Case(lambda c: _change_password(c, web=False)),
+    # API: accounts (系统管理员), roles, clearance, approval (安全保密管理员)
+    ("GET", f"{U}/users"): Case(lambda c: c.client.get(f"{U}/users")),
+    ("POST", f"{U}/users"): Case(lambda c: c.client.post(f"{U}/users", json={"username": unique("mx-new"),
+                                                                             "password": PASSWORD})),
+    ("GET", f"{U}/users/{{username}}"): Case(lambda c: c.client.get(f"{U}/users/mx-target")),
+    ("PATCH", f"{U}/users/{{username}}"): Case(lambda c: c.client.patch(f"{U}/users/mx-target",
+                                                                         json={"display_name": "矩阵目标"})),
+    ("PUT", f"{U}/users/{{username}}/roles"): Case(lambda c: c.client.put(f"{U}/users/mx-target/roles",
+                                                                           json={"roles": [Role.READER.value]})),
+    ("POST", f"{U}/users/{{username}}/approve"): Case(lambda c: c.client.post(f"{U}/users/{_pending_user(c)}/approve")),
+    ("POST", f"{U}/users/{{username}}/unlock"): Case(lambda c: c.client.post(f"{U}/users/mx-target/unlock")),
+    ("PUT", f"{U}/users/{{username}}/password"): Case(lambda c: c.client.put(f"{U}/users/mx-target/password",
+                                                                              json={"password": "Initial#Pass2026"})),
+    ("PUT", f"{U}/users/{{username}}/clearance"): Case(lambda c: c.client.put(f"{U}/users/mx-target/clearance",
+                                                                               json={"clearance": "公开"})),
+    # API: tokens
+    ("GET", f"{U}/tokens"): Case(lambda c: c.client.get(f"{U}/tokens")),
+    ("POST", f"{U}/tokens"): Case(lambda c: c.client.post(f"{U}/tokens", json={
+        "username": _token_owner(c), "name": "matrix", "days": 1, "scopes": ["read"]})),
+    ("DELETE", f"{U}/tokens/{{token_id}}"): Case(lambda c: c.client.delete(f"{U}/tokens/{_token_to_revoke(c)}")),
+    # API: items (the 秘密 item: hidden below 秘密)
+    ("GET", f"{U}/items"): Case(lambda c: c.client.get(f"{U}/items")),
+    ("GET", f"{U}/items/facets"): Case(lambda c: c.client.get(f"{U}/items/facets")),
+    ("GET", f"{U}/items/{{record_id}}"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}"), item=True),
+    ("GET", f"{U}/items/{{record_id}}/files"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/files"), item=True),
+    ("GET", f"{U}/items/{{record_id}}/versions"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/versions"), item=True),
+    ("GET", f"{U}/items/{{record_id}}/events"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/events"), item=True),
+    ("GET", f"{U}/items/{{record_id}}/checks"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/checks"), item=True),
+    ("POST", f"{U}/items/{{record_id}}/checks"): Case(lambda c: c.client.post(f"{U}/items/{ITEM}/checks"), item=True),
+    ("GET", f"{U}/items/{{record_id}}/content"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/content", params=CONTENT),
+                                                      item=True),
+    ("GET", f"{U}/items/{{record_id}}/pages/{{page}}"): Case(
+        lambda c: c.client.get(f"{U}/items/{ITEM}/pages/1", params=CONTENT), item=True),
+    ("GET", f"{U}/items/{{record_id}}/package"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/package"), item=True),
+    ("PUT", f"{U}/items/{{record_id}}/classification"): Case(lambda c: c.client.put(
+        f"{U}/items/{ITEM}/classification", json={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
+    ("GET", f"{U}/search"): Case(lambda c: c.client.get(f"{U}/search", params={"q": "通知"})),
+    # API: submissions
+    ("POST", f"{U}/submissions"): Case(lambda c: c.client.post(f"{U}/submissions", **_sip(c))),
+    ("POST", f"{U}/batches"): Case(lambda c: c.client.post(f"{U}/batches", **_batch(c))),
+    ("GET", f"{U}/submissions"): Case(lambda c: c.client.get(f"{U}/submissions")),
+    ("GET", f"{U}/submissions/{{submission_id}}"): Case(lambda c: c.client.get(f"{U}/submissions/{_own_submission(c)}")),
+    ("POST", f"{U}/submissions/{{submission_id}}/recheck"): Case(
+        lambda c: c.client.post(f"{U}/submissions/{_rejected_submission(c)}/recheck")),
+    # API: export, audit, statistics, reference data
+    ("GET", f"{U}/export/catalogue.csv"): Case(lambda c: c.client.get(f"{U}/export/catalogue.csv")),
+    ("GET", f"{U}/audit"): Case(lambda c: c.client.get(f"{U}/audit")),
+    ("GET", f"{U}/audit/verify"): Case(lambda c: c.client.get(f"{U}/audit/verify")),
+    ("GET", f"{U}/audit/export"): Case(lambda c: c.client.get(f"{U}/audit/export")),
+    ("GET", f"{U}/statistics"): Case(lambda c: c.client.get(f"{U}/statistics")),
+    ("GET", f"{U}/reference"): Case(lambda c: c.client.get(f"{U}/reference")),
+    ("PUT", f"{U}/reference"): Case(lambda c: c.client.put(f"{U}/reference", json=_reference_document(c))),
+    ("GET", "/api/docs"): Case(lambda c: c.anonymous().get("/api/docs")),
+    # Web: login and one's own account
+    ("GET", "/"): Case(lambda c: c.client.get("/", follow_redirects=False)),
+    ("GET", "/login"): Case(lambda c: c.anonymous().get("/login")),
+    ("POST", "/login"): Case(lambda c: _login(c, web=True)),
+    ("POST", "/logout"): Case(lambda c: _logout(c, "/logout")),
+    ("GET", "/account"): Case(lambda c: c.client.get("/account")),
+    ("POST", "/account/password"): Case(lambda c: _change_password(c, web=True)),
+    # Web: 收集, 整理, 档案库, 检索, 统计, 审计
+    ("GET", "/collect"): Case(lambda c: c.client.get("/collect")),
+    ("POST", "/collect/upload"): Case(lambda c: c.client.post("/collect/upload", files=_sip(c)["files"],
+                                                              follow_redirects=False)),
+    ("POST", "/collect/{submission_id}/recheck"): Case(lambda c: c.client.post(f"/collect/{_rejected_submission(c)}/recheck")),
+    ("GET", "/arrange"): Case(lambda c: c.client.get("/arrange")),
+    ("POST", "/arrange/confirm"): Case(lambda c: c.client.post("/arrange/confirm", data={"record_ids": [ITEM]})),
+    ("GET", "/library"): Case(lambda c: c.client.get("/library")),
+    ("GET", "/items/{record_id}"): Case(lambda c: c.client.get(f"/items/{ITEM}"), item=True),
+    ("GET", "/items/{record_id}/view"): Case(lambda c: c.client.get(f"/items/{ITEM}/view", params=CONTENT), item=True),
+    ("GET", "/items/{record_id}/download"): Case(lambda c: c.client.get(f"/items/{ITEM}/download", params=CONTENT),
+                                                 item=True),
+    ("GET", "/items/{record_id}/pages/{page}.png"): Case(lambda c: c.client.get(f"/items/{ITEM}/pages/1.png",
+                                                                                params=CONTENT), item=True),
+    ("POST", "/items/{record_id}/checks"): Case(lambda c: c.client.post(f"/items/{ITEM}/checks"), item=True),
+    ("POST", "/items/{record_id}/classification"): Case(lambda c: c.client.post(
+        f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
+    ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
+    ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
+    ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
+    ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
+    # Web: 系统管理
+    ("GET", "/admin"): Case(lambda c: c.client.get("/admin")),
+    ("POST", "/admin/users"): Case(lambda c: c.client.post("/admin/users", data={"username": unique("mx-web"),
+                                                                                 "password": PASSWORD})),
+    ("POST", "/admin/users/{username}/roles"): Case(lambda c: c.client.post("/admin/users/mx-target/roles",
+                                                                            data={"roles": [Role.READER.value]})),
+    ("POST", "/admin/users/{username}/approve"): Case(lambda c: c.client.post(f"/admin/users/{_pending_user(c)}/approve")),
+    ("POST", "/admin/users/{username}/active"): Case(lambda c: c.client.post("/admin/users/mx-target/active",
+                                                                             data={"active": "1"})),
+    ("POST", "/admin/users/{username}/unlock"): Case(lambda c: c.client.post("/admin/users/mx-target/unlock")),
+    ("POST", "/admin/users/{username}/password"): Case(lambda c: c.client.post("/admin/users/mx-target/password",
+                                                                               data={"password": "Initial#Pass2026"})),
+    ("POST", "/admin/users/{username}/clearance"): Case(lambda c: c.client.post("/admin/users/mx-target/clearance",
+                                                                                data={"clearance": "公开"})),
+    ("POST", "/admin/tokens"): Case(lambda c: c.client.post("/admin/tokens", data={
+        "username": _token_owner(c) or "", "name": "matrix", "days": "1", "scopes": ["read"]})),
+    ("POST", "/admin/tokens/{token_id}/revoke"): Case(lambda c: c.client.post(f"/admin/tokens/{_token_to_revoke(c)}/revoke")),
+    ("GET", "/admin/reference"): Case(lambda c: c.client.get("/admin/reference")),
+    ("POST", "/admin/reference"): Case(lambda c: c.client.post("/admin/reference", data=_reference_document(c))),
 }
 
 
-def test_every_permission_has_an_action() -> None:
-    assert set(ACTIONS) == set(Permission)
+def declared_actions(route: APIRoute) -> tuple[Permission, ...]:
+    """The actions a route declares through ``Allowed(…)`` (searched through nested dependencies)."""
+    found: list[Permission] = []
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        found.extend(getattr(dependency.call, "lantai_permissions", ()))
+        stack.extend(dependency.dependencies)
+    return tuple(found)
 
 
-def _allowed(username: str, permission: Permission) -> bool:
-    roles = ACCOUNTS[username][0]
-    if permission is P.SUBMISSION_OWN:  # the list answers anyone who may see some submissions
-        return any(P.SUBMISSION_OWN in ROLE_PERMISSIONS[r] or P.SUBMISSION_ALL in ROLE_PERMISSIONS[r] for r in roles)
-    return any(permission in ROLE_PERMISSIONS[r] for r in roles)
+def app_routes(world: World) -> dict[tuple[str, str], tuple[Permission, ...]]:
+    routes: dict[tuple[str, str], tuple[Permission, ...]] = {}
+    for context in iter_route_contexts(world.app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                routes[(method, context.path)] = declared_actions(route)
+        elif getattr(route, "methods", None):
+            for method in route.methods:
+                routes[(method, route.path)] = ()
+    return routes
 
 
-@pytest.mark.parametrize("username", list(ACCOUNTS))
-def test_role_action_matrix(world: World, username: str) -> None:
-    client = world.client(username)
+def test_every_route_is_declared_and_exercised(world: World) -> None:
+    routes = app_routes(world)
+    undeclared = sorted(k for k, actions in routes.items() if not actions and k not in FRAMEWORK_ROUTES)
+    assert not undeclared, f"routes without an Allowed(...) action: {undeclared}"
+    unlisted = sorted(set(routes) - set(ROUTES) - FRAMEWORK_ROUTES)
+    assert not unlisted, f"routes the matrix does not call: {unlisted}"
+    assert not sorted(set(ROUTES) - set(routes)), "the matrix calls routes that no longer exist"
+
+
+def test_every_permission_is_used_by_some_route(world: World) -> None:
+    used = {p for actions in app_routes(world).values() for p in actions}
+    assert used == set(Permission)
+
+
+CALLERS = [("token", role, level) for role in Role for level in CLEARANCE_LEVELS] + \
+          [("session", role, ITEM_LEVEL) for role in Role]
+
+
+@pytest.fixture(scope="module")
+def matrix_world(world: World) -> World:
+    """Targets the routes act on: an ordinary account, an approved service account, a login account."""
+    archive = world.archive
+    for name in ("mx-target", "mx-login"):
+        users.create_user(archive, "cli", name, PASSWORD, roles=[Role.READER.value], bootstrap=True)
+    users.create_user(archive, "cli", "mx-service", None, roles=[Role.CLERK.value], service=True, bootstrap=True)
+    users.approve_account(archive, "cli", "mx-service")
+    clerk = world.client("clerk")
+    world.base_submission = clerk.post(  # type: ignore[attr-defined]
+        f"{U}/submissions", files={"package": ("s.zip", sip_zip(world.tmp, "Z109-WS-2025-MX0000"), "application/zip")},
+        headers={"Idempotency-Key": "matrix-base"}).json()["id"]
+    return world
+
+
+def _caller(world: World, via: str, role: Role, clearance: str) -> Ctx:
+    name = f"m{'t' if via == 'token' else 's'}-{list(Role).index(role)}-{CLEARANCE_LEVELS.index(clearance)}"
+    token = make_account(world.archive, name, [role.value], clearance)
+    if via == "token":
+        client = world.client()
+        client.headers["Authorization"] = f"Bearer {token}"
+        scopes: frozenset[str] | None = frozenset(SCOPES)
+    else:
+        client = world.session_client(name)
+        client.headers["X-CSRF-Token"] = client.csrf  # type: ignore[attr-defined]
+        scopes = None
+    client.follow_redirects = False
+    return Ctx(world, name, clearance, via, client, permissions_of({role}, scopes))
+
+
+def expected(ctx: Ctx, case: Case, actions: tuple[Permission, ...]) -> str:
+    if P.PUBLIC in actions:
+        return "ok"
+    if not any(ctx.can(p) for p in actions):
+        return "denied"
+    if case.item and not may_see(ctx.clearance, ITEM_LEVEL):
+        return "hidden"
+    return "ok"
+
+
+def _matches(outcome: str, response: Response) -> bool:
+    status = response.status_code
+    return {"ok": 200 <= status < 400, "denied": status == 403, "hidden": status == 404}[outcome]
+
+
+@pytest.mark.parametrize(("via", "role", "clearance"), CALLERS, ids=[f"{v}-{r.name}-{c}" for v, r, c in CALLERS])
+def test_role_action_clearance_matrix(matrix_world: World, via: str, role: Role, clearance: str) -> None:
+    ctx = _caller(matrix_world, via, role, clearance)
+    routes = app_routes(matrix_world)
     failures = []
-    for permission, action in ACTIONS.items():
-        response = action(world, client, username)
-        allowed = _allowed(username, permission)
-        ok = response.status_code < 300 if allowed else response.status_code in (403, 404)
+    for key, case in ROUTES.items():
+        outcome = expected(ctx, case, routes[key])
+        response = case.call(ctx)
+        if not _matches(outcome, response):
+            failures.append((key, outcome, response.status_code, response.text[:160]))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_anonymous_callers_reach_only_public_routes(matrix_world: World) -> None:
+    """Without a session or token: 401 from the API, a redirect to the login page from the web."""
+    client = TestClient(matrix_world.app, raise_server_exceptions=False, follow_redirects=False)
+    ctx = Ctx(matrix_world, "mx-login", "公开", "anonymous", client)
+    routes = app_routes(matrix_world)
+    failures = []
+    for key, case in ROUTES.items():
+        response = case.call(ctx)
+        if P.PUBLIC in routes[key]:
+            ok = response.status_code < 400
+        elif key[1].startswith("/api/"):
+            ok = response.status_code == 401
+        else:
+            ok = response.status_code == 303 and response.headers["location"].startswith("/login")
         if not ok:
-            failures.append((permission.value, allowed, response.status_code, response.text[:200]))
-        if response.status_code == 403 and response.headers["content-type"].startswith("application/json"):
-            assert response.json()["code"] == "permission_denied"
-    assert not failures, failures
-
-
-WEB_PAGES = {"/collect": (P.SUBMIT, P.SUBMISSION_ALL), "/arrange": (P.ARRANGE,), "/library": (P.ITEM_READ,),
-             "/search": (P.ITEM_READ,), "/statistics": (P.STATISTICS,), "/audit": (P.AUDIT_READ,),
-             "/admin": (P.USER_MANAGE, P.TOKEN_MANAGE, P.CLEARANCE_GRANT), f"/items/{PUBLIC_ID}": (P.ITEM_READ,)}
-
-
-@pytest.mark.parametrize("username", list(ACCOUNTS))
-def test_web_pages_enforce_roles_not_only_menus(world: World, username: str) -> None:
-    client = world.client(username)
-    roles = ACCOUNTS[username][0]
-    held = set().union(*(ROLE_PERMISSIONS[r] for r in roles))
-    for page, needs in WEB_PAGES.items():
-        response = client.get(page)
-        expected = 200 if held & set(needs) else 403
-        assert response.status_code == expected, (page, response.status_code)
-        if expected == 200 and page != f"/items/{PUBLIC_ID}":
-            assert f'href="{page}"' in response.text  # the menu shows what the route allows
+            failures.append((key, response.status_code, response.text[:120]))
+    assert not failures, "\n".join(map(str, failures))
 
 
 def test_three_administrators_are_separate(world: World) -> None:
     admin = world.client("sysadmin")
-    response = admin.post("/api/v1/users", json={"username": "both-admins", "password": "Separate#Duty2025",
-                                                  "roles": [Role.SYSADMIN.value, Role.AUDITOR.value]})
+    response = admin.post(f"{U}/users", json={"username": "both-admins", "password": "Separate#Duty2025",
+                                              "roles": [Role.SYSADMIN.value, Role.AUDITOR.value]})
     assert response.status_code == 400
     assert "三员分立" in response.json()["message"]

@@ -6,7 +6,7 @@ import concurrent.futures
 import io
 import zipfile
 
-from tests.api.conftest import World, pdf_bytes, sip_zip
+from tests.api.conftest import World, make_account, pdf_bytes, sip_zip
 from tests.sipfactory import SipSpec, metadata_xml, process_xml, write_batch
 
 
@@ -102,7 +102,7 @@ def test_batch_submission(world: World) -> None:
 def test_submission_visibility(world: World) -> None:
     created = _post(world.client("clerk"), sip_zip(world.tmp, "Z109-WS-2025-S0006")).json()
     assert world.client("archivist").get(f"/api/v1/submissions/{created['id']}").status_code == 200
-    assert world.client("reader").get(f"/api/v1/submissions/{created['id']}").status_code == 404
+    assert world.client("reader").get(f"/api/v1/submissions/{created['id']}").status_code == 403  # no submission rights at all
     mine = world.client("clerk").get("/api/v1/submissions").json()
     assert mine["total"] >= 1 and {s["submitted_by"] for s in mine["items"]} == {"clerk"}
     assert world.client("reader").get("/api/v1/submissions").status_code == 403
@@ -111,12 +111,10 @@ def test_submission_visibility(world: World) -> None:
 
 
 def test_secret_submission_hidden_from_under_cleared_archivist(world: World) -> None:
-    from lantai.services import users
 
     created = _post(world.client("clerk"), sip_zip(world.tmp, "Z109-WS-2025-S0007", security="秘密")).json()
     assert created["security"] == "秘密"
-    users.create_user(world.archive, "cli", "inboxlow", "Lantai#Test2025", roles=["档案管理员"], clearance="内部")
-    token = users.create_token(world.archive, "cli", "inboxlow", "t")["token"]
+    token = make_account(world.archive, "inboxlow", ["档案管理员"], "内部")
     low = world.client()
     low.headers["Authorization"] = f"Bearer {token}"
     assert low.get(f"/api/v1/submissions/{created['id']}").status_code == 404

@@ -58,8 +58,9 @@ def test_admin_pages_and_forms(world: World) -> None:
     created = client.post("/admin/users", data={"username": "webmade", "password": PASSWORD, "roles": ["利用者"],
                                                 "csrf_token": csrf})
     assert created.status_code == 200 and "已创建用户 webmade" in created.text
-    token = client.post("/admin/tokens", data={"username": "webmade", "name": "OA", "days": "10", "csrf_token": csrf})
-    assert 'id="new-token"' in token.text
+    assert "待审批：利用者" in created.text
+    token = client.post("/admin/tokens", data={"name": "own", "days": "10", "scopes": ["read"], "csrf_token": csrf})
+    assert 'id="new-token"' in token.text  # one's own token, from the login session
     refused = client.post("/admin/users/webmade/clearance", data={"clearance": "秘密", "csrf_token": csrf})
     assert refused.status_code == 403
 

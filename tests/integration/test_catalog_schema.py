@@ -43,6 +43,7 @@ import datetime as dt  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import pytest  # noqa: E402
 from alembic import command  # noqa: E402
 from alembic.autogenerate import compare_metadata  # noqa: E402
 from alembic.runtime.migration import MigrationContext  # noqa: E402
@@ -120,15 +121,21 @@ def _snapshot(engine: Engine, names: list[str]) -> dict[str, list[tuple[Any, ...
                 for name in names}
 
 
-def test_upgrade_from_the_previous_release_keeps_data(settings: Settings) -> None:
-    """A catalogue made by the release with three heads, with a row in every table, joins the line intact."""
+FIRST_RELEASE_HEADS = ("0002_arrangement", "0003_checks", "0004_access")  # 2026-11-25
+MERGE = "0006_merge_heads"
+
+
+@pytest.mark.parametrize("heads", ["first release", "before the merge"])
+def test_upgrade_from_a_three_headed_catalogue_keeps_data(settings: Settings, heads: str) -> None:
+    """A catalogue at the three heads of the first release, or of main before the merge revision,
+    with a row in every table, upgrades to the one head with every row intact."""
     settings.home.mkdir(parents=True)
     engine = db.make_engine(settings.catalogue_url)
     config = db.alembic_config(engine)
-    merge = ScriptDirectory.from_config(config).get_revision("0005_merge_heads")
+    merge = ScriptDirectory.from_config(config).get_revision(MERGE)
     try:
-        for head in merge.down_revision:
-            command.upgrade(config, head)  # that release's own migrations, one branch at a time
+        for head in FIRST_RELEASE_HEADS if heads == "first release" else merge.down_revision:
+            command.upgrade(config, head)  # those releases' own migrations, one branch at a time
         released = MetaData()
         released.reflect(engine)
         names = [t.name for t in released.sorted_tables if t.name != "alembic_version"]

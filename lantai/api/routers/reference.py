@@ -9,39 +9,26 @@ The web page (:mod:`lantai.web.reference`) uses the same dependencies and :func:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lantai.api.deps import ArchiveDep, CurrentUser
+from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.reference import dump_reference, reference_to_dict
 from lantai.domain.roles import Permission
 from lantai.errors import Conflict
-from lantai.services import access
 from lantai.services.archive import Archive
 from lantai.services.arrange import current_reference, reference_versions, save_reference
-from lantai.services.users import Principal
 
 MAX_DOCUMENT = 512 * 1024
 MAX_NOTE = 256
-# No permission of its own yet: configuration is the 系统管理员's (USER_MANAGE marks that role),
-# and the 档案管理员 (ARRANGE) reads the rules they arrange by.
-EDIT = Permission.USER_MANAGE
-READ = (Permission.USER_MANAGE, Permission.ARRANGE)
-
-
-def _reader(principal: CurrentUser) -> Principal:
-    return access.require_any(principal, *READ)
-
-
-def _editor(principal: CurrentUser) -> Principal:
-    return access.require(principal, EDIT)
-
-
-ReferenceReader = Annotated[Principal, Depends(_reader)]
-ReferenceEditor = Annotated[Principal, Depends(_editor)]
+# Configuration is the 系统管理员's (SETTINGS_MANAGE); the 档案管理员 reads the rules they arrange by.
+EDIT = Permission.SETTINGS_MANAGE
+READ = (Permission.REFERENCE_READ,)
+ReferenceReader = Allowed(*READ)
+ReferenceEditor = Allowed(EDIT)
 
 
 class ReferenceVersionOut(BaseModel):

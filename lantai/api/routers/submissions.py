@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Path, Query, Response, UploadFile, status
 
-from lantai.api.deps import Allowed, ArchiveDep, CurrentUser
+from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, SubmissionOut, SubmissionPage
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
@@ -52,7 +52,7 @@ def submit_batch(principal: Submitter, archive: ArchiveDep, response: Response,
 
 
 @router.get("/submissions", response_model=SubmissionPage, summary="提交记录（本人或全部）")
-def list_submissions(principal: CurrentUser, archive: ArchiveDep,
+def list_submissions(principal: Allowed(Permission.SUBMISSION_OWN, Permission.SUBMISSION_ALL), archive: ArchiveDep,
                      status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
                      page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                      page_size: Annotated[int, Query(ge=1, le=access.MAX_PAGE_SIZE)] = 50) -> dict:
@@ -60,7 +60,7 @@ def list_submissions(principal: CurrentUser, archive: ArchiveDep,
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut, summary="提交状态")
-def get_submission(principal: CurrentUser, archive: ArchiveDep, submission_id: SubmissionId) -> dict:
+def get_submission(principal: Allowed(Permission.SUBMISSION_OWN, Permission.SUBMISSION_ALL), archive: ArchiveDep, submission_id: SubmissionId) -> dict:
     return access.get_submission(archive, principal, submission_id)
 
 

@@ -68,6 +68,10 @@ def _readability(subject: Subject, name: str) -> list[Outcome]:
             outcomes.append(found("3-2d", name, declared=pdfa["declared"].upper(), count=len(pdfa["violations"]),
                                   clause=first["clause"], first=first["message"],
                                   details={"violations": pdfa["violations"][:50]}))
+        if pdfa and pdfa["declared"] and pdfa.get("warnings"):
+            first = pdfa["warnings"][0]
+            outcomes.append(found("3-2e", name, declared=pdfa["declared"].upper(), count=len(pdfa["warnings"]),
+                                  clause=first["clause"], details={"warnings": pdfa["warnings"][:50]}))
     return outcomes
 
 

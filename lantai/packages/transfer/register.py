@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from lantai.domain.cells import plain_cell, safe_row
 from lantai.errors import PackageError, StorageError
 
 SHEET = "移交登记表"
@@ -62,7 +63,7 @@ def _write_xlsx(register: TransferRegister, target: Path) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for name, value in register.rows():
-        sheet.append([name, value])
+        sheet.append(safe_row([name, value]))
     sheet.column_dimensions["A"].width = 20
     sheet.column_dimensions["B"].width = 70
     for row in sheet.iter_rows(min_row=2):
@@ -132,7 +133,7 @@ def _read_rows(path: Path) -> dict[str, str]:
         values = {}
         for row in sheet.iter_rows(min_row=2, max_col=2, values_only=True):
             if row and row[0] is not None:
-                values[str(row[0]).strip()] = "" if row[1] is None else str(row[1]).strip()
+                values[str(row[0]).strip()] = "" if row[1] is None else plain_cell(str(row[1]).strip())
         return values
     finally:
         workbook.close()

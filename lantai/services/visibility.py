@@ -1,0 +1,75 @@
+"""The one visibility predicate: which items a caller may see, as SQL and as a plain test.
+
+Clearance decides (an item whose 密级 ranks above the caller's clearance does not exist for
+them, and an unknown 密级 is never visible); every list, count, facet, search total, statistic,
+export, submission and arrangement action asks here. ``submission_classification`` gives a
+submission the 密级 of its most secret item, read only from ``内容描述/密级``, so a report listing
+item ids is hidden from whoever may not see those items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from lantai.catalog.models import Item
+from lantai.domain.roles import may_see, rank, visible_levels
+from lantai.services.users import Principal
+
+PUBLIC = "公开"
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on ``Item``: at or below the caller's clearance."""
+    return Item.security_classification.in_(visible_levels(principal.clearance))
+
+
+def may_see_level(principal: Principal, level: str | None) -> bool:
+    return may_see(principal.clearance, level)
+
+
+def visible_record_ids(session: Session, principal: Principal, record_ids: Iterable[str]) -> set[str]:
+    """Those of ``record_ids`` that exist and the caller may see (the rest are alike: missing)."""
+    wanted = sorted({r for r in record_ids if r})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found |= set(session.scalars(select(Item.record_id).where(Item.record_id.in_(chunk), visible_to(principal))))
+    return found
+
+
+def highest(levels: Iterable[str]) -> str:
+    """The most secret of ``levels`` (an unknown level wins: fail closed); 公开 for none."""
+    return max(levels, key=rank, default=PUBLIC)
+
+
+def declared_classification(metadata: bytes) -> str:
+    """The 密级 of one item: only ``内容描述/密级`` counts (never a 密级 inside 附注 or elsewhere)."""
+    from lantai.formats.safexml import child, descendants, parse_xml
+
+    root = parse_xml(metadata, "元数据.xml")
+    levels = [(node.text or "").strip() for desc in descendants(root, "内容描述")
+              if (node := child(desc, "密级")) is not None]
+    return highest(level or PUBLIC for level in levels)
+
+
+def package_classification(path: Path, max_metadata_bytes: int) -> str:
+    """The declared 密级 of a SIP (directory or zip); 公开 when it cannot be read at all (rejected)."""
+    from lantai.errors import LantaiError
+    from lantai.packages import sip
+
+    try:
+        with sip.open_item(path) as source:
+            return declared_classification(source.read(sip.METADATA_NAME, max_metadata_bytes))
+    except (LantaiError, ValueError, OSError):
+        return PUBLIC
+
+
+def batch_classification(batch_dir: Path, max_metadata_bytes: int) -> str:
+    """A batch is as secret as its most secret item."""
+    from lantai.packages import sip
+
+    return highest(package_classification(item, max_metadata_bytes) for item in sip.iter_batch_items(batch_dir))
