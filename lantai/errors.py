@@ -17,6 +17,7 @@ the exit code of the CLI (0 ok, 1 findings, 2 bad input or usage)::
     ├── IntegrityError               stored bits disagree with their digests          HTTP 500, exit 1
     │   └── FixityMismatch                                                            HTTP 500, exit 1
     └── StorageError                 the disk or the database failed; retry when fixed HTTP 503, exit 2
+        └── DiskFull                 no space left; nothing was half-written          HTTP 503, exit 2
 
 Areas may subclass these (e.g. ``OfdPageNotFound(NotFound)``) and inherit the status and exit code.
 Every interface shows an error as one object, :meth:`LantaiError.to_dict`: ``code``, ``message``
@@ -28,6 +29,7 @@ Third-party exceptions are translated into this tree at the module that wraps th
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from lantai.jsonable import jsonable as _jsonable  # also imported under this name by services.access
@@ -122,3 +124,14 @@ class FixityMismatch(IntegrityError):
 class StorageError(LantaiError):
     code = "storage"
     http_status = 503
+
+
+class DiskFull(StorageError):
+    """No space left where Lantai had to write; the writer undid its partial write before raising."""
+
+    code = "disk_full"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC, a quota, or a file-size limit: all mean "free space, then retry"."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from lantai.domain.roles import Permission
-from lantai.errors import PermissionDenied, Unauthenticated
+from lantai.errors import Unauthenticated
 from lantai.services import authz, users
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
@@ -122,7 +122,9 @@ async def current_principal(request: Request, archive: ArchiveDep) -> Principal:
         if request.method not in SAFE_METHODS:
             sent = await _csrf_value(request)
             if not sent or not secrets.compare_digest(sent, principal.csrf_token):
-                raise PermissionDenied("CSRF 校验失败，请刷新页面后重试", "CSRF token missing or wrong")
+                from lantai.api.denials import CsrfFailed
+
+                raise CsrfFailed(principal.username)
     request.state.principal = principal
     return principal
 

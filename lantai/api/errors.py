@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lantai import errors
+from lantai.api.denials import journal_denial
 
 log = logging.getLogger("lantai.api")
 
@@ -83,6 +84,7 @@ def install(app: FastAPI, *, html_renderer: HtmlRenderer | None = None) -> None:
         return html_renderer is not None and not request.url.path.startswith("/api/")
 
     async def on_lantai(request: Request, exc: errors.LantaiError) -> Response:
+        await journal_denial(request, status_of(exc), exc)
         if html_renderer is not None and wants_html(request):
             return html_renderer(request, status_of(exc), exc.to_dict())
         return lantai_error_response(exc)
@@ -93,6 +95,7 @@ def install(app: FastAPI, *, html_renderer: HtmlRenderer | None = None) -> None:
         return validation_response(exc)
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        await journal_denial(request, exc.status_code, None)
         if html_renderer is not None and wants_html(request):
             return html_renderer(request, exc.status_code, http_body(exc.status_code))
         return http_error_response(exc)
