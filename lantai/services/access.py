@@ -298,7 +298,7 @@ def _fixity_status(session: Session, record_id: str) -> dict[str, Any] | None:
 
 
 def run_checks(archive: Archive, principal: Principal, record_id: str) -> dict[str, Any]:
-    """Re-verify an item now: fixity of every file of every version, plus DA/T 70 when installed."""
+    """Re-verify an item now: fixity of every file of every version, then the DA/T 70 bc profile (recorded)."""
     from lantai.services.fixity import verify_fixity
 
     require(principal, Permission.CHECK_RUN)
@@ -307,12 +307,10 @@ def run_checks(archive: Archive, principal: Principal, record_id: str) -> dict[s
     report = verify_fixity(archive, [record_id])
     archive.audit.append(principal.username, "fixity.verified", record_id,
                          {"ok": report.ok, "files": report.files, "problems": report.problems[:100]})
-    result: dict[str, Any] = {"record_id": record_id, "fixity": report.to_dict(), "dat70": None}
-    runner = _optional("lantai.checks.runner", "check_item")
-    if runner is not None:
-        result["dat70"] = _jsonable(runner(archive, record_id))
-        archive.audit.append(principal.username, "check.run", record_id, {"ok": bool(result["dat70"])})
-    return result
+    from lantai.services.item_checks import check_item
+
+    return {"record_id": record_id, "fixity": report.to_dict(),
+            "dat70": _jsonable(check_item(archive, principal.username, record_id))}
 
 
 def _optional(module: str, attribute: str) -> Any:

@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("收集", "/collect", (P.SUBMIT, P.SUBMISSION_ALL)),
     ("整理", "/arrange", (P.ARRANGE,)),
     ("档案库", "/library", (P.ITEM_READ,)),
+    ("检测", "/checks", (P.CHECK_RUN,)),
     ("检索", "/search", (P.ITEM_READ,)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
@@ -104,8 +105,8 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
 
 
 def install_web(app: FastAPI) -> Any:
-    from lantai.web import admin, arrange, audit, auth, collect, library, reference, search, stats
+    from lantai.web import admin, arrange, audit, auth, checks, collect, library, reference, search, stats
 
-    for module in (auth, collect, arrange, library, search, stats, audit, admin, reference):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -11,7 +11,7 @@ from starlette.background import BackgroundTask
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.routers.items import Filters, RecordId
 from lantai.domain.roles import CLEARANCES, Permission
-from lantai.services import access
+from lantai.services import access, item_checks
 from lantai.web.app import render
 
 router = APIRouter()
@@ -53,7 +53,9 @@ def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: 
         "item": item, "content": content, "preview": preview, "ofd_renderer": access.ofd_renderer() is not None,
         "can_download": principal.can(Permission.ITEM_DOWNLOAD), "can_check": principal.can(Permission.CHECK_RUN),
         "can_classify": principal.can(Permission.ITEM_CLASSIFY), "can_export": principal.can(Permission.EXPORT),
-        "clearances": CLEARANCES})
+        "clearances": CLEARANCES,
+        "check_runs": item_checks.recent_runs(archive, record_id=record_id, limit=20)
+        if principal.can(Permission.CHECK_RUN) else []})
 
 
 def _file_response(copy: access.AccessCopy, disposition: str) -> FileResponse:

@@ -7,6 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, ItemFile
@@ -16,6 +17,9 @@ from lantai.services.ingest import ingest_paths
 from lantai.services.rebuild import rebuild_catalogue
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import SipSpec, specs, write_batch, write_item, zip_item
+
+# ingest mechanics on synthetic bytes (layout, idempotency, inline data, windows): the DA/T 70 profile is off here, explicitly.
+pytestmark = pytest.mark.usefixtures("ingest_profile_off")
 
 
 def _items(archive: Archive) -> int:
