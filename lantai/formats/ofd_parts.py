@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from lantai.formats import safezip
 from lantai.formats.safexml import child, children
+from lantai.packages import zipsafe as safezip
 
 OFD_XML = "OFD.xml"
 COMMON_RESOURCES = ("PublicRes", "DocumentRes")

@@ -29,13 +29,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import func, select
 
-from lantai.catalog.models import Batch, Item
+from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
-from lantai.errors import Conflict, LantaiError, StorageError
+from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
@@ -47,6 +48,7 @@ from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
     Projection,
+    insert_ignoring_duplicates,
     insert_projections,
     project,
     upsert_item,
@@ -110,6 +112,7 @@ class PreparedItem:
     transaction: str = ""
     projection: Projection | None = None  # catalogue rows, projected from the staged object by the worker
     body: str = ""  # extracted text, as stored in derivatives/text.txt
+    metadata: bytes = b""  # 元数据.xml as it would be stored, to tell a resubmission from a change
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
                              context, bool(inline_files), derived)
     outcome.status = ACCEPTED
     projection = _project_staged(version, record, process) if version.version == 1 else None
-    return PreparedItem(outcome, version, digests, staging.name, projection, body)
+    return PreparedItem(outcome, version, digests, staging.name, projection, body, metadata_bytes)
 
 
 def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Projection:
@@ -494,10 +497,11 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     outcome = prepared.outcome
     record_id = outcome.record_id or ""
     stored = {f.logical_path: f.sha512 for f in archive.store.files(record_id) if f.logical_path.startswith("content/")}
+    changed = _changed_metadata(archive, record_id, prepared) if stored == prepared.digests else []
+    if changed:
+        return _metadata_conflict(archive, prepared, context, changed)
     if stored == prepared.digests:
-        with archive.session() as session:
-            if session.scalar(select(Item.id).where(Item.record_id == record_id)) is None:
-                upsert_item(session, archive.store, record_id)  # store had it, catalogue did not
+        _catalogue_if_missing(archive, record_id)
         archive.audit.append(context.submitted_by, "ingest.duplicate", record_id, {"source": outcome.source})
         outcome.status = DUPLICATE
         outcome.message = f"电子文件号 {record_id} 已归档且内容相同，本次提交未作改动"
@@ -507,6 +511,54 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     outcome.status = CONFLICT
     outcome.message = conflict.message_zh
     outcome.findings.append(_finding(Rule.DUPLICATE, "电子文件号", conflict.message_zh, conflict.message_en, "conflict"))
+    return outcome
+
+
+def _catalogue_if_missing(archive: Archive, record_id: str) -> None:
+    """The store has the object but the catalogue may not yet: add its rows unless another
+    process (the ingest that committed it) does so first — then its rows stand."""
+    try:
+        with archive.session() as session:
+            if session.scalar(select(Item.id).where(Item.record_id == record_id)) is None:
+                upsert_item(session, archive.store, record_id)
+    except sqlalchemy.exc.IntegrityError:
+        pass  # catalogued meanwhile by the process that won the race; the rows are the same projection
+
+
+def _changed_metadata(archive: Archive, record_id: str, prepared: PreparedItem) -> list[str]:
+    """Elements of the submitted 元数据.xml that differ from the one archived with the item (v1).
+
+    Compared with v1, not the head: arrangement adds 档号 in later versions, and resubmitting
+    what was sent then is still the same submission.
+    """
+    if not prepared.metadata:
+        return []
+    try:
+        archived = archive.store.read_bytes(record_id, METADATA_PATH, version=1)
+    except NotFound:
+        return []
+    try:
+        return md.differing_elements(archived, prepared.metadata)
+    except LantaiError:
+        return [METADATA_PATH]  # the archived copy no longer parses: not provably the same submission
+
+
+def _metadata_conflict(archive: Archive, prepared: PreparedItem, context: BatchContext,
+                       changed: list[str]) -> ItemOutcome:
+    """Same content, other metadata: a change must go through a correction, not a resubmission."""
+    outcome = prepared.outcome
+    record_id = outcome.record_id or ""
+    names = "、".join(changed[:20]) + ("…" if len(changed) > 20 else "")
+    conflict = Conflict(f"电子文件号 {record_id} 已归档，内容相同但元数据不同（{names}）；元数据更正须通过更正流程",
+                        f"record {record_id} is archived with the same content but different metadata "
+                        f"({', '.join(changed[:20])}); corrections go through the correction path")
+    archive.audit.append(context.submitted_by, "ingest.conflict", record_id,
+                         {"source": outcome.source, "metadata_elements": changed[:100]})
+    outcome.status = CONFLICT
+    outcome.message = conflict.message_zh
+    for element in changed:
+        outcome.findings.append(_finding(Rule.DUPLICATE, element, conflict.message_zh, conflict.message_en,
+                                         "metadata_conflict"))
     return outcome
 
 
@@ -573,10 +625,10 @@ def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, act
         archive.audit.append(actor, "batch.rejected", batch_id, summary)
         report.batches.append(summary)
         return
-    with archive.session() as session:
-        if session.get(Batch, batch_id) is None:
-            session.add(Batch(id=batch_id, source=str(batch_dir), unit_name=register.unit_name,
-                              declared_items=register.items, declared_bytes=register.bytes))
+    with archive.session() as session:  # another ingest of the same batch may be creating the row too
+        session.execute(insert_ignoring_duplicates(session, Batch.__table__, ["id"]).values(
+            id=batch_id, source=str(batch_dir), unit_name=register.unit_name, declared_items=register.items,
+            declared_bytes=register.bytes, actual_items=0, actual_bytes=0, status="open", created_at=utcnow()))
     context = BatchContext(batch_id, {"unit_name": register.unit_name, "archived_at": register.archived_at,
                                       "category": register.category, "items": register.items,
                                       "bytes": register.bytes}, actor, str(batch_dir))

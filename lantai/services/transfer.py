@@ -49,12 +49,11 @@ from lantai.packages.transfer.receipt import (
 )
 from lantai.packages.transfer.register import TransferRegister
 from lantai.packages.transfer.writer import ExportedItem, write_carrier
-from lantai.services import recovery
 from lantai.services.archive import Archive
-from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, upsert_item
+from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, TRANSFER_PATH
+from lantai.services.changes import ItemChange, commit_change
 from lantai.storage.ocfl import OcflStore
 
-TRANSFER_PATH = "lantai/transfer.json"
 TRANSFERRED = "transferred"
 
 
@@ -529,19 +528,17 @@ def _match_export(receipt: Receipt, record: dict[str, Any]) -> list[Finding]:
 
 
 def mark_transferred(archive: Archive, record_ids: Iterable[str], receipt: Receipt, *, actor: str) -> list[str]:
-    """Write ``lantai/transfer.json`` as a new OCFL version of each item and set its status; idempotent."""
-    store = archive.store
+    """Write ``lantai/transfer.json`` as a new OCFL version of each item (status ``transferred``),
+    through the change path; idempotent: an item already marked for this transfer is left alone."""
     document = {"transfer_id": receipt.transfer_id, "receiver": receipt.receiver, "received_at": receipt.received_at,
                 "signer": receipt.signer}
     marked = []
     for record_id in record_ids:
-        if not store.exists(record_id):
+        if not archive.store.exists(record_id) or _already_marked(archive.store, record_id, receipt.transfer_id):
             continue
         data = json.dumps({**document, "record_id": record_id}, ensure_ascii=False, sort_keys=True, indent=1).encode()
-        with store.object_lock(record_id):
-            if _already_marked(store, record_id, receipt.transfer_id):
-                continue
-            _write_mark(archive, record_id, data, actor)
+        commit_change(archive, ItemChange(record_id, actor, "transfer.marked", "移交：接收方回执验证通过",
+                                          files={TRANSFER_PATH: data}))
         marked.append(record_id)
     return marked
 
@@ -550,24 +547,6 @@ def _already_marked(store: OcflStore, record_id: str, transfer_id: str) -> bool:
     if TRANSFER_PATH not in {f.logical_path for f in store.files(record_id)}:
         return False
     return json.loads(store.read_bytes(record_id, TRANSFER_PATH)).get("transfer_id") == transfer_id
-
-
-def _write_mark(archive: Archive, record_id: str, data: bytes, actor: str) -> None:
-    store = archive.store
-    builder = store.begin_version(record_id)
-    try:
-        builder.add_bytes(TRANSFER_PATH, data)
-        prepared = builder.prepare(message="移交：接收方回执验证通过", user_name=actor)
-    except Exception:
-        store.abort(builder.staging_dir)
-        raise
-    intent = recovery.write_intent(archive, [(record_id, prepared.staging_dir)], actor)
-    store.commit(prepared)
-    with archive.session() as session:
-        item = upsert_item(session, store, record_id)
-        item.status = TRANSFERRED
-        archive.audit.append(actor, "transfer.marked", record_id, {"ocfl_version": prepared.version}, session=session)
-    recovery.clear_intent(intent)
 
 
 # -- BagIt ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
-from lantai.services import access
+from lantai.services import submissions
 from lantai.services.users import Principal
 from lantai.web.app import render
 
@@ -26,7 +26,7 @@ def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), requ
 
 def _inbox(request: Request, archive: ArchiveDep, principal: Principal, status: str, page: int, message: str,
            status_code: int = 200) -> Response:
-    result = access.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
+    result = submissions.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
     return render(request, "collect.html", {"page": result, "status": status, "message": message},
                   status_code=status_code)
 
@@ -35,8 +35,8 @@ def _inbox(request: Request, archive: ArchiveDep, principal: Principal, status: 
 def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: ArchiveDep,
            package: Annotated[UploadFile, File()], kind: Annotated[str, Form()] = "item") -> Response:
     try:
-        path, digest = access.save_upload(archive, package.file)
-        result = access.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
+        path, digest = submissions.save_upload(archive, package.file)
+        result = submissions.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
                                request_digest=digest)
     except LantaiError as exc:  # the inbox again, with the reason and the error's status (never a 200)
         return _inbox(request, archive, principal, "", 1, f"提交失败：{exc.message_zh}", exc.http_status)
@@ -47,5 +47,5 @@ def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: Arc
 @router.post("/collect/{submission_id}/recheck")
 def recheck(principal: Allowed(Permission.CHECK_RUN), request: Request, archive: ArchiveDep,
             submission_id: int) -> Response:
-    result = access.recheck_submission(archive, principal, submission_id)
+    result = submissions.recheck_submission(archive, principal, submission_id)
     return render(request, "_submission_row.html", {"s": result})

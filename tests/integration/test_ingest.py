@@ -91,6 +91,24 @@ def test_resubmission_is_a_noop_and_different_content_a_conflict(archive: Archiv
     assert {"ingest.duplicate", "ingest.conflict"} <= set(_actions(archive))
 
 
+def test_same_content_with_changed_metadata_is_a_conflict_naming_the_elements(archive: Archive,
+                                                                              tmp_path: Path) -> None:
+    files = {"正文.pdf": b"%PDF-1.7 original"}
+    assert ingest_paths(archive, [write_item(tmp_path / "1", SipSpec("Z-META", files=files))]).ok
+    changed = SipSpec("Z-META", files=files, title="关于另一项工作的通知", security="内部")
+    report = ingest_paths(archive, [write_item(tmp_path / "2", changed)])
+    outcome = report.items[0]
+    assert outcome.status == "conflict" and not report.ok
+    elements = {f.element.rsplit("/", 1)[-1] for f in outcome.findings}
+    assert {"题名", "密级"} <= elements, elements
+    assert "题名" in outcome.message and "密级" in outcome.message
+    assert archive.store.head_version("Z-META") == 1
+    with archive.sessions() as session:
+        assert session.scalar(select(Item.title).where(Item.record_id == "Z-META")) == SipSpec("Z-META").title
+    again = ingest_paths(archive, [write_item(tmp_path / "3", SipSpec("Z-META", files=files))])
+    assert again.items[0].status == "duplicate"  # the original submission is still a no-op
+
+
 def test_inline_base64_data_is_extracted_byte_identical(archive: Archive, tmp_path: Path) -> None:
     payload = os.urandom(300_000)
     spec = SipSpec("Z-INLINE", files={"正文.pdf": payload, "说明.txt": "附注".encode()}, inline={"正文.pdf"})

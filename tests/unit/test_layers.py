@@ -26,12 +26,10 @@ LANTAI = REPO / "lantai"
 # sidecars, the layout extension), which only lantai/storage/ may spell out.
 LAYOUT_NAMES = re.compile(r"(^|/)(0=ocfl|inventory\.json|ocfl_layout\.json|extensions/)")
 LAYOUT_ALLOWED = {
-    # issue 14 point 3 and issue 17: fixity reads inventory.json and its sidecar itself; the
-    # verify-rebuild change moves that reading into storage/.
-    "lantai/services/fixity.py",
-    # issue 14 point 2: the item export names its inventory entry; moves with the split of access.py.
-    "lantai/services/access.py",
-    # issue 14 point 3, issue 16: names the inventory in a 1-5d finding (checks-pipeline change).
+    # issue 14 point 3: the item export names its inventory entry (read through the store); give the
+    # export a storage call that yields the inventory file with its name.
+    "lantai/services/exports.py",
+    # issue 14 point 3: names the inventory in a 1-5d finding; take the file name from storage.
     "lantai/checks/properties/authenticity.py",
 }
 
