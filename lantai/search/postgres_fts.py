@@ -46,6 +46,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from lantai.errors import BadInput
 from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
@@ -182,8 +183,6 @@ class PostgresDialect:
 
 
 def _year(value: str) -> int:
-    from lantai.errors import BadInput
-
     try:
         return int(value)
     except ValueError:

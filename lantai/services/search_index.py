@@ -152,12 +152,19 @@ def reindex(archive: Archive, progress: Any = None, workers: int = 1) -> int:
     """Rebuild the whole index from the catalogue and the stored text derivatives.
 
     Online (lantai.search.online): ingest and corrections go on meanwhile, and are caught up.
+    ``workers`` processes cut the text into words (``lantai search reindex`` uses every core).
     """
     with archive.engine.begin() as conn:
         guarded = _guarded(archive.home, conn)
         guarded.index.ensure_schema(conn)
     return int(guarded.rebuild(archive.engine, iter_entries(archive), lambda ids: entries_for(archive, ids),
                                progress, workers))
+
+
+def backend(archive: Archive) -> str:
+    """Which index the catalogue database carries (``sqlite`` FTS5 or ``postgresql``)."""
+    with archive.engine.connect() as conn:
+        return str(_index(conn).backend)
 
 
 def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,
