@@ -132,8 +132,8 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
-    from lantai.checks.ingest import worker_preload
     from lantai.jobs.pool import freeze_imported_objects, warm_up_workers
+    from lantai.services.ingest_workers import worker_preload
 
     settings = load_settings()
     warm_up_workers(settings.workers, worker_preload(settings))  # first: its imports overlap the ones below

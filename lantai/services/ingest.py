@@ -34,7 +34,6 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
-from lantai.checks.ingest import worker_preload
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, NotFound, StorageError
@@ -55,6 +54,7 @@ from lantai.services.catalogue import (
     upsert_item,
     upsert_items,
 )
+from lantai.services.ingest_workers import worker_preload
 from lantai.services.search_index import TEXT_PATH, extract_body, index_items
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion, new_object_content_dir

@@ -60,7 +60,7 @@ def test_full_disk_under_the_sqlite_catalogue(small_disk: Path, tmp_path: Path) 
     assert "磁盘空间不足" in output and "disk full" in output, output
     assert len(output.splitlines()) <= 6, output
     as_json = _lantai(settings, "ingest", str(batch), "--json")
-    assert as_json.returncode == 2 and json.loads(as_json.stdout)["error"]["code"] == "disk_full"
+    assert as_json.returncode == 2 and json.loads(as_json.stdout)["code"] == "disk_full"
 
     filler.unlink()
     verified = _lantai(settings, "verify", "--json")  # opening runs recovery first

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from lantai.checks.ingest import worker_preload
 from lantai.jobs.pool import DEFAULT_PRELOAD
+from lantai.services.ingest_workers import worker_preload
 from lantai.settings import Settings
 
 
