@@ -35,9 +35,11 @@ from sqlalchemy.orm import Session, selectinload
 from lantai.catalog.models import AuditEntry, Item
 from lantai.domain.cells import safe_row
 from lantai.domain.roles import Permission, rank, visible_levels
+from lantai.domain.use import Method
 from lantai.errors import BadInput, LantaiError, NotFound, PermissionDenied, ValidationFailed
 from lantai.services import audit_view, authz, visibility
 from lantai.services.archive import Archive
+from lantai.services.use_register import record_use
 from lantai.services.users import Principal
 
 METADATA_PATH = "metadata/元数据.xml"
@@ -56,19 +58,20 @@ def require(principal: Principal, permission: Permission) -> Principal:
     return authz.require(principal, permission)
 
 
-def visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: items at or below the caller's clearance (:func:`lantai.services.visibility.visible_to`)."""
-    return visibility.visible_to(principal)
+def visible(principal: Principal, method: str | None = None) -> ColumnElement[bool]:
+    """SQL condition: items the caller may see (:func:`lantai.services.visibility.visible_to`)."""
+    return visibility.visible_to(principal, method)
 
 
 def _not_found(record_id: str) -> NotFound:
     return NotFound(f"没有电子文件号为 {record_id} 的条目", f"no item with record id {record_id}")
 
 
-def visible_item(session: Session, principal: Principal, record_id: str, *, full: bool = False) -> Item:
-    """The item if it exists *and* the caller may see it; otherwise the same NotFound."""
+def visible_item(session: Session, principal: Principal, record_id: str, *, full: bool = False,
+                 method: str | None = None) -> Item:
+    """The item if it exists *and* the caller may see it (for ``method``); otherwise the same NotFound."""
     require(principal, Permission.ITEM_READ)
-    query = select(Item).where(Item.record_id == record_id, visible(principal))
+    query = select(Item).where(Item.record_id == record_id, visible(principal, method))
     if full:
         query = query.options(selectinload(Item.files), selectinload(Item.versions), selectinload(Item.events))
     item = session.scalar(query)
@@ -117,8 +120,7 @@ def _filters(principal: Principal, filters: dict[str, Any]) -> list[ColumnElemen
     # The clearance test is written so no index is used for it (``|| ''``): almost every row passes
     # it, and the browse index (fonds, year, retention, organisation, 档号) must drive the ORDER BY
     # and LIMIT instead, or every page sorts the whole catalogue.
-    levels = visible_levels(principal.clearance)
-    conditions: list[ColumnElement[bool]] = [Item.security_classification.concat("").in_(levels)]
+    conditions: list[ColumnElement[bool]] = [visibility.visible_to(principal, use_index=False)]
     for column, _label in BROWSE_LEVELS:
         value = filters.get(column)
         if value not in (None, ""):
@@ -358,11 +360,12 @@ def watermark_text(principal: Principal, moment: dt.datetime | None = None) -> s
     return f"兰台利用副本 {principal.display_name}（{principal.username}）{local:%Y-%m-%d %H:%M} 北京时间"
 
 
-def access_copy(archive: Archive, principal: Principal, record_id: str, logical_path: str) -> AccessCopy:
-    """A watermarked copy of one content file; the original in the store is only read."""
+def access_copy(archive: Archive, principal: Principal, record_id: str, logical_path: str,
+                method: str = Method.DOWNLOAD, pages: int | None = None) -> AccessCopy:
+    """A watermarked copy of one content file for ``method`` (利用方式); the store is only read."""
     require(principal, Permission.ITEM_DOWNLOAD)
     with archive.sessions() as session:
-        item = visible_item(session, principal, record_id, full=True)
+        item = visible_item(session, principal, record_id, full=True, method=method)
         if not any(f.logical_path == logical_path and f.role == "content" for f in item.files):
             raise NotFound(f"条目 {record_id} 中没有内容文件 {logical_path}", f"no content file {logical_path}")
     kind = preview_kind(logical_path)
@@ -383,7 +386,8 @@ def access_copy(archive: Archive, principal: Principal, record_id: str, logical_
         raise ValidationFailed(f"文件无法生成利用副本（文件可能已损坏）: {logical_path}",
                                f"cannot make an access copy: {exc}", path=logical_path) from exc
     archive.audit.append(principal.username, "item.downloaded", record_id,
-                         {"path": logical_path, "watermark": text, "via": principal.via})
+                         {"path": logical_path, "watermark": text, "via": principal.via, "method": method})
+    record_use(archive, principal, record_id, method, path=logical_path, pages=pages)
     media = "application/pdf" if kind == "pdf" else IMAGE_TYPES[Path(logical_path).suffix.lower()]
     return AccessCopy(target, media, Path(logical_path).name, True)
 
@@ -467,7 +471,7 @@ def render_page_png(archive: Archive, principal: Principal, record_id: str, logi
     kind = preview_kind(logical_path)
     if kind == "ofd":
         return _render_ofd(archive, principal, record_id, logical_path, page)
-    copy = access_copy(archive, principal, record_id, logical_path)
+    copy = access_copy(archive, principal, record_id, logical_path, Method.VIEW, pages=1)
     try:
         if kind != "pdf":
             return copy.path.read_bytes()
@@ -498,13 +502,14 @@ def _render_ofd(archive: Archive, principal: Principal, record_id: str, logical_
     if renderer is None:
         raise ValidationFailed("OFD 渲染器尚未就绪，暂不能预览", "no OFD renderer is installed")
     with archive.sessions() as session:
-        visible_item(session, principal, record_id)
+        visible_item(session, principal, record_id, method=Method.VIEW)
     with archive.store.open(record_id, logical_path) as fh:
         png = renderer(fh, page)
     text = watermark_text(principal)
     out = io.BytesIO()
     watermark_image(io.BytesIO(png), text, out, ".png")
     archive.audit.append(principal.username, "item.previewed", record_id, {"path": logical_path, "page": page})
+    record_use(archive, principal, record_id, Method.VIEW, path=logical_path, pages=1)
     return out.getvalue()
 
 

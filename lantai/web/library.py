@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.routers.items import Filters, RecordId
 from lantai.domain.roles import CLEARANCES, Permission
+from lantai.domain.use import Method
 from lantai.errors import LantaiError, NotFound, PermissionDenied
 from lantai.services import access
 from lantai.web.app import render
@@ -66,7 +67,7 @@ def _file_response(copy: access.AccessCopy, disposition: str) -> FileResponse:
 @router.get("/items/{record_id}/view")
 def view(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
          path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
-    return _file_response(access.access_copy(archive, principal, record_id, path), "inline")
+    return _file_response(access.access_copy(archive, principal, record_id, path, Method.VIEW), "inline")
 
 
 @router.get("/items/{record_id}/download")

@@ -23,6 +23,7 @@ from lantai.api.schemas import (
     VersionOut,
 )
 from lantai.domain.roles import Permission
+from lantai.domain.use import Method
 from lantai.services import access
 
 router = APIRouter(prefix="/items", tags=["档案条目"], responses=ERRORS)
@@ -96,7 +97,8 @@ def run_checks(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, re
             responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
 def content(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath,
             disposition: Literal["attachment", "inline"] = "attachment") -> Response:
-    copy = access.access_copy(archive, principal, record_id, path)
+    method = Method.VIEW if disposition == "inline" else Method.DOWNLOAD
+    copy = access.access_copy(archive, principal, record_id, path, method)
     return FileResponse(copy.path, media_type=copy.media_type, filename=copy.filename,
                         content_disposition_type=disposition, background=BackgroundTask(copy.cleanup),
                         headers={"X-Lantai-Watermark": "yes", "Cache-Control": "no-store"})

@@ -2,7 +2,10 @@
 
 from alembic import context
 
-from lantai.catalog import models  # noqa: F401  (registers tables on Base)
+from lantai.catalog import (
+    models,  # noqa: F401  (registers tables on Base)
+    use,  # noqa: F401  (利用 tables)
+)
 from lantai.catalog.models import Base
 
 target_metadata = Base.metadata
