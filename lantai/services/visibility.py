@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
@@ -37,6 +37,17 @@ def visible_to(principal: Principal, method: str | None = None, *, use_index: bo
     level = Item.security_classification if use_index else Item.security_classification.concat("")
     by_clearance = level.in_(visible_levels(principal.clearance))
     return or_(by_clearance, Item.record_id.in_(granted_record_ids(principal.username, method)))
+
+
+OPEN = "开放"
+
+
+def open_to_public() -> ColumnElement[bool]:
+    """SQL condition: 控制标识 开放 and 密级 公开 — what the public ``/open`` page may list.
+
+    An item marked 开放 but carrying a 密级 above 公开 contradicts itself and stays closed.
+    """
+    return and_(Item.control_identifier == OPEN, Item.security_classification == PUBLIC)
 
 
 def granted_record_ids(username: str, method: str | None = None,

@@ -29,6 +29,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("整理", "/arrange", (P.ARRANGE,)),
     ("档案库", "/library", (P.ITEM_READ,)),
     ("检索", "/search", (P.ITEM_READ,)),
+    ("利用", "/use", (P.USE_REQUEST,)),
+    ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("系统管理", "/admin", ADMIN_PAGE),
@@ -98,8 +100,8 @@ def html_error(request: Request, status: int, code: str, message: str) -> Respon
 
 
 def install_web(app: FastAPI) -> Any:
-    from lantai.web import admin, arrange, audit, auth, collect, library, reference, search, stats
+    from lantai.web import admin, arrange, audit, auth, collect, library, reference, search, stats, use
 
-    for module in (auth, collect, arrange, library, search, stats, audit, admin, reference):
+    for module in (auth, collect, arrange, library, search, stats, audit, admin, reference, use):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -295,6 +295,17 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
+    # Web: 利用, 审批, 开放档案
+    ("GET", "/use"): Case(lambda c: c.client.get("/use", params={"items": [ITEM]})),
+    ("POST", "/use/requests"): Case(lambda c: c.client.post("/use/requests", data={
+        "items": f"{ITEM}\n档号:Z109-WS-2025-无此件", "purpose": "学术研究", "methods": ["在线阅览"], "until": _until()})),
+    ("GET", "/approvals"): Case(lambda c: c.client.get("/approvals")),
+    ("POST", "/approvals/{request_id}/decision"): Case(lambda c: c.client.post(
+        f"/approvals/{_request_to_decide(c)}/decision", data={"approve": "0", "reason": "矩阵测试驳回"})),
+    ("POST", "/approvals/grants/{grant_id}/revoke"): Case(lambda c: c.client.post(
+        f"/approvals/grants/{_grant_to_revoke(c)}/revoke", data={"reason": "矩阵测试"})),
+    ("GET", "/approvals/register"): Case(lambda c: c.client.get("/approvals/register", params={"year": 2026})),
+    ("GET", "/open"): Case(lambda c: c.anonymous().get("/open", follow_redirects=False)),
     # Web: 系统管理
     ("GET", "/admin"): Case(lambda c: c.client.get("/admin")),
     ("POST", "/admin/users"): Case(lambda c: c.client.post("/admin/users", data={"username": unique("mx-web"),

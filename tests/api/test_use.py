@@ -236,3 +236,53 @@ def _principal(world: World, username: str):  # type: ignore[no-untyped-def]
     from lantai.services import users
 
     return users.resolve_token(world.archive, world.tokens[username])
+
+
+# --- web ------------------------------------------------------------------------------------------
+def _session(world: World, role: Role, clearance: str) -> TestClient:
+    client = account(world, role, clearance)
+    name = client.username  # type: ignore[attr-defined]
+    session = world.session_client(name)
+    session.headers["X-CSRF-Token"] = session.csrf  # type: ignore[attr-defined]
+    session.username = name  # type: ignore[attr-defined]
+    return session
+
+
+def test_web_request_review_and_my_use(world: World) -> None:
+    reader = _session(world, Role.READER, "内部")
+    record_id = secret_item(world)
+    page = reader.get("/use", params={"items": [record_id]})
+    assert page.status_code == 200 and "申请利用" in page.text and record_id in page.text
+    response = reader.post("/use/requests", data={"items": f"{record_id}\n档号:无此档号", "purpose": "其他",
+                                                  "methods": ["在线阅览"], "until": UNTIL})
+    assert response.status_code == 400 and "其他" in response.text
+    response = reader.post("/use/requests", data={"items": f"{record_id}\n档号:无此档号", "purpose": "编史修志",
+                                                  "methods": ["在线阅览", "下载"], "until": UNTIL})
+    assert response.status_code == 200 and "已提交" in response.text
+    assert "关于利用测试事项" not in response.text  # the hidden item is not named back
+    request_id = reader.get(f"{U}/requests").json()[0]["id"]
+    archivist = _session(world, Role.ARCHIVIST, "机密")
+    review = archivist.get("/approvals")
+    assert review.status_code == 200 and f"关于利用测试事项{record_id}的通知" in review.text and "未找到" in review.text
+    assert archivist.post(f"/approvals/{request_id}/decision", data={"approve": "1"}).status_code == 200
+    secadmin = _session(world, Role.SECADMIN, "绝密")
+    assert "已同意" in secadmin.post(f"/approvals/{request_id}/decision", data={"approve": "1", "reason": "同意"}).text
+    mine = reader.get("/use").text
+    assert "已批准" in mine and f"关于利用测试事项{record_id}的通知" in mine
+    assert reader.get(f"/items/{record_id}").status_code == 200
+    assert reader.get("/approvals").status_code == 403
+
+
+def test_open_page_is_off_by_default_and_lists_only_open_items(world: World) -> None:
+    anonymous = world.client()
+    response = anonymous.get("/open", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    world.archive.settings.public_open_page = True
+    try:
+        page = anonymous.get("/open")
+        assert page.status_code == 200 and "关于做好2025年度电子文件归档工作的通知" in page.text
+        assert "关于秘密事项的通知" not in page.text and "关于内部工作安排的通知" not in page.text
+        assert "共 0 件" in anonymous.get("/open", params={"q": "秘密事项"}).text
+        assert anonymous.get(f"/items/{PUBLIC_ID}", follow_redirects=False).status_code == 303  # nothing else
+    finally:
+        world.archive.settings.public_open_page = False
