@@ -53,6 +53,7 @@ _AREAS = [
     ("users", "lantai.cli.web", "users_app", "group"),
     ("serve", "lantai.cli.web", "serve_command", "command"),
     ("watch", "lantai.cli.inbox", "watch_command", "command"),
+    ("use", "lantai.cli.use", "use_app", "group"),
 ]
 for _name, _module, _attr, _kind in _AREAS:
     with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet

@@ -286,3 +286,37 @@ def test_open_page_is_off_by_default_and_lists_only_open_items(world: World) -> 
         assert anonymous.get(f"/items/{PUBLIC_ID}", follow_redirects=False).status_code == 303  # nothing else
     finally:
         world.archive.settings.public_open_page = False
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+def test_cli_request_decide_grants_revoke_register(world: World, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from lantai.cli.main import app
+
+    settings = world.archive.settings
+    monkeypatch.setenv("LANTAI_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("LANTAI_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("LANTAI_FSYNC", "false")
+    reader = account(world, Role.READER, "公开").username  # type: ignore[attr-defined]
+    runner = CliRunner()
+
+    def run(*args: str) -> dict:
+        result = runner.invoke(app, ["use", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    request = run("request", "文号:X政办发〔2025〕12号", "--user", reader, "--purpose", "学术研究",
+                  "--method", "在线阅览", "--until", UNTIL)
+    refused = runner.invoke(app, ["use", "decide", str(request["id"]), "--user", reader, "--json"])
+    assert refused.exit_code != 0 and "permission_denied" in refused.stdout
+    step = run("decide", str(request["id"]), "--user", "archivist")
+    assert step["status"] == "待保密审核"  # the 文号 names the 秘密 item too
+    grant_id = run("decide", str(request["id"]), "--user", "secadmin", "--reason", "同意")["grant_id"]
+    assert {g["id"] for g in run("grants", "--user", reader)} == {grant_id}
+    assert run("revoke", str(grant_id), "--user", "archivist")["state"] == "已撤销"
+    target = tmp_path / "利用登记簿.xlsx"
+    year = str(dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year)
+    assert run("register", "--year", year, "--user", "archivist", "-o", str(target))["path"] == str(target)
+    assert target.stat().st_size > 0
