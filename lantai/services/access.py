@@ -169,6 +169,15 @@ def browse_facets(archive: Archive, principal: Principal, filters: dict[str, Any
 
 
 # --- one item -------------------------------------------------------------------------------------
+INTERNAL_PREFIXES = ("lantai/", "derivatives/")
+
+
+def listed_to(principal: Principal, logical_path: str, role: str) -> bool:
+    """Readers see content and metadata; Lantai's own records and derivatives only those who check items."""
+    internal = role == "preservation" or logical_path.startswith(INTERNAL_PREFIXES)
+    return not internal or principal.can(Permission.CHECK_RUN)
+
+
 def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[str, Any]:
     """Everything the detail page and ``GET /items/{id}`` show; audited as a view."""
     with archive.sessions() as session:
@@ -180,7 +189,7 @@ def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[
         data["files"] = [{"logical_path": f.logical_path, "role": f.role, "size": f.size, "sm3": f.sm3,
                           "sha512": f.sha512, "document_id": f.document_id, "format": f.format_name,
                           "preview": preview_kind(f.logical_path) if f.role == "content" else None}
-                         for f in item.files]
+                         for f in item.files if listed_to(principal, f.logical_path, f.role)]
         data["versions"] = [{"version": v.version, "created": v.created, "message": v.message, "user": v.user_name}
                             for v in item.versions]
         data["events"] = [{"seq": e.seq, "status": e.status, "activity": e.activity, "time": e.time,

@@ -76,6 +76,7 @@ templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
 STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
                  "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
+templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -76,6 +76,13 @@ def download(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
     return _file_response(access.access_copy(archive, principal, record_id, path), "attachment")
 
 
+@router.get("/items/{record_id}/print")
+def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
+               path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
+    """打印: the watermarked PDF opened for printing, registered as a use of its own (利用方式 打印)."""
+    return _file_response(access.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
+
+
 @router.get("/items/{record_id}/pages/{page}.png")
 def page_png(principal: Downloader, archive: ArchiveDep, record_id: RecordId, page: int,
              path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:

@@ -286,6 +286,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/items/{record_id}/view"): Case(lambda c: c.client.get(f"/items/{ITEM}/view", params=CONTENT), item=True),
     ("GET", "/items/{record_id}/download"): Case(lambda c: c.client.get(f"/items/{ITEM}/download", params=CONTENT),
                                                  item=True),
+    ("GET", "/items/{record_id}/print"): Case(lambda c: c.client.get(f"/items/{ITEM}/print", params=CONTENT),
+                                              item=True),
     ("GET", "/items/{record_id}/pages/{page}.png"): Case(lambda c: c.client.get(f"/items/{ITEM}/pages/1.png",
                                                                                 params=CONTENT), item=True),
     ("POST", "/items/{record_id}/checks"): Case(lambda c: c.client.post(f"/items/{ITEM}/checks"), item=True),

@@ -320,3 +320,32 @@ def test_cli_request_decide_grants_revoke_register(world: World, monkeypatch, tm
     year = str(dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year)
     assert run("register", "--year", year, "--user", "archivist", "-o", str(target))["path"] == str(target)
     assert target.stat().st_size > 0
+
+
+def test_internal_files_are_not_listed_to_readers(world: World) -> None:
+    reader = account(world, Role.READER, "内部")
+    paths = {f["logical_path"] for f in reader.get(f"{U}/items/{PUBLIC_ID}/files").json()}
+    assert "content/正文.pdf" in paths and not any(p.startswith(("lantai/", "derivatives/")) for p in paths)
+    staff = {f["logical_path"] for f in world.client("archivist").get(f"{U}/items/{PUBLIC_ID}/files").json()}
+    assert "lantai/ingest.json" in staff
+
+
+def test_print_is_a_method_of_its_own(world: World) -> None:
+    reader = _session(world, Role.READER, "内部")
+    record_id = secret_item(world)
+    grant = approved(world, reader, record_id, ("在线阅览",))["grant_id"]
+    assert reader.get(f"/items/{record_id}/view", params=CONTENT).status_code == 200
+    assert reader.get(f"/items/{record_id}/print", params=CONTENT).status_code == 404  # 打印 not granted
+    printed = reader.get(f"/items/{PUBLIC_ID}/print", params=CONTENT)
+    assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
+    with world.archive.sessions() as session:
+        rows = session.execute(select(UseRegisterEntry.record_id, UseRegisterEntry.method, UseRegisterEntry.grant_id)
+                               .where(UseRegisterEntry.username == reader.username)  # type: ignore[attr-defined]
+                               .order_by(UseRegisterEntry.id)).all()
+    assert [tuple(r) for r in rows] == [(record_id, "在线阅览", grant), (PUBLIC_ID, "打印", None)]
+
+
+def test_search_results_become_a_request(world: World) -> None:
+    reader = _session(world, Role.READER, "内部")
+    page = reader.get("/search", params={"q": "通知"})
+    assert page.status_code == 200 and "将本页结果转为利用申请" in page.text and f"items={PUBLIC_ID}" in page.text

@@ -96,8 +96,10 @@ def run_checks(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, re
 @router.get("/{record_id}/content", summary="下载利用副本（带用户与时间水印）",
             responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
 def content(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath,
-            disposition: Literal["attachment", "inline"] = "attachment") -> Response:
-    method = Method.VIEW if disposition == "inline" else Method.DOWNLOAD
+            disposition: Literal["attachment", "inline"] = "attachment",
+            method: Annotated[Method | None, Query(description="利用方式（默认：inline 为在线阅览，否则为下载）")] = None,
+            ) -> Response:
+    method = method or (Method.VIEW if disposition == "inline" else Method.DOWNLOAD)
     copy = access.access_copy(archive, principal, record_id, path, method)
     return FileResponse(copy.path, media_type=copy.media_type, filename=copy.filename,
                         content_disposition_type=disposition, background=BackgroundTask(copy.cleanup),
