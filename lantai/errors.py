@@ -14,6 +14,7 @@
     ├── IntegrityError               stored bits disagree with their digests
     │   └── FixityMismatch
     └── StorageError                 the disk or the database failed; retryable once fixed
+        └── DiskFull                 no space left (ENOSPC, EDQUOT, EFBIG); nothing was half-written
 
 Third-party exceptions are translated into this tree at the module that wraps the library.
 """
@@ -89,6 +90,19 @@ class FixityMismatch(IntegrityError):
 
 class StorageError(LantaiError):
     code = "storage"
+
+
+class DiskFull(StorageError):
+    """No space left where Lantai had to write; the writer undid its partial write before raising."""
+
+    code = "disk_full"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC, a quota, or a file-size limit: all mean "free space, then retry"."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _jsonable(value: Any) -> Any:

@@ -108,6 +108,26 @@ class Settings(BaseSettings):
         """The trusted proxies one by one (empty: no proxy is trusted)."""
         return tuple(p for p in (self.trusted_proxies or "").split(",") if p)
 
+    audit_checkpoint_dir: Path | None = Field(
+        None,
+        description="Second location for signed audit-chain checkpoints (SM2, the archive key); default "
+        "<home>/audit/checkpoints. Put it on another disk or a write-once mount so the chain cannot be "
+        "cut or re-chained unnoticed.",
+    )
+    audit_checkpoint_every: int = Field(
+        1000, ge=1, description="Write a signed audit checkpoint at least every this many entries."
+    )
+    audit_checkpoint_seconds: int = Field(
+        300, ge=1,
+        description="Write a signed audit checkpoint when this many seconds have passed since the last one "
+        "and entries were added.",
+    )
+    audit_denials_per_minute: int = Field(
+        20, ge=1,
+        description="Most denials (401, 403, CSRF failures, 404 probes) journalled per client and action in a "
+        "minute; the rest are counted in one summary entry.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, home: Path) -> Path:
@@ -117,6 +137,11 @@ class Settings(BaseSettings):
         the URLs printed to users would each interpret one against their own working directory.
         """
         return _absolute(home)
+
+    @field_validator("audit_checkpoint_dir", mode="after")
+    @classmethod
+    def _absolute_checkpoints(cls, directory: Path | None) -> Path | None:
+        return _absolute(directory) if directory else directory
 
     @field_validator("clamd_socket", mode="after")
     @classmethod
@@ -134,6 +159,10 @@ class Settings(BaseSettings):
     @property
     def audit_journal(self) -> Path:
         return self.home / "audit" / "chain.jsonl"
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.audit_checkpoint_dir or self.home / "audit" / "checkpoints"
 
     @property
     def keys_dir(self) -> Path:

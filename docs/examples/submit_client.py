@@ -33,6 +33,14 @@ def _multipart(field: str, path: Path) -> tuple[bytes, str]:
     return head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _request(method: str, url: str, token: str, body: bytes | None = None, headers: dict | None = None) -> dict:
     request = urllib.request.Request(url, data=body, method=method,
                                      headers={"Authorization": f"Bearer {token}", **(headers or {})})
@@ -46,8 +54,9 @@ def _request(method: str, url: str, token: str, body: bytes | None = None, heade
 
 def submit(kind: str, package: Path, base: str, token: str) -> dict:
     body, content_type = _multipart("package", package)
-    # The same file always gets the same key, so re-running this script after a failure is safe.
-    key = f"{kind}-{hashlib.sha256(body).hexdigest()[:32]}"
+    # The same file always gets the same key (from its bytes, not the multipart body, whose
+    # boundary is random), so re-running this script after a failure is safe.
+    key = f"{kind}-{_sha256(package)[:32]}"
     endpoint = "/api/v1/submissions" if kind == "item" else "/api/v1/batches"
     result = _request("POST", base + endpoint, token, body, {"Content-Type": content_type, "Idempotency-Key": key})
     while result["status"] not in FINAL:

@@ -121,9 +121,9 @@ async def current_principal(request: Request, archive: ArchiveDep) -> Principal:
         if request.method not in SAFE_METHODS:
             sent = await _csrf_value(request)
             if not sent or not secrets.compare_digest(sent, principal.csrf_token):
-                from lantai.errors import PermissionDenied
+                from lantai.api.denials import CsrfFailed
 
-                raise PermissionDenied("CSRF 校验失败，请刷新页面后重试", "CSRF token missing or wrong")
+                raise CsrfFailed(principal.username)
     request.state.principal = principal
     return principal
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lantai import errors
+from lantai.api.denials import journal_denial
 from lantai.services.users import Throttled, Unauthenticated
 
 log = logging.getLogger("lantai.api")
@@ -84,6 +85,7 @@ def install(app: FastAPI, *, html_renderer: Any = None) -> None:
         return html_renderer is not None and not request.url.path.startswith("/api/")
 
     async def on_lantai(request: Request, exc: errors.LantaiError) -> Response:
+        await journal_denial(request, status_of(exc), exc)
         if wants_html(request):
             return html_renderer(request, status_of(exc), exc.code, exc.message_zh)
         return lantai_error_response(exc)
@@ -94,6 +96,7 @@ def install(app: FastAPI, *, html_renderer: Any = None) -> None:
         return validation_response(exc)
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        await journal_denial(request, exc.status_code, None)
         if wants_html(request):
             return html_renderer(request, exc.status_code, f"http_{exc.status_code}",
                                  HTTP_MESSAGES.get(exc.status_code, "请求失败"))

@@ -295,3 +295,6 @@ class ChainReportOut(BaseModel):
     entries: int
     first_bad_seq: int | None
     problems: list[dict[str, Any]]
+    missing: list[dict[str, Any]] = []  # ranges a copy lacks: {"where": "journal"|"catalogue", "from", "to"}
+    checkpoints: dict[str, Any] = {}  # signed checkpoints: stored, valid, last_seq, last_time, entries_after_last
+    notes: list[str] = []

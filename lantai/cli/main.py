@@ -34,6 +34,8 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="审计链 (audit chain).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+checkpoint_app = typer.Typer(help="审计链签名检查点 (signed audit checkpoints).", no_args_is_help=True)
+audit_app.add_typer(checkpoint_app, name="checkpoint")
 
 # Commands and command groups of the other areas: (name, module, attribute, kind).
 _AREAS = [
@@ -262,24 +264,58 @@ def rebuild(as_json: JsonOption = False) -> None:
 
 @audit_app.command("verify")
 @handle_errors
-def audit_verify(as_json: JsonOption = False) -> None:
-    """校验审计链 (detect any changed, deleted, inserted or reordered entry)."""
+def audit_verify(
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", help="另存的签名检查点文件，可多次给出 (exported checkpoint to check against; repeatable)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """校验审计链 (journal ↔ catalogue both ways, signed checkpoints, truncation, forgery, re-chaining)."""
     from lantai.services.archive import open_archive
+    from lantai.services.audit_checkpoints import load
 
+    given = [load(path) for path in against or []]
     with open_archive(recover=False) as archive:
-        report = archive.audit.verify()
+        report = archive.audit.verify(against=given)
 
     def render() -> None:
+        cps = report.checkpoints
         if report.ok:
-            console.print(f"[green]审计链完整[/]: {report.entries} 条记录")
+            console.print(f"[green]审计链完整[/]: {report.entries} 条记录，{cps.get('valid', 0)} 个有效签名检查点"
+                          f"（最近第 {cps.get('last_seq')} 条；其后 {cps.get('entries_after_last')} 条）")
         else:
             console.print(f"[red]审计链被破坏[/]，首个异常序号 {report.first_bad_seq}")
             for p in report.problems:
                 console.print(f"  #{p['seq']} {p['message']}")
+        for note in report.notes:
+            console.print(f"  [yellow]注意[/] {note}")
 
     emit(report.to_dict(), as_json=as_json, render=render)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@checkpoint_app.command("export")
+@handle_errors
+def audit_checkpoint_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="写入的文件 (file to write)")],
+    as_json: JsonOption = False,
+) -> None:
+    """签署并导出当前链头 (sign the chain head now and write it to FILE, to keep outside the archive)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.audit_checkpoints import write
+
+    with open_archive(recover=False) as archive:
+        checkpoint = archive.audit.checkpoint()
+        try:
+            write(output, checkpoint, fsync=True)
+        except OSError as exc:
+            from lantai.errors import BadInput
+
+            raise BadInput(f"无法写入 {output}: {exc.strerror}", f"cannot write {output}: {exc}") from exc
+        archive.audit.append("cli", "audit.checkpoint_exported", str(output), {"seq": checkpoint.seq})
+    result = {"file": str(output), **checkpoint.to_dict()}
+    emit(result, as_json=as_json,
+         render=lambda: console.print(f"[green]检查点已导出[/] {output}: 第 {checkpoint.seq} 条，{checkpoint.time}"))
 
 
 @audit_app.command("show")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lantai.catalog import db
 from lantai.errors import BadInput, StorageError
 from lantai.services.audit import AuditLog
+from lantai.services.audit_checkpoints import Anchoring
 from lantai.settings import Settings, load_settings
 from lantai.storage.ocfl import OcflStore
 
@@ -45,6 +47,7 @@ class Archive:
             yield session
 
     def close(self) -> None:
+        self.audit.anchor_pending()  # this process's last entries get a signed checkpoint too
         if self._activity_lock is not None:
             self._activity_lock.close()
             self._activity_lock = None
@@ -86,6 +89,7 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
     db.upgrade(engine)
     archive = _assemble(settings, engine, store)
     _ensure_search_index(archive)
+    _ensure_keys(settings)  # before the first audit entry: entries are authenticated with the archive key
     if created:
         archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
     return archive
@@ -108,6 +112,10 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
     if recover:
         from lantai.services.recovery import recover_if_idle
 
+        try:
+            archive.audit.repair_tail()
+        except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
+            logging.getLogger(__name__).error("%s", exc.message_en)
         recover_if_idle(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
     return archive
@@ -115,7 +123,6 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
 
 def _ensure_search_index(archive: Archive) -> None:
     """The index is derived and optional at run time: failing to create it must not block opening."""
-    import logging
 
     try:
         from lantai.services.search_index import ensure_index
@@ -125,9 +132,22 @@ def _ensure_search_index(archive: Archive) -> None:
         logging.getLogger(__name__).warning("search index unavailable: %s", exc)
 
 
+def _ensure_keys(settings: Settings) -> None:
+    """The archive's SM2 keys (idempotent): they sign audit checkpoints and packages."""
+    from lantai.crypto.keystore import init_keystore
+
+    try:
+        init_keystore(settings.keys_dir, settings.archive_name)
+    except OSError as exc:
+        raise StorageError(f"无法创建密钥库 {settings.keys_dir}: {exc}", f"cannot create the key store: {exc}") from exc
+
+
 def _assemble(settings: Settings, engine: Engine, store: OcflStore) -> Archive:
     sessions = db.session_factory(engine)
-    audit = AuditLog(settings.audit_journal, sessions, fsync=settings.fsync)
+    anchoring = Anchoring(settings.audit_checkpoints, settings.audit_checkpoint_every,
+                          settings.audit_checkpoint_seconds, settings.archive_name, fsync=settings.fsync)
+    audit = AuditLog(settings.audit_journal, sessions, fsync=settings.fsync, keys_dir=settings.keys_dir,
+                     anchoring=anchoring, denials_per_minute=settings.audit_denials_per_minute)
     return Archive(settings, engine, sessions, store, audit)
 
 

@@ -13,6 +13,7 @@ from lantai.api.routers.auth import set_session_cookie
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import users
+from lantai.services.audit import record_denial
 from lantai.web.app import home_for, render
 
 router = APIRouter()
@@ -51,6 +52,8 @@ def login(request: Request, archive: ArchiveDep, username: Annotated[str, Form(m
           next: Annotated[str, Form(max_length=500)] = "") -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
+        record_denial(archive, status=400, client=client_of(request), actor=username, method="POST", path="/login",
+                      code="csrf", csrf=True)
         return _login_page(request, "页面已过期，请重新登录", 400, next)
     try:
         raw, principal = users.login(archive, username, password, client_of(request))
