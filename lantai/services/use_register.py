@@ -108,6 +108,12 @@ def use_statistics(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "by_fonds_year": [{"fonds_code": f, "year": y, "item_times": n} for (f, y), n in sorted(by_fonds_year.items())]}
 
 
+def year_statistics(archive: Archive, principal: Principal, year: int | None = None) -> dict[str, Any]:
+    """利用人次 and 利用卷件次 of ``year`` (this year, Beijing time) for the statistics page and API."""
+    year = year or dt.datetime.now(BEIJING).year
+    return {"year": year, **use_statistics(register_entries(archive, principal, year))}
+
+
 def export_register(archive: Archive, principal: Principal, year: int, target: Path) -> dict[str, Any]:
     """Write the year's 利用登记簿 as XLSX or PDF (by suffix); audited, since it names readers."""
     from lantai.packages import use_register as writer

@@ -349,3 +349,13 @@ def test_search_results_become_a_request(world: World) -> None:
     reader = _session(world, Role.READER, "内部")
     page = reader.get("/search", params={"q": "通知"})
     assert page.status_code == 200 and "将本页结果转为利用申请" in page.text and f"items={PUBLIC_ID}" in page.text
+
+
+def test_statistics_gain_use_figures(world: World) -> None:
+    reader = account(world, Role.READER, "内部")
+    reader.get(f"{U}/items/{PUBLIC_ID}/content", params=CONTENT)
+    use = world.client("archivist").get(f"{U}/statistics").json()["use"]
+    assert use["person_times"] >= 1 and use["item_times"] >= 1
+    assert any(row["fonds_code"] == "Z109" for row in use["by_fonds_year"])
+    page = _session(world, Role.ARCHIVIST, "机密").get("/statistics")
+    assert page.status_code == 200 and "利用卷件次" in page.text
