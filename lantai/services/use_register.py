@@ -59,7 +59,7 @@ def record_use(archive: Archive, principal: Principal, record_id: str, method: s
 
 
 def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    if not 1900 <= year <= 9999:
+    if not 1900 <= year <= 9998:
         raise BadInput("年度超出范围", "year out of range", year=year)
     start = dt.datetime(year, 1, 1, tzinfo=BEIJING).astimezone(dt.UTC)
     return start, dt.datetime(year + 1, 1, 1, tzinfo=BEIJING).astimezone(dt.UTC)

@@ -118,7 +118,7 @@ def revoke(principal: Approver, request: Request, archive: ArchiveDep, grant_id:
 
 
 @router.get("/approvals/register")
-def register(principal: Allowed(P.USE_REGISTER), archive: ArchiveDep, year: Annotated[int, Query(ge=1900, le=9999)],
+def register(principal: Allowed(P.USE_REGISTER), archive: ArchiveDep, year: Annotated[int, Query(ge=1900, le=9998)],
              format: Literal["xlsx", "pdf"] = "xlsx") -> Response:
     """利用登记簿 of one year, as the API exports it."""
     return register_file(archive, principal, year, format)

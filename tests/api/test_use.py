@@ -359,3 +359,17 @@ def test_statistics_gain_use_figures(world: World) -> None:
     assert any(row["fonds_code"] == "Z109" for row in use["by_fonds_year"])
     page = _session(world, Role.ARCHIVIST, "机密").get("/statistics")
     assert page.status_code == 200 and "利用卷件次" in page.text
+
+
+def test_register_year_out_of_range_is_bad_input(world: World) -> None:
+    from lantai.errors import BadInput
+    from lantai.services import use_register
+
+    archivist = world.client("archivist")
+    assert archivist.get(f"{U}/use/register", params={"year": 9999}).status_code == 422
+    try:
+        use_register.register_entries(world.archive, _principal(world, "archivist"), 9999)
+    except BadInput as exc:
+        assert "年度" in exc.message_zh
+    else:
+        raise AssertionError("year 9999 accepted")

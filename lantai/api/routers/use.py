@@ -102,7 +102,7 @@ def revoke_grant(grant_id: Id, principal: Approver, archive: ArchiveDep,
             responses={200: {"content": {"application/pdf": {}, "application/vnd.openxmlformats-"
                                          "officedocument.spreadsheetml.sheet": {}}}})
 def register(principal: Allowed(Permission.USE_REGISTER), archive: ArchiveDep,
-             year: Annotated[int, Query(ge=1900, le=9999)],
+             year: Annotated[int, Query(ge=1900, le=9998)],
              format: Literal["xlsx", "pdf"] = "xlsx") -> FileResponse:
     return register_file(archive, principal, year, format)
 
