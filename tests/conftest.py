@@ -33,10 +33,82 @@ from lantai.settings import Settings  # noqa: E402
 
 PG_ENV = "LANTAI_TEST_DATABASE_URL"
 
-# The core suite tests ingest's own mechanics (atomicity, idempotency, fixity, recovery) on
-# synthetic bytes; the DA/T 70 gd profile that ingest runs by default is exercised with real
-# documents and a real clamd in tests/integration/test_ingest_gd_profile.py and the checks tests.
-os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")
+# Ingest runs the default DA/T 70 gd profile in every test, as in production, against one real
+# clamd per test session (per xdist worker): ``real_clamd`` below, autouse in tests/integration
+# and tests/api. Only tests of ingest mechanics on synthetic bytes (throughput, crash trials,
+# atomicity) switch the profile off, explicitly, with the ``ingest_profile_off`` fixture.
+REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared")
+REQUIRE_REAL_ENV = "LANTAI_REQUIRE_REAL"
+
+
+@pytest.fixture(scope="session")
+def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The socket of a private clamd (EICAR test signatures) shared by this session or xdist worker."""
+    from lantai.checks.clamav import ClamdServer
+
+    if ClamdServer.binary() is None:
+        pytest.skip("clamd is not installed (Debian package clamav-daemon)")
+    server = ClamdServer(run_dir=tmp_path_factory.mktemp("clamd")).start()
+    _clamd_servers.append(server)
+    return server.socket
+
+
+_clamd_servers: list = []
+
+
+@pytest.fixture(scope="session")
+def real_clamd(clamd_socket: str) -> str:
+    """The session's clamd; ``production_ingest`` points a test's archives and CLI runs at it."""
+    return clamd_socket
+
+
+@pytest.fixture
+def production_ingest(real_clamd: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This test's archives (in-process and CLI subprocesses) scan with the real clamd. Function
+    scope: the environment must not leak into tests that run later in the same worker."""
+    monkeypatch.setenv("LANTAI_CLAMD_SOCKET", real_clamd)
+    return real_clamd
+
+
+@pytest.fixture
+def ingest_profile_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of ingest mechanics on synthetic bytes: no DA/T 70 gd profile at ingest. Request it
+    before ``settings`` (or through ``pytestmark``): Settings read the environment when built."""
+    monkeypatch.setenv("LANTAI_INGEST_PROFILE", "off")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for server in _clamd_servers:
+        server.stop()
+    _clamd_servers.clear()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by the real components their fixtures start, so a skip of one can fail CI."""
+    by_fixture = {"clamd_socket": "clamd", "real_clamd": "clamd", "shared_dir": "shared", "corpus_dir": "shared",
+                  "live": "chromium", "browser": "chromium"}
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in by_fixture.items():
+            if fixture in names and item.get_closest_marker(marker) is None:
+                item.add_marker(getattr(pytest.mark, marker))
+        if "postgresql" in item.nodeid and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """With LANTAI_REQUIRE_REAL=1 (CI), a skipped test that needs clamd, Chromium, PostgreSQL or
+    ../shared is a failure: CI must never pass while the real components went untested."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get(REQUIRE_REAL_ENV) != "1":
+        return
+    needed = [m for m in REAL_COMPONENT_MARKERS if item.get_closest_marker(m) is not None]
+    if needed:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = (f"{REQUIRE_REAL_ENV}=1: test needing {', '.join(needed)} was skipped: {reason}")
 
 
 def _create_pg_database(base_url: str) -> str:

@@ -22,7 +22,7 @@ NS = "http://www.saac.gov.cn/standards/ERM/encapsulation"
 class SipSpec:
     record_id: str
     title: str = "关于做好2025年度电子文件归档工作的通知"
-    files: dict[str, bytes] = field(default_factory=lambda: {"正文.pdf": b"%PDF-1.7\n" + os.urandom(2048)})
+    files: dict[str, bytes] = field(default_factory=lambda: {"正文.pdf": real_pdf(2048)})
     document_number: str = "X政办发〔2025〕12号"
     author: str = "X区人民政府办公室"
     date: str = "2025-03-18"
@@ -36,6 +36,43 @@ class SipSpec:
     extra_files: dict[str, bytes] = field(default_factory=dict)  # present but not referenced
 
 
+def real_pdf(size: int = 2048, pages: int = 2) -> bytes:
+    """A real two-page PDF (as the metadata declares) carrying ``size`` random bytes in an image
+    stream, so every item has distinct content and the default DA/T 70 profile accepts it."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page()
+    pdf.docinfo["/Producer"] = "WPS Office 12"
+    pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
+        Im0=pikepdf.Stream(pdf, os.urandom(max(size, 1)), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                           Width=1, Height=1, BitsPerComponent=8, ColorSpace=pikepdf.Name.DeviceGray)))
+    buffer = io.BytesIO()
+    pdf.save(buffer, compress_streams=False)
+    return buffer.getvalue()
+
+
+def real_xlsx(size: int = 1024) -> bytes:
+    """A real XLSX workbook with ``size`` random characters of text, distinct per call."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["序号", "内容"])
+    book.active.append([1, os.urandom(max(size, 2) // 2).hex()])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+FORMAT_NAMES = {"pdf": "PDF", "xlsx": "XLSX", "docx": "DOCX", "ofd": "OFD", "jpg": "JPEG", "png": "PNG",
+                "tif": "TIFF", "xml": "XML", "txt": "TXT"}
+
+
 def metadata_xml(spec: SipSpec) -> bytes:
     encodings = []
     for index, (name, data) in enumerate(spec.files.items(), start=1):
@@ -43,7 +80,7 @@ def metadata_xml(spec: SipSpec) -> bytes:
         inline = (f'<编码数据 编码数据ID="D{index}">{base64.b64encode(data).decode()}</编码数据>'
                   if name in spec.inline else "")
         encodings.append(
-            f"""<编码 编码ID="E{index}"><电子属性><格式信息>格式名称:PDF</格式信息><计算机文件名>{escape(name)}</计算机文件名>"""
+            f"""<编码 编码ID="E{index}"><电子属性><格式信息>格式名称:{FORMAT_NAMES.get(name.rsplit('.', 1)[-1].lower(), 'PDF')}</格式信息><计算机文件名>{escape(name)}</计算机文件名>"""
             f"""<计算机文件大小>{size}</计算机文件大小><文档创建程序>WPS Office 12</文档创建程序></电子属性>"""
             f"""<编码描述>本封装包中"编码数据"元素存储的是计算机文件二进制流的Base64编码</编码描述>"""
             f"""<反编码关键字>{name.rsplit('.', 1)[-1]}</反编码关键字>{inline}</编码>"""
@@ -124,5 +161,6 @@ def write_batch(parent: Path, specs: list[SipSpec], *, name: str = "batch", coun
 
 def specs(n: int, prefix: str = "Z109-WS-2025-", size: int = 4096) -> list[SipSpec]:
     return [SipSpec(record_id=f"{prefix}{i:05d}", title=f"关于第{i}项工作的通知",
-                    files={"正文.pdf": b"%PDF-1.7\n" + os.urandom(size), "附件/附件1.xlsx": os.urandom(size // 2)})
+                    document_number=f"X政办发〔2025〕{prefix.rstrip('-').rsplit('-', 1)[-1]}-{i}号",
+                    files={"正文.pdf": real_pdf(size), "附件/附件1.xlsx": real_xlsx(size // 2)})
             for i in range(1, n + 1)]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lantai.errors import StorageError
+from lantai.errors import DiskFull, StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -23,8 +24,42 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _translate_storage_errors)
+    return engine
+
+
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+_PG_DISK_FULL = "53100"
+
+
+def _translate_storage_errors(context: ExceptionContext) -> None:
+    """A full disk (or a failing one) under the catalogue is a :class:`DiskFull` / :class:`StorageError`
+    with a message in Chinese and English — not a driver traceback. The transaction is rolled back
+    by the caller's context as for any error; nothing is half-written."""
+    original = context.original_exception
+    sqlite_code = (getattr(original, "sqlite_errorcode", None) or 0) & 0xFF  # primary result code
+    full = sqlite_code == _SQLITE_FULL or (sqlite_code == _SQLITE_IOERR and _sqlite_disk_full(context))
+    if full or getattr(original, "sqlstate", None) == _PG_DISK_FULL:
+        raise DiskFull("磁盘空间不足，目录数据库无法写入；本次更改未写入目录，释放空间后重新运行即可（未完成的归档由恢复程序补齐）",
+                       "disk full: the catalogue could not be written; this change was not recorded — free space and "
+                       "run the command again (recovery completes unfinished work)", driver=str(original)) from original
+    if sqlite_code == _SQLITE_IOERR:
+        raise StorageError(f"目录数据库读写错误（磁盘已满或出错）: {original}",
+                           f"catalogue I/O error (disk full or failing): {original}") from original
+
+
+def _sqlite_disk_full(context: ExceptionContext) -> bool:
+    """SQLite reports some writes that ran out of space (WAL, shared memory) as I/O errors."""
+    database = context.engine.url.database if context.engine is not None else None
+    if not database or database == ":memory:":
+        return False
+    try:
+        stats = os.statvfs(Path(database).resolve().parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 1024 * 1024
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

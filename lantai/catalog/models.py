@@ -184,3 +184,24 @@ class Submission(Base):
     result: Mapped[str] = mapped_column(Text, default="{}")
     submitted_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- check runs -----------------------------------------------------------------------------------
+# One row per item per DA/T 70 check run, so the archive can list which items were checked, when,
+# by whom, against which profile, and where the full report is kept; ``report_sm3`` ties the row
+# to those bytes (the item's OCFL object at ingest, the report file of a later run, or beside a package).
+class CheckRecord(Base):
+    __tablename__ = "check_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(40), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    profile: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str] = mapped_column(String(200), index=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    failed_codes: Mapped[str] = mapped_column(String(200), default="")
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    report_location: Mapped[str] = mapped_column(Text, default="")
+    report_sm3: Mapped[str] = mapped_column(String(64), default="")
+    operator: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -3,12 +3,15 @@
 Public API::
 
     check_paths(paths, stage=, profile=, settings=, archive=, workers=, operator=) -> CheckReport
-    check_archived(archive, record_ids=None, stage="bc", ...) -> CheckReport
+    check_archived(record_ids, fixity, facts, settings=, stage="bc", ...) -> CheckReport
     CheckReport.to_dict() / to_json()            the stable JSON of issue 3
     render_html(report) / render_pdf(report) / write_report(report, path)
-    record_run(archive, report, operator=, location=)   catalogue rows + audit entry
     load_profile(name, home=None), load_registry()
     ClamdServer, Scanner                          clamd client and a private daemon for tests
+
+Checks never open the catalogue or call services: what they need to know of an archive comes
+in as :class:`lantai.checks.archive_facts.ArchiveFacts`; recording a run (catalogue rows, audit
+entry) is :mod:`lantai.services.item_checks`.
 
 Importing this package registers the ``gd`` profile as an ingest check (``hooks``), so ingest —
 which imports ``lantai.checks.hooks`` — runs it. Heavy modules load on first use.
@@ -30,7 +33,6 @@ _EXPORTS = {
     "render_html": "lantai.checks.render",
     "render_pdf": "lantai.checks.render",
     "write_report": "lantai.checks.render",
-    "record_run": "lantai.checks.record",
     "load_profile": "lantai.checks.profiles",
     "load_registry": "lantai.checks.registry",
     "ClamdServer": "lantai.checks.clamav",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from lantai.packages import zipsafe
+
 NESTED_MEMBER_LIMIT = 64 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".jar", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".ofd")
 
@@ -64,17 +66,17 @@ def _inspect(stream: IO[bytes], limits: ContainerLimits, depth: int, prefix: str
 def _members(infos: list[zipfile.ZipInfo], limits: ContainerLimits, prefix: str) -> list[tuple[str, dict[str, Any]]]:
     if len(infos) > limits.max_members:
         return [("3-4c", {"reason": f"{prefix}条目过多（{len(infos)}）"})]
-    total = sum(i.file_size for i in infos)
+    total = zipsafe.declared_total(infos)
     if total > limits.max_total_bytes:
         return [("3-4c", {"reason": f"{prefix}解压后 {total} 字节，超过上限，疑似 zip 炸弹"})]
     problems: list[tuple[str, dict[str, Any]]] = []
     for info in infos:
         name = prefix + info.filename
-        if info.flag_bits & 0x1 or info.compress_type == 99:
+        if zipsafe.encrypted(info):
             problems.append(("3-4a", {"kind": f"ZIP 条目 {name} 加密"}))
         elif info.compress_type not in limits.public_methods:
             problems.append(("3-4b", {"method": f"ZIP 方法 {info.compress_type}（{name}）"}))
-        elif info.file_size > 1024 * 1024 and info.file_size / max(info.compress_size, 1) > limits.max_ratio:
+        elif zipsafe.suspicious_ratio(info, limits.max_ratio):
             problems.append(("3-4c", {"reason": f"{name} 压缩比 {info.file_size // max(info.compress_size, 1)}，疑似 zip 炸弹"}))
     return problems
 

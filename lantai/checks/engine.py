@@ -158,8 +158,18 @@ def package_outcomes(subject: Subject, check: str) -> list[Outcome]:
     kind = subject.extra.get("package_kind", "eep")
     chosen = [f for f in findings if f.is_error and _package_check(f, kind) == check]
     return [Outcome(_PACKAGE_RULES[check], {"package": package, "element": f.element,
-                                            "reason": f"{f.code or f.rule}: {f.message}"})
+                                            "reason": f"{f.code or f.rule}: {f.message}",
+                                            "reason_en": _reason_en(f)})
             for f in chosen]
+
+
+def _reason_en(finding: Any) -> str:
+    """The finding's code, with its English message when it has one (many EEP findings do not yet)."""
+    from lantai.checks.registry import has_cjk
+
+    code = str(finding.code or finding.rule)
+    english = str(getattr(finding, "message_en", "") or "")
+    return f"{code}: {english}" if english and not has_cjk(english) else code
 
 
 _PACKAGE_RULES = {"fixity_valid": "1-1k", "package_authentic": "1-5e", "package_complete": "2-4c"}

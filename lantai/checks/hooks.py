@@ -27,6 +27,7 @@ class IngestContext:
     manifests: dict[str, dict[str, str]]
     settings: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    unstaged: list[str] = field(default_factory=list)  # in the package but not referenced, so not staged
 
     def file_path(self, name: str) -> Path:
         return self.staged[name].path

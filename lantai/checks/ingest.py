@@ -13,7 +13,6 @@ unless configured; ``off`` disables the check and exists only for tests of the i
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from lantai.domain.findings import Finding, Severity
@@ -49,7 +48,7 @@ def gd_ingest_check(context: Any) -> list[Finding]:
     subject.profile = profile.for_item(*_fonds_category(subject))
     item = engine.check_subject(subject)
     run = RunContext("gd", {}, None, tuple(profile.section("metadata").get("unique_elements", [])))
-    _audit(run, context.settings)
+    run.audit = context.extra.get("audit_chain")  # verified by the ingest service (4-3)
     report = runner.finish([item], run, subject.profile, operator="ingest")
     context.extra["check_report"] = report.to_dict()
     context.extra.setdefault("ocfl_files", {})[REPORT_PATH] = report.to_json()
@@ -61,14 +60,6 @@ def _fonds_category(subject: Any) -> tuple[str | None, str | None]:
         return None, None
     code = subject.record.archival_code
     return (code.fonds_identifier or "").strip() or None, (code.category_code or "").strip() or None
-
-
-def _audit(run: Any, settings: Any) -> None:
-    from lantai.checks.audit_chain import verify_incremental
-
-    journal = getattr(settings, "audit_journal", None)
-    if journal is not None and Path(journal).exists():
-        run.audit = verify_incremental(Path(journal))
 
 
 def _finding(result: Any) -> Finding:

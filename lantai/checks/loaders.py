@@ -42,6 +42,7 @@ class WorkItem:
     path: str
     batch: str | None = None
     reference: Any = None  # the archive's arrangement reference data (档号 rules), when checking for one
+    fixity: Any = None  # archived items: the caller's ObjectFixity of the stored object (bc 1-5)
 
 
 @dataclass
@@ -234,7 +235,7 @@ def from_ingest_context(context: Any, stage: str, profile: Profile) -> Subject:
         if getattr(staged, "sha256", None):
             digests["sha256"] = staged.sha256
         subject.files[name] = SubjectFile(name, Path(staged.path), staged.size, digests)
-    subject.extra["missing_reported_by_ingest"] = True
+    subject.extra["unstaged"] = list(getattr(context, "unstaged", []))
     return subject
 
 
@@ -325,6 +326,8 @@ def load(work: WorkItem, stage: str, profile: Profile, settings: Any, workdir: P
         subject = load_single(Path(work.path), stage, profile, settings)
     if work.reference is not None:
         subject.extra["reference"] = work.reference
+    if work.fixity is not None:
+        subject.extra["fixity"] = work.fixity
     return subject
 
 

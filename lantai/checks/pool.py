@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import shutil
 import time
 import traceback
@@ -67,7 +68,10 @@ def _fonds_category(subject: Any) -> tuple[str | None, str | None]:
     return (code.fonds_identifier or "").strip() or None, (code.category_code or "").strip() or None
 
 
-def _worker(conn: Connection) -> None:
+def _worker(conn: Connection, owner: int) -> None:
+    from lantai.jobs.pool import die_with_parent
+
+    die_with_parent(owner)  # a killed `lantai check` must not leave its check workers behind
     with contextlib.suppress(EOFError, KeyboardInterrupt, BrokenPipeError):
         while True:
             task = conn.recv()
@@ -99,7 +103,7 @@ class CheckPool:
 
     def _spawn(self) -> _Slot:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker, args=(child,), daemon=True)
+        process = self._ctx.Process(target=_worker, args=(child, os.getpid()), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)

@@ -129,19 +129,39 @@ def _format(template: str, params: dict[str, Any]) -> str:
         return template
 
 
+TEXT_PARAMS = ("reason", "detail", "error")  # prose a check writes; the others are data (names, values)
+
+
+def english_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params for an English template: ``reason_en`` stands in for ``reason`` (and so on). Chinese
+    prose without an English version is never put into an English message."""
+    english = dict(params)
+    for key in TEXT_PARAMS:
+        if f"{key}_en" in params:
+            english[key] = params[f"{key}_en"]
+        elif isinstance(params.get(key), str) and has_cjk(params[key]):
+            english[key] = "(see the Chinese message)"
+    return english
+
+
+def has_cjk(text: str) -> bool:
+    return any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text)
+
+
 def render(rule: str, params: dict[str, Any], stage: str = "gd", check: str = "") -> tuple[str, str]:
     """Chinese and English message for a rule id, a generic letter, or a check's pass (rule '')."""
     registry = load_registry()
     params = {"subject": SUBJECT.get(stage, "电子文件"), **params}
+    english = english_params(params)
     if rule in registry.rules:
         spec = registry.rules[rule]
-        return _format(spec.zh, params), _format(spec.en, {**params, "subject": SUBJECT_EN.get(stage, "record")})
+        return _format(spec.zh, params), _format(spec.en, {**english, "subject": SUBJECT_EN.get(stage, "record")})
     if rule in registry.generic:
         spec = registry.generic[rule]
-        return _format(spec.zh, params), _format(spec.en, params)
+        return _format(spec.zh, params), _format(spec.en, english)
     cspec = registry.checks[check]
     if not rule:
-        return _format(cspec.pass_zh, params), _format(cspec.pass_en, params)
+        return _format(cspec.pass_zh, params), _format(cspec.pass_en, english)
     raise KeyError(f"unknown rule {rule!r}")
 
 

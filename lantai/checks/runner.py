@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from lantai.checks import engine, loaders
+from lantai.checks.archive_facts import ArchiveFacts, ObjectFixity
 from lantai.checks.model import ItemReport
 from lantai.checks.pool import CheckPool, Task, execute
 from lantai.checks.profiles import Profile, load_profile
 from lantai.checks.properties.run_level import RunContext
 from lantai.checks.registry import STAGES, implementations, load_registry
 from lantai.checks.report import CheckReport, new_meta
-from lantai.errors import BadInput, LantaiError
+from lantai.errors import BadInput
 
 Progress = Callable[[ItemReport], None]
 
@@ -41,60 +42,42 @@ def resolve_profile(profile: str | Profile, settings: Any) -> Profile:
 
 
 def check_paths(paths: list[Path], *, stage: str = "gd", profile: str | Profile = "default", settings: Any = None,
-                archive: Any = None, workers: int | None = None, operator: str = "system",
+                facts: ArchiveFacts | None = None, workers: int | None = None, operator: str = "system",
                 progress: Progress | None = None) -> CheckReport:
-    """Check files, SIP items and batches. ``archive`` (optional) enables catalogue and audit checks."""
+    """Check files, SIP items and batches. ``facts`` (optional) enables catalogue and audit checks."""
     stage = _stage(stage)
     resolved = resolve_profile(profile, settings)
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise BadInput(f"找不到 {path}", f"{path} does not exist")
     work, batches = loaders.expand_paths(paths)
-    reference = arrangement_reference(archive)
+    reference = facts.reference() if facts is not None else None
     if reference is not None:
         work = [replace(w, reference=reference) for w in work]
     tasks = [Task(i, w, stage, resolved, settings) for i, w in enumerate(work)]
     items = run_tasks(tasks, resolved, workers, progress)
-    run = RunContext(stage, batches, archive, tuple(resolved.section("metadata").get("unique_elements", [])))
+    run = RunContext(stage, batches, facts, tuple(resolved.section("metadata").get("unique_elements", [])))
     return finish(items, run, resolved, operator)
 
 
-def arrangement_reference(archive: Any) -> Any:
-    """The archive's current reference data (档号 rules per fonds and category), or None without one."""
-    if archive is None:
-        return None
-    from lantai.services.arrange import current_reference
-
-    try:
-        return current_reference(archive)[0]
-    except (LantaiError, ValueError):
-        return None
-
-
-def check_archived(archive: Any, record_ids: list[str] | None = None, *, stage: str = "bc",
-                   profile: str | Profile = "default", workers: int | None = None, operator: str = "system",
-                   progress: Progress | None = None) -> CheckReport:
+def check_archived(record_ids: list[str], fixity: dict[str, ObjectFixity], facts: ArchiveFacts | None, *,
+                   settings: Any, stage: str = "bc", profile: str | Profile = "default", workers: int | None = None,
+                   operator: str = "system", progress: Progress | None = None) -> CheckReport:
+    """Check stored items. The caller verified each object's fixity (``fixity``, read by bc 1-5)
+    and supplies what the run-level checks need to know of the archive (``facts``)."""
     stage = _stage(stage)
-    resolved = resolve_profile(profile, archive.settings)
-    ids = list(record_ids) if record_ids else sorted(archive.store.iter_object_ids())
-    reference = arrangement_reference(archive)
-    tasks = [Task(i, loaders.WorkItem("archived", rid, reference=reference), stage, resolved, archive.settings) for i, rid in enumerate(ids)]
-    items = run_tasks(tasks, resolved, workers if workers is not None else archive.settings.workers, progress)
-    _archived_batches(archive, items)
-    run = RunContext(stage, {}, archive, tuple(resolved.section("metadata").get("unique_elements", [])))
+    resolved = resolve_profile(profile, settings)
+    reference = facts.reference() if facts is not None else None
+    tasks = [Task(i, loaders.WorkItem("archived", rid, reference=reference, fixity=fixity.get(rid)), stage, resolved,
+                  settings) for i, rid in enumerate(record_ids)]
+    items = run_tasks(tasks, resolved, workers, progress)
+    if facts is not None:
+        batches = facts.batches_of([item.id for item in items])
+        for item in items:
+            if batches.get(item.id):
+                item.keys["archived_batch"] = batches[item.id]
+    run = RunContext(stage, {}, facts, tuple(resolved.section("metadata").get("unique_elements", [])))
     return finish(items, run, resolved, operator)
-
-
-def _archived_batches(archive: Any, items: list[ItemReport]) -> None:
-    from sqlalchemy import select
-
-    from lantai.catalog.models import Item
-
-    with archive.sessions() as session:
-        batches = dict(session.execute(select(Item.record_id, Item.batch_id)).all())
-    for item in items:
-        if batches.get(item.id):
-            item.keys["archived_batch"] = batches[item.id]
 
 
 def run_tasks(tasks: list[Task], profile: Profile, workers: int | None, progress: Progress | None) -> list[ItemReport]:
@@ -153,11 +136,10 @@ def finish(items: list[ItemReport], run: RunContext, profile: Profile, operator:
 
 
 def _audit_context(run: RunContext) -> None:
-    if run.archive is None:
+    if run.facts is None:
         return
-    run.audit = run.archive.audit.verify()
-    run.audit_targets = {r.target for r in run.archive.audit.iter_journal()
-                         if not isinstance(r, Exception) and r.action == "ingest.accepted"}
+    run.audit = run.facts.audit_chain()
+    run.audit_targets = run.facts.ingested()
 
 
 def apply_run_level(items: list[ItemReport], run: RunContext, profile: Profile) -> None:

@@ -23,55 +23,86 @@ STATUS_STYLE = {"pass": "[green]通过[/]", "fail": "[red]不通过[/]", "warn":
 @handle_errors
 def check_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="文件、条目目录/zip、批次目录 (files, items, batches)")] = None,
-    stage: Annotated[str, typer.Option("--stage", help="gd 归档 | yj 移交与接收 | bc 长期保存")] = "gd",
+    stage: Annotated[str | None, typer.Option("--stage", help="gd 归档 | yj 移交与接收 | bc 长期保存（默认 gd；--archived 时 bc）")] = None,
     profile: Annotated[str, typer.Option("--profile", help="检测方案名称或 TOML 文件 (profile)")] = "default",
-    report: Annotated[Path | None, typer.Option("--report", help="另存报告: FILE.pdf | FILE.html | FILE.json")] = None,
-    archived: Annotated[bool, typer.Option("--archived", help="检测已归档条目（PATH 为电子文件号，省略则全部）")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="另存报告: FILE.pdf | FILE.xlsx | FILE.html | FILE.json")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="检测已归档条目（PATH 为电子文件号，省略则全部；默认 bc 环节）")] = False,
+    batch: Annotated[str | None, typer.Option("--batch", help="与 --archived 同用：只检测该批次的已归档条目")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="并行进程数 (default: 2)")] = None,
-    operator: Annotated[str, typer.Option("--operator", help="检测人 (operator)")] = "cli",
+    operator: Annotated[str | None, typer.Option("--actor", "--operator", help="检测人 (default: the login name)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """四性检测 (DA/T 70 four-property checks; exit 0 all pass, 1 some failed, 2 could not run)."""
     from lantai.checks.render import write_report
 
-    if report is not None and report.suffix.lower() not in (".pdf", ".html", ".htm", ".json"):
-        raise BadInput(f"报告格式须为 .pdf、.html 或 .json: {report}", f"report must be .pdf, .html or .json: {report}")
+    if report is not None and report.suffix.lower() not in (".pdf", ".xlsx", ".html", ".htm", ".json"):
+        raise BadInput(f"报告格式须为 .pdf、.xlsx、.html 或 .json: {report}",
+                       f"report must be .pdf, .xlsx, .html or .json: {report}")
+    stage = stage or ("bc" if archived else "gd")
+    operator = operator or _login_name()
     with _progress(as_json) as progress:
         task = progress.add_task("检测", total=None)
-        result = _run(paths or [], stage, profile, archived, workers, operator, lambda _i: progress.advance(task))
+
+        def advance(total: int | None = None) -> None:
+            if total is not None:
+                progress.update(task, total=total)
+            progress.advance(task)
+
+        result, header = _run(paths or [], stage, profile, archived, batch, workers, operator, advance)
     if report is not None:
-        write_report(result, report)
+        write_report(result, report, header)
     emit(result.to_dict(), as_json=as_json, render=lambda: _render(result, report))
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _run(paths: list[Path], stage: str, profile: str, archived: bool, workers: int | None, operator: str,
-         progress):  # type: ignore[no-untyped-def]
-    from lantai.checks.record import record_run
-    from lantai.checks.runner import check_archived, check_paths
+def _run(paths: list[Path], stage: str, profile: str, archived: bool, batch: str | None, workers: int | None,
+         operator: str, progress):  # type: ignore[no-untyped-def]
+    from lantai.checks.render import ReportHeader
+    from lantai.checks.runner import check_paths
+    from lantai.services.item_checks import (
+        CatalogueFacts,
+        archived_ids,
+        check_archived_items,
+        record_run,
+        report_header,
+    )
 
+    if batch and not archived:
+        raise BadInput("--batch 只能与 --archived 同用", "--batch needs --archived")
     if archived:
         from lantai.services.archive import open_archive
 
         with open_archive() as archive:
-            result = check_archived(archive, [str(p) for p in paths] or None, stage=stage, profile=profile,
-                                    workers=workers, operator=operator, progress=progress)
-            record_run(archive, result, operator=operator)
-        return result
+            ids = archived_ids(archive, batch_id=batch, record_ids=[str(p) for p in paths])
+            run = check_archived_items(archive, ids, operator=operator, stage=stage, profile=profile,
+                                       workers=workers, progress=lambda _done, total, _item: progress(total))
+            return run.report, report_header(archive, run.report)
     if not paths:
         raise BadInput("请指定要检测的文件或目录，或使用 --archived", "give files or directories to check, or --archived")
     archive = _archive_if_any()
     try:
         settings = archive.settings if archive is not None else None
-        result = check_paths(paths, stage=stage, profile=profile, settings=settings, archive=archive,
-                             workers=workers, operator=operator, progress=progress)
+        facts = CatalogueFacts(archive) if archive is not None else None
+        result = check_paths(paths, stage=stage, profile=profile, settings=settings, facts=facts,
+                             workers=workers, operator=operator, progress=lambda _item: progress())
         if archive is not None:
             record_run(archive, result, operator=operator)
+        header = ReportHeader(organisation=archive.settings.archive_name) if archive is not None else None
     finally:
         if archive is not None:
             archive.close()
-    return result
+    return result, header
+
+
+def _login_name() -> str:
+    """Who runs the check when no --actor is given: the operating-system account, never a placeholder."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _archive_if_any():  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from pathlib import Path
 from typing import Annotated
@@ -57,18 +56,18 @@ _AREAS = [
     ("watch", "lantai.cli.inbox", "watch_command", "command"),
     ("use", "lantai.cli.use", "use_app", "group"),
 ]
+# Every area has landed: an import that fails is a bug and must fail loudly, never hide a command
+# (``lantai check`` once vanished this way while the web said the check module was not installed).
 for _name, _module, _attr, _kind in _AREAS:
-    with contextlib.suppress(ImportError, AttributeError):  # an area that has not landed yet
-        _target = getattr(importlib.import_module(_module), _attr)
-        if _kind == "group":
-            app.add_typer(_target, name=_name)
-        else:
-            app.command(_name)(_target)
+    _target = getattr(importlib.import_module(_module), _attr)
+    if _kind == "group":
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(_name)(_target)
 
-with contextlib.suppress(ImportError):
-    from lantai.demo.scenario import demo_group
+from lantai.demo.scenario import demo_group  # noqa: E402
 
-    app.add_typer(demo_group, name="demo")
+app.add_typer(demo_group, name="demo")
 
 
 def _progress() -> Progress:
@@ -219,7 +218,8 @@ def verify(
     algorithm: Annotated[str, typer.Option(help="sm3 (fixity block) or sha512 (manifest)")] = "sm3",
     as_json: JsonOption = False,
 ) -> None:
-    """固定性校验 (recompute the digest of every file of every version; names each bad file)."""
+    """固定性校验 (every object's declaration, inventories and sidecars, the digest of every file of
+    every version, and the store against the catalogue; names each damaged object and file)."""
     from lantai.errors import BadInput
     from lantai.services.archive import open_archive
     from lantai.services.fixity import verify_fixity
@@ -250,7 +250,11 @@ def verify(
 @app.command()
 @handle_errors
 def rebuild(as_json: JsonOption = False) -> None:
-    """重建目录数据库 (recreate the catalogue from the store and the audit journal alone)."""
+    """重建目录数据库 (recreate the catalogue from the store and the audit journal alone).
+
+    Builds beside the live catalogue and swaps only when done; never writes to the store. Damaged
+    objects are named (exit 1) and keep their old catalogue rows.
+    """
     from lantai.services.archive import open_archive
     from lantai.services.rebuild import rebuild_catalogue
 
@@ -258,8 +262,17 @@ def rebuild(as_json: JsonOption = False) -> None:
         task = progress.add_task("重建", total=None)
         result = rebuild_catalogue(archive, actor="cli", on_total=lambda n: progress.update(task, total=n),
                                    progress=lambda _id: progress.advance(task))
-    emit(result, as_json=as_json,
-         render=lambda: console.print(f"[green]目录已重建[/]: {result['items']} 件，{result['batches']} 个批次"))
+
+    def render() -> None:
+        for damaged in result["damaged"]:
+            for p in damaged["problems"]:
+                console.print(f"[red]✗[/] {damaged['object']} {p['file']}: {p['message']}")
+        console.print(f"[green]目录已重建[/]: {result['items']} 件，{result['batches']} 个批次"
+                      + (f"；[red]{len(result['damaged'])} 个对象受损，保留其原目录记录[/]" if result["damaged"] else ""))
+
+    emit(result, as_json=as_json, render=render)
+    if result["damaged"]:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from lantai.formats import safezip
 from lantai.formats.safexml import local_name, namespace, parse_xml
+from lantai.packages import zipsafe as safezip
 
 OFD_NAMESPACE = "http://www.ofdspec.org/2016"
 OFD_LOCAL_ID = "lantai-fmt/ofd"

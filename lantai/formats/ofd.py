@@ -33,9 +33,9 @@ from lxml import etree
 
 from lantai.domain.findings import Finding, Severity
 from lantai.errors import UnsafeInput
-from lantai.formats import safezip
 from lantai.formats.ofd_seal import verify_signed_value
 from lantai.formats.safexml import child, children, descendants, local_name, namespace, parse_xml
+from lantai.packages import zipsafe as safezip
 
 OFD_NAMESPACE = "http://www.ofdspec.org/2016"
 LEGACY_NAMESPACE = "http://www.ofdspec.org"

@@ -42,8 +42,8 @@ from lxml import etree
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from lantai.errors import BadInput, LantaiError, NotFound
-from lantai.formats import safezip
 from lantai.formats.safexml import child, children, local_name, parse_xml
+from lantai.packages import zipsafe as safezip
 
 MM_PER_INCH = 25.4
 DEFAULT_BOX = (0.0, 0.0, 210.0, 297.0)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from lantai.domain.findings import Finding, Severity
-from lantai.formats import safezip
 from lantai.formats.safexml import parse_xml
+from lantai.packages import zipsafe as safezip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAIN_PARTS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}

@@ -4,12 +4,24 @@ Pools use the ``forkserver`` start method: workers are forked from a small serve
 was exec'd fresh, so they do not inherit the parent's open database connections or the flock
 that marks this process as active on the archive — a killed parent must release that lock at
 once, or start-up recovery in the next process would wrongly think the archive is busy.
+
+Workers die with the process that started them (:func:`die_with_parent`) and never hold its
+standard output or error: a ``kill -9`` of ``lantai ingest`` must not leave ~140 MB workers
+behind for minutes, nor keep the pipes of whoever ran it (a shell waiting on ``$(lantai …)``)
+open after it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing
+import os
+import select
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -48,13 +60,70 @@ def worker_pool(workers: int, *, preload: list[str] | None = None, initializer: 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload if preload is not None else _PRELOAD)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                               initargs=(initializer, initargs))
+                               initargs=(os.getpid(), initializer, initargs))
 
 
-def _start_worker(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+def _start_worker(owner: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    die_with_parent(owner)
     if initializer is not None:
         initializer(*initargs)
     freeze_imported_objects()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(owner: int) -> None:
+    """Make this worker process exit as soon as ``owner`` (the process that wants its work) does.
+
+    Three measures, because a forkserver worker's parent is the fork server, not the owner:
+    the kernel's parent-death signal (for the direct parent), a thread that waits on a pidfd of
+    the owner (or polls it where pidfds are unavailable), and standard streams pointed at
+    /dev/null so the owner's stdout and stderr are released at once. Results travel through
+    the pool's pipes, never through the standard streams.
+    """
+    _set_parent_death_signal()
+    _release_standard_streams()
+    threading.Thread(target=_exit_when_gone, args=(owner,), name="lantai-owner-watch", daemon=True).start()
+
+
+def _set_parent_death_signal() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _release_standard_streams() -> None:
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+
+
+def _exit_when_gone(owner: int) -> None:
+    try:
+        pidfd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)
+    except (OSError, AttributeError):
+        pidfd = None
+    if pidfd is not None:
+        select.select([pidfd], [], [])  # readable once the owner has exited
+    else:
+        while _alive(owner):
+            time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def freeze_imported_objects() -> None:

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from lantai.errors import PackageError, UnsafeInput
+from lantai.packages import zipsafe
 
 METADATA_NAME = "元数据.xml"
 PROCESS_NAME = "过程信息.xml"
@@ -167,16 +168,8 @@ def _open_dir(root: Path) -> SipSource:
 
 
 def decode_zip_name(info: zipfile.ZipInfo) -> str:
-    """Names without the UTF-8 flag are cp437 to zipfile; Chinese tools wrote GBK (or UTF-8)."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    raw = info.filename.encode("cp437", errors="replace")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return info.filename
+    """A member's name as its writer meant it (see :func:`lantai.packages.zipsafe.decode_name`)."""
+    return zipsafe.decode_name(info)
 
 
 def _open_zip(path: Path, limits: SipLimits) -> SipSource:
@@ -199,19 +192,18 @@ def _add_zip_entries(source: SipSource, archive: zipfile.ZipFile, infos: list[zi
     label = source.label
     if len(infos) > limits.max_entries:
         raise UnsafeInput(f"{label}: zip 条目过多（{len(infos)}）", f"{label}: too many zip entries ({len(infos)})")
-    total = 0
+    total = zipsafe.declared_total(infos)
     names: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        name = decode_zip_name(info)
+        name = zipsafe.decode_name(info)
         if name.endswith("/"):
             check_relative_path(label, name.rstrip("/"))
             continue
-        if stat.S_ISLNK(info.external_attr >> 16):
+        if zipsafe.is_symlink(info):
             raise UnsafeInput(f"{label}: zip 中不允许符号链接 {name}", f"{label}: symbolic link {name} in zip")
         name = check_relative_path(label, name)
-        total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
-        if total > limits.max_item_bytes or (info.file_size > 1024 * 1024 and ratio > limits.max_ratio):
+        if total > limits.max_item_bytes or zipsafe.suspicious_ratio(info, limits.max_ratio):
             raise UnsafeInput(f"{label}: 疑似 zip 炸弹（解压后 {total} 字节，压缩比 {ratio:.0f}）",
                               f"{label}: zip bomb suspected ({total} bytes uncompressed, ratio {ratio:.0f})")
         if name in names:

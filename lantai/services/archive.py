@@ -114,6 +114,7 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
 
         try:
             archive.audit.repair_tail()
+            archive.audit.adopt_legacy()  # an archive of an earlier release: entries without MACs
         except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
             logging.getLogger(__name__).error("%s", exc.message_en)
         recover_if_idle(archive)

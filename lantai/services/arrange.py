@@ -6,9 +6,10 @@ How a run works, and why:
    (fonds, category, year) scope, so two processes arranging the same year queue instead of
    racing (PostgreSQL row lock; SQLite's write lock). The plan (:mod:`.arrange_plan`) is computed
    from the catalogue, every item is checked (metadata the 档号 needs, organisation codes,
-   retention, the rule's widths), and only when *nothing* is wrong are the arrangement rows and
-   the items' catalogue columns written — all or nothing. Unique constraints on (class, 件号) and
-   on 档号 back this up. Filed (归档) items never move here; they change only through
+   retention, the rule's widths), and only when *nothing* is wrong are the arrangement rows
+   written — all or nothing. Unique constraints on (class, 件号) and on 档号 back this up. The
+   items' catalogue columns (档号, 件号 …) are not written here: like the search index they follow
+   the store, and change when the decision is published (step 2). Filed (归档) items never move here; they change only through
    :func:`correct_arrangement`.
 2. **Publish to the store** (:mod:`.arrange_publish`). Each changed item gets a new OCFL version
    whose ``元数据.xml`` carries the new 档号 and whose ``lantai/arrangement.json`` records how it
@@ -31,9 +32,9 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
-from lantai.catalog.models import Item, utcnow
+from lantai.catalog.models import utcnow
 from lantai.domain.archival_code import CodeError, CodeParts
-from lantai.domain.retention import ScheduleError, metadata_label, normalise_retention
+from lantai.domain.retention import ScheduleError, normalise_retention
 from lantai.errors import BadInput, Conflict, ValidationFailed
 from lantai.services.archive import Archive
 from lantai.services.arrange_outputs import catalogue_entries, export_catalogue, export_note, stamp_item
@@ -123,14 +124,6 @@ def _apply(session: Session, scope: Scope, plan: ArrangementPlan) -> None:
         session.execute(update(Arrangement), updates)
     if inserts:
         session.execute(insert(Arrangement), inserts)
-    item_values = [{"id": p.item_id, "archival_code": p.archival_code, "item_number": p.item_number,
-                    "retention": p.retention_text, "category": scope.category, "organisation": p.organisation}
-                   for p in changes]
-    with_org = [v for v in item_values if v["organisation"]]
-    without_org = [{k: v for k, v in values.items() if k != "organisation"} for values in item_values if not values["organisation"]]
-    for batch in (with_org, without_org):
-        if batch:
-            session.execute(update(Item), batch)
     session.flush()
 
 
@@ -214,9 +207,6 @@ def correct_arrangement(archive: Archive, record_id: str, *, reason: str, actor:
         row.previous_code, row.archival_code, row.class_key, row.item_number = row.archival_code, code, class_key, number
         row.retention, row.retention_source, row.organisation = new_retention, "archivist", org.code if org else ""
         row.change, row.pending, row.updated_at = "corrected", True, utcnow()
-        item = session.scalar(select(Item).where(Item.record_id == record_id))
-        item.archival_code, item.item_number, item.organisation = code, number, row.organisation
-        item.retention = metadata_label(new_retention)
     archive.audit.append(actor, "arrange.correction_recorded", record_id, {"from": a.archival_code, "to": code, "reason": reason})
     publish_pending(archive, actor=actor, record_ids=[record_id])
     return {"record_id": record_id, "from": a.archival_code, "to": code, "reason": reason}

@@ -225,8 +225,8 @@ def _planned(row: Any, info: dict[str, Any], number: int, code: str, a: Arrangem
     elif (a.archival_code, a.item_number, a.retention, a.organisation, a.retention_source) != (
             code, number, info["retention"], org, info["source"]):
         change = "renumbered"
-    elif row.archival_code != code or row.item_number != number:
-        change = "renumbered"  # catalogue columns drifted (e.g. a rebuild before publication)
+    elif not a.pending and (row.archival_code != code or row.item_number != number):
+        change = "renumbered"  # catalogue columns drifted from a published decision
     else:
         change = ""
     return PlannedItem(row.record_id, row.id, info["class_key"], number, code, info["retention"], info["retention_text"],

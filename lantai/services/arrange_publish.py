@@ -6,30 +6,27 @@ way ingest commits, so 100,000 items are not 100,000 transactions:
 1. **prepare** (worker processes, staging only): rewrite the item's ``元数据.xml`` with its 档号,
    write ``lantai/arrangement.json`` and build the version in staging — or nothing, when the
    store already says exactly that (publishing the same state twice writes no second version);
-2. **commit** (this process), one group per catalogue transaction. Its first statement claims
-   the group's rows (pending → false, returning them): the write lock on SQLite, row locks on
-   PostgreSQL. Rows claimed elsewhere are skipped; rows changed since they were prepared (a
-   concurrent arrangement) are put back to pending. Then one intent names the objects, the
-   versions are moved into the store, the catalogue rows are refreshed and the audit entries
-   appended with one ``append_many``, the transaction commits and the intent is cleared.
+2. **commit** (this process), one group per change unit of :mod:`lantai.services.changes` — the
+   one path every change to an archived item takes: the first statement of its catalogue
+   transaction claims the group's rows (pending → false, returning them): the write lock on
+   SQLite, row locks on PostgreSQL. Rows claimed elsewhere are skipped; rows changed since they
+   were prepared (a concurrent arrangement) are put back to pending. The change path then writes
+   the intent, moves the versions in, brings the catalogue rows and the search index up to them
+   and appends the audit entries; the rows record the version they published.
 
-A crash before the commit rolls the claim back: every row of the group is still pending and the
-next publish finishes it (versions that did reach the store are found equal and not written
-again; a half-moved version is reconciled first; only the audit entries are added). The intent
-lives in ``staging/intents-arrange/``, not beside ingest's: recovery resolves an ingest intent
-whose object exists as a completed ingest, which is wrong for a new version of an existing
-object. Start-up recovery should call :func:`recover_publications`.
+A crash leaves the change intent: start-up recovery re-projects the items from the store (so the
+catalogue and the index say the 档号 the store says), journals the audit entries of versions that
+reached the store, and :func:`finish_recovered` marks their rows published; rows whose version
+never reached the store stay pending for the next publish.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -37,21 +34,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
-from lantai.catalog.models import Item, ItemFile, ItemVersion
 from lantai.domain.retention import metadata_label
 from lantai.errors import LantaiError, StorageError
-from lantai.services import recovery
 from lantai.services.archive import Archive
 from lantai.services.arrange_plan import same_retention
+from lantai.services.catalogue import METADATA_PATH
+from lantai.services.changes import ChangeResult, ItemChange, PreparedChange, commit_changes, prepare_change
 from lantai.settings import Settings
-from lantai.storage.ocfl import OcflStore, PreparedVersion
+from lantai.storage.ocfl import OcflStore
 
-METADATA_PATH = "metadata/元数据.xml"
 ARRANGEMENT_PATH = "lantai/arrangement.json"
 PUBLISH_GROUP = 250
-COMMIT_THREADS = 4
 POOL_FROM_GROUPS = 4
-INTENTS = recovery.ARRANGE_INTENTS
 _ARRANGEMENT_TABLE = Arrangement.__table__
 
 
@@ -123,16 +117,24 @@ def arrangement_record(a: Any, corrections: Iterable[Any] = ()) -> dict[str, Any
 # -- prepare (worker processes; touches only staging) -------------------------------------------
 
 @dataclass(frozen=True)
-class PublishJob:
-    """One item to publish, as its arrangement row said when the job was made."""
+class PublishJob(ItemChange):
+    """One item to publish, as its arrangement row said when the job was made: a change whose
+    ``元数据.xml`` gets the 档号 and whose ``lantai/arrangement.json`` records how it was decided."""
 
-    record_id: str
-    record: dict[str, Any]
-    actor: str
+    record: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def message(self) -> str:
-        return f"整理: {self.record['change'] or 'assigned'} 档号 {self.record['archival_code']}"
+    @classmethod
+    def of(cls, record_id: str, record: dict[str, Any], actor: str) -> PublishJob:
+        details = {"archival_code": record["archival_code"], "previous": record["previous_code"],
+                   "retention_source": record["retention_source"], "reference_version": record["reference_version"]}
+        return cls(record_id, actor, f"arrange.{record['change'] or 'assigned'}",
+                   f"整理: {record['change'] or 'assigned'} 档号 {record['archival_code']}", details, record=record)
+
+    def new_files(self, read: Callable[[str], bytes | None]) -> dict[str, bytes]:
+        current = read(METADATA_PATH)
+        if current is None:
+            raise StorageError(f"对象 {self.record_id} 没有元数据", f"object {self.record_id} has no metadata")
+        return {METADATA_PATH: self.metadata(current), ARRANGEMENT_PATH: self.document()}
 
     def metadata(self, current: bytes) -> bytes:
         r = self.record
@@ -145,53 +147,9 @@ class PublishJob:
         return json.dumps(self.record, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
 
 
-@dataclass
-class PreparedPublication:
-    record_id: str
-    head: int
-    version: PreparedVersion | None = None  # None: the store already holds this arrangement
-    error: dict[str, Any] | None = None
-
-
-def prepare_group(settings: Settings, jobs: list[PublishJob]) -> list[PreparedPublication]:
+def prepare_group(settings: Settings, jobs: list[PublishJob]) -> list[PreparedChange]:
     store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
-    return [prepare_publication(store, job) for job in jobs]
-
-
-def prepare_publication(store: OcflStore, job: PublishJob) -> PreparedPublication:
-    try:
-        return _prepare(store, job)
-    except LantaiError as exc:
-        return PreparedPublication(job.record_id, 0, error=exc.to_dict())
-    except (OSError, etree.XMLSyntaxError) as exc:
-        error = StorageError(f"无法为 {job.record_id} 写入整理版本: {exc}", f"cannot prepare {job.record_id}: {exc}")
-        return PreparedPublication(job.record_id, 0, error=error.to_dict())
-
-
-def _prepare(store: OcflStore, job: PublishJob) -> PreparedPublication:
-    head = store.head_version(job.record_id) or 0
-    files = {f.logical_path: f for f in store.files(job.record_id, head)}
-    current = _read(store, job.record_id, files[METADATA_PATH].content_path)
-    metadata, document = job.metadata(current), job.document()
-    stored = files.get(ARRANGEMENT_PATH)
-    if metadata == current and stored is not None and _read(store, job.record_id, stored.content_path) == document:
-        return PreparedPublication(job.record_id, head)
-    builder = store.begin_version(job.record_id)
-    try:
-        if builder.version != head + 1:
-            raise StorageError(f"对象 {job.record_id} 已被并发修改", f"object {job.record_id} changed concurrently")
-        if metadata != current:
-            builder.add_bytes(METADATA_PATH, metadata)
-        builder.add_bytes(ARRANGEMENT_PATH, document)
-        prepared = builder.prepare(message=job.message, user_name=job.actor)
-    except Exception:
-        store.abort(builder.staging_dir)
-        raise
-    return PreparedPublication(job.record_id, head, prepared)
-
-
-def _read(store: OcflStore, record_id: str, content_path: str) -> bytes:
-    return store.content_path(record_id, content_path).read_bytes()
+    return [prepare_change(store, job) for job in jobs]
 
 
 # -- commit (this process) ----------------------------------------------------------------------
@@ -240,7 +198,7 @@ def _jobs(archive: Archive, ids: list[str], actor: str) -> list[PublishJob]:
     with archive.sessions() as session:
         rows = session.execute(select(_ARRANGEMENT_TABLE).where(_ARRANGEMENT_TABLE.c.record_id.in_(ids))).all()
         corrections = _corrections(session, [r.record_id for r in rows if r.change == "corrected" or r.previous_code])
-    return [PublishJob(r.record_id, arrangement_record(r, corrections.get(r.record_id, ())), actor) for r in rows]
+    return [PublishJob.of(r.record_id, arrangement_record(r, corrections.get(r.record_id, ())), actor) for r in rows]
 
 
 def _corrections(session: Session, ids: list[str]) -> dict[str, list[ArrangementCorrection]]:
@@ -253,7 +211,7 @@ def _corrections(session: Session, ids: list[str]) -> dict[str, list[Arrangement
 
 
 def _prepared_groups(archive: Archive, ids: list[str],
-                     actor: str) -> Iterator[tuple[list[PublishJob], list[PreparedPublication]]]:
+                     actor: str) -> Iterator[tuple[list[PublishJob], list[PreparedChange]]]:
     """Groups in order; prepared on the worker pool when there is more than one group."""
     groups = [ids[start:start + PUBLISH_GROUP] for start in range(0, len(ids), PUBLISH_GROUP)]
     workers = max(1, archive.settings.workers)
@@ -277,34 +235,45 @@ def _prepared_groups(archive: Archive, ids: list[str],
             yield jobs, future.result()
 
 
-def _commit_group(archive: Archive, jobs: list[PublishJob], results: list[PreparedPublication], actor: str,
+def _commit_group(archive: Archive, jobs: list[PublishJob], results: list[PreparedChange], actor: str,
                   tally: _Tally) -> None:
-    store = archive.store
-    prepared = {r.record_id: r for r in results}
-    intent = None
-    with archive.session() as session:
-        claimed = _claim(session, [job.record_id for job in jobs])
-        current = _corrections(session, [r.record_id for r in claimed.values() if r.change == "corrected" or r.previous_code])
+    """One group through the change path: the claim of its outbox rows opens the transaction."""
+    claimed: dict[str, Any] = {}
+
+    def claim(session: Session, prepared: list[PreparedChange]) -> list[PreparedChange]:
+        claimed.update(_claim(session, [p.record_id for p in prepared]))
+        rows = claimed.values()
+        current = _corrections(session, [r.record_id for r in rows if r.change == "corrected" or r.previous_code])
         ready, put_back = [], []
-        for job in jobs:
-            result, row = prepared[job.record_id], claimed.get(job.record_id)
-            if row is None or result.error or arrangement_record(row, current.get(job.record_id, ())) != job.record:
-                _discard(store, result)
+        for p in prepared:
+            row = claimed.get(p.record_id)
+            job = p.change
+            assert isinstance(job, PublishJob)
+            if row is None or p.error or arrangement_record(row, current.get(p.record_id, ())) != job.record:
                 if row is not None:
                     put_back.append(row.id)  # changed meanwhile, or failed: stays in the outbox
-                if row is not None and result.error:
-                    tally.failed.append({"record_id": job.record_id, "error": result.error})
+                if row is not None and p.error:
+                    tally.failed.append({"record_id": p.record_id, "error": p.error})
                 continue
-            ready.append((job, result, row))
-        staged = [(r.record_id, r.version.staging_dir) for _j, r, _row in ready if r.version is not None]
-        intent = write_intent(archive, staged, actor) if staged else None
-        published = _commit_versions(archive, session, ready, put_back, tally)
-        if put_back:
-            session.execute(update(Arrangement), [{"id": i, "pending": True} for i in put_back])
-        archive.audit.append_many(published, session=session)
-    if intent is not None:
-        recovery.clear_intent(intent)  # left behind if anything above failed, for recovery
-    tally.published += len(published)
+            ready.append(p)
+        _put_back(session, put_back)
+        return ready
+
+    def finish(session: Session, done: list[ChangeResult]) -> None:
+        failed = [r for r in done if r.error is not None]
+        tally.failed.extend({"record_id": r.record_id, "error": r.error.to_dict()} for r in failed if r.error)
+        _put_back(session, [claimed[r.record_id].id for r in failed])
+        published = [{"id": claimed[r.record_id].id, "published_version": r.version} for r in done if r.error is None]
+        if published:
+            session.execute(update(Arrangement), published)
+        tally.published += len(published)
+
+    commit_changes(archive, results, kind="arrange", claim=claim, finish=finish)
+
+
+def _put_back(session: Session, ids: list[int]) -> None:
+    if ids:
+        session.execute(update(Arrangement), [{"id": i, "pending": True} for i in ids])
 
 
 def _claim(session: Session, ids: list[str]) -> dict[str, Any]:
@@ -318,138 +287,25 @@ def _claim(session: Session, ids: list[str]) -> dict[str, Any]:
     return {r.record_id: r for r in rows}
 
 
-def _discard(store: OcflStore, result: PreparedPublication) -> None:
-    if result.version is not None:
-        store.abort(result.version.staging_dir)
+def finish_recovered(archive: Archive, session: Session, record_ids: list[str]) -> None:
+    """After recovery re-projected the items of an interrupted group: the rows whose record the
+    store now holds are published (their audit entries were journalled or recovered already);
+    the others stay pending for the next ``lantai arrange publish``."""
+    table = _ARRANGEMENT_TABLE
+    rows = session.execute(select(table).where(table.c.record_id.in_(record_ids), table.c.pending.is_(True))).all()
+    corrections = _corrections(session, [r.record_id for r in rows if r.change == "corrected" or r.previous_code])
+    published = []
+    for row in rows:
+        stored = _stored_record(archive.store, row.record_id)
+        if stored == arrangement_record(row, corrections.get(row.record_id, ())):
+            published.append({"id": row.id, "pending": False,
+                              "published_version": archive.store.head_version(row.record_id)})
+    if published:
+        session.execute(update(Arrangement), published)
 
 
-def _commit_versions(archive: Archive, session: Session, ready: list[tuple[PublishJob, PreparedPublication, Any]],
-                     put_back: list[int], tally: _Tally) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Move the versions into the store; refresh the catalogue; return the audit entries."""
-    from lantai.services.catalogue import upsert_items
-
-    committed, unchanged, entries, versions = [], [], [], []
-    for (job, _result, row), outcome in zip(ready, _commit_all(archive.store, ready), strict=True):
-        if isinstance(outcome, LantaiError):
-            put_back.append(row.id)
-            tally.failed.append({"record_id": job.record_id, "error": outcome.to_dict()})
-            continue
-        version, written = outcome
-        (committed if written is not None else unchanged).append(written or job.record_id)
-        versions.append({"id": row.id, "published_version": version})
-        entries.append((job.actor, f"arrange.{row.change or 'assigned'}", job.record_id,
-                        {"archival_code": row.archival_code, "previous": row.previous_code, "ocfl_version": version,
-                         "retention_source": row.retention_source, "reference_version": row.reference_version}))
-    if unchanged:
-        upsert_items(session, archive.store, unchanged)  # nothing new was written: re-project to be sure
-    refresh_catalogue(session, committed)
-    if versions:
-        session.execute(update(Arrangement), versions)
-    return entries
-
-
-def _commit_all(store: OcflStore, ready: list[tuple[PublishJob, PreparedPublication, Any]]) -> list[Any]:
-    """Commit the group's versions on a few threads: each is a handful of renames and (with
-    fsync) flushes of different objects, all spent waiting on the file system, not the GIL."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def attempt(entry: tuple[PublishJob, PreparedPublication, Any]) -> Any:
-        try:
-            return _commit_one(store, entry[0], entry[1])
-        except LantaiError as exc:
-            return exc
-
-    if len(ready) < 2:
-        return [attempt(entry) for entry in ready]
-    with ThreadPoolExecutor(max_workers=COMMIT_THREADS) as threads:
-        return list(threads.map(attempt, ready))
-
-
-def _commit_one(store: OcflStore, job: PublishJob, result: PreparedPublication) -> tuple[int, PreparedVersion | None]:
-    """Commit under the object's lock. If the object moved on since it was prepared (another
-    writer, or a version half-moved by a crash), repair it and prepare again against its head."""
-    with store.object_lock(job.record_id):
-        if store.head_version(job.record_id) == result.head:
-            try:
-                return _commit_prepared(store, result)
-            except StorageError:
-                pass  # e.g. a vN left by an interrupted commit: reconciled below
-        _discard(store, result)
-        store.reconcile_object(job.record_id)
-        return _commit_prepared(store, _prepare(store, job))
-
-
-def _commit_prepared(store: OcflStore, result: PreparedPublication) -> tuple[int, PreparedVersion | None]:
-    if result.version is None:
-        return result.head, None
-    return store.commit(result.version), result.version
-
-
-# -- intents and recovery -----------------------------------------------------------------------
-
-def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
-    """Like ingest's intent, in a directory of its own: these objects already exist, so start-up
-    recovery must not resolve them as ingests (it would audit ``ingest.accepted``)."""
-    return recovery.write_intent(archive, objects, actor, directory=recovery.arrange_intents_dir(archive),
-                                 kind="arrange.publish")
-
-
-def recover_publications(archive: Archive) -> dict[str, Any]:
-    """Start-up recovery of interrupted publish groups (call while no other process is active).
-
-    For each intent: finish a half-moved version (:meth:`OcflStore.reconcile_object`), re-project
-    the item, drop the intent. The rows are still pending (their transaction never committed), so
-    :func:`publish_pending` then finishes them; it finds versions that reached the store equal and
-    only adds their audit entries.
-    """
-    from lantai.services.catalogue import upsert_items
-
-    directory = recovery.arrange_intents_dir(archive)
-    intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    reconciled: list[str] = []
-    for path in intents:
-        with contextlib.suppress(OSError, ValueError):
-            ids = [entry["object_id"] for entry in json.loads(path.read_text(encoding="utf-8"))["objects"]]
-            for object_id in ids:
-                with archive.store.object_lock(object_id):
-                    archive.store.reconcile_object(object_id)
-            with archive.session() as session:
-                upsert_items(session, archive.store, [i for i in ids if archive.store.exists(i)])
-            reconciled += ids
-        recovery.clear_intent(path)
-    published, failed = 0, 0
-    if intents:
-        try:
-            published = publish_pending(archive)
-        except StorageError as exc:
-            failed = len(exc.details.get("failed", []))
-    return {"intents": len(intents), "reconciled": reconciled, "published": published, "failed": failed}
-
-
-def refresh_catalogue(session: Session, versions: list[PreparedVersion]) -> None:
-    """Bring the catalogue rows up to the versions just written, without re-reading the objects.
-
-    Same result as ``upsert_item`` (the arrangement tests compare against a rebuild), at a
-    fraction of the cost: only the new version rows and the files these versions added change.
-    """
-    from lantai.services.catalogue import role_of
-
-    if not versions:
-        return
-    items = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_([v.object_id for v in versions])))}
-    query = select(ItemFile).where(ItemFile.item_id.in_([i.id for i in items.values()]),
-                                   ItemFile.logical_path.in_([METADATA_PATH, ARRANGEMENT_PATH]))
-    rows = {(f.item_id, f.logical_path): f for f in session.scalars(query)}
-    for prepared in versions:
-        info = prepared.inventory["versions"][f"v{prepared.version}"]
-        item = items[prepared.object_id]
-        item.ocfl_version = prepared.version
-        item.updated_at = dt.datetime.fromisoformat(info["created"].replace("Z", "+00:00"))
-        session.add(ItemVersion(item_id=item.id, version=prepared.version, created=info["created"],
-                                message=info.get("message", ""), user_name=info.get("user", {}).get("name", "")))
-        for stored in (f for f in prepared.files if f.size >= 0):
-            row = rows.get((item.id, stored.logical_path))
-            if row is None:
-                row = ItemFile(item_id=item.id, logical_path=stored.logical_path, role=role_of(stored.logical_path))
-                session.add(row)
-            row.sha512, row.sm3, row.size = stored.sha512, stored.sm3, stored.size
+def _stored_record(store: OcflStore, record_id: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(store.read_bytes(record_id, ARRANGEMENT_PATH))
+    except (LantaiError, ValueError):
+        return None

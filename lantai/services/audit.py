@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 GENESIS_HASH = "0" * 64
 _TAIL_BYTES = 64 * 1024
 TAIL_QUARANTINED = "audit.tail_quarantined"
+LEGACY_ADOPTED = "audit.legacy_adopted"
 JOURNAL_GAP = "audit.journal_gap"
 DENIALS_SUPPRESSED = "access.denials_suppressed"
 _MAC_LABEL = b"lantai-audit-mac\x00"
@@ -235,6 +236,45 @@ class AuditLog:
         written = self._append(entries)
         self._copy_to_catalogue(written, session)
         return written[-len(entries):]
+
+    def adopt_legacy(self) -> int:
+        """Anchor the entries an earlier release wrote without MACs, once, with a signed checkpoint.
+
+        Without this, every entry of an upgraded archive would read as forged. The checkpoint
+        records how far the MAC-less prefix goes, so MACs cannot be stripped from any later entry;
+        the prefix itself stays protected by its hash chain, the catalogue copy and this
+        signature. Returns the sequence adopted through (0 when there was nothing to adopt).
+        """
+        keypair = self.keypair()
+        if keypair is None or self.anchoring is None or not self._starts_without_mac():
+            return 0
+        if checkpoints.legacy_through(self.anchoring.directory, keypair.public_key):
+            return 0
+        last = self._intact_legacy_prefix()
+        if last is None:
+            return 0  # a broken prefix is not vouched for: verify reports it
+        cp = self.anchoring.write(keypair, last.seq, last.hash, last.time, legacy_through=last.seq)
+        self.append("system", LEGACY_ADOPTED, self.journal.name,
+                    {"through": last.seq, "head_hash": last.hash, "checkpoint_time": cp.time})
+        return last.seq
+
+    def _starts_without_mac(self) -> bool:
+        for record in self.iter_journal():
+            return isinstance(record, AuditRecord) and not record.mac
+        return False
+
+    def _intact_legacy_prefix(self) -> AuditRecord | None:
+        """The last MAC-less entry, when every entry up to it links and hashes correctly."""
+        prev_hash, expected, last = GENESIS_HASH, 1, None
+        for record in self.iter_journal():
+            if not isinstance(record, AuditRecord) or record.mac:
+                break
+            if record.seq != expected or record.prev_hash != prev_hash or record.hash != entry_hash(
+                    record.seq, record.time, record.actor, record.action, record.target, record.details,
+                    record.prev_hash):
+                return None
+            prev_hash, expected, last = record.hash, expected + 1, record
+        return last
 
     def repair_tail(self) -> AuditRecord | None:
         """At start-up: move a torn tail aside and journal that it was; None when there was none."""
@@ -467,17 +507,23 @@ class AuditLog:
         bad entry, or the missing range for a cut or deleted journal or catalogue.
         """
         report = ChainReport()
-        walk = self._verify_journal(report)
+        keypair = self.keypair()
+        legacy = checkpoints.legacy_through(self.anchoring.directory, keypair.public_key if keypair else None) \
+            if self.anchoring else 0
+        walk = self._verify_journal(report, legacy)
         catalogue = self._verify_catalogue(report, walk.hashes)
         anchors = self._verify_checkpoints(report, walk.hashes, catalogue, against or [])
         _report_missing(report, walk, catalogue, anchors)
         return report
 
-    def _verify_journal(self, report: ChainReport) -> _Walk:
-        """Walk the chain; a gap in sequence numbers is recorded and walking goes on after it."""
+    def _verify_journal(self, report: ChainReport, legacy_through: int = 0) -> _Walk:
+        """Walk the chain; a gap in sequence numbers is recorded and walking goes on after it.
+
+        Entries up to ``legacy_through`` (vouched for by a signed checkpoint) may lack a MAC."""
         walk = _Walk()
         prev_hash, expected = GENESIS_HASH, 1
         key = self._mac_key()
+        legacy_prefix = True  # entries an earlier release wrote: no MAC, only at the start of the journal
         for record in self.iter_journal(self._stable_size()):
             if isinstance(record, TornTail):
                 report.add(expected, "torn_tail", f"日志文件末尾有 {record.size} 字节不完整的记录（写入中断），"
@@ -492,7 +538,10 @@ class AuditLog:
             if record.seq > expected:  # entries missing here; reported with the other copies in view
                 walk.gaps.append((expected, record.seq - 1))
                 prev_hash, expected = record.prev_hash, record.seq
-            problem = self._check_record(record, expected, prev_hash, key)
+            legacy_prefix = legacy_prefix and not record.mac
+            problem = self._check_record(record, expected, prev_hash, None if legacy_prefix else key)
+            if legacy_prefix and record.seq > legacy_through:
+                walk.unanchored = record.seq
             if problem:
                 report.add(min(record.seq, expected), *problem)
                 walk.broke = True
@@ -501,6 +550,9 @@ class AuditLog:
             walk.times[record.seq] = record.time
             prev_hash, expected = record.hash, expected + 1
         walk.last = expected - 1
+        if walk.unanchored and not walk.broke:
+            report.notes.append(f"第 {legacy_through + 1}–{walk.unanchored} 条由旧版本写入（无认证码），哈希链完整，"
+                                "尚未由签名检查点确认；下次以写方式打开档案库时自动确认")
         return walk
 
     @staticmethod
@@ -575,6 +627,7 @@ class _Walk:
     gaps: list[tuple[int, int]] = field(default_factory=list)
     last: int = 0
     broke: bool = False
+    unanchored: int = 0  # last MAC-less entry of an earlier release that no signed checkpoint covers yet
 
 
 def _compare_heads(report: ChainReport, name: str, valid: list[Checkpoint], copy: dict[int, str]) -> None:

@@ -45,6 +45,9 @@ class Checkpoint:
     public_key: str
     signature: str = ""
     format: str = FORMAT
+    # Entries up to this sequence were written before entries carried a MAC (an archive of an
+    # earlier release); the signed checkpoint vouches for them instead (AuditLog.adopt_legacy).
+    legacy_through: int = 0
 
     def payload(self) -> bytes:
         """Canonical bytes that are signed: every field but the signature."""
@@ -61,7 +64,8 @@ class Checkpoint:
             raise ValueError("not a Lantai audit checkpoint")
         try:
             cp = cls(int(data["seq"]), str(data["head_hash"]), str(data["entry_time"]), str(data["time"]),
-                     str(data["archive"]), str(data["public_key"]), str(data["signature"]))
+                     str(data["archive"]), str(data["public_key"]), str(data["signature"]),
+                     legacy_through=int(data.get("legacy_through", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed checkpoint: {exc}") from exc
         if cp.seq < 1:
@@ -83,8 +87,10 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def sign(keypair: sm2.Sm2KeyPair, seq: int, head_hash: str, entry_time: str, archive: str) -> Checkpoint:
-    unsigned = Checkpoint(seq, head_hash, entry_time, now(), archive, keypair.public_key.hex())
+def sign(keypair: sm2.Sm2KeyPair, seq: int, head_hash: str, entry_time: str, archive: str, *,
+         legacy_through: int = 0) -> Checkpoint:
+    unsigned = Checkpoint(seq, head_hash, entry_time, now(), archive, keypair.public_key.hex(),
+                          legacy_through=legacy_through)
     signature = sm2.sign(keypair.private_key, keypair.public_key, unsigned.payload(), SIGNER_ID)
     return Checkpoint(**{**unsigned.to_dict(), "signature": signature.hex()})
 
@@ -171,8 +177,9 @@ class Anchoring:
         elapsed = (dt.datetime.now(dt.UTC) - _parse_time(last.time)).total_seconds()
         return seq - last.seq >= self.every or elapsed >= self.seconds
 
-    def write(self, keypair: sm2.Sm2KeyPair, seq: int, head_hash: str, entry_time: str) -> Checkpoint:
-        cp = sign(keypair, seq, head_hash, entry_time, self.archive)
+    def write(self, keypair: sm2.Sm2KeyPair, seq: int, head_hash: str, entry_time: str, *,
+              legacy_through: int = 0) -> Checkpoint:
+        cp = sign(keypair, seq, head_hash, entry_time, self.archive, legacy_through=legacy_through)
         write(self.directory / file_name(seq), cp, fsync=self.fsync)
         self._known, self._loaded = cp, True
         return cp
@@ -184,3 +191,11 @@ def _parse_time(value: str) -> dt.datetime:
     except ValueError:
         return dt.datetime.min.replace(tzinfo=dt.UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def legacy_through(directory: Path, public_key: bytes | None) -> int:
+    """The highest sequence a validly signed checkpoint vouches for as written before MACs."""
+    if public_key is None:
+        return 0
+    return max((cp.legacy_through for _path, cp in read_all(directory) if cp is not None and cp.legacy_through
+                and cp.verify(public_key)), default=0)

@@ -24,6 +24,7 @@ from lantai.storage.ocfl import OcflStore, StoredFile
 METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 INGEST_RECORD_PATH = "lantai/ingest.json"
+TRANSFER_PATH = "lantai/transfer.json"  # the transfer mark: its presence makes an item ``transferred``
 
 
 def role_of(logical_path: str) -> str:
@@ -122,7 +123,7 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
     enc = encoding_index(record)
     item = {"record_id": record_id, **item_fields(record)}
     # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item["status"] = "transferred" if "lantai/transfer.json" in logical_paths else "archived"
+    item["status"] = "transferred" if TRANSFER_PATH in logical_paths else "archived"
     item["ocfl_version"] = int(inventory["head"][1:])
     item["batch_id"] = ingest.get("batch_id")
     item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])
@@ -149,8 +150,9 @@ def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile]
     return project_stored(store, record_id).to_models()
 
 
-def project_stored(store: OcflStore, record_id: str) -> Projection:
-    inventory = store.read_inventory(record_id)
+def project_stored(store: OcflStore, record_id: str, *, inventory: dict | None = None) -> Projection:
+    """Project one stored object; pass its ``inventory`` when already read (rebuild inspected it)."""
+    inventory = inventory or store.read_inventory(record_id)
     files = store.files(record_id, inventory=inventory)
     by_path = {f.logical_path: f for f in files}
 
@@ -195,14 +197,26 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
     fresh = [p for p in projections if p.record_id not in existing]
     if fresh:
         items = Item.__table__
-        item_ids = session.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True),
-                                   [p.item for p in fresh]).scalars().all()
+        # Another ingest may catalogue the same object between the lookup above and this insert
+        # (it found the object in the store and reported a duplicate): its rows are the same
+        # projection of the same object, so those items are skipped rather than failing the group.
+        statement = insert_ignoring_duplicates(session, items, ["record_id"]).returning(items.c.id, items.c.record_id)
+        inserted = dict((record_id, item_id) for item_id, record_id in session.execute(statement, [p.item for p in fresh]))
         for model, key in ((ItemFile, "files"), (ItemVersion, "versions"), (Event, "events")):
-            rows = [{**row, "item_id": item_id} for item_id, p in zip(item_ids, fresh, strict=True)
+            rows = [{**row, "item_id": inserted[p.record_id]} for p in fresh if p.record_id in inserted
                     for row in getattr(p, key)]
             if rows:
                 session.execute(insert(model.__table__), rows)
     return [SimpleNamespace(**p.item) for p in projections]
+
+
+def insert_ignoring_duplicates(session: Session, table: Any, keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the catalogue's dialect (SQLite or PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:

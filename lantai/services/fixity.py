@@ -1,21 +1,24 @@
 """Fixity verification (``lantai verify``): every file of every version, streamed, on all cores.
 
 SM3 from the inventory's fixity block is checked by default (national cryptography first);
-``sha512`` re-checks the OCFL manifest digests instead. Structure is checked too: the inventory
-sidecar, files the inventory names but the disk lacks, and files on disk the inventory does not
-name. Each problem names the object and the file.
+``sha512`` re-checks the OCFL manifest digests instead. Structure is checked too — every object
+directory the layout holds, damaged or not (declaration, root and version inventories against
+their sidecars and each other: :mod:`lantai.storage.inspect`), files the inventory names but
+the disk lacks and files on disk it does not name — and the store against the catalogue: every
+catalogued item has an object, every object is catalogued. Each problem names the object and
+the file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from lantai.errors import LantaiError
+from sqlalchemy import select
+
+from lantai.catalog.models import Item
 from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
 from lantai.services.archive import Archive
@@ -37,79 +40,93 @@ class FixityReport:
                 "problems": self.problems}
 
 
-def _inventory_problems(archive: Archive, object_id: str) -> list[dict[str, Any]]:
-    """The root inventory must be readable and match its SHA-512 sidecar."""
+def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: list[str],
+                  algorithm: str) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str, str]]]:
+    """Hashing jobs for every content file the inventory names; missing and extra files as problems."""
     problems: list[dict[str, Any]] = []
-    base = archive.store.object_path(object_id)
-    try:
-        inventory_bytes = (base / "inventory.json").read_bytes()
-        sidecar = (base / "inventory.json.sha512").read_text(encoding="utf-8").split()[0]
-    except (OSError, IndexError) as exc:
-        return [{"object": object_id, "file": "inventory.json", "problem": "inventory_unreadable",
-                 "message": f"清单无法读取: {exc}"}]
-    if hashlib.sha512(inventory_bytes).hexdigest() != sidecar:
-        problems.append({"object": object_id, "file": "inventory.json", "problem": "inventory_digest",
-                         "message": "清单文件的 SHA-512 与旁路摘要文件不符（清单被改动）"})
-    return problems
-
-
-def _jobs(archive: Archive, object_id: str, algorithm: str) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str, str]]]:
-    problems = _inventory_problems(archive, object_id)
-    if any(p["problem"] == "inventory_unreadable" for p in problems):
-        return problems, []
     jobs = []
     named: set[str] = set()
-    try:
-        content = list(archive.store.iter_content(object_id))
-    except LantaiError as exc:
-        return [*problems, {"object": object_id, "file": "inventory.json", "problem": "inventory_invalid",
-                            "message": exc.message_zh}], []
-    for content_path, sha512, sm3, absolute in content:
+    for content_path, sha512, sm3, absolute in archive.store.iter_content(object_id, inventory=inventory):
         named.add(content_path)
-        expected = sm3 if algorithm == "sm3" else sha512
         if not os.path.isfile(absolute):
             problems.append({"object": object_id, "file": content_path, "problem": "missing",
-                             "message": f"文件缺失: {content_path}"})
+                             "message": f"文件缺失: {content_path}", "message_en": f"file missing: {content_path}"})
             continue
-        jobs.append((object_id, content_path, str(absolute), algorithm, expected))
-    base = archive.store.object_path(object_id)
-    for rel in _content_files_on_disk(base):
+        jobs.append((object_id, content_path, str(absolute), algorithm, sm3 if algorithm == "sm3" else sha512))
+    for rel in archive.store.content_files_on_disk(object_id, versions):
         if rel not in named:
             problems.append({"object": object_id, "file": rel, "problem": "extra",
-                             "message": f"对象中有清单未列出的文件: {rel}"})
+                             "message": f"对象中有清单未列出的文件: {rel}",
+                             "message_en": f"file not named by the inventory: {rel}"})
     return problems, jobs
-
-
-def _content_files_on_disk(base: Path) -> Iterator[str]:
-    """Every file under vN/content/ (os.scandir: one system call per directory, not per file)."""
-    stack = [(entry.path, f"{entry.name}/content") for entry in os.scandir(base)
-             if entry.is_dir() and entry.name.startswith("v") and os.path.isdir(os.path.join(entry.path, "content"))]
-    stack = [(os.path.join(path, "content"), rel) for path, rel in stack]
-    while stack:
-        directory, rel = stack.pop()
-        for entry in os.scandir(directory):
-            child = f"{rel}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, child))
-            else:
-                yield child
 
 
 def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, algorithm: str = "sm3",
                   on_total: Callable[[int], None] | None = None,
-                  progress: Callable[[int], None] | None = None) -> FixityReport:
+                  progress: Callable[[int], None] | None = None, with_catalogue: bool = True) -> FixityReport:
+    """Check the store's structure, every content digest, and the store against the catalogue.
+
+    Without ``object_ids`` every object directory is walked — damaged ones included — and every
+    catalogued item must have one; with them, just those objects and their catalogue rows.
+    ``with_catalogue=False`` checks the store alone (a check worker has no catalogue session).
+    """
     report = FixityReport()
-    ids = list(object_ids) if object_ids else sorted(archive.store.iter_object_ids())
+    wanted = list(object_ids) if object_ids else None
+    targets = ([(archive.store.object_path(i), i) for i in wanted] if wanted
+               else [(d, None) for d in archive.store.iter_object_dirs()])
     all_jobs: list[tuple[str, str, str, str, str]] = []
-    for object_id in ids:
-        if not archive.store.object_path(object_id).is_dir():
-            report.problems.append({"object": object_id, "file": "", "problem": "object_missing",
-                                    "message": f"存储中没有对象 {object_id}"})
+    heads: dict[str, int | None] = {}
+    for objdir, object_id in targets:
+        inspection = archive.store.inspect_object(objdir, object_id)
+        report.problems.extend(p.to_dict() for p in inspection.problems)
+        if any(p.problem == "object_missing" for p in inspection.problems):
             continue
-        problems, jobs = _jobs(archive, object_id, algorithm)
-        report.problems.extend(problems)
-        all_jobs.extend(jobs)
         report.objects += 1
+        inventory = inspection.inventory
+        heads[inspection.object_id] = int(inventory["head"][1:]) if inventory else None
+        if inventory is not None:
+            problems, jobs = _content_jobs(archive, inspection.object_id, inventory, inspection.versions, algorithm)
+            report.problems.extend(problems)
+            all_jobs.extend(jobs)
+    if with_catalogue:
+        report.problems.extend(_catalogue_problems(archive, heads, wanted))
+    _hash_all(archive, report, all_jobs, algorithm, on_total, progress)
+    return report
+
+
+def _catalogue_problems(archive: Archive, heads: dict[str, int | None], wanted: list[str] | None) -> list[dict[str, Any]]:
+    """Every catalogued item has an object, every object is catalogued, at the version the store holds.
+
+    The catalogue is read after the store was walked: ingest commits the store first, so an item
+    catalogued meanwhile is already in ``heads`` or on disk by now.
+    """
+    query = select(Item.record_id, Item.ocfl_version)
+    if wanted:
+        query = query.where(Item.record_id.in_(wanted))
+    with archive.sessions() as session:
+        catalogued = dict(session.execute(query).tuples().all())
+    problems = []
+    for record_id, version in sorted(catalogued.items()):
+        if record_id not in heads:
+            if wanted is None and not archive.store.has_object_dir(record_id):
+                problems.append(_problem(record_id, "object_missing", "目录中登记的条目在存储中没有对象",
+                                         "a catalogued item has no object in the store"))
+        elif heads[record_id] is not None and heads[record_id] != version:
+            problems.append(_problem(record_id, "catalogue_stale",
+                                     f"目录记录的版本 v{version} 与存储中的最新版本 v{heads[record_id]} 不符",
+                                     f"catalogue says v{version}, the store's head is v{heads[record_id]}"))
+    for record_id in sorted(set(heads) - set(catalogued)):
+        problems.append(_problem(record_id, "not_catalogued", "存储中的对象未在目录中登记",
+                                 "an object in the store is not in the catalogue"))
+    return problems
+
+
+def _problem(object_id: str, code: str, zh: str, en: str) -> dict[str, Any]:
+    return {"object": object_id, "file": "", "problem": code, "message": f"{zh}: {object_id}", "message_en": en}
+
+
+def _hash_all(archive: Archive, report: FixityReport, all_jobs: list[tuple[str, str, str, str, str]], algorithm: str,
+              on_total: Callable[[int], None] | None, progress: Callable[[int], None] | None) -> None:
     sizes = {job[2]: os.path.getsize(job[2]) for job in all_jobs}
     if on_total:
         on_total(sum(sizes.values()))
@@ -122,8 +139,8 @@ def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, 
             report.problems.append({"object": object_id, "file": content_path, "path": absolute,
                                     "problem": "digest_mismatch" if not actual.startswith("unreadable") else "unreadable",
                                     "algorithm": algorithm, "actual": actual,
-                                    "message": f"{algorithm.upper()} 摘要不符: {object_id} / {content_path}"})
-    return report
+                                    "message": f"{algorithm.upper()} 摘要不符: {object_id} / {content_path}",
+                                    "message_en": f"{algorithm.upper()} mismatch: {object_id} / {content_path}"})
 
 
 def _run(jobs: list[tuple[str, str, str, str, str]], sizes: dict[str, int], workers: int):  # type: ignore[no-untyped-def]

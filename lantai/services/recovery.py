@@ -4,7 +4,9 @@ An intent file names the object being committed and its staging directory. At st
 when no other Lantai process holds the archive (exclusive flock on ``staging/.active``) — each
 intent is resolved: if the object reached the store, the catalogue row is (re)built from the
 store and the commit is audited as recovered; if not, the staging directory is removed and the
-rollback is audited. Then the audit table is synced from the journal and stray staging is removed.
+rollback is audited. Intents of changes to archived items (:mod:`lantai.services.changes`:
+密级, arrangement, transfer marks) live apart and are resolved by that module. Then the audit
+table is synced from the journal and stray staging is removed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
     from lantai.services.archive import Archive
 
 
-ARRANGE_INTENTS = "intents-arrange"  # where arrangement's publish groups keep their intents
+ARRANGE_INTENTS = "intents-arrange"  # arrangement's publish intents from before the change path
+CHANGE_INTENTS = "intents-change"  # lantai.services.changes keeps its intents here
 
 
 def _intents_dir(archive: Archive) -> Path:
@@ -33,25 +36,25 @@ def _intents_dir(archive: Archive) -> Path:
 
 
 def arrange_intents_dir(archive: Archive) -> Path:
-    """Where arrangement's publish groups keep their intents (resolved apart from ingest's)."""
+    """Where arrangement's publish groups kept their intents before they used the change path."""
     return archive.settings.staging_dir / ARRANGE_INTENTS
 
 
-def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str, *,
-                 directory: Path | None = None, kind: str | None = None) -> Path:
-    """Record which objects are about to be committed, before any of them reaches the store.
+def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
+    """Record which new objects are about to be committed, before any of them reaches the store."""
+    data = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects], "actor": actor}
+    return write_record(archive, _intents_dir(archive), data)
 
-    ``directory`` and ``kind`` let other committers (arrangement's publish groups) keep intents
-    that start-up recovery must resolve differently from ingest's.
+
+def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Path:
+    """Write an intent file durably and atomically (a torn intent is never read as a whole one).
+
+    Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a directory
+    of its own, because recovery resolves them differently.
     """
-    directory = directory or _intents_dir(archive)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
-    data: dict[str, Any] = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects],
-                            "actor": actor}
-    if kind:
-        data["kind"] = kind
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     if archive.settings.fsync:
         with open(tmp, "rb") as fh:
@@ -99,20 +102,20 @@ def recover(archive: Archive) -> dict[str, Any]:
     if intents:
         _refresh_open_batches(archive)
     done["audit_synced"] = _sync_audit(archive, full=bool(intents))
-    done["publications"] = _recover_publications(archive)  # before staging is cleaned
+    done["changes"] = _recover_changes(archive)  # before staging is cleaned
     done["staging_removed"] = archive.store.clean_staging()
     return done
 
 
-def _recover_publications(archive: Archive) -> dict[str, Any]:
-    """Arrangement publishes new versions with intents of its own; finish those too."""
-    directory = arrange_intents_dir(archive)
-    if not directory.is_dir() or not any(directory.glob("*.json")):
-        # Nothing to finish: every command opens the archive, and the arrangement code is heavy to import.
-        return {"intents": 0, "reconciled": [], "published": 0, "failed": 0}
-    from lantai.services.arrange_publish import recover_publications
+def _recover_changes(archive: Archive) -> dict[str, Any]:
+    """Finish or roll back changes to archived items (密级, arrangement, transfer marks …)."""
+    directories = (archive.settings.staging_dir / CHANGE_INTENTS, arrange_intents_dir(archive))
+    if not any(d.is_dir() and any(d.glob("*.json")) for d in directories):
+        # Nothing to finish: every command opens the archive, and the change path is heavy to import.
+        return {"intents": 0, "completed": [], "rolled_back": []}
+    from lantai.services.changes import recover_changes
 
-    return recover_publications(archive)
+    return recover_changes(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],

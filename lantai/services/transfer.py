@@ -48,12 +48,11 @@ from lantai.packages.transfer.receipt import (
 )
 from lantai.packages.transfer.register import TransferRegister
 from lantai.packages.transfer.writer import ExportedItem, write_carrier
-from lantai.services import recovery
 from lantai.services.archive import Archive
-from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, upsert_item
+from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, TRANSFER_PATH
+from lantai.services.changes import ItemChange, commit_change
 from lantai.storage.ocfl import OcflStore
 
-TRANSFER_PATH = "lantai/transfer.json"
 TRANSFERRED = "transferred"
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -82,11 +81,12 @@ def _empty_target(path: Path) -> Path:
 
 # -- a stored item back as a SIP --------------------------------------------------------------------
 
-def write_item_sip(store: OcflStore, record_id: str, target: Path) -> int:
+def write_item_sip(store: OcflStore, record_id: str, target: Path, tally: ExportTally | None = None) -> int:
     """Copy the head version of an item out as a SIP directory, checking SM3 fixity as it streams.
 
     Returns the content bytes. FixityMismatch when a stored file no longer has its recorded SM3:
-    a damaged item must not leave the archive under the archive's signature.
+    a damaged item must not leave the archive under the archive's signature. ``tally`` counts
+    the files whose fixity was verified, for the register.
     """
     names = {METADATA_PATH: "元数据.xml", PROCESS_PATH: "过程信息.xml"}
     target.mkdir(parents=True)
@@ -104,6 +104,8 @@ def write_item_sip(store: OcflStore, record_id: str, target: Path) -> int:
             raise FixityMismatch(f"{record_id} 的文件 {stored.logical_path} SM3 与存储记录不符，不能导出",
                                  f"{record_id}/{stored.logical_path}: SM3 differs from the store's fixity",
                                  record_id=record_id, path=stored.logical_path)
+        if tally is not None:
+            tally.fixity_files += 1
         if stored.logical_path.startswith("content/"):
             lines.append(f"{stored.sm3}  {name}")
             total += size
@@ -112,6 +114,69 @@ def write_item_sip(store: OcflStore, record_id: str, target: Path) -> int:
 
 
 # -- export ---------------------------------------------------------------------------------------
+
+@dataclass
+class ExportTally:
+    """What an export actually did, counted as it happened: the register states nothing else."""
+
+    fixity_files: int = 0  # stored files re-digested (SM3) against the store's fixity while copied out
+    scanned: int = 0  # files clamd answered for
+    infected: list[dict[str, str]] = field(default_factory=list)
+    unscanned: list[dict[str, str]] = field(default_factory=list)
+    engine: str = ""
+    packages_verified: int = 0  # EEPs whose own verification (structure, metadata, SM2 signature) passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fixity_files": self.fixity_files, "scanned": self.scanned, "infected": self.infected,
+                "unscanned": self.unscanned, "engine": self.engine, "packages_verified": self.packages_verified}
+
+
+def _scanner(archive: Archive) -> Any:
+    """The configured clamd, answering; fails closed (nothing is exported) as ingest does."""
+    from lantai.checks.clamav import scanner_for
+    from lantai.checks.profiles import load_profile
+
+    socket_path = archive.settings.clamd_socket
+    if not socket_path:
+        raise IntegrityError("未配置病毒检测引擎（LANTAI_CLAMD_SOCKET），不能导出移交载体",
+                             "no virus scanner configured (LANTAI_CLAMD_SOCKET); nothing exported")
+    virus = load_profile("default", archive.home).section("virus")
+    scanner = scanner_for(socket_path, int(virus.get("max_file_bytes", 100 * 1024**2)),
+                          float(virus.get("timeout_seconds", 60)))
+    ok, reason = scanner.available()
+    if not ok:
+        raise IntegrityError(f"病毒检测引擎不可用（{reason}），不能导出移交载体",
+                             f"virus scanner unavailable ({reason}); nothing exported")
+    return scanner
+
+
+def _scan_item(scanner: Any, record_id: str, directory: Path, tally: ExportTally) -> None:
+    """Scan every file of one exported item with clamd before it is packaged."""
+    from lantai.checks.clamav import CLEAN, INFECTED
+
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        name = path.relative_to(directory).as_posix()
+        result = scanner.scan(path)
+        if result.status == CLEAN:
+            tally.scanned += 1
+        elif result.status == INFECTED:
+            tally.scanned += 1
+            tally.infected.append({"record_id": record_id, "file": name, "signature": result.signature})
+        else:
+            tally.unscanned.append({"record_id": record_id, "file": name, "reason": result.reason})
+
+
+def _refuse_unclean(tally: ExportTally) -> None:
+    """An infected or unscanned file stops the export: the carrier is not handed over."""
+    if not tally.infected and not tally.unscanned:
+        return
+    problems = [*(f"{i['record_id']}/{i['file']}: {i['signature']}" for i in tally.infected),
+                *(f"{u['record_id']}/{u['file']}: 未扫描（{u['reason']}）" for u in tally.unscanned)]
+    raise IntegrityError(f"病毒检测未通过：感染 {len(tally.infected)} 个文件，未扫描 {len(tally.unscanned)} 个文件，"
+                         f"不能导出移交载体：{'；'.join(problems[:5])}",
+                         f"virus scan failed: {len(tally.infected)} infected, {len(tally.unscanned)} unscanned; "
+                         "nothing exported", infected=tally.infected[:100], unscanned=tally.unscanned[:100])
+
 
 @dataclass
 class TransferExport:
@@ -143,13 +208,15 @@ def export_transfer(archive: Archive, year: int, output: Path, *, fonds: str | N
     if not rows:
         raise NotFound(f"没有可移交的 {year} 年度电子档案" + (f"（全宗 {fonds}）" if fonds else ""),
                        f"nothing to transfer for {year}" + (f" (fonds {fonds})" if fonds else ""))
+    scanner = _scanner(archive)
     keystore = _keystore(archive)
     signer = Signer.from_keystore(keystore)
     target = _empty_target(output)
     transfer_id = uuid.uuid4().hex
+    tally = ExportTally(engine=scanner.version())
     try:
-        items = _export_items(archive, rows, target, signer, keystore)
-        register = _register(archive, transfer_id, year, fonds, rows, items)
+        items = _export_items(archive, rows, target, signer, keystore, scanner, tally)
+        register = _register(archive, transfer_id, year, fonds, rows, items, tally)
         digests = write_carrier(target, items, register, sender=archive.settings.archive_name,
                                 certificates=signer.certificates)
     except BaseException:
@@ -158,28 +225,34 @@ def export_transfer(archive: Archive, year: int, output: Path, *, fonds: str | N
     manifest_sm3 = digest_file(target / layout.MANIFEST, ("sm3",))[0]["sm3"]
     result = TransferExport(transfer_id, target, register, items, manifest_sm3)
     record = {**result.to_dict(), "year": year, "fonds": fonds, "exported_at": register.transferred_at,
-              "files": len(digests), "items": [i.to_dict() for i in items]}
+              "files": len(digests), "items": [i.to_dict() for i in items], "checks": tally.to_dict()}
     (_records_dir(archive, "out") / f"{transfer_id}.json").write_text(
         json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     archive.audit.append(actor, "transfer.exported", transfer_id,
                          {"year": year, "fonds": fonds, "items": len(items), "bytes": register.bytes,
-                          "manifest_sm3": manifest_sm3, "directory": str(target)})
+                          "manifest_sm3": manifest_sm3, "directory": str(target),
+                          "virus_scan": {"engine": tally.engine, "scanned": tally.scanned, "infected": 0,
+                                         "unscanned": 0},
+                          "fixity_files": tally.fixity_files, "packages_verified": tally.packages_verified})
     return result
 
 
-def _export_items(archive: Archive, rows: list[Item], target: Path, signer: Signer,
-                  keystore: Keystore) -> list[ExportedItem]:
+def _export_items(archive: Archive, rows: list[Item], target: Path, signer: Signer, keystore: Keystore,
+                  scanner: Any, tally: ExportTally) -> list[ExportedItem]:
+    """Copy out and scan every item first, then package: nothing is signed before all are clean."""
     work = Path(tempfile.mkdtemp(prefix=".transfer-", dir=archive.settings.staging_dir))
     try:
-        return [_export_item(archive.store, row, target, work / str(n), signer, keystore)
-                for n, row in enumerate(rows)]
+        for n, row in enumerate(rows):
+            write_item_sip(archive.store, row.record_id, work / str(n), tally)
+            _scan_item(scanner, row.record_id, work / str(n), tally)
+        _refuse_unclean(tally)
+        return [_export_item(row, target, work / str(n), signer, keystore, tally) for n, row in enumerate(rows)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _export_item(store: OcflStore, row: Item, target: Path, work: Path, signer: Signer,
-                 keystore: Keystore) -> ExportedItem:
-    write_item_sip(store, row.record_id, work)
+def _export_item(row: Item, target: Path, work: Path, signer: Signer, keystore: Keystore,
+                 tally: ExportTally) -> ExportedItem:
     relative = layout.item_path(row.year, row.category, row.archival_code or row.record_id, row.record_id)
     package = target / relative
     package.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +262,7 @@ def _export_item(store: OcflStore, row: Item, target: Path, work: Path, signer: 
     if problems:  # never hand over a package we could not verify ourselves
         raise IntegrityError(f"{row.record_id} 的封装包自检未通过：{problems[0].message}",
                              f"{row.record_id}: package failed its own verification", findings=problems)
+    tally.packages_verified += 1
     return ExportedItem(
         row.record_id, relative, package.stat().st_size, digest_file(package, ("sm3",))[0]["sm3"],
         row.archival_code, row.author, row.title, row.date, row.security_classification,
@@ -196,17 +270,18 @@ def _export_item(store: OcflStore, row: Item, target: Path, work: Path, signer: 
 
 
 def _register(archive: Archive, transfer_id: str, year: int, fonds: str | None, rows: list[Item],
-              items: list[ExportedItem]) -> TransferRegister:
+              items: list[ExportedItem], tally: ExportTally) -> TransferRegister:
+    """The register from what ``tally`` recorded during this export — never from configuration."""
     units = sorted({r.fonds_unit for r in rows if r.fonds_unit})
     count, size = len(items), sum(i.size for i in items)
-    virus = "已检测" if archive.settings.clamd_socket else "未检测（未配置杀毒引擎）"
     checks = {
-        "载体外观检测": "不适用（以文件目录形式交付，刻录载体时另行检测）",
-        "病毒检测": virus,
-        "真实性检测": f"通过：{count} 件封装包 SM2 签名与证书经移交单位验证",
-        "可靠性检测": f"通过：{count} 件电子档案导出时逐文件 SM3 与存储固定性信息一致",
+        "载体外观检测": "未检测：以文件目录形式交付，刻录到载体时另行检测",
+        "病毒检测": (f"已检测：{tally.engine}，扫描 {tally.scanned} 个文件，感染 {len(tally.infected)} 个，"
+                  f"未扫描 {len(tally.unscanned)} 个"),
+        "真实性检测": f"通过：{tally.packages_verified} 件封装包经移交单位自检，SM2 签名与证书有效",
+        "可靠性检测": f"通过：导出时逐文件核对 SM3，{tally.fixity_files} 个文件与存储固定性信息一致",
         "完整性检测": f"通过：{count} 件，{size} 字节，与文件目录一致",
-        "可用性检测": "通过：元数据 XML 可解析，封装包可解包",
+        "可用性检测": f"通过：{tally.packages_verified} 件封装包自检时解析其元数据与文件数据",
     }
     return TransferRegister(unit_name="、".join(units) or archive.settings.archive_name, transfer_id=transfer_id,
                             transferred_at=_now(), fonds_code=fonds or "、".join(sorted({r.fonds_code for r in rows})),
@@ -308,10 +383,14 @@ def _check_and_ingest(archive: Archive, carrier: Carrier, sips: dict[str, Path],
     """DA/T 70 yj item checks on the unpacked items; ingest those that pass."""
     from lantai.checks.runner import check_paths
     from lantai.services.ingest import ingest_paths
+    from lantai.services.item_checks import record_run
 
     paths = [sips[i.path] for i in carrier.items if i.path in sips]
     report = check_paths(paths, stage="yj", profile=profile, settings=archive.settings,
                          workers=archive.settings.workers, operator=actor)
+    if report.items:  # the receipt states these results: record them first
+        transfer_id = carrier.register.transfer_id if carrier.register else ""
+        record_run(archive, report, operator=actor, location=f"transfer:{transfer_id}")
     by_source = {Path(r.path): r for r in report.items}
     passing = []
     for path in paths:
@@ -449,19 +528,17 @@ def _match_export(receipt: Receipt, record: dict[str, Any]) -> list[Finding]:
 
 
 def mark_transferred(archive: Archive, record_ids: Iterable[str], receipt: Receipt, *, actor: str) -> list[str]:
-    """Write ``lantai/transfer.json`` as a new OCFL version of each item and set its status; idempotent."""
-    store = archive.store
+    """Write ``lantai/transfer.json`` as a new OCFL version of each item (status ``transferred``),
+    through the change path; idempotent: an item already marked for this transfer is left alone."""
     document = {"transfer_id": receipt.transfer_id, "receiver": receipt.receiver, "received_at": receipt.received_at,
                 "signer": receipt.signer}
     marked = []
     for record_id in record_ids:
-        if not store.exists(record_id):
+        if not archive.store.exists(record_id) or _already_marked(archive.store, record_id, receipt.transfer_id):
             continue
         data = json.dumps({**document, "record_id": record_id}, ensure_ascii=False, sort_keys=True, indent=1).encode()
-        with store.object_lock(record_id):
-            if _already_marked(store, record_id, receipt.transfer_id):
-                continue
-            _write_mark(archive, record_id, data, actor)
+        commit_change(archive, ItemChange(record_id, actor, "transfer.marked", "移交：接收方回执验证通过",
+                                          files={TRANSFER_PATH: data}))
         marked.append(record_id)
     return marked
 
@@ -470,24 +547,6 @@ def _already_marked(store: OcflStore, record_id: str, transfer_id: str) -> bool:
     if TRANSFER_PATH not in {f.logical_path for f in store.files(record_id)}:
         return False
     return json.loads(store.read_bytes(record_id, TRANSFER_PATH)).get("transfer_id") == transfer_id
-
-
-def _write_mark(archive: Archive, record_id: str, data: bytes, actor: str) -> None:
-    store = archive.store
-    builder = store.begin_version(record_id)
-    try:
-        builder.add_bytes(TRANSFER_PATH, data)
-        prepared = builder.prepare(message="移交：接收方回执验证通过", user_name=actor)
-    except Exception:
-        store.abort(builder.staging_dir)
-        raise
-    intent = recovery.write_intent(archive, [(record_id, prepared.staging_dir)], actor)
-    store.commit(prepared)
-    with archive.session() as session:
-        item = upsert_item(session, store, record_id)
-        item.status = TRANSFERRED
-        archive.audit.append(actor, "transfer.marked", record_id, {"ocfl_version": prepared.version}, session=session)
-    recovery.clear_intent(intent)
 
 
 # -- BagIt ----------------------------------------------------------------------------------------

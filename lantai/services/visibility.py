@@ -27,15 +27,16 @@ from lantai.services.users import Principal
 PUBLIC = "公开"
 
 
-def visible_to(principal: Principal, method: str | None = None, *, use_index: bool = True) -> ColumnElement[bool]:
+def visible_to(principal: Principal, method: str | None = None) -> ColumnElement[bool]:
     """SQL condition on ``Item``: at or below the caller's clearance, or granted to the caller.
 
     ``method`` (a 利用方式, e.g. 下载) narrows the grants counted to those allowing it; items
-    within clearance need no grant for any method. ``use_index=False`` writes the clearance test
-    so no index serves it (``|| ''``): paged browsing wants its browse index to drive the ORDER BY.
+    within clearance need no grant for any method. The clearance test is written so no index is
+    used for it (``|| ''``): almost every row passes it, and the browse index (fonds, year,
+    retention, organisation, 档号) or the record-id index must drive the query instead, or every
+    page of a list sorts the whole catalogue.
     """
-    level = Item.security_classification if use_index else Item.security_classification.concat("")
-    by_clearance = level.in_(visible_levels(principal.clearance))
+    by_clearance = Item.security_classification.concat("").in_(visible_levels(principal.clearance))
     return or_(by_clearance, Item.record_id.in_(granted_record_ids(principal.username, method)))
 
 

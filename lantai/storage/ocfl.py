@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.errors import BadInput, NotFound, StorageError
+from lantai.storage.inspect import ObjectInspection, inspect_object
 
 OCFL_VERSION = "1.1"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
@@ -321,6 +322,10 @@ class OcflStore:
     def object_path(self, object_id: str) -> Path:
         return self.root / _object_relative_path(object_id)
 
+    def has_object_dir(self, object_id: str) -> bool:
+        """Whether the object's directory is there at all (sound or damaged)."""
+        return self.object_path(object_id).is_dir()
+
     def exists(self, object_id: str) -> bool:
         return (self.object_path(object_id) / "inventory.json").is_file()
 
@@ -386,20 +391,98 @@ class OcflStore:
         return self.object_path(object_id) / content_path
 
     def iter_object_ids(self) -> Iterator[str]:
-        """Walk the storage root and yield every object id (ids come from the inventories)."""
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            if "0=ocfl_object_1.1" in filenames:
-                dirnames[:] = []
-                try:
-                    yield json.loads((Path(dirpath) / "inventory.json").read_bytes())["id"]
-                except (OSError, ValueError, KeyError):
-                    continue
-            elif Path(dirpath) == self.root:
-                dirnames[:] = [d for d in dirnames if d != "extensions"]
+        """Every object id whose root inventory can be read (ids come from the inventories).
 
-    def iter_content(self, object_id: str) -> Iterator[tuple[str, str, str, Path]]:
+        Damaged objects are skipped here; :meth:`iter_object_dirs` and :meth:`inspect_object`
+        are how ``verify`` and ``rebuild`` find and name them.
+        """
+        for objdir in self.iter_object_dirs():
+            try:
+                yield json.loads((objdir / "inventory.json").read_bytes())["id"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+
+    def iter_object_dirs(self) -> Iterator[Path]:
+        """Every object directory the layout places under the root, damaged or not.
+
+        Extension 0003 puts objects exactly three tuple directories deep, so a directory there is
+        an object whether or not its declaration or inventory survived — which is what lets
+        ``verify`` and ``rebuild`` name a damaged object instead of silently skipping it.
+        """
+        for tuple1 in _subdirs(self.root, skip=("extensions",)):
+            for tuple2 in _subdirs(tuple1):
+                for tuple3 in _subdirs(tuple2):
+                    yield from _subdirs(tuple3)
+
+    def object_id_of_dir(self, objdir: Path) -> str:
+        """The id an object directory stands for: from its name (0003 %-encodes the id)."""
+        name = objdir.name
+        if len(name) > 100 and re.fullmatch(r".{100}-[0-9a-f]{64}", name):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                return str(json.loads((objdir / "inventory.json").read_bytes())["id"])
+        try:
+            return re.sub(rb"%([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), name.encode()).decode("utf-8")
+        except UnicodeDecodeError:
+            return name
+
+    def inspect_object(self, objdir: Path, object_id: str | None = None) -> ObjectInspection:
+        """Check an object's structure without reading its content files (see :mod:`.inspect`)."""
+        return inspect_object(self, objdir, object_id)
+
+    def inventory_with_sidecar(self, objdir: Path, version: str | None = None) -> tuple[bytes | None, str | None]:
+        """Bytes of an inventory (root, or ``vN``'s) and the digest its sidecar declares.
+
+        ``None`` stands for a missing or unreadable file; the caller decides what that means.
+        """
+        base = objdir / version if version else objdir
+        try:
+            data: bytes | None = (base / "inventory.json").read_bytes()
+        except OSError:
+            data = None
+        try:
+            words = (base / "inventory.json.sha512").read_text(encoding="utf-8").split()
+            sidecar: str | None = words[0] if words else ""
+        except (OSError, UnicodeDecodeError):
+            sidecar = None
+        return data, sidecar
+
+    def object_entries(self, objdir: Path) -> dict[str, bool]:
+        """What sits at an object's root: name → whether it is a directory (one scandir, no stat)."""
+        try:
+            with os.scandir(objdir) as entries:
+                return {e.name: e.is_dir(follow_symlinks=False) for e in entries}
+        except OSError:
+            return {}
+
+    def version_dirs(self, objdir: Path, entries: dict[str, bool] | None = None) -> list[str]:
+        """Names of the ``vN`` directories of an object, in version order."""
+        entries = self.object_entries(objdir) if entries is None else entries
+        names = [name for name, is_dir in entries.items() if is_dir and re.fullmatch(r"v[1-9]\d*", name)]
+        return sorted(names, key=lambda n: int(n[1:]))
+
+    def content_files_on_disk(self, object_id: str, versions: list[str] | None = None) -> Iterator[str]:
+        """Every file under ``vN/content/`` of an object as a content path (one scandir per directory).
+
+        ``versions`` (the ``vN`` directories, when already listed) spares listing the object again.
+        """
+        base = self.object_path(object_id)
+        for version in self.version_dirs(base) if versions is None else versions:
+            content = base / version / "content"
+            if not content.is_dir():
+                continue
+            stack = [(str(content), f"{version}/content")]
+            while stack:
+                directory, rel = stack.pop()
+                for entry in os.scandir(directory):
+                    child = f"{rel}/{entry.name}"
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, child))
+                    else:
+                        yield child
+
+    def iter_content(self, object_id: str, *, inventory: dict | None = None) -> Iterator[tuple[str, str, str, Path]]:
         """Every content file of every version: (content path, sha512, sm3, absolute path)."""
-        inventory = self.read_inventory(object_id)
+        inventory = inventory or self.read_inventory(object_id)
         base = self.object_path(object_id)
         sm3_by_content = {p: d for d, paths in inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {}).items() for p in paths}
         for sha512, paths in inventory["manifest"].items():
@@ -509,6 +592,13 @@ class OcflStore:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
         return removed
+
+
+def _subdirs(path: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    try:
+        return sorted(Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False) and e.name not in skip)
+    except OSError:
+        return []
 
 
 def verify_file(path: Path, algorithm: str, expected: str) -> tuple[bool, str]:

@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("收集", "/collect", (P.SUBMIT, P.SUBMISSION_ALL)),
     ("整理", "/arrange", (P.ARRANGE,)),
     ("档案库", "/library", (P.ITEM_READ,)),
+    ("检测", "/checks", (P.CHECK_RUN,)),
     ("检索", "/search", (P.ITEM_READ,)),
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
@@ -101,8 +102,20 @@ def html_error(request: Request, status: int, code: str, message: str) -> Respon
 
 
 def install_web(app: FastAPI) -> Any:
-    from lantai.web import admin, arrange, audit, auth, collect, library, reference, search, stats, use
+    from lantai.web import (
+        admin,
+        arrange,
+        audit,
+        auth,
+        checks,
+        collect,
+        library,
+        reference,
+        search,
+        stats,
+        use,
+    )
 
-    for module in (auth, collect, arrange, library, search, stats, audit, admin, reference, use):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
         app.include_router(module.router, include_in_schema=False)
     return html_error

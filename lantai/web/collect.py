@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
-from lantai.services import access
+from lantai.services import submissions
 from lantai.web.app import render
 
 router = APIRouter()
@@ -19,7 +19,7 @@ router = APIRouter()
 @router.get("/collect")
 def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), request: Request, archive: ArchiveDep,
           status: str = "", page: int = 1) -> Response:
-    result = access.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
+    result = submissions.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
     return render(request, "collect.html", {"page": result, "status": status, "message": request.query_params.get("m", "")})
 
 
@@ -27,8 +27,8 @@ def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), requ
 def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: ArchiveDep,
            package: Annotated[UploadFile, File()], kind: Annotated[str, Form()] = "item") -> Response:
     try:
-        path, digest = access.save_upload(archive, package.file)
-        result = access.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
+        path, digest = submissions.save_upload(archive, package.file)
+        result = submissions.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
                                request_digest=digest)
         message = f"提交 #{result['id']}：{result['status']}"
     except LantaiError as exc:
@@ -41,5 +41,5 @@ def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: Arc
 @router.post("/collect/{submission_id}/recheck")
 def recheck(principal: Allowed(Permission.CHECK_RUN), request: Request, archive: ArchiveDep,
             submission_id: int) -> Response:
-    result = access.recheck_submission(archive, principal, submission_id)
+    result = submissions.recheck_submission(archive, principal, submission_id)
     return render(request, "_submission_row.html", {"s": result})

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.routers.items import Filters, RecordId
+from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import CLEARANCES, Permission
 from lantai.domain.use import Method
 from lantai.errors import LantaiError, NotFound, PermissionDenied
-from lantai.services import access
+from lantai.services import browse as browsing
+from lantai.services import classification, item_checks, items
+from lantai.services import content as access_copies
 from lantai.web.app import render
 
 router = APIRouter()
@@ -33,8 +34,8 @@ def _query(filters: dict[str, Any], **extra: Any) -> str:
 def browse(principal: Reader, request: Request, archive: ArchiveDep, filters: Filters,
            page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     values = filters.values
-    facets = access.browse_facets(archive, principal, values)
-    listing = access.list_items(archive, principal, values, page=page, page_size=PAGE_SIZE)
+    facets = browsing.browse_facets(archive, principal, values)
+    listing = browsing.list_items(archive, principal, values, page=page, page_size=PAGE_SIZE)
     crumbs = []
     for i, (_column, label, value) in enumerate(facets["path"]):
         upto = {c: v for c, _l, v in facets["path"][: i + 1]}
@@ -47,53 +48,44 @@ def browse(principal: Reader, request: Request, archive: ArchiveDep, filters: Fi
 
 @router.get("/items/{record_id}")
 def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: RecordId) -> Response:
-    item = access.item_detail(archive, principal, record_id)
+    item = items.item_detail(archive, principal, record_id)
     content = [f for f in item["files"] if f["role"] == "content"]
     preview = next((f for f in content if f["preview"] == "pdf"), None) or next(
         (f for f in content if f["preview"]), None)
     return render(request, "item.html", {
-        "item": item, "content": content, "preview": preview, "ofd_renderer": access.ofd_renderer() is not None,
+        "item": item, "content": content, "preview": preview, "ofd_renderer": access_copies.ofd_renderer() is not None,
         "can_download": principal.can(Permission.ITEM_DOWNLOAD), "can_check": principal.can(Permission.CHECK_RUN),
         "can_classify": principal.can(Permission.ITEM_CLASSIFY), "can_export": principal.can(Permission.EXPORT),
-        "clearances": CLEARANCES})
-
-
-def _file_response(copy: access.AccessCopy, disposition: str) -> FileResponse:
-    return FileResponse(copy.path, media_type=copy.media_type, filename=copy.filename,
-                        content_disposition_type=disposition, background=BackgroundTask(copy.cleanup),
-                        headers={"Cache-Control": "no-store", "X-Lantai-Watermark": "yes"})
+        "clearances": CLEARANCES,
+        "check_runs": item_checks.recent_runs(archive, record_id=record_id, limit=20)
+        if principal.can(Permission.CHECK_RUN) else []})
 
 
 @router.get("/items/{record_id}/view")
-def view(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
-         path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
-    return _file_response(access.access_copy(archive, principal, record_id, path, Method.VIEW), "inline")
+def view(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.VIEW), "inline")
 
 
 @router.get("/items/{record_id}/download")
-def download(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
-             path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
-    return _file_response(access.access_copy(archive, principal, record_id, path), "attachment")
+def download(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path), "attachment")
 
 
 @router.get("/items/{record_id}/print")
-def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId,
-               path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
+def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
     """打印: the watermarked PDF opened for printing, registered as a use of its own (利用方式 打印)."""
-    return _file_response(access.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
 
 
 @router.get("/items/{record_id}/pages/{page}.png")
-def page_png(principal: Downloader, archive: ArchiveDep, record_id: RecordId, page: int,
-             path: Annotated[str, Query(min_length=1, max_length=1000)]) -> Response:
-    png = access.render_page_png(archive, principal, record_id, path, page)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+def page_png(principal: Downloader, archive: ArchiveDep, record_id: RecordId, page: int, path: FilePath) -> Response:
+    return png_response(access_copies.render_page_png(archive, principal, record_id, path, page))
 
 
 @router.post("/items/{record_id}/checks")
 def run_checks(principal: Allowed(Permission.CHECK_RUN), request: Request, archive: ArchiveDep,
                record_id: RecordId) -> Response:
-    result = access.run_checks(archive, principal, record_id)
+    result = items.run_checks(archive, principal, record_id)
     return render(request, "_check_run.html", {"run": result})
 
 
@@ -102,7 +94,7 @@ def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, arc
              record_id: RecordId, level: Annotated[str, Form(max_length=16)],
              reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        result = access.change_classification(archive, principal, record_id, level, reason)
+        result = classification.change_classification(archive, principal, record_id, level, reason)
         message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
     except (NotFound, PermissionDenied):
         raise  # a hidden item answers 404 like a missing one, on the web as on the API

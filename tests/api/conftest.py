@@ -22,10 +22,6 @@ from lantai.settings import Settings
 from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database
 from tests.sipfactory import SipSpec, write_item, zip_item
 
-# No clamd in the test environment: without it the DA/T 70 gd profile (virus check 4-1c) rejects
-# every item. The check engine has its own tests; an explicit LANTAI_INGEST_PROFILE still wins.
-os.environ.setdefault("LANTAI_INGEST_PROFILE", "off")
-
 PASSWORD = "Lantai#Test2025"
 ACCOUNTS = {  # username: (roles, clearance)
     "sysadmin": ([Role.SYSADMIN], "内部"),
@@ -106,16 +102,18 @@ def _ingest(world: World, record_id: str, security: str, title: str) -> None:
     from lantai.services.ingest import BatchContext, commit_item, prepare_item
 
     item = write_item(world.tmp / "seed", SipSpec(record_id=record_id, title=title, security=security,
+                                                  document_number=f"X政办发〔2025〕{record_id[-3:]}号",
                                                   files={"正文.pdf": pdf_bytes(title)}))
     context = BatchContext(submitted_by="seed")
     outcome = commit_item(world.archive, prepare_item(world.archive.settings, item, context), context)
     assert outcome.status == "accepted", outcome.to_dict()
 
 
-def build_world(tmp: Path, database_url: str | None) -> World:
+def build_world(tmp: Path, database_url: str | None, clamd_socket: str | None = None) -> World:
     from lantai.api import create_app
 
-    settings = Settings(home=tmp / "archive", database_url=database_url, fsync=False, workers=1)
+    settings = Settings(home=tmp / "archive", database_url=database_url, fsync=False, workers=1,
+                        clamd_socket=clamd_socket)
     archive = init_archive(settings)
     world = World(archive, create_app(archive), tmp)
     for username, (roles, clearance) in ACCOUNTS.items():
@@ -127,14 +125,15 @@ def build_world(tmp: Path, database_url: str | None) -> World:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[World]:
+    """Ingest on the production path: the default DA/T 70 gd profile against the session's clamd."""
     url = None
     if request.param == "postgresql":
         base = os.environ.get(PG_ENV)
         if not base:
             pytest.skip(f"{PG_ENV} is not set; PostgreSQL variant skipped")
         url = _create_pg_database(base)
-    built = build_world(tmp_path_factory.mktemp(f"world-{request.param}"), url)
+    built = build_world(tmp_path_factory.mktemp(f"world-{request.param}"), url, real_clamd)
     try:
         yield built
     finally:

@@ -199,6 +199,40 @@ USE_BODY = {"items": [{"record_id": ITEM}, "档号:Z109-WS-2025-无此件"], "pu
             "methods": ["在线阅览"]}
 
 
+def _matrix_batch(ctx: Ctx) -> str:
+    """A batch holding one item at ITEM's 密级 (made once): the batch-level check routes act on it."""
+    world = ctx.world
+    if not hasattr(world, "matrix_batch"):
+        from lantai.services.ingest import ingest_paths
+
+        spec = SipSpec("Z109-WS-2025-MXB001", title="关于矩阵批次的通知", security=ITEM_LEVEL,
+                       document_number="X政办发〔2025〕MXB1号", files={"正文.pdf": pdf_bytes("矩阵批次")})
+        report = ingest_paths(world.archive, [write_batch(world.tmp / unique("mx-batch"), [spec])])
+        assert report.counts()["accepted"] == 1, report.to_dict()
+        world.matrix_batch = report.batches[0]["batch_id"]  # type: ignore[attr-defined]
+    return world.matrix_batch  # type: ignore[attr-defined]
+
+
+def _item_run(ctx: Ctx) -> str:
+    """A recorded bc check run over ITEM (made once)."""
+    world = ctx.world
+    if not hasattr(world, "item_run"):
+        from lantai.services.item_checks import check_item
+
+        world.item_run = check_item(world.archive, "cli", ITEM)["run_id"]  # type: ignore[attr-defined]
+    return world.item_run  # type: ignore[attr-defined]
+
+
+def _job_status(ctx: Ctx) -> Response:
+    """Start a batch check as the caller, then poll it; a caller who could not start one asks for a job
+    that does not exist (404 — the same as a job that is not theirs)."""
+    started = ctx.client.post("/checks/run", data={"batch": _matrix_batch(ctx)})
+    found = re.search(r"/checks/jobs/([0-9a-f]{32})", started.text) if started.status_code == 200 else None
+    if started.status_code == 403:
+        return started
+    return ctx.client.get(f"/checks/jobs/{found.group(1) if found else '0' * 32}")
+
+
 U = "/api/v1"
 ROUTES: dict[tuple[str, str], Case] = {
     # API: authentication and one's own account
@@ -291,6 +325,16 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/items/{record_id}/pages/{page}.png"): Case(lambda c: c.client.get(f"/items/{ITEM}/pages/1.png",
                                                                                 params=CONTENT), item=True),
     ("POST", "/items/{record_id}/checks"): Case(lambda c: c.client.post(f"/items/{ITEM}/checks"), item=True),
+    # Web: 检测 (DA/T 70 checks of archived items and the 四性检测报告)
+    ("GET", "/checks"): Case(lambda c: c.client.get("/checks")),
+    ("POST", "/checks/run"): Case(lambda c: c.client.post("/checks/run", data={"batch": _matrix_batch(c)}), item=True),
+    ("GET", "/checks/jobs/{job_id}"): Case(_job_status, item=True),
+    ("GET", "/checks/{run_id}/report.{kind}"): Case(lambda c: c.client.get(f"/checks/{_item_run(c)}/report.xlsx"),
+                                                     item=True),
+    ("GET", "/items/{record_id}/ingest-report.{kind}"): Case(lambda c: c.client.get(f"/items/{ITEM}/ingest-report.xlsx"),
+                                                             item=True),
+    ("GET", "/batches/{batch_id}/ingest-report.{kind}"): Case(
+        lambda c: c.client.get(f"/batches/{_matrix_batch(c)}/ingest-report.xlsx"), item=True),
     ("POST", "/items/{record_id}/classification"): Case(lambda c: c.client.post(
         f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),

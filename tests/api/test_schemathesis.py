@@ -21,8 +21,8 @@ CHECKS = [st_checks.not_a_server_error, st_checks.status_code_conformance, st_ch
 
 
 @pytest.fixture(scope="module")
-def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = build_world(tmp_path_factory.mktemp("fuzz"), None)
+def fuzz_world(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[World]:
+    world = build_world(tmp_path_factory.mktemp("fuzz"), None, real_clamd)
     try:
         yield world
     finally:

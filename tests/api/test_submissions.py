@@ -60,7 +60,7 @@ def test_rejected_submission_reports_why_and_can_be_rechecked(world: World) -> N
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "rejected" and body["recheck_available"] is True
-    assert any(f["code"] == "missing_file" for f in body["report"]["findings"])
+    assert any(f["code"] == "gd-2-3a" for f in body["report"]["findings"])  # reported once, by DA/T 70
     assert world.client("clerk").post(f"/api/v1/submissions/{body['id']}/recheck").status_code == 403
     again = world.client("archivist").post(f"/api/v1/submissions/{body['id']}/recheck")
     assert again.status_code == 200 and again.json()["status"] == "rejected"

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from lantai.checks.clamav import ClamdServer
 from lantai.cli.check import check_command
 
+pytestmark = pytest.mark.shared
+
 
 @pytest.mark.slow
 def test_sampledata_runs_without_crash_and_finds_every_eicar(corpus_dir: Path, tmp_path: Path, monkeypatch) -> None:

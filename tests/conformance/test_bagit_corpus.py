@@ -15,6 +15,8 @@ import pytest
 
 from lantai.packages.bag import validate_bag
 
+pytestmark = pytest.mark.shared
+
 SUITE = "bagit-conformance-suite"
 
 

@@ -23,10 +23,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
+def live(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[tuple[str, World]]:
     import uvicorn
 
-    world = build_world(tmp_path_factory.mktemp("e2e"), None)
+    world = build_world(tmp_path_factory.mktemp("e2e"), None, real_clamd)
     clerk = world.client("clerk")
     for n in range(1, 4):
         clerk.post("/api/v1/submissions", files={"package": ("s.zip", sip_zip(world.tmp, f"Z109-WS-2025-E{n:04d}",

@@ -17,7 +17,7 @@ from lantai.catalog.arrangement import Arrangement, ArrangementCorrection, Refer
 from lantai.catalog.models import AuditEntry, Item
 from lantai.errors import StorageError
 from lantai.services import arrange as svc
-from lantai.services import arrange_publish, recovery
+from lantai.services import arrange_publish, changes, recovery
 from lantai.services.archive import Archive, open_archive
 from lantai.services.rebuild import rebuild_catalogue
 from lantai.settings import Settings
@@ -136,14 +136,16 @@ def test_interrupted_group_is_finished_without_a_second_version(archive: Archive
             svc.publish_pending(archive)
     assert svc.pending_count(archive) == 4  # the claim was rolled back with the transaction
     assert {archive.store.head_version(f"P{i:03d}") for i in range(4)} == {2}  # the versions reached the store
-    assert list((archive.settings.staging_dir / arrange_publish.INTENTS).glob("*.json"))  # the intent stayed behind
-    recovered = recovery.recover(archive)  # start-up recovery finishes publications too
+    intents = archive.settings.staging_dir / changes.CHANGE_INTENTS
+    assert list(intents.glob("*.json"))  # the intent stayed behind
+    recovered = recovery.recover(archive)  # start-up recovery finishes interrupted changes too
     assert recovered["completed"] == []  # not mistaken for an interrupted ingest
-    done = recovered["publications"]
-    assert sorted(done["reconciled"]) == [f"P{i:03d}" for i in range(4)] and done["published"] == 4
+    done = recovered["changes"]
+    assert sorted(done["completed"]) == [f"P{i:03d}" for i in range(4)] and done["rolled_back"] == []
     assert {archive.store.head_version(f"P{i:03d}") for i in range(4)} == {2}  # no second version
     assert svc.pending_count(archive) == 0 and len(actions(archive, "arrange.assigned")) == 4
-    assert not list((archive.settings.staging_dir / arrange_publish.INTENTS).glob("*.json"))
+    assert svc.publish_pending(archive) == 0
+    assert not list(intents.glob("*.json"))
     with archive.sessions() as session:
         assert session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "ingest.accepted")) is None
         assert session.scalar(select(Item.ocfl_version).where(Item.record_id == "P000")) == 2

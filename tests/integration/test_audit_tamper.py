@@ -290,3 +290,71 @@ def test_cli_reports_deletions_and_torn_tails_with_exit_1(settings: Settings, an
     bad = tmp_path / "not-a-checkpoint.json"
     bad.write_text("{}", encoding="utf-8")
     assert _lantai(settings, "audit", "verify", "--against", str(bad)).returncode == 2
+
+
+# -- an archive of an earlier release: entries written before they carried a MAC --------------------
+
+@pytest.fixture
+def legacy(settings: Settings) -> Iterator[Settings]:
+    """A journal as the previous release left it: hash-chained entries, no MACs, no checkpoints."""
+    archive = init_archive(settings)
+    for i in range(5):
+        archive.audit.append(f"user{i}", "item.viewed", f"R-{i}", {"n": i})
+    archive.close()
+    entries = _lines(archive)
+    for entry in entries:
+        entry.pop("mac", None)
+    _write(archive, entries)
+    shutil.rmtree(archive.settings.audit_journal.parent / "checkpoints")
+    yield settings
+
+
+def test_an_upgraded_archive_adopts_its_unmacd_entries_once_and_verifies(legacy: Settings) -> None:
+    with open_archive(legacy) as archive:
+        report = archive.audit.verify()
+        assert report.ok, report.to_dict()
+        adopted = [e for e in _lines(archive) if e["action"] == "audit.legacy_adopted"]
+        assert len(adopted) == 1 and adopted[0]["details"]["through"] >= 6
+        archive.audit.append("later", "item.viewed", "R-9", {})
+    with open_archive(legacy) as archive:  # a second start adopts nothing more
+        assert sum(e["action"] == "audit.legacy_adopted" for e in _lines(archive)) == 1
+        assert archive.audit.verify().ok
+
+
+def test_macs_cannot_be_stripped_after_adoption(legacy: Settings) -> None:
+    with open_archive(legacy) as archive:
+        archive.audit.append("later", "item.viewed", "R-9", {})
+        entries = _lines(archive)
+        stripped = entries[-1]["seq"]
+        entries[-1].pop("mac")
+        _write(archive, entries)
+        report = archive.audit.verify()
+    assert not report.ok
+    assert any(p["seq"] == stripped and p["problem"] == "forged" for p in report.problems), report.to_dict()
+
+
+def test_a_tampered_legacy_prefix_is_not_adopted(legacy: Settings) -> None:
+    journal = legacy.audit_journal
+    entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    entries[2]["actor"] = "mallory"
+    journal.write_text("".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries),
+                       encoding="utf-8")
+    with open_archive(legacy) as archive:
+        assert not any(e["action"] == "audit.legacy_adopted" for e in _lines(archive))
+        report = archive.audit.verify()
+    assert not report.ok and report.first_bad_seq == 3
+
+
+def test_an_unadopted_legacy_journal_is_noted_not_called_forged(legacy: Settings) -> None:
+    with open_archive(legacy, recover=False) as archive:  # what `lantai audit verify` opens
+        report = archive.audit.verify()
+    assert report.ok, report.to_dict()
+    assert any("旧版本写入" in note for note in report.notes)
+
+
+def test_a_mac_less_entry_after_macd_ones_is_forged(anchored: Archive) -> None:
+    entries = _lines(anchored)
+    entries[4].pop("mac")
+    _write(anchored, entries)
+    report = anchored.audit.verify()
+    assert report.first_bad_seq == entries[4]["seq"]

@@ -22,14 +22,10 @@ from tests.sipfactory import specs, write_item
 PROFILE = 'name = "bag-test"\n[severity]\ncontent_usable = "warning"\nmetadata_unique = "warning"\n'
 
 
-@pytest.fixture(scope="module")
-def clamd() -> str:
-    from lantai.checks.clamav import ClamdServer
-
-    if ClamdServer.binary() is None:
-        pytest.skip("clamd is not installed")
-    with ClamdServer() as server:
-        yield server.socket
+@pytest.fixture(scope="session")
+def clamd(real_clamd: str) -> str:
+    """The session's clamd (tests/conftest.py)."""
+    return real_clamd
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from lantai.cli.check import check_command
 from tests.sipfactory import SipSpec, write_item
 from tests.unit.test_checks_properties import good_spec, nested_zip, real_pdf
 
-pytestmark = pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")
+pytestmark = [pytest.mark.clamd, pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lantai.settings import Settings
 from tests.conftest import cli_env
-from tests.sipfactory import SipSpec, specs, write_batch, write_item
+from tests.sipfactory import SipSpec, real_pdf, specs, write_batch, write_item
 
 
 def lantai(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +33,7 @@ def test_init_ingest_show_verify_roundtrip(settings: Settings, tmp_path: Path) -
 
 def test_flipped_byte_makes_verify_fail_naming_the_file(settings: Settings, tmp_path: Path) -> None:
     lantai(settings, "init")
-    lantai(settings, "ingest", str(write_item(tmp_path, SipSpec("Z-FLIP", files={"正文.pdf": b"%PDF-1.7 abcdef"}))))
+    lantai(settings, "ingest", str(write_item(tmp_path, SipSpec("Z-FLIP", files={"正文.pdf": real_pdf()}))))
     stored = next(settings.store_root.rglob("v1/content/content/正文.pdf"))
     data = bytearray(stored.read_bytes())
     data[5] ^= 0x01

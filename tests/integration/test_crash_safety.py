@@ -27,6 +27,8 @@ from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database, cli_e
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import specs, write_batch
 
+pytestmark = pytest.mark.usefixtures("ingest_profile_off")
+
 TRIALS = int(os.environ.get("LANTAI_CRASH_TRIALS", "20"))
 ITEMS = 24
 

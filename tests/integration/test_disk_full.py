@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from lantai.catalog.models import Item
@@ -22,6 +23,9 @@ from lantai.settings import Settings
 from tests.conftest import cli_env
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import SipSpec, write_item
+
+# atomicity when the disk fills, on synthetic bytes: the DA/T 70 profile is off here, explicitly.
+pytestmark = pytest.mark.usefixtures("ingest_profile_off")
 
 LIMIT = 4 * 1024 * 1024
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lantai.settings import Settings
 from tests.conftest import cli_env
-from tests.sipfactory import SipSpec, write_item
+from tests.sipfactory import SipSpec, real_pdf, real_xlsx, write_item
 
 
 def _lantai(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +22,7 @@ def test_eep_by_record_id_round_trips_into_a_second_archive(settings: Settings, 
     receiver = Settings(home=tmp_path / "receiver", fsync=False)
     for side in (sender, receiver):
         assert _lantai(side, "init").returncode == 0
-    spec = SipSpec("Z-EEP-1", files={"正文.pdf": b"%PDF-1.7 body", "附件/表.xlsx": b"PK sheet"})
+    spec = SipSpec("Z-EEP-1", files={"正文.pdf": real_pdf(), "附件/表.xlsx": real_xlsx()})
     assert _lantai(sender, "ingest", str(write_item(tmp_path / "in", spec))).returncode == 0
 
     package = tmp_path / "Z-EEP-1.eep"

@@ -28,7 +28,7 @@ from tests.sipfactory import zip_item
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "docs" / "examples" / "submit_client.py"
 
-pytestmark = pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")
+pytestmark = [pytest.mark.clamd, pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")]
 
 
 def _free_port() -> int:

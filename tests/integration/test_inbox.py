@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from lantai.checks.clamav import ClamdServer
 from lantai.errors import Conflict
 from lantai.services.archive import Archive
 from lantai.services.inbox import complete_entries, inbox_lock, run_once, take
@@ -157,14 +156,6 @@ def test_one_watcher_per_inbox(inbox: Path) -> None:
 
 
 # -- as a process, on realistic 公文 with the default profile and a real clamd -------------------
-
-@pytest.fixture(scope="module")
-def clamd_socket(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if ClamdServer.binary() is None:
-        pytest.skip("clamd is not installed (Debian package clamav-daemon)")
-    with ClamdServer(run_dir=tmp_path_factory.mktemp("clamd")) as server:
-        yield server.socket
-
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -7,6 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, ItemFile
@@ -16,6 +17,9 @@ from lantai.services.ingest import ingest_paths
 from lantai.services.rebuild import rebuild_catalogue
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import SipSpec, specs, write_batch, write_item, zip_item
+
+# ingest mechanics on synthetic bytes (layout, idempotency, inline data, windows): the DA/T 70 profile is off here, explicitly.
+pytestmark = pytest.mark.usefixtures("ingest_profile_off")
 
 
 def _items(archive: Archive) -> int:
@@ -85,6 +89,24 @@ def test_resubmission_is_a_noop_and_different_content_a_conflict(archive: Archiv
     assert archive.store.read_bytes("Z-DUP", "content/正文.pdf") == b"%PDF-1.7 original"
     assert _items(archive) == 1
     assert {"ingest.duplicate", "ingest.conflict"} <= set(_actions(archive))
+
+
+def test_same_content_with_changed_metadata_is_a_conflict_naming_the_elements(archive: Archive,
+                                                                              tmp_path: Path) -> None:
+    files = {"正文.pdf": b"%PDF-1.7 original"}
+    assert ingest_paths(archive, [write_item(tmp_path / "1", SipSpec("Z-META", files=files))]).ok
+    changed = SipSpec("Z-META", files=files, title="关于另一项工作的通知", security="内部")
+    report = ingest_paths(archive, [write_item(tmp_path / "2", changed)])
+    outcome = report.items[0]
+    assert outcome.status == "conflict" and not report.ok
+    elements = {f.element.rsplit("/", 1)[-1] for f in outcome.findings}
+    assert {"题名", "密级"} <= elements, elements
+    assert "题名" in outcome.message and "密级" in outcome.message
+    assert archive.store.head_version("Z-META") == 1
+    with archive.sessions() as session:
+        assert session.scalar(select(Item.title).where(Item.record_id == "Z-META")) == SipSpec("Z-META").title
+    again = ingest_paths(archive, [write_item(tmp_path / "3", SipSpec("Z-META", files=files))])
+    assert again.items[0].status == "duplicate"  # the original submission is still a no-op
 
 
 def test_inline_base64_data_is_extracted_byte_identical(archive: Archive, tmp_path: Path) -> None:

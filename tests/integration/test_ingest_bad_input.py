@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import Item
 from lantai.services.archive import Archive
-from lantai.services.ingest import ingest_paths
+from lantai.services.ingest import REGISTRY_CHECKED, ingest_paths
 from tests.sipfactory import SipSpec, metadata_xml, write_item, zip_item
 
 
@@ -20,6 +20,8 @@ def _assert_rejected(archive: Archive, path: Path, needle: str) -> None:
     report = ingest_paths(archive, [path])
     outcome = report.items[0]
     assert outcome.status == "rejected", outcome.to_dict()
+    codes = [f.code for f in outcome.findings]
+    assert not set(codes) & REGISTRY_CHECKED, codes  # one pipeline: never both size_mismatch and gd-1-3b
     text = " ".join(f"{f.element} {f.message} {f.message_en} {f.code}" for f in outcome.findings) + outcome.message
     assert needle in text, text
     assert list(archive.store.iter_object_ids()) == []
@@ -141,11 +143,12 @@ CASES: dict[str, tuple[BadCase, str]] = {
     "malformed_xml": (_malformed, "XML"),
     "external_entity": (_xxe, "DTD"),
     "entity_bomb": (_billion_laughs, "DTD"),
-    "missing_file": (_missing_file, "missing_file"),
-    "extra_file": (_extra_file, "extra_file"),
-    "size_mismatch": (_size_mismatch, "size_mismatch"),
-    "digest_mismatch": (_digest_mismatch, "digest_mismatch"),
-    "zero_byte_file": (_zero_byte, "empty_file"),
+    # what DA/T 70 gd checks is reported once, under the registry's code (ingest runs the default profile)
+    "missing_file": (_missing_file, "gd-2-3a"),
+    "extra_file": (_extra_file, "gd-2-4a"),
+    "size_mismatch": (_size_mismatch, "gd-1-3b"),
+    "digest_mismatch": (_digest_mismatch, "gd-1-1a"),
+    "zero_byte_file": (_zero_byte, "gd-2-3b"),
     "zip_traversal": (_zip_traversal, ".."),
     "zip_absolute_path": (_zip_absolute, "绝对路径"),
     "zip_bomb": (_zip_bomb, "zip"),

@@ -14,21 +14,12 @@ from pathlib import Path
 import pytest
 
 from lantai.checks import check_paths
-from lantai.checks.clamav import ClamdServer
 from lantai.demo.generate import generate
 from lantai.services.archive import init_archive
 from lantai.services.ingest import ingest_paths
 from lantai.settings import Settings
 
 ITEMS = 36
-
-
-@pytest.fixture(scope="module")
-def clamd_socket(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if ClamdServer.binary() is None:
-        pytest.skip("clamd is not installed (Debian package clamav-daemon)")
-    with ClamdServer(run_dir=tmp_path_factory.mktemp("clamd")) as server:
-        yield server.socket
 
 
 @pytest.fixture(scope="module")

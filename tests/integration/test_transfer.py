@@ -42,14 +42,10 @@ environment_metadata = "warning"
 """
 
 
-@pytest.fixture(scope="module")
-def clamd() -> str:
-    from lantai.checks.clamav import ClamdServer
-
-    if ClamdServer.binary() is None:
-        pytest.skip("clamd is not installed")
-    with ClamdServer() as server:
-        yield server.socket
+@pytest.fixture(scope="session")
+def clamd(real_clamd: str) -> str:
+    """The session's clamd (tests/conftest.py)."""
+    return real_clamd
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +130,7 @@ def test_transfer_between_two_archives(tmp_path: Path, settings: Settings, clamd
         assert "transfer.exported" in actions and "transfer.receipt_verified" in actions
         assert actions.count("transfer.marked") == 4
         assert sender.audit.verify().ok and receiver.audit.verify().ok
+        assert "check.run" in [r.action for r in receiver.audit.iter_journal()]  # the yj results behind the receipt
         again = verify_receipt(sender, Path(result["receipt"]), actor="test")
         assert again.ok and again.marked == []  # idempotent
         assert export_transfer_or_none(sender, tmp_path / "again") is None  # transferred items are not sent twice
@@ -162,6 +159,9 @@ def assert_carrier_layout(carrier: Path, count: int) -> None:
     assert register.items == len(packages) == count
     assert register.bytes == sum(p.stat().st_size for p in packages)
     assert all(register.checks[name] for name in ("真实性检测", "完整性检测", "可用性检测"))
+    # each item leaves as 2 content files, 元数据.xml, 过程信息.xml and its SM3 manifest: all scanned
+    assert f"扫描 {count * 5} 个文件，感染 0 个，未扫描 0 个" in register.checks["病毒检测"]
+    assert f"{count * 4} 个文件与存储固定性信息一致" in register.checks["可靠性检测"]
     assert (carrier / layout.REGISTER_PDF).read_bytes().startswith(b"%PDF")
     manifest = (carrier / layout.MANIFEST).read_text(encoding="utf-8").splitlines()
     listed = {line.split("  ", 1)[1] for line in manifest}

@@ -292,3 +292,17 @@ def test_declared_file_sizes_refuses_what_the_parser_refuses() -> None:
         md.declared_file_sizes(f'<文件实体块 xmlns="{NS}"/>'.encode())
     with pytest.raises(Exception, match="DTD"):
         md.declared_file_sizes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
+
+
+def test_differing_elements_ignores_layout_and_names_changed_elements() -> None:
+    from lxml import etree
+
+    from lantai.domain.metadata import differing_elements
+    from tests.sipfactory import SipSpec, metadata_xml
+
+    files = {"正文.pdf": b"%PDF-1.7 x"}
+    original = metadata_xml(SipSpec("Z-1", files=files))
+    relaid = etree.tostring(etree.fromstring(original), encoding="UTF-8", pretty_print=False)
+    assert relaid != original and differing_elements(original, relaid) == []
+    changed = metadata_xml(SipSpec("Z-1", files=files, title="另一个题名", security="内部"))
+    assert {path.rsplit("/", 1)[-1] for path in differing_elements(original, changed)} == {"题名", "密级"}

@@ -6,16 +6,16 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.routers.items import Filters
 from lantai.api.schemas import ERRORS
+from lantai.api.shared import Filters
 from lantai.domain.roles import Permission
-from lantai.services import access
+from lantai.services import exports
 
 router = APIRouter(prefix="/export", tags=["导出"], responses=ERRORS)
 
 
 @router.get("/catalogue.csv", summary="导出目录（CSV）", responses={200: {"content": {"text/csv": {}}}})
 def catalogue(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, filters: Filters) -> StreamingResponse:
-    rows = access.export_catalogue(archive, principal, filters.values)
+    rows = exports.export_catalogue(archive, principal, filters.values)
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": "attachment; filename*=UTF-8''catalogue.csv"})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
@@ -22,75 +22,60 @@ from lantai.api.schemas import (
     ItemPage,
     VersionOut,
 )
+from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import Permission
 from lantai.domain.use import Method
-from lantai.services import access
+from lantai.services import browse, classification, exports, items
+from lantai.services import content as access_copies
 
 router = APIRouter(prefix="/items", tags=["档案条目"], responses=ERRORS)
 Reader = Allowed(Permission.ITEM_READ)
 Downloader = Allowed(Permission.ITEM_DOWNLOAD)
-RecordId = Annotated[str, Path(min_length=1, max_length=128, description="电子文件号")]
-FilePath = Annotated[str, Query(min_length=1, max_length=1000, description="文件逻辑路径，如 content/正文.pdf")]
 
 
-class ItemFilters:
-    """Browse filters shared by the list, facets and the catalogue export."""
-
-    def __init__(self, fonds_code: Annotated[str | None, Query(max_length=32)] = None,
-                 year: Annotated[int | None, Query(ge=0, le=9999)] = None,
-                 retention: Annotated[str | None, Query(max_length=16)] = None,
-                 organisation: Annotated[str | None, Query(max_length=64)] = None,
-                 document_type: Annotated[str | None, Query(max_length=32)] = None,
-                 security_classification: Annotated[str | None, Query(max_length=16)] = None) -> None:
-        self.values: dict[str, Any] = {"fonds_code": fonds_code, "year": year, "retention": retention,
-                                       "organisation": organisation, "document_type": document_type,
-                                       "security_classification": security_classification}
-
-
-Filters = Annotated[ItemFilters, Depends()]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
-PageSize = Annotated[int, Query(ge=1, le=access.MAX_PAGE_SIZE)]
+PageSize = Annotated[int, Query(ge=1, le=browse.MAX_PAGE_SIZE)]
 
 
 @router.get("", response_model=ItemPage, summary="条目列表（分页，按档号顺序）")
 def list_items(principal: Reader, archive: ArchiveDep, filters: Filters, page: PageNo = 1,
                page_size: PageSize = 50) -> dict:
-    return access.list_items(archive, principal, filters.values, page=page, page_size=page_size).to_dict()
+    return browse.list_items(archive, principal, filters.values, page=page, page_size=page_size).to_dict()
 
 
 @router.get("/facets", response_model=Facets, summary="分级浏览：全宗 → 年度 → 保管期限 → 机构")
 def facets(principal: Reader, archive: ArchiveDep, filters: Filters) -> dict:
-    return access.browse_facets(archive, principal, filters.values)
+    return browse.browse_facets(archive, principal, filters.values)
 
 
 @router.get("/{record_id}", response_model=ItemDetail, summary="条目详情")
 def get_item(principal: Reader, archive: ArchiveDep, record_id: RecordId) -> dict:
-    return access.item_detail(archive, principal, record_id)
+    return items.item_detail(archive, principal, record_id)
 
 
 @router.get("/{record_id}/files", response_model=list[FileOut], summary="文件")
 def item_files(principal: Reader, archive: ArchiveDep, record_id: RecordId) -> list:
-    return access.item_detail(archive, principal, record_id)["files"]
+    return items.item_detail(archive, principal, record_id)["files"]
 
 
 @router.get("/{record_id}/versions", response_model=list[VersionOut], summary="版本")
 def item_versions(principal: Reader, archive: ArchiveDep, record_id: RecordId) -> list:
-    return access.item_detail(archive, principal, record_id)["versions"]
+    return items.item_detail(archive, principal, record_id)["versions"]
 
 
 @router.get("/{record_id}/events", response_model=list[EventOut], summary="处理事件")
 def item_events(principal: Reader, archive: ArchiveDep, record_id: RecordId) -> list:
-    return access.item_detail(archive, principal, record_id)["events"]
+    return items.item_detail(archive, principal, record_id)["events"]
 
 
 @router.get("/{record_id}/checks", response_model=list[CheckReport], summary="检测报告")
 def item_checks(principal: Reader, archive: ArchiveDep, record_id: RecordId) -> list:
-    return access.item_detail(archive, principal, record_id)["checks"]
+    return items.item_detail(archive, principal, record_id)["checks"]
 
 
 @router.post("/{record_id}/checks", response_model=CheckRun, summary="执行检测（固定性及四性检测）")
 def run_checks(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, record_id: RecordId) -> dict:
-    return access.run_checks(archive, principal, record_id)
+    return items.run_checks(archive, principal, record_id)
 
 
 @router.get("/{record_id}/content", summary="下载利用副本（带用户与时间水印）",
@@ -100,24 +85,20 @@ def content(principal: Downloader, archive: ArchiveDep, record_id: RecordId, pat
             method: Annotated[Method | None, Query(description="利用方式（默认：inline 为在线阅览，否则为下载）")] = None,
             ) -> Response:
     method = method or (Method.VIEW if disposition == "inline" else Method.DOWNLOAD)
-    copy = access.access_copy(archive, principal, record_id, path, method)
-    return FileResponse(copy.path, media_type=copy.media_type, filename=copy.filename,
-                        content_disposition_type=disposition, background=BackgroundTask(copy.cleanup),
-                        headers={"X-Lantai-Watermark": "yes", "Cache-Control": "no-store"})
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, method), disposition)
 
 
 @router.get("/{record_id}/pages/{page}", summary="页面预览 PNG（PDF、OFD，带水印）",
             responses={200: {"content": {"image/png": {}}}})
 def page_png(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath,
              page: Annotated[int, Path(ge=1, le=500)]) -> Response:
-    png = access.render_page_png(archive, principal, record_id, path, page)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+    return png_response(access_copies.render_page_png(archive, principal, record_id, path, page))
 
 
 @router.get("/{record_id}/package", summary="导出档案包（zip，原件）",
             responses={200: {"content": {"application/zip": {}}}})
 def package(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, record_id: RecordId) -> Response:
-    path = access.export_package(archive, principal, record_id)
+    path = exports.export_package(archive, principal, record_id)
     return FileResponse(path, media_type="application/zip", filename=path.name,
                         background=BackgroundTask(lambda: __import__("shutil").rmtree(path.parent, True)))
 
@@ -125,4 +106,4 @@ def package(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, record_i
 @router.put("/{record_id}/classification", response_model=ClassificationOut, summary="变更密级（安全保密管理员）")
 def classify(body: ClassificationIn, principal: Allowed(Permission.ITEM_CLASSIFY), archive: ArchiveDep,
              record_id: RecordId) -> dict:
-    return access.change_classification(archive, principal, record_id, body.level, body.reason)
+    return classification.change_classification(archive, principal, record_id, body.level, body.reason)

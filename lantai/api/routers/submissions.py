@@ -10,7 +10,7 @@ from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, SubmissionOut, SubmissionPage
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
-from lantai.services import access
+from lantai.services import browse, submissions
 
 router = APIRouter(tags=["收集"], responses=ERRORS)
 Submitter = Allowed(Permission.SUBMIT)
@@ -33,13 +33,13 @@ def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, k
                 process: Annotated[UploadFile | None, File(description="过程信息.xml")] = None,
                 files: Annotated[list[UploadFile] | None, File(description="内容文件（文件名即计算机文件名）")] = None) -> dict:
     if package is not None and metadata is None and not files:
-        path, digest = access.save_upload(archive, package.file)
+        path, digest = submissions.save_upload(archive, package.file)
     elif package is None and metadata is not None:
         parts = [(f.filename or "", f.file) for f in files or []]
-        path, digest = access.package_from_parts(archive, metadata.file, process.file if process else None, parts)
+        path, digest = submissions.package_from_parts(archive, metadata.file, process.file if process else None, parts)
     else:
         raise BadInput("请提交 package（SIP zip），或 metadata（元数据.xml）加 files", "send package, or metadata + files")
-    return _answer(access.submit(archive, principal, path, kind="item", key=key, request_digest=digest), response)
+    return _answer(submissions.submit(archive, principal, path, kind="item", key=key, request_digest=digest), response)
 
 
 @router.post("/batches", response_model=SubmissionOut, status_code=status.HTTP_201_CREATED,
@@ -47,23 +47,23 @@ def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, k
              responses={200: {"model": SubmissionOut, "description": "同一 Idempotency-Key 的重放"}})
 def submit_batch(principal: Submitter, archive: ArchiveDep, response: Response,
                  package: Annotated[UploadFile, File(description="批次 zip")], key: IdempotencyKey = None) -> dict:
-    path, digest = access.save_upload(archive, package.file)
-    return _answer(access.submit(archive, principal, path, kind="batch", key=key, request_digest=digest), response)
+    path, digest = submissions.save_upload(archive, package.file)
+    return _answer(submissions.submit(archive, principal, path, kind="batch", key=key, request_digest=digest), response)
 
 
 @router.get("/submissions", response_model=SubmissionPage, summary="提交记录（本人或全部）")
 def list_submissions(principal: Allowed(Permission.SUBMISSION_OWN, Permission.SUBMISSION_ALL), archive: ArchiveDep,
                      status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
                      page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-                     page_size: Annotated[int, Query(ge=1, le=access.MAX_PAGE_SIZE)] = 50) -> dict:
-    return access.list_submissions(archive, principal, status=status_, page=page, page_size=page_size).to_dict()
+                     page_size: Annotated[int, Query(ge=1, le=browse.MAX_PAGE_SIZE)] = 50) -> dict:
+    return submissions.list_submissions(archive, principal, status=status_, page=page, page_size=page_size).to_dict()
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut, summary="提交状态")
 def get_submission(principal: Allowed(Permission.SUBMISSION_OWN, Permission.SUBMISSION_ALL), archive: ArchiveDep, submission_id: SubmissionId) -> dict:
-    return access.get_submission(archive, principal, submission_id)
+    return submissions.get_submission(archive, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/recheck", response_model=SubmissionOut, summary="重新检测被拒收的提交")
 def recheck(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, submission_id: SubmissionId) -> dict:
-    return access.recheck_submission(archive, principal, submission_id)
+    return submissions.recheck_submission(archive, principal, submission_id)

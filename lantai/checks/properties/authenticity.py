@@ -78,7 +78,8 @@ def _embedded_signatures(subject: Subject, name: str, outcomes: list[Outcome]) -
                 outcomes.append(found("1-1e", name, signature=sig.id, reference=ref.get("file", ref.get("ref", "?")),
                                       details=details))
             if sig.seal_signature_valid is False:
-                outcomes.append(found("1-1f", name, signature=sig.id, reason="签名值验证失败", details=details))
+                outcomes.append(found("1-1f", name, signature=sig.id, reason="签名值验证失败",
+                                              reason_en="signature value does not verify", details=details))
             if not sig.references_failed and sig.seal_signature_valid is not False:
                 verified += 1
     if facts.is_pdf and facts.pdf is not None:
@@ -252,18 +253,15 @@ def package_authentic(subject: Subject) -> list[Outcome]:
 
 @check("package_unchanged")
 def package_unchanged(subject: Subject) -> list[Outcome]:
-    """bc 1-5: the stored object's inventory and every file of every version, via fixity."""
-    from types import SimpleNamespace
-
-    from lantai.services.fixity import verify_fixity
-    from lantai.storage.ocfl import OcflStore
-
+    """bc 1-5: the stored object's inventory and every file of every version, as the caller verified them."""
     if subject.kind != ARCHIVED:
         return package_authentic(subject)
-    settings = subject.settings
-    store = OcflStore(settings.store_root, settings.staging_dir, fsync=False)
-    archive = SimpleNamespace(store=store, settings=SimpleNamespace(workers=1))
-    report = verify_fixity(archive, [subject.id])  # type: ignore[arg-type]
+    if subject.package_error is not None:
+        return package_authentic(subject)
+    fixity = subject.extra.get("fixity")
+    if fixity is None:
+        return [found("1-5d", "inventory.json", reason="未提供存储对象的固定性校验结果，无法判定",
+                      reason_en="no fixity result for the stored object; cannot decide")]
     outcomes = [found("1-5d", p.get("file") or "inventory.json", reason=p.get("message", p.get("problem", "")),
-                      details={k: v for k, v in p.items() if k != "path"}) for p in report.problems]
-    return outcomes or [passed(files=report.files)]
+                      details={k: v for k, v in p.items() if k != "path"}) for p in fixity.problems]
+    return outcomes or [passed(files=fixity.files)]

@@ -53,7 +53,8 @@ def finding_outcomes(subject: Subject, letters: set[str]) -> list[Outcome]:
         if letter not in letters:
             continue
         status = "warn" if not finding.is_error else None
-        outcomes.append(Outcome(letter, {"element": finding.element, "detail": finding.message},
+        outcomes.append(Outcome(letter, {"element": finding.element, "detail": finding.message,
+                                         "detail_en": finding.message_en},
                                 status, None, {"finding": finding.code, "params": _plain(finding.params)}))
     return outcomes
 

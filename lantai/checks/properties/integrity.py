@@ -77,7 +77,8 @@ def package_complete(subject: Subject) -> list[Outcome]:
     guard = metadata_guard(subject)
     if guard is not None:
         return guard
-    outcomes = [found("2-4a", name) for name in subject.content_names() if name not in subject.referenced]
+    names = [*subject.content_names(), *subject.extra.get("unstaged", [])]  # at ingest: present, never staged
+    outcomes = [found("2-4a", name) for name in sorted(set(names)) if name not in subject.referenced]
     if not subject.files:
         outcomes.append(found("2-4b"))
     return outcomes or [passed()]

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from lantai.checks.archive_facts import ArchiveFacts
 from lantai.checks.model import ItemReport, Outcome, found, not_applicable, passed
 from lantai.checks.registry import check
 
@@ -17,11 +18,11 @@ UNIQUE_KEYS = {"电子文件号": "record_id", "档号": "archival_code", "文�
 
 @dataclass
 class RunContext:
-    """What run-level checks may consult: batches, the catalogue session factory, the audit report."""
+    """What run-level checks may consult: batches, the caller's archive facts, the audit report."""
 
     stage: str
     batches: dict[str, Any] = field(default_factory=dict)
-    archive: Any | None = None
+    facts: ArchiveFacts | None = None
     unique_elements: tuple[str, ...] = ("电子文件号", "档号", "文件编号")
     audit: Any | None = None  # ChainReport, computed once
     audit_targets: set[str] = field(default_factory=set)
@@ -54,26 +55,16 @@ def metadata_unique(items: list[ItemReport], run: RunContext) -> Outcomes:
     for outcomes in result.values():
         if not outcomes:
             outcomes.append(passed())
-        if run.archive is None:
+        if run.facts is None:
             outcomes.append(not_applicable("1-2j"))
     return result
 
 
 def _against_archive(items: list[ItemReport], run: RunContext, element: str, key: str,
                      seen: dict[str, list[int]], result: Outcomes) -> None:
-    if run.archive is None or not seen:
+    if run.facts is None or not seen:
         return
-    from sqlalchemy import select
-
-    from lantai.catalog.models import Item
-
-    column = getattr(Item, key)
-    values = list(seen)
-    with run.archive.sessions() as session:
-        rows = []
-        for start in range(0, len(values), 500):
-            rows += session.execute(select(Item.record_id, column).where(column.in_(values[start:start + 500]))).all()
-    for record_id, value in rows:
+    for record_id, value in run.facts.records_with(key, list(seen)):
         for i in seen.get(value, []):
             if items[i].keys.get("archived") and items[i].id == record_id:
                 continue
@@ -100,7 +91,8 @@ def totals_match_register(items: list[ItemReport], run: RunContext) -> Outcomes:
 
 def _batch_totals(info: Any, items: list[ItemReport]) -> list[Outcome]:
     if info is None or info.register is None:
-        return [found("2-1d", reason=getattr(info, "register_error", None) or "缺少归档登记表")]
+        return [found("2-1d", reason=getattr(info, "register_error", None) or "缺少归档登记表",
+                      reason_en="the batch register (归档登记表) is missing or unreadable")]
     actual_items = len(info.items)
     actual_bytes = sum(int(item.keys.get("content_bytes", 0)) for item in items)
     outcomes = []
@@ -112,24 +104,15 @@ def _batch_totals(info: Any, items: list[ItemReport]) -> list[Outcome]:
 
 
 def _archived_totals(batch_id: str, run: RunContext) -> list[Outcome]:
-    if run.archive is None:
-        return [not_applicable("2-1c")]
-    from sqlalchemy import func, select
-
-    from lantai.catalog.models import Batch, Item
-
-    with run.archive.sessions() as session:
-        batch = session.get(Batch, batch_id)
-        count, total = session.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.total_bytes), 0))
-                                       .where(Item.batch_id == batch_id)).one()
-    if batch is None or batch.declared_items is None:
+    totals = run.facts.batch_totals(batch_id) if run.facts is not None else None
+    if totals is None or totals.declared_items is None:
         return [not_applicable("2-1c")]
     outcomes = []
-    if batch.declared_items != count:
-        outcomes.append(found("2-1a", declared=batch.declared_items, actual=int(count)))
-    if batch.declared_bytes is not None and batch.declared_bytes != int(total):
-        outcomes.append(found("2-1b", declared=batch.declared_bytes, actual=int(total)))
-    return outcomes or [passed(items=int(count), bytes=int(total))]
+    if totals.declared_items != totals.items:
+        outcomes.append(found("2-1a", declared=totals.declared_items, actual=totals.items))
+    if totals.declared_bytes is not None and totals.declared_bytes != totals.bytes:
+        outcomes.append(found("2-1b", declared=totals.declared_bytes, actual=totals.bytes))
+    return outcomes or [passed(items=totals.items, bytes=totals.bytes)]
 
 
 @check("numbering_continuous")

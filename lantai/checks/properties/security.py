@@ -29,7 +29,7 @@ def virus_free(subject: Subject) -> list[Outcome]:
     section = subject.profile.section("virus")
     socket_path = clamd_socket(subject)
     if not socket_path:
-        return [found("4-1c", reason="未配置 ClamAV（LANTAI_CLAMD_SOCKET）")]
+        return [found("4-1c", reason="未配置 ClamAV（LANTAI_CLAMD_SOCKET）", reason_en="ClamAV is not configured (LANTAI_CLAMD_SOCKET)")]
     scanner = scanner_for(socket_path, int(section.get("max_file_bytes", 100 * 1024**2)),
                           float(section.get("timeout_seconds", 60)))
     ok, reason = scanner.available()
@@ -67,7 +67,7 @@ def _size(path: Path) -> int:
 @check("no_extraneous_files")
 def no_extraneous_files(subject: Subject) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for name in subject.content_names():
+    for name in sorted({*subject.content_names(), *subject.extra.get("unstaged", [])}):
         outcomes += _extraneous(subject, name)
     return outcomes or [passed()]
 

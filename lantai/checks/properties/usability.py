@@ -34,7 +34,7 @@ def content_usable(subject: Subject) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for name in subject.content_names():
         if subject.files[name].size == 0:
-            outcomes.append(found("3-2a", name, reason="空文件"))
+            outcomes.append(found("3-2a", name, reason="空文件", reason_en="empty file"))
             continue
         outcomes += _format_outcomes(subject, name)
         outcomes += _readability(subject, name)
@@ -50,7 +50,8 @@ def _format_outcomes(subject: Subject, name: str) -> list[Outcome]:
         return [found("3-2a", name, reason=reason, details=details)]
     outcomes = []
     if f.basis == "extension":
-        outcomes.append(found("3-2a", name, reason="没有匹配的格式特征，仅按扩展名判断", status="warn", details=details))
+        outcomes.append(found("3-2a", name, reason="没有匹配的格式特征，仅按扩展名判断",
+                                 reason_en="no format signature matched; judged by extension only", status="warn", details=details))
     profile = subject.profile
     if f.puid not in profile.allowed_formats and facts.mime not in profile.allowed_mimes:
         outcomes.append(found("3-2b", name, name=f.name or facts.mime or "?", puid=f.puid, details=details))

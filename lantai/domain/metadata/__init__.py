@@ -53,6 +53,7 @@ from lantai.domain.metadata.signature import CertificateBlock, ElectronicSignatu
 from lantai.domain.metadata.validation import validate_process, validate_record, validate_signature
 from lantai.domain.metadata.xml_io import (
     declared_file_sizes,
+    differing_elements,
     parse_process_xml,
     parse_record_xml,
     process_from_element,
@@ -105,6 +106,7 @@ __all__ = [
     "StorageLocation",
     "ValueDomain",
     "declared_file_sizes",
+    "differing_elements",
     "main_document",
     "minimal_record",
     "parse_process_xml",

@@ -133,3 +133,40 @@ def signature_from_element(element: etree._Element) -> ElectronicSignature:
     signature = read(ElectronicSignature, element, notes, "电子签名")
     signature.parse_notes = notes
     return signature
+
+
+# --- comparing two records ---------------------------------------------------------------------
+def differing_elements(old: bytes, new: bytes) -> list[str]:
+    """Paths of the elements (e.g. ``内容描述/题名``) whose text or attributes differ between two
+    元数据.xml documents; empty when they say the same thing however they are laid out.
+
+    Ingest uses it to tell a true resubmission (duplicate) from a changed one (conflict).
+    """
+    if old == new:
+        return []
+    before, after = _leaves(parse_xml(old, RECORD_LABEL)), _leaves(parse_xml(new, RECORD_LABEL))
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    return sorted({_without_positions(key) for key in changed})
+
+
+def _leaves(root: etree._Element) -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
+    """Every element: its path (with sibling positions) → its own text and attributes.
+
+    Own text counts for elements with children too (档号 may carry mixed content).
+    """
+    result: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    stack: list[tuple[etree._Element, str]] = [(root, "")]
+    while stack:
+        element, path = stack.pop()
+        result[path or etree.QName(element).localname] = ((element.text or "").strip(),
+                                                           tuple(sorted(element.attrib.items())))
+        seen: dict[str, int] = {}
+        for child in (c for c in element if isinstance(c.tag, str)):
+            name = etree.QName(child).localname
+            seen[name] = seen.get(name, 0) + 1
+            stack.append((child, f"{path}/{name}[{seen[name]}]" if path else f"{name}[{seen[name]}]"))
+    return result
+
+
+def _without_positions(path: str) -> str:
+    return "/".join(part.split("[", 1)[0] for part in path.split("/"))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lantai.checks.archive_facts import ChainStatus
+
 GENESIS = "0" * 64
 
 
@@ -27,18 +29,11 @@ class _State:
     targets: set[str] = field(default_factory=set)
 
 
-@dataclass
-class ChainStatus:
-    ok: bool
-    entries: int
-    first_bad_seq: int | None
-    problems: list[dict[str, Any]]
-
-
 _states: dict[str, _State] = {}
 
 
 def verify_incremental(journal: Path) -> ChainStatus:
+    """The chain's status, verifying only what was appended since this process last looked."""
     from lantai.services.audit import entry_hash
 
     key = str(journal)
