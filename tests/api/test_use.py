@@ -307,12 +307,13 @@ def test_cli_request_decide_grants_revoke_register(world: World, monkeypatch, tm
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
-    request = run("request", "文号:X政办发〔2025〕12号", "--user", reader, "--purpose", "学术研究",
+    number = world.client("archivist").get(f"{U}/items/{SECRET_ID}").json()["document_number"]
+    request = run("request", f"文号:{number}", "--user", reader, "--purpose", "学术研究",
                   "--method", "在线阅览", "--until", UNTIL)
     refused = runner.invoke(app, ["use", "decide", str(request["id"]), "--user", reader, "--json"])
     assert refused.exit_code != 0 and "permission_denied" in refused.stdout
     step = run("decide", str(request["id"]), "--user", "archivist")
-    assert step["status"] == "待保密审核"  # the 文号 names the 秘密 item too
+    assert step["status"] == "待保密审核"  # the 文号 names the 秘密 item
     grant_id = run("decide", str(request["id"]), "--user", "secadmin", "--reason", "同意")["grant_id"]
     assert {g["id"] for g in run("grants", "--user", reader)} == {grant_id}
     assert run("revoke", str(grant_id), "--user", "archivist")["state"] == "已撤销"
