@@ -43,6 +43,7 @@ test: install
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lantai tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) bench/bench_ingest.py

@@ -8,7 +8,13 @@ Figures, each beside a baseline measured in the same run (machines here are nois
 * ``lantai verify`` MB/s  vs  raw hashlib SM3 over the same stored files, 2 procs
 * peak RSS of ``lantai ingest`` on one large file (default 2 GiB)
 
+``--realistic`` measures instead ingest of ``lantai demo generate`` items with the default DA/T 70
+profile and a real clamd, beside the same floor, bagit and the ``off`` profile, with a per-check
+CPU profile (bench/ingest_realistic.py).
+
 Usage: python bench/bench_ingest.py [--items 200] [--big-gib 2] [--json-out bench/results/ingest.json]
+       python bench/bench_ingest.py --realistic [--items 200] [--repeat 2] [--compare /tmp/ab-main]
+                                    [--json-out bench/results/ingest-realistic.json]
 """
 
 from __future__ import annotations
@@ -198,8 +204,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--big-gib", type=float, default=2.0, help="size of the single-file RSS test; 0 skips it")
-    parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "ingest.json"))
-    run(parser.parse_args())
+    parser.add_argument("--json-out", default=None, help="default bench/results/ingest.json "
+                        "(ingest-realistic.json with --realistic)")
+    realistic = parser.add_argument_group("realistic mode")
+    realistic.add_argument("--realistic", action="store_true", help="generated 公文, default profile, real clamd")
+    realistic.add_argument("--batch", help="an existing `lantai demo generate` batch instead of generating one")
+    realistic.add_argument("--seed", type=int, default=1)
+    realistic.add_argument("--profiles", nargs="+", default=["default", "off"])
+    realistic.add_argument("--repeat", type=int, default=1, help="ingest runs per profile (and per tree)")
+    realistic.add_argument("--compare", help="another checkout to A/B against, run alternately (PYTHONPATH)")
+    realistic.add_argument("--no-check-profile", dest="check_profile", action="store_false")
+    args = parser.parse_args()
+    if args.realistic:
+        run_realistic(args)
+    else:
+        args.json_out = args.json_out or str(ROOT / "bench" / "results" / "ingest.json")
+        run(args)
+
+
+def run_realistic(args: argparse.Namespace) -> None:
+    from bench import ingest_realistic
+
+    results = ingest_realistic.run(args, floor_copy, bagit_peer)
+    ingest_realistic.print_table(results)
+    out = Path(args.json_out or ROOT / "bench" / "results" / "ingest-realistic.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\nJSON written to {out}")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -21,9 +21,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from lantai.domain.roles import Permission
+from lantai.errors import Unauthenticated
 from lantai.services import authz, users
 from lantai.services.archive import Archive
-from lantai.services.users import Principal, Unauthenticated
+from lantai.services.users import Principal
 
 SESSION_COOKIE = "lantai_session"
 CSRF_HEADER = "X-CSRF-Token"

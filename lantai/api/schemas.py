@@ -6,12 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lantai.search.model import MAX_RESULT_WINDOW
+from lantai.domain.search import MAX_RESULT_WINDOW
 
 
 class ErrorOut(BaseModel):
     code: str = Field(description="机器可读的错误代码")
     message: str = Field(description="中文错误说明")
+    message_en: str = Field(description="English message")
     details: Any = None
 
 

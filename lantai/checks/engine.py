@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lantai.checks import timing
 from lantai.checks.model import ItemReport, Outcome, Result, Status
 from lantai.checks.registry import default_status, implementations, load_registry, render
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
+from lantai.jsonable import jsonable
 
 ALWAYS_RUN = frozenset({"package_authentic", "package_unchanged", "virus_free"})
 # What an EEP's or a bag's own verification found, by the check that reports it (see package_outcomes).
@@ -69,7 +71,7 @@ def to_results(stage: str, code: str, prop: str, check: str, outcomes: list[Outc
         details = dict(outcome.details)
         details.update({k: v for k, v in outcome.params.items() if k not in details and k != "file"})
         results.append(Result(code, prop, check, str(status), zh, en, _rule_id(code, outcome.rule),
-                              outcome.file, _jsonable(details)))
+                              outcome.file, jsonable(details)))
     return results
 
 
@@ -78,18 +80,6 @@ def _rule_id(code: str, rule: str) -> str:
     if not rule or rule.startswith(code):
         return rule or code
     return f"{code}/{rule}"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
-    return str(value)
 
 
 def generic(stage: str, code: str, prop: str, check: str, letter: str, /, **params: Any) -> Result:
@@ -132,7 +122,7 @@ def _decide(subject: Subject, code: str, prop: str, name: str, spec: Any, fn: An
         return [generic(stage, code, prop, name, "z", error="check not implemented")]
     started = time.monotonic()
     try:
-        with time_limit(profile.time_limit):
+        with time_limit(profile.time_limit), timing.measure(f"check {code} {name}"):
             outcomes = fn(subject) + from_package
     except CheckTimeout:
         return [generic(stage, code, prop, name, "t", check=name, limit=profile.time_limit)]
@@ -233,6 +223,7 @@ def check_subject(subject: Subject, *, batch: str | None = None, skip: frozenset
                   on_event: Event | None = None) -> ItemReport:
     report = ItemReport(subject.id, subject.source, subject.kind)
     report.results = run_checks(subject, skip=skip, on_event=on_event)
-    report.files = file_facts(subject)
+    with timing.measure("report file facts"):
+        report.files = file_facts(subject)
     report.keys = item_keys(subject, batch)
     return report

@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from lantai.checks.timing import measure
+
 PDF_MIMES = frozenset({"application/pdf"})
 OFD_IDS = frozenset({"lantai-fmt/ofd"})
 OOXML_MIMES = ("application/vnd.openxmlformats-officedocument", "application/msword", "application/vnd.ms-excel",
@@ -30,7 +32,8 @@ class FileAnalysis:
     def format(self) -> Any:
         from lantai.formats import identify
 
-        return identify(self.path)
+        with measure("fact format identification"):
+            return identify(self.path)
 
     @property
     def mime(self) -> str:
@@ -68,31 +71,36 @@ class FileAnalysis:
     def pdf(self) -> Any:
         from lantai.formats import inspect_pdf
 
-        return inspect_pdf(self.path) if self.is_pdf else None
+        with measure("fact PDF inspection"):
+            return inspect_pdf(self.path) if self.is_pdf else None
 
     @cached_property
     def pdfa(self) -> Any:
         from lantai.formats import validate_pdfa
 
-        return validate_pdfa(self.path) if self.is_pdf else None
+        with measure("fact PDF/A validation"):
+            return validate_pdfa(self.path) if self.is_pdf else None
 
     @cached_property
     def ofd(self) -> Any:
         from lantai.formats import validate_ofd
 
-        return validate_ofd(self.path) if self.is_ofd else None
+        with measure("fact OFD validation"):
+            return validate_ofd(self.path) if self.is_ofd else None
 
     @cached_property
     def image(self) -> Any:
         from lantai.formats import check_image
 
-        return check_image(self.path) if self.is_image else None
+        with measure("fact image check"):
+            return check_image(self.path) if self.is_image else None
 
     @cached_property
     def office(self) -> Any:
         from lantai.formats import check_office
 
-        return check_office(self.path) if self.is_office else None
+        with measure("fact office check"):
+            return check_office(self.path) if self.is_office else None
 
     def page_count(self) -> int | None:
         if self.is_pdf and self.pdf is not None and self.pdf.ok:

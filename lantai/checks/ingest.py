@@ -36,6 +36,18 @@ def ingest_profile_name(settings: Any = None) -> str:
     return configured.strip() or DEFAULT_PROFILE
 
 
+def worker_preload(settings: Any = None) -> list[str]:
+    """Modules the ingest fork server imports: with a DA/T 70 profile, the check stack too.
+
+    Loaded once in the server instead of once per worker (:mod:`lantai.checks.warm`); the ``off``
+    profile, which never runs a check, does not pay for it.
+    """
+    from lantai.jobs.pool import DEFAULT_PRELOAD
+
+    extra = [] if ingest_profile_name(settings) == "off" else ["lantai.checks.warm"]
+    return [*DEFAULT_PRELOAD, *extra]
+
+
 def gd_ingest_check(context: Any) -> list[Finding]:
     name = ingest_profile_name(context.settings)
     if name == "off":

@@ -254,22 +254,23 @@ def load_archived(record_id: str, stage: str, profile: Profile, settings: Any) -
     subject.stored_location = str(base)
     by_path = {f.logical_path: f for f in stored}
     if METADATA_PATH in by_path:
-        parse_metadata(subject, _read_stored(base, by_path[METADATA_PATH].content_path))
+        parse_metadata(subject, _read_stored(store.content_path(record_id, by_path[METADATA_PATH].content_path)))
     else:
         subject.metadata_error = f"对象中没有 {METADATA_PATH}"
     if PROCESS_PATH in by_path:
-        parse_process(subject, _read_stored(base, by_path[PROCESS_PATH].content_path))
+        parse_process(subject, _read_stored(store.content_path(record_id, by_path[PROCESS_PATH].content_path)))
     for logical, f in sorted(by_path.items()):
         if logical.startswith("content/"):
             name = logical[len("content/"):]
-            subject.files[name] = SubjectFile(name, base / f.content_path, max(f.size, 0), {"sm3": f.sm3})
+            subject.files[name] = SubjectFile(name, store.content_path(record_id, f.content_path), max(f.size, 0),
+                                              {"sm3": f.sm3})
     subject.id = record_id
     return subject
 
 
-def _read_stored(base: Path, content_path: str) -> bytes:
+def _read_stored(path: Path) -> bytes:
     try:
-        return (base / content_path).read_bytes()
+        return path.read_bytes()
     except OSError:
         return b""
 

@@ -19,12 +19,12 @@ from typing import Any
 from lantai.checks.model import PROPERTIES_ZH, STAGES_ZH, ItemReport, Result, Status
 from lantai.checks.registry import load_registry
 from lantai.checks.report import STATUS_KEYS, CheckReport
+from lantai.domain.clock import in_beijing
 from lantai.errors import BadInput
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "warn": "警告", "not_applicable": "不适用", "unscanned": "未扫描",
              "manual": "待人工确认"}
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 # Run-level checks whose result is the same for every item of a batch: reported once per batch.
 BATCH_CHECKS = frozenset({"totals_match_register", "process_secure"})
 MANUAL_VERDICT = "□ 符合　□ 不符合　确认人：________　日期：________"
@@ -51,9 +51,7 @@ def beijing_time(value: Any) -> str:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    local = moment.astimezone(BEIJING)
+    local = in_beijing(moment)
     return f"{local.year}年{local.month:02d}月{local.day:02d}日 {local:%H:%M}"
 
 

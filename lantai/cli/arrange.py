@@ -3,6 +3,7 @@
 Thin: every command parses its options, calls :mod:`lantai.services.arrange` and renders the
 result (``--json`` for scripts). Exit codes: 0 ok, 1 problems (items that cannot be arranged,
 conflicts), 2 bad input. Register with :func:`register` or one ``add_typer`` per app.
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations

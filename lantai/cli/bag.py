@@ -1,6 +1,7 @@
 """``lantai bag``: export items as a BagIt 1.0 bag, import a bag as SIPs, validate any bag.
 
 Exit codes: 0 ok / valid, 1 invalid bag or rejected items (reasons listed), 2 bad input.
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """校验 BagIt 包：结构、清单、Payload-Oxum、不安全路径（有效退出 0，无效退出 1）。"""
-    from lantai.packages.bag import validate_bag
+    from lantai.services.package_tools import validate_bag
 
     report = validate_bag(path)
 

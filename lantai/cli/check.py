@@ -1,7 +1,7 @@
 """``lantai check``: DA/T 70 四性检测 over files, SIP items, batches or archived items.
 
 Exit codes: 0 every item passed, 1 some check failed (or could not scan), 2 the run could not
-happen (bad arguments, unknown profile, unreadable archive).
+happen (bad arguments, unknown profile, unreadable archive). Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Helpers every CLI command shares: one output path for --json and Rich, one error path.
 
-Exit codes: 0 ok, 1 findings (a check failed, a digest mismatched), 2 bad input or usage.
+Exit codes: 0 ok, 1 findings (a check failed, a digest mismatched), 2 bad input or usage; an
+error's exit code is declared on its class in :mod:`lantai.errors`, and with ``--json`` the error
+is printed as the same object the API answers with (code, message, message_en, details).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from lantai.errors import LantaiError, _jsonable
+from lantai.errors import LantaiError
+from lantai.jsonable import jsonable
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
 
 
@@ -48,8 +51,8 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LantaiError as exc:
-            if as_json:
-                print_json({"ok": False, "error": exc.to_dict()})
+            if as_json:  # the API's error body, byte for byte the same object
+                print_json(exc.to_dict())
             else:
                 err_console.print(f"[bold red]错误[/]: {exc.message_zh}")
                 if exc.message_en and exc.message_en != exc.message_zh:

@@ -1,43 +1,25 @@
 """``lantai eep``: build, verify, extract and inspect DA/T 48 电子文件封装包.
 
 Exit codes: 0 ok, 1 the package failed verification (findings listed), 2 bad input.
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
-from lantai.domain.findings import Finding, Severity, errors
-from lantai.errors import NotFound
+from lantai.domain.findings import Finding, errors
 from lantai.settings import load_settings
-
-if TYPE_CHECKING:
-    from lantai.crypto.keystore import Keystore
 
 # The EEP and key-store modules (lxml, asn1crypto, SM2) load when an eep command runs, not when
 # any ``lantai`` command starts: every command pays for what the top-level app imports.
 
 eep_app = typer.Typer(help="电子文件封装包 DA/T 48 (EEP).", no_args_is_help=True)
-
-
-def _keystore(required: bool) -> Keystore | None:
-    from lantai.crypto.keystore import open_keystore
-
-    settings = load_settings()
-    try:
-        return open_keystore(settings.keys_dir, settings.archive_name)
-    except NotFound:
-        if required:
-            raise
-        return None
 
 
 @eep_app.command("build")
@@ -51,40 +33,13 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """由 SIP 或已归档条目生成经 SM2 签名的封装包（原始型；指定 --previous 时为修改型）。"""
-    from lantai.packages import eep
+    from lantai.services.package_tools import build_eep
 
-    store = _keystore(required=True)
-    assert store is not None
-    signer = eep.Signer.from_keystore(store)
-    with _sip_directory(source) as sip_dir:
-        if previous is None:
-            path = eep.build_eep(sip_dir, output, signer)
-        else:
-            path = eep.build_modified_eep(previous, sip_dir, output, signer, store)
+    path = build_eep(load_settings(), source, output, previous)
     result = {"output": str(path), "bytes": path.stat().st_size, "type": "修改型" if previous else "原始型"}
     emit(
         result, as_json=as_json, render=lambda: console.print(f"[green]已生成[/] {path}（{result['type']}）")
     )
-
-
-@contextlib.contextmanager
-def _sip_directory(source: str) -> Iterator[Path]:
-    """A SIP directory as given, or an archived item copied out (fixity-checked) to a temp SIP."""
-    path = Path(source)
-    if path.is_dir():
-        yield path
-        return
-    from lantai.services.archive import open_archive
-    from lantai.services.transfer import write_item_sip
-
-    with open_archive() as archive, tempfile.TemporaryDirectory(dir=archive.settings.staging_dir) as tmp:
-        if not archive.store.exists(source):
-            raise NotFound(f"{source} 既不是 SIP 目录，也不是已归档条目的电子文件号",
-                           f"{source} is neither a SIP directory nor an archived record id")
-        target = Path(tmp) / "sip"
-        write_item_sip(archive.store, source, target)
-        archive.audit.append("cli", "eep.built", source, {})
-        yield target
 
 
 @eep_app.command("verify")
@@ -94,20 +49,9 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """验证封装包：结构、标识符、编码数据、签名、证书与修改链。"""
-    from lantai.packages import eep
+    from lantai.services.package_tools import verify_eep
 
-    store = _keystore(required=False)
-    findings = eep.verify_eep(package, store)
-    if store is None:
-        findings.append(
-            Finding(
-                rule="certificate",
-                element="证书块",
-                message="未初始化密钥库，未检查证书信任",
-                severity=Severity.WARNING,
-                code="cert-trust-unchecked",
-            )
-        )
+    findings = verify_eep(load_settings(), package)
     valid = not errors(findings)
     emit(
         {"valid": valid, "findings": [f.to_dict() for f in findings]},
@@ -126,9 +70,9 @@ def extract(
     as_json: JsonOption = False,
 ) -> None:
     """验证并解包为 SIP（文件名与字节与封装时一致）。"""
-    from lantai.packages import eep
+    from lantai.services.package_tools import extract_eep
 
-    result = eep.extract_eep(package, output, _keystore(required=False))
+    result = extract_eep(load_settings(), package, output)
     emit(
         {"directory": str(result.directory), "files": result.files},
         as_json=as_json,
@@ -140,9 +84,9 @@ def extract(
 @handle_errors
 def history(package: Annotated[Path, typer.Argument(help=".eep 文件")], as_json: JsonOption = False) -> None:
     """显示封装包的修改历史（各修改层及其签名）。"""
-    from lantai.packages import eep
+    from lantai.services.package_tools import eep_history
 
-    layers = [layer.to_dict() for layer in eep.read_history(package)]
+    layers = eep_history(package)
     emit({"layers": layers}, as_json=as_json, render=lambda: _render_layers(layers))
 
 

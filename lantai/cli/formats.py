@@ -1,4 +1,7 @@
-"""``lantai formats`` — format identification from the command line (thin: calls lantai.formats)."""
+"""``lantai formats`` — format identification from the command line (thin: calls lantai.services.package_tools).
+
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import typer
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
-from lantai.errors import BadInput
 
 formats_app = typer.Typer(help="格式识别与校验 (format identification and validation).", no_args_is_help=True)
 
@@ -30,26 +32,12 @@ def identify_command(
     Exit 0 when every file is identified by signature or container, 1 when one is not (unknown,
     extension only, empty, or its extension lies), 2 when a path does not exist.
     """
-    from lantai.formats.identify import identify
+    from lantai.services.package_tools import identify_files
 
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise BadInput(f"文件不存在: {', '.join(missing)}", f"no such file: {', '.join(missing)}", paths=missing)
-    files = _expand(paths)
-    results = [{"path": str(p), **identify(p).to_dict()} for p in files]
+    results = identify_files(paths)
     emit({"files": results}, as_json=as_json, render=lambda: _render(results))
     if any(not _ok(r) for r in results):
         raise typer.Exit(1)
-
-
-def _expand(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file()))
-        else:
-            out.append(path)
-    return out
 
 
 def _ok(result: dict) -> bool:

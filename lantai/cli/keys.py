@@ -1,7 +1,8 @@
 """``lantai keys``: the archive's SM2 keys and certificates, agencies' certificates, trusted CAs.
 
-Thin layer: each command calls :mod:`lantai.crypto.keystore` and renders the result.
+Thin layer: each command calls :mod:`lantai.services.keys` and renders the result.
 Exit codes: 0 ok, 1 findings (a certificate that does not verify), 2 bad input.
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.settings import load_settings
 
 if TYPE_CHECKING:
-    from lantai.crypto.keystore import Keystore
+    from lantai.services.keys import Keystore
 
 keys_app = typer.Typer(help="密钥与证书 (keys and certificates).", no_args_is_help=True)
 
@@ -24,20 +25,20 @@ PathArgument = Annotated[Path, typer.Argument(help="证书文件，PEM 或 DER (
 
 
 def _store() -> Keystore:
-    from lantai.crypto import keystore  # loads asn1crypto and SM2 only when a keys command runs
+    from lantai.services.keys import keystore
 
-    settings = load_settings()
-    return keystore.open_keystore(settings.keys_dir, settings.archive_name)
+    store = keystore(load_settings())
+    assert store is not None  # required: NotFound otherwise
+    return store
 
 
 @keys_app.command("init")
 @handle_errors
 def init(as_json: JsonOption = False) -> None:
     """创建本馆 SM2 密钥对、本地根 CA 和签名证书（可重复运行）。"""
-    from lantai.crypto.keystore import init_keystore
+    from lantai.services.keys import init_keys
 
-    settings = load_settings()
-    store = init_keystore(settings.keys_dir, settings.archive_name)
+    store = init_keys(load_settings())
     result = {"dir": str(store.directory), "certificate": str(store.certificate_path)}
     emit(result, as_json=as_json, render=lambda: console.print(f"[green]密钥库已就绪[/] {store.directory}"))
 

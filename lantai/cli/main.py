@@ -1,11 +1,14 @@
 """The ``lantai`` command. Thin: it parses arguments, calls services and renders the result.
 
 Exit codes: 0 ok, 1 findings (rejected items, bad digests, broken chain), 2 bad input or usage.
+
+Start-up time: every module of ``lantai.cli`` loads for any command, ``lantai --help`` included,
+so commands import services, SQLAlchemy, lxml, asn1crypto and the like inside their bodies; each
+command pays only for what it uses. Those function-level imports are deliberate.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +24,19 @@ from rich.progress import (
 from rich.table import Table
 
 from lantai import __version__
+from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app, schedule_app, stamp_app
+from lantai.cli.bag import bag_app
+from lantai.cli.check import check_command
 from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.cli.demo import demo_group
+from lantai.cli.eep import eep_app
+from lantai.cli.formats import formats_app
+from lantai.cli.inbox import watch_command
+from lantai.cli.keys import keys_app
+from lantai.cli.search import search_app
+from lantai.cli.transfer import transfer_app
+from lantai.cli.use import use_app
+from lantai.cli.web import serve_command, users_app
 from lantai.settings import load_settings
 
 app = typer.Typer(
@@ -36,38 +51,17 @@ app.add_typer(audit_app, name="audit")
 checkpoint_app = typer.Typer(help="审计链签名检查点 (signed audit checkpoints).", no_args_is_help=True)
 audit_app.add_typer(checkpoint_app, name="checkpoint")
 
-# Commands and command groups of the other areas: (name, module, attribute, kind).
-_AREAS = [
-    ("keys", "lantai.cli.keys", "keys_app", "group"),
-    ("eep", "lantai.cli.eep", "eep_app", "group"),
-    ("formats", "lantai.cli.formats", "formats_app", "group"),
-    ("search", "lantai.cli.search", "search_app", "group"),
-    ("check", "lantai.cli.check", "check_command", "command"),
-    ("arrange", "lantai.cli.arrange", "arrange_app", "group"),
-    ("retention", "lantai.cli.arrange", "retention_app", "group"),
-    ("export", "lantai.cli.arrange", "export_app", "group"),
-    ("stamp", "lantai.cli.arrange", "stamp_app", "group"),
-    ("fonds", "lantai.cli.arrange", "fonds_app", "group"),
-    ("schedule", "lantai.cli.arrange", "schedule_app", "group"),
-    ("transfer", "lantai.cli.transfer", "transfer_app", "group"),
-    ("bag", "lantai.cli.bag", "bag_app", "group"),
-    ("users", "lantai.cli.web", "users_app", "group"),
-    ("serve", "lantai.cli.web", "serve_command", "command"),
-    ("watch", "lantai.cli.inbox", "watch_command", "command"),
-    ("use", "lantai.cli.use", "use_app", "group"),
-]
-# Every area has landed: an import that fails is a bug and must fail loudly, never hide a command
-# (``lantai check`` once vanished this way while the web said the check module was not installed).
-for _name, _module, _attr, _kind in _AREAS:
-    _target = getattr(importlib.import_module(_module), _attr)
-    if _kind == "group":
-        app.add_typer(_target, name=_name)
-    else:
-        app.command(_name)(_target)
-
-from lantai.demo.scenario import demo_group  # noqa: E402
-
-app.add_typer(demo_group, name="demo")
+# The other areas' command groups and commands, registered directly: a module that fails to
+# import is a broken CLI, never a command that silently disappears.
+for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_app), ("search", search_app),
+                      ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
+                      ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
+                      ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
+                      ("use", use_app)):
+    app.add_typer(_group, name=_name)
+app.command("check")(check_command)
+app.command("serve")(serve_command)
+app.command("watch")(watch_command)
 
 
 def _progress() -> Progress:
@@ -101,9 +95,7 @@ def init(
     with init_archive(settings) as archive:
         result = {"home": str(archive.home.resolve()), "store": str(archive.settings.store_root.resolve()),
                   "catalogue": archive.settings.catalogue_url.split("@")[-1]}
-        keys = _init_keys(archive)
-        if keys:
-            result["keys"] = keys
+        result["keys"] = _init_keys(archive)
         result["administrators"] = _init_administrators(archive)
     result["next"] = INIT_NEXT_STEPS
     emit(result, as_json=as_json, render=lambda: _render_init(result))
@@ -127,13 +119,11 @@ def _render_init(result: dict) -> None:
     console.print(INIT_NEXT_STEPS)
 
 
-def _init_keys(archive) -> dict | None:  # type: ignore[no-untyped-def]
-    try:
-        keystore = importlib.import_module("lantai.crypto.keystore")
-    except ImportError:  # pragma: no cover
-        return None
-    ks = keystore.init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
-    return {"dir": str(archive.settings.keys_dir), "certificate": getattr(ks, "certificate_path", None) and str(ks.certificate_path)}
+def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]
+    from lantai.services.keys import init_keys
+
+    ks = init_keys(archive.settings)
+    return {"dir": str(archive.settings.keys_dir), "certificate": str(ks.certificate_path)}
 
 
 @app.command()
@@ -144,10 +134,11 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
+    from lantai.checks.ingest import worker_preload
     from lantai.jobs.pool import freeze_imported_objects, warm_up_workers
 
     settings = load_settings()
-    warm_up_workers(settings.workers)  # first: the workers' imports overlap the ones below
+    warm_up_workers(settings.workers, worker_preload(settings))  # first: its imports overlap the ones below
 
     from lantai.services.archive import open_archive
     from lantai.services.ingest import ingest_paths

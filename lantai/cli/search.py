@@ -1,15 +1,13 @@
-"""``lantai search`` — query the full-text index and rebuild it (thin: calls lantai.search).
+"""``lantai search`` — query the full-text index and rebuild it (thin: calls lantai.services.search_index).
 
-``reindex`` reads entries from :data:`ENTRY_SOURCE`: the catalogue plus each item's stored text
-derivative (lantai.services.search_index), or the catalogue's metadata alone where that service
-is not installed.
+``reindex`` reads the catalogue plus each item's stored text derivative; rjieba and SQLAlchemy load
+when a search command runs, so `lantai --help` stays fast.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,41 +16,7 @@ from rich.table import Table
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.errors import StorageError
 
-if TYPE_CHECKING:  # rjieba and SQLAlchemy load when a search command runs: keep `lantai --help` fast
-    from sqlalchemy import Connection
-
-    from lantai.search import IndexEntry, SearchResult
-
 search_app = typer.Typer(help="全文检索 (full-text search).", no_args_is_help=True)
-
-
-def catalogue_entries(_archive: Any, conn: Connection) -> Iterator[IndexEntry]:
-    """Metadata-only entries from the catalogue's ``items`` table."""
-    from sqlalchemy import text
-
-    from lantai.search import IndexEntry
-
-    rows = conn.execute(text(
-        "SELECT record_id, title, document_number, author, year, date, retention, organisation, document_type, "
-        "security_classification, archival_code, fonds_code FROM items ORDER BY id"))
-    for r in rows:
-        yield IndexEntry(r[0], title=r[1] or "", document_number=r[2] or "", author=r[3] or "", year=r[4],
-                         date=r[5] or "", retention=r[6] or "", organisation=r[7] or "", document_type=r[8] or "",
-                         security_classification=r[9] or "", archival_code=r[10] or "", fonds=r[11] or "")
-
-
-def stored_entries(archive: Any, _conn: Connection) -> Iterable[IndexEntry]:
-    """Catalogue metadata plus the text derivative ingest stored in each item's OCFL object.
-
-    Read on a connection of its own, never the one the index writer is streaming into.
-    """
-    from lantai.services.search_index import iter_entries
-
-    return iter_entries(archive)
-
-
-# (archive, connection) → entries for reindex.
-ENTRY_SOURCE: Callable[[Any, Connection], Iterable[Any]] = stored_entries
 
 
 @search_app.callback()
@@ -74,21 +38,19 @@ def query_command(
     """检索档案 (search items; items above --clearance never appear)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lantai.search import SearchQuery, open_index
     from lantai.services.archive import open_archive
+    from lantai.services.search_index import search
 
-    request = SearchQuery(text=query, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor)
-    with open_archive() as archive, archive.engine.connect() as conn:
-        index = open_index(conn, count_window=archive.settings.search_count_window)
+    with open_archive() as archive:
         try:
-            result = index.search(conn, request)
+            result = search(archive, query, clearance=clearance, limit=limit, cursor=cursor, facets=facets, sort=sort)
         except SQLAlchemyError as exc:
             raise StorageError("检索索引不可用，请运行 lantai search reindex",
                                f"search index unavailable, run `lantai search reindex`: {exc}") from exc
     emit(result.to_dict(), as_json=as_json, render=lambda: _render(result))
 
 
-def _render(result: SearchResult) -> None:
+def _render(result: Any) -> None:  # a lantai.search.SearchResult
     counted = f"共 {result.total} 件" if result.total_exact else f"≥ {result.total} 件"
     table = Table(title=f"检索结果：{counted}")
     for column in ("电子文件号", "题名", "文号", "日期", "密级", "摘要"):
@@ -114,17 +76,16 @@ def reindex_command(
     workers: Annotated[int, typer.Option(help="分词进程数 (processes cutting text; default: CPU count)")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """重建检索索引 (rebuild the search index in bulk)."""
-    from lantai.search import open_index
+    """重建检索索引 (rebuild the search index in bulk; ingest and searches go on meanwhile)."""
     from lantai.services.archive import open_archive
+    from lantai.services.search_index import backend, reindex
 
-    with open_archive() as archive, archive.engine.begin() as conn, Progress(
+    with open_archive() as archive, Progress(
         TextColumn("[bold]重建索引"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=True, disable=as_json,
     ) as progress:
         task = progress.add_task("reindex", total=None)
-        index = open_index(conn)
-        count = index.reindex(conn, ENTRY_SOURCE(archive, conn), progress=lambda n: progress.advance(task, n),
-                              workers=workers or os.cpu_count() or 1)
-    emit({"indexed": count, "backend": index.backend}, as_json=as_json,
+        count = reindex(archive, lambda n: progress.advance(task, n), workers=workers or os.cpu_count() or 1)
+        name = backend(archive)
+    emit({"indexed": count, "backend": name}, as_json=as_json,
          render=lambda: console.print(f"[green]索引已重建[/]: {count} 件"))

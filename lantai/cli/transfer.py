@@ -1,6 +1,7 @@
 """``lantai transfer``: export a year as a transfer carrier, receive one, verify the receipt.
 
 Exit codes: 0 ok, 1 the carrier or receipt failed its checks (reasons listed), 2 bad input.
+Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations

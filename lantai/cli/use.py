@@ -27,21 +27,6 @@ def _open() -> Any:
     return open_archive()
 
 
-def acting_as(archive: Any, username: str) -> Any:
-    """The active account ``username`` as a CLI principal."""
-    from sqlalchemy import select
-
-    from lantai.catalog.models import User
-    from lantai.errors import NotFound
-    from lantai.services.users import principal_of
-
-    with archive.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-        if user is None:
-            raise NotFound(f"没有启用的账号 {username}", f"no active account {username}")
-        return principal_of(user, via="cli", max_age_days=archive.settings.password_max_age_days)
-
-
 @use_app.command("request")
 @handle_errors
 def request(items: Annotated[list[str], typer.Argument(help="电子文件号，或 档号:… / 文号:…")], user: UserOption,
@@ -59,7 +44,7 @@ def request(items: Annotated[list[str], typer.Argument(help="电子文件号，�
     except ValueError as exc:
         raise BadInput("利用期限须为日期（如 2026-12-31）", "until must be a date") from exc
     with _open() as archive:
-        result = use.create_request(archive, acting_as(archive, user), [use.parse_reference(i) for i in items],
+        result = use.create_request(archive, use.acting_as(archive, user), [use.parse_reference(i) for i in items],
                                     purpose, method or ["在线阅览"], day, purpose_detail=detail, note=note)
     emit(result, as_json=as_json, render=lambda: console.print(f"利用申请 {result['id']}：{result['status']}"))
 
@@ -73,7 +58,7 @@ def decide(request_id: int, user: UserOption,
     from lantai.services import use
 
     with _open() as archive:
-        result = use.decide(archive, acting_as(archive, user), request_id, approve, reason)
+        result = use.decide(archive, use.acting_as(archive, user), request_id, approve, reason)
     emit(result, as_json=as_json, render=lambda: console.print(
         f"利用申请 {request_id}：{result['status']}" + (f"，授权 {result['grant_id']}" if result["grant_id"] else "")))
 
@@ -85,7 +70,7 @@ def requests(user: UserOption, mine: bool = False, as_json: JsonOption = False) 
     from lantai.services import use
 
     with _open() as archive:
-        rows = use.list_requests(archive, acting_as(archive, user), mine=mine)
+        rows = use.list_requests(archive, use.acting_as(archive, user), mine=mine)
 
     def render() -> None:
         table = Table("编号", "申请人", "档案", "目的", "方式", "状态")
@@ -104,7 +89,7 @@ def grants(user: UserOption, mine: bool = False, as_json: JsonOption = False) ->
     from lantai.services import use
 
     with _open() as archive:
-        rows = use.list_grants(archive, acting_as(archive, user), mine=mine)
+        rows = use.list_grants(archive, use.acting_as(archive, user), mine=mine)
 
     def render() -> None:
         table = Table("编号", "利用者", "档案", "方式", "有效期至", "状态")
@@ -123,7 +108,7 @@ def revoke(grant_id: int, user: UserOption, reason: str = "", as_json: JsonOptio
     from lantai.services import use
 
     with _open() as archive:
-        result = use.revoke_grant(archive, acting_as(archive, user), grant_id, reason)
+        result = use.revoke_grant(archive, use.acting_as(archive, user), grant_id, reason)
     emit(result, as_json=as_json, render=lambda: console.print(f"利用授权 {grant_id}：{result['state']}"))
 
 
@@ -133,9 +118,9 @@ def register(year: Annotated[int, typer.Option(help="年度")], user: UserOption
              output: Annotated[Path, typer.Option("-o", "--output", help="利用登记簿.xlsx 或 .pdf")],
              as_json: JsonOption = False) -> None:
     """导出利用登记簿（XLSX 或 PDF）及利用人次、利用卷件次统计。"""
-    from lantai.services import use_register
+    from lantai.services import use, use_register
 
     with _open() as archive:
-        result = use_register.export_register(archive, acting_as(archive, user), year, output)
+        result = use_register.export_register(archive, use.acting_as(archive, user), year, output)
     emit(result, as_json=as_json, render=lambda: console.print(
         f"{output}：{result['entries']} 条；利用人次 {result['person_times']}，利用卷件次 {result['item_times']}"))

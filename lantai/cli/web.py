@@ -2,7 +2,7 @@
 
 ``lantai/cli/main.py`` registers them: ``app.command("serve")(serve_command)`` and
 ``app.add_typer(users_app, name="users")``. Account changes from the CLI are made by the operator
-on the server and are audited with the actor ``cli``.
+on the server and are audited with the actor ``cli``. Commands import services and libraries inside their bodies (see lantai/cli/main.py).
 """
 
 from __future__ import annotations

@@ -18,14 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from lantai.errors import LantaiError
+from lantai.formats import fonts
 
 FONT_NAME = "WQYZenHei"
 FAMILY_NAME = "WenQuanYi Zen Hei"
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/local/share/fonts/wqy-zenhei.ttc",
-)
+FONT_FILE = "wqy-zenhei.ttc"
 ASCENT = 0.8  # ZenHei hhea ascent, in em
 DESCENT = 0.2
 
@@ -37,9 +34,9 @@ class FontMissing(LantaiError):
 def font_path() -> Path:
     """Where ZenHei is; ``LANTAI_DEMO_FONT`` overrides the Debian locations."""
     override = os.environ.get("LANTAI_DEMO_FONT")
-    for candidate in ((override,) if override else ()) + FONT_CANDIDATES:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
+    found = Path(override) if override and Path(override).is_file() else fonts.locate(FONT_FILE)
+    if found is not None:
+        return found
     raise FontMissing(
         "找不到文泉驿正黑字体（fonts-wqy-zenhei），请先安装：apt-get install fonts-wqy-zenhei",
         "WenQuanYi Zen Hei is not installed (apt-get install fonts-wqy-zenhei)",

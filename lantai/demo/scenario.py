@@ -1,24 +1,29 @@
-"""``lantai demo``: the whole archive in one command — generate, ingest with checks, arrange, serve.
+"""The demo scenario behind ``lantai demo``: the whole archive in one run — generate, ingest with
+checks, arrange, index, accounts (the command, in ``lantai.cli.demo``, then serves it).
 
 Re-runnable: the generated batch is reused when it matches the requested size and seed, ingest
 turns already-archived items into no-ops, arrangement is idempotent, and demo accounts are
-created only once. ``--reset`` starts from an empty archive instead.
+created only once. ``reset`` starts from an empty archive instead.
+
+``lantai --help`` loads this module, so the services and the generator are imported inside the
+functions that use them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.errors import BadInput, LantaiError
 from lantai.settings import load_settings
 
 DEMO_PASSWORD = "Lantai#2025demo"
@@ -33,69 +38,28 @@ DEMO_ACCOUNTS = [
     ("reader", "利用者", "公开", "利用者"),
 ]
 
-demo_group = typer.Typer(help="演示 (demo): the whole scenario, or `generate` for a batch only.",
-                         invoke_without_command=True)
-
-
-def _add_generate() -> None:
-    with contextlib.suppress(ImportError):
-        from lantai.cli.demo import demo_app
-
-        for command in demo_app.registered_commands:
-            demo_group.registered_commands.append(command)
-
-
-_add_generate()
-
-
-@demo_group.callback()
-@handle_errors
-def demo(
-    ctx: typer.Context,
-    items: Annotated[int, typer.Option(help="件数 (items to generate)")] = 500,
-    year: Annotated[int, typer.Option(help="年度")] = 2025,
-    seed: Annotated[int, typer.Option(help="随机种子")] = 1,
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="结束后启动网页服务")] = True,
-    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="端口")] = 8000,
-    reset: Annotated[bool, typer.Option(help="清空演示档案库后重建")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """运行演示：生成一年公文 → 检测并接收 → 整理 → 启动网页服务。"""
-    if ctx.invoked_subcommand is not None:
-        return
-    with _virus_scanner() as socket_path:
-        summary = run_demo(items=items, year=year, seed=seed, reset=reset, quiet=as_json)
-        summary["virus_scanner"] = socket_path
-        emit(summary, as_json=as_json, render=lambda: _render(summary))
-        if serve:
-            _serve(host, port)
+console = Console()  # progress bars, as the CLI shows them
 
 
 @contextlib.contextmanager
-def _virus_scanner():  # type: ignore[no-untyped-def]
+def virus_scanner():  # type: ignore[no-untyped-def]
     """Use the configured clamd, or start a private one for the demo (EICAR test signatures only).
 
     Ingest runs the gd profile, whose virus check (4-1) refuses to pass what was not scanned, so
     the demo needs a scanner. Production points LANTAI_CLAMD_SOCKET at a clamd with the official
     signature database (README, "Virus scanning").
     """
-    import os
-
     configured = load_settings().clamd_socket
     if configured:
         yield configured
         return
     from lantai.checks.clamav import ClamdServer
-    from lantai.errors import BadInput, LantaiError
 
     if ClamdServer.binary() is None:
         raise BadInput("演示需要 ClamAV：请安装 clamav-daemon（make demo 会自动安装）",
                        "the demo needs ClamAV: install clamav-daemon (make demo does)")
     run_dir = load_settings().home / "run" / "clamd"
     run_dir.mkdir(parents=True, exist_ok=True)
-    import signal
-
     # Our clamd runs in its own session; make SIGTERM unwind this block so it is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
     server = ClamdServer(run_dir=run_dir)
@@ -148,10 +112,9 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _init_keys(archive: Any) -> None:
-    with contextlib.suppress(ImportError):
-        from lantai.crypto.keystore import init_keystore
+    from lantai.services.keys import init_keys
 
-        init_keystore(archive.settings.keys_dir, archive.settings.archive_name)
+    init_keys(archive.settings)
 
 
 def _generate(batch: Path, *, items: int, year: int, seed: int, quiet: bool) -> dict[str, Any]:
@@ -196,41 +159,11 @@ def _reindex(archive: Any) -> int:
 
 
 def _accounts(archive: Any) -> list[dict[str, str]]:
-    try:
-        from lantai.services.users import create_user, list_users
-    except ImportError:
-        return []
+    from lantai.services.users import create_user, list_users
+
     existing = {u["username"] for u in list_users(archive)}
     for username, role, clearance, display in DEMO_ACCOUNTS:
         if username not in existing:
             create_user(archive, "demo", username, DEMO_PASSWORD, display_name=display, roles=[role],
                         clearance=clearance, bootstrap=True)  # the demo plays `lantai init` for all six
     return [{"username": u, "password": DEMO_PASSWORD, "role": r, "clearance": c} for u, r, c, _d in DEMO_ACCOUNTS]
-
-
-def _render(summary: dict[str, Any]) -> None:
-    ingest = summary["ingest"]
-    console.print(f"[bold green]演示档案库已就绪[/] {summary['home']}（用时 {summary['seconds']} 秒）")
-    console.print(f"接收: 已接收 {ingest['accepted']}，重复 {ingest['duplicate']}，拒收 {ingest['rejected']}，"
-                  f"冲突 {ingest['conflict']}")
-    for row in summary.get("rejected", []):
-        console.print(f"  [red]拒收[/] {row['item']}: {row['reason']}")
-    arranged = summary["arranged"]
-    console.print(f"整理: 全宗 {arranged['fonds']} · {arranged['year']} 年度 · {arranged['items']} 件    "
-                  f"检索索引: {summary['indexed']} 条")
-    if summary["accounts"]:
-        table = Table(title="演示账号（每个角色一个）")
-        for column in ("用户名", "密码", "角色", "密级许可"):
-            table.add_column(column)
-        for account in summary["accounts"]:
-            table.add_row(account["username"], account["password"], account["role"], account["clearance"])
-        console.print(table)
-
-
-def _serve(host: str, port: int) -> None:
-    try:
-        from lantai.cli.web import serve_command
-    except ImportError:
-        console.print("网页服务模块尚未安装；可用 lantai show / lantai search 浏览档案。")
-        return
-    serve_command(host=host, port=port)

@@ -23,7 +23,6 @@ import base64
 import binascii
 import contextlib
 import hashlib
-import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from lxml import etree
 
 from lantai.domain.findings import Finding, Severity
 from lantai.errors import UnsafeInput
+from lantai.formats import ofd_parts as parts
 from lantai.formats.ofd_seal import verify_signed_value
 from lantai.formats.safexml import child, children, descendants, local_name, namespace, parse_xml
 from lantai.packages import zipsafe as safezip
@@ -123,12 +123,11 @@ class _Validator:
     def run(self) -> None:
         if self.member("Encryptions.xml") is not None:
             self.fail("ofd-7", "Encryptions.xml", "文档已加密 (含 Encryptions.xml)", "the OFD is encrypted")
-        root = self.ofd_root()
-        bodies = children(root, "DocBody")
-        if not bodies:
+        documents = parts.document_refs(self.ofd_root())
+        if not documents:
             self.fail("ofd-2", "OFD.xml", "OFD.xml 缺少 DocBody", "OFD.xml has no DocBody")
-        for body in bodies:
-            self.doc_body(body)
+        for ref in documents:
+            self.doc_body(ref)
 
     def ofd_root(self) -> etree._Element:
         root = self.xml("OFD.xml", "ofd-2")
@@ -154,50 +153,40 @@ class _Validator:
                       f"DocType must be OFD or OFD-A, found {self.doc_type!r}")
         return root
 
-    def doc_body(self, body: etree._Element) -> None:
-        doc_root = (_text(child(body, "DocRoot")) or "")
-        if not doc_root:
+    def doc_body(self, ref: parts.DocumentRef) -> None:
+        if not ref.path:
             self.fail("ofd-3", "OFD.xml", "DocBody 缺少 DocRoot", "DocBody has no DocRoot")
             return
-        doc_path = resolve("", doc_root)
-        document = self.xml(doc_path, "ofd-3")
+        document = self.xml(ref.path, "ofd-3")
         if document is not None:
-            self.document(doc_path, document)
-        signatures = _text(child(body, "Signatures"))
-        if signatures:
-            self.signature_list(resolve("", signatures))
+            self.document(ref.path, document)
+        if ref.signatures:
+            self.signature_list(ref.signatures)
 
     def document(self, doc_path: str, document: etree._Element) -> None:
-        doc_dir = posixpath.dirname(doc_path)
-        pages = child(document, "Pages")
-        page_list = children(pages, "Page") if pages is not None else []
-        if pages is None or not page_list:
+        pages = parts.page_refs(document, doc_path)
+        if not pages:
             self.fail("ofd-4", doc_path, "Document.xml 没有页面", "Document.xml lists no pages")
-        common = child(document, "CommonData")
-        if common is not None:
-            for res_name in ("PublicRes", "DocumentRes"):
-                for res in children(common, res_name):
-                    self.resource_file(resolve(doc_dir, _text(res)))
-            for template in children(common, "TemplatePage"):
-                self.part_exists(resolve(doc_dir, template.get("BaseLoc", "")), "ofd-4", "template page")
-        for page in page_list:
-            self.page(doc_dir, page)
-        self.page_count += len(page_list)
+        for res_path in parts.resource_paths(document, doc_path):
+            self.resource_file(res_path)
+        for template in parts.template_refs(document, doc_path):
+            self.part_exists(template.path, "ofd-4", "template page")
+        for page in pages:
+            self.page(page)
+        self.page_count += len(pages)
         for name in ("Annotations", "Attachments", "CustomTags"):
             for ref in children(document, name):
-                self.part_exists(resolve(doc_dir, _text(ref)), "ofd-5", name, Severity.WARNING)
+                self.part_exists(parts.relative(doc_path, ref), "ofd-5", name, Severity.WARNING)
 
-    def page(self, doc_dir: str, page: etree._Element) -> None:
-        loc = page.get("BaseLoc") or ""
-        if not loc:
-            self.fail("ofd-4", "Document.xml", f"页面 {page.get('ID')} 缺少 BaseLoc", f"page {page.get('ID')} has no BaseLoc")
+    def page(self, ref: parts.PageRef) -> None:
+        if not ref.path:
+            self.fail("ofd-4", "Document.xml", f"页面 {ref.id} 缺少 BaseLoc", f"page {ref.id} has no BaseLoc")
             return
-        page_path = resolve(doc_dir, loc)
-        content = self.xml(page_path, "ofd-4")
+        content = self.xml(ref.path, "ofd-4")
         if content is None:
             return
-        for res in children(content, "PageRes"):
-            self.resource_file(resolve(posixpath.dirname(page_path), _text(res)))
+        for res_path in parts.page_resource_paths(content, ref.path):
+            self.resource_file(res_path)
 
     def part_exists(self, path: str, code: str, what: str, severity: Severity = Severity.ERROR) -> None:
         if path and self.member(path) is None:
@@ -210,10 +199,10 @@ class _Validator:
         res = self.xml(res_path, "ofd-5", missing=Severity.WARNING)
         if res is None:
             return
-        base = resolve(posixpath.dirname(res_path), res.get("BaseLoc") or "") or posixpath.dirname(res_path)
+        base = parts.resource_base(res, res_path)
         for tag in ("MediaFile", "FontFile", "Thumbnail", "Substitution"):
             for ref in descendants(res, tag):
-                target = resolve(base, _text(ref))
+                target = parts.resolve(base, parts.text(ref))
                 if target and self.member(target) is None:
                     self.fail("ofd-5", res_path, f"资源文件不存在: {target}", f"referenced resource is missing: {target}",
                               part=target)
@@ -224,12 +213,10 @@ class _Validator:
         listing = self.xml(path, "ofd-6", missing=Severity.WARNING)
         if listing is None:
             return
-        for entry in children(listing, "Signature"):
-            loc = resolve(posixpath.dirname(path), entry.get("BaseLoc") or "")
-            result = SignatureResult(id=entry.get("ID") or "", type=entry.get("Type") or "Seal", provider=None,
-                                     check_method=None)
+        for ref in parts.signature_refs(listing, path):
+            result = SignatureResult(id=ref.id, type=ref.type, provider=None, check_method=None)
             self.signatures.append(result)
-            self.signature(loc, result)
+            self.signature(ref.path, result)
 
     def signature(self, path: str, result: SignatureResult) -> None:
         info = self.member(path) if path else None
@@ -262,7 +249,7 @@ class _Validator:
             self.fail("ofd-6", path, f"摘要算法 {method} 强度不足", f"weak CheckMethod {method}", Severity.WARNING)
         for ref in children(references, "Reference"):
             file_ref = ref.get("FileRef") or ""
-            reason = self.reference(file_ref, _text(child(ref, "CheckValue")), algorithm)
+            reason = self.reference(file_ref, parts.text(child(ref, "CheckValue")), algorithm)
             if reason is None:
                 result.references_ok += 1
             else:
@@ -273,7 +260,7 @@ class _Validator:
     def reference(self, file_ref: str, check_value: str, algorithm: str | None) -> str | None:
         if algorithm is None:
             return "unsupported"
-        info = self.member(resolve("", file_ref))
+        info = self.member(parts.resolve("", file_ref))
         if info is None:
             return "missing"
         try:
@@ -289,8 +276,8 @@ class _Validator:
         return None if hasher.digest() == expected else "mismatch"
 
     def signed_value(self, path: str, sig: etree._Element, raw: bytes, result: SignatureResult) -> None:
-        loc = _text(child(sig, "SignedValue"))
-        target = resolve(posixpath.dirname(path), loc) if loc else ""
+        loc = parts.text(child(sig, "SignedValue"))
+        target = parts.signed_value_path(sig, path)
         info = self.member(target) if target else None
         if info is None:
             self.fail("ofd-6", path, f"签名值文件不存在: {loc}", f"SignedValue missing: {loc}")
@@ -312,19 +299,6 @@ class _Validator:
         elif report.signature_valid is None:
             self.fail("ofd-6", target, "电子印章/签名值未能验证: " + "; ".join(report.problems),
                       "seal/signature value not verified: " + "; ".join(report.problems), Severity.WARNING)
-
-
-def resolve(base_dir: str, loc: str) -> str:
-    """OFD location → member name: absolute (leading '/') from the package root, else from ``base_dir``."""
-    loc = (loc or "").strip().replace("\\", "/")
-    if not loc:
-        return ""
-    joined = loc.lstrip("/") if loc.startswith("/") else posixpath.join(base_dir, loc)
-    return safezip.normalise(joined)
-
-
-def _text(element: etree._Element | None) -> str:
-    return (element.text or "").strip() if element is not None else ""
 
 
 def _check_method(method: str) -> str | None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import posixpath
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -42,6 +41,8 @@ from lxml import etree
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from lantai.errors import BadInput, LantaiError, NotFound
+from lantai.formats import fonts
+from lantai.formats import ofd_parts as parts
 from lantai.formats.safexml import child, children, local_name, parse_xml
 from lantai.packages import zipsafe as safezip
 
@@ -57,7 +58,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_NUMBER = 1e7
 MAX_DEPTH = 32  # nested PageBlocks
 PART_LIMITS = safezip.ZipLimits(max_member_bytes=32 * 1024 * 1024)
-FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/wqy")
 SERIF = (("NotoSerifCJK-Regular.ttc", 2), ("wqy-zenhei.ttc", 0), ("wqy-microhei.ttc", 0))
 SERIF_BOLD = (("NotoSerifCJK-Bold.ttc", 2), *SERIF)
 SANS = (("NotoSansCJK-Regular.ttc", 2), ("wqy-microhei.ttc", 0), ("wqy-zenhei.ttc", 0))
@@ -198,41 +198,27 @@ class _Resources:
     spaces: dict[str, tuple[str, int]] = field(default_factory=dict)  # id → (type, bits)
 
 
-@dataclass(frozen=True)
-class _PageRef:
-    id: str
-    path: str
-
-
 class _Package:
     """An opened OFD: its first document's pages, templates, resources, annotations and seals."""
 
     def __init__(self, zf: zipfile.ZipFile) -> None:
         self.zf = zf
         self.budget = 256 * 1024 * 1024  # bytes of parts read for one page
-        ofd = self.xml("OFD.xml")
+        ofd = self.xml(parts.OFD_XML)
         if local_name(ofd) != "OFD":
             raise OfdRenderError("OFD.xml 根元素不是 ofd:OFD", "OFD.xml root is not ofd:OFD")
-        body = child(ofd, "DocBody")
-        doc_root = _text(child(body, "DocRoot")) if body is not None else ""
-        if not doc_root:
+        first = next(iter(parts.document_refs(ofd)), None)
+        if first is None or not first.path:
             raise OfdRenderError("OFD.xml 缺少 DocRoot", "OFD.xml has no DocBody/DocRoot")
-        self.doc_path = _resolve("", doc_root)
-        self.doc_dir = posixpath.dirname(self.doc_path)
-        self.signatures_path = _resolve("", _text(child(body, "Signatures")))
+        self.doc_path = first.path
+        self.signatures_path = first.signatures
         self.document = self.xml(self.doc_path)
-        pages = child(self.document, "Pages")
-        self.pages = [_PageRef(p.get("ID") or "", _resolve(self.doc_dir, p.get("BaseLoc") or ""))
-                      for p in (_walk_pages(pages) if pages is not None else [])]
-        self.common = child(self.document, "CommonData")
+        self.pages = parts.page_refs(self.document, self.doc_path)
+        self.common = parts.common_data(self.document)
         self.resources = _Resources()
-        self.templates: dict[str, str] = {}
-        if self.common is not None:
-            for name in ("PublicRes", "DocumentRes"):
-                for res in children(self.common, name):
-                    self.load_res(_resolve(self.doc_dir, _text(res)))
-            for tpl in children(self.common, "TemplatePage"):
-                self.templates[tpl.get("ID") or ""] = _resolve(self.doc_dir, tpl.get("BaseLoc") or "")
+        self.templates = {ref.id: ref.path for ref in parts.template_refs(self.document, self.doc_path)}
+        for path in parts.resource_paths(self.document, self.doc_path):
+            self.load_res(path)
 
     # parts
     def read(self, name: str) -> bytes:
@@ -257,15 +243,14 @@ class _Package:
             res = self.xml(path)
         except (OfdRenderError, ValueError):
             return
-        base = _resolve(posixpath.dirname(path), res.get("BaseLoc") or "") or posixpath.dirname(path)
+        base = parts.resource_base(res, path)
         for element in res.iter():
             name, rid = local_name(element), element.get("ID") or ""
             if name == "Font":
-                file = _text(child(element, "FontFile"))
-                self.resources.fonts[rid] = (element, _resolve(base, file) if file else "")
+                self.resources.fonts[rid] = (element, parts.resolve(base, parts.text(child(element, "FontFile"))))
             elif name == "MultiMedia":
-                file = _text(child(element, "MediaFile"))
-                self.resources.media[rid] = ((element.get("Format") or "").upper(), _resolve(base, file))
+                file = parts.text(child(element, "MediaFile"))
+                self.resources.media[rid] = ((element.get("Format") or "").upper(), parts.resolve(base, file))
             elif name == "DrawParam":
                 self.resources.draw_params[rid] = element
             elif name == "ColorSpace":
@@ -274,28 +259,10 @@ class _Package:
 
     def page_box(self, page: etree._Element) -> tuple[float, float, float, float]:
         for area in (child(page, "Area"), child(self.common, "PageArea") if self.common is not None else None):
-            box = _box(_text(child(area, "PhysicalBox"))) if area is not None else None
+            box = _box(parts.text(child(area, "PhysicalBox"))) if area is not None else None
             if box is not None and 1 <= box[2] <= MAX_PAGE_MM and 1 <= box[3] <= MAX_PAGE_MM:
                 return box
         return DEFAULT_BOX
-
-
-def _walk_pages(pages: etree._Element) -> Iterator[etree._Element]:
-    for element in pages:
-        if local_name(element) == "Page":
-            yield element
-
-
-def _resolve(base_dir: str, loc: str) -> str:
-    loc = (loc or "").strip().replace("\\", "/")
-    if not loc:
-        return ""
-    joined = loc.lstrip("/") if loc.startswith("/") else posixpath.join(base_dir, loc)
-    return safezip.normalise(joined)
-
-
-def _text(element: etree._Element | None) -> str:
-    return (element.text or "").strip() if element is not None else ""
 
 
 # --- fonts ----------------------------------------------------------------------------------------
@@ -348,14 +315,7 @@ def _truetype(source: Any, index: int, px: float) -> Any:
 def _system_font(element: etree._Element | None, px: float) -> Any:
     names = " ".join(filter(None, (element.get("FontName"), element.get("FamilyName")))) if element is not None else ""
     bold = element is not None and ((element.get("Bold") or "").lower() == "true")
-    for file, index in _candidates(names.lower(), bold):
-        for directory in FONT_DIRS:
-            path = Path(directory) / file
-            if path.is_file():
-                font = _truetype(str(path), index, px)
-                if font is not None:
-                    return font
-    return ImageFont.load_default(max(1.0, px))
+    return fonts.pil_font(px, _candidates(names.lower(), bold))
 
 
 def _candidates(name: str, bold: bool) -> tuple[tuple[str, int], ...]:
@@ -537,7 +497,7 @@ class _Painter:
         data = child(element, "AbbreviatedData")
         if data is None:
             data = child(element, "AbstractData")
-        subpaths = self._flatten(_text(data), matrix)
+        subpaths = self._flatten(parts.text(data), matrix)
         if not subpaths:
             return
         if (element.get("Fill") or "false").lower() == "true":
@@ -711,24 +671,16 @@ def _decode_image(data: bytes) -> Image.Image | None:
 
 # --- seals ----------------------------------------------------------------------------------------
 def _seal_picture(der: bytes, in_signature: bool) -> Image.Image | None:
-    """The picture of an SESeal (``Seal.esl``) or of the seal inside an SES_Signature.
-
-    SESeal → SES_SealInfo (index 0) → picture (index 3) → data (index 1), in GM/T 0031 (v1) and
-    GB/T 38540 (v4) alike; an SES_Signature holds the SESeal at toSign (0) → eseal (1).
-    """
-    from asn1crypto import core
+    """The picture of an SESeal (``Seal.esl``) or of the seal inside an SES_Signature, as validation reads it."""
+    # Lazy: asn1crypto and the SM2 code load only for a page that has a seal to paint.
+    from lantai.formats import ofd_seal
 
     try:
-        node = core.Sequence.load(der, strict=False)
-        if in_signature:
-            node = core.Sequence.load(node[0].dump(), strict=False)
-            node = core.Sequence.load(node[1].dump(), strict=False)
-        info = core.Sequence.load(node[0].dump(), strict=False)
-        picture = core.Sequence.load(info[3].dump(), strict=False)
-        data = core.OctetString.load(picture[1].dump()).native
+        seal = ofd_seal.seal_of_signature(der) if in_signature else der
     except Exception:  # asn1crypto raises many kinds of errors on foreign structures
         return None
-    return _decode_image(data) if isinstance(data, bytes) else None
+    data = ofd_seal.seal_picture(seal)
+    return _decode_image(data) if data is not None else None
 
 
 def _stamps(package: _Package, page_id: str) -> Iterator[tuple[tuple[float, float, float, float], Image.Image]]:
@@ -739,10 +691,9 @@ def _stamps(package: _Package, page_id: str) -> Iterator[tuple[tuple[float, floa
         listing = package.xml(package.signatures_path)
     except (OfdRenderError, ValueError):
         return
-    for entry in children(listing, "Signature"):
-        path = _resolve(posixpath.dirname(package.signatures_path), entry.get("BaseLoc") or "")
+    for ref in parts.signature_refs(listing, package.signatures_path):
         try:
-            yield from _signature_stamps(package, path, page_id)
+            yield from _signature_stamps(package, ref.path, page_id)
         except (OfdRenderError, ValueError, KeyError):
             continue
 
@@ -754,12 +705,11 @@ def _signature_stamps(package: _Package, path: str, page_id: str) -> Iterator[tu
     if not annots:
         return
     picture = None
-    seal = child(info, "Seal")
-    if seal is not None and _text(child(seal, "BaseLoc")):
-        picture = _seal_picture(package.read(_resolve(posixpath.dirname(path), _text(child(seal, "BaseLoc")))), False)
-    if picture is None and _text(child(signature, "SignedValue")):
-        value = package.read(_resolve(posixpath.dirname(path), _text(child(signature, "SignedValue"))))
-        picture = _seal_picture(value, True)
+    seal_file, value_file = parts.seal_path(signature, path), parts.signed_value_path(signature, path)
+    if seal_file:
+        picture = _seal_picture(package.read(seal_file), False)
+    if picture is None and value_file:
+        picture = _seal_picture(package.read(value_file), True)
     if picture is None:
         return  # e.g. an OFD-format seal picture or a plain CMS signature: nothing to paint
     for annot in annots:
@@ -771,10 +721,9 @@ def _signature_stamps(package: _Package, path: str, page_id: str) -> Iterator[tu
 # --- annotations ----------------------------------------------------------------------------------
 def _annotations(package: _Package, page_id: str) -> Iterator[etree._Element]:
     """The visible ``Annot`` elements of one page."""
-    listing_ref = _text(child(package.document, "Annotations"))
-    if not listing_ref:
+    listing_path = parts.relative(package.doc_path, child(package.document, "Annotations"))
+    if not listing_path:
         return
-    listing_path = _resolve(package.doc_dir, listing_ref)
     try:
         listing = package.xml(listing_path)
     except (OfdRenderError, ValueError):
@@ -783,7 +732,7 @@ def _annotations(package: _Package, page_id: str) -> Iterator[etree._Element]:
         if page.get("PageID") != page_id:
             continue
         try:
-            annots = package.xml(_resolve(posixpath.dirname(listing_path), _text(child(page, "FileLoc"))))
+            annots = package.xml(parts.relative(listing_path, child(page, "FileLoc")))
         except (OfdRenderError, ValueError):
             continue
         for annot in children(annots, "Annot"):
@@ -868,8 +817,8 @@ def _render(package: _Package, page_index: int, dpi: float) -> tuple[Image.Image
                               f"page {page_index + 1} is outside the document ({len(package.pages)} pages)")
     ref = package.pages[page_index]
     page = package.xml(ref.path)
-    for res in children(page, "PageRes"):
-        package.load_res(_resolve(posixpath.dirname(ref.path), _text(res)))
+    for res_path in parts.page_resource_paths(page, ref.path):
+        package.load_res(res_path)
     ox, oy, width_mm, height_mm = package.page_box(page)
     scale = dpi / MM_PER_INCH
     size = (max(1, round(width_mm * scale)), max(1, round(height_mm * scale)))
@@ -904,6 +853,6 @@ def _templates(painter: _Painter, package: _Package, refs: list[etree._Element],
         except (OfdRenderError, ValueError):
             painter.count.skipped.append(f"template {ref.get('TemplateID')}: missing or unreadable")
             continue
-        for res in children(template, "PageRes"):
-            package.load_res(_resolve(posixpath.dirname(path), _text(res)))
+        for res_path in parts.page_resource_paths(template, path):
+            package.load_res(res_path)
         painter.layers(child(template, "Content"), painter.base)

@@ -210,13 +210,40 @@ def _verify_public_key(cert: x509.Certificate, algorithm: str, message: bytes, s
     return valid
 
 
+# -- the seal (SESeal), read loosely -----------------------------------------------------------------
+# SESeal → SES_SealInfo (index 0) → header (0), esID (1), property (2, name at 1), picture (3, data at 1),
+# in GM/T 0031 (v1) and GB/T 38540 (v4) alike; an SES_Signature holds the SESeal at toSign (0) → eseal (1).
+def _element(der: bytes, index: int) -> core.Sequence:
+    return core.Sequence.load(core.Sequence.load(der, strict=False)[index].dump(), strict=False)
+
+
+def seal_info(seal_der: bytes) -> core.Sequence:
+    """The SES_SealInfo of an SESeal (``Seal.esl``, or the eseal inside a signature)."""
+    return _element(seal_der, 0)
+
+
+def seal_of_signature(signed_value: bytes) -> bytes:
+    """The DER of the SESeal inside an SES_Signature (``SignedValue.dat``)."""
+    return _element(_element(signed_value, 0).dump(), 1).dump()
+
+
+def seal_picture(seal_der: bytes) -> bytes | None:
+    """The picture data of an SESeal (PNG, JPEG … or an OFD), for painting; None when unreadable."""
+    try:
+        picture = core.Sequence.load(seal_info(seal_der)[3].dump(), strict=False)
+        data = core.OctetString.load(picture[1].dump()).native
+    except Exception:  # asn1crypto raises many kinds of errors on foreign structures
+        return None
+    return data if isinstance(data, bytes) else None
+
+
 def _read_seal(seal_der: bytes, report: SealReport) -> None:
-    """Seal name and id for the report (SESeal → SES_SealInfo → header, esID, property.name).
+    """Seal name and id for the report (SES_SealInfo → header, esID, property.name).
 
     Failures here are recorded, never fatal: the seal's appearance data is not what we verify.
     """
     try:
-        info = core.Sequence.load(core.Sequence.load(seal_der, strict=False)[0].dump(), strict=False)
+        info = seal_info(seal_der)
         header = SesHeader.load(info[0].dump())
         if header["id"].native != "ES":
             report.problems.append("seal header ID is not 'ES'")

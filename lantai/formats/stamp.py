@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lantai.errors import BadInput, StorageError
+from lantai.formats import fonts
 
 MM = 72 / 25.4
 CELL_W, CELL_H = 16 * MM, 7.5 * MM  # 48 mm × 15 mm overall: the usual size of a paper 归档章
 TOP_MARGIN = 6 * MM
 STAMP_RED = (0.86, 0.08, 0.08)
-_FONT_CANDIDATES = (  # TrueType outlines, which reportlab can embed (Noto CJK is CFF and cannot be)
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
-)
 
 
 @dataclass(frozen=True)
@@ -61,10 +57,9 @@ def _font_name() -> str:
 
     if "LantaiStamp" in pdfmetrics.getRegisteredFontNames():
         return "LantaiStamp"
-    for path, index in _FONT_CANDIDATES:
-        if Path(path).is_file():
-            pdfmetrics.registerFont(TTFont("LantaiStamp", path, subfontIndex=index))
-            return "LantaiStamp"
+    for path, index in fonts.installed(fonts.EMBEDDABLE):
+        pdfmetrics.registerFont(TTFont("LantaiStamp", str(path), subfontIndex=index))
+        return "LantaiStamp"
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # not embedded; last resort

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from pathlib import Path
 from typing import IO, Any
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
+from lantai.domain.clock import BEIJING
+from lantai.formats import fonts
 
 
 def text_for(display_name: str, username: str, moment: dt.datetime | None = None) -> str:
@@ -78,11 +78,9 @@ def watermark_image(source: IO[bytes], text: str, out: IO[bytes], suffix: str) -
     rgb.save(out, format={".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}.get(suffix.lower(), "JPEG"))
 
 
-def cjk_font(size: int) -> Any:
-    from PIL import ImageFont
+WATERMARK_FACES = (("wqy-zenhei.ttc", 0), ("wqy-microhei.ttc", 0), ("NotoSansCJK-Regular.ttc", 0))
 
-    for path in ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                 "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
-        if Path(path).exists():
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default()
+
+def cjk_font(size: int) -> Any:
+    """The watermark's face: WenQuanYi Zen Hei, Micro Hei, or Noto Sans CJK, whichever is installed."""
+    return fonts.pil_font(size, WATERMARK_FACES)

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-_PRELOAD = ["lantai.services.ingest", "lantai.jobs.hashing", "lantai.search"]
+DEFAULT_PRELOAD = ("lantai.services.ingest", "lantai.jobs.hashing", "lantai.search")
+_PRELOAD = list(DEFAULT_PRELOAD)
 
 
 def warm_up(preload: list[str] | None = None) -> None:
@@ -40,14 +41,14 @@ def warm_up(preload: list[str] | None = None) -> None:
     forkserver.ensure_running()
 
 
-def warm_up_workers(workers: int) -> None:
+def warm_up_workers(workers: int, preload: list[str] | None = None) -> None:
     """Warm the fork server when work will run on a pool (``workers`` > 1); a no-op otherwise.
 
     Call it before importing the heavy modules the work needs: this module is light on purpose,
     so the server's imports run on another core while the caller does its own.
     """
     if workers > 1:
-        warm_up()
+        warm_up(preload)
 
 
 def worker_pool(workers: int, *, preload: list[str] | None = None, initializer: Callable[..., object] | None = None,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lantai.crypto.keystore import Keystore, open_keystore
 from lantai.domain.findings import errors
-from lantai.errors import NotFound, PackageError
+from lantai.errors import NotFound, PackageError, ValidationFailed
 from lantai.packages import bag as bagit_package
 
 EEP_SUFFIX = ".eep"
@@ -47,8 +47,7 @@ def materialise_sip(path: Path, work_dir: Path, keystore: Keystore | None) -> Pa
 
 
 def _extract_eep(path: Path, work_dir: Path, keystore: Keystore | None) -> Path:
-    from lantai.errors import ValidationFailed
-    from lantai.packages.eep import extract_eep
+    from lantai.packages.eep import extract_eep  # lazy: lxml and the EEP reader only for an EEP
 
     work_dir.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix=".eep-", dir=work_dir)) / path.stem

@@ -17,6 +17,7 @@ Digests are streamed (:mod:`lantai.crypto.digests`), never read whole.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -211,8 +212,6 @@ def _check_digests(bag: bagit.Bag, report: BagReport) -> None:
 
 
 def _supported(expected: dict[str, str]) -> list[str]:
-    import hashlib
-
     return [a for a in expected if a in hashlib.algorithms_available]
 
 

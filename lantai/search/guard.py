@@ -14,10 +14,12 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from lantai.search.index import Progress, SearchIndex
 from lantai.search.model import IndexEntry
+
+Lookup = Callable[[list[str]], Iterable[IndexEntry]]  # current entries of these record ids (None: deleted)
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,12 @@ class GuardedIndex:
     def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> bool:
         """Index ``entries``; False (and the index marked stale) when that failed."""
         items = list(entries)
-        return self._attempt(conn, f"upsert {len(items)}", lambda: self.index.upsert(conn, items))
+        return self._attempt(conn, f"upsert {len(items)}", lambda: self.index.upsert(conn, items),
+                             [e.record_id for e in items])
 
     def delete(self, conn: Connection, record_ids: Iterable[str]) -> bool:
         ids = list(record_ids)
-        return self._attempt(conn, f"delete {len(ids)}", lambda: self.index.delete(conn, ids))
+        return self._attempt(conn, f"delete {len(ids)}", lambda: self.index.delete(conn, ids), ids)
 
     def is_stale(self, conn: Connection) -> bool:
         return (self.stale_file is not None and self.stale_file.exists()) or self.index.is_stale(conn)
@@ -53,7 +56,18 @@ class GuardedIndex:
             self.stale_file.unlink(missing_ok=True)
         return count
 
-    def _attempt(self, conn: Connection, what: str, operation: Callable[[], object]) -> bool:
+    def rebuild(self, engine: Engine, entries: Iterable[IndexEntry], lookup: Lookup,
+                progress: Progress | None = None, workers: int = 1) -> int:
+        """Rebuild without blocking writers (lantai.search.online); errors propagate."""
+        from lantai.search.online import rebuild
+
+        count = rebuild(engine, self.index, entries, lookup, progress, workers)
+        if self.stale_file is not None:
+            self.stale_file.unlink(missing_ok=True)
+        return count
+
+    def _attempt(self, conn: Connection, what: str, operation: Callable[[], object],
+                 record_ids: list[str] | None = None) -> bool:
         if conn.dialect.name == "sqlite":
             from lantai.search.sqlite_fts import ensure_transaction
 
@@ -65,7 +79,20 @@ class GuardedIndex:
         except Exception as exc:  # any failure of a derived index must not stop the archive
             log.warning("search index %s failed, index marked stale: %s", what, exc)
             self._mark_stale(conn, f"{what} failed: {type(exc).__name__}: {exc}"[:500])
+            self._note_changes(conn, record_ids or [])
             return False
+
+    def _note_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        """Tell a running rebuild (lantai.search.online) about a change the live index refused —
+        a rebuild is how a stale index gets repaired, and it must not miss this item."""
+        note = getattr(self.index, "note_changes", None)
+        if note is None or not record_ids:
+            return
+        try:
+            with conn.begin_nested():
+                note(conn, record_ids)
+        except Exception as exc:
+            log.warning("cannot log search index changes for a running rebuild: %s", exc)
 
     def _mark_stale(self, conn: Connection, reason: str) -> None:
         try:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lantai.domain.search import MAX_RESULT_WINDOW  # noqa: F401  (re-exported: backends and callers import it here)
+
 SORTS = ("relevance", "date", "-date", "archival_code")
 # Facet name (as returned) → IndexEntry attribute; all are exact-value metadata.
 FACET_FIELDS = ("year", "retention", "organisation", "document_type", "security_classification", "fonds")
-# Deepest position a page may reach by offset (offset + limit), like Elasticsearch's
-# max_result_window: a page costs every hit before it. Deeper asks are BadInput; cursors are
-# not bounded by it.
-MAX_RESULT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)

@@ -7,45 +7,66 @@ positions and weights — 题名 A, 文号 B, 责任者 C, everything else D —
 in one field is matched by its field tag (``'ǂT档案'``, see prepare.field_tag), which the GIN
 index answers without reading the rows. Queries are tsquery literals built the same way.
 
-Filters and the clearance restriction are plain column conditions next to ``tsv @@ query``:
-the GIN index finds the candidates, the conditions are checked on those rows. Bulk reindex
-uses COPY and builds the GIN index after loading, which is several times faster than
-maintaining it row by row.
+Filters (保管期限:永久, 年度:2020) are tags in the tsvector, as on SQLite (prepare.tag), so the
+GIN index answers the whole match; the clearance restriction and date ranges are plain column
+conditions checked on the rows it finds. Bulk reindex uses COPY and builds the GIN index after
+loading, which is several times faster than maintaining it row by row.
 
-Matches are tested row by row when the planner walks the newest rows first (a broad word:
-reading a GIN posting list of most of the table costs more than testing the newest rows until
-the count window is full), and ranked row by row, so each test reads the row's tsvector. It is
-stored lz4-compressed (several times faster to decompress than the default pglz) and *inline*
-(``STORAGE MAIN``, layout 2): out of line, each test also looked the value up in the TOAST
-table, and the walk of a broad word took twice as long (100,000 entries: 55 → 25 ms for the
-newest 5,000 matches). The body text goes out of line instead; only snippets and phrase checks
-read it. Exact-value filters are written ``col = ANY(array)``: as ``col = value`` the planner
-moves them behind the tsvector test, which then ran on every row the filter would have
-rejected. PostgreSQL ranks a smaller window than SQLite, and ranks only that window's rows.
+Layout 3 (measured at 100,000 entries; layout 2 walked the newest rows testing each inline
+tsvector, ~5 µs per row tested: a word found in one item in eight tested 40,000 rows to count
+5,000 matches):
+
+* Every tsvector also holds its row's *epoch tag* (``'ǂE61'``: the row id divided by 4,096), so
+  "the newest matches" is a GIN question too. A search asks for its words AND the newest
+  epochs' tags (``(words) & ('ǂE61' | 'ǂE60')``): the GIN index intersects the words' posting
+  lists with those few thousand rows without reading the rest of them (0.9 ms for 5,600 rows
+  of a word in 80 % of the items), and only matching rows are read, without re-testing their
+  tsvectors. How many epochs to ask next is estimated from the density of matches so far;
+  when few matches are left to find, the words are asked alone (a rare name: two cheap asks).
+* The tsvector is stored out of line (``toast_tuple_target = 512``): a row is then its few
+  hundred bytes of metadata, and reading the 5,000 newest matches of a broad word took 4 ms
+  instead of 90 ms (a 3 KB compressed tsvector inline filled half a page per row).
+* Relevance is scored as on SQLite — rarity × field weight — from GIN lookups of the field
+  tags restricted to the ranked window's epochs; ts_rank() read every ranked row's tsvector
+  from the TOAST table. Positions and weights stay in the tsvector; nothing reads them now.
+* Each search sets ``plan_cache_mode = force_custom_plan`` and ``enable_seqscan = off`` for its
+  transaction (set_config(…, true); no server setting is needed): the planner, guessing from
+  a word's frequency in the whole table, otherwise chose to read the table testing tsvectors.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
+from lantai.errors import BadInput
 from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
 from lantai.search.plan import Pair, Params, Plan
-from lantai.search.prepare import PreparedDoc, field_tag, field_tags, prepare
-from lantai.search.sqlbase import SqlIndexBase
+from lantai.search.prepare import TAG, PreparedDoc, field_tag, field_tags, prepare, tag
+from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import normalize
 
 RANK_WEIGHTS = "CAST('{0.1, 0.4, 1.0, 1.0}' AS real[])"  # D, C, B, A
 POSITIONS_PER_LEXEME = 8
-FILTER_INDEXES = ("year", "retention", "organisation", "document_type")
-PHRASE_WALK = 12  # rows tested per wanted match before a text-checked query asks the planner
+EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
+EPOCH_ROWS = 1 << EPOCH_BITS
+EPOCH_MARGIN = 1.3  # ask for this many times the epochs the density so far says are needed
+# Relevance, as on SQLite: scored column → (weight, fields whose tags answer it); "*": anywhere.
+# A word asked in one field (题名:通知) scores by that field: 责任者 4, the others 1.
+SCORED = {"title_docno": (10.0, ("title", "document_number")), "author": (4.0, ("author",)), "*": (1.0, ())}
+FIELD_WEIGHT = {"author": 4.0}
 BATCH = 500
+BUILD_MEMORY = "256MB"  # maintenance_work_mem of the session building the GIN index
+SWAP_LOCK_TIMEOUT = "30s"  # a rebuild's swap waits this long for the live table's writers
 COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
            "document_type", "security_classification", "clearance_rank", "archival_code", "fonds", "body", "tsv")
 
@@ -56,13 +77,14 @@ DDL = (
         year INTEGER, retention TEXT NOT NULL DEFAULT '', organisation TEXT NOT NULL DEFAULT '',
         document_type TEXT NOT NULL DEFAULT '', security_classification TEXT NOT NULL DEFAULT '',
         clearance_rank SMALLINT NOT NULL, archival_code TEXT NOT NULL DEFAULT '', fonds TEXT NOT NULL DEFAULT '',
-        body TEXT NOT NULL DEFAULT '', tsv TSVECTOR COMPRESSION lz4 NOT NULL)""",
+        body TEXT NOT NULL DEFAULT '', tsv TSVECTOR COMPRESSION lz4 NOT NULL)
+        WITH (toast_tuple_target = 512)""",
     "CREATE INDEX IF NOT EXISTS search_docs_tsv ON search_docs USING GIN (tsv)",
     'CREATE INDEX IF NOT EXISTS search_docs_date ON search_docs (date COLLATE "C")',
     'CREATE INDEX IF NOT EXISTS search_docs_code ON search_docs (archival_code COLLATE "C")',
-    # a filtered query walks its filter's rows newest first instead of every row (layout 2)
-    *(f"CREATE INDEX IF NOT EXISTS search_docs_{c} ON search_docs ({c}, id)" for c in FILTER_INDEXES),
 )
+# (column, id) indexes of layout 2, for filtered queries walking the newest rows: filters are tags now
+LEGACY_INDEXES = tuple(f"search_docs_{c}" for c in ("year", "retention", "organisation", "document_type"))
 
 
 INDEX_NAMES = tuple(statement.split()[5] for statement in DDL[1:])  # CREATE INDEX IF NOT EXISTS <name>
@@ -93,7 +115,18 @@ def tsvector_literal(doc: PreparedDoc) -> str:
             parts += [f"'{t}':{positions[min(k, POSITIONS_PER_LEXEME)]}" for t, k in Counter(field).items()]
     for tags, positions in zip(field_tags(doc).values(), _POSITIONS, strict=False):
         parts += [f"'{t}':{positions[1]}" for t in tags]
+    parts += [f"'{t}'" for t in doc.tags]  # clearance and filter tags (prepare.tag), without positions
     return " ".join(parts)
+
+
+def epoch_tag(row_id: int) -> str:
+    """The lexeme naming the block of row ids ``row_id`` is in (layout 3)."""
+    return f"{TAG}E{row_id >> EPOCH_BITS}"
+
+
+def with_epoch(row: tuple, row_id: int) -> tuple:
+    """A :func:`copy_row` row with its id first and its epoch tag added to the tsvector."""
+    return (row_id, *row[:-1], f"{row[-1]} '{epoch_tag(row_id)}'")
 
 
 def copy_row(doc: PreparedDoc) -> tuple:
@@ -132,19 +165,17 @@ class PostgresDialect:
         return "(" + " OR ".join(f"strpos({fold(c)}, {name}) > 0" for c in columns) + ")"
 
     def filter(self, field: str, value: str, params: Params) -> Pair:
-        # Written twice on purpose. "col = value" can walk the (col, id) index newest first,
-        # but the planner tests such a condition after every other one — the costly tsvector
-        # match included — when it is not the index condition (two filters); "col = ANY(array)"
-        # is tested first, so rows the filter rejects never have their tsvector read.
-        typed = _year(value) if field == "year" else value
-        array_type = "integer[]" if field == "year" else "text[]"
-        name, values = params.add(typed), params.add([typed])
-        return None, f"(d.{field} = ANY(CAST({values} AS {array_type})) AND d.{field} = {name})"
+        # a tag in the tsvector (as on SQLite): the GIN index answers the whole match, and the
+        # planner has no column index to prefer, testing each row's (out of line) tsvector
+        return _quote(tag(field, _year(value) if field == "year" else value)), None
 
     def range(self, field: str, low: str | None, high: str | None, params: Params) -> Pair:
         convert = _year if field == "year" else str
-        parts = ([f"d.{field} >= {params.add(convert(low))}"] if low else []) + \
-                ([f"d.{field} <= {params.add(convert(high))}"] if high else [])
+        low_v, high_v = (convert(v) if v else None for v in (low, high))
+        if field == "year" and low_v is not None and high_v is not None and 0 <= high_v - low_v <= 100:
+            return self.disj([_quote(tag("year", y)) for y in range(low_v, high_v + 1)]), None
+        parts = ([f"d.{field} >= {params.add(low_v)}"] if low_v is not None else []) + \
+                ([f"d.{field} <= {params.add(high_v)}"] if high_v is not None else [])
         return None, "(" + " AND ".join(parts or ["TRUE"]) + ")"
 
     def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params) -> Pair:
@@ -152,8 +183,6 @@ class PostgresDialect:
 
 
 def _year(value: str) -> int:
-    from lantai.errors import BadInput
-
     try:
         return int(value)
     except ValueError:
@@ -165,7 +194,10 @@ class PostgresIndex(SqlIndexBase):
     dialect = PostgresDialect()
     rank_window = 500
     row_id = "d.id"
-    layout = "2"  # tsvector stored inline
+    layout = "3"  # epoch and filter tags, tsvector out of line
+    renamed = re.compile(r"\b(search_docs)")  # the table, its indexes, constraints and sequence
+    _top: int | None = None  # newest row id, read when a search starts
+    _has_state: bool | None = None  # whether the state table exists, likewise
 
     def _from(self, joined: bool) -> str:
         return "search_docs d"
@@ -196,122 +228,339 @@ class PostgresIndex(SqlIndexBase):
         # any parameters: assuming a tsquery matches 500 rows, it read every match of a broad
         # word through the GIN index and sorted them (700 ms at 100,000 entries, instead of 40
         # for walking the newest rows). How many rows a query matches is the whole question here.
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        return super().search(conn, query)
+        # And a match is always asked of the GIN index (see _newest): the planner, guessing from
+        # a word's frequency in the whole table, chose to read every row and test its tsvector.
+        # One round trip for the settings, the newest row id (see _newest_by_epoch) and whether
+        # the state table is there: on a busy machine each round trip waits for a time slice.
+        row = conn.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                                "set_config('enable_seqscan', 'off', true), (SELECT max(id) FROM search_docs), "
+                                f"to_regclass('{STATE_TABLE}') IS NOT NULL")).one()
+        self._top, self._has_state = row[2], row[3]
+        try:
+            return super().search(conn, query)
+        finally:
+            self._top = self._has_state = None
 
-    def _match_ids(self, conn: Connection, plan: Plan, cap: int | None) -> list[int]:
-        return [r[0] for r in self._matching(conn, plan, cap, "d.id")]
+    def is_stale(self, conn: Connection) -> bool:
+        if self._has_state:  # known to exist (search): no savepoint around reading it
+            return self._stale_reason(self._state(conn)) is not None
+        return super().is_stale(conn)
 
-    def _match_facet_rows(self, conn: Connection, plan: Plan, cap: int | None) -> list[Sequence[Any]] | None:
-        """The facet columns with the ids: the match reads each row anyway, and grouping the
-        window's rows again took 10-40 ms (5,000 index probes into a wide table)."""
-        return self._matching(conn, plan, cap, "d.id, " + ", ".join(f"d.{c}" for c in FACET_FIELDS))
-
-    def _matching(self, conn: Connection, plan: Plan, cap: int | None, columns: str) -> list[Sequence[Any]]:
-        """``columns`` of the newest ``cap + 1`` matches, newest first."""
+    def _match(self, conn: Connection, plan: Plan, cap: int | None,
+               facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
         where, params, _ = self._where(plan, True)
-        condition = " AND ".join(where)
-        if plan.checks_text and cap is not None:
-            rows = self._walk_newest(conn, columns, condition, params, cap)
-            if rows is not None:
-                return rows
-        sql = f"SELECT {columns} FROM search_docs d WHERE {condition} ORDER BY d.id DESC"
+        if plan.match is not None and cap is not None:
+            return self._newest_by_epoch(conn, plan.match, where[:-1], params, cap, facets)
+        columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
+        sql = f"SELECT {columns} FROM search_docs d WHERE {' AND '.join(where)} ORDER BY d.id DESC"
         if cap is not None:
             sql += " LIMIT :cap"
             params["cap"] = cap + 1
-        return list(conn.execute(text(sql), params).all())
+        rows = conn.execute(text(sql), params).all()
+        kept = rows if cap is None else rows[:cap]
+        return [r[0] for r in rows], [(*r[1:], 1) for r in kept] if facets else None
 
-    def _walk_newest(self, conn: Connection, columns: str, condition: str, params: dict[str, Any],
-                     cap: int) -> list[Sequence[Any]] | None:
-        """The newest matches of a query whose words are checked in the stored text, found by
-        testing the newest rows in order; None when too few of them match.
+    def _newest_by_epoch(self, conn: Connection, match: str, conditions: list[str], params: dict[str, Any],
+                         cap: int, facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
+        """The newest ``cap + 1`` rows matching ``match`` and ``conditions``, newest first, asked
+        epoch by epoch (see the module docstring), and the facet counts of the first ``cap``.
 
-        The planner multiplies the words' frequencies, so the tokens of one phrase — which come
-        together — look rare: it fetched every row holding them through the GIN index and
-        checked each one's body text (1.3 s for a common phrase at 100,000 entries) to keep
-        the newest thousand. The walk tests at most ``PHRASE_WALK`` rows per wanted match.
+        The first round asks the newest epochs holding at least half an epoch of rows; each
+        later one as many epochs as the density of matches so far says are needed to fill the
+        window (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
+        estimate reaches past half of them), the words alone below the rows asked.
         """
-        params = {**params, "budget": PHRASE_WALK * (cap + 1), "cap": cap + 1}
-        sql = (f"SELECT {columns} FROM (SELECT * FROM search_docs ORDER BY id DESC LIMIT :budget) d "
-               f"WHERE {condition} ORDER BY d.id DESC LIMIT :cap")
-        rows = list(conn.execute(text(sql), params).all())
-        return rows if len(rows) > cap else None
+        top = self._top if self._top is not None else conn.execute(text("SELECT max(id) FROM search_docs")).scalar()
+        ids: list[int] = []
+        counted: list[Sequence[Any]] = []
+        if top is None:
+            return ids, counted if facets else None
+        want = cap + 1
+        high = top >> EPOCH_BITS  # newest epoch not asked yet
+        count = 1 if (top & (EPOCH_ROWS - 1)) >= EPOCH_ROWS // 2 else 2
+        scanned = 0
+        while True:
+            low = max(0, high - count + 1)
+            scanned += min(top + 1, (high + 1) << EPOCH_BITS) - (low << EPOCH_BITS)
+            epochs = [f"({match}) & {_quote(f'{TAG}E{e}')}" for e in range(high, low - 1, -1)]
+            self._newest(conn, epochs, conditions, params, want, ids, counted, facets)
+            if len(ids) >= want or low == 0:
+                break
+            density = len(ids) / scanned
+            left = low << EPOCH_BITS  # row ids below the epochs asked
+            needed = (want - len(ids)) / density * EPOCH_MARGIN if density else float("inf")
+            if density * left <= 2 * want or needed >= left / 2:
+                self._newest(conn, [match], conditions, params, want, ids, counted, facets, below=left)
+                break
+            high, count = low - 1, -(-int(needed) // EPOCH_ROWS)
+        return ids, counted if facets else None
+
+    @staticmethod
+    def _newest(conn: Connection, matches: list[str], conditions: list[str], params: dict[str, Any], want: int,
+                ids: list[int], counted: list[Sequence[Any]], facets: bool, below: int | None = None) -> None:
+        """Add to ``ids`` the newest rows matching any of ``matches`` (with an id below
+        ``below``) until there are ``want``, newest first; with ``facets``, add to ``counted``
+        the facet counts of those among the first ``want - 1``, counted by PostgreSQL.
+
+        One GIN scan per tsquery (one per epoch): in ``words & (epoch | epoch …)`` no epoch tag
+        is required, so the GIN scan followed the rarest word's whole posting list (a year tag:
+        9 % of a million rows) instead of the few thousand rows of each epoch. MATERIALIZED, and
+        the id bound outside it: every match is found through the GIN index, then the newest
+        kept; given the chance the planner walked the primary key (or read the whole table)
+        testing each row's tsvector. The ids come back as one array, the facets as counts.
+        """
+        where = " AND ".join([*conditions, "d.tsv @@ CAST(q.x AS tsquery)"])
+        columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
+        bound = "WHERE m.id < :below " if below is not None else ""
+        newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
+                  f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+                  f"t AS MATERIALIZED (SELECT * FROM m {bound}ORDER BY id DESC LIMIT :limit) "
+                  "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t)")
+        values = {**params, "matches": matches, "limit": want - len(ids), "below": below,
+                  "counted": max(0, want - 1 - len(ids))}
+        if not facets:
+            ids += conn.execute(text(newest), values).scalar() or []
+            return
+        nulls = ", ".join(["NULL"] * len(FACET_FIELDS))
+        fields = ", ".join(FACET_FIELDS)
+        sets = ", ".join(f"({c})" for c in FACET_FIELDS)
+        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, {fields}, count(*) FROM "
+               f"(SELECT * FROM t ORDER BY id DESC LIMIT :counted) f GROUP BY GROUPING SETS ({sets})")
+        for row in conn.execute(text(sql), values):
+            if row[-1] is None:  # the ids (no count)
+                ids += row[0] or []
+            else:
+                counted.append(row[1:])
 
     def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
                      floor: int | None, ids: list[int]) -> Sequence[Any]:
-        """Rank the window's rows only (they all match: no second match test), scoring each once."""
+        """The window's rows best first, scored as on SQLite (sqlite_fts.SqliteIndex._scores):
+        Σ over terms of rarity × field weight — 题名 and 文号 10, 责任者 4, anywhere 1 —
+        with ties newest first.
+
+        Which window rows hold a term in a field is asked of the GIN index (field tags, within
+        the window's epochs), all terms and fields in one statement. ts_rank() read each
+        window row's tsvector out of line: 500 TOAST lookups, the costliest step of a search.
+        """
         if plan.match is None or not plan.has_text:
             return super()._ranked_page(conn, plan, limit, after, floor, ids)
         window = [i for i in ids if floor is None or i >= floor]
-        params: dict[str, Any] = {"m": plan.match, "ids": window, "lim": limit + 1}
-        where = ""
+        scores = self._scores(conn, plan.rank_terms, window, anywhere=plan.has_or)
+        ranked = sorted((-scores.get(i, 0.0), -i) for i in window)
         if after is not None:
-            params["ck"], params["cr"] = after
-            where = "WHERE (r.score > :ck OR (r.score = :ck AND r.rid > :cr))"
-        sql = (f"SELECT r.rid, r.score, r.score FROM (SELECT d.id AS rid, {self._score_sql(':m')} AS score "
-               f"FROM search_docs d WHERE d.id = ANY(:ids)) r {where} ORDER BY r.score, r.rid LIMIT :lim")
-        return conn.execute(text(sql), params).all()
+            ranked = [r for r in ranked if r > (after[0], -after[1])]
+        return [(-negative_id, key, key) for key, negative_id in ranked[: limit + 1]]
+
+    def _scores(self, conn: Connection, terms: list[tuple[str, str | None]], window: list[int],
+                anywhere: bool) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        if not window or not terms:
+            return scores
+        asked = [(token, field, column) for token, field in terms
+                 for column in ([field] if field else [c for c in SCORED if anywhere or c != "*"])]
+        hits = self._window_hits(conn, [self._field_query(token, column) for token, _f, column in asked], window)
+        everything = set(window)
+        for token, field in terms:
+            found = {column: hits[n] for n, (t, f, column) in enumerate(asked) if (t, f) == (token, field)}
+            holding = set().union(*found.values()) if anywhere or field else everything
+            rarity = math.log(1 + len(window) / (1 + len(holding)))
+            for column, rows in found.items():
+                weight = SCORED.get(column, (1.0,))[0] if not field else FIELD_WEIGHT.get(column, 1.0)
+                for row_id in rows:
+                    scores[row_id] = scores.get(row_id, 0.0) + rarity * weight
+        return scores
+
+    @staticmethod
+    def _field_query(token: str, column: str) -> str:
+        """tsquery for ``token`` in a scored column (field tags) or anywhere (``*``)."""
+        if column == "*":
+            return _quote(token)
+        fields = SCORED[column][1] if column in SCORED else (column,)
+        return "(" + " | ".join(_quote(field_tag(f, token)) for f in fields) + ")"
+
+    @staticmethod
+    def _window_hits(conn: Connection, queries: list[str], window: list[int]) -> list[set[int]]:
+        """For each tsquery, the window rows matching it; one statement, one GIN scan per query
+        and epoch holding window rows (an epoch tag then drives each scan: a field tag such as
+        题名:通知 alone is in a quarter of all rows)."""
+        epochs = sorted({i >> EPOCH_BITS for i in window})
+        keys = [n for n in range(len(queries)) for _e in epochs]
+        asked = [f"({q}) & {_quote(f'{TAG}E{e}')}" for q in queries for e in epochs]
+        sql = ("SELECT r.k, array_agg(r.id) FROM unnest(CAST(:keys AS int[]), CAST(:asked AS text[])) AS q(k, x) "
+               "CROSS JOIN LATERAL (SELECT q.k, d.id FROM search_docs d WHERE d.tsv @@ CAST(q.x AS tsquery) "
+               # "id + 0": not an index condition, or the planner fetched each window row by id
+               # and tested its tsvector (out of line) instead of asking the GIN index
+               "AND d.id + 0 = ANY(:w)) r GROUP BY r.k")
+        found: list[set[int]] = [set() for _ in queries]
+        for k, ids in conn.execute(text(sql), {"keys": keys, "asked": asked, "w": window}):
+            found[k] = set(ids)
+        return found
 
     # --- schema and writes -----------------------------------------------------------------------
     def ensure_schema(self, conn: Connection) -> None:
         conn.execute(text(self._state_ddl()))
+        conn.execute(text(self._changes_ddl()))
         for statement in DDL:
             conn.execute(text(statement))
-        self._store_tsvector_inline(conn)
+        self._store_tsvector_out_of_line(conn)
         if not self._state(conn):
             self._mark_current(conn)
 
-    def _store_tsvector_inline(self, conn: Connection) -> None:
-        """``STORAGE MAIN`` for the tsvector (PostgreSQL 15 cannot say so in CREATE TABLE).
+    def _store_tsvector_out_of_line(self, conn: Connection) -> None:
+        """The tsvector out of line (layout 3), so a row is the few hundred bytes of its metadata.
 
-        Applies to rows written from now on: an index of layout 1 is stale until reindexed.
+        A search now reads the rows the GIN index found and never tests their tsvectors; with
+        the tsvector inline (layout 2: ~3 KB compressed) those rows filled a page each, and
+        reading 5,000 of them took 90 ms (4 ms out of line). Only ranking reads the tsvector.
+        Applies to rows written from now on: an index of layout 2 is stale until reindexed.
         """
-        storage = conn.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = "
-                                    "CAST('search_docs' AS regclass) AND attname = 'tsv'")).scalar()
-        if storage != "m":
-            conn.execute(text("ALTER TABLE search_docs ALTER COLUMN tsv SET STORAGE MAIN"))
+        storage = conn.execute(text(self._t("SELECT attstorage FROM pg_attribute WHERE attrelid = "
+                                            "CAST('search_docs' AS regclass) AND attname = 'tsv'"))).scalar()
+        if storage != "x":
+            conn.execute(text(self._t("ALTER TABLE search_docs ALTER COLUMN tsv SET STORAGE EXTENDED, "
+                                      "SET (toast_tuple_target = 512)")))
 
     def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> int:
+        """Add or replace entries; a replaced entry takes a new row id, as if indexed now (as on
+        SQLite), so its epoch tag is known before the row is written.
+
+        While a rebuild runs the ids are logged *after* the write: the rebuild's start locks
+        the table against writers, so a writer either committed before it or sees its mark.
+        """
         count = 0
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
-        sql = (f"INSERT INTO search_docs ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-               f"ON CONFLICT (record_id) DO UPDATE SET {updates}")
+        written: list[str] = []
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("id", *COLUMNS[1:]))
+        sql = self._t(f"INSERT INTO search_docs (id, {', '.join(COLUMNS)}) VALUES "
+                      f"({', '.join(['%s'] * (len(COLUMNS) + 1))}) ON CONFLICT (record_id) DO UPDATE SET {updates}")
+        sequence = self._t("SELECT nextval(pg_get_serial_sequence('search_docs', 'id')) FROM generate_series(1, %s)")
         for chunk in _chunks(iter(entries), BATCH):
-            rows = [copy_row(prepare(e, self.tokenizer)) for e in chunk]
+            ids = conn.exec_driver_sql(sequence, (len(chunk),)).scalars().all()
+            rows = [with_epoch(copy_row(prepare(e, self.tokenizer)), i) for e, i in zip(chunk, ids, strict=True)]
             conn.exec_driver_sql(sql, rows)
             count += len(rows)
+            written += [e.record_id for e in chunk]
+        self.note_changes(conn, written)
         return count
 
     def delete(self, conn: Connection, record_ids: Iterable[str]) -> int:
         ids = list(record_ids)
         if not ids:
             return 0
-        result = conn.exec_driver_sql("DELETE FROM search_docs WHERE record_id = ANY(%s)", (ids,))
+        result = conn.exec_driver_sql(self._t("DELETE FROM search_docs WHERE record_id = ANY(%s)"), (ids,))
+        self.note_changes(conn, ids)
         return int(result.rowcount)
 
+    def _log_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        # DO UPDATE, not DO NOTHING: it waits for a rebuild taking this id (see take_changes)
+        conn.exec_driver_sql(f"INSERT INTO {CHANGES_TABLE} (record_id) SELECT DISTINCT unnest(%s::text[]) "
+                             "ON CONFLICT (record_id) DO UPDATE SET record_id = EXCLUDED.record_id", (record_ids,))
+
     def clear(self, conn: Connection) -> None:
-        conn.execute(text("TRUNCATE search_docs"))
+        conn.execute(text(self._t("TRUNCATE search_docs")))
 
     def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
                 workers: int = 1) -> int:
         self.ensure_schema(conn)
+        conn.execute(text(f"DROP TABLE IF EXISTS search_docs{SHADOW}"))  # what a rebuild killed mid-way left
+        self._forget_rebuild(conn)
         conn.execute(text("TRUNCATE search_docs RESTART IDENTITY"))
-        for name in INDEX_NAMES:  # built once after the load: several times faster than row by row
+        for name in (*INDEX_NAMES, *LEGACY_INDEXES):  # built after the load: several times faster
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-        count = 0
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY search_docs ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
-                for row in chunk:
-                    copy.write_row(row)
-                count += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-        for statement in DDL[1:]:
-            conn.execute(text(statement))
-        conn.execute(text("ANALYZE search_docs"))
+        count = self._copy(conn, entries, progress, workers)
+        self._build_indexes(conn)
         self._mark_current(conn)
         return count
+
+    def _copy(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None, workers: int) -> int:
+        """COPY ``entries`` into the (empty) table with row ids from 1; returns how many."""
+        count = 0
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN")) as copy:
+            for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
+                for row in chunk:
+                    count += 1
+                    copy.write_row(with_epoch(row, count))
+                if progress is not None:
+                    progress(len(chunk))
+        conn.execute(text(self._t("SELECT setval(pg_get_serial_sequence('search_docs', 'id'), :n, :called)")),
+                     {"n": max(count, 1), "called": count > 0})
+        return count
+
+    def _build_indexes(self, conn: Connection) -> None:
+        """The secondary indexes, after a bulk load; then fresh planner statistics.
+
+        A GIN build sorts its entries in ``maintenance_work_mem``; the session asks for more
+        than the server's default (64 MB), which made the build spill to disk.
+        """
+        conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+        for statement in DDL[1:]:
+            conn.execute(text(self._t(statement)))
+        conn.execute(text(self._t("ANALYZE search_docs")))
+
+    # --- online rebuild (lantai.search.online) ----------------------------------------------------
+    def shadow(self) -> PostgresIndex:
+        """The same index over the shadow table a rebuild fills."""
+        twin = PostgresIndex(self._tokenizer)
+        twin.suffix = SHADOW
+        return twin
+
+    def start_rebuild(self, engine: Engine) -> None:
+        """Create an empty shadow table and start logging changes.
+
+        SHARE ROW EXCLUSIVE waits for every writer of the live table to commit (the rebuild
+        reads their work) and makes later ones wait until the mark is committed (they see it).
+        """
+        with engine.begin() as conn:
+            self.ensure_schema(conn)
+            conn.execute(text(f"DROP TABLE IF EXISTS search_docs{SHADOW}"))
+            conn.execute(text("LOCK TABLE search_docs IN SHARE ROW EXCLUSIVE MODE"))
+            shadow = self.shadow()
+            conn.execute(text(shadow._t(DDL[0])))
+            shadow._store_tsvector_out_of_line(conn)
+            conn.execute(text(f"DELETE FROM {CHANGES_TABLE}"))
+            self._set_state(conn, REBUILD_KEY, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    def load_shadow(self, engine: Engine, entries: Iterable[IndexEntry], progress: Progress | None,
+                    workers: int) -> int:
+        """COPY into the shadow table: no writer or reader uses it, so one transaction."""
+        with engine.begin() as conn:
+            return self.shadow()._copy(conn, entries, progress, workers)
+
+    def finish_shadow(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            self.shadow()._build_indexes(conn)
+
+    def begin_write(self, conn: Connection) -> None:
+        """Nothing to do: PostgreSQL's writers lock rows, not the database."""
+
+    def lock_for_swap(self, conn: Connection) -> None:
+        """Wait for the live table's writers to commit and hold off new ones; searches go on."""
+        conn.execute(text(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
+        conn.execute(text("LOCK TABLE search_docs IN EXCLUSIVE MODE"))
+
+    def swap(self, conn: Connection) -> None:
+        """Drop the live table and give the shadow table, its indexes, constraints and sequence
+        the live names (inside the caller's locked transaction)."""
+        shadow = f"search_docs{SHADOW}"
+        conn.execute(text("DROP TABLE search_docs"))
+        conn.execute(text(f"ALTER TABLE {shadow} RENAME TO search_docs"))
+        for (name,) in conn.execute(text("SELECT conname FROM pg_constraint WHERE conrelid = "
+                                         "CAST('search_docs' AS regclass) AND conname LIKE :p"), {"p": shadow + "%"}):
+            conn.execute(text(f'ALTER TABLE search_docs RENAME CONSTRAINT "{name}" TO '
+                              f'"search_docs{name[len(shadow):]}"'))
+        for (name,) in conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                                         "AND tablename = 'search_docs' AND indexname LIKE :p"), {"p": shadow + "%"}):
+            conn.execute(text(f'ALTER INDEX "{name}" RENAME TO "search_docs{name[len(shadow):]}"'))
+        conn.execute(text(f"ALTER SEQUENCE IF EXISTS {shadow}_id_seq RENAME TO search_docs_id_seq"))
+        self._forget_rebuild(conn)
+        self._mark_current(conn)
+
+    def finish_rebuild(self, engine: Engine) -> None:
+        """Nothing left: the replaced table was dropped in the swap (PostgreSQL frees it at commit)."""
+
+    def drop_shadow(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS search_docs{SHADOW}"))
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:

@@ -8,6 +8,7 @@ and the security filter behave identically on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,10 @@ from lantai.search.snippets import highlight, snippet, term_pattern
 from lantai.search.tokenize import Tokenizer, default_tokenizer
 
 STATE_TABLE = "search_state"
+CHANGES_TABLE = "search_changes"  # record ids written while a rebuild runs (lantai.search.online)
+REBUILD_KEY = "rebuild"  # search_state key present while a rebuild runs
+SHADOW = "_new"  # suffix of the tables a rebuild fills
+OLD = "_old"  # suffix of the replaced tables until they are dropped
 DOC_COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
                "document_type", "security_classification", "archival_code", "fonds")
 MAX_LIMIT = 500
@@ -106,8 +111,7 @@ class SqlIndexBase:
         plan = plan_query(query, self.tokenizer, self.dialect)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
-        matched = self._match_facet_rows(conn, plan, cap) if query.facets else None
-        ids = [r[0] for r in matched] if matched is not None else self._match_ids(conn, plan, cap)
+        ids, counted = self._match(conn, plan, cap, query.facets)
         exact = cap is None or len(ids) <= cap
         ids = ids if exact else ids[:cap]
         after, floor = self._position(sort, query.cursor, ids)
@@ -115,7 +119,7 @@ class SqlIndexBase:
         rows, next_cursor = self._cut(rows, sort, floor, query.offset, limit)
         result = SearchResult(
             hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
-            next_cursor=next_cursor, facets=self._facets(conn, ids, matched) if query.facets else {},
+            next_cursor=next_cursor, facets=self._facets(conn, ids, counted) if query.facets else {},
             stale=self.is_stale(conn),
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -232,18 +236,26 @@ class SqlIndexBase:
                f"WHERE {' AND '.join(where) or '1=1'} ORDER BY sort_key {direction}, rid {direction} LIMIT :lim")
         return conn.execute(text(sql), params).all()
 
+    def _match(self, conn: Connection, plan: Plan, cap: int | None,
+               facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
+        """Row ids of the newest ``cap + 1`` visible matches, newest first, and — when ``facets``
+        and the backend has them at hand — facet rows ``(*FACET_FIELDS, count)`` of the first
+        ``cap`` of them (None: :meth:`_facets` groups the ids itself)."""
+        matched = self._match_facet_rows(conn, plan, cap) if facets else None
+        if matched is None:
+            return self._match_ids(conn, plan, cap), None
+        kept = matched if cap is None else matched[:cap]
+        return [r[0] for r in matched], [(*r[1:], 1) for r in kept]
+
     def _match_facet_rows(self, conn: Connection, plan: Plan, cap: int | None) -> list[Sequence[Any]] | None:
         """(row id, *FACET_FIELDS) of the matches, as :meth:`_match_ids` orders and bounds them,
         when the backend reads them as cheaply as the ids; None otherwise."""
         return None
 
     def _facets(self, conn: Connection, ids: list[int],
-                matched: list[Sequence[Any]] | None = None) -> dict[str, list[tuple[str, int]]]:
+                counted: list[Sequence[Any]] | None = None) -> dict[str, list[tuple[str, int]]]:
         counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
-        if matched is not None:
-            rows: Iterable[Sequence[Any]] = [(*r[1:], 1) for r in matched[: len(ids)]]
-        else:
-            rows = self._facet_rows(conn, ids) if ids else ()
+        rows: Iterable[Sequence[Any]] = counted if counted is not None else self._facet_rows(conn, ids) if ids else ()
         for row in rows:
             for name, value in zip(FACET_FIELDS, row[:-1], strict=True):
                 if value not in (None, ""):
@@ -277,6 +289,48 @@ class SqlIndexBase:
                             title_highlights=highlight(fields["title"], pattern)))
         return hits
 
+    # --- tables of a rebuild ---------------------------------------------------------------------
+    # An index object writes the live tables; its shadow() writes the same tables with SHADOW
+    # appended to their names, which lantai.search.online fills and then swaps in.
+    suffix = ""
+    renamed = re.compile(r"\b(search_docs)\b")  # names a rebuild gives the suffix to
+
+    def _t(self, sql: str) -> str:
+        """``sql`` with this object's tables (see ``renamed``) named with its ``suffix``."""
+        return self.renamed.sub(lambda m: m.group(1) + self.suffix, sql) if self.suffix else sql
+
+    def _changes_ddl(self) -> str:
+        return f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (record_id VARCHAR(128) PRIMARY KEY)"
+
+    def rebuilding(self, conn: Connection) -> bool:
+        """Whether a rebuild is filling shadow tables (changes must then be logged)."""
+        return conn.execute(text(f"SELECT 1 FROM {STATE_TABLE} WHERE key = :k"), {"k": REBUILD_KEY}).first() is not None
+
+    def note_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        """Log ``record_ids`` for the running rebuild to catch up; nothing when none runs."""
+        if self.suffix or not record_ids or not self.rebuilding(conn):
+            return
+        self._log_changes(conn, record_ids)
+
+    def _log_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def take_changes(self, conn: Connection, limit: int | None = None) -> list[str]:
+        """Remove and return (up to ``limit``) logged record ids.
+
+        One DELETE … RETURNING: on PostgreSQL a writer logging an id again meanwhile waits for
+        it (its upsert then inserts the id anew) instead of finding it still there and adding
+        nothing, which would lose its change.
+        """
+        pick = f"SELECT record_id FROM {CHANGES_TABLE}" + (f" LIMIT {int(limit)}" if limit else "")
+        return list(conn.execute(text(f"DELETE FROM {CHANGES_TABLE} WHERE record_id IN ({pick}) "
+                                      "RETURNING record_id")).scalars())
+
+    def _forget_rebuild(self, conn: Connection) -> None:
+        """Drop the marker and the change log of a rebuild (done, or replaced by a bulk reindex)."""
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = :k"), {"k": REBUILD_KEY})
+        conn.execute(text(f"DELETE FROM {CHANGES_TABLE}"))
+
     # --- state -----------------------------------------------------------------------------------
     def _state_ddl(self) -> str:
         return f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key VARCHAR(32) PRIMARY KEY, value TEXT NOT NULL)"
@@ -298,6 +352,9 @@ class SqlIndexBase:
                 state = self._state(conn)
         except SQLAlchemyError:
             return "search index is missing"
+        return self._stale_reason(state)
+
+    def _stale_reason(self, state: dict[str, str]) -> str | None:
         if "stale" in state:
             return state["stale"]
         if state.get("tokenizer") != self.tokenizer.fingerprint:

@@ -40,14 +40,18 @@ sorting every match (350 ms).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+import re
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from lantai.errors import StorageError
 from lantai.search.bulk import prepared_chunks
@@ -55,7 +59,7 @@ from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import Pair, Params, Plan
 from lantai.search.prepare import PreparedDoc, clearance_tag, field_tag, field_tags, prepare, tag
-from lantai.search.sqlbase import SqlIndexBase
+from lantai.search.sqlbase import CHANGES_TABLE, OLD, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import Tokenizer, normalize
 
 FTS_COLUMNS = ("title", "docno", "author", "meta", "body", "tags")
@@ -88,6 +92,9 @@ SORT_INDEXES = (  # pages of broad queries sorted by date or 档号 walk these (
     ("search_docs_date", "CREATE INDEX IF NOT EXISTS search_docs_date ON search_docs (date)"),
     ("search_docs_code", "CREATE INDEX IF NOT EXISTS search_docs_code ON search_docs (archival_code)"),
 )
+TABLES = ("search_fts", "search_docs", "search_text", "search_facets", "search_facet_values")
+MERGE_PAGES = 2000  # FTS5 pages one step of a rebuild's incremental merge writes (a fraction of a second)
+DROP_ROWS = 5000  # rows one step of dropping a replaced table deletes
 WALK_ROWS = 48  # a sorted walk tests at most this many rows per wanted hit before sorting all matches
 INSERT_DOC = ("INSERT INTO search_docs (rowid, record_id, title, document_number, author, date, year, retention, "
               "organisation, document_type, security_classification, clearance_rank, archival_code, fonds) "
@@ -181,6 +188,7 @@ class SqliteIndex(SqlIndexBase):
     dialect = SqliteDialect()
     row_id = "d.rowid"
     layout = "2"
+    renamed = re.compile(r"\b(search_(?:docs|text|facets|facet_values|fts))\b")
     body_source = "search_docs d JOIN search_text t ON t.rowid = d.rowid"
     body_column = "t.body"
 
@@ -296,29 +304,69 @@ class SqliteIndex(SqlIndexBase):
     def ensure_schema(self, conn: Connection) -> None:
         ensure_transaction(conn)
         conn.execute(text(self._state_ddl()))
-        for statement in (*DDL, *(ddl for _name, ddl in SORT_INDEXES)):
-            conn.execute(text(statement))
-        if not self._state(conn):
-            self._mark_current(conn)
+        conn.execute(text(self._changes_ddl()))
+        for statement in DDL:
+            conn.execute(text(self._t(statement)))
+        if not self.suffix:  # a rebuild builds the shadow's after loading it
+            self._ensure_sort_indexes(conn)
+            if not self._state(conn):
+                self._mark_current(conn)
+
+    def _ensure_sort_indexes(self, conn: Connection, tag: str = "", only: str | None = None) -> None:
+        """The sort indexes, unless the table has an index on that column already.
+
+        Asked by column, not by name: SQLite cannot rename an index, so the indexes a rebuild
+        made on its shadow table keep their own names (``tag``) after the swap.
+        """
+        table = self._t("search_docs")
+        existing = {info[2] for (name,) in conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                        (table,)).all()
+                    for info in conn.exec_driver_sql(f'PRAGMA index_info("{name}")').all()}
+        for name, ddl in SORT_INDEXES:
+            column = ddl.rsplit("(", 1)[1].rstrip(")")
+            if column not in existing and only in (None, name):
+                conn.execute(text(ddl.replace(name, self._t(name) + tag).replace(" search_docs ", f" {table} ")))
+
+    def _drop_sort_indexes(self, conn: Connection) -> None:
+        names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                     "AND sql IS NOT NULL", (self._t("search_docs"),)).scalars().all()
+        for name in names:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
 
     def upsert(self, conn: Connection, entries: Iterable[IndexEntry]) -> int:
         ensure_transaction(conn)
-        self._require_same_tokenizer(conn)
+        rebuilding = self._require_same_tokenizer(conn)
         docs = [prepare(e, self.tokenizer) for e in entries]
-        self._delete_rows(conn, [d.entry.record_id for d in docs])
-        start = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM search_docs").scalar_one()
+        ids = [d.entry.record_id for d in docs]
+        self._delete_rows(conn, ids)
+        start = conn.exec_driver_sql(self._t("SELECT coalesce(max(rowid), 0) FROM search_docs")).scalar_one()
         self._insert(conn, docs, start + 1)
+        if rebuilding:
+            self._log_changes(conn, ids)
         return len(docs)
 
     def delete(self, conn: Connection, record_ids: Iterable[str]) -> int:
         ensure_transaction(conn)
-        self._require_same_tokenizer(conn)
-        return self._delete_rows(conn, list(record_ids))
+        rebuilding = self._require_same_tokenizer(conn)
+        ids = list(record_ids)
+        removed = self._delete_rows(conn, ids)
+        if rebuilding:
+            self._log_changes(conn, ids)
+        return removed
 
-    def _require_same_tokenizer(self, conn: Connection) -> None:
+    def _log_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        conn.exec_driver_sql(f"INSERT OR IGNORE INTO {CHANGES_TABLE} (record_id) VALUES (?)",
+                             [(i,) for i in dict.fromkeys(record_ids)])
+
+    def _require_same_tokenizer(self, conn: Connection) -> bool:
         """A contentless index is updated by re-creating old tokens: only with the same tokenizer
-        and the same layout (which tokens an entry gets)."""
-        state = dict(conn.exec_driver_sql("SELECT key, value FROM search_state WHERE key IN ('tokenizer', 'layout')").all())
+        and the same layout (which tokens an entry gets). Returns whether a rebuild is running
+        (its shadow tables are built with this tokenizer: no check for them)."""
+        state = dict(conn.exec_driver_sql(f"SELECT key, value FROM {STATE_TABLE} WHERE key IN "
+                                          f"('tokenizer', 'layout', '{REBUILD_KEY}')").all())
+        if self.suffix:
+            return False
         if state.get("tokenizer") != self.tokenizer.fingerprint:
             raise StorageError("检索索引的分词器已变化，需要重建索引",
                                f"search index built with tokenizer {state.get('tokenizer')}, "
@@ -326,20 +374,20 @@ class SqliteIndex(SqlIndexBase):
         if state.get("layout", "1") != self.layout:
             raise StorageError("检索索引的结构已变化，需要重建索引",
                                f"search index built with layout {state.get('layout', '1')}, now {self.layout}")
+        return REBUILD_KEY in state
 
     def _delete_rows(self, conn: Connection, record_ids: list[str]) -> int:
         removed = 0
         for chunk in _chunks(iter(record_ids), BATCH):
             marks = ",".join("?" * len(chunk))
-            rows = conn.exec_driver_sql(
+            rows = conn.exec_driver_sql(self._t(
                 f"SELECT d.rowid, {', '.join(ENTRY_COLUMNS)} FROM search_docs d JOIN search_text t "
-                f"ON t.rowid = d.rowid WHERE d.record_id IN ({marks})", tuple(chunk)).all()
+                f"ON t.rowid = d.rowid WHERE d.record_id IN ({marks})"), tuple(chunk)).all()
             if rows:
                 old = [(r[0], *_fts_values(prepare(IndexEntry(*r[1:]), self.tokenizer))) for r in rows]
-                conn.exec_driver_sql(DELETE_FTS, old)
-                conn.exec_driver_sql("DELETE FROM search_docs WHERE rowid = ?", [(r[0],) for r in rows])
-                conn.exec_driver_sql("DELETE FROM search_text WHERE rowid = ?", [(r[0],) for r in rows])
-                conn.exec_driver_sql("DELETE FROM search_facets WHERE rowid = ?", [(r[0],) for r in rows])
+                conn.exec_driver_sql(self._t(DELETE_FTS), old)
+                for table in ("search_docs", "search_text", "search_facets"):
+                    conn.exec_driver_sql(self._t(f"DELETE FROM {table} WHERE rowid = ?"), [(r[0],) for r in rows])
             removed += len(rows)
         return removed
 
@@ -355,10 +403,10 @@ class SqliteIndex(SqlIndexBase):
             fts_rows.append((rowid, *_fts_values(doc)))
             facet_rows.append((rowid, *(codes[pair] for pair in _facet_values(e))))
         if doc_rows:
-            conn.exec_driver_sql(INSERT_DOC, doc_rows)
-            conn.exec_driver_sql(INSERT_TEXT, text_rows)
-            conn.exec_driver_sql(INSERT_FTS, fts_rows)
-            conn.exec_driver_sql(INSERT_FACET, facet_rows)
+            conn.exec_driver_sql(self._t(INSERT_DOC), doc_rows)
+            conn.exec_driver_sql(self._t(INSERT_TEXT), text_rows)
+            conn.exec_driver_sql(self._t(INSERT_FTS), fts_rows)
+            conn.exec_driver_sql(self._t(INSERT_FACET), facet_rows)
 
     def _facet_codes(self, conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Code of each (facet, value), adding new ones.
@@ -369,10 +417,11 @@ class SqliteIndex(SqlIndexBase):
         codes = self._codes if self._codes is not None else {}
         missing = [p for p in pairs if p not in codes]
         if missing:
-            conn.exec_driver_sql("INSERT OR IGNORE INTO search_facet_values (field, value) VALUES (?, ?)", missing)
+            conn.exec_driver_sql(self._t("INSERT OR IGNORE INTO search_facet_values (field, value) VALUES (?, ?)"),
+                                 missing)
             for pair in missing:
                 codes[pair] = conn.exec_driver_sql(
-                    "SELECT code FROM search_facet_values WHERE field = ? AND value = ?", pair).scalar_one()
+                    self._t("SELECT code FROM search_facet_values WHERE field = ? AND value = ?"), pair).scalar_one()
         return codes
 
     def _facet_rows(self, conn: Connection, ids: list[int]) -> list[tuple]:
@@ -394,32 +443,144 @@ class SqliteIndex(SqlIndexBase):
         ensure_transaction(conn)
         super().mark_stale(conn, reason)
 
+    def note_changes(self, conn: Connection, record_ids: list[str]) -> None:
+        ensure_transaction(conn)
+        super().note_changes(conn, record_ids)
+
     def clear(self, conn: Connection) -> None:
         ensure_transaction(conn)
-        for table in ("search_fts", "search_docs", "search_text", "search_facets", "search_facet_values"):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        for table in TABLES:
+            conn.execute(text(f"DROP TABLE IF EXISTS {self._t(table)}"))
         self.ensure_schema(conn)
 
     def reindex(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None = None,
                 workers: int = 1) -> int:
         self.clear(conn)
-        for name, _ddl in SORT_INDEXES:  # built once after the load: faster than row by row
-            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        for suffix in (SHADOW, OLD):  # what a rebuild killed mid-way left
+            for table in TABLES:
+                conn.execute(text(f"DROP TABLE IF EXISTS {table}{suffix}"))
+        self._forget_rebuild(conn)
+        self._drop_sort_indexes(conn)  # built once after the load: faster than row by row
+        count = self._load(entries, progress, workers, lambda chunk, first: self._insert(conn, chunk, first))
+        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        self._ensure_sort_indexes(conn)
+        self._mark_current(conn)
+        return count
+
+    def _load(self, entries: Iterable[IndexEntry], progress: Progress | None, workers: int,
+              write: Callable[[list[PreparedDoc], int], None]) -> int:
+        """Prepare ``entries`` and ``write`` them in chunks with row ids from 1."""
         count = 0
         self._codes = {}
         try:
             for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers):
-                self._insert(conn, chunk, count + 1)
+                write(chunk, count + 1)
                 count += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
         finally:
             self._codes = None
-        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
-        for _name, ddl in SORT_INDEXES:
-            conn.execute(text(ddl))
-        self._mark_current(conn)
         return count
+
+    # --- online rebuild (lantai.search.online) ----------------------------------------------------
+    def shadow(self) -> SqliteIndex:
+        """The same index over the shadow tables a rebuild fills."""
+        twin = SqliteIndex(self._tokenizer)
+        twin.suffix = SHADOW
+        return twin
+
+    def start_rebuild(self, engine: Engine) -> None:
+        """Drop what an earlier rebuild left, create empty shadow tables, and start logging changes.
+
+        In a write transaction: every writer before it has committed (the rebuild reads its
+        work), every writer after it sees the mark and logs what it changes.
+        """
+        self.drop_tables(engine, SHADOW)
+        self.drop_tables(engine, OLD)
+        shadow = self.shadow()
+        with _immediate(engine) as conn:
+            self.ensure_schema(conn)
+            shadow.ensure_schema(conn)
+            conn.execute(text(f"DELETE FROM {CHANGES_TABLE}"))
+            self._set_state(conn, REBUILD_KEY, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    def load_shadow(self, engine: Engine, entries: Iterable[IndexEntry], progress: Progress | None,
+                    workers: int) -> int:
+        """Fill the shadow tables, one transaction per chunk: a writer waits for one chunk at most
+        (the next chunk is cut while the lock is free)."""
+        shadow = self.shadow()
+
+        def write(chunk: list[PreparedDoc], first: int) -> None:
+            with _immediate(engine) as conn:
+                shadow._insert(conn, chunk, first)
+
+        return shadow._load(entries, progress, workers, write)
+
+    def finish_shadow(self, engine: Engine) -> None:
+        """Merge the shadow's FTS5 segments and build its sort indexes, in short transactions."""
+        shadow = self.shadow()
+        merge = shadow._t("INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?)")
+        structure = shadow._t("SELECT block FROM search_fts_data WHERE id = 10")  # FTS5's segment list
+        while True:  # an incremental 'optimize': each step merges at most MERGE_PAGES pages
+            with _immediate(engine) as conn:
+                before = conn.exec_driver_sql(structure).scalar()
+                conn.exec_driver_sql(merge, (-MERGE_PAGES,))
+                if conn.exec_driver_sql(structure).scalar() == before:  # one segment left
+                    break
+        tag = f"_{int(time.time()):x}"  # SQLite cannot rename indexes: names that outlive the swap
+        for name, _ddl in SORT_INDEXES:
+            with _immediate(engine) as conn:
+                shadow._ensure_sort_indexes(conn, tag, only=name)
+
+    def begin_write(self, conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def lock_for_swap(self, conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def swap(self, conn: Connection) -> None:
+        """Put the shadow tables in the live ones' place (inside the caller's locked transaction)."""
+        for table in TABLES:
+            conn.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}{OLD}")
+        for table in TABLES:
+            conn.exec_driver_sql(f"ALTER TABLE {table}{SHADOW} RENAME TO {table}")
+        self._forget_rebuild(conn)
+        self._mark_current(conn)
+
+    def finish_rebuild(self, engine: Engine) -> None:
+        self.drop_tables(engine, OLD)
+
+    def drop_shadow(self, engine: Engine) -> None:
+        self.drop_tables(engine, SHADOW)
+
+    def drop_tables(self, engine: Engine, suffix: str) -> None:
+        """Drop the tables named with ``suffix``, emptying the big ones a few thousand rows per
+        transaction first: dropping a million-entry FTS5 table at once frees gigabytes of pages
+        while every writer waits."""
+        with engine.connect() as conn:
+            names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+        for table in (f"search_fts{suffix}_data", f"search_fts{suffix}_docsize", *(t + suffix for t in TABLES)):
+            if table not in names or table == f"search_fts{suffix}":
+                continue
+            keep = "WHERE rowid > 10 " if table.endswith("_data") else ""  # FTS5's own records: DROP reads them
+            while True:
+                with _immediate(engine) as conn:
+                    gone = conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE rowid IN '
+                                                f'(SELECT rowid FROM "{table}" {keep}LIMIT {DROP_ROWS})').rowcount
+                if gone < DROP_ROWS:
+                    break
+        with _immediate(engine) as conn:
+            for table in TABLES:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}{suffix}")
+
+
+@contextmanager
+def _immediate(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding SQLite's write lock from its start (a deferred one that read first
+    fails at its first write if another writer committed meanwhile)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def _facet_values(e: IndexEntry) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from lantai.settings import Settings, load_settings
 from lantai.storage.ocfl import OcflStore
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,25 +99,27 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
 def open_archive(settings: Settings | None = None, *, recover: bool = True) -> Archive:
     """Open an initialised archive; refuse clearly when it is not one."""
     settings = settings or load_settings()
-    if not _marker(settings).exists() or not (settings.store_root / "0=ocfl_1.1").exists():
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    if not _marker(settings).exists() or not store.is_initialised():
         raise BadInput(
             f"{settings.home} 不是兰台档案目录（请先运行 lantai init，或设置 LANTAI_HOME）",
             f"{settings.home} is not a Lantai archive (run lantai init or set LANTAI_HOME)",
         )
-    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
     engine = db.make_engine(settings.catalogue_url)
     if not db.is_current(engine):
         db.upgrade(engine)
     archive = _assemble(settings, engine, store)
     _ensure_search_index(archive)
     if recover:
+        # Function-level: recovery imports ingest, which imports this module (a cycle to break in
+        # issue 14 point 1's change path), and opening an archive should not load ingest's imports.
         from lantai.services.recovery import recover_if_idle
 
         try:
             archive.audit.repair_tail()
             archive.audit.adopt_legacy()  # an archive of an earlier release: entries without MACs
         except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
-            logging.getLogger(__name__).error("%s", exc.message_en)
+            log.error("%s", exc.message_en)
         recover_if_idle(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
     return archive
@@ -124,13 +127,12 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
 
 def _ensure_search_index(archive: Archive) -> None:
     """The index is derived and optional at run time: failing to create it must not block opening."""
-
     try:
-        from lantai.services.search_index import ensure_index
+        from lantai.services.search_index import ensure_index  # lazy: search loads SQL and text code
 
         ensure_index(archive)
     except Exception as exc:
-        logging.getLogger(__name__).warning("search index unavailable: %s", exc)
+        log.warning("search index unavailable: %s", exc)
 
 
 def _ensure_keys(settings: Settings) -> None:

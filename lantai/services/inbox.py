@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lantai.domain.clock import in_beijing
 from lantai.errors import BadInput, Conflict
 from lantai.packages.sip import REGISTER_NAME
 from lantai.services.archive import Archive
@@ -46,7 +47,6 @@ READY_MARKER = ".ready"
 PROCESSING, DONE, REJECTED = ".processing", "done", "rejected"
 LOCK_NAME = ".lantai-inbox.lock"
 RESERVED = {PROCESSING, DONE, REJECTED, LOCK_NAME}
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _batch_message(report: IngestReport) -> str:
 
 
 def _beijing(iso: str) -> str:
-    moment = dt.datetime.fromisoformat(iso).astimezone(BEIJING)
+    moment = in_beijing(dt.datetime.fromisoformat(iso))
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
+from lantai.checks.ingest import worker_preload
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import Conflict, LantaiError, NotFound, StorageError
@@ -681,7 +682,7 @@ def _run(archive: Archive, paths: list[Path], context: BatchContext) -> Iterator
     # operations in the committer) and held every prepared result of a huge batch at once.
     in_flight = workers * IN_FLIGHT_PER_WORKER
     remaining = iter(paths)
-    with worker_pool(workers) as pool:
+    with worker_pool(workers, preload=worker_preload(archive.settings)) as pool:
         pending = {pool.submit(prepare_item, archive.settings, path, context) for path in islice(remaining, in_flight)}
         ready: list[Future[PreparedItem]] = []
         deadline = 0.0

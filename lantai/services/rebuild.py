@@ -31,9 +31,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Batch, Item
+from lantai.catalog.models import Batch, CheckRecord, Item
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
-from lantai.checks.models import CheckRecord
 from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
 from lantai.services.archive import Archive

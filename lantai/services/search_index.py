@@ -28,6 +28,7 @@ TEXT_PATH = "derivatives/text.txt"
 MAX_EXTRACT_BYTES = 64 * 1024 * 1024  # larger files are not read whole into memory for indexing
 MAX_TEXT_CHARS = 1_000_000
 _EXTRACTABLE = (".pdf", ".ofd", ".docx", ".xlsx", ".txt")
+PAGE = 500  # catalogue rows read per query by iter_entries
 
 
 def extract_body(staged: dict[str, Any], record: Any) -> str:
@@ -123,19 +124,47 @@ def index_items(session: Session, store: Any, home: Path, items: Iterable[Item |
 def iter_entries(archive: Archive) -> Iterator[Any]:
     """Every catalogued item as an index entry, with its stored text (no re-extraction).
 
-    Reads on a connection of its own: the index writer may be streaming a COPY on its connection.
+    Read a page at a time, each on a connection of its own: the index writer may be streaming a
+    COPY on its connection, and one read held open for the whole rebuild would keep SQLite
+    from checkpointing its write-ahead log (which then grows by everything the rebuild writes).
     """
-    with archive.engine.connect() as conn, Session(bind=conn) as session:
-        for item in session.scalars(select(Item).order_by(Item.id)).yield_per(500):
+    last = 0
+    while True:
+        with archive.engine.connect() as conn, Session(bind=conn) as session:
+            items = session.scalars(select(Item).where(Item.id > last).order_by(Item.id).limit(PAGE)).all()
+            session.expunge_all()
+        for item in items:
             yield entry_for(item, stored_text(archive.store, item.record_id))
+        if len(items) < PAGE:
+            return
+        last = items[-1].id
 
 
-def reindex(archive: Archive, progress: Any = None) -> int:
-    """Rebuild the whole index from the catalogue and the stored text derivatives."""
+def entries_for(archive: Archive, record_ids: list[str]) -> list[Any]:
+    """Current index entries of these items (items no longer catalogued are left out)."""
+    with archive.engine.connect() as conn, Session(bind=conn) as session:
+        items = session.scalars(select(Item).where(Item.record_id.in_(record_ids)).order_by(Item.id)).all()
+        session.expunge_all()
+    return [entry_for(item, stored_text(archive.store, item.record_id)) for item in items]
+
+
+def reindex(archive: Archive, progress: Any = None, workers: int = 1) -> int:
+    """Rebuild the whole index from the catalogue and the stored text derivatives.
+
+    Online (lantai.search.online): ingest and corrections go on meanwhile, and are caught up.
+    ``workers`` processes cut the text into words (``lantai search reindex`` uses every core).
+    """
     with archive.engine.begin() as conn:
         guarded = _guarded(archive.home, conn)
         guarded.index.ensure_schema(conn)
-        return int(guarded.reindex(conn, iter_entries(archive), progress))
+    return int(guarded.rebuild(archive.engine, iter_entries(archive), lambda ids: entries_for(archive, ids),
+                               progress, workers))
+
+
+def backend(archive: Archive) -> str:
+    """Which index the catalogue database carries (``sqlite`` FTS5 or ``postgresql``)."""
+    with archive.engine.connect() as conn:
+        return str(_index(conn).backend)
 
 
 def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,

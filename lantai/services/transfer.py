@@ -31,6 +31,7 @@ from sqlalchemy import select
 from lantai.catalog.models import Item
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.crypto.keystore import Keystore, open_keystore
+from lantai.domain.clock import beijing_now
 from lantai.domain.findings import Finding, Rule, errors
 from lantai.errors import BadInput, FixityMismatch, IntegrityError, LantaiError, NotFound, ValidationFailed
 from lantai.packages import bag as bag_package
@@ -54,11 +55,10 @@ from lantai.services.changes import ItemChange, commit_change
 from lantai.storage.ocfl import OcflStore
 
 TRANSFERRED = "transferred"
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 def _now() -> str:
-    return dt.datetime.now(CHINA_TZ).replace(microsecond=0).isoformat()
+    return beijing_now().isoformat()
 
 
 def _keystore(archive: Archive) -> Keystore:

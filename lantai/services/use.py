@@ -338,3 +338,15 @@ def parse_reference(text: str) -> Reference:
     if sep and head.strip() in prefixes:
         return Reference(prefixes[head.strip()], rest.strip())
     return Reference("auto", text.strip())
+
+
+def acting_as(archive: Archive, username: str) -> Principal:
+    """``lantai use --user NAME``: the active account as a CLI principal, with its roles and clearance."""
+    from lantai.catalog.models import User
+    from lantai.services.users import principal_of
+
+    with archive.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        if user is None:
+            raise NotFound(f"没有启用的账号 {username}", f"no active account {username}")
+        return principal_of(user, via="cli", max_age_days=archive.settings.password_max_age_days)

@@ -129,3 +129,26 @@ def export_register(archive: Archive, principal: Principal, year: int, target: P
     archive.audit.append(principal.username, "use.register_exported", str(year),
                          {"entries": len(entries), "format": suffix[1:], "via": principal.via})
     return {"year": year, "entries": len(entries), "path": str(target), **stats}
+
+
+MEDIA_TYPES = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def register_download(archive: Archive, principal: Principal, year: int, fmt: str) -> tuple[Path, str]:
+    """The register written to a temporary directory for a download: (file, media type).
+
+    The caller removes ``file.parent`` once it has been sent; on failure nothing is left behind.
+    """
+    import shutil
+    import tempfile
+
+    if fmt not in MEDIA_TYPES:
+        raise BadInput("利用登记簿只能导出为 xlsx 或 pdf", "the use register exports as xlsx or pdf", format=fmt)
+    workdir = Path(tempfile.mkdtemp(prefix="use-register-", dir=archive.settings.staging_dir))
+    target = workdir / f"利用登记簿-{year}.{fmt}"
+    try:
+        export_register(archive, principal, year, target)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return target, MEDIA_TYPES[fmt]

@@ -35,7 +35,7 @@ from lantai.domain.roles import (
     parse_roles,
     permissions_of,
 )
-from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
+from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied, Throttled, Unauthenticated
 from lantai.services import passwords, throttle
 from lantai.services.archive import Archive
 
@@ -50,18 +50,6 @@ TOKEN_DEFAULT_DAYS = 90
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("lantai-dummy-password")
-
-
-class Throttled(PermissionDenied):
-    """Too many failed logins; the caller must wait (HTTP 429)."""
-
-    code = "throttled"
-
-
-class Unauthenticated(PermissionDenied):
-    """No valid session or token (HTTP 401)."""
-
-    code = "unauthenticated"
 
 
 @dataclass(frozen=True)

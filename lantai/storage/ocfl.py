@@ -311,8 +311,12 @@ class OcflStore:
         (self.root / "ocfl_layout.json").write_text(json.dumps(layout, indent=2), encoding="utf-8")
         declaration.write_text("ocfl_1.1\n", encoding="utf-8")
 
+    def is_initialised(self) -> bool:
+        """Whether the storage root carries its OCFL declaration (``lantai init`` has run)."""
+        return (self.root / "0=ocfl_1.1").exists()
+
     def check_initialised(self) -> None:
-        if not (self.root / "0=ocfl_1.1").exists():
+        if not self.is_initialised():
             raise StorageError(
                 f"存储根目录未初始化: {self.root}（请先运行 lantai init）",
                 f"storage root not initialised: {self.root} (run lantai init)",

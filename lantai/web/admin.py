@@ -32,19 +32,19 @@ P = Permission
 TokenUser = Allowed(P.TOKEN_OWN, P.TOKEN_MANAGE)
 
 
-def _page(request: Request, archive: ArchiveDep, principal: Principal, message: str = "", ok: bool = True,
+def _page(request: Request, archive: ArchiveDep, principal: Principal, message: str = "", status: int = 200,
           new_token: dict | None = None) -> Response:
     context = {
         "users": accounts.list_accounts(archive, principal) if principal.can(P.USER_LIST) else [],
         "roles": list(Role), "business_roles": [r for r in Role if r in BUSINESS_ROLES], "clearances": CLEARANCES,
         "scopes": SCOPES,
         "tokens": accounts.list_tokens(archive, principal) if principal.can(P.TOKEN_OWN) or principal.can(P.TOKEN_MANAGE) else [],
-        "matrix": ROLE_PERMISSIONS, "permission_labels": PERMISSION_LABELS, "message": message, "ok": ok,
+        "matrix": ROLE_PERMISSIONS, "permission_labels": PERMISSION_LABELS, "message": message, "ok": status < 400,
         "new_token": new_token, "can_users": principal.can(P.USER_MANAGE), "can_roles": principal.can(P.ROLE_ASSIGN),
         "can_clearance": principal.can(P.CLEARANCE_GRANT), "can_approve": principal.can(P.ACCOUNT_APPROVE),
         "can_tokens": principal.can(P.TOKEN_MANAGE),
     }
-    return render(request, "admin.html", context, status_code=200 if ok else 400)
+    return render(request, "admin.html", context, status_code=status)
 
 
 @router.get("/admin")
@@ -54,14 +54,10 @@ def admin_page(principal: Allowed(*ADMIN_PAGE), request: Request, archive: Archi
 
 def _do(request: Request, archive: ArchiveDep, principal: Principal, action: Callable[[], Any], success: str) -> Response:
     """Run one account act; a refusal is shown on the page with the status it deserves."""
-    from lantai.api.errors import status_of
-
     try:
         result = action()
     except LantaiError as exc:
-        response = _page(request, archive, principal, exc.message_zh, ok=False)
-        response.status_code = status_of(exc)
-        return response
+        return _page(request, archive, principal, exc.message_zh, status=exc.http_status)
     return _page(request, archive, principal, success, new_token=result if isinstance(result, dict) and "token" in result else None)
 
 

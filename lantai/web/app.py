@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from lantai.domain.clock import in_beijing
 from lantai.domain.roles import Permission
 from lantai.services.users import Principal
 
@@ -66,9 +67,7 @@ def local_time(value: str | None) -> str:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    return in_beijing(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 templates.env.filters["bytes"] = human_bytes
@@ -88,8 +87,14 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     return templates.TemplateResponse(request, name, data, status_code=status_code)
 
 
-def html_error(request: Request, status: int, code: str, message: str) -> Response:
-    if code == "password_change_required":
+def html_error(request: Request, status: int, error: dict[str, Any]) -> Response:
+    """An error as a page, with the API's status and error object (code, message, message_en).
+
+    htmx requests get the panel alone (``base.html`` lets htmx swap 4xx/5xx answers in), so an error
+    shows where the result would have; 401 sends the browser to the login form instead, and an
+    account that must change its password to the account page.
+    """
+    if error["code"] == "password_change_required":
         if request.headers.get("HX-Request"):
             return Response(status_code=403, headers={"HX-Redirect": "/account"})
         return RedirectResponse("/account", status_code=303)
@@ -98,7 +103,8 @@ def html_error(request: Request, status: int, code: str, message: str) -> Respon
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": f"/login?next={quote(target, safe='')}"})
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return render(request, "error.html", {"status": status, "code": code, "message": message}, status_code=status)
+    template = "_error.html" if request.headers.get("HX-Request") else "error.html"
+    return render(request, template, {"status": status, "error": error}, status_code=status)
 
 
 def install_web(app: FastAPI) -> Any:

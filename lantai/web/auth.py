@@ -58,8 +58,7 @@ def login(request: Request, archive: ArchiveDep, username: Annotated[str, Form(m
     try:
         raw, principal = users.login(archive, username, password, client_of(request))
     except LantaiError as exc:
-        status = 429 if isinstance(exc, users.Throttled) else 401
-        return _login_page(request, exc.message_zh, status, next)
+        return _login_page(request, exc.message_zh, exc.http_status, next)
     target = "/account" if principal.must_change_password else (_safe_next(next) or home_for(principal))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, raw, request)
@@ -86,7 +85,6 @@ def change_password(principal: Allowed(Permission.PASSWORD_OWN), request: Reques
                     new_password: Annotated[str, Form(max_length=256)]) -> Response:
     try:
         users.change_own_password(archive, principal, old_password, new_password, request.cookies.get(SESSION_COOKIE))
-        message, ok = "密码已修改", True
     except LantaiError as exc:
-        message, ok = exc.message_zh, False
-    return render(request, "account.html", {"message": message, "ok": ok}, status_code=200 if ok else 400)
+        return render(request, "account.html", {"message": exc.message_zh, "ok": False}, status_code=exc.http_status)
+    return render(request, "account.html", {"message": "密码已修改", "ok": True})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -11,6 +12,7 @@ from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import submissions
+from lantai.services.users import Principal
 from lantai.web.app import render
 
 router = APIRouter()
@@ -19,8 +21,14 @@ router = APIRouter()
 @router.get("/collect")
 def inbox(principal: Allowed(Permission.SUBMIT, Permission.SUBMISSION_ALL), request: Request, archive: ArchiveDep,
           status: str = "", page: int = 1) -> Response:
+    return _inbox(request, archive, principal, status, page, request.query_params.get("m", ""))
+
+
+def _inbox(request: Request, archive: ArchiveDep, principal: Principal, status: str, page: int, message: str,
+           status_code: int = 200) -> Response:
     result = submissions.list_submissions(archive, principal, status=status or None, page=max(1, page), page_size=25)
-    return render(request, "collect.html", {"page": result, "status": status, "message": request.query_params.get("m", "")})
+    return render(request, "collect.html", {"page": result, "status": status, "message": message},
+                  status_code=status_code)
 
 
 @router.post("/collect/upload")
@@ -30,11 +38,9 @@ def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: Arc
         path, digest = submissions.save_upload(archive, package.file)
         result = submissions.submit(archive, principal, path, kind="batch" if kind == "batch" else "item", key=None,
                                request_digest=digest)
-        message = f"提交 #{result['id']}：{result['status']}"
-    except LantaiError as exc:
-        message = f"提交失败：{exc.message_zh}"
-    from urllib.parse import quote
-
+    except LantaiError as exc:  # the inbox again, with the reason and the error's status (never a 200)
+        return _inbox(request, archive, principal, "", 1, f"提交失败：{exc.message_zh}", exc.http_status)
+    message = f"提交 #{result['id']}：{result['status']}"
     return RedirectResponse(f"/collect?m={quote(message)}", status_code=303)
 
 

@@ -11,7 +11,6 @@ from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import CLEARANCES, Permission
 from lantai.domain.use import Method
-from lantai.errors import LantaiError, NotFound, PermissionDenied
 from lantai.services import browse as browsing
 from lantai.services import classification, item_checks, items
 from lantai.services import content as access_copies
@@ -93,11 +92,6 @@ def run_checks(principal: Allowed(Permission.CHECK_RUN), request: Request, archi
 def classify(principal: Allowed(Permission.ITEM_CLASSIFY), request: Request, archive: ArchiveDep,
              record_id: RecordId, level: Annotated[str, Form(max_length=16)],
              reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    try:
-        result = classification.change_classification(archive, principal, record_id, level, reason)
-        message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
-    except (NotFound, PermissionDenied):
-        raise  # a hidden item answers 404 like a missing one, on the web as on the API
-    except LantaiError as exc:
-        message = exc.message_zh
+    result = classification.change_classification(archive, principal, record_id, level, reason)  # errors: html_error
+    message = f"密级已由 {result['from']} 变更为 {result['to']}（版本 v{result['version']}）"
     return render(request, "_message.html", {"message": message})

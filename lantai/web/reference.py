@@ -13,7 +13,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from lantai.api.deps import ArchiveDep
-from lantai.api.errors import status_of
 from lantai.api.routers.reference import (
     EDIT,
     MAX_DOCUMENT,
@@ -57,6 +56,6 @@ def save_reference_form(principal: ReferenceEditor, request: Request, archive: A
     try:
         version = save_edit(archive, principal.username, document, note, base_version)
     except LantaiError as exc:
-        return _page(request, archive, principal, message=exc.message_zh, status=status_of(exc), draft=document, note=note,
+        return _page(request, archive, principal, message=exc.message_zh, status=exc.http_status, draft=document, note=note,
                      base_version=base_version)
     return _page(request, archive, principal, message=f"已保存为第 {version} 版")

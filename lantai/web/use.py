@@ -8,18 +8,19 @@ status they deserve. The request form answers the same for hidden, missing and v
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from lantai.api.deps import Allowed, ArchiveDep, declared
-from lantai.api.routers.use import register_file
 from lantai.domain.roles import Permission
 from lantai.domain.use import METHODS, OTHER_PURPOSE, PURPOSES
 from lantai.errors import BadInput, LantaiError
-from lantai.services import open_records, use
+from lantai.services import open_records, use, use_register
 from lantai.services.users import Principal
 from lantai.web.app import render
 
@@ -57,14 +58,12 @@ def create_request(principal: Requester, request: Request, archive: ArchiveDep,
                    methods: Annotated[list[str] | None, Form()] = None,
                    purpose_detail: Annotated[str, Form(max_length=500)] = "",
                    note: Annotated[str, Form(max_length=1000)] = "") -> Response:
-    from lantai.api.errors import status_of
-
     try:
         day = _date(until)
         created = use.create_request(archive, principal, _lines(items), purpose, methods or [], day,
                                      purpose_detail=purpose_detail, note=note)
     except LantaiError as exc:
-        return _my_page(request, archive, principal, exc.message_zh, ok=False, items=items, status_code=status_of(exc))
+        return _my_page(request, archive, principal, exc.message_zh, ok=False, items=items, status_code=exc.http_status)
     return _my_page(request, archive, principal, f"利用申请 {created['id']} 已提交，等待审批。")
 
 
@@ -93,12 +92,10 @@ def review(principal: Approver, request: Request, archive: ArchiveDep) -> Respon
 
 def _act(request: Request, archive: ArchiveDep, principal: Principal, action: Callable[[], Any],
          success: str) -> Response:
-    from lantai.api.errors import status_of
-
     try:
         action()
     except LantaiError as exc:
-        return _review_page(request, archive, principal, exc.message_zh, ok=False, status_code=status_of(exc))
+        return _review_page(request, archive, principal, exc.message_zh, ok=False, status_code=exc.http_status)
     return _review_page(request, archive, principal, success)
 
 
@@ -121,7 +118,10 @@ def revoke(principal: Approver, request: Request, archive: ArchiveDep, grant_id:
 def register(principal: Allowed(P.USE_REGISTER), archive: ArchiveDep, year: Annotated[int, Query(ge=1900, le=9998)],
              format: Literal["xlsx", "pdf"] = "xlsx") -> Response:
     """利用登记簿 of one year, as the API exports it."""
-    return register_file(archive, principal, year, format)
+    target, media = use_register.register_download(archive, principal, year, format)
+    return FileResponse(target, media_type=media, filename=target.name,
+                        background=BackgroundTask(shutil.rmtree, target.parent, ignore_errors=True),
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.get("/open", dependencies=[declared(P.PUBLIC)])

@@ -134,7 +134,7 @@ def test_api_reads_and_saves_with_the_json_error_shape(world: World) -> None:
     admin = world.client("sysadmin")
     bad = admin.put("/api/v1/reference", json={"document": body["document"].replace(*NOT_UNIQUE)})
     assert bad.status_code == 400 and bad.json()["code"] == "bad_input" and "相同档号" in bad.json()["message"]
-    assert set(bad.json()) == {"code", "message", "details"}
+    assert set(bad.json()) == {"code", "message", "message_en", "details"}
     saved = admin.put("/api/v1/reference", json={"document": body["document"], "note": "接口保存",
                                                  "base_version": body["version"]})
     assert saved.status_code == 200 and saved.json() == {"version": body["version"] + 1}

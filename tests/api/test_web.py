@@ -106,3 +106,23 @@ def test_broad_search_shows_an_at_least_count(world: World, monkeypatch) -> None
     assert (body["total"], body["total_exact"], body["engine"]) == (2, False, "full_text")
     monkeypatch.setattr(world.archive.settings, "search_count_window", 5000)
     assert world.client("archivist").get("/api/v1/search", params={"q": "通知"}).json()["total_exact"] is True
+
+
+def test_a_refused_change_is_an_error_status_with_the_error_panel(world: World) -> None:
+    """An error is never a 200: an htmx form gets the API's status and the error panel to swap in."""
+    client, csrf = _login(world, "secadmin")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    bad = client.post(f"/items/{PUBLIC_ID}/classification", data={"level": "无", "reason": "x"}, headers=headers)
+    assert bad.status_code == 400 and 'class="panel error" role="alert"' in bad.text and "bad_input" in bad.text
+    assert "<html" not in bad.text  # the panel alone, for htmx to put where the result would go
+    page = client.get("/items/NO-SUCH-ITEM")
+    assert page.status_code == 404 and "<html" in page.text and "not_found" in page.text
+
+
+def test_a_refused_upload_is_an_error_status_on_the_inbox(world: World) -> None:
+    from tests.api.conftest import sip_zip
+
+    client, csrf = _login(world, "clerk")
+    response = client.post("/collect/upload", data={"kind": "batch", "csrf_token": csrf},  # an item, not a batch
+                           files={"package": ("sip.zip", sip_zip(world.tmp, "Z109-WS-2025-W0002"), "application/zip")})
+    assert response.status_code == 400 and "提交失败" in response.text and "归档登记表" in response.text

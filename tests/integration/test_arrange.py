@@ -282,7 +282,7 @@ def test_cli(archive: Archive, tmp_path: Path) -> None:
     assert run("arrange", "--fonds", "Q999", "--year", "2025")[0] == 2
     add_item(archive, "BAD", organisation=None)
     code, data = run("arrange", "--fonds", "Z109", "--year", "2025")
-    assert code == 1 and data["error"]["details"]["problems"][0]["record_id"] == "BAD"
+    assert code == 1 and data["details"]["problems"][0]["record_id"] == "BAD"
     with archive.sessions() as session:
         session.execute(select(Item).where(Item.record_id == "BAD")).scalar_one().organisation = "BGS"
         session.commit()

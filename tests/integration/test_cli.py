@@ -76,7 +76,7 @@ def test_rejected_ingest_exits_1_and_bad_usage_exits_2(settings: Settings, tmp_p
 def test_commands_refuse_an_uninitialised_home(settings: Settings) -> None:
     result = lantai(settings, "show", "X", "--json")
     assert result.returncode == 2
-    assert "lantai init" in json.loads(result.stdout)["error"]["message"]
+    assert "lantai init" in json.loads(result.stdout)["message"]
 
 
 def test_rebuild_from_store_alone(settings: Settings, tmp_path: Path) -> None:

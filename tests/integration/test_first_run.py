@@ -168,6 +168,6 @@ def test_fonds_import_refuses_a_schedule_that_differs_from_the_archives_own(tmp_
     (tmp_path / "changed.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     refused = _lantai(["fonds", "import", "changed.json", "--json"], tmp_path, env)
     assert refused.returncode == 2
-    assert "district-ws" in json.loads(refused.stdout)["error"]["message"]
+    assert "district-ws" in json.loads(refused.stdout)["message"]
     listing = json.loads(_lantai(["fonds", "list", "--json"], tmp_path, env).stdout)
     assert "Z101" not in {f["code"] for f in listing["fonds"]}

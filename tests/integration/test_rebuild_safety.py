@@ -13,11 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from lantai.checks.models import CheckRecord
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from lantai.catalog.models import Item
+from lantai.catalog.models import CheckRecord, Item
 from lantai.cli.main import app
 from lantai.services.archive import Archive, open_archive
 from lantai.services.catalogue import dump_catalogue, upsert_item

@@ -1,4 +1,4 @@
-"""Migration 0006_use adds 控制标识 to items in place: no table copy that would cascade-delete files."""
+"""Migration 0007_use adds 控制标识 to items in place: no table copy that would cascade-delete files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def test_upgrade_keeps_items_and_their_files(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.catalogue_url)
     try:
-        command.upgrade(alembic_config(engine), "0005_security")
+        command.upgrade(alembic_config(engine), "0006_merge_heads")
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO items (record_id, title, document_number, author, date, retention, "
                               "organisation, category, fonds_code, fonds_unit, archival_code, document_type, "

@@ -123,7 +123,7 @@ def test_cli_identify_json(tmp_path: Path) -> None:
     assert liar.exit_code == 1
     missing = runner.invoke(formats_app, ["identify", str(tmp_path / "missing.pdf"), "--json"])
     assert missing.exit_code == 2
-    assert json.loads(missing.stdout)["ok"] is False
+    assert json.loads(missing.stdout)["code"] == "bad_input"
 
 
 @pytest.mark.parametrize("name", ["a.txt", "a.xml"])

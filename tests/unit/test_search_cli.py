@@ -50,7 +50,7 @@ def test_bad_query_is_exit_2_with_a_chinese_message(settings: Settings) -> None:
     runner.invoke(app, ["search", "reindex"], env=env)
     bad = runner.invoke(app, ["search", "query", "(档案", "--json"], env=env)
     assert bad.exit_code == 2
-    assert json.loads(bad.stdout)["error"]["code"] == "bad_input"
+    assert json.loads(bad.stdout)["code"] == "bad_input"
 
 
 def test_a_broad_query_reads_at_least_n(settings: Settings, tmp_path: Path) -> None:

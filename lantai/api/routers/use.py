@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tempfile
-from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
@@ -108,16 +106,8 @@ def register(principal: Allowed(Permission.USE_REGISTER), archive: ArchiveDep,
 
 
 def register_file(archive: Any, principal: Any, year: int, fmt: str) -> FileResponse:
-    """The register as a download (shared with the web page); the temporary file goes afterwards."""
-    workdir = FsPath(tempfile.mkdtemp(prefix="use-register-", dir=archive.settings.staging_dir))
-    target = workdir / f"利用登记簿-{year}.{fmt}"
-    try:
-        use_register.export_register(archive, principal, year, target)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    media = "application/pdf" if fmt == "pdf" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    """The register as a download; its temporary directory goes once it has been sent."""
+    target, media = use_register.register_download(archive, principal, year, fmt)
     return FileResponse(target, media_type=media, filename=target.name,
-                        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
+                        background=BackgroundTask(shutil.rmtree, target.parent, ignore_errors=True),
                         headers={"Cache-Control": "no-store"})

@@ -7,7 +7,7 @@ import os
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from lantai.checks.clamav import CLEAN, INFECTED, scanner_for
+from lantai.checks.clamav import CLEAN, INFECTED, ScanResult, scanner_for
 from lantai.checks.model import Outcome, found, passed
 from lantai.checks.registry import check
 from lantai.checks.subject import Subject
@@ -38,14 +38,14 @@ def virus_free(subject: Subject) -> list[Outcome]:
     targets = {name: f.path for name, f in subject.files.items()}
     if subject.package_error is not None and Path(subject.source).is_file():
         targets[Path(subject.source).name] = Path(subject.source)
+    names = sorted(targets)
     outcomes = []
-    for name, path in sorted(targets.items()):
-        outcomes += _scan_one(scanner, name, path)
+    for name, result in zip(names, scanner.scan_many([targets[n] for n in names]), strict=True):
+        outcomes += _scan_outcome(scanner, name, targets[name], result)
     return outcomes or [passed(count=len(targets), engine=scanner.version())]
 
 
-def _scan_one(scanner, name: str, path: Path) -> list[Outcome]:  # type: ignore[no-untyped-def]
-    result = scanner.scan(path)
+def _scan_outcome(scanner, name: str, path: Path, result: ScanResult) -> list[Outcome]:  # type: ignore[no-untyped-def]
     if result.status == CLEAN:
         return []
     if result.status == INFECTED:

@@ -13,7 +13,7 @@ and exist to catch garbage (a whole document pasted into 题名), not to police 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -226,8 +226,6 @@ ELEMENTS: tuple[ElementSpec, ...] = (
 
 def _agent_relation_specs() -> tuple[ElementSpec, ...]:
     """M85–M88 again, as they appear in 机构人员实体关系 (same elements, different block)."""
-    from dataclasses import replace
-
     rows = [e for e in ELEMENTS if e.number in (85, 86, 87, 88)]
     return tuple(replace(e, root=P, path=e.path.replace("relations[]", "agent_relations[]"))  # type: ignore[union-attr]
                  for e in rows)

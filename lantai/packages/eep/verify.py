@@ -13,13 +13,14 @@ import base64
 import binascii
 import re
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from lxml import etree
 
 from lantai.crypto import certs, sm2
 from lantai.crypto.keystore import Keystore
+from lantai.domain.clock import BEIJING
 from lantai.domain.findings import Finding
 from lantai.domain.metadata import record_from_element
 from lantai.errors import LantaiError
@@ -29,7 +30,6 @@ from lantai.packages.eep.sip_io import declared_size
 from lantai.packages.eep.structure import check_structure
 
 _NCNAME = re.compile(r"^[^\W\d][\w.\-]*$")
-CHINA_TZ = timezone(timedelta(hours=8))
 KNOWN_ALGORITHMS = {sm2.OID_SM2_WITH_SM3, *certs.RSA_SIGNATURE_HASHES}
 
 
@@ -288,7 +288,7 @@ def _datetime(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text or "")
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)  # xs:dateTime without zone: local time
+    return value if value.tzinfo else value.replace(tzinfo=BEIJING)  # xs:dateTime without zone: local time
 
 
 def _f(code: str, element: str, message: str) -> Finding:

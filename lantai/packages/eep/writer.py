@@ -38,7 +38,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +46,7 @@ from lxml import etree
 
 from lantai.crypto import sm2
 from lantai.crypto.keystore import Keystore
+from lantai.domain.clock import beijing_now
 from lantai.errors import PackageError
 from lantai.packages.eep import names as n
 from lantai.packages.eep.canonical import canonical_bytes
@@ -53,7 +54,6 @@ from lantai.packages.eep.events import EventWriter
 from lantai.packages.eep.sip_io import SipItem, load_sip
 
 CHUNK = 3 * 1024 * 1024  # a multiple of 3: base64 of each chunk needs no padding but the last
-CHINA_TZ = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class DataSource:
 
 
 def now() -> datetime:
-    return datetime.now(CHINA_TZ).replace(microsecond=0)
+    return beijing_now()
 
 
 def build_eep(

@@ -21,20 +21,19 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from lxml import etree
 
 from lantai.crypto import certs, sm2
 from lantai.crypto.keystore import Keystore
+from lantai.domain.clock import beijing_now
 from lantai.domain.findings import Finding
 from lantai.errors import LantaiError, PackageError
 from lantai.formats.safexml import child, children, parse_xml
 
 ACCEPTED, DUPLICATE, REJECTED = "接收", "重复", "拒收"
 RULE = "receipt"
-CHINA_TZ = timezone(timedelta(hours=8))
 
 
 @dataclass
@@ -123,7 +122,7 @@ def write_receipt(receipt: Receipt, target: Path, keystore: Keystore) -> Path:
     signature = sm2.sign(keypair.private_key, keypair.public_key, canonical(content))
     block = etree.SubElement(root, "电子签名")
     _sub(block, "签名算法标识", sm2.OID_SM2_WITH_SM3)
-    _sub(block, "签名时间", datetime.now(CHINA_TZ).replace(microsecond=0).isoformat())
+    _sub(block, "签名时间", beijing_now().isoformat())
     _sub(block, "签名人", keystore.archive_name or receipt.receiver)
     _sub(block, "签名结果", base64.b64encode(signature).decode("ascii"))
     chain = etree.SubElement(block, "证书块")

@@ -1,13 +1,13 @@
 """use (利用): access requests, decisions, grants, the use register; items.control_identifier (控制标识)
 
-Revision ID: 0006_use
-Revises: 0005_security
+Revision ID: 0007_use
+Revises: 0006_merge_heads
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_use"
-down_revision = "0005_security"
+revision = "0007_use"
+down_revision = "0006_merge_heads"
 branch_labels = None
 depends_on = None
 
