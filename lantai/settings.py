@@ -69,6 +69,28 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed logins per client address within 15 minutes before the client is throttled."
     )
 
+    use_two_step_levels: str = Field(
+        "秘密,机密,绝密",
+        description="密级 (comma-separated) whose 利用申请 need a second approval by the 安全保密管理员 after the "
+        "档案管理员's; an item of unknown 密级 always needs it.",
+    )
+    public_open_page: bool = Field(
+        False, description="Serve the read-only page /open without login: search and view of 开放 items only "
+        "(控制标识 开放 and 密级 公开)."
+    )
+
+    @field_validator("use_two_step_levels", mode="after")
+    @classmethod
+    def _check_levels(cls, value: str) -> str:
+        """Only known 密级 names; a typo would silently drop the second approval."""
+        from lantai.domain.roles import CLEARANCE_RANK
+
+        levels = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = [level for level in levels if level not in CLEARANCE_RANK]
+        if unknown:
+            raise ValueError(f"unknown 密级 in use_two_step_levels: {', '.join(unknown)}")
+        return ",".join(levels)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _check_proxies(cls, value: Any) -> Any:

@@ -26,6 +26,7 @@ from lantai.api.routers import (
     statistics,
     submissions,
     tokens,
+    use,
     users,
 )
 from lantai.domain.permissions import Permission
@@ -48,7 +49,7 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
     app = FastAPI(title="兰台 Lantai API", version=__version__, description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.archive = archive
-    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference):
+    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

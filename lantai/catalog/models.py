@@ -65,6 +65,7 @@ class Item(Base):
     item_number: Mapped[int | None] = mapped_column(Integer)
     document_type: Mapped[str] = mapped_column(String(32), default="", index=True)
     security_classification: Mapped[str] = mapped_column(String(16), default="公开", index=True)
+    control_identifier: Mapped[str] = mapped_column(String(16), default="", index=True)  # 控制标识 (0007_use)
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32), default="archived", index=True)
     ocfl_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -35,6 +35,7 @@ from lantai.cli.inbox import watch_command
 from lantai.cli.keys import keys_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
+from lantai.cli.use import use_app
 from lantai.cli.web import serve_command, users_app
 from lantai.settings import load_settings
 
@@ -55,7 +56,8 @@ audit_app.add_typer(checkpoint_app, name="checkpoint")
 for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_app), ("search", search_app),
                       ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
                       ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
-                      ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group)):
+                      ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
+                      ("use", use_app)):
     app.add_typer(_group, name=_name)
 app.command("check")(check_command)
 app.command("serve")(serve_command)

@@ -37,19 +37,20 @@ def require_any(principal: Principal, *permissions: Permission) -> Principal:
     return authz.require_any(principal, *permissions)
 
 
-def visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: items at or below the caller's clearance (:func:`lantai.services.visibility.visible_to`)."""
-    return visibility.visible_to(principal)
+def visible(principal: Principal, method: str | None = None) -> ColumnElement[bool]:
+    """SQL condition: items the caller may see (:func:`lantai.services.visibility.visible_to`)."""
+    return visibility.visible_to(principal, method)
 
 
 def not_found(record_id: str) -> NotFound:
     return NotFound(f"没有电子文件号为 {record_id} 的条目", f"no item with record id {record_id}")
 
 
-def visible_item(session: Session, principal: Principal, record_id: str, *, full: bool = False) -> Item:
-    """The item if it exists *and* the caller may see it; otherwise the same NotFound."""
+def visible_item(session: Session, principal: Principal, record_id: str, *, full: bool = False,
+                 method: str | None = None) -> Item:
+    """The item if it exists *and* the caller may see it (for ``method``); otherwise the same NotFound."""
     require(principal, Permission.ITEM_READ)
-    query = select(Item).where(Item.record_id == record_id, visible(principal))
+    query = select(Item).where(Item.record_id == record_id, visible(principal, method))
     if full:
         query = query.options(selectinload(Item.files), selectinload(Item.versions), selectinload(Item.events))
     item = session.scalar(query)

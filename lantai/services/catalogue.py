@@ -57,6 +57,7 @@ def item_fields(record: Any) -> dict[str, Any]:
         "fonds_unit": record.provenance.fonds_constituting_unit_name or "",
         "document_type": desc.document_type or "",
         "security_classification": desc.security_classification or "公开",
+        "control_identifier": (record.rights_management.control_identifier or "").strip(),
         "page_count": _int_or_none(record.formal_characteristics.total_number_of_pages),
         "item_number": _int_or_none(item_number),
         "archival_code": render_archival_code(record),

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from lantai.domain.roles import Permission
+from lantai.domain.use import Method
 from lantai.errors import BadInput, LantaiError, NotFound, ValidationFailed
 from lantai.formats import watermark
 from lantai.services.access import require, visible_item
 from lantai.services.archive import Archive
+from lantai.services.use_register import record_use
 from lantai.services.users import Principal
 
 PDF_TYPES = {".pdf"}
@@ -64,11 +66,12 @@ def watermark_text(principal: Principal, moment: dt.datetime | None = None) -> s
     return watermark.text_for(principal.display_name, principal.username, moment)
 
 
-def access_copy(archive: Archive, principal: Principal, record_id: str, logical_path: str) -> AccessCopy:
-    """A watermarked copy of one content file; the original in the store is only read."""
+def access_copy(archive: Archive, principal: Principal, record_id: str, logical_path: str,
+                method: str = Method.DOWNLOAD, pages: int | None = None) -> AccessCopy:
+    """A watermarked copy of one content file for ``method`` (利用方式); the store is only read."""
     require(principal, Permission.ITEM_DOWNLOAD)
     with archive.sessions() as session:
-        item = visible_item(session, principal, record_id, full=True)
+        item = visible_item(session, principal, record_id, full=True, method=method)
         if not any(f.logical_path == logical_path and f.role == "content" for f in item.files):
             raise NotFound(f"条目 {record_id} 中没有内容文件 {logical_path}", f"no content file {logical_path}")
     kind = preview_kind(logical_path)
@@ -89,7 +92,8 @@ def access_copy(archive: Archive, principal: Principal, record_id: str, logical_
         raise ValidationFailed(f"文件无法生成利用副本（文件可能已损坏）: {logical_path}",
                                f"cannot make an access copy: {exc}", path=logical_path) from exc
     archive.audit.append(principal.username, "item.downloaded", record_id,
-                         {"path": logical_path, "watermark": text, "via": principal.via})
+                         {"path": logical_path, "watermark": text, "via": principal.via, "method": method})
+    record_use(archive, principal, record_id, method, path=logical_path, pages=pages)
     media = "application/pdf" if kind == "pdf" else IMAGE_TYPES[Path(logical_path).suffix.lower()]
     return AccessCopy(target, media, Path(logical_path).name, True)
 
@@ -102,7 +106,7 @@ def render_page_png(archive: Archive, principal: Principal, record_id: str, logi
     kind = preview_kind(logical_path)
     if kind == "ofd":
         return _render_ofd(archive, principal, record_id, logical_path, page)
-    copy = access_copy(archive, principal, record_id, logical_path)
+    copy = access_copy(archive, principal, record_id, logical_path, Method.VIEW, pages=1)
     try:
         if kind != "pdf":
             return copy.path.read_bytes()
@@ -133,11 +137,12 @@ def _render_ofd(archive: Archive, principal: Principal, record_id: str, logical_
     if renderer is None:
         raise ValidationFailed("OFD 渲染器尚未就绪，暂不能预览", "no OFD renderer is installed")
     with archive.sessions() as session:
-        visible_item(session, principal, record_id)
+        visible_item(session, principal, record_id, method=Method.VIEW)
     with archive.store.open(record_id, logical_path) as fh:
         png = renderer(fh, page)
     text = watermark_text(principal)
     out = io.BytesIO()
     watermark.watermark_image(io.BytesIO(png), text, out, ".png")
     archive.audit.append(principal.username, "item.previewed", record_id, {"path": logical_path, "page": page})
+    record_use(archive, principal, record_id, Method.VIEW, path=logical_path, pages=1)
     return out.getvalue()

@@ -55,10 +55,20 @@ def describe_item(archive: Archive, record_id: str, *, actor: str) -> dict[str, 
     return data
 
 
+INTERNAL_PREFIXES = ("lantai/", "derivatives/")
+
+
+def listed_to(principal: Principal, logical_path: str, role: str) -> bool:
+    """Readers see content and metadata; Lantai's own records and derivatives only those who check items."""
+    internal = role == "preservation" or logical_path.startswith(INTERNAL_PREFIXES)
+    return not internal or principal.can(Permission.CHECK_RUN)
+
+
 def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[str, Any]:
     """Everything the detail page and ``GET /items/{id}`` show; audited as a view."""
     with archive.sessions() as session:
         data = item_record(visible_item(session, principal, record_id, full=True))
+        data["files"] = [f for f in data["files"] if listed_to(principal, f["logical_path"], f["role"])]
         data["fixity"] = _fixity_status(session, record_id)
     data["metadata"] = metadata_groups(_read_or_none(archive, record_id, METADATA_PATH))
     data["checks"] = check_reports(archive, record_id)

@@ -38,6 +38,10 @@ def statistics(archive: Archive, principal: Principal) -> dict[str, Any]:
                                         "values": [{"value": "" if v is None else v, "count": int(n)} for v, n in rows]}
         result["growth"] = _growth(session, where)
         result["checks"] = _check_rates(session, where)
+    if principal.can(Permission.USE_REGISTER):
+        from lantai.services.use_register import year_statistics
+
+        result["use"] = year_statistics(archive, principal)
     return result
 
 

@@ -1,7 +1,10 @@
 """The one visibility predicate: which items a caller may see, as SQL and as a plain test.
 
 Clearance decides (an item whose 密级 ranks above the caller's clearance does not exist for
-them, and an unknown 密级 is never visible); every list, count, facet, search total, statistic,
+them, and an unknown 密级 is never visible) — or an active 利用 grant for that very item
+(:mod:`lantai.services.use`): not revoked, not past its date (compared at query time, so an
+expired grant stops working at once), and, when a 利用方式 is asked for, allowing it. A grant
+never changes the caller's clearance. Every list, count, facet, search total, statistic,
 export, submission and arrangement action asks here. ``submission_classification`` gives a
 submission the 密级 of its most secret item, read only from ``内容描述/密级``, so a report listing
 item ids is hidden from whoever may not see those items.
@@ -9,27 +12,54 @@ item ids is hidden from whoever may not see those items.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
+from lantai.catalog.use import UseGrant, UseGrantItem
 from lantai.domain.roles import may_see, rank, visible_levels
 from lantai.services.users import Principal
 
 PUBLIC = "公开"
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition on ``Item``: at or below the caller's clearance.
+def visible_to(principal: Principal, method: str | None = None) -> ColumnElement[bool]:
+    """SQL condition on ``Item``: at or below the caller's clearance, or granted to the caller.
 
-    Written so no index is used for it (``|| ''``): almost every row passes it, and the browse
-    index (fonds, year, retention, organisation, 档号) or the record-id index must drive the query
-    instead, or every page of a list sorts the whole catalogue.
+    ``method`` (a 利用方式, e.g. 下载) narrows the grants counted to those allowing it; items
+    within clearance need no grant for any method. The clearance test is written so no index is
+    used for it (``|| ''``): almost every row passes it, and the browse index (fonds, year,
+    retention, organisation, 档号) or the record-id index must drive the query instead, or every
+    page of a list sorts the whole catalogue.
     """
-    return Item.security_classification.concat("").in_(visible_levels(principal.clearance))
+    by_clearance = Item.security_classification.concat("").in_(visible_levels(principal.clearance))
+    return or_(by_clearance, Item.record_id.in_(granted_record_ids(principal.username, method)))
+
+
+OPEN = "开放"
+
+
+def open_to_public() -> ColumnElement[bool]:
+    """SQL condition: 控制标识 开放 and 密级 公开 — what the public ``/open`` page may list.
+
+    An item marked 开放 but carrying a 密级 above 公开 contradicts itself and stays closed.
+    """
+    return and_(Item.control_identifier == OPEN, Item.security_classification == PUBLIC)
+
+
+def granted_record_ids(username: str, method: str | None = None,
+                       moment: dt.datetime | None = None) -> Select[tuple[str]]:
+    """Subquery: the record ids of ``username``'s grants in force at ``moment`` (now)."""
+    moment = moment or dt.datetime.now(dt.UTC)
+    query = (select(UseGrantItem.record_id).join(UseGrant, UseGrant.id == UseGrantItem.grant_id)
+             .where(UseGrant.grantee == username, UseGrant.revoked_at.is_(None), UseGrant.valid_until > moment))
+    if method:
+        query = query.where(UseGrant.methods.contains(f",{method},"))
+    return query
 
 
 def may_see_level(principal: Principal, level: str | None) -> bool:

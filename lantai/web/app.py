@@ -31,6 +31,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("档案库", "/library", (P.ITEM_READ,)),
     ("检测", "/checks", (P.CHECK_RUN,)),
     ("检索", "/search", (P.ITEM_READ,)),
+    ("利用", "/use", (P.USE_REQUEST,)),
+    ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("系统管理", "/admin", ADMIN_PAGE),
@@ -74,6 +76,7 @@ templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
 STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
                  "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
+templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
@@ -105,8 +108,20 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
 
 
 def install_web(app: FastAPI) -> Any:
-    from lantai.web import admin, arrange, audit, auth, checks, collect, library, reference, search, stats
+    from lantai.web import (
+        admin,
+        arrange,
+        audit,
+        auth,
+        checks,
+        collect,
+        library,
+        reference,
+        search,
+        stats,
+        use,
+    )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
         app.include_router(module.router, include_in_schema=False)
     return html_error

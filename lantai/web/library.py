@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import CLEARANCES, Permission
+from lantai.domain.use import Method
 from lantai.services import browse as browsing
 from lantai.services import classification, item_checks, items
 from lantai.services import content as access_copies
@@ -61,12 +62,18 @@ def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: 
 
 @router.get("/items/{record_id}/view")
 def view(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
-    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path), "inline")
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.VIEW), "inline")
 
 
 @router.get("/items/{record_id}/download")
 def download(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
     return access_copy_response(access_copies.access_copy(archive, principal, record_id, path), "attachment")
+
+
+@router.get("/items/{record_id}/print")
+def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
+    """打印: the watermarked PDF opened for printing, registered as a use of its own (利用方式 打印)."""
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
 
 
 @router.get("/items/{record_id}/pages/{page}.png")

@@ -13,6 +13,7 @@ or that this table does not call — so a new route cannot slip past the matrix.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
 import re
@@ -27,8 +28,17 @@ from httpx import Response
 
 from lantai.domain.permissions import SCOPES, Permission, Role, permissions_of
 from lantai.domain.roles import may_see
-from lantai.services import users
-from tests.api.conftest import PASSWORD, SECRET_ID, World, make_account, metadata_xml_for, pdf_bytes, sip_zip
+from lantai.services import use, users
+from tests.api.conftest import (
+    PASSWORD,
+    PUBLIC_ID,
+    SECRET_ID,
+    World,
+    make_account,
+    metadata_xml_for,
+    pdf_bytes,
+    sip_zip,
+)
 from tests.sipfactory import SipSpec, write_batch
 
 P = Permission
@@ -159,6 +169,36 @@ def _reference_document(ctx: Ctx) -> dict:
     return {"document": dump_reference(data), "note": "矩阵测试", "base_version": version}
 
 
+def _until() -> str:
+    return (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+
+def _archivist(ctx: Ctx) -> users.Principal:
+    return users.resolve_token(ctx.world.archive, ctx.world.tokens["archivist"])
+
+
+def _request_to_decide(ctx: Ctx) -> int:
+    """A request by another account at the step this caller takes: 档案管理员 first, 安全保密管理员 second."""
+    reader = users.Principal(0, "mx-target", "矩阵目标", frozenset({Role.READER}), "公开")
+    until = dt.date.today() + dt.timedelta(days=7)
+    request = use.create_request(ctx.world.archive, reader, [use.Reference("record_id", ITEM)], "工作查考",
+                                 ["在线阅览"], until)
+    if not ctx.can(P.USE_APPROVE) and ctx.can(P.USE_SECURITY_APPROVE):
+        use.decide(ctx.world.archive, _archivist(ctx), request["id"], True, "同意")
+    return request["id"]
+
+
+def _grant_to_revoke(ctx: Ctx) -> int:
+    reader = users.Principal(0, "mx-target", "矩阵目标", frozenset({Role.READER}), "公开")
+    request = use.create_request(ctx.world.archive, reader, [use.Reference("record_id", PUBLIC_ID)], "工作查考",
+                                 ["在线阅览"], dt.date.today() + dt.timedelta(days=7))
+    return use.decide(ctx.world.archive, _archivist(ctx), request["id"], True, "同意")["grant_id"]
+
+
+USE_BODY = {"items": [{"record_id": ITEM}, "档号:Z109-WS-2025-无此件"], "purpose": "编史修志",
+            "methods": ["在线阅览"]}
+
+
 def _matrix_batch(ctx: Ctx) -> str:
     """A batch holding one item at ITEM's 密级 (made once): the batch-level check routes act on it."""
     world = ctx.world
@@ -253,6 +293,14 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/reference"): Case(lambda c: c.client.get(f"{U}/reference")),
     ("PUT", f"{U}/reference"): Case(lambda c: c.client.put(f"{U}/reference", json=_reference_document(c))),
     ("GET", "/api/docs"): Case(lambda c: c.anonymous().get("/api/docs")),
+    # API: 利用 (requests never reveal whether the item exists, so they are not item cases)
+    ("POST", f"{U}/requests"): Case(lambda c: c.client.post(f"{U}/requests", json=USE_BODY | {"until": _until()})),
+    ("GET", f"{U}/requests"): Case(lambda c: c.client.get(f"{U}/requests")),
+    ("POST", f"{U}/requests/{{request_id}}/decision"): Case(lambda c: c.client.post(
+        f"{U}/requests/{_request_to_decide(c)}/decision", json={"approve": False, "reason": "矩阵测试驳回"})),
+    ("GET", f"{U}/grants"): Case(lambda c: c.client.get(f"{U}/grants")),
+    ("DELETE", f"{U}/grants/{{grant_id}}"): Case(lambda c: c.client.delete(f"{U}/grants/{_grant_to_revoke(c)}")),
+    ("GET", f"{U}/use/register"): Case(lambda c: c.client.get(f"{U}/use/register", params={"year": 2026})),
     # Web: login and one's own account
     ("GET", "/"): Case(lambda c: c.client.get("/", follow_redirects=False)),
     ("GET", "/login"): Case(lambda c: c.anonymous().get("/login")),
@@ -272,6 +320,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/items/{record_id}/view"): Case(lambda c: c.client.get(f"/items/{ITEM}/view", params=CONTENT), item=True),
     ("GET", "/items/{record_id}/download"): Case(lambda c: c.client.get(f"/items/{ITEM}/download", params=CONTENT),
                                                  item=True),
+    ("GET", "/items/{record_id}/print"): Case(lambda c: c.client.get(f"/items/{ITEM}/print", params=CONTENT),
+                                              item=True),
     ("GET", "/items/{record_id}/pages/{page}.png"): Case(lambda c: c.client.get(f"/items/{ITEM}/pages/1.png",
                                                                                 params=CONTENT), item=True),
     ("POST", "/items/{record_id}/checks"): Case(lambda c: c.client.post(f"/items/{ITEM}/checks"), item=True),
@@ -291,6 +341,17 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
+    # Web: 利用, 审批, 开放档案
+    ("GET", "/use"): Case(lambda c: c.client.get("/use", params={"items": [ITEM]})),
+    ("POST", "/use/requests"): Case(lambda c: c.client.post("/use/requests", data={
+        "items": f"{ITEM}\n档号:Z109-WS-2025-无此件", "purpose": "学术研究", "methods": ["在线阅览"], "until": _until()})),
+    ("GET", "/approvals"): Case(lambda c: c.client.get("/approvals")),
+    ("POST", "/approvals/{request_id}/decision"): Case(lambda c: c.client.post(
+        f"/approvals/{_request_to_decide(c)}/decision", data={"approve": "0", "reason": "矩阵测试驳回"})),
+    ("POST", "/approvals/grants/{grant_id}/revoke"): Case(lambda c: c.client.post(
+        f"/approvals/grants/{_grant_to_revoke(c)}/revoke", data={"reason": "矩阵测试"})),
+    ("GET", "/approvals/register"): Case(lambda c: c.client.get("/approvals/register", params={"year": 2026})),
+    ("GET", "/open"): Case(lambda c: c.anonymous().get("/open", follow_redirects=False)),
     # Web: 系统管理
     ("GET", "/admin"): Case(lambda c: c.client.get("/admin")),
     ("POST", "/admin/users"): Case(lambda c: c.client.post("/admin/users", data={"username": unique("mx-web"),

@@ -24,6 +24,7 @@ from lantai.api.schemas import (
 )
 from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import Permission
+from lantai.domain.use import Method
 from lantai.services import browse, classification, exports, items
 from lantai.services import content as access_copies
 
@@ -80,8 +81,11 @@ def run_checks(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, re
 @router.get("/{record_id}/content", summary="下载利用副本（带用户与时间水印）",
             responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
 def content(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath,
-            disposition: Literal["attachment", "inline"] = "attachment") -> Response:
-    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path), disposition)
+            disposition: Literal["attachment", "inline"] = "attachment",
+            method: Annotated[Method | None, Query(description="利用方式（默认：inline 为在线阅览，否则为下载）")] = None,
+            ) -> Response:
+    method = method or (Method.VIEW if disposition == "inline" else Method.DOWNLOAD)
+    return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, method), disposition)
 
 
 @router.get("/{record_id}/pages/{page}", summary="页面预览 PNG（PDF、OFD，带水印）",
