@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.models import Item
 from lantai.catalog.use import UseDecision, UseGrant, UseGrantItem, UseRequest, UseRequestItem
 from lantai.domain import use as rules
+from lantai.domain.clock import BEIJING
 from lantai.domain.permissions import Permission
 from lantai.domain.use import Status
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
@@ -30,7 +31,6 @@ from lantai.services.archive import Archive
 from lantai.services.users import Principal
 from lantai.services.visibility import visible_to
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 APPROVERS = (Permission.USE_APPROVE, Permission.USE_SECURITY_APPROVE)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
 from lantai.catalog.use import UseGrant, UseGrantItem, UseRegisterEntry, UseRequest
+from lantai.domain.clock import BEIJING
 from lantai.domain.permissions import Permission
 from lantai.domain.use import purpose_text
 from lantai.errors import BadInput
@@ -25,7 +26,6 @@ from lantai.services import authz
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 REGISTER_COLUMNS = ("序号", "利用时间", "利用人", "账号", "档号", "电子文件号", "题名", "全宗号", "年度", "密级",
                     "利用目的", "利用方式", "授权编号", "页数")
 
