@@ -13,7 +13,8 @@ from tests.conftest import cli_env
 from tests.sipfactory import specs, write_batch
 
 
-def test_reindex_then_query_with_facets_and_clearance(settings: Settings, tmp_path: Path) -> None:
+def test_reindex_then_query_with_facets_and_clearance(production_ingest: str, settings: Settings,
+                                                     tmp_path: Path) -> None:
     runner = CliRunner()
     env = cli_env(settings)
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
@@ -53,7 +54,7 @@ def test_bad_query_is_exit_2_with_a_chinese_message(settings: Settings) -> None:
     assert json.loads(bad.stdout)["code"] == "bad_input"
 
 
-def test_a_broad_query_reads_at_least_n(settings: Settings, tmp_path: Path) -> None:
+def test_a_broad_query_reads_at_least_n(production_ingest: str, settings: Settings, tmp_path: Path) -> None:
     """Past the search_count_window only the newest matches are counted: "≥ N 件", never "共 N 件"."""
     runner = CliRunner()
     env = {**cli_env(settings), "LANTAI_SEARCH_COUNT_WINDOW": "2"}
