@@ -457,6 +457,10 @@ class AuditLog:
         with open(self.journal, "rb") as fh:
             return self._tail(fh).last
 
+    def stable_size(self) -> int:
+        """How many bytes of the journal hold whole entries now (a backup copies exactly these)."""
+        return self._stable_size()
+
     def _stable_size(self) -> int:
         """The journal's length at a moment no writer is mid-record (a shared lock, held briefly)."""
         if not self.journal.exists():

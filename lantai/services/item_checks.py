@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from lantai.catalog.models import Batch, CheckRecord, Item
-from lantai.checks.archive_facts import BatchTotals, ChainStatus, ObjectFixity
+from lantai.checks.archive_facts import BackupVerification, BatchTotals, ChainStatus, ObjectFixity
 from lantai.checks.model import ItemReport
 from lantai.checks.render import ReportHeader
 from lantai.checks.report import CheckReport
@@ -34,6 +34,7 @@ from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
 BC_PROFILE = "default"
+BACKUP_VERIFIED = "backup.verified"  # the audit action of lantai backup verify (services.backup)
 REPORTS_DIR = Path("reports") / "checks"
 Progress = Callable[[int, int, ItemReport], None]  # (done, total, the item just checked)
 
@@ -92,6 +93,19 @@ class CatalogueFacts:
                 found.update({r: b for r, b in session.execute(
                     select(Item.record_id, Item.batch_id).where(Item.record_id.in_(chunk))) if b})
         return found
+
+
+    def backup_verification(self) -> BackupVerification | None:
+        """The newest ``backup.verified`` entry of the journal (it survives a rebuild, like the run)."""
+        latest = None
+        for record in self.archive.audit.iter_journal():
+            if not isinstance(record, Exception) and record.action == BACKUP_VERIFIED:
+                latest = record
+        if latest is None:
+            return None
+        d = latest.details
+        return BackupVerification(bool(d.get("ok")), latest.time, latest.target, int(d.get("sampled", 0)),
+                                  int(d.get("failed", 0)))
 
 
 @dataclass

@@ -493,6 +493,46 @@ class OcflStore:
             for content_path in paths:
                 yield content_path, sha512, sm3_by_content.get(content_path, ""), base / content_path
 
+    # -- copying out (backup, carriers) ----------------------------------------------------
+    def relative_object_path(self, object_id: str) -> str:
+        """The object's directory relative to the storage root (a backup mirrors the same layout)."""
+        return _object_relative_path(object_id)
+
+    def root_files(self) -> list[tuple[str, Path]]:
+        """The storage root's own files (declaration, layout, extension config): (relative, absolute)."""
+        found = [(name, self.root / name) for name in ("0=ocfl_1.1", "ocfl_layout.json") if (self.root / name).is_file()]
+        ext = self.root / "extensions"
+        if ext.is_dir():
+            found += [(p.relative_to(self.root).as_posix(), p) for p in sorted(ext.rglob("*")) if p.is_file()]
+        return found
+
+    def version_tree(self, object_id: str, version: int) -> list[tuple[str, Path]]:
+        """Every file of one version directory, as (path relative to the object, absolute path).
+
+        A committed ``vN`` directory never changes again, which is what lets a backup copy each
+        version once and skip it in every later backup.
+        """
+        vdir = self.object_path(object_id) / f"v{version}"
+        if not vdir.is_dir():
+            raise NotFound(f"对象 {object_id} 没有版本目录 v{version}", f"object {object_id} has no directory v{version}")
+        base = self.object_path(object_id)
+        return [(p.relative_to(base).as_posix(), p) for p in sorted(vdir.rglob("*")) if p.is_file()]
+
+    def restore_path(self, relative: str) -> Path:
+        """Where a file that a backup names relative to a storage root goes when it is restored here."""
+        return self.root / _safe_logical_path(relative)
+
+    def finish_restored_object(self, object_id: str, head: int) -> None:
+        """Give an object restored version by version its root inventory: the head version's, byte for byte.
+
+        A backup keeps only version directories (they never change); the root inventory of any
+        backed-up state is the inventory of its head version, as OCFL requires.
+        """
+        objdir = self.object_path(object_id)
+        if not (objdir / f"v{head}" / "inventory.json").is_file():
+            raise NotFound(f"恢复的对象 {object_id} 缺少 v{head}", f"restored object {object_id} lacks v{head}")
+        self._replace_root_inventory(objdir, objdir / f"v{head}")
+
     # -- writing ---------------------------------------------------------------------------
     def new_staging_dir(self) -> Path:
         path = self.staging / f"tx-{uuid.uuid4().hex}"
