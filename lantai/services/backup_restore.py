@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import time
 import uuid
@@ -66,6 +67,7 @@ from lantai.storage.backup_target import BackupTarget, open_backup_target
 from lantai.storage.ocfl import OcflStore
 
 MARKER = ".lantai-restore.json"
+PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.part")  # what BackupTarget.copy_out writes before its rename
 Progress = Callable[[int], None]
 
 
@@ -199,6 +201,7 @@ def _claim_home(settings: Settings, backup: BackupSet) -> bool:
         with contextlib.suppress(ValueError, OSError):
             record = json.loads(marker.read_text(encoding="utf-8"))
             if record.get("source") == backup.target.url and record.get("set") == backup.name:
+                _remove_partials(home)
                 return True
         raise BadInput(f"{home} 中有另一个备份的未完成恢复", f"{home} holds an unfinished restore of another backup")
     if entries:
@@ -207,6 +210,14 @@ def _claim_home(settings: Settings, backup: BackupSet) -> bool:
                        entries=entries[:20])
     _refuse_used_database(settings)
     return False
+
+
+def _remove_partials(home: Path) -> None:
+    """Copies a kill cut short (``.<name>.<8 hex>.part``): never part of the restored archive."""
+    for dirpath, _dirnames, filenames in os.walk(home):
+        for name in filenames:
+            if PARTIAL.fullmatch(name):
+                (Path(dirpath) / name).unlink(missing_ok=True)
 
 
 def _refuse_used_database(settings: Settings) -> None:
@@ -368,6 +379,7 @@ class VerifyResult:
     sampled: list[str] = field(default_factory=list)
     problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     set_problems: list[dict[str, Any]] = field(default_factory=list)
+    missing_elsewhere: list[dict[str, Any]] = field(default_factory=list)  # outside the sample: stat only
     keys: str = "not_checked"
     run_id: str = ""
     report: str = ""
@@ -379,12 +391,12 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.set_problems and self.keys != "failed"
+        return not self.failed and not self.set_problems and not self.missing_elsewhere and self.keys != "failed"
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "source": self.source, "set": self.set_name, "objects_in_set": self.objects_in_set,
                 "sampled": self.sampled, "failed": self.failed, "problems": self.problems,
-                "set_problems": self.set_problems, "keys": self.keys, "run_id": self.run_id, "report": self.report,
+                "set_problems": self.set_problems, "missing_elsewhere": self.missing_elsewhere, "keys": self.keys, "run_id": self.run_id, "report": self.report,
                 "seconds": self.seconds}
 
 
@@ -414,18 +426,17 @@ def verify_backup(archive: Archive, source: str, *, sample: int, passphrase: str
                 progress(1)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    result.missing_elsewhere = _missing_store_files(backup, set(result.sampled))
     _record_run(archive, result, actor)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
 def _check_set_files(backup: BackupSet) -> list[dict[str, Any]]:
-    """The set's own files (journal, checkpoints, key bundle, reference data) whole; store files: present."""
+    """The set's own files (journal, checkpoints, key bundle, reference data), digested whole."""
     problems = []
     for relative, expected in sorted(backup.manifest.items()):
         if relative.startswith(f"{STORE}/"):
-            if backup.target.size(relative) < 0:
-                problems.append({"kind": "missing", "file": relative})
             continue
         digests = backup.target.digest(relative)
         if digests is None:
@@ -433,6 +444,19 @@ def _check_set_files(backup: BackupSet) -> list[dict[str, Any]]:
         elif digests["sm3"] != expected:
             problems.append({"kind": "digest", "file": relative, "expected": expected, "actual": digests["sm3"]})
     return problems
+
+
+def _missing_store_files(backup: BackupSet, sampled: set[str]) -> list[dict[str, Any]]:
+    """Store files of the objects outside the sample that are not there at all (a cheap stat each)."""
+    prefixes = {f"{STORE}/{info['path']}/": oid for oid, info in backup.description["objects"].items()
+                if oid not in sampled}
+    missing = []
+    for relative in sorted(backup.manifest):
+        parts = relative.split("/")
+        owner = prefixes.get("/".join(parts[:5]) + "/") if len(parts) > 5 else None
+        if owner and backup.target.size(relative) < 0:
+            missing.append({"kind": "missing", "object": owner, "file": relative})
+    return missing
 
 
 def _check_journal(archive: Archive, backup: BackupSet) -> list[dict[str, Any]]:
@@ -529,7 +553,8 @@ def _record_run(archive: Archive, result: VerifyResult, actor: str) -> None:
         record_run(archive, report, operator=actor, location=result.report, run_id=result.run_id)
     archive.audit.append(actor, BACKUP_VERIFIED, result.source, {
         "set": result.set_name, "ok": result.ok, "sampled": len(result.sampled), "failed": len(result.failed),
-        "run_id": result.run_id, "keys": result.keys, "set_problems": result.set_problems[:50]})
+        "run_id": result.run_id, "keys": result.keys, "set_problems": result.set_problems[:50],
+        "missing_elsewhere": result.missing_elsewhere[:50]})
 
 
 def _record_untrusted(archive: Archive, source: str, exc: IntegrityError, actor: str, started: float) -> VerifyResult:
