@@ -65,7 +65,6 @@ CHECKPOINTS = "audit/checkpoints"
 HOME = "home"
 HOME_ITEMS = ("reports", "transfers", "profiles")  # what of the home, beside store, audit and keys, is kept
 SETTINGS_FILE = "lantai.toml"
-OBJECT_DECLARATION = "0=ocfl_object_1.1"
 PASSPHRASE_ENV = "LANTAI_BACKUP_PASSPHRASE"
 Progress = Callable[[int], None]  # bytes just copied (or 0 for a version skipped)
 
@@ -279,25 +278,21 @@ def _copy_object(archive: Archive, target: BackupTarget, object_id: str, invento
     """Copy the versions of one object the destination lacks; returns the head backed up (0: none)."""
     store = archive.store
     base = f"{STORE}/{store.relative_object_path(object_id)}"
-    declaration = store.object_path(object_id) / OBJECT_DECLARATION
-    digests, _size = target.copy_in(f"{base}/{OBJECT_DECLARATION}", declaration)
-    entries[f"{base}/{OBJECT_DECLARATION}"] = digests["sm3"]
+    for name, path in store.object_root_files(object_id):
+        entries[f"{base}/{name}"] = target.copy_in(f"{base}/{name}", path)[0]["sm3"]
     head = int(inventory["head"][1:])
-    expected = {path: sha512 for sha512, paths in inventory["manifest"].items() for path in paths}
     for version in range(1, head + 1):
-        final = f"{base}/v{version}"
-        if target.exists(f"{final}/inventory.json"):
+        if target.exists(f"{base}/{store.version_marker(version)}"):
             _record_present(target, store.version_tree(object_id, version), base, known, entries)
             result.versions_present += 1
             continue
-        problem = _copy_version(store, target, object_id, version, base, expected, entries, result)
+        problem = _copy_version(store, target, object_id, version, base, inventory, entries, result)
         if problem:
             result.problems.append({"object": object_id, "problem": "unsound_version", **problem})
             return version - 1
         result.versions_copied += 1
-    vdir = store.object_path(object_id) / f"v{head}"
-    for name in ("inventory.json", "inventory.json.sha512"):  # store/ stays a valid OCFL root (newest set)
-        target.copy_in(f"{base}/{name}", vdir / name)
+    for name, path in store.head_inventory_files(object_id, head):  # store/ stays a valid OCFL root (newest set)
+        target.copy_in(f"{base}/{name}", path)
     return head
 
 
@@ -309,10 +304,21 @@ def _record_present(target: BackupTarget, tree: list[tuple[str, Path]], base: st
         entries[key] = digest
 
 
+_UNSOUND = {
+    "inventory_missing": ("版本清单缺失，未备份该版本", "the version inventory is missing; version not backed up"),
+    "content_digest": ("文件摘要与存储清单不符（存储中的文件已损坏），未备份该版本",
+                       "the file does not match the inventory (damaged in the store); version not backed up"),
+}
+
+
 def _copy_version(store: Any, target: BackupTarget, object_id: str, version: int, base: str,
-                  expected: dict[str, str], entries: dict[str, str], result: BackupResult) -> dict[str, Any] | None:
-    """Copy ``vN`` whole into a hidden directory, check it against the inventory, rename it in."""
-    partial = f"{base}/.v{version}.partial"
+                  inventory: dict[str, Any], entries: dict[str, str], result: BackupResult) -> dict[str, Any] | None:
+    """Copy ``vN`` whole into a hidden directory, check it against the inventory, rename it in.
+
+    A version whose bytes disagree with the inventory must not become the backup of record.
+    """
+    final = f"{base}/{store.version_dir_name(version)}"
+    partial = f"{base}/.{store.version_dir_name(version)}.partial"
     target.remove_tree(partial)
     copied: dict[str, dict[str, str]] = {}
     for relative, path in store.version_tree(object_id, version):
@@ -320,28 +326,14 @@ def _copy_version(store: Any, target: BackupTarget, object_id: str, version: int
         copied[relative] = digests
         result.files_copied += 1
         result.bytes_copied += size
-    problem = _unsound(copied, expected, version)
+    problem = store.version_copy_problem(inventory, version, {k: d["sha512"] for k, d in copied.items()})
     if problem:
         target.remove_tree(partial)
-        return problem
-    target.publish_dir(partial, f"{base}/v{version}")
+        zh, en = _UNSOUND[problem[1]]
+        return {"file": problem[0], "message": zh, "message_en": en}
+    target.publish_dir(partial, final)
     for relative, digests in copied.items():
         entries[f"{base}/{relative}"] = digests["sm3"]
-    return None
-
-
-def _unsound(copied: dict[str, dict[str, str]], expected: dict[str, str], version: int) -> dict[str, Any] | None:
-    """A version whose bytes disagree with the inventory must not become the backup of record."""
-    inventory = copied.get(f"v{version}/inventory.json")
-    sidecar_present = f"v{version}/inventory.json.sha512" in copied
-    if inventory is None or not sidecar_present:
-        return {"file": f"v{version}/inventory.json", "message": "版本清单缺失，未备份该版本",
-                "message_en": "the version inventory is missing; version not backed up"}
-    for relative, digests in copied.items():
-        want = expected.get(relative)
-        if relative.startswith(f"v{version}/content/") and want and digests["sha512"] != want:
-            return {"file": relative, "message": "文件摘要与存储清单不符（存储中的文件已损坏），未备份该版本",
-                    "message_en": "the file does not match the inventory (damaged in the store); version not backed up"}
     return None
 
 

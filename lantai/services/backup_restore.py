@@ -87,10 +87,8 @@ class BackupSet:
     def object_files(self, object_id: str) -> list[str]:
         """The manifest's files of one object at the head this set holds (v1 … vHEAD and the declaration)."""
         info = self.description["objects"][object_id]
-        prefix = f"{STORE}/{info['path']}/"
-        wanted = {f"v{n}" for n in range(1, int(info["head"]) + 1)}
-        return [p for p in self.manifest if p.startswith(prefix)
-                and (p[len(prefix):].split("/", 1)[0] in wanted or "/" not in p[len(prefix):])]
+        prefix, head = f"{STORE}/{info['path']}/", int(info["head"])
+        return [p for p in self.manifest if p.startswith(prefix) and OcflStore.in_versions(p[len(prefix):], head)]
 
 
 def open_set(source: str, name: str | None = None) -> BackupSet:
@@ -529,9 +527,8 @@ def _judge_restored(archive: Archive, store: OcflStore, object_id: str, head: in
         live = archive.store.read_inventory(object_id)
     except LantaiError:
         return [*problems, {"kind": "object", "detail": "档案库中已没有该对象"}]
-    for n in range(1, head + 1):
-        if live["versions"].get(f"v{n}", {}).get("state") != inspection.inventory["versions"][f"v{n}"]["state"]:
-            problems.append({"kind": "object", "detail": f"v{n} 的内容与档案库中的不同"})
+    for n in OcflStore.differing_versions(live, inspection.inventory, head):
+        problems.append({"kind": "object", "detail": f"第 {n} 版的内容与档案库中的不同"})
     return problems
 
 

@@ -518,6 +518,58 @@ class OcflStore:
         base = self.object_path(object_id)
         return [(p.relative_to(base).as_posix(), p) for p in sorted(vdir.rglob("*")) if p.is_file()]
 
+    @staticmethod
+    def version_dir_name(version: int) -> str:
+        return f"v{version}"
+
+    @staticmethod
+    def version_marker(version: int) -> str:
+        """The file (relative to the object) whose presence shows a copied version is whole: its inventory."""
+        return f"v{version}/inventory.json"
+
+    def object_root_files(self, object_id: str) -> list[tuple[str, Path]]:
+        """The object-root files a copy needs besides its versions: the object's declaration.
+
+        The root inventory and sidecar are not listed: they are the head version's, byte for byte
+        (:meth:`head_inventory_files`, :meth:`finish_restored_object`).
+        """
+        name = "0=ocfl_object_1.1"
+        return [(name, self.object_path(object_id) / name)]
+
+    def head_inventory_files(self, object_id: str, head: int) -> list[tuple[str, Path]]:
+        """The root inventory and sidecar as of ``head``: (name at the object root, the version's file)."""
+        vdir = self.object_path(object_id) / f"v{head}"
+        return [(name, vdir / name) for name in ("inventory.json", "inventory.json.sha512")]
+
+    @staticmethod
+    def in_versions(relative: str, head: int) -> bool:
+        """Whether a path relative to the object belongs to the state up to ``head`` (a version or the root)."""
+        first, sep, _rest = relative.partition("/")
+        if not sep:
+            return not first.startswith("inventory.json")  # the declaration; never a newer root inventory
+        return bool(re.fullmatch(r"v[1-9]\d*", first)) and int(first[1:]) <= head
+
+    @staticmethod
+    def version_copy_problem(inventory: dict, version: int, copied_sha512: dict[str, str]) -> tuple[str, str] | None:
+        """Whether a copy of ``vN`` (path relative to the object → SHA-512) is the version the inventory
+        describes: (file, ``inventory_missing`` | ``content_digest``), or None when it is."""
+        for name in ("inventory.json", "inventory.json.sha512"):
+            if f"v{version}/{name}" not in copied_sha512:
+                return f"v{version}/{name}", "inventory_missing"
+        expected = {path: sha512 for sha512, paths in inventory["manifest"].items() for path in paths}
+        for relative, sha512 in sorted(copied_sha512.items()):
+            want = expected.get(relative)
+            if relative.startswith(f"v{version}/content/") and want and sha512 != want:
+                return relative, "content_digest"
+        return None
+
+    @staticmethod
+    def differing_versions(first: dict, second: dict, head: int) -> list[int]:
+        """Versions 1…head whose logical state differs between two inventories of one object."""
+        return [n for n in range(1, head + 1)
+                if first.get("versions", {}).get(f"v{n}", {}).get("state")
+                != second.get("versions", {}).get(f"v{n}", {}).get("state")]
+
     def restore_path(self, relative: str) -> Path:
         """Where a file that a backup names relative to a storage root goes when it is restored here."""
         return self.root / _safe_logical_path(relative)
