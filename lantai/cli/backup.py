@@ -120,6 +120,8 @@ def backup_verify(
     def render() -> None:
         for p in result.set_problems:
             console.print(f"[red]✗[/] {p.get('file', '')}: {p.get('kind')} {p.get('detail', '')}")
+        for p in result.missing_elsewhere:
+            console.print(f"[red]✗[/] {p['object']} {p['file']}: 备份中缺少该文件")
         for object_id in result.failed:
             for p in result.problems.get(object_id, []):
                 console.print(f"[red]✗[/] {object_id} {p.get('file', '')}: {p.get('kind')} {p.get('detail', '')}")
