@@ -43,17 +43,26 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, bytes]:
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-    return elapsed
+    return elapsed, proc.stdout
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    return _run(cmd, env)[0]
 
 
 def _lantai(home: Path, *args: str) -> float:
-    return _timed([str(Path(sys.executable).with_name("lantai")), *args, "--json"], _env(home))
+    return _lantai_json(home, *args)[0]
+
+
+def _lantai_json(home: Path, *args: str) -> tuple[float, dict[str, Any]]:
+    seconds, out = _run([str(Path(sys.executable).with_name("lantai")), *args, "--json"], _env(home))
+    return seconds, json.loads(out)
 
 
 def build(home: Path, items: int, size: int) -> None:
@@ -96,7 +105,10 @@ def measure(work: Path, home: Path, repeat: int) -> dict[str, Any]:
         keep("backup_full", _lantai(home, "backup", "create", str(dest)))
         keep("backup_incremental", _lantai(home, "backup", "create", str(dest)))
         keep("cp_backup_store", _timed(["cp", "-r", str(dest / "store"), str(_fresh(work / "cp-restore"))]))
-        keep("restore", _lantai(_fresh(work / "restored"), "backup", "restore", str(dest)))
+        seconds, restored = _lantai_json(_fresh(work / "restored"), "backup", "restore", str(dest))
+        keep("restore", seconds)
+        keep("restore_copy_phase", restored["copy_seconds"])
+        keep("restore_rebuild_phase", sum((restored.get("rebuild_seconds") or {}).values()))
         keep("carrier_export", _lantai(home, "carrier", "export", "-o", str(_fresh(work / "carrier")),
                                        "--volume-size", "25GB"))
     carrier_bytes = _bytes(work / "carrier")
@@ -105,6 +117,7 @@ def measure(work: Path, home: Path, repeat: int) -> dict[str, Any]:
             "mb_per_s": mbps,
             "ratios": {"backup_vs_cp": round(mbps["backup_full"] / mbps["cp_store"], 2),
                        "restore_vs_cp": round(mbps["restore"] / mbps["cp_backup_store"], 2),
+                       "restore_copy_phase_vs_cp": round(mbps["restore_copy_phase"] / mbps["cp_backup_store"], 2),
                        "carrier_vs_cp": round(mbps["carrier_export"] / mbps["cp_store"], 2)}}
 
 
@@ -114,6 +127,7 @@ def print_table(items: int, result: dict[str, Any]) -> None:
     labels = {"cp_store": "cp -r store (baseline)", "backup_full": "lantai backup create (new dest)",
               "backup_incremental": "lantai backup create (incremental)",
               "cp_backup_store": "cp -r backup store (baseline)", "restore": "lantai backup restore (+rebuild)",
+              "restore_copy_phase": "  of which: copy + SM3 per file", "restore_rebuild_phase": "  of which: rebuild + reindex",
               "carrier_export": "lantai carrier export (EEPs)"}
     for name, label in labels.items():
         print(f"{label:<34}{result['seconds'][name]:>9.2f}{result['mb_per_s'][name]:>9.1f}")

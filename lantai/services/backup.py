@@ -38,6 +38,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,73 +247,120 @@ def _known_digests(target: BackupTarget, index: dict[str, Any]) -> dict[str, str
     return {}
 
 
+@dataclass
+class _ObjectCopy:
+    """What backing up one object did (built in a worker thread, merged by the caller)."""
+
+    object_id: str
+    path: str = ""
+    head: int = 0
+    entries: dict[str, str] = field(default_factory=dict)
+    copied: int = 0
+    present: int = 0
+    files: int = 0
+    bytes: int = 0
+    problem: dict[str, Any] | None = None
+
+
 def _copy_store(archive: Archive, target: BackupTarget, known: dict[str, str], entries: dict[str, str],
                 result: BackupResult, on_total: Callable[[int], None] | None,
                 progress: Progress | None) -> dict[str, dict[str, Any]]:
+    """Every object, ``workers`` at a time: copying and digesting release the GIL (file I/O, hashlib)."""
     store = archive.store
     for relative, path in store.root_files():
-        digests, _size = target.copy_in(f"{STORE}/{relative}", path)
-        entries[f"{STORE}/{relative}"] = digests["sm3"]
+        entries[f"{STORE}/{relative}"] = target.copy_in(f"{STORE}/{relative}", path)[0]["sm3"]
     dirs = list(store.iter_object_dirs())
     if on_total:
         on_total(len(dirs))
     objects: dict[str, dict[str, Any]] = {}
-    for objdir in dirs:
-        inspection = store.inspect_object(objdir)
-        if not inspection.ok or inspection.inventory is None:
-            result.problems.append({"object": inspection.object_id, "problem": "damaged",
-                                    "message": "对象结构受损，未备份", "message_en": "damaged object, not backed up",
-                                    "details": [p.to_dict() for p in inspection.problems][:20]})
-        else:
-            head = _copy_object(archive, target, inspection.object_id, inspection.inventory, known, entries, result)
-            if head:
-                objects[inspection.object_id] = {"head": head, "path": store.relative_object_path(inspection.object_id)}
-        if progress:
-            progress(0)
+    workers = max(1, archive.settings.workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: set[Future[_ObjectCopy]] = set()
+        for objdir in dirs:
+            pending.add(pool.submit(_backup_object, archive, target, objdir, known))
+            if len(pending) >= 4 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                _merge(done, entries, objects, result, progress)
+        _merge(set(pending), entries, objects, result, progress)
     result.objects = len(objects)
     return objects
 
 
-def _copy_object(archive: Archive, target: BackupTarget, object_id: str, inventory: dict[str, Any],
-                 known: dict[str, str], entries: dict[str, str], result: BackupResult) -> int:
-    """Copy the versions of one object the destination lacks; returns the head backed up (0: none)."""
+def _merge(done: set[Future[_ObjectCopy]], entries: dict[str, str], objects: dict[str, dict[str, Any]],
+           result: BackupResult, progress: Progress | None) -> None:
+    for future in done:
+        copy = future.result()
+        entries.update(copy.entries)
+        result.versions_copied += copy.copied
+        result.versions_present += copy.present
+        result.files_copied += copy.files
+        result.bytes_copied += copy.bytes
+        if copy.problem:
+            result.problems.append({"object": copy.object_id, **copy.problem})
+        if copy.head:
+            objects[copy.object_id] = {"head": copy.head, "path": copy.path}
+        if progress:
+            progress(copy.bytes)
+
+
+def _backup_object(archive: Archive, target: BackupTarget, objdir: Path, known: dict[str, str]) -> _ObjectCopy:
     store = archive.store
-    base = f"{STORE}/{store.relative_object_path(object_id)}"
-    for name, path in store.object_root_files(object_id):
-        entries[f"{base}/{name}"] = target.copy_in(f"{base}/{name}", path)[0]["sm3"]
+    inspection = store.inspect_object(objdir)
+    copy = _ObjectCopy(inspection.object_id)
+    if not inspection.ok or inspection.inventory is None:
+        copy.problem = {"problem": "damaged", "message": "对象结构受损，未备份", "message_en": "damaged object, not backed up",
+                        "details": [p.to_dict() for p in inspection.problems][:20]}
+        return copy
+    copy.path = store.relative_object_path(copy.object_id)
+    _copy_object(store, target, copy, inspection.inventory, known)
+    return copy
+
+
+def _copy_object(store: Any, target: BackupTarget, copy: _ObjectCopy, inventory: dict[str, Any],
+                 known: dict[str, str]) -> None:
+    """Copy the versions of one object the destination lacks; ``copy.head`` is the head backed up."""
+    base = f"{STORE}/{copy.path}"
+    for name, path in store.object_root_files(copy.object_id):
+        key = f"{base}/{name}"
+        copy.entries[key] = known.get(key) if target.exists(key) and known.get(key) else \
+            target.copy_in(key, path)[0]["sm3"]
     head = int(inventory["head"][1:])
     for version in range(1, head + 1):
         if target.exists(f"{base}/{store.version_marker(version)}"):
-            _record_present(target, store.version_tree(object_id, version), base, known, entries)
-            result.versions_present += 1
+            _record_present(target, store.version_tree(copy.object_id, version), base, known, copy.entries)
+            copy.present += 1
             continue
-        problem = _copy_version(store, target, object_id, version, base, inventory, entries, result)
+        problem = _copy_version(store, target, copy, version, base, inventory)
         if problem:
-            result.problems.append({"object": object_id, "problem": "unsound_version", **problem})
-            return version - 1
-        result.versions_copied += 1
-    for name, path in store.head_inventory_files(object_id, head):  # store/ stays a valid OCFL root (newest set)
-        target.copy_in(f"{base}/{name}", path)
-    return head
+            copy.problem = {"problem": "unsound_version", **problem}
+            copy.head = version - 1
+            return
+        copy.copied += 1
+    copy.head = head
+    if copy.copied or not target.exists(f"{base}/{store.head_inventory_files(copy.object_id, head)[0][0]}"):
+        for name, path in store.head_inventory_files(copy.object_id, head):  # store/ stays a valid OCFL root
+            target.copy_in(f"{base}/{name}", path, ("sm3",))
 
 
 def _record_present(target: BackupTarget, tree: list[tuple[str, Path]], base: str, known: dict[str, str],
                     entries: dict[str, str]) -> None:
     for relative, _path in tree:
         key = f"{base}/{relative}"
-        digest = known.get(key) or (target.digest(key) or {}).get("sm3", "")
+        digest = known.get(key) or (target.digest(key, ("sm3",)) or {}).get("sm3", "")
         entries[key] = digest
 
 
 _UNSOUND = {
     "inventory_missing": ("版本清单缺失，未备份该版本", "the version inventory is missing; version not backed up"),
+    "inventory_digest": ("版本清单与其 SHA-512 旁注文件不符，未备份该版本",
+                         "the version inventory does not match its sidecar; version not backed up"),
     "content_digest": ("文件摘要与存储清单不符（存储中的文件已损坏），未备份该版本",
                        "the file does not match the inventory (damaged in the store); version not backed up"),
 }
 
 
-def _copy_version(store: Any, target: BackupTarget, object_id: str, version: int, base: str,
-                  inventory: dict[str, Any], entries: dict[str, str], result: BackupResult) -> dict[str, Any] | None:
+def _copy_version(store: Any, target: BackupTarget, copy: _ObjectCopy, version: int, base: str,
+                  inventory: dict[str, Any]) -> dict[str, Any] | None:
     """Copy ``vN`` whole into a hidden directory, check it against the inventory, rename it in.
 
     A version whose bytes disagree with the inventory must not become the backup of record.
@@ -321,19 +369,20 @@ def _copy_version(store: Any, target: BackupTarget, object_id: str, version: int
     partial = f"{base}/.{store.version_dir_name(version)}.partial"
     target.remove_tree(partial)
     copied: dict[str, dict[str, str]] = {}
-    for relative, path in store.version_tree(object_id, version):
-        digests, size = target.copy_in(f"{partial}/{relative.split('/', 1)[1]}", path)
+    for relative, path in store.version_tree(copy.object_id, version):
+        digests, size = target.copy_in(f"{partial}/{relative.split('/', 1)[1]}", path,
+                                       store.copy_algorithms(inventory, relative))
         copied[relative] = digests
-        result.files_copied += 1
-        result.bytes_copied += size
-    problem = store.version_copy_problem(inventory, version, {k: d["sha512"] for k, d in copied.items()})
+        copy.files += 1
+        copy.bytes += size
+    problem = store.version_copy_problem(copy.object_id, inventory, version, copied)
     if problem:
         target.remove_tree(partial)
         zh, en = _UNSOUND[problem[1]]
         return {"file": problem[0], "message": zh, "message_en": en}
     target.publish_dir(partial, final)
     for relative, digests in copied.items():
-        entries[f"{base}/{relative}"] = digests["sm3"]
+        copy.entries[f"{base}/{relative}"] = digests["sm3"]
     return None
 
 

@@ -68,10 +68,10 @@ class BackupTarget:
         except OSError as exc:
             raise StorageError(f"无法读取备份文件 {relative}: {exc}", f"cannot read {relative}: {exc}") from exc
 
-    def digest(self, relative: str) -> dict[str, str] | None:
-        """SM3 and SHA-512 of a file in the destination; None when it is missing or unreadable."""
+    def digest(self, relative: str, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, str] | None:
+        """Digests (SM3 and SHA-512 by default) of a file in the destination; None when missing or unreadable."""
         try:
-            return digest_file(self.path(relative), ALGORITHMS)[0]
+            return digest_file(self.path(relative), algorithms)[0]
         except OSError:
             return None
 
@@ -114,11 +114,11 @@ class BackupTarget:
         except OSError as exc:
             raise _translate(exc, self.root) from exc
 
-    def copy_in(self, relative: str, source: Path) -> tuple[dict[str, str], int]:
+    def copy_in(self, relative: str, source: Path, algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[dict[str, str], int]:
         """Copy a local file to ``relative``, digesting it; replaces an existing file atomically."""
         target = self.path(relative)
         with open(source, "rb") as fh:
-            return self._write_stream(target, fh)
+            return self._write_stream(target, fh, algorithms)
 
     def copy_in_prefix(self, relative: str, source: Path, length: int) -> tuple[dict[str, str], int]:
         """Copy the first ``length`` bytes of a file that may be growing (the audit journal)."""
@@ -130,11 +130,11 @@ class BackupTarget:
 
         self._write_stream(self.path(relative), io.BytesIO(data))
 
-    def copy_out(self, relative: str, target: Path) -> tuple[dict[str, str], int]:
+    def copy_out(self, relative: str, target: Path, algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[dict[str, str], int]:
         """Copy a file of the destination to a local path (atomically), digesting it as it streams."""
         try:
             with open(self.path(relative), "rb") as fh:
-                return _atomic_copy(fh, target, fsync=self.fsync)
+                return _atomic_copy(fh, target, fsync=self.fsync, algorithms=algorithms)
         except FileNotFoundError:
             raise NotFound(f"备份中缺少文件 {relative}", f"file missing from the backup: {relative}") from None
         except OSError as exc:
@@ -152,9 +152,10 @@ class BackupTarget:
     def remove_tree(self, relative: str) -> None:
         shutil.rmtree(self.path(relative), ignore_errors=True)
 
-    def _write_stream(self, target: Path, stream: object) -> tuple[dict[str, str], int]:
+    def _write_stream(self, target: Path, stream: object,
+                      algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[dict[str, str], int]:
         try:
-            return _atomic_copy(stream, target, fsync=self.fsync)
+            return _atomic_copy(stream, target, fsync=self.fsync, algorithms=algorithms)
         except OSError as exc:
             raise _translate(exc, target) from exc
 
@@ -174,10 +175,11 @@ class _Prefix:
         return data
 
 
-def _atomic_copy(stream: object, target: Path, *, fsync: bool) -> tuple[dict[str, str], int]:
+def _atomic_copy(stream: object, target: Path, *, fsync: bool,
+                 algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[dict[str, str], int]:
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        digests, size = copy_and_digest(stream, partial, ALGORITHMS, fsync=fsync)  # type: ignore[arg-type]
+        digests, size = copy_and_digest(stream, partial, algorithms, fsync=fsync)  # type: ignore[arg-type]
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):

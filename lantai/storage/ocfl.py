@@ -550,16 +550,35 @@ class OcflStore:
         return bool(re.fullmatch(r"v[1-9]\d*", first)) and int(first[1:]) <= head
 
     @staticmethod
-    def version_copy_problem(inventory: dict, version: int, copied_sha512: dict[str, str]) -> tuple[str, str] | None:
-        """Whether a copy of ``vN`` (path relative to the object → SHA-512) is the version the inventory
-        describes: (file, ``inventory_missing`` | ``content_digest``), or None when it is."""
-        for name in ("inventory.json", "inventory.json.sha512"):
-            if f"v{version}/{name}" not in copied_sha512:
-                return f"v{version}/{name}", "inventory_missing"
-        expected = {path: sha512 for sha512, paths in inventory["manifest"].items() for path in paths}
-        for relative, sha512 in sorted(copied_sha512.items()):
-            want = expected.get(relative)
-            if relative.startswith(f"v{version}/content/") and want and sha512 != want:
+    def copy_algorithms(inventory: dict, relative: str) -> tuple[str, ...]:
+        """Digests a copy of one file of an object needs: SM3 alone for content with SM3 fixity (the
+        inventory vouches for it), SM3 and SHA-512 for the rest (inventories are checked by sidecar)."""
+        fixity = inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {})
+        if any(relative in paths for paths in fixity.values()):
+            return (FIXITY_ALGORITHM,)
+        return (FIXITY_ALGORITHM, DIGEST_ALGORITHM)
+
+    def version_copy_problem(self, object_id: str, inventory: dict, version: int,
+                             copied: dict[str, dict[str, str]]) -> tuple[str, str] | None:
+        """Whether a copy of ``vN`` (path relative to the object → its digests) is the version the
+        inventory describes: (file, ``inventory_missing`` | ``inventory_digest`` | ``content_digest``)
+        or None. Content is judged by SM3 fixity where the copy has it, else by SHA-512."""
+        name = f"v{version}/inventory.json"
+        if name not in copied or f"{name}.sha512" not in copied:
+            return name, "inventory_missing"
+        _data, sidecar = self.inventory_with_sidecar(self.object_path(object_id), f"v{version}")
+        if copied[name].get(DIGEST_ALGORITHM) != sidecar:
+            return name, "inventory_digest"
+        sha512_of = {path: sha512 for sha512, paths in inventory["manifest"].items() for path in paths}
+        sm3_of = {path: sm3 for sm3, paths in inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {}).items()
+                  for path in paths}
+        for relative, digests in sorted(copied.items()):
+            if not relative.startswith(f"v{version}/content/"):
+                continue
+            if FIXITY_ALGORITHM in digests and relative in sm3_of:
+                if digests[FIXITY_ALGORITHM] != sm3_of[relative]:
+                    return relative, "content_digest"
+            elif digests.get(DIGEST_ALGORITHM) != sha512_of.get(relative):
                 return relative, "content_digest"
         return None
 

@@ -257,3 +257,21 @@ def test_cli_backup_commands_speak_json_and_exit_codes(demo: dict[str, Any]) -> 
     with open_archive(demo["settings"]) as archive:
         actions = [r.action for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
     assert "backup.created" in actions and "backup.verified" in actions
+
+
+def test_an_object_damaged_in_the_store_is_named_and_not_backed_up(demo: dict[str, Any]) -> None:
+    settings = demo["settings"]
+    victim = sorted((settings.home / "store").glob("*/*/*/*/v1/content/content/*"))[0]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+    try:
+        destination = demo["base"] / "backup-damaged-store"
+        with open_archive(settings) as archive:
+            result = create_backup(archive, str(destination), passphrase=PASSPHRASE)
+        assert not result.ok and result.objects == ITEMS - 1
+        [problem] = result.problems
+        assert problem["object"] == victim.parents[3].name and problem["file"].endswith(victim.name)
+        assert not list(destination.glob(f"store/*/*/*/{victim.parents[3].name}/v1"))  # never the backup of record
+        assert not list(destination.glob("store/**/.v*.partial"))
+    finally:
+        victim.write_bytes(original)
