@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections import Counter
 from typing import Any
 
@@ -22,7 +21,7 @@ from lantai.catalog.models import Item
 from lantai.domain.roles import may_see
 from tests.api.conftest import World, make_account, pdf_bytes
 from tests.api.test_admin import _login_web
-from tests.sipfactory import SipSpec, write_batch
+from tests.sipfactory import SipSpec, write_batch, zip_item
 
 CLEARANCES = ("公开", "内部", "秘密", "机密")
 BATCH = [("Z109-WS-2025-L0001", "公开", "关于漏洞测试公开事项的通知", "甲乙丙丁戊己庚"),
@@ -103,13 +102,8 @@ def test_counts_follow_visibility_through_batches_classification_changes_and_arr
     specs = [SipSpec(record_id=rid, security=level, title=title, document_number=f"漏测〔2025〕{rid[-2:]}号",
                      files={"正文.pdf": pdf_bytes(f"{title}。{phrase}")}) for rid, level, title, phrase in BATCH]
     batch = write_batch(world.tmp / "leak-batch", specs)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in sorted(batch.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(batch.parent).as_posix())
     created = world.client("archivist").post("/api/v1/batches", headers={"Idempotency-Key": "leak-batch-1"},
-                                             files={"package": ("b.zip", buffer.getvalue(), "application/zip")})
+                                             files={"package": ("b.zip", zip_item(batch).read_bytes(), "application/zip")})
     assert created.status_code == 201, created.text
     assert created.json()["security"] == "机密"
     _assert_no_leaks(world, viewers, "after a mixed batch")
