@@ -26,7 +26,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "warn": "警告", "not_applicable": "不适用", "unscanned": "未扫描",
              "manual": "待人工确认"}
 # Run-level checks whose result is the same for every item of a batch: reported once per batch.
-BATCH_CHECKS = frozenset({"totals_match_register", "process_secure"})
+BATCH_CHECKS = frozenset({"totals_match_register", "process_secure", "backups_restorable"})
 MANUAL_VERDICT = "□ 符合　□ 不符合　确认人：________　日期：________"
 
 

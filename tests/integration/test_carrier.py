@@ -98,3 +98,27 @@ def test_register_list_due_and_a_recorded_check(demo: dict[str, Any], tmp_path: 
             assert [c.ok for c in session.scalars(select(CarrierCheck))] == [True]
         actions = [r.action for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
         assert {"carrier.exported", "carrier.registered", "carrier.verified"} <= set(actions)
+
+
+def test_cli_carrier_commands_speak_json_and_exit_codes(demo: dict[str, Any], tmp_path: Path) -> None:  # noqa: F811
+    from tests.integration.test_backup import _cli
+
+    def run(*args: str) -> tuple[int, Any]:
+        proc = _cli(demo["settings"], "carrier", *args, "--json")
+        out, err = proc.communicate(timeout=300)
+        return proc.returncode, json.loads(out or b"null") if out.strip() else err.decode()
+
+    code, exported = run("export", "-o", str(tmp_path / "c"), "--year", "2025", "--volume-size", "1GB", "--type", "硬盘")
+    assert code == 0 and exported["items"] == ITEMS and len(exported["volumes"]) == 1
+    code, error = run("export", "-o", str(tmp_path / "d"), "--volume-size", "lots")
+    assert code == 2 and error["code"] == "bad_input"
+    code, error = run("register", "C-1", "--type", "软盘", "--location", "异地")
+    assert code == 2 and "载体类型" in error["message"]
+    volume = exported["volumes"][0]["directory"]
+    code, row = run("register", "C-1", "--type", "硬盘", "--location", "利用", "--date", "2020-01-01", "--volume", volume)
+    assert code == 0 and row["due"] is True
+    code, rows = run("list", "--due")
+    assert code == 0 and "C-1" in [r["number"] for r in rows]
+    Path(volume, layout.CATALOGUE_XML).write_text("<文件目录/>", encoding="utf-8")
+    code, report = run("verify", volume)
+    assert code == 1 and {p["file"] for p in report["problems"]} >= {layout.CATALOGUE_XML}
