@@ -25,7 +25,7 @@ from lantai.services.catalogue import _plain, dump_catalogue, project_stored
 from tests.ocfl_validation import validate_store
 
 CHANGE_ACTIONS = ("item.classified", "arrange.assigned", "arrange.corrected", "arrange.renumbered", "arrange.filed",
-                  "transfer.marked")
+                  "transfer.marked", "check.recorded")
 INTENT_DIRS = ("intents", "intents-change", "intents-arrange")
 
 
