@@ -183,8 +183,19 @@ def recover(archive: Archive, *, idle: bool = True) -> dict[str, Any]:
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
     done["live_intents"] += done["changes"].get("live", 0)
     if idle:
-        done["staging_removed"] = archive.store.clean_staging()
+        done["staging_removed"] = archive.store.clean_staging() + _remove_torn_intents(archive)
     return done
+
+
+def _remove_torn_intents(archive: Archive) -> int:
+    """Intents whose writer died before renaming them into place (``*.tmp``): nothing was
+    committed under them. Only on an idle archive, where no writer can be about to rename one."""
+    staging = archive.settings.staging_dir
+    torn = [p for d in ("intents", CHANGE_INTENTS) for p in (staging / d).glob("*.tmp")]
+    for path in torn:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return len(torn)
 
 
 def _recover_ingest(archive: Archive, intent: Intent, done: dict[str, Any]) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.test_change_trials import run_kinds
+from tests.reliability import trials
 
 pytestmark = pytest.mark.slow
 
 
 def test_sigkill_during_arrangement_publish_and_correction_is_recoverable(tmp_path: Path) -> None:
-    run_kinds(tmp_path, ("arrange", "publish", "correct"))
+    trials.run_kinds(tmp_path, ("arrange", "publish", "correct"))

@@ -12,15 +12,7 @@ import pytest
 from tests.reliability import trials
 
 pytestmark = pytest.mark.slow
-KINDS = ("reindex", "rebuild")
 
 
 def test_sigkill_during_reindex_and_rebuild_leaves_derived_data_whole(tmp_path: Path) -> None:
-    seed = trials.seed()
-    templates = trials.Templates(tmp_path)
-    try:
-        took = trials.durations(templates, KINDS)
-        interrupted = sum(trials.run_trial(templates, trial, took, seed) for trial in trials.trials_of(KINDS, seed))
-    finally:
-        templates.close()
-    assert interrupted >= len(trials.AIMED["reindex"]) + len(trials.AIMED["rebuild"]), f"aimed kills missed (seed {seed})"
+    trials.run_kinds(tmp_path, ("reindex", "rebuild"))

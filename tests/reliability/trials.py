@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ TEMPLATE_OF = {"ingest": "empty", "classify": "ingested", "arrange": "ingested",
                "publish": "pending", "correct": "filed", "reindex": "filed", "rebuild": "filed"}
 
 
-def seed() -> int:
+def run_seed() -> int:
     value = int(os.environ.get("LANTAI_RELIABILITY_SEED") or time.strftime("%Y%m%d"))
     print(f"reliability trials: seed {value} (LANTAI_RELIABILITY_SEED={value} repeats this run)")
     return value
@@ -241,3 +242,18 @@ def assert_complete(archive: Archive, kind: str, context: str = "") -> None:
 
 def trials_of(kinds: tuple[str, ...], seed: int) -> Iterator[Trial]:
     return (t for t in plan(seed) if t.kind in kinds)
+
+
+def run_kinds(tmp_path: Path, kinds: tuple[str, ...]) -> None:
+    """Every trial of the run's plan for ``kinds``; each kind's aimed kills must all land."""
+    seed = run_seed()
+    templates = Templates(tmp_path)
+    try:
+        took = durations(templates, kinds)
+        interrupted: Counter[str] = Counter()
+        for trial in trials_of(kinds, seed):
+            interrupted[trial.kind] += run_trial(templates, trial, took, seed)
+    finally:
+        templates.close()
+    for kind in kinds:
+        assert interrupted[kind] >= len(AIMED[kind]), f"{kind}: the aimed kills did not all land (seed {seed})"
