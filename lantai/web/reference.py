@@ -14,7 +14,6 @@ from fastapi.responses import Response
 
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.reference import LEVEL_LABELS
-from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services.arrange_reference import MAX_DOCUMENT, MAX_NOTE, reference_snapshot, save_reference_edit
@@ -27,7 +26,6 @@ READ = (Permission.REFERENCE_READ,)
 ReferenceReader = Allowed(*READ)
 ReferenceEditor = Allowed(EDIT)
 router = APIRouter()
-templates.env.filters.setdefault("retention_label", retention_label)
 templates.env.globals["reads_reference"] = lambda me: me is not None and any(me.can(p) for p in READ)  # nav link
 
 
