@@ -1,7 +1,9 @@
 """The application object: one archive (settings, catalogue, store, audit) shared by CLI, API and tests.
 
-``open_archive`` also runs recovery: if no other Lantai process is working on the archive, it
-finishes or rolls back work a crash left half-done (see ``lantai.services.recovery``).
+``open_archive`` also runs recovery: it finishes or rolls back the work of every writer that died
+half-way, even while other Lantai processes (``lantai serve``, another ingest) are running — an
+intent is owned by its writer's lock, so a live writer's work is never touched (see
+``lantai.services.recovery``).
 """
 
 from __future__ import annotations

@@ -35,10 +35,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lantai.catalog.db import insert_ignoring_duplicates
 from lantai.catalog.models import AuditEntry
 from lantai.crypto import sm2
 from lantai.crypto.digests import sm3_hex
@@ -443,12 +444,12 @@ class AuditLog:
         if not records:
             return
         if session is not None:  # one executemany in the caller's transaction (ingest commits groups)
-            session.execute(insert(AuditEntry.__table__), [_values(r) for r in records])
+            _insert_copies(session, records)
             return
         if self.sessions is None:
             return
         with self.sessions.begin() as own:
-            own.add_all([_row(r) for r in records])
+            _insert_copies(own, records)
 
     # --- reading --------------------------------------------------------------------------------
     def last_record(self) -> AuditRecord | None:
@@ -495,13 +496,12 @@ class AuditLog:
             return 0
         with self.sessions.begin() as session:
             present = set(session.scalars(select(AuditEntry.seq)))
-            added = 0
+            missing: dict[int, AuditRecord] = {}
             for record in self.iter_journal():
                 if isinstance(record, AuditRecord) and record.seq not in present:
-                    session.add(_row(record))
-                    present.add(record.seq)
-                    added += 1
-            return added
+                    missing[record.seq] = record
+            _insert_copies(session, [missing[seq] for seq in sorted(missing)])
+            return len(missing)
 
     # --- verifying ------------------------------------------------------------------------------
     def verify(self, against: list[Checkpoint] | None = None) -> ChainReport:
@@ -695,8 +695,16 @@ def _values(record: AuditRecord) -> dict[str, Any]:
             "prev_hash": record.prev_hash, "hash": record.hash}
 
 
-def _row(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(**_values(record))
+def _insert_copies(session: Session, records: list[AuditRecord]) -> None:
+    """Copy journal records into the catalogue, in ascending ``seq``, skipping any already there.
+
+    A live writer copies its entries in its own transaction while recovery in another process
+    may sync the same entries from the journal: whichever commits second skips them (and, both
+    inserting in ascending order, the two never wait on each other in a cycle), so recovery
+    never makes a live writer's transaction fail."""
+    if records:
+        session.execute(insert_ignoring_duplicates(session, AuditEntry.__table__, ["seq"]),
+                        [_values(r) for r in sorted(records, key=lambda r: r.seq)])
 
 
 # --- denials --------------------------------------------------------------------------------------

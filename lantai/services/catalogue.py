@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from lantai.catalog.db import insert_ignoring_duplicates
 from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import NotFound
@@ -208,15 +209,6 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
             if rows:
                 session.execute(insert(model.__table__), rows)
     return [SimpleNamespace(**p.item) for p in projections]
-
-
-def insert_ignoring_duplicates(session: Session, table: Any, keys: list[str]) -> Any:
-    """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the catalogue's dialect (SQLite or PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:

@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import functools
 import importlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -218,7 +217,7 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
     with contextlib.ExitStack() as locks:
         for record_id in sorted({p.record_id for p in prepared}):
             locks.enter_context(store.object_lock(record_id))
-        intent: Path | None = None
+        intent: recovery.Intent | None = None
         try:
             with archive.session() as session:
                 ready = claim(session, prepared) if claim else [p for p in prepared if p.error is None]
@@ -239,8 +238,10 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
                 for p in prepared:
                     discard(store, p)
             else:
-                with contextlib.suppress(Exception):  # the store is the truth: bring the catalogue to it now
+                try:  # the store is the truth: bring the catalogue to it now
                     recover_intent(archive, intent, locked=True)
+                except Exception:
+                    intent.release()  # left for the next recovery
             raise
     if intent is not None:
         recovery.clear_intent(intent)
@@ -386,7 +387,7 @@ def intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / CHANGE_INTENTS
 
 
-def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> Path:
+def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> recovery.Intent:
     """Name every object of the unit, before any of its versions reaches the store."""
     objects = [{"object_id": p.record_id, "staging": str(p.version.staging_dir) if p.version else "",
                 "version": p.version.version if p.version else p.head, "change": p.change_id,
@@ -395,39 +396,47 @@ def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) ->
 
 
 def recover_changes(archive: Archive) -> dict[str, Any]:
-    """Resolve every change intent a crash left (start-up recovery; no other process is active).
+    """Resolve every change intent whose writer is gone (see :mod:`lantai.services.recovery`);
+    intents that a live writer holds are counted as ``live`` and left alone.
 
     Intents of arrangement's publish groups from before the one change path existed
     (``staging/intents-arrange``) are resolved the same way.
     """
-    done: dict[str, Any] = {"intents": 0, "completed": [], "rolled_back": []}
+    done: dict[str, Any] = {"intents": 0, "completed": [], "rolled_back": [], "live": 0}
     paths = [p for d in (intents_dir(archive), recovery.arrange_intents_dir(archive)) if d.is_dir()
              for p in sorted(d.glob("*.json"))]
     for path in paths:
-        outcome = recover_intent(archive, path)
+        intent = recovery.claim(path)
+        if intent is None:
+            done["live"] += 1
+            continue
+        outcome = recover_intent(archive, intent)
         done["intents"] += 1
         done["completed"] += outcome["completed"]
         done["rolled_back"] += outcome["rolled_back"]
     return done
 
 
-def recover_intent(archive: Archive, path: Path, *, locked: bool = False) -> dict[str, list[str]]:
-    """Finish or roll back the changes of one intent, then clear it (only if that succeeded)."""
+def recover_intent(archive: Archive, intent: recovery.Intent, *, locked: bool = False) -> dict[str, list[str]]:
+    """Finish or roll back the changes of one intent this process holds, then clear it (only if
+    that succeeded; otherwise it is let go for the next recovery)."""
     try:
-        intent = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"completed": [], "rolled_back": []}
+        data = intent.read()
     except (OSError, ValueError):
-        recovery.clear_intent(path)  # torn before it was renamed into place: nothing was committed
+        intent.clear()  # unreadable: it was renamed into place only once whole, so this is damage
         return {"completed": [], "rolled_back": []}
-    kind = "arrange" if intent.get("kind") == "arrange.publish" else intent.get("kind", "change")
-    objects = intent.get("objects", [])
-    with contextlib.ExitStack() as locks:
-        if not locked:
-            for object_id in sorted({o["object_id"] for o in objects}):
-                locks.enter_context(archive.store.object_lock(object_id))
-        outcome = _resolve(archive, kind, objects)
-    recovery.clear_intent(path)
+    kind = "arrange" if data.get("kind") == "arrange.publish" else data.get("kind", "change")
+    objects = data.get("objects", [])
+    try:
+        with contextlib.ExitStack() as locks:
+            if not locked:
+                for object_id in sorted({o["object_id"] for o in objects}):
+                    locks.enter_context(archive.store.object_lock(object_id))
+            outcome = _resolve(archive, kind, objects)
+    except BaseException:
+        intent.release()
+        raise
+    intent.clear()
     return outcome
 
 

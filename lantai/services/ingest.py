@@ -458,35 +458,40 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     results: dict[int, ItemOutcome] = {}
     intent = recovery.write_intent(
         archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
-    # The intent stays behind if anything below fails, so recovery can finish the commit.
-    durable = archive.settings.fsync
-    if durable:
-        store.sync()  # staged content and inventories reach the disk before any rename
-    committed: list[tuple[int, PreparedItem]] = []
-    for index, prepared in ready:
-        assert prepared.version is not None
-        try:
-            store.commit(prepared.version, sync=False)  # the group's syncfs below covers the renames
-            committed.append((index, prepared))
-        except StorageError:
-            if not store.exists(prepared.outcome.record_id or ""):
-                raise
-            store.abort(prepared.version.staging_dir)  # another process won the race
-            results[index] = _duplicate_or_conflict(archive, prepared, context)
-    if durable and committed:
-        store.sync()  # the renames themselves, before the catalogue says the items exist
-    with archive.session() as session:
-        projected = [p.projection for _i, p in committed if p.projection is not None]
-        unprojected = [p.outcome.record_id or "" for _i, p in committed if p.projection is None]
-        items = insert_projections(session, store, projected)
-        items += upsert_items(session, store, unprojected, flush=False)
-        index_items(session, store, archive.home, items,
-                    bodies={p.outcome.record_id or "": p.body for _i, p in committed if p.projection is not None})
-        archive.audit.append_many(
-            [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
-              {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
-               "files": p.outcome.files, "bytes": p.outcome.bytes}) for _i, p in committed],
-            session=session)
+    # The intent stays behind if anything below fails, so recovery can finish the commit; this
+    # process lets go of it at once, so the next recovery (of any process) can take it.
+    try:
+        durable = archive.settings.fsync
+        if durable:
+            store.sync()  # staged content and inventories reach the disk before any rename
+        committed: list[tuple[int, PreparedItem]] = []
+        for index, prepared in ready:
+            assert prepared.version is not None
+            try:
+                store.commit(prepared.version, sync=False)  # the group's syncfs below covers the renames
+                committed.append((index, prepared))
+            except StorageError:
+                if not store.exists(prepared.outcome.record_id or ""):
+                    raise
+                store.abort(prepared.version.staging_dir)  # another process won the race
+                results[index] = _duplicate_or_conflict(archive, prepared, context)
+        if durable and committed:
+            store.sync()  # the renames themselves, before the catalogue says the items exist
+        with archive.session() as session:
+            projected = [p.projection for _i, p in committed if p.projection is not None]
+            unprojected = [p.outcome.record_id or "" for _i, p in committed if p.projection is None]
+            items = insert_projections(session, store, projected)
+            items += upsert_items(session, store, unprojected, flush=False)
+            index_items(session, store, archive.home, items,
+                        bodies={p.outcome.record_id or "": p.body for _i, p in committed if p.projection is not None})
+            archive.audit.append_many(
+                [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
+                  {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
+                   "files": p.outcome.files, "bytes": p.outcome.bytes}) for _i, p in committed],
+                session=session)
+    except BaseException:
+        intent.release()
+        raise
     recovery.clear_intent(intent)
     for index, prepared in committed:
         prepared.outcome.version = 1

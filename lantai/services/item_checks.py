@@ -31,6 +31,7 @@ from lantai.checks.report import CheckReport
 from lantai.crypto.digests import sm3_hex
 from lantai.errors import BadInput, LantaiError, NotFound
 from lantai.services.archive import Archive
+from lantai.services.changes import ItemChange, commit_changes, prepare_change
 from lantai.services.users import Principal
 
 BC_PROFILE = "default"
@@ -181,7 +182,9 @@ def check_archived_items(archive: Archive, record_ids: list[str], *, operator: s
                             operator=operator, progress=advance)
     run_id = uuid.uuid4().hex
     location = keep_report(archive, run_id, report)
-    record_run(archive, report, operator=operator, location=location, run_id=run_id)
+    created = dt.datetime.now(dt.UTC)
+    record_run(archive, report, operator=operator, location=location, run_id=run_id, created_at=created)
+    store_results(archive, report, run_id=run_id, operator=operator, location=location, created_at=created)
     return CheckRun(run_id, report, location)
 
 
@@ -224,7 +227,8 @@ def load_report(archive: Archive, run_id: str) -> CheckReport:
 
 
 def record_run(archive: Archive, report: CheckReport, *, operator: str, location: str = "",
-               locations: dict[str, str] | None = None, run_id: str | None = None) -> str:
+               locations: dict[str, str] | None = None, run_id: str | None = None,
+               created_at: dt.datetime | None = None) -> str:
     """Store one ``check_reports`` row per item and append ``check.run`` to the audit chain.
 
     The audit entry carries the SM3 of the JSON report and the per-item verdicts, so a report
@@ -233,14 +237,11 @@ def record_run(archive: Archive, report: CheckReport, *, operator: str, location
     run_id = run_id or uuid.uuid4().hex
     digest = sm3_hex(report.to_json())
     locations = locations or {}
+    created_at = created_at or dt.datetime.now(dt.UTC)
     with archive.session() as session:
         for item in report.items:
-            failed = sorted({r.code for r in item.failures()})
-            session.add(CheckRecord(run_id=run_id, stage=report.stage, profile=report.profile, item_id=item.id[:200],
-                                    source=item.path, status="failed" if item.failed else "passed",
-                                    failed_codes=",".join(failed)[:200], results=len(item.results),
-                                    report_location=locations.get(item.id, location), report_sm3=digest,
-                                    operator=operator))
+            session.add(CheckRecord(**check_row(report, item, run_id=run_id, operator=operator, sm3=digest,
+                                                location=locations.get(item.id, location), created_at=created_at)))
         summary = report.summary()
         archive.audit.append(operator, "check.run", run_id, {
             "stage": report.stage, "profile": report.profile, "report_sm3": digest, "location": location,
@@ -248,6 +249,71 @@ def record_run(archive: Archive, report: CheckReport, *, operator: str, location
             "verdicts": {item.id: ("failed" if item.failed else "passed") for item in report.items[:1000]},
         }, session=session)
     return run_id
+
+
+def check_row(report: CheckReport, item: ItemReport, *, run_id: str, operator: str, sm3: str, location: str,
+              created_at: dt.datetime) -> dict[str, Any]:
+    """The ``check_reports`` row of one item of a run (also what the item's object keeps of it)."""
+    failed = sorted({r.code for r in item.failures()})
+    return {"run_id": run_id, "stage": report.stage, "profile": report.profile, "item_id": item.id[:200],
+            "source": item.path, "status": "failed" if item.failed else "passed",
+            "failed_codes": ",".join(failed)[:200], "results": len(item.results), "report_location": location,
+            "report_sm3": sm3, "operator": operator, "created_at": created_at}
+
+
+# --- check runs kept with the item ---------------------------------------------------------------
+CHECKS_PREFIX = "lantai/checks/"  # lantai/checks/<run id>.json in the item's OCFL object
+STORE_GROUP = 200  # items whose results one change unit (intent, transaction) writes
+
+
+def store_results(archive: Archive, report: CheckReport, *, run_id: str, operator: str, location: str,
+                  created_at: dt.datetime) -> int:
+    """Keep each checked item's result in its own OCFL object, as a new version written through
+    the one change path (``lantai/checks/<run id>.json``, audited ``check.recorded``).
+
+    The store is the source of truth: ``lantai rebuild`` restores a run's catalogue rows from these
+    files (:func:`check_rows_from_store`), so a lost catalogue keeps every result, failed codes and
+    counts included (the ``check.run`` journal entry only has per-item verdicts). The item page
+    lists them with the item's other reports. Returns how many items got their result stored.
+    """
+    digest = sm3_hex(report.to_json())
+    items = [item for item in report.items if archive.store.exists(item.id)]
+    stored = 0
+    for start in range(0, len(items), STORE_GROUP):
+        prepared = [prepare_change(archive.store, ItemChange(
+            item.id, operator, "check.recorded", f"检测结果 {report.stage} {run_id}",
+            {"run_id": run_id, "stage": report.stage, "status": "failed" if item.failed else "passed"},
+            files={f"{CHECKS_PREFIX}{run_id}.json": _result_document(
+                report, item, check_row(report, item, run_id=run_id, operator=operator, sm3=digest,
+                                        location=location, created_at=created_at))}))
+            for item in items[start:start + STORE_GROUP]]
+        stored += sum(1 for r in commit_changes(archive, prepared, kind="check") if r.error is None)
+    return stored
+
+
+def _result_document(report: CheckReport, item: ItemReport, row: dict[str, Any]) -> bytes:
+    """The stored result: the catalogue row, and the findings in the shape the item page lists."""
+    findings = [{"code": r.code, "rule": r.rule or r.code, "element": r.file or r.property, "message": r.message,
+                 "message_en": r.message_en, "severity": "error" if r.status == "fail" else "warning"}
+                for r in item.failures()]
+    document = {**row, "created_at": row["created_at"].isoformat(), "title": f"{report.stage} 检测 {row['run_id']}",
+                "passed": not item.failed, "findings": findings}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+def check_rows_from_store(archive: Archive, stored: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """``check_reports`` rows from results kept in objects: ``stored`` names (record id, logical path)."""
+    rows = []
+    for record_id, path in stored:
+        try:
+            data = json.loads(archive.store.read_bytes(record_id, path))
+            row = {key: data[key] for key in ("run_id", "stage", "profile", "item_id", "source", "status",
+                                              "failed_codes", "results", "report_location", "report_sm3", "operator")}
+            row["created_at"] = dt.datetime.fromisoformat(data["created_at"])
+        except (LantaiError, OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: the journal's verdicts are the fallback
+        rows.append(row)
+    return rows
 
 
 def _iso(value: Any) -> str:

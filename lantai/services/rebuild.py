@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Batch, CheckRecord, Item
+from lantai.catalog.models import Batch, CheckRecord, Item, ItemFile
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
 from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
@@ -40,6 +40,7 @@ from lantai.services.arrange_restore import restore_arrangements
 from lantai.services.audit import AuditRecord
 from lantai.services.catalogue import INGEST_RECORD_PATH, Projection, insert_projections, project_stored
 from lantai.services.ingest import refresh_batch
+from lantai.services.item_checks import CHECKS_PREFIX, check_rows_from_store
 
 COMMIT_EVERY = 500
 _UNREADABLE = (LantaiError, OSError, ValueError, KeyError, TypeError, IndexError)
@@ -180,33 +181,38 @@ def _catalogued_without_object(archive: Archive, named: set[str]) -> list[dict[s
 
 
 def restore_check_runs(archive: Archive) -> int:
-    """Re-create check runs the catalogue lacks from their ``check.run`` entries in the journal.
+    """Re-create check runs the catalogue lacks: from the results kept in the objects
+    (``lantai/checks/<run id>.json``, every field), then from ``check.run`` journal entries for
+    runs the store does not hold (runs from before results were stored, runs over packages).
 
     A run's rows survive a rebuild anyway (the swap never touches them); this restores them when
     the catalogue itself was lost. The journal keeps each run's stage, profile, report digest,
     location and per-item verdicts (for the first 1,000 items of a run; failed codes and result
-    counts are only in the report file the run wrote). Returns the number of runs restored.
+    counts are only in the stored results and the report file). Returns the number of runs restored.
     """
     with archive.sessions() as session:
-        known = set(session.scalars(select(CheckRecord.run_id).distinct()))
-    rows = []
-    runs = 0
+        known = set(session.execute(select(CheckRecord.run_id, CheckRecord.item_id)).tuples())
+        stored = list(session.execute(select(Item.record_id, ItemFile.logical_path).join(ItemFile)
+                                      .where(ItemFile.logical_path.like(f"{CHECKS_PREFIX}%.json"))).tuples())
+    rows = [r for r in check_rows_from_store(archive, stored) if (r["run_id"], r["item_id"]) not in known]
+    known |= {(r["run_id"], r["item_id"]) for r in rows}
     for record in archive.audit.iter_journal():
-        if not isinstance(record, AuditRecord) or record.action != "check.run" or record.target in known:
+        if not isinstance(record, AuditRecord) or record.action != "check.run":
             continue
         details = record.details
         if not isinstance(details.get("verdicts"), dict) or not details["verdicts"]:
             continue  # not a run of `lantai check` (the web's re-check journals its own shape)
-        runs += 1
         created = dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))
         rows += [{"run_id": record.target, "stage": details.get("stage", ""), "profile": details.get("profile", ""),
                   "item_id": item_id[:200], "status": status, "report_location": details.get("location", ""),
                   "report_sm3": details.get("report_sm3", ""), "operator": record.actor, "created_at": created}
-                 for item_id, status in sorted(details["verdicts"].items())]
+                 for item_id, status in sorted(details["verdicts"].items())
+                 if (record.target, item_id[:200]) not in known]
+    runs = {r["run_id"] for r in rows}
     if rows:
         with archive.session() as session:
             session.execute(insert(CheckRecord), rows)
-    return runs
+    return len(runs)
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:
