@@ -53,6 +53,8 @@ def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Pat
     of its own, because recovery resolves them differently.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if archive.owner is not None:
+        data = {**data, "owner": archive.owner.token}
     path = directory / f"{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -105,6 +107,77 @@ def recover(archive: Archive) -> dict[str, Any]:
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
     done["staging_removed"] = archive.store.clean_staging()
     return done
+
+
+def recover_orphans(archive: Archive) -> dict[str, Any]:
+    """Finish or roll back the ingest commits of processes that died, while others keep working.
+
+    Start-up recovery (:func:`recover_if_idle`) waits for an idle archive, which a service with
+    workers and web processes never is. Here only intents whose owner is provably gone are
+    resolved: its owner lock can be taken (the file lock on this machine's shared staging and,
+    on PostgreSQL, the advisory lock the server dropped with the dead process's connection).
+    The lock is held while resolving, so two workers sweeping at once never resolve one intent
+    twice; an intent of a live process is never touched.
+    """
+    done: dict[str, Any] = {"completed": [], "rolled_back": []}
+    directory = _intents_dir(archive)
+    if not directory.is_dir():
+        return done
+    by_owner: dict[str, list[Path]] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            owner = json.loads(path.read_text(encoding="utf-8")).get("owner")
+        except (OSError, ValueError):
+            continue  # being written (renamed into place whole) or gone: not ours to judge
+        if owner and (archive.owner is None or owner != archive.owner.token):
+            by_owner.setdefault(owner, []).append(path)
+    for owner, paths in by_owner.items():
+        with _dead_owner(archive, owner) as dead:
+            if not dead:
+                continue
+            accepted = _accepted_targets(archive)
+            for path in paths:
+                try:
+                    intent = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                for entry in intent.get("objects", []):
+                    with archive.store.object_lock(entry["object_id"]):
+                        _resolve(archive, entry["object_id"], Path(entry["staging"]), intent.get("actor", "system"),
+                                 done, accepted)
+                clear_intent(path)
+            with contextlib.suppress(OSError):
+                (archive.settings.staging_dir / "owners" / f"{owner}.lock").unlink()
+    if done["completed"] or done["rolled_back"]:
+        _refresh_open_batches(archive)
+        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items()})
+    return done
+
+
+@contextlib.contextmanager
+def _dead_owner(archive: Archive, owner: str) -> Any:
+    """Yields True while holding ``owner``'s locks when that process is gone; False when it lives."""
+    from lantai.catalog import locks
+
+    lock_file = archive.settings.staging_dir / "owners" / f"{owner}.lock"
+    held = None
+    with open(lock_file, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            if locks.is_postgres(archive.engine):
+                held = locks.HeldLock(archive.engine, locks.OWNER, locks.key(owner), wait=False)
+                if not held.held:
+                    yield False  # alive on another machine
+                    return
+            yield True
+        finally:
+            if held is not None:
+                held.release()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _recover_changes(archive: Archive) -> dict[str, Any]:
