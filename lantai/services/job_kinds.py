@@ -88,3 +88,13 @@ def export_catalogue_job(ctx: JobContext, filters: dict[str, Any], username: str
                 ctx.progress(rows)
     shutil.move(partial, target)  # a reader never sees half a file
     return {"file": str(target), "rows": max(0, rows - 1)}
+
+
+@job_kind("arrange.run", label="整理（分类、件号、档号）", queue=BULK)
+def arrange_job(ctx: JobContext, fonds: str, year: int, category: str = "WS") -> dict[str, Any]:
+    """``lantai arrange`` as a job: all or nothing, and a re-run changes nothing that is already right."""
+    from lantai.services.arrange import arrange
+
+    plan = arrange(ctx.archive, fonds, year, category=category, actor=ctx.actor,
+                   progress=lambda _record_id: ctx.advance())
+    return {"fonds": fonds, "year": year, "category": category, "changes": len(plan.changes)}

@@ -43,7 +43,7 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
 
 def _worker(env: dict[str, str], log: Path, *queues: str) -> subprocess.Popen:
     args = LANTAI + ["worker", "--threads", "2", "--sweep-every", "1"] + [f"--queue={q}" for q in queues]
-    return subprocess.Popen(args, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    return subprocess.Popen(args, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
