@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +30,7 @@ from lantai.catalog.models import Item, Submission
 from lantai.services import jobs, users
 from lantai.services.archive import init_archive, open_archive
 from lantai.settings import Settings
-from tests.conftest import PG_ENV, cli_env
+from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database, cli_env
 from tests.integration.test_jobs import _redis_url
 from tests.sipfactory import SipSpec, real_pdf, write_item, zip_item
 
@@ -47,7 +48,7 @@ def _free_port() -> int:
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(LANTAI + args, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    return subprocess.Popen(LANTAI + args, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
@@ -72,12 +73,21 @@ def _wait_up(port: int, deadline: float) -> None:
     raise AssertionError(f"web process on port {port} did not come up")
 
 
-def test_three_workers_two_web_processes_one_archive(database_url: str | None, tmp_path: Path) -> None:
-    if database_url is None:
-        pytest.skip("the scale-out test runs on PostgreSQL (one catalogue shared by every process)")
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """PostgreSQL only: the point is one catalogue shared by processes that may be on many machines."""
     if not os.environ.get(PG_ENV):
         pytest.skip(f"{PG_ENV} not set")
-    settings = Settings(home=tmp_path / "archive", database_url=database_url, fsync=True, workers=1)
+    url = _create_pg_database(os.environ[PG_ENV])
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url)
+
+
+def test_three_workers_two_web_processes_one_archive(database_url: str, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "archive", database_url=database_url, fsync=True, workers=1,
+                        broker_url=_redis_url(), job_lease_seconds=6)
     archive = init_archive(settings)
     tokens = {}
     for name, role, clearance in (("clerk", "文书", "内部"), ("archivist", "档案管理员", "机密"),
@@ -85,7 +95,7 @@ def test_three_workers_two_web_processes_one_archive(database_url: str | None, t
         users.create_user(archive, "cli", name, PASSWORD, roles=[role], clearance=clearance, bootstrap=True)
         tokens[name] = users.issue_token(archive, "cli", name, "tests", 30, ["read", "submit", "write"])["token"]
     archive.close()
-    env = cli_env(settings) | {"LANTAI_BROKER_URL": _redis_url(), "LANTAI_WORKERS": "1",
+    env = cli_env(settings) | {"LANTAI_BROKER_URL": settings.broker_url or "", "LANTAI_WORKERS": "1",
                                "LANTAI_JOB_LEASE_SECONDS": "6", "LANTAI_FSYNC": "true"}
     ports = [_free_port(), _free_port()]
     logs = tmp_path / "logs"
@@ -126,7 +136,7 @@ def test_three_workers_two_web_processes_one_archive(database_url: str | None, t
                 codes.append(httpx.get(f"http://127.0.0.1:{port}/api/v1/items/{record_id}", headers=auth,
                                        timeout=60).status_code)
                 codes.append(httpx.get(f"http://127.0.0.1:{port}/api/v1/items/{record_id}/content", headers=auth,
-                                       timeout=60).status_code)
+                                       params={"path": "content/正文.pdf"}, timeout=60).status_code)
             assert all(c == 200 for c in codes), codes
             return len(codes)
 
