@@ -181,10 +181,10 @@ def test_three_workers_two_web_processes_one_archive(database_url: str, tmp_path
     finally:
         for process in [*web, *workers, *([replacement] if replacement else [])]:
             _stop(process)
-    verify = subprocess.run(LANTAI + ["verify", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    verify = subprocess.run([*LANTAI, "verify", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert verify.returncode == 0 and json.loads(verify.stdout)["objects"] == ITEMS, verify.stdout[-2000:]
-    audit = subprocess.run(LANTAI + ["audit", "verify", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    audit = subprocess.run([*LANTAI, "audit", "verify", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert audit.returncode == 0, audit.stdout[-3000:]
-    search = subprocess.run(LANTAI + ["search", "query", "通知", "--json"], env=env, capture_output=True, text=True,
+    search = subprocess.run([*LANTAI, "search", "query", "通知", "--json"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert search.returncode == 0, search.stderr
