@@ -86,6 +86,17 @@ def app_from_environment() -> FastAPI:
     return app
 
 
+def _route_paths(app: FastAPI) -> dict[int, str]:
+    """Each route's full path template (prefix included), computed once per application."""
+    paths = getattr(app.state, "route_paths", None)
+    if paths is None:
+        from fastapi.routing import iter_route_contexts
+
+        paths = {id(context.original_route): context.path for context in iter_route_contexts(app.routes)}
+        app.state.route_paths = paths
+    return paths
+
+
 class CachedStatic(StaticFiles):
     """Static assets with cache headers: a day, then revalidated by ETag (the file names carry no
     hash, so an upgrade is picked up within a day, or at once by a proxy that honours ETags)."""
@@ -106,7 +117,10 @@ async def request_metrics(request: Request, call_next: Callable[[Request], Await
         return response
     finally:
         route = request.scope.get("route")
-        template = getattr(route, "path", None) or ("/static" if request.url.path.startswith("/static/") else "other")
+        if route is not None:  # an included router's route knows only its own part of the path
+            template = _route_paths(request.app).get(id(route)) or getattr(route, "path", "other")
+        else:
+            template = "/static" if request.url.path.startswith("/static/") else "other"
         ops.observe_request(request.method, template, status, time.perf_counter() - start)
 
 

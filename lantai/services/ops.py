@@ -46,7 +46,7 @@ def _probe(name: str, run: Callable[[], None], zh: str, en: str, *, required: bo
     try:
         run()
     except Exception as exc:
-        detail = f"{type(exc).__name__}: {exc}"[:300]
+        detail = f"{type(exc).__name__}: {str(exc) or repr(exc)}"[:300]
         return Probe(name, False, f"{zh}：{detail}", f"{en}: {detail}", required)
     return Probe(name, True, required=required)
 
