@@ -106,6 +106,9 @@ def recover(archive: Archive) -> dict[str, Any]:
     done["audit_synced"] = _sync_audit(archive, full=bool(intents))
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
     done["staging_removed"] = archive.store.clean_staging()
+    for stale in (archive.settings.staging_dir / "owners").glob("*.lock"):  # idle: no owner is alive
+        with contextlib.suppress(OSError):
+            stale.unlink()
     return done
 
 

@@ -149,12 +149,24 @@ def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_
             return {"id": row.id}
         if row.status == "processing":
             created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-            if dt.datetime.now(dt.UTC) - created < STALE_PROCESSING:
+            if _job_pending(archive, stored.get("job_id")) or dt.datetime.now(dt.UTC) - created < STALE_PROCESSING:
                     raise Conflict("该提交正在处理中，请稍后重试", "this submission is still being processed",
                                submission_id=row.id)
             row.created_at = dt.datetime.now(dt.UTC)
             return {"id": row.id}
         return {**submission_public(row), "replayed": True}
+
+
+def _job_pending(archive: Archive, job_id: str | None) -> bool:
+    """Whether the submission's job is still queued or running (then a retry must wait, however long)."""
+    if not job_id:
+        return False
+    from lantai.services import jobs
+
+    try:
+        return jobs.get_job(archive, job_id)["state"] in ("queued", "running")
+    except NotFound:
+        return False
 
 
 def _process(archive: Archive, username: str, submission_id: int, package: Path, kind: str,
