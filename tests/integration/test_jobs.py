@@ -83,6 +83,19 @@ def test_a_crashing_job_is_retried_then_failed_with_its_error(archive, tmp_path:
         jobs.submit(archive, "no.such.kind", {}, actor="tester")
 
 
+def test_catalogue_export_job_writes_what_the_user_may_see(archive, tmp_path: Path) -> None:
+    from lantai.services import users
+
+    jobs.submit(archive, "ingest.paths", {"paths": [str(write_batch(tmp_path, specs(2)))]}, actor="tester")
+    users.create_user(archive, "cli", "exporter", "Lantai#Test2025", roles=["档案管理员"], clearance="内部",
+                      bootstrap=True)
+    job = jobs.submit(archive, "export.catalogue", {"filters": {}, "username": "exporter"}, actor="exporter")
+    assert job["state"] == "done" and job["result"]["rows"] == 2
+    text = Path(job["result"]["file"]).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("档号,电子文件号") and "Z109-WS-2025-" in text
+    assert not list(Path(job["result"]["file"]).parent.glob("*.part"))
+
+
 def test_queue_requires_a_broker(archive) -> None:
     from lantai.errors import BadInput
 
