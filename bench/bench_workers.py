@@ -6,12 +6,13 @@ Ingest runs the default DA/T 70 profile against a private clamd (test signatures
 The same items (``--batches`` batches of ``--items`` items each, one job per batch) are ingested into
 a fresh PostgreSQL database and store for every mode:
 
-* in-process, ``LANTAI_WORKERS=1``: one ``lantai ingest`` process preparing and committing serially
-* in-process, ``LANTAI_WORKERS=2``: ``lantai ingest`` with its pool of two preparing processes
+* in-process, ``LANTAI_WORKERS=1``: the jobs run inline, one after another, in one process (no broker;
+  what ``lantai ingest`` does), preparing and committing serially
+* in-process, ``LANTAI_WORKERS=2``: the same with ingest's pool of two preparing processes
 * queue, N workers: N ``lantai worker`` processes (``LANTAI_WORKERS=1``, one thread each) on Redis
 
 Throughput is items / makespan (first job start → last job end, from the jobs table; worker start-up
-excluded) and, for reference, items / wall time including start-up. Scaling efficiency is the
+excluded, the same for every mode) and, for reference, the wall time including start-up. Scaling efficiency is the
 N-worker rate over N × the 1-worker rate.
 
 Usage: python bench/bench_workers.py [--batches 12] [--items 4] [--clients 50] [--seconds 60]
@@ -88,17 +89,42 @@ def fresh_archive(workdir: Path, base_db: str, name: str) -> tuple[Path, str]:
     return home, db
 
 
+IN_PROCESS = """
+import json, sys
+from lantai.services import jobs
+from lantai.services.archive import open_archive
+with open_archive() as archive:
+    ids = [jobs.submit(archive, "ingest.paths", {"paths": [p], "actor": "bench"}, actor="bench")["id"]
+           for p in sys.argv[1:]]
+    print(json.dumps([jobs.get_job(archive, i) for i in ids]))
+"""
+
+
 def run_in_process(workdir: Path, base_db: str, clamd: str, batches: list[Path], workers: int) -> dict:
+    """The same jobs run inline, one after another, in one process (no broker): what ``lantai ingest``
+    does today, timed the same way as the queue (from the jobs table, interpreter start-up excluded)."""
     home, db = fresh_archive(workdir, base_db, f"inproc{workers}")
     start = time.perf_counter()
-    done = subprocess.run([*LANTAI, "ingest", *map(str, batches), "--json"],
+    done = subprocess.run([sys.executable, "-c", IN_PROCESS, *map(str, batches)],
                           env=environment(home, db, clamd, None, workers), capture_output=True, text=True)
     wall = time.perf_counter() - start
-    report = json.loads(done.stdout)
-    accepted = sum(1 for i in report["items"] if i["status"] == "accepted")
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    finished = json.loads(done.stdout)
     drop_database(db)
-    return {"mode": f"in-process, LANTAI_WORKERS={workers}", "processes": 1, "items": accepted,
-            "makespan_s": round(wall, 2), "wall_s": round(wall, 2), "items_per_s": round(accepted / wall, 2)}
+    return _row(f"in-process, LANTAI_WORKERS={workers}", 1, finished, wall)
+
+
+def _row(mode: str, processes: int, finished: list[dict], wall: float) -> dict:
+    from datetime import datetime
+
+    assert all(j["state"] == "done" for j in finished), [j["error"] for j in finished if j["state"] != "done"]
+    accepted = sum(j["result"]["counts"]["accepted"] for j in finished)
+    first = min(datetime.fromisoformat(j["started_at"]) for j in finished)
+    last = max(datetime.fromisoformat(j["finished_at"]) for j in finished)
+    makespan = (last - first).total_seconds()
+    return {"mode": mode, "processes": processes, "items": accepted, "makespan_s": round(makespan, 2),
+            "wall_s": round(wall, 2), "items_per_s": round(accepted / makespan, 2)}
 
 
 def run_queue(workdir: Path, base_db: str, clamd: str, batches: list[Path], n: int, redis_db: int) -> dict:
@@ -128,16 +154,8 @@ def run_queue(workdir: Path, base_db: str, clamd: str, batches: list[Path], n: i
         for p in procs:
             p.wait(timeout=60)
     wall = time.perf_counter() - start
-    assert all(j["state"] == "done" for j in finished), [j["error"] for j in finished if j["state"] != "done"]
-    accepted = sum(j["result"]["counts"]["accepted"] for j in finished)
-    from datetime import datetime
-
-    first = min(datetime.fromisoformat(j["started_at"]) for j in finished)
-    last = max(datetime.fromisoformat(j["finished_at"]) for j in finished)
-    makespan = (last - first).total_seconds()
     drop_database(db)
-    return {"mode": f"queue, {n} worker{'s' if n > 1 else ''}", "processes": n, "items": accepted,
-            "makespan_s": round(makespan, 2), "wall_s": round(wall, 2), "items_per_s": round(accepted / makespan, 2)}
+    return _row(f"queue, {n} worker{'s' if n > 1 else ''}", n, finished, wall)
 
 
 # --- load test ----------------------------------------------------------------------------------

@@ -57,14 +57,17 @@ def _database(archive: Archive) -> None:
 
 
 def _store(settings: Settings) -> None:
-    """Write, fsync and remove a file where commits are staged (same file system as the store)."""
+    """Write, fsync and remove a file where commits are staged (same file system as the store), and
+    find the store's OCFL declaration."""
+    from lantai.storage.ocfl import OcflStore
+
     probe = settings.staging_dir / f".probe-{uuid.uuid4().hex}"
     with open(probe, "wb") as fh:
         fh.write(b"lantai")
         fh.flush()
         os.fsync(fh.fileno())
     probe.unlink()
-    if not (settings.store_root / "0=ocfl_1.1").is_file():
+    if not OcflStore(settings.store_root, settings.staging_dir).is_initialised():
         raise FileNotFoundError(f"{settings.store_root} is not an OCFL storage root")
 
 
