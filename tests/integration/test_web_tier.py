@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from lantai.api import create_app
 from lantai.services import users
 from lantai.settings import Settings
 from tests.conftest import cli_env
+from tests.integration.test_scale_out import _free_port
 
 LANTAI = [sys.executable, "-m", "lantai.cli.main"]
 PASSWORD = "Lantai#Test2025"
@@ -60,12 +60,6 @@ def test_readyz_is_503_when_clamd_is_required_and_absent(archive) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["components"]["clamd"] is False
     assert "no-such.sock" not in ready.text  # public: says which component, never a path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
