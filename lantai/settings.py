@@ -74,6 +74,26 @@ class Settings(BaseSettings):
         description="密级 (comma-separated) whose 利用申请 need a second approval by the 安全保密管理员 after the "
         "档案管理员's; an item of unknown 密级 always needs it.",
     )
+    broker_url: str | None = Field(
+        None,
+        description="Message broker for background jobs run by `lantai worker` (Dramatiq): redis://host:6379/0 "
+        "or amqp://user:password@host:5672/. Unset: jobs run in the process that starts them.",
+    )
+
+    job_lease_seconds: int = Field(
+        30, ge=3, le=3600,
+        description="A running job whose worker has not reported for this long is taken to be dead and run "
+        "again (workers report every third of it).",
+    )
+
+    @field_validator("broker_url", mode="after")
+    @classmethod
+    def _check_broker(cls, value: str | None) -> str | None:
+        """Only Redis and RabbitMQ; a typo must not silently fall back to in-process work."""
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("broker_url must start with redis://, rediss://, amqp:// or amqps://")
+        return value or None
+
     public_open_page: bool = Field(
         False, description="Serve the read-only page /open without login: search and view of 开放 items only "
         "(控制标识 开放 and 密级 公开)."

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ class Archive:
     store: OcflStore
     audit: AuditLog
     _activity_lock: IO[bytes] | None = field(default=None, repr=False)
+    owner: Owner | None = field(default=None, repr=False)
 
     @property
     def home(self) -> Path:
@@ -54,6 +56,9 @@ class Archive:
         if self._activity_lock is not None:
             self._activity_lock.close()
             self._activity_lock = None
+        if self.owner is not None:
+            self.owner.release()
+            self.owner = None
         self.engine.dispose()
 
     def __enter__(self) -> Archive:
@@ -124,6 +129,7 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
             log.error("%s", exc.message_en)
         recover_if_idle(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
+    archive.owner = Owner.take(settings, engine)
     return archive
 
 
@@ -154,6 +160,45 @@ def _assemble(settings: Settings, engine: Engine, store: OcflStore) -> Archive:
     audit = AuditLog(settings.audit_journal, sessions, fsync=settings.fsync, keys_dir=settings.keys_dir,
                      anchoring=anchoring, denials_per_minute=settings.audit_denials_per_minute)
     return Archive(settings, engine, sessions, store, audit)
+
+
+class Owner:
+    """This process, as the owner of the commits it starts (their intents name it).
+
+    Held for the life of the open archive — a file lock under ``staging/owners/`` and, on a
+    PostgreSQL catalogue, an advisory lock on a connection of its own — so that another process
+    can tell a dead owner's half-done commits (safe to finish or roll back now, see
+    :func:`lantai.services.recovery.recover_orphans`) from a live one's (never touched).
+    """
+
+    def __init__(self, token: str, fh: IO[bytes] | None, held: object | None) -> None:
+        self.token, self._fh, self._held = token, fh, held
+
+    @staticmethod
+    def directory(settings: Settings) -> Path:
+        return settings.staging_dir / "owners"
+
+    @classmethod
+    def take(cls, settings: Settings, engine: Engine) -> Owner:
+        from lantai.catalog import locks
+
+        token = uuid.uuid4().hex
+        directory = cls.directory(settings)
+        directory.mkdir(parents=True, exist_ok=True)
+        fh = open(directory / f"{token}.lock", "a+b")  # noqa: SIM115 - held for the life of the Archive
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        held = locks.HeldLock(engine, locks.OWNER, locks.key(token)) if locks.is_postgres(engine) else None
+        return cls(token, fh, held)
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.release()  # type: ignore[attr-defined]
+            self._held = None
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                Path(self._fh.name).unlink()
+            self._fh.close()
+            self._fh = None
 
 
 def activity_lock_path(settings: Settings) -> Path:

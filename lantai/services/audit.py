@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lantai.catalog import locks
 from lantai.catalog.db import insert_ignoring_duplicates
 from lantai.catalog.models import AuditEntry
 from lantai.crypto import sm2
@@ -152,7 +153,8 @@ class _Tail:
 
 
 class AuditLog:
-    """Appends to and verifies the chain. Safe across processes on one machine (flock)."""
+    """Appends to and verifies the chain. Safe across processes on one machine (flock) and, on a
+    PostgreSQL catalogue, across machines (an advisory lock taken before the flock)."""
 
     def __init__(self, journal: Path, sessions: sessionmaker[Session] | None, *, fsync: bool = True,
                  keys_dir: Path | None = None, anchoring: Anchoring | None = None,
@@ -165,6 +167,7 @@ class AuditLog:
         self.denials = DenialLimiter(denials_per_minute)
         self._keypair: sm2.Sm2KeyPair | None = None
         self._mac: bytes | None = None
+        self._local = threading.local()  # the cluster lock's connection, while this thread appends
 
     # --- keys -----------------------------------------------------------------------------------
     def keypair(self) -> sm2.Sm2KeyPair | None:
@@ -288,23 +291,43 @@ class AuditLog:
         self._copy_to_catalogue(written, None)
         return written[0] if written else None
 
+    @contextlib.contextmanager
+    def _cluster_locked(self) -> Iterator[Any]:
+        """On a PostgreSQL catalogue, an advisory lock that every process on every machine takes
+        before it appends: the flock below serialises one machine only (and not every shared file
+        system honours it). Yields the lock's connection (it reads the catalogue's head too), or
+        None on SQLite, where one machine and the flock suffice."""
+        engine = self.sessions.kw.get("bind") if self.sessions is not None else None
+        if engine is None or not locks.is_postgres(engine):
+            yield None
+            return
+        held = locks.HeldLock(engine, locks.AUDIT_CHAIN, 0)
+        try:
+            yield held
+        finally:
+            held.release()
+
     def _append(self, entries: list[tuple[str, str, str, dict[str, Any]]]) -> list[AuditRecord]:
         try:
-            with self._locked() as fh:
-                tail = self._tail(fh)
-                system: list[tuple[str, str, str, dict[str, Any]]] = []
-                if tail.torn:
-                    system.append(("system", TAIL_QUARANTINED, self.journal.name, self._quarantine(fh, tail)))
-                seq, prev, gap = self._continue_from(tail.last)
-                if gap:
-                    system.append(("system", JOURNAL_GAP, self.journal.name, gap))
-                if not entries and not system:
-                    return []
-                records = self._records(system + entries, seq, prev)
-                data = b"".join(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
-                                for r in records)
-                self._write(fh, data, tail.good_end)
-                self._anchor(records[-1])
+            with self._cluster_locked() as cluster, self._locked() as fh:
+                self._local.connection = cluster
+                try:
+                    tail = self._tail(fh)
+                    system: list[tuple[str, str, str, dict[str, Any]]] = []
+                    if tail.torn:
+                        system.append(("system", TAIL_QUARANTINED, self.journal.name, self._quarantine(fh, tail)))
+                    seq, prev, gap = self._continue_from(tail.last)
+                    if gap:
+                        system.append(("system", JOURNAL_GAP, self.journal.name, gap))
+                    if not entries and not system:
+                        return []
+                    records = self._records(system + entries, seq, prev)
+                    data = b"".join(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+                                    for r in records)
+                    self._write(fh, data, tail.good_end)
+                    self._anchor(records[-1])
+                finally:
+                    self._local.connection = None
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFull(f"磁盘空间不足，无法写入审计日志 {self.journal}；本次操作未生效，请释放空间后重试",
@@ -381,15 +404,19 @@ class AuditLog:
         engine = self.sessions.kw.get("bind") if self.sessions is not None else None
         if engine is None:
             return None
+        held = getattr(self._local, "connection", None)
         try:
-            connection = engine.raw_connection()
+            connection = held.connection if held is not None else engine.raw_connection()
             try:
                 cursor = connection.cursor()
                 cursor.execute(f"SELECT seq, hash FROM {AuditEntry.__tablename__} ORDER BY seq DESC LIMIT 1")
                 row = cursor.fetchone()
                 cursor.close()
+                if held is not None:
+                    connection.commit()
             finally:
-                connection.close()
+                if held is None:
+                    connection.close()
         except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:  # the journal is authoritative
             log.error("cannot read the catalogue's last audit entry: %s", exc)
             return None

@@ -47,6 +47,7 @@ from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from lantai.catalog.locks import lock_objects
 from lantai.catalog.models import Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import LantaiError, NotFound, StorageError
@@ -220,6 +221,8 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
         intent: recovery.Intent | None = None
         try:
             with archive.session() as session:
+                # Across machines the flock above is not enough: a database lock per object too.
+                lock_objects(session, [p.record_id for p in prepared])
                 ready = claim(session, prepared) if claim else [p for p in prepared if p.error is None]
                 kept = {id(p) for p in ready}
                 for dropped in (p for p in prepared if id(p) not in kept):

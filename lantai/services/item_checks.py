@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -336,32 +335,7 @@ def recent_runs(archive: Archive, *, record_id: str | None = None, limit: int = 
              "failed": int(r[6] or 0)} for r in rows]
 
 
-# --- the web's batch check: a background run with progress ---------------------------------------
-@dataclass
-class CheckJob:
-    """One batch check started from the web UI; polled for progress until ``run`` is set."""
-
-    id: str
-    operator: str
-    scope: str
-    total: int
-    done: int = 0
-    run: CheckRun | None = None
-    error: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.run is not None or bool(self.error)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "scope": self.scope, "total": self.total, "done": self.done,
-                "finished": self.finished, "error": self.error,
-                "run": self.run.summary() if self.run is not None else None}
-
-
-_JOBS: dict[str, CheckJob] = {}
-_JOBS_LOCK = threading.Lock()
-KEEP_JOBS = 100
+# --- the web's batch check: a background job with progress ----------------------------------------
 
 
 def batches(archive: Archive, principal: Principal) -> list[dict[str, Any]]:
@@ -387,41 +361,42 @@ def visible_ids(archive: Archive, principal: Principal, batch_id: str | None) ->
         return list(session.scalars(query))
 
 
-def start_check_job(archive: Archive, principal: Principal, batch_id: str | None) -> CheckJob:
-    """Check one batch (or every visible item) in a background thread; returns at once."""
+def start_check_job(archive: Archive, principal: Principal, batch_id: str | None) -> dict[str, Any]:
+    """Check one batch (or every visible item) as a ``checks.archived`` job; returns at once.
+
+    On a worker when a broker is configured, else on a thread of this process. The job checks the
+    items the caller could see when it asked (nobody checks what they cannot read).
+    """
     from lantai.domain.roles import Permission
+    from lantai.services import jobs
     from lantai.services.access import require
 
     require(principal, Permission.CHECK_RUN)
     ids = visible_ids(archive, principal, batch_id or None)
     if not ids:
         raise NotFound("没有可检测的已归档条目", "no archived items to check")
-    job = CheckJob(uuid.uuid4().hex, principal.username, f"批次 {batch_id}" if batch_id else "全部已归档条目", len(ids))
-    with _JOBS_LOCK:
-        _JOBS[job.id] = job
-        for old in list(_JOBS)[:-KEEP_JOBS]:
-            _JOBS.pop(old, None)
-    threading.Thread(target=_run_job, args=(archive, job, ids), name=f"check-{job.id[:8]}", daemon=True).start()
-    return job
+    scope = f"批次 {batch_id}" if batch_id else "全部已归档条目"
+    job = jobs.submit(archive, "checks.archived", {"record_ids": ids, "scope": scope}, actor=principal.username,
+                      run="thread")
+    return _check_view(job, scope, len(ids))
 
 
-def _run_job(archive: Archive, job: CheckJob, ids: list[str]) -> None:
-    def advance(done: int, _total: int, _item: ItemReport) -> None:
-        job.done = done
+def check_job(archive: Archive, principal: Principal, job_id: str) -> dict[str, Any]:
+    """A check job's progress, for the user who started it only."""
+    from lantai.services import jobs
 
-    try:
-        # inline (no worker processes): forking from a server thread is not safe
-        job.run = check_archived_items(archive, ids, operator=job.operator, workers=0, progress=advance)
-    except Exception as exc:  # the page must say the run failed, never spin forever
-        job.error = exc.message_zh if isinstance(exc, LantaiError) else f"{type(exc).__name__}: {exc}"
-
-
-def check_job(principal: Principal, job_id: str) -> CheckJob:
-    """A job's progress, for the user who started it only."""
-    job = _JOBS.get(job_id)
-    if job is None or job.operator != principal.username:
+    job = jobs.get_job(archive, job_id, owner=principal.username)
+    if job["kind"] != "checks.archived":
         raise NotFound(f"没有检测任务 {job_id}", f"no check job {job_id}")
-    return job
+    return _check_view(job, (job["result"] or {}).get("scope", ""), job["total"] or 0)
+
+
+def _check_view(job: dict[str, Any], scope: str, total: int) -> dict[str, Any]:
+    """What the 检测 page's progress fragment shows of a job."""
+    result = job["result"] or {}
+    return {"id": job["id"], "scope": result.get("scope", scope), "total": job["total"] or total,
+            "done": job["done"], "finished": job["state"] in ("done", "failed"),
+            "error": job["error"] if job["state"] == "failed" else "", "run": result.get("run")}
 
 
 # --- the 四性检测报告 for people: a recorded run, an item's or a batch's ingest checks ----------

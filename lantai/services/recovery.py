@@ -104,6 +104,8 @@ def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Int
     directory of their own, because recovery resolves them differently.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if archive.owner is not None:  # the process lock that workers on other machines test (recover_orphans)
+        data = {**data, "owner_token": archive.owner.token}
     path = directory / f"{uuid.uuid4().hex}.json"
     tmp = path.with_suffix(".tmp")
     handle = open(tmp, "w+b")  # noqa: SIM115 - held (locked) until the intent is cleared
@@ -184,6 +186,9 @@ def recover(archive: Archive, *, idle: bool = True) -> dict[str, Any]:
     done["live_intents"] += done["changes"].get("live", 0)
     if idle:
         done["staging_removed"] = archive.store.clean_staging() + _remove_torn_intents(archive)
+        for stale in (archive.settings.staging_dir / "owners").glob("*.lock"):  # idle: no owner is alive
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return done
 
 
@@ -209,6 +214,80 @@ def _recover_ingest(archive: Archive, intent: Intent, done: dict[str, Any]) -> N
     for entry in data.get("objects", []):
         _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"), done, accepted)
     intent.clear()
+
+
+def recover_orphans(archive: Archive) -> dict[str, Any]:
+    """Finish or roll back the ingest commits of processes that died, while others keep working.
+
+    Start-up recovery (:func:`recover_if_idle`) waits for an idle archive, which a service with
+    workers and web processes never is. Here only intents whose owner is provably gone are
+    resolved: its owner lock can be taken (the file lock on this machine's shared staging and,
+    on PostgreSQL, the advisory lock the server dropped with the dead process's connection).
+    The lock is held while resolving, so two workers sweeping at once never resolve one intent
+    twice; an intent of a live process is never touched.
+    """
+    done: dict[str, Any] = {"completed": [], "rolled_back": []}
+    directory = _intents_dir(archive)
+    if not directory.is_dir():
+        return done
+    by_owner: dict[str, list[Path]] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
+        except (OSError, ValueError):
+            continue  # being written (renamed into place whole) or gone: not ours to judge
+        if owner and (archive.owner is None or owner != archive.owner.token):
+            by_owner.setdefault(owner, []).append(path)
+    for owner, paths in by_owner.items():
+        with _dead_owner(archive, owner) as dead:
+            if not dead:
+                continue
+            accepted = _accepted_targets(archive)
+            for path in paths:
+                intent = claim(path)  # also this machine's per-intent lock: never a live writer's
+                if intent is None:
+                    continue
+                try:
+                    data = intent.read()
+                    for entry in data.get("objects", []):
+                        with archive.store.object_lock(entry["object_id"]):
+                            _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
+                                     done, accepted)
+                    intent.clear()
+                except (OSError, ValueError):
+                    intent.release()
+            with contextlib.suppress(OSError):
+                (archive.settings.staging_dir / "owners" / f"{owner}.lock").unlink()
+    if done["completed"] or done["rolled_back"]:
+        _refresh_open_batches(archive)
+        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items()})
+    return done
+
+
+@contextlib.contextmanager
+def _dead_owner(archive: Archive, owner: str) -> Any:
+    """Yields True while holding ``owner``'s locks when that process is gone; False when it lives."""
+    from lantai.catalog import locks
+
+    lock_file = archive.settings.staging_dir / "owners" / f"{owner}.lock"
+    held = None
+    with open(lock_file, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            if locks.is_postgres(archive.engine):
+                held = locks.HeldLock(archive.engine, locks.OWNER, locks.key(owner), wait=False)
+                if not held.held:
+                    yield False  # alive on another machine
+                    return
+            yield True
+        finally:
+            if held is not None:
+                held.release()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _recover_changes(archive: Archive) -> dict[str, Any]:

@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
+    ("作业", "/jobs", (P.JOB_READ, P.SUBMIT, P.CHECK_RUN)),
     ("系统管理", "/admin", ADMIN_PAGE),
 )
 
@@ -118,6 +119,7 @@ def install_web(app: FastAPI) -> Any:
         auth,
         checks,
         collect,
+        jobs,
         library,
         reference,
         search,
@@ -125,6 +127,6 @@ def install_web(app: FastAPI) -> Any:
         use,
     )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs):
         app.include_router(module.router, include_in_schema=False)
     return html_error

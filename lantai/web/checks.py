@@ -32,13 +32,13 @@ def checks_page(principal: Checker, request: Request, archive: ArchiveDep) -> Re
 def start(principal: Checker, request: Request, archive: ArchiveDep,
           batch: Annotated[str, Form(max_length=64)] = "") -> Response:
     job = item_checks.start_check_job(archive, principal, batch or None)
-    return render(request, "_check_job.html", {"job": job.to_dict()})
+    return render(request, "_check_job.html", {"job": job})
 
 
 @router.get("/checks/jobs/{job_id}")
-def progress(principal: Checker, request: Request, job_id: RunId) -> Response:
-    job = item_checks.check_job(principal, job_id)
-    return render(request, "_check_job.html", {"job": job.to_dict()})
+def progress(principal: Checker, request: Request, archive: ArchiveDep, job_id: RunId) -> Response:
+    job = item_checks.check_job(archive, principal, job_id)
+    return render(request, "_check_job.html", {"job": job})
 
 
 def _download(data: bytes, kind: str, name: str) -> Response:

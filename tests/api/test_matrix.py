@@ -233,8 +233,22 @@ def _job_status(ctx: Ctx) -> Response:
     return ctx.client.get(f"/checks/jobs/{found.group(1) if found else '0' * 32}")
 
 
+def _some_job(ctx: Ctx) -> Response:
+    """A job the caller may see: its own reindex job (everyone may ask about their own jobs)."""
+    from lantai.services import jobs
+
+    job = jobs.submit(ctx.world.archive, "search.reindex", {}, actor=ctx.username)
+    return ctx.client.get(f"/api/v1/jobs/{job['id']}")
+
+
 U = "/api/v1"
 ROUTES: dict[tuple[str, str], Case] = {
+    # Operations: health and readiness are public; metrics need system.metrics
+    ("GET", "/healthz"): Case(lambda c: c.anonymous().get("/healthz")),
+    ("GET", "/readyz"): Case(lambda c: c.anonymous().get("/readyz")),
+    ("GET", "/metrics"): Case(lambda c: c.client.get("/metrics")),
+    ("GET", f"{U}/jobs"): Case(lambda c: c.client.get(f"{U}/jobs")),
+    ("GET", f"{U}/jobs/{{job_id}}"): Case(_some_job),
     # API: authentication and one's own account
     ("POST", f"{U}/auth/login"): Case(lambda c: _login(c, web=False)),
     ("POST", f"{U}/auth/logout"): Case(lambda c: _logout(c, f"{U}/auth/logout")),
@@ -341,6 +355,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
     ("GET", "/search/export.csv"): Case(lambda c: c.client.get("/search/export.csv", params={"q": "通知"})),
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
+    # Web: background jobs (one's own for everyone, everyone's with job.read_all)
+    ("GET", "/jobs"): Case(lambda c: c.client.get("/jobs")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
     # Web: 利用, 审批, 开放档案
