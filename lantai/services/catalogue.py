@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
+from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion, utcnow
+from lantai.catalog.preservation import ReplicationTask, StorageRoot
 from lantai.domain import metadata as md
 from lantai.errors import NotFound
 from lantai.storage.ocfl import OcflStore, StoredFile
@@ -207,7 +208,30 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
                     for row in getattr(p, key)]
             if rows:
                 session.execute(insert(model.__table__), rows)
+        enqueue_replication(session, [(p.record_id, p.item["ocfl_version"]) for p in fresh if p.record_id in inserted])
     return [SimpleNamespace(**p.item) for p in projections]
+
+
+def enqueue_replication(session: Session, versions: list[tuple[str, int]]) -> None:
+    """Queue a copy of each (object, version) for every replica root, in the caller's transaction.
+
+    Called wherever the catalogue learns of a version (ingest, the change path, recovery,
+    re-projection), so the copy is pending exactly when the version is catalogued. One task per
+    root and object: a newer version raises the queued one (the copy takes the object to its head).
+    """
+    roots = list(session.scalars(select(StorageRoot.name).where(StorageRoot.is_primary.is_(False))))
+    if not roots or not versions:
+        return
+    now = utcnow()
+    rows = [{"root": root, "object_id": object_id, "version": version, "enqueued_at": now, "attempts": 0,
+             "next_attempt_at": now, "last_error": ""} for root in roots for object_id, version in versions]
+    session.execute(insert_ignoring_duplicates(session, ReplicationTask.__table__, ["root", "object_id"]), rows)
+    later = [r for r in rows if r["version"] > 1]  # a v1 can only be new: nothing queued to raise
+    if later:
+        table = ReplicationTask.__table__
+        session.execute(update(table).where(table.c.root == bindparam("r"), table.c.object_id == bindparam("o"),
+                                            table.c.version < bindparam("v")).values(version=bindparam("v")),
+                        [{"r": r["root"], "o": r["object_id"], "v": r["version"]} for r in later])
 
 
 def insert_ignoring_duplicates(session: Session, table: Any, keys: list[str]) -> Any:
@@ -234,6 +258,7 @@ def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, f
     items = [_replace(session, store, record_id, existing.get(record_id)) for record_id in record_ids]
     if flush:
         session.flush()
+    enqueue_replication(session, [(item.record_id, item.ocfl_version) for item in items])
     return items
 
 
