@@ -185,6 +185,7 @@ def sync(archive: Archive, *, root: str | None = None, force: bool = True, max_s
     report = SyncReport()
     started = time.monotonic()
     tried: set[int] = set()
+    initialised: set[str] = set()
     while max_seconds is None or time.monotonic() - started < max_seconds:
         tasks = _due_tasks(archive, root, force, tried, set(report.unavailable))
         if not tasks:
@@ -196,6 +197,9 @@ def sync(archive: Archive, *, root: str | None = None, force: bool = True, max_s
             try:
                 if target is None:
                     raise NotFound(f"设置中没有存储根 {root_name}", f"root {root_name} is not in the settings")
+                if root_name not in initialised:
+                    target.initialise()  # one existence check once it is an OCFL root
+                    initialised.add(root_name)
                 result = _copy_with_fallback(settings, target, source, roots, object_id)
             except RootUnavailable as exc:
                 tried.add(task_id)

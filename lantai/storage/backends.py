@@ -148,7 +148,7 @@ class FileBackend:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             if isinstance(exc, OSError):
-                if exc.errno == errno.ENOSPC:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                     raise DiskFull(f"存储根空间已满: {self.root}", f"no space left on {self.root}") from exc
                 raise StorageError(f"写入 {key} 失败: {exc}", f"writing {key} failed: {exc}") from exc
             raise
