@@ -237,7 +237,10 @@ class S3Backend:
         return self._locked
 
     def check(self) -> None:
-        self._call("bucket", self.client.head_bucket, Bucket=self.bucket)
+        try:
+            self._call("bucket", self.client.head_bucket, Bucket=self.bucket)
+        except NotFound:  # HEAD answers a bare 404 for a missing bucket
+            raise RootUnavailable(f"存储桶不存在: {self.bucket}", f"no such bucket: {self.bucket}") from None
 
     def create_bucket(self) -> None:
         """Create the bucket with object lock (and so versioning) enabled, if it is not there."""

@@ -32,7 +32,10 @@ answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
 stop() {
   for name in rgw osd mon; do
     if [ -f "$DIR/run/$name.pid" ]; then
-      kill "$(cat "$DIR/run/$name.pid")" 2>/dev/null || true
+      pid="$(cat "$DIR/run/$name.pid")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -9 "$pid" 2>/dev/null || true
       rm -f "$DIR/run/$name.pid"
     fi
   done
