@@ -50,6 +50,7 @@ class Permission(StrEnum):
     USE_APPROVE = "use.approve"  # 利用审批 (档案管理员): decide requests, list and revoke grants
     USE_SECURITY_APPROVE = "use.approve_secret"  # second approval for 秘密 and above (安全保密管理员)
     USE_REGISTER = "use.register"  # 利用登记簿 and its statistics
+    PRESERVATION_READ = "preservation.read"  # 保存状态: roots, replication lag, fixity coverage, repairs
 
 
 class Role(StrEnum):
@@ -65,13 +66,13 @@ P = Permission
 EVERYONE = frozenset({P.ACCOUNT_SELF, P.PASSWORD_OWN, P.TOKEN_OWN})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SYSADMIN: EVERYONE | {P.USER_LIST, P.USER_MANAGE, P.SETTINGS_MANAGE, P.REFERENCE_READ},
+    Role.SYSADMIN: EVERYONE | {P.USER_LIST, P.USER_MANAGE, P.SETTINGS_MANAGE, P.REFERENCE_READ, P.PRESERVATION_READ},
     Role.SECADMIN: EVERYONE | {P.USER_LIST, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
                                P.ITEM_READ, P.ITEM_CLASSIFY, P.USE_SECURITY_APPROVE},
     Role.AUDITOR: EVERYONE | {P.AUDIT_READ},
     Role.ARCHIVIST: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMIT, P.SUBMISSION_OWN, P.SUBMISSION_ALL,
                                 P.CHECK_RUN, P.ARRANGE, P.EXPORT, P.STATISTICS, P.REFERENCE_READ,
-                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER},
+                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER, P.PRESERVATION_READ},
     Role.CLERK: EVERYONE | {P.SUBMIT, P.SUBMISSION_OWN},
     Role.READER: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.USE_REQUEST},
 }
@@ -83,7 +84,7 @@ BUSINESS_ROLES = frozenset(Role) - THREE_ADMINS
 # and changing a password are never available to a token (a leaked token cannot mint more).
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "read": frozenset({P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMISSION_OWN, P.SUBMISSION_ALL, P.STATISTICS, P.EXPORT,
-                       P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER}),
+                       P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER, P.PRESERVATION_READ}),
     "submit": frozenset({P.SUBMIT, P.SUBMISSION_OWN}),
     "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE}),
     "audit": frozenset({P.AUDIT_READ}),
@@ -105,6 +106,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.ACCOUNT_APPROVE: "审批管理员账号与服务账号", P.TOKEN_MANAGE: "管理全部令牌、为服务账号签发令牌",
     P.ITEM_CLASSIFY: "变更档案密级", P.USE_REQUEST: "利用申请", P.USE_APPROVE: "利用审批与授权管理",
     P.USE_SECURITY_APPROVE: "涉密利用保密审核", P.USE_REGISTER: "利用登记簿与利用统计",
+    P.PRESERVATION_READ: "查看保存状态（副本、固定性与修复）",
 }
 
 

@@ -27,7 +27,7 @@ from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
 from lantai.services.archive import Archive
 from lantai.storage.backends import RootUnavailable
-from lantai.storage.replica import ContentFile, OcflRoot, content_files, version_of
+from lantai.storage.replica import INVENTORY, ContentFile, OcflRoot, content_files, version_of
 
 
 @dataclass
@@ -307,7 +307,7 @@ def _check_batch(archive: Archive, roots: dict[str, OcflRoot], target: OcflRoot,
     for object_id in object_ids:
         reference = _reference(roots, object_id, catalogued[object_id])
         if reference is None:
-            _unrecoverable(archive, report, target.name, object_id, ["inventory.json"], actor)
+            _unrecoverable(archive, report, target.name, object_id, [INVENTORY], actor)
             continue
         source, inventory = reference
         head = _head_on(archive, target, object_id, int(inventory["head"][1:]), primary=target is next(iter(roots.values())))
@@ -419,7 +419,7 @@ def _settle(archive: Archive, roots: dict[str, OcflRoot], target: OcflRoot, obje
         repaired.append({"file": check.content_path, "source": source.name, "problem": _problem_name(check.actual)})
     if inventory_from is not None:
         _repair_inventories(archive, target, roots[inventory_from], object_id, head, actor)
-        repaired.append({"file": "inventory.json", "source": inventory_from, "problem": "inventory"})
+        repaired.append({"file": INVENTORY, "source": inventory_from, "problem": "inventory"})
     for entry in repaired:
         report.repaired.append({"root": target.name, "object": object_id, **entry})
     if lost:
@@ -460,22 +460,11 @@ def repair_file(archive: Archive, target: OcflRoot, source: OcflRoot, object_id:
 def _repair_inventories(archive: Archive, target: OcflRoot, source: OcflRoot, object_id: str, head: int,
                         actor: str) -> None:
     """Rewrite an object's inventories on ``target`` up to ``head`` from ``source``'s sound ones."""
-    from lantai.storage.ocfl import OBJECT_DECLARATION
-
     primary = target.name == archive.settings.primary_root_name
-    lock = archive.store.object_lock(object_id) if primary else contextlib.nullcontext()
-    with lock:
-        if not target.backend.exists(target.key(object_id, OBJECT_DECLARATION)):
-            target.backend.put_bytes(target.key(object_id, OBJECT_DECLARATION), b"ocfl_object_1.1\n")
-        for number in range(1, head + 1):
-            data = source.inventory_bytes(object_id, f"v{number}")
-            if data is not None:
-                target.put_inventory(object_id, f"v{number}/", data)
-        root_inventory = source.inventory_bytes(object_id, f"v{head}")
-        if root_inventory is not None:
-            target.put_inventory(object_id, "", root_inventory)
+    with archive.store.object_lock(object_id) if primary else contextlib.nullcontext():
+        target.restore_inventories_from(source, object_id, head)
     archive.audit.append(actor, "preservation.repaired", object_id,
-                         {"root": target.name, "file": "inventory.json", "source": source.name, "reason": "fixity",
+                         {"root": target.name, "file": INVENTORY, "source": source.name, "reason": "fixity",
                           "problem": "inventory"})
 
 

@@ -34,6 +34,7 @@ from lantai.storage.ocfl import (
 )
 
 _VERSION_OF = re.compile(r"^v([1-9]\d*)/")
+INVENTORY = "inventory.json"  # how repairs and problems name an object's inventories
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,21 @@ class OcflRoot:
             self.put_inventory(object_id, f"v{number}/", data)
         self.put_inventory(object_id, "", root_inventory)  # last: now the root declares the new head
         return result
+
+    def restore_inventories_from(self, source: OcflRoot, object_id: str, head: int) -> None:
+        """Rewrite the object's declaration and inventories up to ``head`` from ``source``'s sound ones
+        (the root inventory is ``v{head}``'s, byte for byte, as OCFL has it)."""
+        if not self.backend.exists(self.key(object_id, OBJECT_DECLARATION)):
+            self.backend.put_bytes(self.key(object_id, OBJECT_DECLARATION), b"ocfl_object_1.1\n")
+        for number in range(1, head + 1):
+            data = source.inventory_bytes(object_id, f"v{number}")
+            if data is None:
+                raise NotFound(f"{source.name} 中对象 {object_id} 缺少 v{number} 的清单",
+                               f"{source.name} lacks the v{number} inventory of {object_id}")
+            self.put_inventory(object_id, f"v{number}/", data)
+        root_inventory = source.inventory_bytes(object_id, f"v{head}")
+        assert root_inventory is not None  # read just above
+        self.put_inventory(object_id, "", root_inventory)
 
     def put_inventory(self, object_id: str, base: str, data: bytes) -> None:
         """Write an inventory and its sidecar (``base``: "" for the root one, "vN/" for a version's)."""

@@ -34,6 +34,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
     ("统计", "/statistics", (P.STATISTICS,)),
+    ("保存", "/preservation", (P.PRESERVATION_READ,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("系统管理", "/admin", ADMIN_PAGE),
 )
@@ -116,12 +117,14 @@ def install_web(app: FastAPI) -> Any:
         checks,
         collect,
         library,
+        preservation,
         reference,
         search,
         stats,
         use,
     )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use,
+                   preservation):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -339,6 +339,7 @@ ROUTES: dict[tuple[str, str], Case] = {
         f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
+    ("GET", "/preservation"): Case(lambda c: c.client.get("/preservation")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
     # Web: 利用, 审批, 开放档案

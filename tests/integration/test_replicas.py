@@ -110,7 +110,7 @@ def test_an_unreachable_root_waits_and_retries_and_loses_nothing(settings: Setti
         absent.mkdir()  # the mount is back
         report = replicas.sync(archive)
         assert report.ok and report.copied == 2
-        assert not (absent / "0=ocfl_1.1").read_text() == ""
+        assert (absent / "0=ocfl_1.1").read_text() == "ocfl_1.1\n"
         assert validate_store(absent) == []
 
 
@@ -254,3 +254,30 @@ def test_cli_commands(archive: Archive, tmp_path: Path) -> None:
     assert run("fixity", "run", "--root", "nowhere").returncode == 2
     with open_archive(Settings(home=archive.home, database_url=archive.settings.database_url)) as again:
         assert again.settings.replica_roots == {"third": third.as_uri()}
+
+
+def test_dashboard_shows_lag_coverage_repairs_and_damage(replicated: Archive, second: Path, tmp_path: Path) -> None:
+    from lantai.domain.roles import Role
+    from lantai.errors import PermissionDenied
+    from lantai.services import preservation
+    from lantai.services.users import Principal
+
+    ids = _ingest(replicated, tmp_path / "in", 2)
+    archivist = Principal(1, "archivist", "档案管理员", frozenset({Role.ARCHIVIST}), "绝密", via="cli")
+    sysadmin = Principal(2, "sysadmin", "系统管理员", frozenset({Role.SYSADMIN}), "公开", via="cli")
+    before = preservation.dashboard(replicated, archivist)
+    assert {r["name"]: r["queued"] for r in before["roots"]} == {"primary": 0, "second": 2}
+    replicas.sync(replicated)
+    (replicated.store.object_path(ids[0]) / BODY).write_bytes(b"rot")  # repairable from the replica
+    (replicated.store.object_path(ids[1]) / BODY).write_bytes(b"rot")
+    (next(second.glob(f"*/*/*/{ids[1]}")) / BODY).write_bytes(b"rot")  # no sound copy left
+    assert not run_scheduled(replicated, max_bytes=10**12).ok
+    seen = preservation.dashboard(replicated, archivist)
+    assert seen["coverage"] == {"primary": 1.0, "second": 1.0}
+    assert seen["ages"]["primary"]["7 天内"] == 2 and seen["repairs_total"] == 1
+    assert {(d["root"], d["object"]) for d in seen["damaged"]} == {("primary", ids[1]), ("second", ids[1])}
+    hidden = preservation.dashboard(replicated, sysadmin)  # a 系统管理员 reads no records
+    assert {d["object"] for d in hidden["damaged"]} == {""} and {r["object"] for r in hidden["repairs"]} == {""}
+    reader = Principal(3, "reader", "利用者", frozenset({Role.READER}), "公开", via="cli")
+    with pytest.raises(PermissionDenied):
+        preservation.dashboard(replicated, reader)
