@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -39,6 +40,7 @@ from lantai.storage.replica import ContentFile, OcflRoot
 
 FIRST_RETRY_SECONDS = 30
 BATCH = 200
+COPY_THREADS = 4
 
 
 # -- roots ----------------------------------------------------------------------------------------
@@ -186,39 +188,72 @@ def sync(archive: Archive, *, root: str | None = None, force: bool = True, max_s
     started = time.monotonic()
     tried: set[int] = set()
     initialised: set[str] = set()
-    while max_seconds is None or time.monotonic() - started < max_seconds:
-        tasks = _due_tasks(archive, root, force, tried, set(report.unavailable))
-        if not tasks:
-            break
-        for task_id, root_name, object_id, _version in tasks:
-            if root_name in report.unavailable:
-                continue
-            target = roots.get(root_name)
-            try:
-                if target is None:
-                    raise NotFound(f"设置中没有存储根 {root_name}", f"root {root_name} is not in the settings")
-                if root_name not in initialised:
-                    target.initialise()  # one existence check once it is an OCFL root
-                    initialised.add(root_name)
-                result = _copy_with_fallback(settings, target, source, roots, object_id)
-            except RootUnavailable as exc:
-                tried.add(task_id)
-                report.unavailable.append(root_name)
-                _retry_later(archive, task_id, exc, settings.replication_retry_max_seconds)
-                continue
-            except LantaiError as exc:
-                tried.add(task_id)
-                report.failed.append({"root": root_name, "object": object_id, "error": exc.to_dict()})
-                _retry_later(archive, task_id, exc, settings.replication_retry_max_seconds)
-                continue
-            if not _done(archive, task_id, root_name, object_id, result.version, result.bytes):
-                tried.add(task_id)  # a newer version was queued meanwhile and the primary lacks it
-            report.copied += 1
-            report.bytes += result.bytes
-            if on_copied:
-                on_copied(result.bytes)
-            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+    cap = settings.replication_retry_max_seconds
+
+    def out_of_time() -> bool:
+        return max_seconds is not None and time.monotonic() - started >= max_seconds
+
+    def failed(task: tuple[int, str, str, int], exc: LantaiError) -> None:
+        tried.add(task[0])
+        if isinstance(exc, RootUnavailable):
+            if task[1] not in report.unavailable:
+                report.unavailable.append(task[1])
+        else:
+            report.failed.append({"root": task[1], "object": task[2], "error": exc.to_dict()})
+        _retry_later(archive, task[0], exc, cap)
+
+    def ready(task: tuple[int, str, str, int]) -> OcflRoot | None:
+        """The task's root, initialised once per drain; None (the task recorded) when it cannot be used."""
+        target = roots.get(task[1])
+        try:
+            if target is None:
+                raise NotFound(f"设置中没有存储根 {task[1]}", f"root {task[1]} is not in the settings")
+            if task[1] not in initialised:
+                target.initialise()  # also the reachability check: one request per root and drain
+                initialised.add(task[1])
+        except LantaiError as exc:
+            failed(task, exc)
+            return None
+        return target
+
+    # Copies run on a few threads (file I/O, network and OpenSSL's SM3 all release the GIL); the
+    # catalogue is written from this thread only, one task per transaction.
+    with ThreadPoolExecutor(max_workers=COPY_THREADS) as threads:
+        def submit_next(tasks: Iterator[tuple[int, str, str, int]],
+                        in_flight: dict[Future[Any], tuple[int, str, str, int]]) -> bool:
+            for task in tasks:
+                if task[1] in report.unavailable:
+                    continue
+                target = ready(task)
+                if target is not None:
+                    in_flight[threads.submit(_copy_with_fallback, settings, target, source, roots, task[2])] = task
+                    return True
+            return False
+
+        while not out_of_time():
+            tasks = iter(_due_tasks(archive, root, force, tried, set(report.unavailable)))
+            in_flight: dict[Future[Any], tuple[int, str, str, int]] = {}
+            while len(in_flight) < 2 * COPY_THREADS and submit_next(tasks, in_flight):
+                pass
+            if not in_flight:
                 break
+            while in_flight:
+                finished, _running = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = in_flight.pop(future)
+                    try:
+                        result = future.result()
+                    except LantaiError as exc:
+                        failed(task, exc)
+                    else:
+                        if not _done(archive, task[0], task[1], task[2], result.version, result.bytes):
+                            tried.add(task[0])  # a newer version was queued meanwhile and the primary lacks it
+                        report.copied += 1
+                        report.bytes += result.bytes
+                        if on_copied:
+                            on_copied(result.bytes)
+                    if not out_of_time():
+                        submit_next(tasks, in_flight)
     report.seconds = time.monotonic() - started
     with archive.sessions() as session:
         query = select(func.count()).select_from(ReplicationTask)
