@@ -276,6 +276,11 @@ def test_dashboard_shows_lag_coverage_repairs_and_damage(replicated: Archive, se
     assert seen["coverage"] == {"primary": 1.0, "second": 1.0}
     assert seen["ages"]["primary"]["7 天内"] == 2 and seen["repairs_total"] == 1
     assert {(d["root"], d["object"]) for d in seen["damaged"]} == {("primary", ids[1]), ("second", ids[1])}
+    from lantai.services.items import item_detail
+
+    copies = {c["root"]: c for c in item_detail(replicated, archivist, ids[1])["preservation"]}
+    assert copies["primary"]["damaged"] and copies["second"]["damaged"]  # the item shows 损坏
+    assert not any(c["damaged"] for c in item_detail(replicated, archivist, ids[0])["preservation"])
     hidden = preservation.dashboard(replicated, sysadmin)  # a 系统管理员 reads no records
     assert {d["object"] for d in hidden["damaged"]} == {""} and {r["object"] for r in hidden["repairs"]} == {""}
     reader = Principal(3, "reader", "利用者", frozenset({Role.READER}), "公开", via="cli")
