@@ -13,19 +13,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
+from lantai.domain.units import human_bytes
 
 replicas_app = typer.Typer(help="副本与存储根 (replica storage roots and replication).", no_args_is_help=True)
 fixity_app = typer.Typer(help="定期固定性检查与自动修复 (scheduled fixity with self-repair).", no_args_is_help=True)
 
 ActorOption = Annotated[str, typer.Option("--actor", help="操作人 (recorded in the audit chain)")]
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
 
 
 @replicas_app.command("add")
@@ -59,7 +52,7 @@ def status_command(as_json: JsonOption = False) -> None:
         for r in rows:
             name = f"{r['name']}（主）" if r["primary"] else r["name"]
             table.add_row(name, r["url"], "是" if r["reachable"] else "[red]否[/]", str(r["objects"]),
-                          _size(r["bytes"]), str(r["queued"]), str(r["lag_seconds"]), str(r["verified_objects"]),
+                          human_bytes(r["bytes"]), str(r["queued"]), str(r["lag_seconds"]), str(r["verified_objects"]),
                           str(r["damaged_objects"]), r["oldest_verified"] or "—")
         console.print(table)
         for r in rows:
@@ -96,7 +89,7 @@ def sync_command(root: Annotated[str | None, typer.Option("--root", help="只处
     data = report.to_dict()
 
     def render() -> None:
-        console.print(f"已复制 {report.copied} 个对象（{_size(report.bytes)}，{report.seconds:.1f} 秒），"
+        console.print(f"已复制 {report.copied} 个对象（{human_bytes(report.bytes)}，{report.seconds:.1f} 秒），"
                       f"仍待复制 {report.pending}")
         for name in report.unavailable:
             console.print(f"[yellow]存储根 {name} 不可达，稍后重试[/]")
@@ -129,7 +122,7 @@ def run(max_duration: Annotated[float | None, typer.Option("--max-duration", hel
     data: dict[str, Any] = report.to_dict()
 
     def render() -> None:
-        console.print(f"已校验 {report.checked}/{report.planned} 个副本（{report.files} 个文件，{_size(report.bytes)}，"
+        console.print(f"已校验 {report.checked}/{report.planned} 个副本（{report.files} 个文件，{human_bytes(report.bytes)}，"
                       f"{data['mb_per_s']} MB/s）")
         for r in report.repaired:
             console.print(f"[green]已修复[/] {r['root']} {r['object']} {r['file']}（来自 {r['source']}）")

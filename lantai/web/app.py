@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from lantai.domain.clock import in_beijing
 from lantai.domain.roles import Permission
+from lantai.domain.units import human_bytes
 from lantai.services.users import Principal
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -50,15 +51,6 @@ def home_for(principal: Principal) -> str:
     urls = [url for _l, url in nav_for(principal)]
     preferred = [url for url in ("/library", "/collect", "/audit", "/admin") if url in urls]
     return (preferred or urls or ["/account"])[0]
-
-
-def human_bytes(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value} B"
 
 
 def local_time(value: str | None) -> str:
