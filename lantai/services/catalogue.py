@@ -180,7 +180,8 @@ def _business_events(process: Any) -> list[dict[str, Any]]:
             for seq, b in enumerate(process.business_entities, start=1)]
 
 
-def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[SimpleNamespace]:
+def insert_projections(session: Session, store: OcflStore, projections: list[Projection], *,
+                       replicate: bool = True) -> list[SimpleNamespace]:
     """Insert the rows of newly archived objects with a few bulk statements.
 
     Ingest's group commit uses it: the workers projected the objects while they were still in
@@ -194,7 +195,7 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
     ids = [p.record_id for p in projections]
     existing = set(session.scalars(select(Item.record_id).where(Item.record_id.in_(ids))))
     if existing:
-        upsert_items(session, store, [i for i in ids if i in existing])
+        upsert_items(session, store, [i for i in ids if i in existing], replicate=replicate)
     fresh = [p for p in projections if p.record_id not in existing]
     if fresh:
         items = Item.__table__
@@ -208,7 +209,9 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
                     for row in getattr(p, key)]
             if rows:
                 session.execute(insert(model.__table__), rows)
-        enqueue_replication(session, [(p.record_id, p.item["ocfl_version"]) for p in fresh if p.record_id in inserted])
+        if replicate:
+            enqueue_replication(session, [(p.record_id, p.item["ocfl_version"]) for p in fresh
+                                          if p.record_id in inserted])
     return [SimpleNamespace(**p.item) for p in projections]
 
 
@@ -248,7 +251,8 @@ def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
     return upsert_items(session, store, [record_id])[0]
 
 
-def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True) -> list[Item]:
+def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True,
+                 replicate: bool = True) -> list[Item]:
     """Project several objects in one go: one lookup query and (at most) one flush for all.
 
     Ingest's group commit uses it so the catalogue keeps up with the hashing workers.
@@ -258,7 +262,8 @@ def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, f
     items = [_replace(session, store, record_id, existing.get(record_id)) for record_id in record_ids]
     if flush:
         session.flush()
-    enqueue_replication(session, [(item.record_id, item.ocfl_version) for item in items])
+    if replicate:
+        enqueue_replication(session, [(item.record_id, item.ocfl_version) for item in items])
     return items
 
 
