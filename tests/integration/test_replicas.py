@@ -286,3 +286,11 @@ def test_dashboard_shows_lag_coverage_repairs_and_damage(replicated: Archive, se
     reader = Principal(3, "reader", "利用者", frozenset({Role.READER}), "公开", via="cli")
     with pytest.raises(PermissionDenied):
         preservation.dashboard(replicated, reader)
+
+
+def test_follow_replicates_as_a_service_loop(replicated: Archive, tmp_path: Path) -> None:
+    ids = _ingest(replicated, tmp_path / "in", 1)
+    reports: list[replicas.SyncReport] = []
+    replicas.follow(replicated, stop=lambda: bool(reports), interval=0.1, on_report=reports.append)
+    assert reports[0].copied == 1 and _queued(replicated) == {}
+    assert OcflRoot("second", FileBackend(Path(replicated.settings.replica_roots["second"][7:]))).head(ids[0]) == 1
