@@ -148,6 +148,55 @@ class Settings(BaseSettings):
         "minute; the rest are counted in one summary entry.",
     )
 
+    primary_root_name: str = Field(
+        "primary", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Name of the primary storage root (<home>/store), as replication, fixity and the dashboard show it.",
+    )
+    replica_roots: dict[str, str] = Field(
+        {},
+        description="Replica storage roots, name → URL (file:///path or s3://bucket/prefix); every committed "
+        "version is copied to each. In lantai.toml a [replica_roots] table; `lantai replicas add` writes it.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of the S3-compatible storage of s3:// roots (e.g. http://127.0.0.1:7480); "
+        "default AWS."
+    )
+    s3_access_key: str | None = Field(None, description="Access key for s3:// roots.")
+    s3_secret_key: str | None = Field(None, description="Secret key for s3:// roots.")
+    s3_region: str = Field("us-east-1", description="Region name sent to the S3-compatible storage.")
+    s3_object_lock_days: int = Field(
+        3650, ge=0,
+        description="Retention (days) of every object written to an s3:// root whose bucket has object lock, in "
+        "COMPLIANCE mode (nobody can delete it before then); 0 = write without retention.",
+    )
+    replication_retry_max_seconds: int = Field(
+        3600, ge=1, description="Longest wait between retries of a copy to an unreachable replica root "
+        "(the back-off doubles from 30 s up to this)."
+    )
+    fixity_cycle_days: int = Field(
+        90, ge=1,
+        description="Days in which scheduled fixity (`lantai fixity run`, e.g. nightly) covers every object on "
+        "every root; a run without bounds checks the overdue objects plus its share of the cycle.",
+    )
+
+    @field_validator("replica_roots", mode="after")
+    @classmethod
+    def _check_roots(cls, roots: dict[str, str]) -> dict[str, str]:
+        """Names are short identifiers and URLs parse; a typo must not become a silent root."""
+        import re
+
+        from lantai.errors import BadInput
+        from lantai.storage.backends import parse_root_url
+
+        for name, url in roots.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+                raise ValueError(f"bad replica root name {name!r} (letters, digits, _ and -)")
+            try:
+                parse_root_url(url)
+            except BadInput as exc:
+                raise ValueError(exc.message_en) from None
+        return roots
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, home: Path) -> Path:
@@ -167,6 +216,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_socket(cls, socket: str | None) -> str | None:
         return str(_absolute(Path(socket))) if socket else socket
+
+    @property
+    def s3_options(self) -> Any:
+        """Connection and retention settings of s3:// roots, as :mod:`lantai.storage.backends` takes them."""
+        from lantai.storage.backends import S3Options
+
+        return S3Options(self.s3_endpoint_url, self.s3_access_key, self.s3_secret_key, self.s3_region,
+                         self.s3_object_lock_days)
 
     @property
     def store_root(self) -> Path:

@@ -100,7 +100,16 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
     _ensure_keys(settings)  # before the first audit entry: entries are authenticated with the archive key
     if created:
         archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
+    _register_roots(archive)
     return archive
+
+
+def _register_roots(archive: Archive) -> None:
+    """Storage roots the settings declare join the catalogue (a new replica is queued for back-fill)
+    before anything is committed, so every version from now on is queued for every root."""
+    from lantai.services.replicas import register_roots  # lazy: replicas imports this module
+
+    register_roots(archive)
 
 
 def open_archive(settings: Settings | None = None, *, recover: bool = True) -> Archive:
@@ -128,6 +137,7 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
         except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
             log.error("%s", exc.message_en)
         recover_if_idle(archive)
+    _register_roots(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
     archive.owner = Owner.take(settings, engine)
     return archive

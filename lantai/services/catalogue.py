@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.db import insert_ignoring_duplicates
-from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
+from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion, utcnow
+from lantai.catalog.preservation import ReplicationTask, StorageRoot
 from lantai.domain import metadata as md
 from lantai.errors import NotFound
 from lantai.storage.ocfl import OcflStore, StoredFile
@@ -180,7 +181,8 @@ def _business_events(process: Any) -> list[dict[str, Any]]:
             for seq, b in enumerate(process.business_entities, start=1)]
 
 
-def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[SimpleNamespace]:
+def insert_projections(session: Session, store: OcflStore, projections: list[Projection], *,
+                       replicate: bool = True) -> list[SimpleNamespace]:
     """Insert the rows of newly archived objects with a few bulk statements.
 
     Ingest's group commit uses it: the workers projected the objects while they were still in
@@ -194,7 +196,7 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
     ids = [p.record_id for p in projections]
     existing = set(session.scalars(select(Item.record_id).where(Item.record_id.in_(ids))))
     if existing:
-        upsert_items(session, store, [i for i in ids if i in existing])
+        upsert_items(session, store, [i for i in ids if i in existing], replicate=replicate)
     fresh = [p for p in projections if p.record_id not in existing]
     if fresh:
         items = Item.__table__
@@ -208,7 +210,32 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
                     for row in getattr(p, key)]
             if rows:
                 session.execute(insert(model.__table__), rows)
+        if replicate:
+            enqueue_replication(session, [(p.record_id, p.item["ocfl_version"]) for p in fresh
+                                          if p.record_id in inserted])
     return [SimpleNamespace(**p.item) for p in projections]
+
+
+def enqueue_replication(session: Session, versions: list[tuple[str, int]]) -> None:
+    """Queue a copy of each (object, version) for every replica root, in the caller's transaction.
+
+    Called wherever the catalogue learns of a version (ingest, the change path, recovery,
+    re-projection), so the copy is pending exactly when the version is catalogued. One task per
+    root and object: a newer version raises the queued one (the copy takes the object to its head).
+    """
+    roots = list(session.scalars(select(StorageRoot.name).where(StorageRoot.is_primary.is_(False))))
+    if not roots or not versions:
+        return
+    now = utcnow()
+    rows = [{"root": root, "object_id": object_id, "version": version, "enqueued_at": now, "attempts": 0,
+             "next_attempt_at": now, "last_error": ""} for root in roots for object_id, version in versions]
+    session.execute(insert_ignoring_duplicates(session, ReplicationTask.__table__, ["root", "object_id"]), rows)
+    later = [r for r in rows if r["version"] > 1]  # a v1 can only be new: nothing queued to raise
+    if later:
+        table = ReplicationTask.__table__
+        session.execute(update(table).where(table.c.root == bindparam("r"), table.c.object_id == bindparam("o"),
+                                            table.c.version < bindparam("v")).values(version=bindparam("v")),
+                        [{"r": r["root"], "o": r["object_id"], "v": r["version"]} for r in later])
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
@@ -216,7 +243,8 @@ def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
     return upsert_items(session, store, [record_id])[0]
 
 
-def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True) -> list[Item]:
+def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True,
+                 replicate: bool = True) -> list[Item]:
     """Project several objects in one go: one lookup query and (at most) one flush for all.
 
     Ingest's group commit uses it so the catalogue keeps up with the hashing workers.
@@ -226,6 +254,8 @@ def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, f
     items = [_replace(session, store, record_id, existing.get(record_id)) for record_id in record_ids]
     if flush:
         session.flush()
+    if replicate:
+        enqueue_replication(session, [(item.record_id, item.ocfl_version) for item in items])
     return items
 
 

@@ -57,6 +57,7 @@ from lantai.services.catalogue import (
     PROCESS_PATH,
     TRANSFER_PATH,
     encoding_index,
+    enqueue_replication,
     item_fields,
     role_of,
     upsert_items,
@@ -344,6 +345,7 @@ def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]
         item = items[version.object_id]
         _refresh_item(session, item, version, rows.get(item.id, {}), projected)
     session.flush()
+    enqueue_replication(session, [(v.object_id, v.version) for v, _p in versions])
     return [items[i] for i in ids]
 
 

@@ -159,7 +159,8 @@ def _unprojectable(object_id: str, exc: Exception) -> dict[str, Any]:
 
 
 def _flush(session: Session, archive: Archive, pending: list[Projection]) -> None:
-    insert_projections(session, archive.store, pending)
+    # The scratch catalogue holds item tables only; a rebuild writes no version, so nothing is queued.
+    insert_projections(session, archive.store, pending, replicate=False)
     session.commit()
     pending.clear()
 

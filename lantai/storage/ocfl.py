@@ -42,6 +42,8 @@ INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 LAYOUT_EXTENSION = "0003-hash-and-id-n-tuple-storage-layout"
 DIGEST_ALGORITHM = "sha512"
 FIXITY_ALGORITHM = "sm3"
+ROOT_DECLARATION = "0=ocfl_1.1"
+OBJECT_DECLARATION = "0=ocfl_object_1.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +149,7 @@ def _inventory_bytes(inventory: dict) -> bytes:
 def _write_inventory(directory: Path, inventory: dict | bytes) -> None:
     data = inventory if isinstance(inventory, bytes) else _inventory_bytes(inventory)
     (directory / "inventory.json").write_bytes(data)
-    digest = hashlib.sha512(data).hexdigest()
-    (directory / "inventory.json.sha512").write_text(f"{digest}  inventory.json\n", encoding="utf-8")
+    (directory / "inventory.json.sha512").write_bytes(sidecar_bytes(data))
 
 
 def new_object_content_dir(staging_dir: Path) -> Path:
@@ -235,7 +236,7 @@ class VersionBuilder:
             # The staging directory becomes the object: committing it is one rename that leaves
             # nothing to delete. (On file systems without a journal, ext4 scans past recently
             # deleted inodes on every create, so deleting per item slows every later item.)
-            (self.staging_dir / "0=ocfl_object_1.1").write_text("ocfl_object_1.1\n", encoding="utf-8")
+            (self.staging_dir / OBJECT_DECLARATION).write_text("ocfl_object_1.1\n", encoding="utf-8")
             _write_inventory(self.staging_dir, data)
         if self._store.fsync:
             _fsync_tree(self.staging_dir)
@@ -269,6 +270,25 @@ class VersionBuilder:
         }
 
 
+def root_files() -> dict[str, bytes]:
+    """The files of an empty storage root, in writing order (the declaration last), on any backend."""
+    config = {"extensionName": LAYOUT_EXTENSION, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
+    layout = {"extension": LAYOUT_EXTENSION, "description": "Hashed n-tuple tree with object id directory"}
+    return {f"extensions/{LAYOUT_EXTENSION}/config.json": json.dumps(config, indent=2).encode("utf-8"),
+            "ocfl_layout.json": json.dumps(layout, indent=2).encode("utf-8"),
+            ROOT_DECLARATION: b"ocfl_1.1\n"}
+
+
+def object_relative_path(object_id: str) -> str:
+    """Where extension 0003 puts an object under any storage root (``/``-separated)."""
+    return _object_relative_path(object_id)
+
+
+def sidecar_bytes(inventory: bytes) -> bytes:
+    """The ``inventory.json.sha512`` sidecar of an inventory's bytes."""
+    return f"{hashlib.sha512(inventory).hexdigest()}  inventory.json\n".encode()
+
+
 @functools.lru_cache(maxsize=65536)
 def _object_relative_path(object_id: str) -> str:
     """Extension 0003: three 3-hex-digit tuples of the id's SHA-256, then the %-encoded id.
@@ -300,20 +320,16 @@ class OcflStore:
         """Create the storage root if absent (idempotent)."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
-        declaration = self.root / "0=ocfl_1.1"
+        declaration = self.root / ROOT_DECLARATION
         if declaration.exists():
             return
-        ext_dir = self.root / "extensions" / LAYOUT_EXTENSION
-        ext_dir.mkdir(parents=True, exist_ok=True)
-        config = {"extensionName": LAYOUT_EXTENSION, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
-        (ext_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-        layout = {"extension": LAYOUT_EXTENSION, "description": "Hashed n-tuple tree with object id directory"}
-        (self.root / "ocfl_layout.json").write_text(json.dumps(layout, indent=2), encoding="utf-8")
-        declaration.write_text("ocfl_1.1\n", encoding="utf-8")
+        for key, data in root_files().items():  # the declaration last: it says the root is complete
+            (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / key).write_bytes(data)
 
     def is_initialised(self) -> bool:
         """Whether the storage root carries its OCFL declaration (``lantai init`` has run)."""
-        return (self.root / "0=ocfl_1.1").exists()
+        return (self.root / ROOT_DECLARATION).exists()
 
     def check_initialised(self) -> None:
         if not self.is_initialised():

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from lantai.domain.clock import in_beijing
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
+from lantai.domain.units import human_bytes
 from lantai.services.users import Principal
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -35,6 +36,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
     ("统计", "/statistics", (P.STATISTICS,)),
+    ("保存", "/preservation", (P.PRESERVATION_READ,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("作业", "/jobs", (P.JOB_READ, P.SUBMIT, P.CHECK_RUN)),
     ("系统管理", "/admin", ADMIN_PAGE),
@@ -51,15 +53,6 @@ def home_for(principal: Principal) -> str:
     urls = [url for _l, url in nav_for(principal)]
     preferred = [url for url in ("/library", "/collect", "/audit", "/admin") if url in urls]
     return (preferred or urls or ["/account"])[0]
-
-
-def human_bytes(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value} B"
 
 
 def local_time(value: str | None) -> str:
@@ -121,12 +114,14 @@ def install_web(app: FastAPI) -> Any:
         collect,
         jobs,
         library,
+        preservation,
         reference,
         search,
         stats,
         use,
     )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs,
+                   preservation):
         app.include_router(module.router, include_in_schema=False)
     return html_error

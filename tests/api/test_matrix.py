@@ -357,6 +357,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
     # Web: background jobs (one's own for everyone, everyone's with job.read_all)
     ("GET", "/jobs"): Case(lambda c: c.client.get("/jobs")),
+    ("GET", "/preservation"): Case(lambda c: c.client.get("/preservation")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
     # Web: 利用, 审批, 开放档案
