@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lantai.domain.findings import Finding, Rule, Severity
+from lantai.checks.registry import finding
+from lantai.domain.findings import Finding
 
 
 @dataclass
@@ -57,7 +58,5 @@ def run_ingest_checks(context: IngestContext) -> list[Finding]:
         try:
             findings.extend(check(context))
         except Exception as exc:
-            findings.append(Finding(rule=Rule.STRUCTURE, element=context.label, severity=Severity.ERROR,
-                                    message=f"检测 {name} 无法完成: {exc}", message_en=f"check {name} failed: {exc}",
-                                    code=f"check_error:{name}"))
+            findings.append(finding("check-error", context.label, check=name, error=f"{type(exc).__name__}: {exc}"))
     return findings

@@ -22,13 +22,14 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
+from lantai.checks.registry import finding
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.crypto.keystore import Keystore, open_keystore
 from lantai.domain.clock import beijing_now
@@ -363,16 +364,14 @@ def _extract_all(carrier: Carrier, work: Path, keystore: Keystore, findings: lis
             extract_eep(carrier.root / item.path, target, keystore)
         except ValidationFailed as exc:
             problems = errors(exc.details.get("findings", []))
-            detail = "；".join(f"{p.element}: {p.message}" for p in problems[:3])
-            findings.append(Finding(rule=Rule.DIGEST, element=item.path, code="yj-1-1",
-                                    message=f"封装包验证未通过（{len(problems)} 项）：{item.path}：{detail}",
-                                    message_en=f"package failed verification: {item.path}",
-                                    params={"path": item.path, "codes": sorted({p.code for p in problems})}))
+            findings.append(finding("yj-1-1", item.path, "failed", path=item.path, count=len(problems),
+                                    detail="；".join(f"{p.element}: {p.message}" for p in problems[:3]),
+                                    detail_en="; ".join(p.message_en or p.code for p in problems[:3]),
+                                    codes=sorted({p.code for p in problems})))
             continue
         except LantaiError as exc:
-            findings.append(Finding(rule=Rule.STRUCTURE, element=item.path, code="yj-1-1",
-                                    message=f"封装包无法解包：{item.path}：{exc.message_zh}",
-                                    message_en=f"package cannot be unpacked: {item.path}: {exc.message_en}"))
+            findings.append(replace(finding("yj-1-1", item.path, "unpack", path=item.path, detail=exc.message_zh,
+                                            detail_en=exc.message_en), rule=Rule.STRUCTURE))
             continue
         sips[item.path] = target
     return sips
@@ -504,26 +503,19 @@ def _export_record(archive: Archive, transfer_id: str) -> dict[str, Any]:
 
 
 def _match_export(receipt: Receipt, record: dict[str, Any]) -> list[Finding]:
-    def finding(code: str, element: str, zh: str, en: str) -> Finding:
-        return Finding(rule="receipt", element=element, message=zh, message_en=en, code=code)
-
     if not record:
-        return [finding("receipt-unknown-transfer", "移交标识", f"本馆没有移交标识为 {receipt.transfer_id} 的移交记录",
-                        f"no transfer {receipt.transfer_id} was exported from this archive")]
+        return [finding("receipt-unknown-transfer", "移交标识", transfer_id=receipt.transfer_id)]
     found = []
     if receipt.manifest_sm3 != record.get("manifest_sm3"):
-        found.append(finding("receipt-manifest", "清单摘要", "回执中的清单摘要与移交时不符（对方收到的不是本馆发出的载体）",
-                             "manifest digest differs from the one sent"))
+        found.append(finding("receipt-manifest", "清单摘要"))
     sent = {i["path"]: i for i in record.get("items", [])}
     listed = {i.path for i in receipt.items}
     for item in receipt.items:
         original = sent.get(item.path)
         if original is None or original["sm3"] != item.sm3 or original["record_id"] != item.record_id:
-            found.append(finding("receipt-item", item.path, f"回执所列电子档案与移交时不符：{item.path}",
-                                 f"receipt item differs from what was sent: {item.path}"))
+            found.append(finding("receipt-item", item.path, path=item.path))
     for path in sorted(set(sent) - listed):
-        found.append(finding("receipt-item-missing", path, f"回执未列出已移交的电子档案：{path}",
-                             f"receipt does not list a transferred item: {path}"))
+        found.append(finding("receipt-item-missing", path, path=path))
     return found
 
 
