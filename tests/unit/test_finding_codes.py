@@ -12,6 +12,8 @@ The runtime half — a real ingest of demo items and the hostile corpus — is i
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -107,6 +109,8 @@ def test_only_the_registry_builds_findings() -> None:
 
 def test_every_error_of_the_error_tree_is_a_registered_code() -> None:
     """Ingest refuses an item with the error's own code (unreadable package, unsafe input …)."""
+    for module in pkgutil.walk_packages(lantai.__path__, "lantai."):  # every error class is defined
+        importlib.import_module(module.name)
     findings = registry.load_registry().findings
     classes, seen = [errors.LantaiError], []
     while classes:

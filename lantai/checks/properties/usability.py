@@ -139,8 +139,8 @@ def no_encryption(subject: Subject) -> list[Outcome]:
 
 # What kind of encryption 3-4a found, in both languages (``kind`` is prose: see registry.TEXT_PARAMS).
 ENCRYPTION = {
-    "pdf-password": {"kind": "PDF 需要打开密码", "kind_en": "the PDF needs a password to open"},
-    "pdf-permissions": {"kind": "PDF 加密（权限密码）", "kind_en": "PDF encrypted with an owner password"},
+    "pdf_password": {"kind": "PDF 需要打开密码", "kind_en": "the PDF needs a password to open"},
+    "pdf_permissions": {"kind": "PDF 加密（权限密码）", "kind_en": "PDF encrypted with an owner password"},
     "office": {"kind": "办公文档设有密码", "kind_en": "password-protected office document"},
     "ofd": {"kind": "OFD 加密（Encryptions.xml）", "kind_en": "OFD encrypted (Encryptions.xml)"},
     "odf": {"kind": "ODF 文档设有密码", "kind_en": "password-protected ODF document"},
@@ -151,8 +151,8 @@ def _encryption(subject: Subject, name: str, limits: ContainerLimits) -> list[Ou
     facts = subject.facts(name)
     outcomes = []
     if facts.is_pdf and facts.pdf is not None and (facts.pdf.encrypted or facts.pdf.password_required):
-        outcomes.append(found("3-4a", name, **(ENCRYPTION["pdf-password"] if facts.pdf.password_required
-                                               else ENCRYPTION["pdf-permissions"])))
+        outcomes.append(found("3-4a", name, **(ENCRYPTION["pdf_password"] if facts.pdf.password_required
+                                               else ENCRYPTION["pdf_permissions"])))
     if facts.is_office and facts.office is not None and facts.office.encrypted:
         outcomes.append(found("3-4a", name, **ENCRYPTION["office"]))
     if facts.is_ofd and facts.ofd is not None and any(f.code == "ofd-7" for f in facts.ofd.findings):
