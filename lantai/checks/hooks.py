@@ -29,6 +29,7 @@ class IngestContext:
     settings: Any
     extra: dict[str, Any] = field(default_factory=dict)
     unstaged: list[str] = field(default_factory=list)  # in the package but not referenced, so not staged
+    operator: str = "system"  # who submitted the item: the 检测人 of its gd report
 
     def file_path(self, name: str) -> Path:
         return self.staged[name].path

@@ -206,7 +206,8 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     context_for_checks = hooks.IngestContext(label=label, record=record, process=process, staged=staged,
                                              manifests=manifests, settings=settings,
                                              extra={"audit_chain": _audit_chain(settings)},
-                                             unstaged=sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES))
+                                             unstaged=sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES),
+                                             operator=context.submitted_by)
     findings = _one_pipeline(settings, findings) + hooks.run_ingest_checks(context_for_checks)
     outcome.findings = findings
     outcome.files = len(staged)
