@@ -67,7 +67,8 @@ def item_results(item: ItemReport) -> list[Result]:
 
 
 def batch_results(report: CheckReport) -> list[dict[str, Any]]:
-    """Batch-level results once: identical (code, rule, status, message) rows merged with their item count."""
+    """Batch-level results once: the run's own (the transfer carrier), then the run-level checks'
+    identical (code, rule, status, message) rows merged with their item count."""
     merged: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for item in report.items:
         for r in item.results:
@@ -76,7 +77,9 @@ def batch_results(report: CheckReport) -> list[dict[str, Any]]:
                 row = merged.setdefault(key, {"code": r.code, "rule": r.rule or r.code, "status": r.status,
                                               "message": r.message, "message_en": r.message_en, "items": 0})
                 row["items"] += 1
-    return sorted(merged.values(), key=lambda r: (r["code"], r["status"] != "fail"))
+    rows = [{"code": r.code, "rule": r.rule or r.code, "status": r.status, "message": r.message,
+             "message_en": r.message_en, "items": len(report.items)} for r in report.batch]
+    return rows + sorted(merged.values(), key=lambda r: (r["code"], r["status"] != "fail"))
 
 
 def code_status(item: ItemReport, verdicts: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:

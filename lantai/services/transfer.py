@@ -334,7 +334,7 @@ def receive_transfer(archive: Archive, carrier_dir: Path, *, actor: str = "syste
             results = {item.path: REJECTED for item in carrier.items}
             notes = {item.path: f"移交信息包未通过检测，整包拒收：{reason}" for item in carrier.items}
         else:
-            summary = _check_and_ingest(archive, carrier, sips, profile, actor, results, notes)
+            summary = _check_and_ingest(archive, carrier, sips, profile, actor, results, notes, findings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     receipt = _receipt(archive, carrier, findings, summary, results, notes)
@@ -378,18 +378,21 @@ def _extract_all(carrier: Carrier, work: Path, keystore: Keystore, findings: lis
 
 
 def _check_and_ingest(archive: Archive, carrier: Carrier, sips: dict[str, Path], profile: str, actor: str,
-                      results: dict[str, str], notes: dict[str, str]) -> dict[str, Any]:
-    """DA/T 70 yj item checks on the unpacked items; ingest those that pass."""
+                      results: dict[str, str], notes: dict[str, str], findings: list[Finding]) -> dict[str, Any]:
+    """DA/T 70 yj item checks on the unpacked items, the carrier's own results once beside them
+    (``batch``); ingest the items that pass."""
+    from lantai.checks.carrier import carrier_results
     from lantai.checks.runner import check_paths
     from lantai.services.ingest import ingest_paths
-    from lantai.services.item_checks import record_run
+    from lantai.services.item_checks import keep_report, record_run
 
     paths = [sips[i.path] for i in carrier.items if i.path in sips]
     report = check_paths(paths, stage="yj", profile=profile, settings=archive.settings,
                          workers=archive.settings.workers, operator=actor)
-    if report.items:  # the receipt states these results: record them first
-        transfer_id = carrier.register.transfer_id if carrier.register else ""
-        record_run(archive, report, operator=actor, location=f"transfer:{transfer_id}")
+    report.batch = carrier_results(findings)
+    if report.items:  # the receipt states these results: keep and record them first
+        run_id = uuid.uuid4().hex
+        record_run(archive, report, operator=actor, location=keep_report(archive, run_id, report), run_id=run_id)
     by_source = {Path(r.path): r for r in report.items}
     passing = []
     for path in paths:
@@ -438,13 +441,14 @@ def _sm3(path: Path) -> str:
     return digest_file(path, ("sm3",))[0]["sm3"] if path.is_file() else ""
 
 
-CARRIER_CHECKS = {"yj-4-2": "移交载体安全性", "yj-3-1": "元数据可用性", "yj-2-4": "移交信息包完整性",
-                  "yj-2-1": "数据总量", "yj-1-5": "移交信息包真实性", "yj-1-1": "来源真实性（封装包签名）"}
-
-
 def _check_lines(findings: list[Finding], summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    from lantai.checks.carrier import CARRIER_CODES
+    from lantai.checks.registry import load_registry
+
+    titles = load_registry().findings
     lines = []
-    for code, name in CARRIER_CHECKS.items():
+    for code in CARRIER_CODES:
+        name = titles[code].title_zh
         found = [f for f in errors(findings) if f.code == code]
         lines.append({"code": code, "result": "不通过" if found else "通过",
                       "message": f"{name}：" + ("；".join(f.message for f in found[:5]) if found else "未发现问题")})
