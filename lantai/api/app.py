@@ -21,6 +21,7 @@ from lantai.api.deps import declared
 from lantai.api.routers import (
     audit,
     auth,
+    checks,
     export,
     items,
     jobs,
@@ -54,7 +55,8 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
     app = FastAPI(title="兰台 Lantai API", version=__version__, description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.archive = archive
-    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use, jobs):
+    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use, jobs,
+                   checks):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops_router.router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")

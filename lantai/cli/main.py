@@ -28,7 +28,7 @@ from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app
 from lantai.cli.backup import backup_app
 from lantai.cli.bag import bag_app
 from lantai.cli.carrier import carrier_app
-from lantai.cli.check import check_command
+from lantai.cli.check import check_app
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.cli.demo import demo_group
 from lantai.cli.eep import eep_app
@@ -61,10 +61,9 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
                       ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
                       ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
                       ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
-                      ("use", use_app), ("backup", backup_app),
-                      ("carrier", carrier_app), ("jobs", jobs_app), ("replicas", replicas_app), ("fixity", fixity_app)):
+                      ("use", use_app), ("backup", backup_app), ("carrier", carrier_app), ("jobs", jobs_app),
+                      ("replicas", replicas_app), ("fixity", fixity_app), ("check", check_app)):
     app.add_typer(_group, name=_name)
-app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.command("watch")(watch_command)
 app.command("worker")(worker_command)

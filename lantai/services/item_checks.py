@@ -405,8 +405,11 @@ REPORT_TYPES = {"pdf": "application/pdf",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def report_header(archive: Archive, report: CheckReport) -> ReportHeader:
-    """Organisation, batch and 登记表 figures of the report's items, from the catalogue."""
+def report_header(archive: Archive, report: CheckReport, scope: tuple[str, str] | None = None) -> ReportHeader:
+    """Organisation, batch and 登记表 figures of the report's items, from the catalogue, and the
+    verdicts people recorded on its manual targets (``scope``: run, item or batch and its id)."""
+    from lantai.services.check_verdicts import verdicts
+
     ids = [item.id for item in report.items]
     with archive.sessions() as session:
         batch_ids = {b for b in session.scalars(select(Item.batch_id).where(Item.record_id.in_(ids[:1000]))) if b}
@@ -419,7 +422,8 @@ def report_header(archive: Archive, report: CheckReport) -> ReportHeader:
     label = batch.id if batch is not None else ("、".join(sorted(batch_ids)[:3]) + (" 等" if len(batch_ids) > 3 else ""))
     return ReportHeader(organisation=archive.settings.archive_name,
                         unit_name=(batch.unit_name if batch is not None and batch.unit_name else "、".join(units[:3])),
-                        batch=label, register=register)
+                        batch=label, register=register,
+                        verdicts=verdicts(archive, *scope, report.stage) if scope else {})
 
 
 def _require_visible(archive: Archive, principal: Principal, report: CheckReport) -> None:
@@ -443,7 +447,7 @@ def run_report(archive: Archive, principal: Principal, run_id: str) -> tuple[Che
     """A recorded run's report, for someone who may see all its items."""
     report = load_report(archive, run_id)
     _require_visible(archive, principal, report)
-    return report, report_header(archive, report)
+    return report, report_header(archive, report, ("run", run_id))
 
 
 def ingest_report(archive: Archive, principal: Principal, *, record_id: str | None = None,
@@ -464,7 +468,8 @@ def ingest_report(archive: Archive, principal: Principal, *, record_id: str | No
         raise NotFound("没有接收检测报告", "no ingest check report")
     merged.meta = {**merged.meta, "generated_at": merged.meta.get("generated_at", "")}
     _require_visible(archive, principal, merged)
-    return merged, report_header(archive, merged)
+    scope = ("item", record_id) if record_id else ("batch", batch_id) if batch_id else None
+    return merged, report_header(archive, merged, scope)
 
 
 def report_bytes(report: CheckReport, header: ReportHeader, kind: str) -> bytes:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Batch, CheckRecord, Item, ItemFile
+from lantai.catalog.models import Batch, CheckRecord, CheckVerdict, Item, ItemFile
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
 from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
@@ -89,6 +89,7 @@ def _rebuild(archive: Archive, actor: str, on_total: Callable[[int], None] | Non
     damaged.extend(_catalogued_without_object(archive, {d["object"] for d in damaged}))
     synced = archive.audit.sync_catalogue()
     check_runs = restore_check_runs(archive)
+    verdicts = restore_check_verdicts(archive)
     arrangements = restore_arrangements(archive, actor=actor)  # 档号/件号 rows from lantai/arrangement.json
     clock.lap("audit_checks_arrangements")
     indexed = search_index.reindex(archive)  # the search index is derived too
@@ -98,7 +99,7 @@ def _rebuild(archive: Archive, actor: str, on_total: Callable[[int], None] | Non
                           "damaged": [d["object"] for d in damaged][:1000]})
     return {"ok": not damaged, "items": counts["items"], "kept": counts["kept"], "batches": len(batches),
             "damaged": damaged, "audit_entries": synced, "indexed": indexed, "arrangements": arrangements,
-            "check_runs_restored": check_runs, "seconds": clock.laps}
+            "check_runs_restored": check_runs, "check_verdicts_restored": verdicts, "seconds": clock.laps}
 
 
 class _Clock:
@@ -214,6 +215,28 @@ def restore_check_runs(archive: Archive) -> int:
         with archive.session() as session:
             session.execute(insert(CheckRecord), rows)
     return len(runs)
+
+
+def restore_check_verdicts(archive: Archive) -> int:
+    """Re-create people's verdicts on manual check targets from their ``check.confirmed`` entries
+    when the catalogue lacks them (it was lost): the journal holds every field of the row."""
+    with archive.sessions() as session:
+        if session.scalar(select(CheckVerdict.id).limit(1)) is not None:
+            return 0  # the table survived: nothing was lost
+    rows = []
+    for record in archive.audit.iter_journal():
+        if not isinstance(record, AuditRecord) or record.action != "check.confirmed":
+            continue
+        details = record.details
+        rows.append({"scope": details.get("scope", ""), "scope_id": str(details.get("scope_id", ""))[:200],
+                     "stage": details.get("stage", ""), "code": details.get("code", ""),
+                     "verdict": details.get("verdict", ""), "note": details.get("note", ""),
+                     "confirmed_by": record.actor,
+                     "confirmed_at": dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))})
+    if rows:
+        with archive.session() as session:
+            session.execute(insert(CheckVerdict), rows)
+    return len(rows)
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:

@@ -32,28 +32,57 @@ PAGE = 500  # catalogue rows read per query by iter_entries
 
 
 def extract_body(staged: dict[str, Any], record: Any) -> str:
-    """Text of the item's files for indexing: main documents first, each capped, failures skipped."""
+    """Text of the item's files for indexing: main documents first, each capped, failures skipped.
+
+    The encodings of one 文档 (e.g. 正本.ofd and 正本.pdf) are renditions of the same text: it is
+    extracted once, from the cheapest rendition that yields any (plain text, OFD, DOCX, XLSX,
+    then PDF), the others only when that one yields nothing. Files no encoding names come last.
+    """
+    budget = MAX_TEXT_CHARS
+    parts: list[str] = []
+    for renditions in _documents(staged, record):
+        for name in sorted(renditions, key=_extraction_cost):
+            if budget <= 0:
+                return "\n".join(parts)
+            text = _extract(staged[name], name, budget)
+            if text.strip():
+                parts.append(text)
+                budget -= len(text)
+                break
+    return "\n".join(parts)
+
+
+_COST = {".txt": 0, ".ofd": 1, ".docx": 2, ".xlsx": 3, ".pdf": 4}  # CPU to extract, cheapest first
+
+
+def _extraction_cost(name: str) -> tuple[int, str]:
+    return _COST.get(Path(name).suffix.lower(), 9), name
+
+
+def _documents(staged: dict[str, Any], record: Any) -> list[list[str]]:
+    """Staged file names grouped by 文档, main documents first, in document order."""
+    groups: dict[int, tuple[bool, list[str]]] = {}
+    named: set[str] = set()
+    for document, _data, encoding in record.iter_encodings():
+        name = encoding.computer_file_name
+        if name in staged and name not in named:
+            named.add(name)
+            groups.setdefault(id(document), ((document.document_role or "主文档") != "主文档", []))[1].append(name)
+    ordered = sorted(groups.values(), key=lambda group: group[0])  # stable: document order within a role
+    return [names for _secondary, names in ordered] + [[n] for n in sorted(staged) if n not in named]
+
+
+def _extract(file: Any, name: str, budget: int) -> str:
     from lantai.search.extract import extract_text
 
-    main = {enc.computer_file_name for doc, _d, enc in record.iter_encodings()
-            if (doc.document_role or "主文档") == "主文档"}
-    names = sorted(staged, key=lambda n: (n not in main, n))
-    parts: list[str] = []
-    budget = MAX_TEXT_CHARS
-    for name in names:
-        file = staged[name]
-        if budget <= 0 or not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
-            continue
-        if name.lower().endswith(".pdf") and not _ends_like_pdf(Path(file.path)):
-            continue  # not a complete PDF: parsers crawl through such files for little text
-        try:
-            text = extract_text(Path(file.path), max_chars=budget)
-        except LantaiError:
-            continue  # unreadable content is the usability check's business, not the index's
-        if text.strip():
-            parts.append(text)
-            budget -= len(text)
-    return "\n".join(parts)
+    if not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
+        return ""
+    if name.lower().endswith(".pdf") and not _ends_like_pdf(Path(file.path)):
+        return ""  # not a complete PDF: parsers crawl through such files for little text
+    try:
+        return extract_text(Path(file.path), max_chars=budget)
+    except LantaiError:
+        return ""  # unreadable content is the usability check's business, not the index's
 
 
 def _ends_like_pdf(path: Path) -> bool:

@@ -350,6 +350,12 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                              item=True),
     ("GET", "/batches/{batch_id}/ingest-report.{kind}"): Case(
         lambda c: c.client.get(f"/batches/{_matrix_batch(c)}/ingest-report.xlsx"), item=True),
+    ("GET", "/checks/confirm/{scope}/{scope_id}"): Case(lambda c: c.client.get(f"/checks/confirm/item/{ITEM}"),
+                                                          item=True),
+    ("POST", "/checks/confirm/{scope}/{scope_id}"): Case(lambda c: c.client.post(
+        f"/checks/confirm/item/{ITEM}", data={"code": "4-2", "verdict": "conforms", "note": "矩阵"}), item=True),
+    ("POST", f"{U}/checks/verdicts"): Case(lambda c: c.client.post(f"{U}/checks/verdicts", json={
+        "scope": "item", "scope_id": ITEM, "code": "4-2", "verdict": "符合"}), item=True),
     ("POST", "/items/{record_id}/classification"): Case(lambda c: c.client.post(
         f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
