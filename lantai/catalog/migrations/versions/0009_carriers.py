@@ -1,13 +1,13 @@
 """carriers (离线载体): the register of offline discs and disks, and their read checks
 
 Revision ID: 0009_carriers
-Revises: 0007_use
+Revises: 0008_replicas
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_carriers"
-down_revision = "0007_use"
+down_revision = "0008_replicas"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """jobs: background work with state, progress, priority, attempts, result/error (issue #22 point 1)
 
 Revision ID: 0013_jobs
-Revises: 0007_use
+Revises: 0009_carriers
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_jobs"
-down_revision = "0007_use"
+down_revision = "0009_carriers"
 branch_labels = None
 depends_on = None
 

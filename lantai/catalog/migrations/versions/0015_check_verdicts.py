@@ -1,13 +1,13 @@
 """check verdicts: a person's recorded verdict on a DA/T 70 target left to people (issue 16 point 5)
 
 Revision ID: 0015_check_verdicts
-Revises: 0007_use
+Revises: 0013_jobs
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_check_verdicts"
-down_revision = "0007_use"
+down_revision = "0013_jobs"
 branch_labels = None
 depends_on = None
 
