@@ -50,6 +50,10 @@ class Permission(StrEnum):
     USE_APPROVE = "use.approve"  # 利用审批 (档案管理员): decide requests, list and revoke grants
     USE_SECURITY_APPROVE = "use.approve_secret"  # second approval for 秘密 and above (安全保密管理员)
     USE_REGISTER = "use.register"  # 利用登记簿 and its statistics
+    APPRAISE = "appraisal.manage"  # 到期/开放鉴定: open campaigns, decide, submit, execute (密级鉴定: item.classify)
+    APPRAISE_APPROVE = "appraisal.approve"  # 鉴定小组: approve or reject a submitted campaign
+    DESTROY = "destruction.execute"  # phase 2 of a destruction (监销), by someone other than the proposer
+    HOLD = "hold.manage"  # 冻结: place, list and lift holds
 
 
 class Role(StrEnum):
@@ -67,11 +71,12 @@ EVERYONE = frozenset({P.ACCOUNT_SELF, P.PASSWORD_OWN, P.TOKEN_OWN})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSADMIN: EVERYONE | {P.USER_LIST, P.USER_MANAGE, P.SETTINGS_MANAGE, P.REFERENCE_READ},
     Role.SECADMIN: EVERYONE | {P.USER_LIST, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
-                               P.ITEM_READ, P.ITEM_CLASSIFY, P.USE_SECURITY_APPROVE},
+                               P.ITEM_READ, P.ITEM_CLASSIFY, P.USE_SECURITY_APPROVE, P.APPRAISE_APPROVE, P.HOLD},
     Role.AUDITOR: EVERYONE | {P.AUDIT_READ},
     Role.ARCHIVIST: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMIT, P.SUBMISSION_OWN, P.SUBMISSION_ALL,
                                 P.CHECK_RUN, P.ARRANGE, P.EXPORT, P.STATISTICS, P.REFERENCE_READ,
-                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER},
+                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER, P.APPRAISE, P.APPRAISE_APPROVE,
+                                P.DESTROY, P.HOLD},
     Role.CLERK: EVERYONE | {P.SUBMIT, P.SUBMISSION_OWN},
     Role.READER: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.USE_REQUEST},
 }
@@ -85,7 +90,8 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "read": frozenset({P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMISSION_OWN, P.SUBMISSION_ALL, P.STATISTICS, P.EXPORT,
                        P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER}),
     "submit": frozenset({P.SUBMIT, P.SUBMISSION_OWN}),
-    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE}),
+    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE, P.APPRAISE,
+                        P.APPRAISE_APPROVE, P.DESTROY, P.HOLD}),
     "audit": frozenset({P.AUDIT_READ}),
     "admin": frozenset({P.USER_MANAGE, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
                         P.SETTINGS_MANAGE}),
@@ -105,6 +111,8 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.ACCOUNT_APPROVE: "审批管理员账号与服务账号", P.TOKEN_MANAGE: "管理全部令牌、为服务账号签发令牌",
     P.ITEM_CLASSIFY: "变更档案密级", P.USE_REQUEST: "利用申请", P.USE_APPROVE: "利用审批与授权管理",
     P.USE_SECURITY_APPROVE: "涉密利用保密审核", P.USE_REGISTER: "利用登记簿与利用统计",
+    P.APPRAISE: "到期与开放鉴定", P.APPRAISE_APPROVE: "鉴定审批（鉴定小组）", P.DESTROY: "监督销毁（第二阶段）",
+    P.HOLD: "档案冻结与解冻",
 }
 
 

@@ -58,6 +58,7 @@ def item_fields(record: Any) -> dict[str, Any]:
         "document_type": desc.document_type or "",
         "security_classification": desc.security_classification or "公开",
         "control_identifier": (record.rights_management.control_identifier or "").strip(),
+        "secrecy_period": (desc.secrecy_period or "").strip()[:32],
         "page_count": _int_or_none(record.formal_characteristics.total_number_of_pages),
         "item_number": _int_or_none(item_number),
         "archival_code": render_archival_code(record),
