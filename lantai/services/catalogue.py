@@ -25,6 +25,19 @@ METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 INGEST_RECORD_PATH = "lantai/ingest.json"
 TRANSFER_PATH = "lantai/transfer.json"  # the transfer mark: its presence makes an item ``transferred``
+DISPOSITION_PATH = "lantai/disposition.json"  # phase 1 of a destruction: the item is 待销毁
+DESTRUCTION_PATH = "lantai/destruction.json"  # the tombstone: content deleted, the item is 已销毁
+PENDING_DESTRUCTION = "pending_destruction"
+DESTROYED = "destroyed"
+
+
+def status_of(logical_paths: set[str] | dict[str, Any]) -> str:
+    """An item's lifecycle status, from the marks its head version carries (never from elsewhere)."""
+    if DESTRUCTION_PATH in logical_paths:
+        return DESTROYED
+    if DISPOSITION_PATH in logical_paths:
+        return PENDING_DESTRUCTION
+    return "transferred" if TRANSFER_PATH in logical_paths else "archived"
 
 
 def role_of(logical_path: str) -> str:
@@ -123,8 +136,8 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
         process = md.parse_process_xml(read(PROCESS_PATH))
     enc = encoding_index(record)
     item = {"record_id": record_id, **item_fields(record)}
-    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item["status"] = "transferred" if TRANSFER_PATH in logical_paths else "archived"
+    # Items transferred out or appraised for destruction are marked in the store, never deleted.
+    item["status"] = status_of(logical_paths)
     item["ocfl_version"] = int(inventory["head"][1:])
     item["batch_id"] = ingest.get("batch_id")
     item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])

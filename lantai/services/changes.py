@@ -55,10 +55,10 @@ from lantai.services import recovery
 from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
-    TRANSFER_PATH,
     encoding_index,
     item_fields,
     role_of,
+    status_of,
     upsert_items,
 )
 from lantai.services.search_index import TEXT_PATH, index_items
@@ -95,6 +95,10 @@ class ItemChange:
         """The files this change writes, given a reader of the head (None for an absent file)."""
         return dict(self.files)
 
+    def removes(self, paths: list[str]) -> list[str]:
+        """Logical paths of the head (``paths``) the new version leaves out — a destruction's content."""
+        return []
+
 
 @dataclass
 class PreparedChange:
@@ -106,6 +110,7 @@ class PreparedChange:
     error: dict[str, Any] | None = None
     change_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     projected: Projected | None = None  # catalogue values of a rewritten 元数据.xml
+    removed: tuple[str, ...] = ()  # logical paths the new version leaves out
 
     @property
     def record_id(self) -> str:
@@ -173,17 +178,20 @@ def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
         return store.content_path(change.record_id, found.content_path).read_bytes() if found else None
 
     files = change.new_files(read)
-    if all(read(path) == data for path, data in files.items()):
+    removed = tuple(p for p in change.removes(sorted(stored)) if p in stored)
+    if not removed and all(read(path) == data for path, data in files.items()):
         return PreparedChange(change, head)  # the store already holds exactly this change
     projected = Projected.of(files[METADATA_PATH]) if METADATA_PATH in files else None
     builder = store.begin_version(change.record_id)
     try:
         if builder.version != head + 1:
             raise StorageError(f"对象 {change.record_id} 已被并发修改", f"object {change.record_id} changed concurrently")
+        for path in removed:
+            builder.remove(path)
         for path, data in sorted(files.items()):
             builder.add_bytes(path, data)
         version = builder.prepare(message=change.message, user_name=change.actor)
-        return PreparedChange(change, head, version, projected=projected)
+        return PreparedChange(change, head, version, projected=projected, removed=removed)
     except BaseException:
         store.abort(builder.staging_dir)
         raise
@@ -296,7 +304,7 @@ def _record(archive: Archive, session: Session, results: list[ChangeResult]) -> 
     if not results:
         return
     written = [r for r in results if r.written and r.prepared.version is not None]
-    quick = [r for r in written if _only_metadata(r.prepared.version)]
+    quick = [r for r in written if _only_metadata(r.prepared.version) and not r.prepared.removed]
     fast = {id(r) for r in quick}
     reproject = [r.record_id for r in results if id(r) not in fast]
     items = refresh_items(session, [r.prepared for r in quick])
@@ -324,7 +332,7 @@ def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]
     """Bring catalogue rows up to versions just committed, the way a projection of the store would.
 
     The item's columns come from the new ``元数据.xml`` through the same :func:`item_fields` that
-    projection uses, its status from the presence of the transfer mark; the new version row is
+    projection uses, its status from the marks the version carries (:func:`status_of`); the new version row is
     added and the file rows follow the version's state. Only the new files are read (they are
     still in hand), so publishing 100,000 arrangements does not re-read 100,000 objects.
     """
@@ -350,7 +358,7 @@ def _refresh_item(session: Session, item: Item, prepared: PreparedVersion, rows:
     if projected is not None:
         for column, value in projected.columns.items():
             setattr(item, column, value)
-    item.status = "transferred" if TRANSFER_PATH in state else "archived"
+    item.status = status_of(state)
     item.ocfl_version = prepared.version
     item.updated_at = dt.datetime.fromisoformat(info["created"].replace("Z", "+00:00"))
     session.add(ItemVersion(item_id=item.id, version=prepared.version, created=info["created"],

@@ -11,6 +11,7 @@ the file.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ from typing import Any
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
+from lantai.errors import LantaiError
 from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
 from lantai.services.archive import Archive
+from lantai.services.catalogue import DESTRUCTION_PATH
 
 
 @dataclass
@@ -46,8 +49,11 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: l
     problems: list[dict[str, Any]] = []
     jobs = []
     named: set[str] = set()
+    destroyed = destroyed_content(archive, object_id, inventory)
     for content_path, sha512, sm3, absolute in archive.store.iter_content(object_id, inventory=inventory):
         named.add(content_path)
+        if (content_path, sha512) in destroyed and not os.path.isfile(absolute):
+            continue  # deleted by an approved destruction; its tombstone names it and its digests
         if not os.path.isfile(absolute):
             problems.append({"object": object_id, "file": content_path, "problem": "missing",
                              "message": f"文件缺失: {content_path}", "message_en": f"file missing: {content_path}"})
@@ -59,6 +65,25 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: l
                              "message": f"对象中有清单未列出的文件: {rel}",
                              "message_en": f"file not named by the inventory: {rel}"})
     return problems, jobs
+
+
+def destroyed_content(archive: Archive, object_id: str, inventory: dict) -> set[tuple[str, str]]:
+    """(content path, SHA-512) of every file an approved destruction deleted from this object.
+
+    A destroyed item keeps its inventories (every version stays described), but the content bytes
+    of all its versions are gone. Its head carries the tombstone ``lantai/destruction.json``, which
+    names each deleted content path with its digests; verify accepts exactly those absences and
+    still reports any other missing file. (A strict OCFL validator reports the deleted paths as
+    missing content: deleting bytes from earlier versions is what a destruction must do.)
+    """
+    head_state = inventory.get("versions", {}).get(inventory.get("head", ""), {}).get("state", {})
+    if not any(DESTRUCTION_PATH in paths for paths in head_state.values()):
+        return set()
+    try:
+        tombstone = json.loads(archive.store.read_bytes(object_id, DESTRUCTION_PATH))
+        return {(f["content_path"], f["sha512"]) for f in tombstone.get("removed", [])}
+    except (LantaiError, ValueError, KeyError, TypeError):
+        return set()  # an unreadable tombstone accepts nothing: every absence is reported
 
 
 def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, algorithm: str = "sm3",
