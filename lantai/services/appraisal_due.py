@@ -4,7 +4,8 @@ The rules are :mod:`lantai.domain.appraisal`'s; here they become one query per k
 catalogue of millions answers with its indexes: the distinct stored 保管期限 values (or 密级 ×
 保密期限 pairs, or 类别号 opening ages) are few, so each becomes one ``value = … AND 年度 <= bound``
 term. Items already appraised for the same kind are left out — unless that appraisal extended
-their retention (延长), which makes them due again when the new period ends — and so are items no
+their retention (延长), which makes them due again when the new period ends, or whose destruction a
+hold stopped (冻结中), proposed again once it is lifted — and so are items no
 longer in custody (transferred, 待销毁, destroyed).
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.appraisal import AppraisalCampaign, AppraisalItem
 from lantai.catalog.models import Item
 from lantai.domain import appraisal as rules
-from lantai.domain.appraisal import Decision, Kind, Status
+from lantai.domain.appraisal import Decision, ItemState, Kind, Status
 from lantai.settings import Settings
 
 IN_CUSTODY = "archived"
@@ -54,6 +55,7 @@ def _secrecy(session: Session, year: int) -> ColumnElement[bool]:
 def _not_yet_appraised(kind: Kind) -> ColumnElement[bool]:
     earlier = (select(AppraisalItem.id).join(AppraisalCampaign, AppraisalCampaign.id == AppraisalItem.campaign_id)
                .where(AppraisalItem.record_id == Item.record_id, AppraisalCampaign.kind == kind.value,
+                      AppraisalItem.state != ItemState.HELD.value,
                       or_(AppraisalItem.decision != Decision.EXTEND.value, AppraisalCampaign.status.notin_(FINISHED))))
     return ~exists(earlier)
 

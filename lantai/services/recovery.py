@@ -46,14 +46,15 @@ def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) 
     return write_record(archive, _intents_dir(archive), data)
 
 
-def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Path:
+def write_record(archive: Archive, directory: Path, data: dict[str, Any], name: str | None = None) -> Path:
     """Write an intent file durably and atomically (a torn intent is never read as a whole one).
 
     Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a directory
-    of its own, because recovery resolves them differently.
+    of its own, because recovery resolves them differently. ``name`` (default: a fresh uuid) lets a
+    writer find its own intent again (a destruction has one per item).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.json"
+    path = directory / (name or f"{uuid.uuid4().hex}.json")
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     if archive.settings.fsync:
@@ -103,6 +104,7 @@ def recover(archive: Archive) -> dict[str, Any]:
         _refresh_open_batches(archive)
     done["audit_synced"] = _sync_audit(archive, full=bool(intents))
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
+    done["destructions"] = _recover_destructions(archive)
     done["staging_removed"] = archive.store.clean_staging()
     return done
 
@@ -116,6 +118,16 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
     from lantai.services.changes import recover_changes
 
     return recover_changes(archive)
+
+
+def _recover_destructions(archive: Archive) -> dict[str, Any]:
+    """Finish destructions a crash interrupted (each has an intent per item; see services.destruction)."""
+    directory = archive.settings.staging_dir / "intents-destroy"
+    if not directory.is_dir() or not any(directory.glob("*.json")):
+        return {"resumed": [], "failed": []}
+    from lantai.services.destruction import resume_intents
+
+    return resume_intents(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],
