@@ -52,8 +52,12 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: l
     destroyed = destroyed_content(archive, object_id, inventory)
     for content_path, sha512, sm3, absolute in archive.store.iter_content(object_id, inventory=inventory):
         named.add(content_path)
-        if (content_path, sha512) in destroyed and not os.path.isfile(absolute):
-            continue  # deleted by an approved destruction; its tombstone names it and its digests
+        if (content_path, sha512) in destroyed:  # its tombstone names it: it must be gone
+            if os.path.isfile(absolute):
+                problems.append({"object": object_id, "file": content_path, "problem": "not_destroyed",
+                                 "message": f"已销毁档案的内容文件仍在存储中（销毁未完成）: {content_path}",
+                                 "message_en": f"content of a destroyed item is still stored: {content_path}"})
+            continue
         if not os.path.isfile(absolute):
             problems.append({"object": object_id, "file": content_path, "problem": "missing",
                              "message": f"文件缺失: {content_path}", "message_en": f"file missing: {content_path}"})
