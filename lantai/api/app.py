@@ -17,6 +17,7 @@ from lantai import __version__
 from lantai.api import errors
 from lantai.api.deps import declared
 from lantai.api.routers import (
+    appraisal,
     audit,
     auth,
     export,
@@ -49,7 +50,8 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
     app = FastAPI(title="兰台 Lantai API", version=__version__, description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.archive = archive
-    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use):
+    for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use,
+                   appraisal):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -31,7 +31,7 @@ from lantai.catalog.models import Item, User
 from lantai.domain import appraisal as rules
 from lantai.domain.appraisal import Decision, ItemState, Kind, Status
 from lantai.domain.permissions import Permission
-from lantai.domain.roles import parse_roles, permissions_of, rank
+from lantai.domain.roles import may_see, parse_roles, permissions_of, rank
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import appraisal_due, authz, holds
 from lantai.services.archive import Archive
@@ -125,7 +125,14 @@ def campaign_public(session: Session, campaign: AppraisalCampaign) -> dict[str, 
                            "at": _iso(a.at)} for a in approvals]}
 
 
-def item_public(row: AppraisalItem) -> dict[str, Any]:
+def item_public(row: AppraisalItem, principal: Principal) -> dict[str, Any]:
+    """One campaign item; above the caller's clearance only its 电子文件号, 密级 and state are shown."""
+    if not may_see(principal.clearance, row.security_classification):
+        return {"record_id": row.record_id, "archival_code": "", "title": "（高于您的密级权限）", "document_number": "",
+                "date": "", "page_count": None, "retention": row.retention,
+                "security_classification": row.security_classification, "fonds_code": row.fonds_code,
+                "year": row.year, "decision": row.decision or None, "new_value": None, "reason": None,
+                "decided_by": row.decided_by or None, "state": row.state, "error": None, "above_clearance": True}
     return {"record_id": row.record_id, "archival_code": row.archival_code, "title": row.title,
             "document_number": row.document_number, "date": row.date, "page_count": row.page_count,
             "retention": row.retention, "security_classification": row.security_classification,
@@ -156,7 +163,7 @@ def get_campaign(archive: Archive, principal: Principal, campaign_id: int, *, pa
         rows = session.scalars(query.order_by(AppraisalItem.archival_code, AppraisalItem.record_id)
                                .limit(page_size).offset((page - 1) * page_size)).all()
         return {**campaign_public(session, campaign), "page": page, "page_size": page_size, "total": total,
-                "rows": [item_public(r) for r in rows]}
+                "rows": [item_public(r, principal) for r in rows]}
 
 
 def list_campaigns(archive: Archive, principal: Principal, *, status: str = "") -> list[dict[str, Any]]:
@@ -232,7 +239,7 @@ def decide(archive: Archive, principal: Principal, campaign_id: int, record_ids:
         _require_status(campaign, Status.DRAFT, "只有草稿状态的鉴定任务可以作出鉴定意见", "only a draft campaign can be decided")
         rows = {r.record_id: r for r in session.scalars(select(AppraisalItem).where(
             AppraisalItem.campaign_id == campaign_id, AppraisalItem.record_id.in_(wanted)))}
-        missing = [r for r in wanted if r not in rows]
+        missing = [r for r in wanted if r not in rows or not may_see(principal.clearance, rows[r].security_classification)]
         if missing:
             raise NotFound(f"以下档案不在鉴定任务 {campaign_id} 中：{'、'.join(missing[:10])}",
                            "items not in this campaign", record_ids=missing[:50])
@@ -358,6 +365,11 @@ def execute(archive: Archive, principal: Principal, campaign_id: int, *, progres
         campaign = load(session, campaign_id)
         require_manager(principal, Kind(campaign.kind))
         _require_status(campaign, Status.APPROVED, "只有已批准的鉴定任务可以执行", "only an approved campaign can be executed")
+        levels = session.scalars(select(AppraisalItem.security_classification).distinct()
+                                 .where(AppraisalItem.campaign_id == campaign_id)).all()
+        if any(not may_see(principal.clearance, level) for level in levels):
+            raise PermissionDenied("鉴定任务中有档案的密级高于您的密级权限，不能执行",
+                                   "an item of the campaign is above your clearance")
         if campaign.executed_at is None:
             campaign.executed_at, campaign.executed_by = now(), principal.username  # fixes the event time
         elif campaign.executed_by != principal.username:

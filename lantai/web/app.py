@@ -33,6 +33,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("检索", "/search", (P.ITEM_READ,)),
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
+    ("鉴定", "/appraisal", (P.APPRAISE, P.ITEM_CLASSIFY, P.APPRAISE_APPROVE)),
+    ("销毁", "/destruction", (P.DESTROY, P.HOLD)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("系统管理", "/admin", ADMIN_PAGE),
@@ -110,6 +112,7 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
 def install_web(app: FastAPI) -> Any:
     from lantai.web import (
         admin,
+        appraisal,
         arrange,
         audit,
         auth,
@@ -122,6 +125,6 @@ def install_web(app: FastAPI) -> Any:
         use,
     )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, appraisal):
         app.include_router(module.router, include_in_schema=False)
     return html_error
