@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from lantai.catalog.appraisal import AppraisalApproval, AppraisalCampaign, AppraisalItem
@@ -393,7 +393,10 @@ def execute(archive: Archive, principal: Principal, campaign_id: int, *, progres
 
 def mark_states(session: Session, campaign_id: int, states: dict[str, tuple[str, str]]) -> None:
     """Set campaign items' states (and errors) — in the caller's transaction."""
-    for record_id, (state, error) in states.items():
-        session.execute(update(AppraisalItem).where(AppraisalItem.campaign_id == campaign_id,
-                                                    AppraisalItem.record_id == record_id)
-                        .values(state=state, error=error[:1000]))
+    if not states:
+        return
+    table = AppraisalItem.__table__
+    statement = (update(table).where(table.c.campaign_id == campaign_id, table.c.record_id == bindparam("rid"))
+                 .values(state=bindparam("new_state"), error=bindparam("new_error")))
+    session.execute(statement, [{"rid": r, "new_state": state, "new_error": error[:1000]}
+                                for r, (state, error) in states.items()])

@@ -25,7 +25,7 @@ from lantai.domain.clock import in_beijing
 from lantai.services import holds
 from lantai.services.appraisal_changes import AppraisalChange
 from lantai.services.archive import Archive
-from lantai.services.changes import ChangeResult, commit_changes, prepare_change
+from lantai.services.changes import ChangeResult, PreparedChange, commit_changes, prepared_groups
 
 GROUP = 200
 
@@ -63,15 +63,21 @@ def change_for(campaign: AppraisalCampaign, approvers: tuple[str, ...], row: App
 
 def apply_decisions(archive: Archive, campaign_id: int, *, progress: Callable[[int], None] | None = None,
                     on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Apply every decided item of the campaign; returns counts per outcome and the errors."""
+    """Apply every decided item of the campaign; returns counts per outcome and the errors.
+
+    Groups are prepared on the worker pool (as arrangement's are) while earlier ones commit.
+    """
     campaign, approvers, rows = _pending(archive, campaign_id)
     if on_total:
         on_total(len(rows))
     outcome: dict[str, Any] = {"applied": 0, "destroy": 0, "held": 0, "failed": 0, "errors": []}
-    for start in range(0, len(rows), GROUP):
-        _apply_group(archive, campaign, approvers, rows[start:start + GROUP], outcome)
+    groups = [rows[start:start + GROUP] for start in range(0, len(rows), GROUP)]
+    held = _held(archive, rows)
+    changes = ([change_for(campaign, approvers, r) for r in group if r.record_id not in held] for group in groups)
+    for group, (_changes, prepared) in zip(groups, prepared_groups(archive, changes), strict=True):
+        _commit_group(archive, campaign, group, prepared, held, outcome)
         if progress:
-            progress(len(rows[start:start + GROUP]))
+            progress(len(group))
     with archive.sessions() as session:
         outcome["destroy"] = len(session.scalars(select(AppraisalItem.id).where(
             AppraisalItem.campaign_id == campaign_id,
@@ -79,17 +85,21 @@ def apply_decisions(archive: Archive, campaign_id: int, *, progress: Callable[[i
     return outcome
 
 
-def _apply_group(archive: Archive, campaign: AppraisalCampaign, approvers: tuple[str, ...],
-                 rows: list[AppraisalItem], outcome: dict[str, Any]) -> None:
+def _held(archive: Archive, rows: list[AppraisalItem]) -> set[str]:
+    """Items decided 销毁 that a hold in force covers now: they are not withdrawn."""
+    with archive.sessions() as session:
+        return holds.held_record_ids(session, [r.record_id for r in rows if r.decision == Decision.DESTROY.value])
+
+
+def _commit_group(archive: Archive, campaign: AppraisalCampaign, rows: list[AppraisalItem],
+                  prepared: list[PreparedChange], held: set[str], outcome: dict[str, Any]) -> None:
     from lantai.services.appraisal import mark_states
 
-    with archive.sessions() as session:
-        held = holds.held_record_ids(session, [r.record_id for r in rows if r.decision == Decision.DESTROY.value])
     decisions = {r.record_id: r.decision for r in rows}
-    prepared = [prepare_change(archive.store, change_for(campaign, approvers, r)) for r in rows if r.record_id not in held]
+    group_held = {r.record_id for r in rows if r.record_id in held}
 
     def finish(session: Session, results: list[ChangeResult]) -> None:
-        states = {r: (ItemState.HELD.value, "冻结中：未执行销毁") for r in held}
+        states = {r: (ItemState.HELD.value, "冻结中：未执行销毁") for r in group_held}
         for result in results:
             if result.error is not None:
                 states[result.record_id] = (ItemState.DECIDED.value, result.error.message_zh)
@@ -103,7 +113,7 @@ def _apply_group(archive: Archive, campaign: AppraisalCampaign, approvers: tuple
 
     failed_early = [p for p in prepared if p.error is not None]
     for p in failed_early:
-        outcome["errors"].append({"record_id": p.record_id, **p.error})
+        outcome["errors"].append({"record_id": p.record_id, **(p.error or {})})
     outcome["failed"] += len(failed_early)
-    outcome["held"] += len(held)
+    outcome["held"] += len(group_held)
     commit_changes(archive, prepared, kind="appraisal", finish=finish)

@@ -156,7 +156,7 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
          "user_name": v.get("user", {}).get("name", "")}
         for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
     ]
-    return Projection(record_id, item, rows, versions, _business_events(process))
+    return Projection(record_id, item, rows, versions, business_events(process))
 
 
 def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
@@ -183,7 +183,7 @@ def _require(read: Callable[[str], bytes], record_id: str, present: set[str], lo
     return read(logical_path)
 
 
-def _business_events(process: Any) -> list[dict[str, Any]]:
+def business_events(process: Any) -> list[dict[str, Any]]:
     if process is None:
         return []
     agents = {a.agent_identifier: a.agent_name for a in process.agents}

@@ -36,25 +36,28 @@ import contextlib
 import datetime as dt
 import functools
 import importlib
+import itertools
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Item, ItemFile, ItemVersion
+from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import LantaiError, NotFound, StorageError
 from lantai.services import recovery
 from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
+    business_events,
     encoding_index,
     item_fields,
     role_of,
@@ -62,6 +65,7 @@ from lantai.services.catalogue import (
     upsert_items,
 )
 from lantai.services.search_index import TEXT_PATH, index_items
+from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion
 
 if TYPE_CHECKING:
@@ -111,6 +115,7 @@ class PreparedChange:
     change_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     projected: Projected | None = None  # catalogue values of a rewritten 元数据.xml
     removed: tuple[str, ...] = ()  # logical paths the new version leaves out
+    events: list[dict[str, Any]] | None = None  # catalogue events of a rewritten 过程信息.xml
 
     @property
     def record_id(self) -> str:
@@ -150,6 +155,7 @@ class ChangeResult:
                 "error": self.error.to_dict() if self.error else None}
 
 
+C = TypeVar("C", bound=ItemChange)
 Claim = Callable[[Session, list[PreparedChange]], list[PreparedChange]]
 Finish = Callable[[Session, list[ChangeResult]], None]
 
@@ -182,6 +188,7 @@ def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
     if not removed and all(read(path) == data for path, data in files.items()):
         return PreparedChange(change, head)  # the store already holds exactly this change
     projected = Projected.of(files[METADATA_PATH]) if METADATA_PATH in files else None
+    events = business_events(md.parse_process_xml(files[PROCESS_PATH])) if PROCESS_PATH in files else None
     builder = store.begin_version(change.record_id)
     try:
         if builder.version != head + 1:
@@ -191,10 +198,47 @@ def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
         for path, data in sorted(files.items()):
             builder.add_bytes(path, data)
         version = builder.prepare(message=change.message, user_name=change.actor)
-        return PreparedChange(change, head, version, projected=projected, removed=removed)
+        return PreparedChange(change, head, version, projected=projected, removed=removed, events=events)
     except BaseException:
         store.abort(builder.staging_dir)
         raise
+
+
+def prepare_group(settings: Settings, changes: list[ItemChange]) -> list[PreparedChange]:
+    """Prepare a group of changes against the store ``settings`` name (runs in a worker process)."""
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    return [prepare_change(store, change) for change in changes]
+
+
+POOL_FROM_GROUPS = 4  # starting the worker pool costs about a second
+
+
+def prepared_groups(archive: Archive, groups: Iterable[list[C]]) -> Iterator[tuple[list[C], list[PreparedChange]]]:
+    """Each group of changes with its prepared versions, in order.
+
+    With several groups and workers, groups are prepared on the worker pool while the caller
+    commits the ones before (bounded: staging holds a few groups at most); ``groups`` may be a
+    generator that reads each group from the catalogue when it is needed.
+    """
+    groups = iter(groups)
+    head = list(itertools.islice(groups, POOL_FROM_GROUPS))
+    workers = max(1, archive.settings.workers)
+    if workers == 1 or len(head) < POOL_FROM_GROUPS:
+        for changes in itertools.chain(head, groups):
+            yield changes, prepare_group(archive.settings, list(changes))
+        return
+    from lantai.jobs.pool import worker_pool
+
+    with worker_pool(workers) as pool:
+        in_flight: deque[tuple[list[C], Any]] = deque()
+        for changes in itertools.chain(head, groups):
+            in_flight.append((changes, pool.submit(prepare_group, archive.settings, list(changes))))
+            if len(in_flight) > workers:
+                done, future = in_flight.popleft()
+                yield done, future.result()
+        while in_flight:
+            done, future = in_flight.popleft()
+            yield done, future.result()
 
 
 def discard(store: OcflStore, prepared: PreparedChange) -> None:
@@ -304,7 +348,7 @@ def _record(archive: Archive, session: Session, results: list[ChangeResult]) -> 
     if not results:
         return
     written = [r for r in results if r.written and r.prepared.version is not None]
-    quick = [r for r in written if _only_metadata(r.prepared.version) and not r.prepared.removed]
+    quick = [r for r in written if _only_metadata(r.prepared) and not r.prepared.removed]
     fast = {id(r) for r in quick}
     reproject = [r.record_id for r in results if id(r) not in fast]
     items = refresh_items(session, [r.prepared for r in quick])
@@ -322,10 +366,12 @@ def audit_entry(prepared: PreparedChange, version: int, **extra: Any) -> tuple[s
 
 # -- catalogue rows of a new version, without re-reading the object ------------------------------
 
-def _only_metadata(version: PreparedVersion | None) -> bool:
-    """True when the version adds no content files and no 过程信息 (whose events need a projection)."""
+def _only_metadata(prepared: PreparedChange) -> bool:
+    """True when the version adds no content files, and no 过程信息 whose events were not projected."""
+    version = prepared.version
     return version is not None and not any(
-        f.size >= 0 and (role_of(f.logical_path) == "content" or f.logical_path == PROCESS_PATH) for f in version.files)
+        f.size >= 0 and (role_of(f.logical_path) == "content"
+                         or (f.logical_path == PROCESS_PATH and prepared.events is None)) for f in version.files)
 
 
 def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]:
@@ -339,6 +385,7 @@ def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]
     versions = [(p.version, p.projected) for p in changes if p.version is not None]
     if not versions:
         return []
+    events = {p.version.object_id: p.events for p in changes if p.version is not None and p.events is not None}
     ids = [v.object_id for v, _p in versions]
     items = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids)))}
     rows: dict[int, dict[str, ItemFile]] = {}
@@ -347,6 +394,12 @@ def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]
     for version, projected in versions:
         item = items[version.object_id]
         _refresh_item(session, item, version, rows.get(item.id, {}), projected)
+    if events:  # a rewritten 过程信息: its events replace the item's, as a projection would list them
+        by_item = {items[r].id: r for r in events}
+        session.execute(delete(Event).where(Event.item_id.in_(list(by_item))))
+        new_events = [{**e, "item_id": item_id} for item_id, r in by_item.items() for e in events[r]]
+        if new_events:
+            session.execute(insert(Event), new_events)
     session.flush()
     return [items[i] for i in ids]
 
