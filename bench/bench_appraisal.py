@@ -121,6 +121,7 @@ def bench_backend(name: str, url: str | None, args: argparse.Namespace, home: Pa
         try:
             accounts(archive)
             results[part] = fn(archive, size)
+            print(json.dumps({"backend": name, part: results[part]}, ensure_ascii=False), flush=True)  # partial
         finally:
             archive.close()
     return results

@@ -375,16 +375,16 @@ def execute(archive: Archive, principal: Principal, campaign_id: int, *, progres
         elif campaign.executed_by != principal.username:
             campaign.executed_by = principal.username
     outcome = appraisal_execute.apply_decisions(archive, campaign_id, progress=progress, on_total=on_total)
-    with archive.session() as session:
-        campaign = load(session, campaign_id)
+    with archive.sessions() as session:
         remaining = session.scalar(select(func.count(AppraisalItem.id)).where(
             AppraisalItem.campaign_id == campaign_id, AppraisalItem.state == ItemState.DECIDED.value)) or 0
-        if not remaining:
-            campaign.status = Status.EXECUTED.value
-    if not remaining and outcome["destroy"]:
+    if not remaining and outcome["destroy"]:  # the register first: a campaign 已执行 always has it
         from lantai.services import destruction
 
         outcome["register"] = destruction.write_register(archive, campaign_id)
+    if not remaining:
+        with archive.session() as session:
+            load(session, campaign_id).status = Status.EXECUTED.value
     archive.audit.append(principal.username, "appraisal.executed", f"campaign:{campaign_id}",
                          {**{k: v for k, v in outcome.items() if k != "errors"}, "errors": outcome["errors"][:50],
                           "complete": not remaining, "via": principal.via})

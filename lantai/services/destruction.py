@@ -148,6 +148,8 @@ def _check_phase2(archive: Archive, principal: Principal, campaign: AppraisalCam
     if campaign.status not in (Status.EXECUTED.value, Status.DESTROYED.value):
         raise Conflict(f"鉴定任务 {campaign.id} 尚未批准并执行（当前为 {campaign.status}），不能销毁",
                        "the campaign is not approved and executed", status=campaign.status)
+    if not campaign.register_path:
+        raise Conflict(f"鉴定任务 {campaign.id} 没有鉴定为销毁的档案", "the campaign destroys nothing")
     if principal.username in (campaign.proposer, campaign.executed_by):
         raise PermissionDenied("销毁须由鉴定提出人和执行人以外的第二人（监销人）进行",
                                "phase 2 must be run by someone other than the proposer and the executor")
