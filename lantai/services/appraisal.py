@@ -19,7 +19,6 @@ Every step is appended to the audit chain with what an auditor needs to reconstr
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -35,25 +34,13 @@ from lantai.domain.roles import may_see, parse_roles, permissions_of, rank
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import appraisal_due, authz, holds
 from lantai.services.archive import Archive
-from lantai.services.users import Principal
+from lantai.services.browse import iso
+from lantai.services.users import Principal, now
 
 MANAGERS = (Permission.APPRAISE, Permission.ITEM_CLASSIFY)
 READERS = (*MANAGERS, Permission.APPRAISE_APPROVE, Permission.DESTROY)
 EXECUTE_GROUP = 200
 MAX_PAGE = 500
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    value = _aware(value)
-    return value.isoformat() if value else None
 
 
 def rule_error(exc: rules.AppraisalRuleError, cls: type = BadInput) -> Exception:
@@ -114,15 +101,15 @@ def campaign_public(session: Session, campaign: AppraisalCampaign) -> dict[str, 
     return {"id": campaign.id, "kind": campaign.kind, "label": rules.KIND_LABELS[Kind(campaign.kind)],
             "year": campaign.year, "fonds_code": campaign.fonds_code or None, "status": campaign.status,
             "proposer": campaign.proposer, "committee": committee_of(campaign), "note": campaign.note,
-            "created_at": _iso(campaign.created_at), "submitted_at": _iso(campaign.submitted_at),
-            "approved_at": _iso(campaign.approved_at), "executed_at": _iso(campaign.executed_at),
-            "executed_by": campaign.executed_by or None, "destroyed_at": _iso(campaign.destroyed_at),
+            "created_at": iso(campaign.created_at), "submitted_at": iso(campaign.submitted_at),
+            "approved_at": iso(campaign.approved_at), "executed_at": iso(campaign.executed_at),
+            "executed_by": campaign.executed_by or None, "destroyed_at": iso(campaign.destroyed_at),
             "destroyed_by": campaign.destroyed_by or None, "register_sm3": campaign.register_sm3 or None,
             "register_record_id": campaign.register_record_id or None,
             "items": sum(counts.values()), "states": counts, "decisions": _decision_counts(session, campaign.id),
             "round": current_round(session, campaign.id),
             "approvals": [{"round": a.round, "approver": a.approver, "approve": a.approve, "comment": a.comment,
-                           "at": _iso(a.at)} for a in approvals]}
+                           "at": iso(a.at)} for a in approvals]}
 
 
 def item_public(row: AppraisalItem, principal: Principal) -> dict[str, Any]:

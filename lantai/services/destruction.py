@@ -52,19 +52,11 @@ from lantai.services.appraisal_changes import TombstoneChange, canonical_json, d
 from lantai.services.archive import Archive
 from lantai.services.catalogue import DESTRUCTION_PATH
 from lantai.services.changes import commit_change
-from lantai.services.users import Principal
+from lantai.services.users import Principal, aware, now
 from lantai.services.visibility import highest
 
 INTENTS = "intents-destroy"
 REGISTER_NAME = "销毁清册"
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 # --- phase 1: the 销毁清册 ----------------------------------------------------------------------------
@@ -153,7 +145,7 @@ def _check_phase2(archive: Archive, principal: Principal, campaign: AppraisalCam
     if principal.username in (campaign.proposer, campaign.executed_by):
         raise PermissionDenied("销毁须由鉴定提出人和执行人以外的第二人（监销人）进行",
                                "phase 2 must be run by someone other than the proposer and the executor")
-    ready = _aware(campaign.executed_at) + dt.timedelta(days=archive.settings.destruction_wait_days)
+    ready = aware(campaign.executed_at) + dt.timedelta(days=archive.settings.destruction_wait_days)
     if not immediately and now() < ready:
         raise Conflict(f"销毁等待期未满：{in_beijing(ready).strftime('%Y-%m-%d %H:%M')} 之后方可销毁",
                        "the waiting period has not passed", not_before=ready.isoformat())

@@ -23,15 +23,8 @@ from lantai.domain.permissions import Permission
 from lantai.errors import BadInput, Conflict, NotFound
 from lantai.services import authz
 from lantai.services.archive import Archive
-from lantai.services.users import Principal
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
+from lantai.services.browse import iso
+from lantai.services.users import Principal, aware, now
 
 
 def in_force(moment: dt.datetime | None = None) -> ColumnElement[bool]:
@@ -103,17 +96,17 @@ def get_hold(archive: Archive, hold_id: int) -> dict[str, Any]:
 def hold_state(hold: Hold, moment: dt.datetime | None = None) -> str:
     if hold.lifted_at is not None:
         return "已解除"
-    until = _aware(hold.until)
+    until = aware(hold.until) if hold.until else None
     return "已到期" if until is not None and until <= (moment or now()) else "冻结中"
 
 
 def hold_public(hold: Hold) -> dict[str, Any]:
-    until = _aware(hold.until)
+    until = aware(hold.until) if hold.until else None
     return {"id": hold.id, "record_id": hold.record_id or None, "fonds_code": hold.fonds_code or None,
             "year": hold.year, "reason": hold.reason, "placed_by": hold.placed_by,
-            "placed_at": _aware(hold.placed_at).isoformat() if hold.placed_at else None,
+            "placed_at": iso(hold.placed_at),
             "until": until.astimezone(BEIJING).date().isoformat() if until else None, "state": hold_state(hold),
-            "lifted_at": _aware(hold.lifted_at).isoformat() if hold.lifted_at else None,
+            "lifted_at": iso(hold.lifted_at),
             "lifted_by": hold.lifted_by or None, "lift_reason": hold.lift_reason or None}
 
 
