@@ -99,6 +99,43 @@ class Settings(BaseSettings):
         "(控制标识 开放 and 密级 公开)."
     )
 
+    appraisal_opening_age: int = Field(
+        25, ge=1, le=100,
+        description="Years after its 年度 at which an item is due for 开放鉴定 (2020 Archives Law §27: 25).",
+    )
+    appraisal_opening_ages: str | None = Field(
+        None,
+        description="Shorter opening ages per 类别号 for economic, scientific and cultural records, e.g. KJ=10,JJ=15.",
+    )
+    appraisal_committee: str | None = Field(
+        None,
+        description="Who may approve which appraisal kind, e.g. 到期=zhang,li;密级=wang,zhao; a kind not named may be "
+        "approved by any account holding appraisal.approve.",
+    )
+    appraisal_min_approvers: int = Field(
+        2, ge=2, le=20, description="Fewest approvers (other than the proposer) an appraisal campaign is submitted to."
+    )
+    destruction_wait_days: int = Field(
+        30, ge=0, le=3650,
+        description="Days between phase 1 of a destruction (approved, items 待销毁, 销毁清册 made) and phase 2 "
+        "(content deleted by a second person).",
+    )
+
+    @field_validator("appraisal_opening_ages", "appraisal_committee", mode="after")
+    @classmethod
+    def _check_appraisal(cls, value: str | None, info: Any) -> str | None:
+        """Refuse a malformed opening-age or committee list rather than ignoring part of it."""
+        from lantai.domain import appraisal
+
+        try:
+            if info.field_name == "appraisal_opening_ages":
+                appraisal.parse_opening_ages(value or "")
+            else:
+                appraisal.parse_committee(value or "")
+        except appraisal.AppraisalRuleError as exc:
+            raise ValueError(exc.message_en) from None
+        return value
+
     @field_validator("use_two_step_levels", mode="after")
     @classmethod
     def _check_levels(cls, value: str) -> str:

@@ -19,6 +19,7 @@ from lantai import __version__
 from lantai.api import errors
 from lantai.api.deps import declared
 from lantai.api.routers import (
+    appraisal,
     audit,
     auth,
     checks,
@@ -56,7 +57,7 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.archive = archive
     for module in (auth, users, tokens, items, search, submissions, export, audit, statistics, reference, use, jobs,
-                   checks):
+                   checks, appraisal):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops_router.router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")

@@ -66,6 +66,7 @@ class Item(Base):
     document_type: Mapped[str] = mapped_column(String(32), default="", index=True)
     security_classification: Mapped[str] = mapped_column(String(16), default="公开", index=True)
     control_identifier: Mapped[str] = mapped_column(String(16), default="", index=True)  # 控制标识 (0007_use)
+    secrecy_period: Mapped[str] = mapped_column(String(32), default="")  # 保密期限, for 密级鉴定 (0010_appraisal)
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32), default="archived", index=True)
     ocfl_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from lantai import __version__
+from lantai.cli.appraise import appraise_app, destroy_command, hold_app
 from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app, schedule_app, stamp_app
 from lantai.cli.backup import backup_app
 from lantai.cli.bag import bag_app
@@ -62,12 +63,14 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
                       ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
                       ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
                       ("use", use_app), ("backup", backup_app), ("carrier", carrier_app), ("jobs", jobs_app),
-                      ("replicas", replicas_app), ("fixity", fixity_app), ("check", check_app)):
+                      ("replicas", replicas_app), ("fixity", fixity_app), ("check", check_app),
+                      ("appraise", appraise_app), ("hold", hold_app)):
     app.add_typer(_group, name=_name)
 app.command("serve")(serve_command)
 app.command("watch")(watch_command)
 app.command("worker")(worker_command)
 app.command("doctor")(doctor_command)
+app.command("destroy")(destroy_command)
 
 
 def _progress() -> Progress:

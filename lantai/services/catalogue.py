@@ -27,6 +27,19 @@ METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 INGEST_RECORD_PATH = "lantai/ingest.json"
 TRANSFER_PATH = "lantai/transfer.json"  # the transfer mark: its presence makes an item ``transferred``
+DISPOSITION_PATH = "lantai/disposition.json"  # phase 1 of a destruction: the item is 待销毁
+DESTRUCTION_PATH = "lantai/destruction.json"  # the tombstone: content deleted, the item is 已销毁
+PENDING_DESTRUCTION = "pending_destruction"
+DESTROYED = "destroyed"
+
+
+def status_of(logical_paths: set[str] | dict[str, Any]) -> str:
+    """An item's lifecycle status, from the marks its head version carries (never from elsewhere)."""
+    if DESTRUCTION_PATH in logical_paths:
+        return DESTROYED
+    if DISPOSITION_PATH in logical_paths:
+        return PENDING_DESTRUCTION
+    return "transferred" if TRANSFER_PATH in logical_paths else "archived"
 
 
 def role_of(logical_path: str) -> str:
@@ -60,6 +73,7 @@ def item_fields(record: Any) -> dict[str, Any]:
         "document_type": desc.document_type or "",
         "security_classification": desc.security_classification or "公开",
         "control_identifier": (record.rights_management.control_identifier or "").strip(),
+        "secrecy_period": (desc.secrecy_period or "").strip()[:32],
         "page_count": _int_or_none(record.formal_characteristics.total_number_of_pages),
         "item_number": _int_or_none(item_number),
         "archival_code": render_archival_code(record),
@@ -124,8 +138,8 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
         process = md.parse_process_xml(read(PROCESS_PATH))
     enc = encoding_index(record)
     item = {"record_id": record_id, **item_fields(record)}
-    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item["status"] = "transferred" if TRANSFER_PATH in logical_paths else "archived"
+    # Items transferred out or appraised for destruction are marked in the store, never deleted.
+    item["status"] = status_of(logical_paths)
     item["ocfl_version"] = int(inventory["head"][1:])
     item["batch_id"] = ingest.get("batch_id")
     item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])
@@ -144,7 +158,7 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
          "user_name": v.get("user", {}).get("name", "")}
         for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
     ]
-    return Projection(record_id, item, rows, versions, _business_events(process))
+    return Projection(record_id, item, rows, versions, business_events(process))
 
 
 def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
@@ -171,7 +185,7 @@ def _require(read: Callable[[str], bytes], record_id: str, present: set[str], lo
     return read(logical_path)
 
 
-def _business_events(process: Any) -> list[dict[str, Any]]:
+def business_events(process: Any) -> list[dict[str, Any]]:
     if process is None:
         return []
     agents = {a.agent_identifier: a.agent_name for a in process.agents}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from lantai.errors import LantaiError
 from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
 from lantai.services.archive import Archive
+from lantai.services.catalogue import DESTRUCTION_PATH
 from lantai.storage.backends import RootUnavailable
 from lantai.storage.replica import INVENTORY, ContentFile, OcflRoot, content_files, version_of
 
@@ -52,8 +54,15 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: l
     problems: list[dict[str, Any]] = []
     jobs = []
     named: set[str] = set()
+    destroyed = destroyed_content(archive, object_id, inventory)
     for content_path, sha512, sm3, absolute in archive.store.iter_content(object_id, inventory=inventory):
         named.add(content_path)
+        if (content_path, sha512) in destroyed:  # its tombstone names it: it must be gone
+            if os.path.isfile(absolute):
+                problems.append({"object": object_id, "file": content_path, "problem": "not_destroyed",
+                                 "message": f"已销毁档案的内容文件仍在存储中（销毁未完成）: {content_path}",
+                                 "message_en": f"content of a destroyed item is still stored: {content_path}"})
+            continue
         if not os.path.isfile(absolute):
             problems.append({"object": object_id, "file": content_path, "problem": "missing",
                              "message": f"文件缺失: {content_path}", "message_en": f"file missing: {content_path}"})
@@ -65,6 +74,25 @@ def _content_jobs(archive: Archive, object_id: str, inventory: dict, versions: l
                              "message": f"对象中有清单未列出的文件: {rel}",
                              "message_en": f"file not named by the inventory: {rel}"})
     return problems, jobs
+
+
+def destroyed_content(archive: Archive, object_id: str, inventory: dict) -> set[tuple[str, str]]:
+    """(content path, SHA-512) of every file an approved destruction deleted from this object.
+
+    A destroyed item keeps its inventories (every version stays described), but the content bytes
+    of all its versions are gone. Its head carries the tombstone ``lantai/destruction.json``, which
+    names each deleted content path with its digests; verify accepts exactly those absences and
+    still reports any other missing file. (A strict OCFL validator reports the deleted paths as
+    missing content: deleting bytes from earlier versions is what a destruction must do.)
+    """
+    head_state = inventory.get("versions", {}).get(inventory.get("head", ""), {}).get("state", {})
+    if not any(DESTRUCTION_PATH in paths for paths in head_state.values()):
+        return set()
+    try:
+        tombstone = json.loads(archive.store.read_bytes(object_id, DESTRUCTION_PATH))
+        return {(f["content_path"], f["sha512"]) for f in tombstone.get("removed", [])}
+    except (LantaiError, ValueError, KeyError, TypeError):
+        return set()  # an unreadable tombstone accepts nothing: every absence is reported
 
 
 def verify_fixity(archive: Archive, object_ids: Iterable[str] | None = None, *, algorithm: str = "sm3",

@@ -95,18 +95,19 @@ def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) 
     return write_record(archive, _intents_dir(archive), data)
 
 
-def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Intent:
+def write_record(archive: Archive, directory: Path, data: dict[str, Any], name: str | None = None) -> Intent:
     """Write an intent file durably and atomically, owned (locked) by this process.
 
     A torn intent is never read as a whole one (it is renamed into place only once written), and
     the lock is taken before the rename, so no recovery can claim the intent while its writer
     lives. Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a
-    directory of their own, because recovery resolves them differently.
+    directory of their own, because recovery resolves them differently. ``name`` (default: a fresh
+    uuid) lets a writer find its own intent again (a destruction has one per item).
     """
     directory.mkdir(parents=True, exist_ok=True)
     if archive.owner is not None:  # the process lock that workers on other machines test (recover_orphans)
         data = {**data, "owner_token": archive.owner.token}
-    path = directory / f"{uuid.uuid4().hex}.json"
+    path = directory / (name or f"{uuid.uuid4().hex}.json")
     tmp = path.with_suffix(".tmp")
     handle = open(tmp, "w+b")  # noqa: SIM115 - held (locked) until the intent is cleared
     try:
@@ -184,6 +185,7 @@ def recover(archive: Archive, *, idle: bool = True) -> dict[str, Any]:
     done["audit_synced"] = _sync_audit(archive, full=bool(resolved))
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
     done["live_intents"] += done["changes"].get("live", 0)
+    done["destructions"] = _recover_destructions(archive)
     if idle:
         done["staging_removed"] = archive.store.clean_staging() + _remove_torn_intents(archive)
         for stale in (archive.settings.staging_dir / "owners").glob("*.lock"):  # idle: no owner is alive
@@ -299,6 +301,16 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
     from lantai.services.changes import recover_changes
 
     return recover_changes(archive)
+
+
+def _recover_destructions(archive: Archive) -> dict[str, Any]:
+    """Finish destructions a crash interrupted (each has an intent per item; see services.destruction)."""
+    directory = archive.settings.staging_dir / "intents-destroy"
+    if not directory.is_dir() or not any(directory.glob("*.json")):
+        return {"resumed": [], "failed": []}
+    from lantai.services.destruction import resume_intents
+
+    return resume_intents(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
 from lantai.errors import LantaiError
+from lantai.services.catalogue import PENDING_DESTRUCTION as WITHDRAWN  # 待销毁: in no search
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -145,9 +146,13 @@ def index_items(session: Session, store: Any, home: Path, items: Iterable[Item |
     session.flush()
     conn = session.connection()
     bodies = bodies or {}
+    withdrawn = [item.record_id for item in items if getattr(item, "status", "") == WITHDRAWN]
     entries = [entry_for(item, bodies[item.record_id] if item.record_id in bodies else stored_text(store, item.record_id))
-               for item in items]
-    return bool(_guarded(home, conn).upsert(conn, entries))
+               for item in items if item.record_id not in withdrawn]
+    guarded = _guarded(home, conn)
+    if withdrawn and not guarded.delete(conn, withdrawn):  # 待销毁: found by no search
+        return False
+    return bool(guarded.upsert(conn, entries)) if entries else True
 
 
 def iter_entries(archive: Archive) -> Iterator[Any]:
@@ -161,12 +166,14 @@ def iter_entries(archive: Archive) -> Iterator[Any]:
     while True:
         with archive.engine.connect() as conn, Session(bind=conn) as session:
             items = session.scalars(select(Item).where(Item.id > last).order_by(Item.id).limit(PAGE)).all()
+            page_end = items[-1].id if items else last
             session.expunge_all()
         for item in items:
-            yield entry_for(item, stored_text(archive.store, item.record_id))
+            if item.status != WITHDRAWN:
+                yield entry_for(item, stored_text(archive.store, item.record_id))
         if len(items) < PAGE:
             return
-        last = items[-1].id
+        last = page_end
 
 
 def entries_for(archive: Archive, record_ids: list[str]) -> list[Any]:
@@ -174,7 +181,7 @@ def entries_for(archive: Archive, record_ids: list[str]) -> list[Any]:
     with archive.engine.connect() as conn, Session(bind=conn) as session:
         items = session.scalars(select(Item).where(Item.record_id.in_(record_ids)).order_by(Item.id)).all()
         session.expunge_all()
-    return [entry_for(item, stored_text(archive.store, item.record_id)) for item in items]
+    return [entry_for(item, stored_text(archive.store, item.record_id)) for item in items if item.status != WITHDRAWN]
 
 
 def reindex(archive: Archive, progress: Any = None, workers: int = 1) -> int:

@@ -685,6 +685,36 @@ class OcflStore:
         if self.fsync:
             _fsync_dir(objdir)
 
+    def destroy_content(self, object_id: str, content_paths: list[str]) -> list[str]:
+        """Delete these content files of every version of an object: the one place bytes are destroyed.
+
+        Only a destruction (:mod:`lantai.services.destruction`) calls this, after the object's
+        tombstone version naming each path and its digests has been committed. Idempotent (a path
+        already gone is skipped, so a resumed destruction repeats it safely); returns the paths
+        deleted now. Empty directories left behind are removed (OCFL forbids them) and the object
+        directory is flushed. Replicas of the store are to hook in here, so nothing is deleted
+        from one copy and kept silently in another.
+        """
+        base = self.object_path(object_id)
+        deleted = []
+        for content_path in content_paths:
+            if not re.fullmatch(r"v[1-9]\d*/content/.+", content_path) or ".." in content_path.split("/"):
+                raise BadInput(f"非法的内容路径: {content_path!r}", f"illegal content path: {content_path!r}")
+            target = base / content_path
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"无法删除 {object_id} 的文件 {content_path}: {exc}",
+                                   f"cannot delete {content_path} of {object_id}: {exc}") from exc
+            deleted.append(content_path)
+        for version in self.version_dirs(base):
+            _remove_empty_dirs(base / version / "content")
+        if self.fsync and base.is_dir():
+            _fsync_tree(base)
+        return deleted
+
     def abort(self, staging_dir: Path) -> None:
         shutil.rmtree(staging_dir, ignore_errors=True)
 

@@ -35,6 +35,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("检索", "/search", (P.ITEM_READ,)),
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
+    ("鉴定", "/appraisal", (P.APPRAISE, P.ITEM_CLASSIFY, P.APPRAISE_APPROVE)),
+    ("销毁", "/destruction", (P.DESTROY, P.HOLD)),
     ("统计", "/statistics", (P.STATISTICS,)),
     ("保存", "/preservation", (P.PRESERVATION_READ,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
@@ -107,6 +109,7 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
 def install_web(app: FastAPI) -> Any:
     from lantai.web import (
         admin,
+        appraisal,
         arrange,
         audit,
         auth,
@@ -122,6 +125,6 @@ def install_web(app: FastAPI) -> Any:
     )
 
     for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs,
-                   preservation):
+                   preservation, appraisal):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -1,13 +1,13 @@
 """jobs: background work with state, progress, priority, attempts, result/error (issue #22 point 1)
 
 Revision ID: 0013_jobs
-Revises: 0009_carriers
+Revises: 0010_appraisal
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_jobs"
-down_revision = "0009_carriers"
+down_revision = "0010_appraisal"
 branch_labels = None
 depends_on = None
 
