@@ -33,6 +33,7 @@ from lantai.cli.eep import eep_app
 from lantai.cli.formats import formats_app
 from lantai.cli.inbox import watch_command
 from lantai.cli.keys import keys_app
+from lantai.cli.migrate import migrate_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
 from lantai.cli.use import use_app
@@ -57,7 +58,7 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
                       ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
                       ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
                       ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
-                      ("use", use_app)):
+                      ("use", use_app), ("migrate", migrate_app)):
     app.add_typer(_group, name=_name)
 app.command("check")(check_command)
 app.command("serve")(serve_command)
