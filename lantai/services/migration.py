@@ -225,7 +225,7 @@ def run(archive: Archive, actor: str, *, max_items: int | None = None, workers: 
         record_ids: list[str] | None = None, on_total: Callable[[int], None] | None = None,
         on_item: Callable[[ItemOutcome], None] | None = None) -> dict[str, Any]:
     """Migrate what :func:`plan` finds, item by item, on ``workers`` threads, within the bounds."""
-    if max_items is not None and max_items < 1 or workers is not None and not 1 <= workers <= 16:
+    if (max_items is not None and max_items < 1) or (workers is not None and not 1 <= workers <= 16):
         raise BadInput("--max-items 须为正数，--workers 须在 1–16 之间", "max-items must be positive, workers 1-16")
     started = time.monotonic()
     registry = load_registry(archive.settings)
