@@ -139,26 +139,18 @@ def image_to_pdfa(source: Path, title: str) -> Converted:
 
 
 def _image_pages(image: object) -> bytes:
-    """A PDF of the image's frames, written with pikepdf: one Flate RGB image per page and nothing
-    else (no font resources, which reportlab would add and PDF/A would want embedded)."""
-    import zlib
-
+    """A PDF of the image's frames: one lossless RGB image per page and nothing else (no font
+    resources, which reportlab would add and PDF/A would want embedded)."""
     import pikepdf
     from PIL import ImageSequence
+
+    from lantai.formats.access_pdf import add_image_page
 
     pdf = pikepdf.new()
     for frame in ImageSequence.Iterator(image):  # type: ignore[arg-type]
         dpi = frame.info.get("dpi") or (72, 72)
         x_dpi, y_dpi = (float(d) if d and float(d) > 1 else 72.0 for d in dpi[:2])
-        rgb = frame.convert("RGB")
-        width, height = rgb.width * 72 / x_dpi, rgb.height * 72 / y_dpi
-        picture = pikepdf.Stream(pdf, zlib.compress(rgb.tobytes(), 6), Type=pikepdf.Name.XObject,
-                                 Subtype=pikepdf.Name.Image, Width=rgb.width, Height=rgb.height,
-                                 ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
-                                 Filter=pikepdf.Name.FlateDecode)
-        page = pdf.add_blank_page(page_size=(width, height))
-        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=picture))
-        page.Contents = pdf.make_stream(f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode("ascii"))
+        add_image_page(pdf, frame, x_dpi, y_dpi)
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()

@@ -127,10 +127,22 @@ def migrated_sources(archive: Archive, record_id: str, stored: dict[str, Any] | 
     """Sources of the item that already have a rendition (from ``lantai/migrations.json``)."""
     if stored is not None and MIGRATIONS_PATH not in stored:
         return []
+    return list(renditions(archive, record_id))
+
+
+def rendition_of(archive: Archive, record_id: str, source: str) -> str | None:
+    """The migrated rendition of ``source`` in the item's head, if there is one."""
+    if MIGRATIONS_PATH not in {f.logical_path for f in archive.store.files(record_id)}:
+        return None
+    return renditions(archive, record_id).get(source)
+
+
+def renditions(archive: Archive, record_id: str) -> dict[str, str]:
+    """source → rendition for every migration the item records (empty when none)."""
     try:
-        return [m["source"] for m in json.loads(archive.store.read_bytes(record_id, MIGRATIONS_PATH))]
+        return {m["source"]: m["target"] for m in json.loads(archive.store.read_bytes(record_id, MIGRATIONS_PATH))}
     except (LantaiError, OSError, KeyError, ValueError):
-        return []
+        return {}
 
 
 def _failed_before(archive: Archive) -> dict[tuple[str, str], str]:
