@@ -49,9 +49,9 @@ def browse(principal: Reader, request: Request, archive: ArchiveDep, filters: Fi
 def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: RecordId) -> Response:
     item = items.item_detail(archive, principal, record_id)
     content = {f["logical_path"]: f for f in item["files"] if f["role"] == "content"}
-    principal = [content[p] for p in item["principal"] if p in content]
-    preview = next((f for f in principal if f["preview"] or f["rendition"]), None)  # the 正本, never the 处理单
-    ofd = next((f for f in principal if f["preview"] == "ofd"), None)
+    main = [content[p] for p in item["principal"] if p in content]
+    preview = next((f for f in main if f["preview"] or f["rendition"]), None)  # the 正本, never the 处理单
+    ofd = next((f for f in main if f["preview"] == "ofd"), None)
     return render(request, "item.html", {
         "item": item, "content": list(content.values()), "preview": preview, "ofd": ofd,
         "ofd_renderer": access_copies.ofd_renderer() is not None,
