@@ -86,7 +86,7 @@ def page_words(pdf: bytes, page: int = 0) -> list[tuple[str, float, float]]:
     """(text, x, y) of each text run on a page, as pypdf sees it."""
     runs: list[tuple[str, float, float]] = []
 
-    def visit(text: str, _cm, tm, _font, _size) -> None:  # noqa: ANN001
+    def visit(text: str, _cm, tm, _font, _size) -> None:
         if text.strip():
             runs.append((text.strip(), float(tm[4]), float(tm[5])))
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from tests.e2e.test_browser import login, shot
 
 
-def arranged_demo_item(world) -> str:  # noqa: ANN001
+def arranged_demo_item(world) -> str:
     from lantai.demo.generate import generate
     from lantai.domain.reference import EXCHANGE_FILE_NAME
     from lantai.services.arrange import arrange, current_reference, import_fonds
