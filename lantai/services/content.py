@@ -216,19 +216,28 @@ def ofd_renderer() -> Any:
     return None
 
 
-def ofd_pages(archive: Archive, principal: Principal, record_id: str, logical_path: str) -> int:
-    """How many pages an OFD content file has (for the page-by-page viewer)."""
-    from lantai.formats.ofd_render import page_count
-
+def page_total(archive: Archive, principal: Principal, record_id: str, logical_path: str) -> int:
+    """How many pages the page-by-page reader shows for a content file (OFD, PDF or rendition)."""
     require(principal, Permission.ITEM_DOWNLOAD)
-    if preview_kind(logical_path) != "ofd":
-        raise BadInput("只有 OFD 文件可以逐页阅览", "only OFD files have a page viewer")
     with archive.sessions() as session:
         item = visible_item(session, principal, record_id, full=True, method=Method.VIEW)
         if not any(f.logical_path == logical_path and f.role == "content" for f in item.files):
             raise NotFound(f"条目 {record_id} 中没有内容文件 {logical_path}", f"no content file {logical_path}")
-    with archive.store.open(record_id, logical_path) as fh:
-        return page_count(fh)
+    source, kind = renderable(archive, record_id, logical_path)
+    if kind == "image":
+        return 1
+    with archive.store.open(record_id, source) as fh:
+        if kind == "ofd":
+            from lantai.formats.ofd_render import page_count
+
+            return page_count(fh)
+        import pikepdf
+
+        try:
+            with pikepdf.open(fh) as pdf:
+                return len(pdf.pages)
+        except pikepdf.PdfError as exc:
+            raise ValidationFailed("文件不是可读的 PDF", f"not a readable PDF: {exc}", path=logical_path) from exc
 
 
 def _render_ofd(archive: Archive, principal: Principal, record_id: str, logical_path: str, page: int) -> bytes:

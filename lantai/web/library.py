@@ -78,13 +78,13 @@ def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId, 
     return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
 
 
-@router.get("/items/{record_id}/ofd")
-def ofd_viewer(principal: Downloader, request: Request, archive: ArchiveDep, record_id: RecordId, path: FilePath,
-               page: Annotated[int, Query(ge=1, le=500)] = 1) -> Response:
-    """OFD 正本逐页阅览: one watermarked page image at a time (page 1 with the 归档章)."""
-    pages = access_copies.ofd_pages(archive, principal, record_id, path)
-    return render(request, "ofd.html", {"record_id": record_id, "path": path, "page": min(page, pages),
-                                        "pages": pages})
+@router.get("/items/{record_id}/reader")
+def page_reader(principal: Downloader, request: Request, archive: ArchiveDep, record_id: RecordId, path: FilePath,
+                page: Annotated[int, Query(ge=1, le=500)] = 1) -> Response:
+    """逐页阅览 (the OFD 正本, and any PDF): one watermarked page image at a time, page 1 stamped."""
+    pages = access_copies.page_total(archive, principal, record_id, path)
+    return render(request, "reader.html", {"record_id": record_id, "path": path, "page": min(page, pages),
+                                           "pages": pages, "ofd": path.lower().endswith(".ofd")})
 
 
 @router.get("/items/{record_id}/pages/{page}.png")

@@ -72,7 +72,7 @@ def test_the_item_page_previews_the_principal_document_not_the_handling_form(wor
     assert page.status_code == 200
     frame = re.search(r'<iframe class="pdf" title="正本预览" src="([^"]+)"', page.text)
     assert frame and urlq(PDF) in frame.group(1) and urlq(FORM) not in frame.group(1)
-    assert f"/items/{item.record_id}/ofd?path={urlq(OFD)}" in page.text  # the OFD 正本's page viewer is linked
+    assert f"/items/{item.record_id}/reader?path={urlq(OFD)}" in page.text  # the OFD 正本's page viewer is linked
     assert urlq(FORM) in page.text  # the 处理单 is still there for whoever asks for it by name
 
 
@@ -149,7 +149,7 @@ def test_the_ofd_principal_is_an_access_pdf_with_stamp_and_seal(world: World, ar
 def test_the_ofd_page_viewer_renders_each_page(world: World, arranged) -> None:
     item = cleared(arranged)
     client = world.session_client("archivist")
-    viewer = client.get(f"/items/{item.record_id}/ofd?path={quote(OFD)}&page=2")
+    viewer = client.get(f"/items/{item.record_id}/reader?path={quote(OFD)}&page=2")
     assert viewer.status_code == 200 and "第 2 页，共" in viewer.text
     assert f"/items/{item.record_id}/pages/2.png?path={urlq(OFD)}" in viewer.text
     first = client.get(f"/items/{item.record_id}/pages/1.png?path={quote(OFD)}")
@@ -158,7 +158,9 @@ def test_the_ofd_page_viewer_renders_each_page(world: World, arranged) -> None:
     assert Image.open(io.BytesIO(first.content)).size == (794, 1123)
     top = Image.open(io.BytesIO(first.content)).convert("RGB").crop((250, 15, 544, 90))
     assert sum(1 for r, g, b in top.getdata() if r > 170 and g < 90 and b < 90) > 200  # the red 归档章 on page 1
-    assert client.get(f"/items/{item.record_id}/ofd?path={quote(PDF)}").status_code == 400
+    pdf_reader = client.get(f"/items/{item.record_id}/reader?path={quote(PDF)}")  # a PDF reads page by page too
+    assert pdf_reader.status_code == 200 and f"/items/{item.record_id}/pages/1.png?path={urlq(PDF)}" in pdf_reader.text
+    assert client.get(f"/items/{item.record_id}/reader?path={quote(FORM)}&page=1").status_code == 200  # asked for by name
 
 
 def test_print_is_its_own_method_in_the_use_register(world: World, arranged) -> None:
