@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from lantai.domain.clock import in_beijing
+from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.services.users import Principal
 
@@ -77,6 +78,8 @@ STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", 
                  "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
 templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
+templates.env.globals["P_EXPORT"] = P.EXPORT
+templates.env.filters["retention_label"] = retention_label
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
