@@ -165,6 +165,21 @@ class Settings(BaseSettings):
         """The trusted proxies one by one (empty: no proxy is trusted)."""
         return tuple(p for p in (self.trusted_proxies or "").split(",") if p)
 
+    migration_registry: Path | None = Field(
+        None,
+        description="TOML file of the format migration registry (格式迁移登记表: source PUID → target, tool, "
+        "parameters); default: the registry shipped in lantai/domain/data/migration.toml.",
+    )
+    migration_timeout: float = Field(
+        300.0, gt=0,
+        description="Seconds one conversion may run; then its tool (LibreOffice) is killed, the migration is "
+        "recorded as failed and the original stays as it is.",
+    )
+    migration_workers: int = Field(
+        2, ge=1, le=16,
+        description="Conversions lantai migrate run performs at once (each LibreOffice with its own user profile).",
+    )
+
     audit_checkpoint_dir: Path | None = Field(
         None,
         description="Second location for signed audit-chain checkpoints (SM2, the archive key); default "

@@ -37,7 +37,7 @@ PG_ENV = "LANTAI_TEST_DATABASE_URL"
 # clamd per test session (per xdist worker): ``real_clamd`` below, autouse in tests/integration
 # and tests/api. Only tests of ingest mechanics on synthetic bytes (throughput, crash trials,
 # atomicity) switch the profile off, explicitly, with the ``ingest_profile_off`` fixture.
-REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared", "s3")
+REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared", "s3", "libreoffice")
 REQUIRE_REAL_ENV = "LANTAI_REQUIRE_REAL"
 
 
@@ -120,8 +120,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
-    """With LANTAI_REQUIRE_REAL=1 (CI), a skipped test that needs clamd, Chromium, PostgreSQL or
-    ../shared is a failure: CI must never pass while the real components went untested."""
+    """With LANTAI_REQUIRE_REAL=1 (CI), a skipped test that needs clamd, Chromium, PostgreSQL,
+    LibreOffice or ../shared is a failure: CI must never pass while the real components went untested."""
     outcome = yield
     report = outcome.get_result()
     if not report.skipped or os.environ.get(REQUIRE_REAL_ENV) != "1":

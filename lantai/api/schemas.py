@@ -153,6 +153,8 @@ class FileOut(BaseModel):
     document_id: str
     format: str
     preview: str | None = None
+    principal: bool = Field(False, description="正本（文档主从声明 主文档）的文件")
+    rendition: str | None = Field(None, description="格式迁移生成的 PDF/A 版本（利用副本由其生成）")
 
 
 class VersionOut(BaseModel):
@@ -207,6 +209,7 @@ class ItemDetail(ItemSummary):
     metadata: list[MetadataGroup]
     checks: list[CheckReport]
     fixity: FixityStatus | None
+    principal: list[str] = Field(default_factory=list, description="正本的内容文件，预览优先者在前；处理单不在其中")
 
 
 class FacetValue(BaseModel):

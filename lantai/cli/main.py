@@ -37,6 +37,7 @@ from lantai.cli.formats import formats_app
 from lantai.cli.inbox import watch_command
 from lantai.cli.jobs import doctor_command, jobs_app, worker_command
 from lantai.cli.keys import keys_app
+from lantai.cli.migrate import migrate_app
 from lantai.cli.preservation import fixity_app, replicas_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
@@ -64,7 +65,7 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
                       ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
                       ("use", use_app), ("backup", backup_app), ("carrier", carrier_app), ("jobs", jobs_app),
                       ("replicas", replicas_app), ("fixity", fixity_app), ("check", check_app),
-                      ("appraise", appraise_app), ("hold", hold_app)):
+                      ("appraise", appraise_app), ("hold", hold_app), ("migrate", migrate_app)):
     app.add_typer(_group, name=_name)
 app.command("serve")(serve_command)
 app.command("watch")(watch_command)

@@ -17,11 +17,13 @@ from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen import canvas
 from reportlab.pdfgen.canvas import _digester
 
-from lantai.demo import fonts, pdfa
+from lantai.demo import fonts
 from lantai.demo.page import PAGE_HEIGHT, PAGE_WIDTH, Layout, Page, Picture
+from lantai.formats import pdfa_write as pdfa
 
 MM = 72 / 25.4
 CREATOR = "Lantai demo generator"
+PRODUCER = "Lantai demo generator (reportlab, pikepdf)"
 SEAL_MASK = [235, 255, 235, 255, 235, 255]  # colour key: near-white is see-through (a list, as drawImage names it)
 rl_config.useA85 = 0  # ASCII85 is pure Python in reportlab 5 and dominated image output time
 
@@ -29,7 +31,7 @@ rl_config.useA85 = 0  # ASCII85 is pure Python in reportlab 5 and dominated imag
 def render_pdf(layout: Layout, *, created: str | None = None) -> bytes:
     """PDF/A-2b bytes of ``layout``; ``created`` (ISO date-time) makes the output reproducible."""
     return pdfa.to_pdfa(_draw(layout), layout.title, layout.author, created=created, subject=layout.subject,
-                        keywords=layout.keywords)
+                        keywords=layout.keywords, producer=PRODUCER)
 
 
 def _draw(layout: Layout) -> bytes:

@@ -32,7 +32,7 @@ import contextlib
 import io
 import math
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -793,6 +793,27 @@ def render_page(ofd_path: Source, page_index: int = 0, dpi: float = 96) -> Image
             return _render(_Package(zf), page_index, dpi)[0]
 
     return _guarded("render_page", work)
+
+
+def render_pages(ofd_path: Source, each: Callable[[int, Image.Image], None], dpi: float = 96,
+                 max_pages: int = 2000) -> int:
+    """Every page of the first document, in order, handed to ``each(index, image)`` one at a time
+    (the package is opened and its resources parsed once; one page image is held at a time).
+    Returns the page count; same errors as :func:`render_page`."""
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise OfdRenderError(f"分辨率须在 {MIN_DPI}–{MAX_DPI} dpi 之间", f"dpi must be {MIN_DPI}-{MAX_DPI}")
+
+    def work() -> int:
+        with _open(ofd_path) as zf:
+            package = _Package(zf)
+            count = len(package.pages)
+            if count > max_pages:
+                raise OfdRenderError(f"OFD 页数过多（{count} 页）", f"too many pages ({count})")
+            for index in range(count):
+                each(index, _render(package, index, dpi)[0])
+            return count
+
+    return int(_guarded("render_pages", work))
 
 
 def render_page_png(source: Source, page: int = 1, dpi: float = 96) -> bytes:

@@ -48,21 +48,30 @@ def watermark_pdf(source: IO[bytes], text: str, out: IO[bytes], _suffix: str = "
     """Stamp every page with ``text`` (one overlay per distinct page size)."""
     import pikepdf
 
-    overlays: dict[tuple[int, int], Any] = {}
-    keep = []
     with pikepdf.open(source) as pdf:
-        for page in pdf.pages:
-            box = [float(v) for v in page.mediabox]
-            size = (round(box[2] - box[0]), round(box[3] - box[1]))
-            if size not in overlays:
-                overlay = pikepdf.open(io.BytesIO(_overlay_pdf(size[0], size[1], text)))
-                keep.append(overlay)
-                overlays[size] = overlay.pages[0]
-            page.add_overlay(overlays[size])
-        pdf.docinfo["/LantaiWatermark"] = pikepdf.String(text)
+        keep = watermark_pages(pdf, text)
         pdf.save(out)
     for overlay in keep:
         overlay.close()
+
+
+def watermark_pages(pdf: Any, text: str) -> list[Any]:
+    """Overlay every page of an open pikepdf document; returns the overlay documents, which must
+    stay open until ``pdf`` is saved."""
+    import pikepdf
+
+    overlays: dict[tuple[int, int], Any] = {}
+    keep = []
+    for page in pdf.pages:
+        box = [float(v) for v in page.mediabox]
+        size = (round(box[2] - box[0]), round(box[3] - box[1]))
+        if size not in overlays:
+            overlay = pikepdf.open(io.BytesIO(_overlay_pdf(size[0], size[1], text)))
+            keep.append(overlay)
+            overlays[size] = overlay.pages[0]
+        page.add_overlay(overlays[size])
+    pdf.docinfo["/LantaiWatermark"] = pikepdf.String(text)
+    return keep
 
 
 def watermark_image(source: IO[bytes], text: str, out: IO[bytes], suffix: str) -> None:

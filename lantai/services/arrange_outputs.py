@@ -21,6 +21,8 @@ from lantai.errors import BadInput
 from lantai.services.archive import Archive
 from lantai.services.arrange_plan import arrangement_of, load_scope
 from lantai.services.arrange_reference import current_reference
+from lantai.services.catalogue import METADATA_PATH
+from lantai.services.content import principal_files
 
 
 def _class_order(fonds: Fonds) -> Callable[[Arrangement], tuple[Any, ...]]:
@@ -104,7 +106,7 @@ def _record_ids(session: Session, entries: list[Any]) -> list[str]:
 # -- 归档章 --------------------------------------------------------------------------------------
 
 def stamp_item(archive: Archive, record_id: str, target: Path, *, actor: str) -> dict[str, Any]:
-    """An access copy of the item's first PDF with the 归档章; the stored original is only read."""
+    """An access copy of the item's 正本 (PDF) with the 归档章; the stored original is only read."""
     from lantai.formats.stamp import StampFields, page_count, stamp_access_copy
 
     a = arrangement_of(archive, record_id)
@@ -112,19 +114,21 @@ def stamp_item(archive: Archive, record_id: str, target: Path, *, actor: str) ->
     fonds = reference.get_fonds(a.fonds_code)
     with archive.sessions() as session:
         item = session.scalar(select(Item).where(Item.record_id == record_id))
-        pdfs = [f for f in session.scalars(select(ItemFile).where(ItemFile.item_id == item.id, ItemFile.role == "content")
-                                           .order_by(ItemFile.logical_path)) if f.logical_path.lower().endswith(".pdf")]
+        content = [f.logical_path for f in session.scalars(select(ItemFile).where(ItemFile.item_id == item.id,
+                                                                                   ItemFile.role == "content"))]
+    pdfs = [p for p in principal_files(archive.store.read_bytes(record_id, METADATA_PATH), content)
+            if p.lower().endswith(".pdf")]  # the 正本, never the 处理单
     if not pdfs:
         raise BadInput(f"{record_id} 没有 PDF 内容文件，无法加盖归档章", f"{record_id} has no PDF content file to stamp")
     source = next(archive.store.content_path(record_id, s.content_path) for s in archive.store.files(record_id)
-                  if s.logical_path == pdfs[0].logical_path)
+                  if s.logical_path == pdfs[0])
     org = fonds.organisation(a.organisation).name if a.organisation else ""
     pages = item.page_count or page_count(source)
     fields = StampFields(a.fonds_code, a.year, str(a.item_number).zfill(_rule_width(reference, fonds, a.category)),
                          retention_label(a.retention), pages, org)
     stamp_access_copy(source, target, fields)
-    archive.audit.append(actor, "item.stamped_copy", record_id, {"file": pdfs[0].logical_path, "archival_code": a.archival_code})
-    return {"record_id": record_id, "archival_code": a.archival_code, "source": pdfs[0].logical_path, "file": str(target)}
+    archive.audit.append(actor, "item.stamped_copy", record_id, {"file": pdfs[0], "archival_code": a.archival_code})
+    return {"record_id": record_id, "archival_code": a.archival_code, "source": pdfs[0], "file": str(target)}
 
 
 def _rule_width(reference: ReferenceData, fonds: Fonds, category: str) -> int:

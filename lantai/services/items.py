@@ -19,8 +19,9 @@ from lantai.formats.safexml import local_name, parse_xml
 from lantai.services.access import not_found, require, visible_item
 from lantai.services.archive import Archive
 from lantai.services.catalogue import INGEST_RECORD_PATH, METADATA_PATH, _plain
-from lantai.services.content import preview_kind
+from lantai.services.content import preview_kind, principal_files
 from lantai.services.fixity import verify_fixity
+from lantai.services.migration import renditions
 from lantai.services.users import Principal
 
 
@@ -72,10 +73,23 @@ def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[
         data["files"] = [f for f in data["files"] if listed_to(principal, f["logical_path"], f["role"])]
         data["fixity"] = _fixity_status(session, record_id)
         data["preservation"] = _copies(session, record_id)
-    data["metadata"] = metadata_groups(_read_or_none(archive, record_id, METADATA_PATH))
+    metadata = _read_or_none(archive, record_id, METADATA_PATH)
+    data["metadata"] = metadata_groups(metadata)
     data["checks"] = check_reports(archive, record_id)
+    _access_views(archive, record_id, data, metadata)
     archive.audit.append(principal.username, "item.viewed", record_id, {"via": principal.via})
     return data
+
+
+def _access_views(archive: Archive, record_id: str, data: dict[str, Any], metadata: bytes | None) -> None:
+    """What a reader can open of each content file: ``principal`` lists the 正本's files (best to
+    preview first); a file no browser shows gets ``rendition``, its migrated PDF/A, when one exists."""
+    content = [f["logical_path"] for f in data["files"] if f["role"] == "content"]
+    data["principal"] = principal_files(metadata, content)
+    made = renditions(archive, record_id)
+    for f in data["files"]:
+        f["rendition"] = made.get(f["logical_path"]) if f["role"] == "content" and not f["preview"] else None
+        f["principal"] = f["logical_path"] in data["principal"]
 
 
 def _read_or_none(archive: Archive, record_id: str, path: str) -> bytes | None:

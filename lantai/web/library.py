@@ -48,11 +48,13 @@ def browse(principal: Reader, request: Request, archive: ArchiveDep, filters: Fi
 @router.get("/items/{record_id}")
 def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: RecordId) -> Response:
     item = items.item_detail(archive, principal, record_id)
-    content = [f for f in item["files"] if f["role"] == "content"]
-    preview = next((f for f in content if f["preview"] == "pdf"), None) or next(
-        (f for f in content if f["preview"]), None)
+    content = {f["logical_path"]: f for f in item["files"] if f["role"] == "content"}
+    main = [content[p] for p in item["principal"] if p in content]
+    preview = next((f for f in main if f["preview"] or f["rendition"]), None)  # the 正本, never the 处理单
+    ofd = next((f for f in main if f["preview"] == "ofd"), None)
     return render(request, "item.html", {
-        "item": item, "content": content, "preview": preview, "ofd_renderer": access_copies.ofd_renderer() is not None,
+        "item": item, "content": list(content.values()), "preview": preview, "ofd": ofd,
+        "ofd_renderer": access_copies.ofd_renderer() is not None,
         "can_download": principal.can(Permission.ITEM_DOWNLOAD), "can_check": principal.can(Permission.CHECK_RUN),
         "can_classify": principal.can(Permission.ITEM_CLASSIFY), "can_export": principal.can(Permission.EXPORT),
         "clearances": CLEARANCES,
@@ -74,6 +76,15 @@ def download(principal: Downloader, archive: ArchiveDep, record_id: RecordId, pa
 def print_copy(principal: Downloader, archive: ArchiveDep, record_id: RecordId, path: FilePath) -> Response:
     """打印: the watermarked PDF opened for printing, registered as a use of its own (利用方式 打印)."""
     return access_copy_response(access_copies.access_copy(archive, principal, record_id, path, Method.PRINT), "inline")
+
+
+@router.get("/items/{record_id}/reader")
+def page_reader(principal: Downloader, request: Request, archive: ArchiveDep, record_id: RecordId, path: FilePath,
+                page: Annotated[int, Query(ge=1, le=500)] = 1) -> Response:
+    """逐页阅览 (the OFD 正本, and any PDF): one watermarked page image at a time, page 1 stamped."""
+    pages = access_copies.page_total(archive, principal, record_id, path)
+    return render(request, "reader.html", {"record_id": record_id, "path": path, "page": min(page, pages),
+                                           "pages": pages, "ofd": path.lower().endswith(".ofd")})
 
 
 @router.get("/items/{record_id}/pages/{page}.png")

@@ -444,6 +444,8 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                  item=True),
     ("GET", "/items/{record_id}/print"): Case(lambda c: c.client.get(f"/items/{ITEM}/print", params=CONTENT),
                                               item=True),
+    ("GET", "/items/{record_id}/reader"): Case(lambda c: c.client.get(f"/items/{ITEM}/reader", params=CONTENT),
+                                               item=True),
     ("GET", "/items/{record_id}/pages/{page}.png"): Case(lambda c: c.client.get(f"/items/{ITEM}/pages/1.png",
                                                                                 params=CONTENT), item=True),
     ("POST", "/items/{record_id}/checks"): Case(lambda c: c.client.post(f"/items/{ITEM}/checks"), item=True),

@@ -7,7 +7,8 @@ from lantai.cli.main import app
 
 EXPECTED = {"init", "ingest", "show", "verify", "rebuild", "audit", "check", "serve", "watch", "keys", "eep",
             "formats", "search", "arrange", "retention", "export", "stamp", "fonds", "schedule", "transfer",
-            "bag", "users", "demo", "version", "use", "jobs", "worker", "doctor", "appraise", "hold", "destroy"}
+            "bag", "users", "demo", "version", "use", "jobs", "worker", "doctor", "appraise", "hold", "destroy",
+            "migrate"}
 
 
 def test_every_area_is_a_command() -> None:

@@ -80,3 +80,34 @@ def test_refusals(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a pdf")
     with pytest.raises(BadInput):
         stamp_access_copy(bogus, tmp_path / "c.pdf", FIELDS)
+
+
+LONG = StampFields("Z109", 2025, "0007", "定期30年", 12, "青禾区人民政府办公室综合信息科（机要保密室）")
+
+
+@pytest.mark.parametrize("size", [A4, (297.6, 419.5), (150.0, 200.0)])  # A4, A6, a tiny page
+def test_cells_fit_their_text_and_the_stamp_stays_on_the_page(size: tuple[float, float]) -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from lantai.formats.stamp import _font_name, layout
+
+    fitted = layout(LONG, *size)
+    x0, y0, x1, y1 = fitted.box
+    assert 0 <= x0 < x1 <= size[0] and 0 <= y0 < y1 <= size[1]
+    assert abs((x1 - x0) - fitted.width) < 0.01
+    for col in range(3):
+        for row in LONG.grid():
+            assert stringWidth(row[col], _font_name(), fitted.font_size) <= fitted.widths[col], (row[col], col)
+    short = layout(FIELDS, *A4)
+    assert short.font_size == 10 and min(short.widths) >= 12 * 72 / 25.4  # a short stamp keeps its paper size
+
+
+def test_the_stamp_moves_to_a_blank_corner_when_the_top_centre_is_written_on() -> None:
+    from lantai.formats.stamp import layout
+
+    width, height = A4
+    centre = layout(FIELDS, width, height).box
+    moved = layout(FIELDS, width, height, blank=lambda box: box != centre).box
+    assert moved[0] > width / 2  # top right
+    nowhere = layout(FIELDS, width, height, blank=lambda box: False).box
+    assert nowhere == centre  # nothing blank: where DA/T 22-2015 puts it

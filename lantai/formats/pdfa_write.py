@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import pikepdf
 
-PRODUCER = "Lantai demo generator (reportlab, pikepdf)"
+PRODUCER = "Lantai (reportlab, pikepdf)"
 
 
 @lru_cache(maxsize=1)
@@ -31,12 +31,13 @@ def srgb_profile() -> bytes:
 
 
 def to_pdfa(data: bytes, title: str, author: str, *, created: str | None = None, subject: str = "",
-            keywords: str = "") -> bytes:
+            keywords: str = "", producer: str = PRODUCER) -> bytes:
+    """``data`` (a PDF reportlab wrote with embedded fonts) with what a PDF/A-2b claim needs."""
     moment = datetime.fromisoformat(created) if created else datetime(2000, 1, 1)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         _output_intent(pdf)
-        _info(pdf, title, author, subject, keywords, moment)
-        _xmp(pdf, title, author, subject, keywords, moment)
+        _info(pdf, title, author, subject, keywords, moment, producer)
+        _xmp(pdf, title, author, subject, keywords, moment, producer)
         out = io.BytesIO()
         # reportlab already deflated every stream; recompressing costs 25 ms and saves nothing
         pdf.save(out, deterministic_id=True, compress_streams=False, min_version="1.7")
@@ -58,10 +59,11 @@ def _pdf_date(moment: datetime) -> str:
     return moment.strftime("D:%Y%m%d%H%M%S+08'00'")
 
 
-def _info(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str, moment: datetime) -> None:
+def _info(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str, moment: datetime,
+          producer: str) -> None:
     info = pikepdf.Dictionary(
-        Title=pikepdf.String(title), Author=pikepdf.String(author), Creator=pikepdf.String(PRODUCER),
-        Producer=pikepdf.String(PRODUCER), CreationDate=pikepdf.String(_pdf_date(moment)),
+        Title=pikepdf.String(title), Author=pikepdf.String(author), Creator=pikepdf.String(producer),
+        Producer=pikepdf.String(producer), CreationDate=pikepdf.String(_pdf_date(moment)),
         ModDate=pikepdf.String(_pdf_date(moment)),
     )
     if subject:
@@ -71,7 +73,8 @@ def _info(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str
     pdf.trailer.Info = pdf.make_indirect(info)
 
 
-def _xmp(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str, moment: datetime) -> None:
+def _xmp(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str, moment: datetime,
+         producer: str) -> None:
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S+08:00")
     with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
         meta["pdfaid:part"] = "2"
@@ -82,8 +85,8 @@ def _xmp(pdf: pikepdf.Pdf, title: str, author: str, subject: str, keywords: str,
             meta["dc:description"] = subject
         if keywords:
             meta["pdf:Keywords"] = keywords
-        meta["pdf:Producer"] = PRODUCER
-        meta["xmp:CreatorTool"] = PRODUCER
+        meta["pdf:Producer"] = producer
+        meta["xmp:CreatorTool"] = producer
         meta["xmp:CreateDate"] = stamp
         meta["xmp:ModifyDate"] = stamp
         meta["xmp:MetadataDate"] = stamp
