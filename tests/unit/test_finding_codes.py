@@ -25,7 +25,7 @@ from lantai.checks import registry
 
 SOURCE = Path(lantai.__file__).parent
 CODE_SHAPE = re.compile(r"^(eep|bag|cert|ofd|pdf|receipt|yj|image|office|package|check)-[a-z0-9-]+$")
-NOT_CODES = {"bag-info.txt"}  # file names that look like codes
+NOT_CODES = {"bag-info.txt", "image-pdfa"}  # file names and tool names that look like codes
 # Which positional arguments of a module's finding helpers are (code, variant); None: fixed code.
 HELPERS: dict[str, dict[str, tuple[int | str, int]]] = {
     "*": {"finding": (0, 2), "fail": (0, 2), "_fatal": (0, 1)},
