@@ -12,6 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 AUDIT_ACTIONS: dict[str, str] = {
+    "access.csrf_failed": "表单校验失败（拒绝）",
+    "access.denials_suppressed": "拒绝记录已合并",
+    "access.denied": "越权访问（拒绝）",
+    "access.not_found": "访问不存在或不可见的对象",
+    "access.unauthenticated": "未登录访问（拒绝）",
     "archive.init": "初始化档案库",
     "arrange.applied": "整理方案生效",
     "arrange.assigned": "编定档号",
@@ -91,12 +96,15 @@ DETAIL_KEYS: dict[str, str] = {
     "year": "年度", "fonds": "全宗", "username": "用户名", "roles": "角色", "clearance": "密级权限",
     "name": "名称", "scopes": "权限范围", "request_id": "申请号", "grant_id": "授权号", "purpose": "目的",
     "approve": "同意", "target": "对象", "title": "题名", "record_id": "电子文件号", "count": "数量",
+    "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
+    "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
 ARRANGEMENT_STATES: dict[str, str] = {"draft": "已整理（未归档）", "filed": "已归档"}
-VALUES: dict[str, str] = {"session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否"}
+VALUES: dict[str, str] = {"session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
+                          "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
 
 
 def audit_action(code: str) -> str:
@@ -138,7 +146,13 @@ def detail_value(value: Any) -> str:
 
 def readable_details(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An audit entry's details as (label, value) pairs, in the order they were written."""
-    return [(detail_key(k), detail_value(v)) for k, v in (details or {}).items() if v not in (None, "", [], {})]
+    return [(detail_key(k), retention_basis(v) if k == "retention_source" and isinstance(v, str) else detail_value(v))
+            for k, v in (details or {}).items() if v not in (None, "", [], {})]
+
+
+def target_label(target: str) -> str:
+    """An audit entry's object: record ids and user names as they are, a few fixed words in Chinese."""
+    return VALUES.get(target, target)
 
 
 def version_note(message: str) -> str:

@@ -8,7 +8,7 @@
     var values = data.facets[facet].values;
     new Chart(document.getElementById(id), {
       type: "bar",
-      data: { labels: values.map(function (v) { return v.value === "" ? "（空）" : String(v.value); }),
+      data: { labels: values.map(function (v) { return v.name || (v.value === "" ? "（空）" : String(v.value)); }),
               datasets: [{ label: "件数", data: values.map(function (v) { return v.count; }), backgroundColor: red }] },
       options: { indexAxis: horizontal ? "y" : "x", plugins: { legend: { display: false } } }
     });
