@@ -9,6 +9,7 @@ instead of breaking a page. Pure data, no I/O.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 AUDIT_ACTIONS: dict[str, str] = {
@@ -96,6 +97,14 @@ DETAIL_KEYS: dict[str, str] = {
     "year": "年度", "fonds": "全宗", "username": "用户名", "roles": "角色", "clearance": "密级权限",
     "name": "名称", "scopes": "权限范围", "request_id": "申请号", "grant_id": "授权号", "purpose": "目的",
     "approve": "同意", "target": "对象", "title": "题名", "record_id": "电子文件号", "count": "数量",
+    "actual_bytes": "实际字节数", "actual_items": "实际件数", "declared_bytes": "登记字节数", "declared_items": "登记件数",
+    "archive_name": "档案馆名称", "code": "代码", "message": "说明", "pending_roles": "待批准角色", "service": "服务账号",
+    "corrections": "更正记录", "file": "文件", "rows": "行数", "seq": "序号",
+    "token_id": "令牌编号", "days": "有效天数", "display_name": "姓名", "active": "启用",
+    "service_approved_by": "服务账号批准人", "manifest_sm3": "清单 SM3", "directory": "目录", "virus_scan": "病毒扫描",
+    "scanned": "已扫描", "infected": "感染", "unscanned": "未扫描", "fixity_files": "固定性校验文件数",
+    "packages_verified": "已校验包数", "filters": "筛选条件", "transfer_id": "移交编号", "fonds_code": "全宗号",
+    "retention_period": "保管期限", "grant": "授权", "until": "有效期至", "methods": "利用方式", "decision": "决定",
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
@@ -103,7 +112,12 @@ DETAIL_KEYS: dict[str, str] = {
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
 ARRANGEMENT_STATES: dict[str, str] = {"draft": "已整理（未归档）", "filed": "已归档"}
-VALUES: dict[str, str] = {"session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
+SCOPES: dict[str, str] = {"read": "读取", "submit": "提交归档", "write": "业务操作", "audit": "审计", "admin": "系统管理"}
+CHECK_STAGES: dict[str, str] = {"gd": "归档", "yj": "移交", "bc": "保存", "jc": "接收"}
+SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
+                                     "processing": "处理中", "complete": "批次完成", "partial": "部分接收",
+                                     "pending": "等待处理", "failed": "失败"}
+VALUES: dict[str, str] = {**SUBMISSION_STATUS, "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
                           "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
 
 
@@ -127,6 +141,9 @@ def retention_basis(source: str) -> str:
     return source
 
 
+LONG_TEXT = 300  # a whole document kept in the chain (参考数据) is not shown on one line
+
+
 def detail_value(value: Any) -> str:
     """A detail value as one readable line (lists joined, booleans and known codes in Chinese)."""
     if isinstance(value, bool):
@@ -141,13 +158,50 @@ def detail_value(value: Any) -> str:
             return message
         return "，".join(f"{detail_key(k)}：{detail_value(v)}" for k, v in value.items())
     text = str(value)
+    if len(text) > LONG_TEXT:
+        return f"（{len(text)} 字符的文本，见导出的审计链）"
     return VALUES.get(text, AUDIT_ACTIONS.get(text, text))
 
 
 def readable_details(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An audit entry's details as (label, value) pairs, in the order they were written."""
-    return [(detail_key(k), retention_basis(v) if k == "retention_source" and isinstance(v, str) else detail_value(v))
-            for k, v in (details or {}).items() if v not in (None, "", [], {})]
+    return [(detail_key(k), _special(k, v) or detail_value(v)) for k, v in (details or {}).items()
+            if v not in (None, "", [], {})]
+
+
+def _special(key: str, value: Any) -> str:
+    """Details whose values are codes of their own kind: 保管期限依据, token scopes."""
+    if key == "retention_source" and isinstance(value, str):
+        return retention_basis(value)
+    if key == "scopes":
+        names = value.split(",") if isinstance(value, str) else list(value)
+        return "、".join(SCOPES.get(n.strip(), n.strip()) for n in names)
+    return ""
+
+
+PROPERTIES: dict[str, str] = {"authenticity": "真实性", "integrity": "完整性", "usability": "可用性", "security": "安全性"}
+
+
+def check_code(code: str) -> str:
+    """A DA/T 70 check as people cite it: ``gd 4-1c`` → ``归档 4-1c`` (stage in Chinese, item number
+    kept); a property (``usability``) by its Chinese name."""
+    if code in PROPERTIES:
+        return PROPERTIES[code]
+    stage, _sep, rest = (code or "").partition(" ")
+    return f"{CHECK_STAGES[stage]} {rest}".strip() if stage in CHECK_STAGES else code
+
+
+def finding_message(message: str, element: str = "") -> str:
+    """A finding's message as the page shows it beside its check and file: without the ``[gd 3-3c]``
+    prefix, without the file name repeated in front, and with server paths cut to the file name."""
+    text = re.sub(r"^\[[a-z]{2} [0-9a-z-]+\]\s*", "", message or "")
+    if element and text.startswith(element):
+        text = text[len(element):].lstrip(":：").strip()
+    return re.sub(r"(?<![\w.])/(?:[^\s/:：，,“”]+/)+([^\s/:：，,“”]+)", r"\1", text)
+
+
+def scope_label(scope: str) -> str:
+    return SCOPES.get(scope, scope)
 
 
 def target_label(target: str) -> str:

@@ -115,7 +115,8 @@ def audit_download(archive: Archive, principal: Principal, where: AuditFilter, f
     heading = f"{archive.settings.archive_name} 审计记录"
     summary = [f"导出时间 {beijing_now():%Y-%m-%d %H:%M:%S}，导出人 {principal.username}，共 {len(entries)} 条",
                "审计链校验：" + ("完整，逐条 SM3 哈希链接校验通过" if chain["ok"] else f"被破坏，首个异常序号 {chain['first_bad_seq']}"),
-               "筛选条件：" + ("，".join(f"{labels.detail_key(k)} {v}" for k, v in where.to_dict().items() if v) or "无")]
+               "筛选条件：" + ("，".join(f"{labels.detail_key(k)} {labels.audit_action(v) if k == 'action' else v}"
+                                     for k, v in where.to_dict().items() if v) or "无")]
     workdir = Path(tempfile.mkdtemp(prefix="audit-export-", dir=archive.settings.staging_dir))
     target = workdir / f"审计记录.{fmt}"
     try:

@@ -70,13 +70,15 @@ templates.env.filters["rule_template"] = describe_template
 templates.env.filters["audit_action"] = labels.audit_action
 templates.env.filters["details"] = labels.readable_details
 templates.env.filters["target"] = labels.target_label
+templates.env.filters["check_code"] = labels.check_code
+templates.env.filters["finding"] = labels.finding_message
+templates.env.filters["scope"] = labels.scope_label
 templates.env.filters["version_note"] = labels.version_note
 templates.env.filters["basis"] = labels.retention_basis
 templates.env.globals["status_label"] = lambda status: STATUS_TEXT.get(int(status), "出错")
 templates.env.filters["localtime"] = beijing_text
 templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
-STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
-                 "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
+STATUS_LABELS = labels.SUBMISSION_STATUS
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
 templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
 

@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
+from lantai.errors import BadInput
 from lantai.services import audit_views
 from lantai.services.audit_views import AuditFilter
 from lantai.web.app import render
@@ -22,9 +23,20 @@ Auditor = Allowed(Permission.AUDIT_READ)
 
 
 def audit_filter(action: Annotated[str, Query(max_length=64)] = "", actor: Annotated[str, Query(max_length=128)] = "",
-                 target: Annotated[str, Query(max_length=200)] = "", date_from: Annotated[dt.date | None, Query()] = None,
-                 date_to: Annotated[dt.date | None, Query()] = None) -> AuditFilter:
-    return AuditFilter(action, actor, date_from, date_to, target)
+                 target: Annotated[str, Query(max_length=200)] = "",
+                 date_from: Annotated[str, Query(max_length=10)] = "",
+                 date_to: Annotated[str, Query(max_length=10)] = "") -> AuditFilter:
+    """The filter form's fields; an empty date field (the form always sends it) means no bound."""
+    return AuditFilter(action, actor, _date(date_from, "起始日期"), _date(date_to, "截止日期"), target)
+
+
+def _date(text: str, label: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInput(f"{label}格式应为 年-月-日（如 2025-01-14）", f"{label}: expected YYYY-MM-DD") from exc
 
 
 Filter = Annotated[AuditFilter, Depends(audit_filter)]
