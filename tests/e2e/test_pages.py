@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -64,7 +65,7 @@ def test_every_page_of_every_role_is_chinese_and_keeps_short_fields_on_one_line(
 
 
 def test_arrange_review_selection_summary_and_confirmation(live, page) -> None:
-    base, world = live
+    base, _world = live
     page.set_viewport_size({"width": 1366, "height": 768})
     login(page, base, "archivist")
     page.goto(f"{base}/arrange")
@@ -118,7 +119,7 @@ def test_auditor_filters_and_exports_the_audit_log(live, page) -> None:
     shot(page, "07-audit")
     with page.expect_download() as xlsx_download:
         page.click("#export-xlsx")
-    workbook = load_workbook(io.BytesIO(open(xlsx_download.value.path(), "rb").read()))
+    workbook = load_workbook(io.BytesIO(Path(xlsx_download.value.path()).read_bytes()))
     assert xlsx_download.value.suggested_filename == "审计记录.xlsx"
     sheet = workbook.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
@@ -128,7 +129,7 @@ def test_auditor_filters_and_exports_the_audit_log(live, page) -> None:
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet["A3"].font.name == "宋体"
     with page.expect_download() as pdf_download:
         page.click("#export-pdf")
-    reader = PdfReader(io.BytesIO(open(pdf_download.value.path(), "rb").read()))
+    reader = PdfReader(io.BytesIO(Path(pdf_download.value.path()).read_bytes()))
     first = reader.pages[0]
     assert float(first.mediabox.width) > float(first.mediabox.height)  # A4 landscape
     text = "".join(page.extract_text() for page in reader.pages)
