@@ -11,9 +11,12 @@ visibility predicate: an item above the caller's clearance is neither listed nor
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -23,11 +26,24 @@ from lantai.catalog.arrangement import Arrangement
 from lantai.catalog.models import Item
 from lantai.domain.labels import ARRANGEMENT_STATES, retention_basis
 from lantai.domain.reference import Fonds, ReferenceDataError
-from lantai.domain.retention import RecordFacts, ScheduleError, normalise_retention, retention_label
-from lantai.errors import BadInput, Conflict, StorageError
+from lantai.domain.retention import (
+    RecordFacts,
+    ScheduleError,
+    normalise_retention,
+    retention_label,
+    retention_rank,
+)
+from lantai.errors import BadInput, Conflict, NotFound, StorageError
 from lantai.services.access import not_found, visible
 from lantai.services.archive import Archive
-from lantai.services.arrange import arrange, correct_arrangement, file_arrangement
+from lantai.services.arrange import (
+    arrange,
+    correct_arrangement,
+    export_catalogue,
+    export_note,
+    file_arrangement,
+)
+from lantai.services.arrange import catalogue_entries as arrange_catalogue_entries
 from lantai.services.arrange_plan import ArrangementPlan, load_scope, same_retention
 from lantai.services.arrange_publish import rewrite_archival_code
 from lantai.services.arrange_reference import DOMAIN_ERRORS, current_reference, translate
@@ -141,7 +157,7 @@ def _row(suggest: Callable[[RecordFacts], Any], fonds: Fonds, row: Any, planned:
         "submitted": label(submitted) if submitted else "", "proposed": suggestion.label,
         "proposed_code": suggestion.retention, "rule": suggestion.rule_id, "rule_text": suggestion.rule_description,
         "rule_default": suggestion.is_default, "conflict": conflict,
-        "retention": label(retention), "basis": retention_basis(source) if source else "",
+        "retention": label(retention), "retention_code": retention, "basis": retention_basis(source) if source else "",
         "code": (planned.archival_code if planned is not None else "") or (arranged.archival_code if arranged else ""),
         "current_code": row.archival_code, "state": state,
         "state_label": ARRANGEMENT_STATES.get(state, "待整理"),
@@ -274,3 +290,66 @@ def file_year(archive: Archive, principal: Principal, fonds: str, year: int, cat
     if waiting:
         raise Conflict(f"该年度还有 {len(waiting)} 件待整理，请先确认整理", f"{len(waiting)} items are not arranged yet")
     return file_arrangement(archive, fonds, year, category=category, actor=principal.username)
+
+
+# -- printing the year's 归档文件目录 and 备考表, volume by volume --------------------------------
+
+PRINT_MEDIA = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def volumes(review: YearReview) -> list[dict[str, Any]]:
+    """The year's arranged items bound as DA/T 22-2015 binds them: one volume per 保管期限 and 机构
+    (the classes of the fonds' scheme), in the order the 档号 sorts, with its item count."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in review.rows:
+        if row["state"] != "new" and row["code"]:
+            counts[(row["retention_code"], row["organisation"], row["organisation_name"])] += 1
+    return [{"retention": r, "retention_label": label(r), "organisation": o, "organisation_name": n, "count": c}
+            for (r, o, n), c in sorted(counts.items(), key=lambda kv: (-_rank(kv[0][0]), kv[0][1]))]
+
+
+def _rank(code: str) -> int:
+    try:
+        return retention_rank(code)
+    except ScheduleError:
+        return 0
+
+
+def print_volume(archive: Archive, principal: Principal, fonds: str, year: int, *, category: str = "WS",
+                 retention: str = "", organisation: str = "", document: str = "catalogue",
+                 fmt: str = "pdf") -> tuple[Path, str]:
+    """归档文件目录 (PDF or XLSX) or 备考表 (PDF) of one volume — or of the whole year without
+    ``retention``/``organisation`` — written to a temporary file for a download: (file, media type).
+
+    A volume that holds an item above the caller's clearance is not printed at all (its 目录 would
+    list the title): for that caller it does not exist. The caller removes ``file.parent`` once sent.
+    """
+    if (document, fmt) not in (("catalogue", "pdf"), ("catalogue", "xlsx"), ("note", "pdf")):
+        raise BadInput("只能打印归档文件目录（PDF、XLSX）或备考表（PDF）", "catalogue as pdf/xlsx or note as pdf only")
+    entries = arrange_catalogue_entries(archive, fonds, year, category=category, retention=retention or None,
+                                        organisation=organisation or None)
+    _require_all_visible(archive, principal, [e.archival_code for e in entries])
+    workdir = Path(tempfile.mkdtemp(prefix="print-", dir=archive.settings.staging_dir))
+    name = "-".join(x for x in (fonds, str(year), label(retention) if retention else "", organisation) if x)
+    target = workdir / (f"归档文件目录-{name}.{fmt}" if document == "catalogue" else f"备考表-{name}.pdf")
+    try:
+        if document == "catalogue":
+            export_catalogue(archive, fonds, year, target, category=category, retention=retention or None,
+                             organisation=organisation or None, actor=principal.username)
+        else:
+            export_note(archive, fonds, year, target, category=category, retention=retention or None,
+                        organisation=organisation or None, actor=principal.username)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return target, PRINT_MEDIA[fmt]
+
+
+def _require_all_visible(archive: Archive, principal: Principal, codes: list[str]) -> None:
+    if not codes:
+        raise NotFound("该卷没有已整理的文件", "the volume holds no arranged items")
+    with archive.sessions() as session:
+        hidden = session.scalar(select(func.count(Item.id)).where(Item.archival_code.in_(codes),
+                                                                 ~visible(principal))) or 0
+    if hidden:  # as everywhere, an item above the caller's clearance is missing — and so is its volume
+        raise NotFound("没有可供您打印的该卷目录", "no such volume for you to print")

@@ -6,10 +6,12 @@ this module only turns forms into calls and results into pages.
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
@@ -31,7 +33,9 @@ def arrange_page(principal: Arranger, request: Request, archive: ArchiveDep) -> 
 def _year_page(request: Request, archive: ArchiveDep, principal: Arranger, fonds: str, year: int, category: str,
                notice: str = "") -> Response:
     review = arrange_review.review(archive, principal, fonds, year, category)
-    return render(request, "arrange_year.html", {"review": review, "notice": notice})
+    return render(request, "arrange_year.html", {"review": review, "notice": notice,
+                                                 "volumes": arrange_review.volumes(review),
+                                                 "can_print": principal.can(Permission.EXPORT)})
 
 
 @router.get("/arrange/{fonds}/{year}")
@@ -81,3 +85,14 @@ def arrange_edit(principal: Arranger, request: Request, archive: ArchiveDep, rec
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/arrange/{fonds}/{year}/print/{document}.{kind}")
+def arrange_print(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, fonds: str, year: int, document: str,
+                  kind: str, category: Category = "WS", retention: Annotated[str, Query(max_length=16)] = "",
+                  organisation: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """归档文件目录 (``catalogue.pdf``/``catalogue.xlsx``) or 备考表 (``note.pdf``) of one volume or the year."""
+    target, media = arrange_review.print_volume(archive, principal, fonds, year, category=category, retention=retention,
+                                                organisation=organisation, document=document, fmt=kind)
+    return FileResponse(target, media_type=media, filename=target.name, headers={"Cache-Control": "no-store"},
+                        background=BackgroundTask(shutil.rmtree, target.parent, ignore_errors=True))

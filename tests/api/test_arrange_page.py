@@ -6,6 +6,7 @@ then the whole year, filing and a correction of a filed item.
 
 from __future__ import annotations
 
+import io
 import re
 
 from sqlalchemy import select
@@ -103,6 +104,37 @@ def test_whole_year_then_filing_then_a_correction_of_a_filed_item(world: World) 
         state = session.scalar(select(Arrangement.state).where(Arrangement.record_id == PUBLIC_ID))
     assert correction.old_code == old and "D30" in correction.new_code and state == "filed"
     assert "已归档" in client.get("/arrange").text or "Z109" in client.get("/arrange").text
+
+
+def test_printing_volumes_of_the_catalogue_and_the_note(world: World) -> None:
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    client, _ = _login(world, "archivist")
+    page = client.get(YEAR_PAGE)
+    assert "打印 · 归档文件目录与备考表" in page.text
+    volumes = arrange_review.volumes(arrange_review.review(world.archive, _principal(world, "archivist"), "Z109", 2025))
+    assert len(volumes) >= 2  # 永久 and 定期 items of 办公室 are bound apart
+    for volume in volumes:
+        params = {"retention": volume["retention"], "organisation": volume["organisation"]}
+        xlsx = client.get(f"{YEAR_PAGE}/print/catalogue.xlsx", params=params)
+        assert xlsx.status_code == 200, xlsx.text[-500:]
+        sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0] == ("序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注")
+        assert [r[0] for r in rows[1:]] == list(range(1, volume["count"] + 1))  # 序号 restarts per volume
+        assert volume["retention_label"] in sheet.oddHeader.center.text
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet["E2"].alignment.wrap_text and sheet["E2"].font.name == "宋体"
+        pdf = PdfReader(io.BytesIO(client.get(f"{YEAR_PAGE}/print/catalogue.pdf", params=params).content))
+        assert len(pdf.pages) == 1 and float(pdf.pages[0].mediabox.width) > float(pdf.pages[0].mediabox.height)
+        assert "归档文件目录" in pdf.pages[0].extract_text().replace(" ", "")
+        note = client.get(f"{YEAR_PAGE}/print/note.pdf", params=params)
+        assert note.status_code == 200 and note.content.startswith(b"%PDF")
+    low, _ = _login(world, "reader")
+    assert low.get(f"{YEAR_PAGE}/print/catalogue.pdf").status_code == 403
+    assert client.get(f"{YEAR_PAGE}/print/catalogue.docx").status_code == 400
 
 
 def test_arranging_needs_the_permission_and_the_csrf_token(world: World) -> None:

@@ -184,6 +184,18 @@ def _other_retention(ctx: Ctx) -> str:
     return next(code for code in ("Y", "D30", "D10") if code not in codes)
 
 
+def _item_volume(ctx: Ctx) -> dict[str, str]:
+    """The volume (保管期限 and 机构) the matrix item is arranged in, so printing it needs its clearance."""
+    from sqlalchemy import select
+
+    from lantai.catalog.arrangement import Arrangement
+
+    with ctx.world.archive.sessions() as session:
+        row = session.execute(select(Arrangement.retention, Arrangement.organisation)
+                              .where(Arrangement.record_id == ITEM)).first()
+    return {"retention": row.retention, "organisation": row.organisation} if row else {}
+
+
 def _until() -> str:
     return (dt.date.today() + dt.timedelta(days=30)).isoformat()
 
@@ -334,6 +346,8 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                                               data={"whole": "1"})),
     ("POST", "/arrange/{fonds}/{year}/confirm"): Case(lambda c: c.client.post("/arrange/Z109/2025/confirm",
                                                                               data={"whole": "1"})),
+    ("GET", "/arrange/{fonds}/{year}/print/{document}.{kind}"): Case(
+        lambda c: c.client.get("/arrange/Z109/2025/print/catalogue.xlsx", params=_item_volume(c)), item=True),
     ("POST", "/arrange/{fonds}/{year}/file"): Case(lambda c: c.client.post("/arrange/Z109/2025/file")),
     ("POST", "/arrange/items/{record_id}/edit"): Case(lambda c: c.client.post(
         f"/arrange/items/{ITEM}/edit", data={"retention": _other_retention(c), "reason": "矩阵测试"},
