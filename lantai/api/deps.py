@@ -18,7 +18,7 @@ import ipaddress
 import secrets
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from lantai.domain.roles import Permission
 from lantai.errors import Unauthenticated
@@ -85,6 +85,12 @@ def is_https(request: Request) -> bool:
 def secure_cookies(request: Request) -> bool:
     """Whether cookies set on this response carry ``Secure``."""
     return bool(request.app.state.archive.settings.secure_cookies) or is_https(request)
+
+
+def set_session_cookie(response: Response, raw: str, request: Request) -> None:
+    """The session cookie, as the API's login and the web login page both set it."""
+    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict", path="/",
+                        secure=secure_cookies(request), max_age=int(users.SESSION_ABSOLUTE.total_seconds()))
 
 
 def _bearer(request: Request) -> str | None:

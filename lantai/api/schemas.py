@@ -239,9 +239,32 @@ class ClassificationOut(BaseModel):
     version: int
 
 
+class SearchHit(ItemSummary):
+    snippet: str = Field("", description="正文摘录（全文检索时）")
+    snippet_highlights: list[list[int]] = Field(default_factory=list, description="摘录中命中词的 [起, 止) 字符位置")
+    title_highlights: list[list[int]] = Field(default_factory=list, description="题名中命中词的 [起, 止) 字符位置")
+
+
+class SearchFacetValue(BaseModel):
+    value: str | int
+    label: str = Field(description="显示名称（机构、全宗名称，保管期限中文）")
+    count: int
+    chosen: bool
+
+
+class SearchFacet(BaseModel):
+    field: str = Field(description="筛选参数名：year、document_type、organisation、retention、fonds")
+    label: str
+    values: list[SearchFacetValue]
+
+
 class SearchPage(ItemPage):
+    items: list[SearchHit]  # type: ignore[assignment]
     query: str
-    engine: str
+    engine: str = Field(description="full_text 全文索引；identifier 电子文件号或档号；catalogue 索引重建中时的目录字段检索")
+    sort: str = "relevance"
+    filters: dict[str, Any] = Field(default_factory=dict)
+    facets: list[SearchFacet] = Field(default_factory=list)
     total_exact: bool = Field(True, description="false: at least `total` items match (a very broad query stops "
                               "counting at the search_count_window setting); `pages` is then a lower bound too")
     max_page: int = Field(description="the last page that can be asked for at this page_size: only the first "

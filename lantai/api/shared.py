@@ -36,6 +36,26 @@ class ItemFilters:
 Filters = Annotated[ItemFilters, Depends()]
 
 
+class SearchOptions:
+    """A search's sort order and facet filters, shared by the API, the page and the export."""
+
+    def __init__(self, sort: Annotated[str, Query(pattern="^(relevance|-date|date|archival_code)$",
+                                            description="排序：relevance 相关度、-date 日期新→旧、date、archival_code 档号")]
+                 = "relevance",
+                 year: Annotated[int | None, Query(ge=0, le=9999, description="年度")] = None,
+                 document_type: Annotated[str | None, Query(max_length=32, description="文种")] = None,
+                 organisation: Annotated[str | None, Query(max_length=64, description="机构（代码）")] = None,
+                 retention: Annotated[str | None, Query(max_length=16, description="保管期限（代码）")] = None,
+                 fonds: Annotated[str | None, Query(max_length=32, description="全宗号")] = None) -> None:
+        self.sort = sort
+        self.filters: dict[str, Any] = {"year": year, "document_type": document_type, "organisation": organisation,
+                                        "retention": retention, "fonds": fonds}
+
+
+Search = Annotated[SearchOptions, Depends()]
+SearchWords = Annotated[str, Query(min_length=1, max_length=200, description="检索词（检索式）")]
+
+
 def access_copy_response(copy: AccessCopy, disposition: str) -> FileResponse:
     """Send a watermarked access copy and delete it afterwards; never cached."""
     return FileResponse(copy.path, media_type=copy.media_type, filename=copy.filename,

@@ -12,13 +12,11 @@ unless configured; ``off`` disables the check and exists only for tests of the i
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from lantai.domain.findings import Finding, Severity
 
 REPORT_PATH = "lantai/check-report.json"
-PROFILE_ENV = "LANTAI_INGEST_PROFILE"
 DEFAULT_PROFILE = "default"
 
 
@@ -29,10 +27,10 @@ def register() -> None:
     register_ingest_check("dat70_gd", gd_ingest_check)
 
 
-def ingest_profile_name(settings: Any = None) -> str:
-    # Settings travel with each job to the worker processes; the environment of a long-lived
-    # worker (forkserver) may be older than the caller's, so it is only the fallback.
-    configured = getattr(settings, "ingest_profile", None) or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+def ingest_profile_name(settings: Any) -> str:
+    """The configured profile, from ``Settings`` only: they travel with each job to the worker
+    processes, whose own environment (a long-lived forkserver's) may be older than the caller's."""
+    configured = getattr(settings, "ingest_profile", None) or DEFAULT_PROFILE
     return configured.strip() or DEFAULT_PROFILE
 
 

@@ -23,6 +23,7 @@ from lantai.checks.properties.run_level import RunContext
 from lantai.checks.registry import STAGES, implementations, load_registry
 from lantai.checks.report import CheckReport, new_meta
 from lantai.errors import BadInput
+from lantai.settings import load_settings
 
 Progress = Callable[[ItemReport], None]
 
@@ -44,8 +45,13 @@ def resolve_profile(profile: str | Profile, settings: Any) -> Profile:
 def check_paths(paths: list[Path], *, stage: str = "gd", profile: str | Profile = "default", settings: Any = None,
                 facts: ArchiveFacts | None = None, workers: int | None = None, operator: str = "system",
                 progress: Progress | None = None) -> CheckReport:
-    """Check files, SIP items and batches. ``facts`` (optional) enables catalogue and audit checks."""
+    """Check files, SIP items and batches. ``facts`` (optional) enables catalogue and audit checks.
+
+    Without ``settings`` the configured ones are used (``load_settings``: the environment and
+    ``lantai.toml``), so the clamd socket and profile directory come from one place."""
     stage = _stage(stage)
+    if settings is None:
+        settings = load_settings()
     resolved = resolve_profile(profile, settings)
     for path in paths:
         if not path.exists() and not path.is_symlink():

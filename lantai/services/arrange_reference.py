@@ -27,9 +27,10 @@ from lantai.domain.reference import (
     fonds_exchange_document,
     merge_fonds_exchange,
     parse_reference,
+    reference_to_dict,
 )
 from lantai.domain.retention import ScheduleError
-from lantai.errors import BadInput
+from lantai.errors import BadInput, Conflict
 from lantai.services.archive import Archive
 
 DOMAIN_ERRORS = (CodeError, ReferenceDataError, ScheduleError, CompositionError)
@@ -112,6 +113,27 @@ def save_reference(archive: Archive, text: str, *, actor: str, note: str = "") -
         document = dump_reference(ReferenceData(version, data.note, data.categories, data.code_rules, data.schedules, data.fonds))
         _save(archive, session, version, document, actor, note)
     return version
+
+
+MAX_DOCUMENT = 512 * 1024  # bytes of one reference-data TOML document
+MAX_NOTE = 256  # characters of a version's note
+
+
+def reference_snapshot(archive: Archive) -> dict[str, Any]:
+    """The current version, its TOML, its structure and the version history (page and API alike)."""
+    data, version = current_reference(archive)
+    return {"version": version, "data": data, "document": dump_reference(data), "content": reference_to_dict(data),
+            "versions": reference_versions(archive)}
+
+
+def save_reference_edit(archive: Archive, actor: str, document: str, note: str, base_version: int | None) -> int:
+    """Save ``document`` as a new version, refusing an edit made on a version that is no longer current."""
+    _data, current = current_reference(archive)
+    if base_version is not None and base_version != current:
+        raise Conflict(f"参考数据已被他人修改（您编辑的是第 {base_version} 版，当前为第 {current} 版），请重新载入后再改",
+                       f"reference data changed: edited v{base_version}, current v{current}",
+                       base_version=base_version, current_version=current)
+    return save_reference(archive, document, actor=actor, note=note)
 
 
 def export_fonds(archive: Archive, codes: list[str] | None = None) -> dict[str, Any]:

@@ -142,14 +142,15 @@ def audit_verify(archive: Archive, principal: Principal) -> dict[str, Any]:
 
 
 def audit_export(archive: Archive, principal: Principal) -> Iterator[bytes]:
-    """The authoritative journal, line by line (JSON Lines), exactly as stored."""
+    """The authoritative journal, line by line (JSON Lines), as stored — but for the titles of items
+    above the caller's clearance, which are masked as on the audit pages (see ``audit_view``)."""
     require(principal, Permission.AUDIT_READ)
     archive.audit.append(principal.username, "audit.exported", "chain", {})
     journal = archive.settings.audit_journal
 
     def lines() -> Iterator[bytes]:
         if journal.exists():
-            with open(journal, "rb") as fh:
-                yield from fh
+            with open(journal, "rb") as fh, archive.sessions() as session:
+                yield from audit_view.masked_journal(session, principal, fh)
 
     return lines()

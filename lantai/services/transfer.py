@@ -318,7 +318,7 @@ def receive_transfer(archive: Archive, carrier_dir: Path, *, actor: str = "syste
     """
     from lantai.checks.ingest import ingest_profile_name
 
-    profile = profile or ingest_profile_name()
+    profile = profile or ingest_profile_name(archive.settings)
     keystore = _keystore(archive)
     carrier = read_carrier(Path(carrier_dir))
     findings = check_carrier(carrier)

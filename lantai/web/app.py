@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from lantai.domain import labels
 from lantai.domain.archival_code import describe_template
 from lantai.domain.clock import beijing_text
+from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.services.users import Principal
 
@@ -81,6 +82,8 @@ templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
 STATUS_LABELS = labels.SUBMISSION_STATUS
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
 templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
+templates.env.globals["P_EXPORT"] = P.EXPORT
+templates.env.filters["retention_label"] = retention_label
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -8,8 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import SESSION_COOKIE, Allowed, ArchiveDep, client_of, declared, secure_cookies
-from lantai.api.routers.auth import set_session_cookie
+from lantai.api.deps import (
+    SESSION_COOKIE,
+    Allowed,
+    ArchiveDep,
+    client_of,
+    declared,
+    secure_cookies,
+    set_session_cookie,
+)
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import users

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
 from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.routers.items import RecordId
+from lantai.api.shared import RecordId
 from lantai.domain.roles import Permission
 from lantai.services import item_checks
 from lantai.web.app import render

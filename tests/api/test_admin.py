@@ -12,7 +12,7 @@ import re
 from fastapi.testclient import TestClient
 
 from lantai.domain.roles import Role
-from tests.api.conftest import PASSWORD, PUBLIC_ID, SECRET_ID, World
+from tests.api.conftest import INTERNAL_ID, PASSWORD, PUBLIC_ID, SECRET_ID, World
 
 NEW_PASSWORD = "Changed#Pass2026"
 
@@ -251,3 +251,28 @@ def test_audit_views_mask_titles_above_the_auditors_clearance(world: World) -> N
     assert by_target[PUBLIC_ID]["title"] == "关于做好2025年度电子文件归档工作的通知"
     page = world.client("auditor").get("/audit", params={"action": "item.viewed"})
     assert SECRET_ID in page.text and SECRET_TITLE not in page.text
+
+
+def test_audit_export_masks_titles_above_the_auditors_clearance_and_keeps_other_lines_verbatim(world: World) -> None:
+    import json
+
+    from tests.api.conftest import SECRET_TITLE
+
+    public_title = "关于做好2025年度电子文件归档工作的通知"
+    world.archive.audit.append("archivist", "test.titled", SECRET_ID, {"title": SECRET_TITLE, "note": "kept"})
+    world.archive.audit.append("archivist", "test.titled", PUBLIC_ID, {"title": public_title})
+    exported = world.client("auditor").get("/api/v1/audit/export")
+    assert exported.status_code == 200
+    assert SECRET_TITLE not in exported.text
+    entries = [json.loads(line) for line in exported.text.splitlines()]
+    secret = next(e for e in entries if e["action"] == "test.titled" and e["target"] == SECRET_ID)
+    assert secret["redacted"] == ["title"] and secret["details"]["note"] == "kept" and "隐藏" in secret["details"]["title"]
+    assert secret["hash"] and secret["prev_hash"] and secret["mac"]
+    public = next(e for e in entries if e["action"] == "test.titled" and e["target"] == PUBLIC_ID)
+    assert public["details"]["title"] == public_title and "redacted" not in public
+    journal = world.archive.settings.audit_journal.read_bytes().splitlines()
+    exported_lines = exported.content.splitlines()
+    differing = [i for i, (a, b) in enumerate(zip(journal, exported_lines, strict=False)) if a != b]
+    # Only entries about items above 公开 (the 内部 and 秘密 seeds: their ingest ``source`` too) differ.
+    assert {entries[i]["target"] for i in differing} == {INTERNAL_ID, SECRET_ID}
+    assert all(entries[i].get("redacted") for i in differing) and len(exported_lines) == len(journal)

@@ -304,6 +304,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("PUT", f"{U}/items/{{record_id}}/classification"): Case(lambda c: c.client.put(
         f"{U}/items/{ITEM}/classification", json={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", f"{U}/search"): Case(lambda c: c.client.get(f"{U}/search", params={"q": "通知"})),
+    ("GET", f"{U}/search/export.csv"): Case(lambda c: c.client.get(f"{U}/search/export.csv", params={"q": "通知"})),
     # API: submissions
     ("POST", f"{U}/submissions"): Case(lambda c: c.client.post(f"{U}/submissions", **_sip(c))),
     ("POST", f"{U}/batches"): Case(lambda c: c.client.post(f"{U}/batches", **_batch(c))),
@@ -375,6 +376,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/items/{record_id}/classification"): Case(lambda c: c.client.post(
         f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
+    ("GET", "/search/export.csv"): Case(lambda c: c.client.get("/search/export.csv", params={"q": "通知"})),
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),

@@ -7,7 +7,7 @@ import io
 import zipfile
 
 from tests.api.conftest import World, make_account, pdf_bytes, sip_zip
-from tests.sipfactory import SipSpec, metadata_xml, process_xml, write_batch
+from tests.sipfactory import SipSpec, metadata_xml, process_xml, write_batch, zip_item
 
 
 def _post(client, data: bytes, key: str | None = None):
@@ -84,13 +84,8 @@ def test_garbage_is_rejected_not_a_500(world: World) -> None:
 def test_batch_submission(world: World) -> None:
     specs = [SipSpec(record_id=f"Z109-WS-2025-B{i:04d}", files={"正文.pdf": pdf_bytes(f"批次{i}")}) for i in range(1, 4)]
     batch = write_batch(world.tmp / "batch-src", specs)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in sorted(batch.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(batch.parent).as_posix())
     response = world.client("archivist").post("/api/v1/batches", headers={"Idempotency-Key": "batch-1"},
-                                              files={"package": ("batch.zip", buffer.getvalue(), "application/zip")})
+                                              files={"package": ("batch.zip", zip_item(batch).read_bytes(), "application/zip")})
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "complete" and body["kind"] == "batch"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from lantai.api.deps import SESSION_COOKIE, Allowed, ArchiveDep, client_of, declared, secure_cookies
+from lantai.api.deps import (
+    SESSION_COOKIE,
+    Allowed,
+    ArchiveDep,
+    client_of,
+    declared,
+    set_session_cookie,
+)
 from lantai.api.schemas import ERRORS, Done, LoginIn, Me, PasswordChange
 from lantai.domain.roles import Permission
 from lantai.services import users
@@ -18,11 +25,6 @@ def me_of(principal: users.Principal, *, with_csrf: bool) -> Me:
               via=principal.via, csrf_token=principal.csrf_token if with_csrf else None,
               must_change_password=principal.must_change_password,
               scopes=sorted(principal.scopes) if principal.scopes is not None else None)
-
-
-def set_session_cookie(response: Response, raw: str, request: Request) -> None:
-    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict", path="/",
-                        secure=secure_cookies(request), max_age=int(users.SESSION_ABSOLUTE.total_seconds()))
 
 
 @router.post("/auth/login", response_model=Me, summary="登录（设置会话 Cookie）",

@@ -4,7 +4,7 @@ Configuration belongs to the 系统管理员 under 三员分立, so only they sa
 档案管理员, who arranges by these rules, reads them. Saving goes through
 :func:`lantai.services.arrange.save_reference`, which validates the whole document and journals
 the new version in the audit chain (``reference.saved``); a refused document changes nothing.
-The web page (:mod:`lantai.web.reference`) uses the same dependencies and :func:`save_edit`.
+The web page (:mod:`lantai.web.reference`) calls the same service functions.
 """
 
 from __future__ import annotations
@@ -16,14 +16,9 @@ from pydantic import BaseModel, Field
 
 from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
-from lantai.domain.reference import dump_reference, reference_to_dict
 from lantai.domain.roles import Permission
-from lantai.errors import Conflict
-from lantai.services.archive import Archive
-from lantai.services.arrange import current_reference, reference_versions, save_reference
+from lantai.services.arrange_reference import MAX_DOCUMENT, MAX_NOTE, reference_snapshot, save_reference_edit
 
-MAX_DOCUMENT = 512 * 1024
-MAX_NOTE = 256
 # Configuration is the 系统管理员's (SETTINGS_MANAGE); the 档案管理员 reads the rules they arrange by.
 EDIT = Permission.SETTINGS_MANAGE
 READ = (Permission.REFERENCE_READ,)
@@ -56,31 +51,14 @@ class ReferenceSaved(BaseModel):
     version: int
 
 
-def snapshot(archive: Archive) -> dict[str, Any]:
-    """The current version, its TOML, its structure and the version history."""
-    data, version = current_reference(archive)
-    return {"version": version, "data": data, "document": dump_reference(data), "content": reference_to_dict(data),
-            "versions": reference_versions(archive)}
-
-
-def save_edit(archive: Archive, actor: str, document: str, note: str, base_version: int | None) -> int:
-    """Save ``document`` as a new version, refusing an edit made on a version that is no longer current."""
-    _data, current = current_reference(archive)
-    if base_version is not None and base_version != current:
-        raise Conflict(f"参考数据已被他人修改（您编辑的是第 {base_version} 版，当前为第 {current} 版），请重新载入后再改",
-                       f"reference data changed: edited v{base_version}, current v{current}",
-                       base_version=base_version, current_version=current)
-    return save_reference(archive, document, actor=actor, note=note)
-
-
 router = APIRouter(prefix="/reference", tags=["参考数据"], responses=ERRORS)
 
 
 @router.get("", response_model=ReferenceOut, summary="全宗、门类、档号规则与保管期限表（当前版本及历史）")
 def get_reference(_: ReferenceReader, archive: ArchiveDep) -> dict[str, Any]:
-    return snapshot(archive)
+    return reference_snapshot(archive)
 
 
 @router.put("", response_model=ReferenceSaved, summary="保存参考数据的新版本（系统管理员）")
 def put_reference(body: ReferenceIn, principal: ReferenceEditor, archive: ArchiveDep) -> ReferenceSaved:
-    return ReferenceSaved(version=save_edit(archive, principal.username, body.document, body.note, body.base_version))
+    return ReferenceSaved(version=save_reference_edit(archive, principal.username, body.document, body.note, body.base_version))

@@ -3,7 +3,6 @@ security (the audit chain) spans the archive, so it is a run-level check."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path, PurePosixPath
 
@@ -16,12 +15,12 @@ WINDOWS_FORBIDDEN = set('<>:"|?*\\')
 
 
 def clamd_socket(subject: Subject) -> str:
+    """The profile's own socket, else the ``clamd_socket`` setting (``LANTAI_CLAMD_SOCKET``, read by
+    ``Settings`` alone); a subject checked without settings has no scanner and says so (4-1c)."""
     configured = str(subject.profile.section("virus").get("socket", "") or "")
     if configured:
         return configured
-    if subject.settings is not None and getattr(subject.settings, "clamd_socket", None):
-        return str(subject.settings.clamd_socket)
-    return os.environ.get("LANTAI_CLAMD_SOCKET", "")
+    return str(getattr(subject.settings, "clamd_socket", None) or "")
 
 
 @check("virus_free")
