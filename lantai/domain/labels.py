@@ -105,6 +105,8 @@ DETAIL_KEYS: dict[str, str] = {
     "scanned": "已扫描", "infected": "感染", "unscanned": "未扫描", "fixity_files": "固定性校验文件数",
     "packages_verified": "已校验包数", "filters": "筛选条件", "transfer_id": "移交编号", "fonds_code": "全宗号",
     "retention_period": "保管期限", "grant": "授权", "until": "有效期至", "methods": "利用方式", "decision": "决定",
+    "stage": "检测环节", "profile": "检测方案", "report_sm3": "报告 SM3", "location": "位置", "passed": "通过",
+    "failed": "未通过", "verdicts": "结论", "run_id": "检测编号", "operator": "检测人",
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
@@ -114,10 +116,11 @@ CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "
 ARRANGEMENT_STATES: dict[str, str] = {"draft": "已整理（未归档）", "filed": "已归档"}
 SCOPES: dict[str, str] = {"read": "读取", "submit": "提交归档", "write": "业务操作", "audit": "审计", "admin": "系统管理"}
 CHECK_STAGES: dict[str, str] = {"gd": "归档", "yj": "移交", "bc": "保存", "jc": "接收"}
+VERDICTS: dict[str, str] = {"passed": "通过", "failed": "未通过", "warning": "有警告", "unscanned": "未扫描"}
 SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
                                      "processing": "处理中", "complete": "批次完成", "partial": "部分接收",
                                      "pending": "等待处理", "failed": "失败"}
-VALUES: dict[str, str] = {**SUBMISSION_STATUS, "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
+VALUES: dict[str, str] = {**SUBMISSION_STATUS, "default": "默认方案", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
                           "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
 
 
@@ -173,6 +176,10 @@ def _special(key: str, value: Any) -> str:
     """Details whose values are codes of their own kind: 保管期限依据, token scopes."""
     if key == "retention_source" and isinstance(value, str):
         return retention_basis(value)
+    if key == "stage" and isinstance(value, str):
+        return CHECK_STAGES.get(value, value)
+    if key == "verdicts" and isinstance(value, dict):
+        return "；".join(f"{k}：{VERDICTS.get(str(v), v)}" for k, v in value.items())
     if key == "scopes":
         names = value.split(",") if isinstance(value, str) else list(value)
         return "、".join(SCOPES.get(n.strip(), n.strip()) for n in names)
