@@ -107,6 +107,7 @@ DETAIL_KEYS: dict[str, str] = {
     "retention_period": "保管期限", "grant": "授权", "until": "有效期至", "methods": "利用方式", "decision": "决定",
     "stage": "检测环节", "profile": "检测方案", "report_sm3": "报告 SM3", "location": "位置", "passed": "通过",
     "failed": "未通过", "verdicts": "结论", "run_id": "检测编号", "operator": "检测人",
+    "sort": "排序", "security_classification": "密级", "document_type": "文种",
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
@@ -120,7 +121,8 @@ VERDICTS: dict[str, str] = {"passed": "通过", "failed": "未通过", "warning"
 SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
                                      "processing": "处理中", "complete": "批次完成", "partial": "部分接收",
                                      "pending": "等待处理", "failed": "失败"}
-VALUES: dict[str, str] = {**SUBMISSION_STATUS, "default": "默认方案", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
+SORTS: dict[str, str] = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
+VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
                           "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 
 from lantai.catalog.models import Item
+from lantai.domain import labels
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.domain.search import segments
@@ -26,7 +27,7 @@ from lantai.services.arrange_reference import current_reference
 from lantai.services.browse import Page, item_summary, page_bounds
 from lantai.services.users import Principal
 
-SORTS = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
+SORTS = labels.SORTS
 # Facets a reader filters by, in the order shown, with the catalogue column each filter narrows.
 FILTERS = {"year": ("年度", Item.year), "document_type": ("文种", Item.document_type),
            "organisation": ("机构", Item.organisation), "retention": ("保管期限", Item.retention),
