@@ -9,9 +9,16 @@ then times, each from the CLI with interpreter start included:
   an earlier tree, with that code on the same store, alternately, best of ``--repeat`` each (the
   ratio shows what the store and catalogue walk added).
 
+With ``--sizes 20000,50000,100000`` one store is grown through each size (ingest, SQLite) and
+rebuilt at each: into its own SQLite catalogue, and into a PostgreSQL catalogue over the same
+store (``lantai init`` on the URL, then ``lantai rebuild`` — the documented move to PostgreSQL);
+the table gives seconds per 1,000 items and each size's time as a multiple of the smallest
+size's (the baseline of the run): linear growth gives the size ratio.
+
 Usage: python bench/bench_rebuild.py [--items 10000] [--backends sqlite,postgresql]
        [--work /tmp/lantai-bench-rebuild] [--old-code /path/to/old/checkout]
        [--json-out bench/results/rebuild.json]
+       python bench/bench_rebuild.py --sizes 20000,50000,100000 [--work …] [--json-out …]
 """
 
 from __future__ import annotations
@@ -65,19 +72,28 @@ def build(home: Path, database_url: str | None, items: int) -> None:
     from lantai.services.archive import init_archive
     from lantai.services.ingest import ingest_paths
     from lantai.settings import Settings
-    from tests.sipfactory import specs, write_batch
+    from tests.sipfactory import write_batch
 
     settings = Settings(home=home, database_url=database_url, fsync=False, workers=2, ingest_profile="off")
     with init_archive(settings) as archive:
         have = len(list(archive.store.iter_object_ids()))
         if have >= items:
             return
-        every = specs(items, prefix="B17-WS-2025-", size=2048)
         for start in range(have, items, 1000):
             src = home.parent / f"src-{start}"
-            batch = write_batch(src, every[start:start + 1000], name=f"b{start}")
+            batch = write_batch(src, _specs(start, min(start + 1000, items)), name=f"b{start}")
             ingest_paths(archive, [batch])
             subprocess.run(["rm", "-rf", str(src)], check=True)
+
+
+def _specs(start: int, end: int) -> list[Any]:
+    """Small items with distinct random bytes (the profile is off: no real PDF needs to be built,
+    which at 100,000 items would cost more than the ingest)."""
+    from tests.sipfactory import SipSpec
+
+    return [SipSpec(record_id=f"B17-WS-2025-{i:06d}", title=f"关于第{i}项工作的通知", document_number=f"B17-{i}号",
+                    files={"正文.pdf": b"%PDF-1.4\n" + os.urandom(2048), "附件/附件1.xlsx": os.urandom(1024)})
+            for i in range(start + 1, end + 1)]
 
 
 def measure(home: Path, database_url: str | None, old_code: Path | None, repeat: int) -> dict[str, Any]:
@@ -104,6 +120,44 @@ def measure(home: Path, database_url: str | None, old_code: Path | None, repeat:
     return result
 
 
+def rebuild_once(env: dict[str, str]) -> dict[str, Any]:
+    seconds, proc = _lantai(env, "rebuild", "--json")
+    out = json.loads(proc.stdout or b"{}")
+    return {"rebuild_s": round(seconds, 2), "items": out.get("items"), "exit": proc.returncode,
+            "phases_s": out.get("seconds"), "load": round(os.getloadavg()[0], 1)}
+
+
+def grow_and_rebuild(work: Path, sizes: list[int], backends: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
+    """One store grown through ``sizes``; at each size, a rebuild into each backend's catalogue."""
+    home = work / "sizes" / "archive"
+    url = _pg_database("lantai_bench_rebuild_sizes", fresh=not home.exists()) if "postgresql" in backends else None
+    results: dict[str, dict[int, dict[str, Any]]] = {b: {} for b in backends}
+    for size in sizes:
+        started = time.perf_counter()
+        build(home, None, size)
+        print(f"store of {size} items ready in {time.perf_counter() - started:.0f} s", flush=True)
+        for backend in backends:
+            env = _env(home, url if backend == "postgresql" else None, ROOT)
+            if backend == "postgresql":
+                _lantai(env, "init", "--json")  # idempotent: the schema, on an existing home
+            results[backend][size] = rebuild_once(env)
+            print(f"  {backend}: {results[backend][size]}", flush=True)
+    return results
+
+
+def print_sizes(results: dict[str, dict[int, dict[str, Any]]]) -> None:
+    print(f"\n{'backend':<12}{'items':>9}{'rebuild s':>11}{'s/1000':>8}{'× smallest':>12}{'size ×':>8}{'load':>6}")
+    for backend, by_size in results.items():
+        first = min(by_size)
+        for size, r in sorted(by_size.items()):
+            ratio = r["rebuild_s"] / by_size[first]["rebuild_s"] if by_size[first]["rebuild_s"] else 0
+            print(f"{backend:<12}{size:>9}{r['rebuild_s']:>11.1f}{r['rebuild_s'] / size * 1000:>8.2f}{ratio:>12.2f}"
+                  f"{size / first:>8.1f}{r['load']:>6}")
+    for backend, by_size in results.items():
+        for size, r in sorted(by_size.items()):
+            print(f"{backend} {size} phases (s): {r.get('phases_s')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=10_000)
@@ -113,8 +167,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="verify runs of each code, alternately (best counts)")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "rebuild.json"))
+    parser.add_argument("--sizes", default="", help="grow one store through these sizes, rebuilding at each")
     args = parser.parse_args()
     work = Path(args.work)
+    if args.sizes:
+        sizes = sorted(int(n) for n in args.sizes.split(","))
+        grown = grow_and_rebuild(work, sizes, args.backends.split(","))
+        print_sizes(grown)
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps({"sizes": sizes, "results": grown}, indent=2) + "\n")
+        return
     results: dict[str, dict] = {}
     for backend in args.backends.split(","):
         home = work / backend / "archive"

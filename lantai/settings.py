@@ -74,10 +74,67 @@ class Settings(BaseSettings):
         description="密级 (comma-separated) whose 利用申请 need a second approval by the 安全保密管理员 after the "
         "档案管理员's; an item of unknown 密级 always needs it.",
     )
+    broker_url: str | None = Field(
+        None,
+        description="Message broker for background jobs run by `lantai worker` (Dramatiq): redis://host:6379/0 "
+        "or amqp://user:password@host:5672/. Unset: jobs run in the process that starts them.",
+    )
+
+    job_lease_seconds: int = Field(
+        30, ge=3, le=3600,
+        description="A running job whose worker has not reported for this long is taken to be dead and run "
+        "again (workers report every third of it).",
+    )
+
+    @field_validator("broker_url", mode="after")
+    @classmethod
+    def _check_broker(cls, value: str | None) -> str | None:
+        """Only Redis and RabbitMQ; a typo must not silently fall back to in-process work."""
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("broker_url must start with redis://, rediss://, amqp:// or amqps://")
+        return value or None
+
     public_open_page: bool = Field(
         False, description="Serve the read-only page /open without login: search and view of 开放 items only "
         "(控制标识 开放 and 密级 公开)."
     )
+
+    appraisal_opening_age: int = Field(
+        25, ge=1, le=100,
+        description="Years after its 年度 at which an item is due for 开放鉴定 (2020 Archives Law §27: 25).",
+    )
+    appraisal_opening_ages: str | None = Field(
+        None,
+        description="Shorter opening ages per 类别号 for economic, scientific and cultural records, e.g. KJ=10,JJ=15.",
+    )
+    appraisal_committee: str | None = Field(
+        None,
+        description="Who may approve which appraisal kind, e.g. 到期=zhang,li;密级=wang,zhao; a kind not named may be "
+        "approved by any account holding appraisal.approve.",
+    )
+    appraisal_min_approvers: int = Field(
+        2, ge=2, le=20, description="Fewest approvers (other than the proposer) an appraisal campaign is submitted to."
+    )
+    destruction_wait_days: int = Field(
+        30, ge=0, le=3650,
+        description="Days between phase 1 of a destruction (approved, items 待销毁, 销毁清册 made) and phase 2 "
+        "(content deleted by a second person).",
+    )
+
+    @field_validator("appraisal_opening_ages", "appraisal_committee", mode="after")
+    @classmethod
+    def _check_appraisal(cls, value: str | None, info: Any) -> str | None:
+        """Refuse a malformed opening-age or committee list rather than ignoring part of it."""
+        from lantai.domain import appraisal
+
+        try:
+            if info.field_name == "appraisal_opening_ages":
+                appraisal.parse_opening_ages(value or "")
+            else:
+                appraisal.parse_committee(value or "")
+        except appraisal.AppraisalRuleError as exc:
+            raise ValueError(exc.message_en) from None
+        return value
 
     @field_validator("use_two_step_levels", mode="after")
     @classmethod
@@ -128,6 +185,55 @@ class Settings(BaseSettings):
         "minute; the rest are counted in one summary entry.",
     )
 
+    primary_root_name: str = Field(
+        "primary", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Name of the primary storage root (<home>/store), as replication, fixity and the dashboard show it.",
+    )
+    replica_roots: dict[str, str] = Field(
+        {},
+        description="Replica storage roots, name → URL (file:///path or s3://bucket/prefix); every committed "
+        "version is copied to each. In lantai.toml a [replica_roots] table; `lantai replicas add` writes it.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of the S3-compatible storage of s3:// roots (e.g. http://127.0.0.1:7480); "
+        "default AWS."
+    )
+    s3_access_key: str | None = Field(None, description="Access key for s3:// roots.")
+    s3_secret_key: str | None = Field(None, description="Secret key for s3:// roots.")
+    s3_region: str = Field("us-east-1", description="Region name sent to the S3-compatible storage.")
+    s3_object_lock_days: int = Field(
+        3650, ge=0,
+        description="Retention (days) of every object written to an s3:// root whose bucket has object lock, in "
+        "COMPLIANCE mode (nobody can delete it before then); 0 = write without retention.",
+    )
+    replication_retry_max_seconds: int = Field(
+        3600, ge=1, description="Longest wait between retries of a copy to an unreachable replica root "
+        "(the back-off doubles from 30 s up to this)."
+    )
+    fixity_cycle_days: int = Field(
+        90, ge=1,
+        description="Days in which scheduled fixity (`lantai fixity run`, e.g. nightly) covers every object on "
+        "every root; a run without bounds checks the overdue objects plus its share of the cycle.",
+    )
+
+    @field_validator("replica_roots", mode="after")
+    @classmethod
+    def _check_roots(cls, roots: dict[str, str]) -> dict[str, str]:
+        """Names are short identifiers and URLs parse; a typo must not become a silent root."""
+        import re
+
+        from lantai.errors import BadInput
+        from lantai.storage.backends import parse_root_url
+
+        for name, url in roots.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+                raise ValueError(f"bad replica root name {name!r} (letters, digits, _ and -)")
+            try:
+                parse_root_url(url)
+            except BadInput as exc:
+                raise ValueError(exc.message_en) from None
+        return roots
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, home: Path) -> Path:
@@ -147,6 +253,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_socket(cls, socket: str | None) -> str | None:
         return str(_absolute(Path(socket))) if socket else socket
+
+    @property
+    def s3_options(self) -> Any:
+        """Connection and retention settings of s3:// roots, as :mod:`lantai.storage.backends` takes them."""
+        from lantai.storage.backends import S3Options
+
+        return S3Options(self.s3_endpoint_url, self.s3_access_key, self.s3_secret_key, self.s3_region,
+                         self.s3_object_lock_days)
 
     @property
     def store_root(self) -> Path:

@@ -37,7 +37,7 @@ PG_ENV = "LANTAI_TEST_DATABASE_URL"
 # clamd per test session (per xdist worker): ``real_clamd`` below, autouse in tests/integration
 # and tests/api. Only tests of ingest mechanics on synthetic bytes (throughput, crash trials,
 # atomicity) switch the profile off, explicitly, with the ``ingest_profile_off`` fixture.
-REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared")
+REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared", "s3")
 REQUIRE_REAL_ENV = "LANTAI_REQUIRE_REAL"
 
 
@@ -54,6 +54,28 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 _clamd_servers: list = []
+
+
+S3_START = Path(__file__).resolve().parent / "s3" / "start_ceph_rgw.sh"
+
+
+@pytest.fixture(scope="session")
+def s3_gateway() -> dict[str, str]:
+    """A real S3 gateway (Ceph RGW): the one ``.ci/run`` started (LANTAI_TEST_S3_*), or started here
+    by ``tests/s3/start_ceph_rgw.sh`` (idempotent) when the Ceph packages are installed."""
+    import shutil
+    import subprocess
+
+    names = ("LANTAI_TEST_S3_ENDPOINT", "LANTAI_TEST_S3_ACCESS_KEY", "LANTAI_TEST_S3_SECRET_KEY")
+    if all(os.environ.get(n) for n in names):
+        return {n: os.environ[n] for n in names}
+    if shutil.which("radosgw") is None or shutil.which("ceph-mon") is None:
+        pytest.skip("Ceph RGW is not installed (Debian packages radosgw ceph-mon ceph-osd ceph-mgr ceph-common)")
+    done = subprocess.run(["bash", str(S3_START)], capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"Ceph RGW did not start: {done.stderr[-2000:]}")
+    found = dict(line.split("=", 1) for line in done.stdout.splitlines() if line.startswith("LANTAI_TEST_S3_"))
+    return {n: found[n] for n in names}
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +108,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests by the real components their fixtures start, so a skip of one can fail CI."""
     by_fixture = {"clamd_socket": "clamd", "real_clamd": "clamd", "shared_dir": "shared", "corpus_dir": "shared",
-                  "live": "chromium", "browser": "chromium"}
+                  "live": "chromium", "browser": "chromium", "s3_gateway": "s3"}
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         for fixture, marker in by_fixture.items():

@@ -77,11 +77,15 @@ def internal_error_response(exc: Exception) -> JSONResponse:
     return JSONResponse(errors.error_body("internal", *INTERNAL), status_code=500)
 
 
+# Paths for programs (the REST API, Prometheus and load balancers): errors as JSON, never a login page.
+MACHINE_PATHS = ("/api/", "/metrics", "/healthz", "/readyz")
+
+
 def install(app: FastAPI, *, html_renderer: HtmlRenderer | None = None) -> None:
     """Register the handlers; ``html_renderer(request, status, body)`` serves web pages."""
 
     def wants_html(request: Request) -> bool:
-        return html_renderer is not None and not request.url.path.startswith("/api/")
+        return html_renderer is not None and not request.url.path.startswith(MACHINE_PATHS)
 
     async def on_lantai(request: Request, exc: errors.LantaiError) -> Response:
         await journal_denial(request, status_of(exc), exc)

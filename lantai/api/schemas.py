@@ -284,6 +284,7 @@ class SubmissionOut(BaseModel):
     report: dict[str, Any] | None = None
     recheck_available: bool = False
     replayed: bool = False
+    job_id: str | None = Field(None, description="处理该提交的作业（GET /api/v1/jobs/{job_id} 查看进度）")
 
 
 class SubmissionPage(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, ExceptionContext, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -141,3 +141,15 @@ def _is_current_by_alembic(engine: Engine) -> bool:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_ignoring_duplicates(session: Session, table: Any, keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the catalogue's dialect (SQLite or PostgreSQL).
+
+    For rows two processes may write at once with the same content (concurrent ingests of one
+    item, the audit copy a live writer and recovery's journal sync both insert)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)

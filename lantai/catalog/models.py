@@ -66,6 +66,7 @@ class Item(Base):
     document_type: Mapped[str] = mapped_column(String(32), default="", index=True)
     security_classification: Mapped[str] = mapped_column(String(16), default="公开", index=True)
     control_identifier: Mapped[str] = mapped_column(String(16), default="", index=True)  # 控制标识 (0007_use)
+    secrecy_period: Mapped[str] = mapped_column(String(32), default="")  # 保密期限, for 密级鉴定 (0010_appraisal)
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32), default="archived", index=True)
     ocfl_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -205,3 +206,20 @@ class CheckRecord(Base):
     report_sm3: Mapped[str] = mapped_column(String(64), default="")
     operator: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class CheckVerdict(Base):
+    """A person's verdict on a DA/T 70 target the standard leaves to people (4-2 载体 …), for one
+    report: a recorded run, an item's ingest checks or a batch's. Rows are only added; the newest
+    for a (scope, stage, code) is the one the 四性检测报告 shows, with who gave it and when."""
+
+    __tablename__ = "check_verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # run | item | batch
+    scope_id: Mapped[str] = mapped_column(String(200), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))  # conforms | nonconforming
+    note: Mapped[str] = mapped_column(Text, default="")
+    confirmed_by: Mapped[str] = mapped_column(String(128))
+    confirmed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

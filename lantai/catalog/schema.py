@@ -7,7 +7,16 @@ so autogenerate sees every table and never proposes dropping one it was not show
 
 from __future__ import annotations
 
-from lantai.catalog import access, arrangement, models, use  # noqa: F401  (each registers its tables)
+from lantai.catalog import (  # noqa: F401  (each registers its tables)
+    access,
+    appraisal,
+    arrangement,
+    carriers,
+    jobs,
+    models,
+    preservation,
+    use,
+)
 from lantai.catalog.models import Base
 
 metadata = Base.metadata

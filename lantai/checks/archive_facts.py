@@ -40,6 +40,17 @@ class ObjectFixity:
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BackupVerification:
+    """The newest ``lantai backup verify`` of the archive (bc 3-4), as its audit entry recorded it."""
+
+    ok: bool
+    time: str
+    source: str
+    sampled: int
+    failed: int
+
+
 class ArchiveFacts(Protocol):
     """The archive as the run-level checks see it. Every method is read-only."""
 
@@ -60,3 +71,6 @@ class ArchiveFacts(Protocol):
 
     def batches_of(self, record_ids: list[str]) -> dict[str, str]:
         """Batch id of each archived record that has one."""
+
+    def backup_verification(self) -> BackupVerification | None:
+        """The newest backup verification, or None when no backup was ever verified."""

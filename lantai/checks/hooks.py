@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lantai.domain.findings import Finding, Rule, Severity
+from lantai.checks.registry import finding
+from lantai.domain.findings import Finding
 
 
 @dataclass
@@ -28,6 +29,7 @@ class IngestContext:
     settings: Any
     extra: dict[str, Any] = field(default_factory=dict)
     unstaged: list[str] = field(default_factory=list)  # in the package but not referenced, so not staged
+    operator: str = "system"  # who submitted the item: the 检测人 of its gd report
 
     def file_path(self, name: str) -> Path:
         return self.staged[name].path
@@ -57,7 +59,5 @@ def run_ingest_checks(context: IngestContext) -> list[Finding]:
         try:
             findings.extend(check(context))
         except Exception as exc:
-            findings.append(Finding(rule=Rule.STRUCTURE, element=context.label, severity=Severity.ERROR,
-                                    message=f"检测 {name} 无法完成: {exc}", message_en=f"check {name} failed: {exc}",
-                                    code=f"check_error:{name}"))
+            findings.append(finding("check-error", context.label, check=name, error=f"{type(exc).__name__}: {exc}"))
     return findings

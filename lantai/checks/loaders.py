@@ -305,9 +305,9 @@ def _verify_package(path: Path, settings: Any) -> list[Any]:
             return list(verify_eep(path, _keystore(path, settings)))
         return list(bagit.validate_bag(path).findings)
     except LantaiError as exc:
-        from lantai.domain.findings import Finding
+        from lantai.checks.registry import finding
 
-        return [Finding(rule="package", element=path.name, message=exc.message_zh, code="package-unreadable")]
+        return [finding("package-unreadable", path.name, detail=exc.message_zh, detail_en=exc.message_en)]
 
 
 def _keystore(path: Path, settings: Any) -> Any:

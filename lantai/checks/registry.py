@@ -63,12 +63,27 @@ class RuleSpec:
         return self.rule.rstrip("abcdefghijklmnopqrstuvwxyz")
 
 
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    """A finding code a validator below the checks emits (``ofd-6``, ``eep-size`` …): what it means,
+    the domain rule it breaks, and one zh/en template per distinct way it is found (its variants;
+    ``""`` is the code's own template)."""
+
+    code: str
+    title_zh: str
+    title_en: str
+    rule: str
+    severity: str
+    messages: dict[str, tuple[str, str, str]]  # variant → (zh, en, severity)
+
+
 @dataclass(frozen=True)
 class Registry:
     targets: dict[tuple[str, str], Target]
     checks: dict[str, CheckSpec]
     rules: dict[str, RuleSpec]
     generic: dict[str, RuleSpec]
+    findings: dict[str, FindingSpec]
 
     def targets_for(self, stage: str) -> list[Target]:
         return sorted((t for (s, _c), t in self.targets.items() if s == stage), key=lambda t: t.code)
@@ -90,7 +105,18 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
              for rule, r in data["rules"].items()}
     generic = {letter: RuleSpec(letter, "", g.get("status", "fail"), g["zh"], g["en"])
                for letter, g in data["generic"].items()}
-    return Registry(targets, checks, rules, generic)
+    findings = {code: _finding_spec(code, f) for code, f in data["findings"].items()}
+    return Registry(targets, checks, rules, generic, findings)
+
+
+def _finding_spec(code: str, entry: dict[str, Any]) -> FindingSpec:
+    severity = entry.get("severity", "error")
+    messages = {"": (entry["zh"], entry["en"], severity)} if "zh" in entry else {}
+    for variant, text in entry.items():
+        if isinstance(text, dict):
+            messages[variant] = (text["zh"], text["en"], text.get("severity", severity))
+    return FindingSpec(code, entry.get("title_zh", ""), entry.get("title_en", ""), entry.get("rule", "structure"),
+                       severity, messages)
 
 
 # --- implementations ---------------------------------------------------------------------------
@@ -129,7 +155,7 @@ def _format(template: str, params: dict[str, Any]) -> str:
         return template
 
 
-TEXT_PARAMS = ("reason", "detail", "error")  # prose a check writes; the others are data (names, values)
+TEXT_PARAMS = ("reason", "detail", "error", "kind")  # prose a check writes; the others are data (names, values)
 
 
 def english_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +189,31 @@ def render(rule: str, params: dict[str, Any], stage: str = "gd", check: str = ""
     if not rule:
         return _format(cspec.pass_zh, params), _format(cspec.pass_en, english)
     raise KeyError(f"unknown rule {rule!r}")
+
+
+def finding_text(code: str, variant: str, params: dict[str, Any]) -> tuple[str, str, str]:
+    """Chinese and English message and the severity of a registered finding code and variant.
+    An unregistered code or variant is a programming error (the registry test catches it)."""
+    spec = load_registry().findings[code]
+    zh, en, severity = spec.messages[variant]
+    return _format(zh, params), _format(en, english_params(params)), severity
+
+
+def finding(code: str, element: str, variant: str = "", /, *, severity: str | None = None, **params: Any) -> Any:
+    """A :class:`~lantai.domain.findings.Finding` for a registered code, its text from the registry.
+
+    Validators (formats, packages, certificates, transfer carriers) report a code, a variant and
+    named parameters; prose a check writes goes in ``detail``/``reason``/``error`` with an
+    ``…_en`` twin, so an English message never carries Chinese prose."""
+    from lantai.domain.findings import Finding, Severity
+
+    zh, en, default = finding_text(code, variant, {"element": element, **params})
+    spec = load_registry().findings[code]
+    stored = {k: v for k, v in params.items() if not k.endswith("_en")}
+    if variant:
+        stored["variant"] = variant
+    return Finding(rule=spec.rule, element=element, message=zh, message_en=en,
+                   severity=Severity(severity or default), code=code, params=stored)
 
 
 def default_status(rule: str) -> str:

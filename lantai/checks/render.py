@@ -26,7 +26,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "warn": "警告", "not_applicable": "不适用", "unscanned": "未扫描",
              "manual": "待人工确认"}
 # Run-level checks whose result is the same for every item of a batch: reported once per batch.
-BATCH_CHECKS = frozenset({"totals_match_register", "process_secure"})
+BATCH_CHECKS = frozenset({"totals_match_register", "process_secure", "backups_restorable"})
 MANUAL_VERDICT = "□ 符合　□ 不符合　确认人：________　日期：________"
 
 
@@ -39,6 +39,8 @@ class ReportHeader:
     batch: str = ""
     register: dict[str, Any] = field(default_factory=dict)  # declared_items/bytes, actual_items/bytes
     reviewer: str = ""  # 审核人 when known; otherwise a blank line to sign
+    # Recorded verdicts on the targets left to people: code → {verdict, verdict_zh, note, confirmed_by, confirmed_at}
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def beijing_time(value: Any) -> str:
@@ -65,7 +67,8 @@ def item_results(item: ItemReport) -> list[Result]:
 
 
 def batch_results(report: CheckReport) -> list[dict[str, Any]]:
-    """Batch-level results once: identical (code, rule, status, message) rows merged with their item count."""
+    """Batch-level results once: the run's own (the transfer carrier), then the run-level checks'
+    identical (code, rule, status, message) rows merged with their item count."""
     merged: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for item in report.items:
         for r in item.results:
@@ -74,30 +77,40 @@ def batch_results(report: CheckReport) -> list[dict[str, Any]]:
                 row = merged.setdefault(key, {"code": r.code, "rule": r.rule or r.code, "status": r.status,
                                               "message": r.message, "message_en": r.message_en, "items": 0})
                 row["items"] += 1
-    return sorted(merged.values(), key=lambda r: (r["code"], r["status"] != "fail"))
+    rows = [{"code": r.code, "rule": r.rule or r.code, "status": r.status, "message": r.message,
+             "message_en": r.message_en, "items": len(report.items)} for r in report.batch]
+    return rows + sorted(merged.values(), key=lambda r: (r["code"], r["status"] != "fail"))
 
 
-def code_status(item: ItemReport) -> dict[str, str]:
-    """Status per code for one item; a code with a manual part is 待人工确认 unless it already failed."""
+def code_status(item: ItemReport, verdicts: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+    """Status per code for one item; a code with a manual part is 待人工确认 unless it already failed
+    or a person recorded a verdict (符合 → its automated status stands, 不符合 → fail)."""
     statuses = item.status_by_code()
     manual = {r.code for r in item.results if _is_manual(r)}
     for code in manual:
-        if statuses.get(code) not in (Status.FAIL, Status.UNSCANNED):
+        if statuses.get(code) in (Status.FAIL, Status.UNSCANNED):
+            continue
+        verdict = (verdicts or {}).get(code, {}).get("verdict")
+        if verdict == "nonconforming":
+            statuses[code] = str(Status.FAIL)
+        elif verdict == "conforms":
+            statuses[code] = str(Status.PASS)
+        else:
             statuses[code] = "manual"
     return statuses
 
 
-def code_rows(report: CheckReport) -> list[dict[str, Any]]:
+def code_rows(report: CheckReport, verdicts: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     registry = load_registry()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*STATUS_KEYS, "manual"), 0))
     for item in report.items:
-        for code, status in code_status(item).items():
+        for code, status in code_status(item, verdicts).items():
             counts[code][status] += 1
     return [{"code": t.code, "title": t.zh, "property": PROPERTIES_ZH[t.property], "property_key": t.property,
              "counts": counts[t.code]} for t in registry.targets_for(report.stage)]
 
 
-def property_rows(report: CheckReport) -> list[dict[str, Any]]:
+def property_rows(report: CheckReport, verdicts: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per property: items that passed every automated check of it, items that failed, codes left to people."""
     registry = load_registry()
     codes = defaultdict(list)
@@ -108,7 +121,7 @@ def property_rows(report: CheckReport) -> list[dict[str, Any]]:
         failed = passed = 0
         manual: set[str] = set()
         for item in report.items:
-            statuses = code_status(item)
+            statuses = code_status(item, verdicts)
             if any(statuses.get(c) in (Status.FAIL, Status.UNSCANNED) for c in prop_codes):
                 failed += 1
             else:
@@ -119,8 +132,9 @@ def property_rows(report: CheckReport) -> list[dict[str, Any]]:
     return rows
 
 
-def manual_rows(report: CheckReport) -> list[dict[str, Any]]:
-    """Each target the standard leaves to people, once, with where the verdict is to be written."""
+def manual_rows(report: CheckReport, verdicts: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Each target the standard leaves to people, once: the recorded verdict with who gave it and
+    when, or where the verdict is to be written."""
     registry = load_registry()
     titles = {t.code: t.zh for t in registry.targets_for(report.stage)}
     seen: dict[str, dict[str, Any]] = {}
@@ -129,8 +143,17 @@ def manual_rows(report: CheckReport) -> list[dict[str, Any]]:
             if _is_manual(r) and r.code not in seen:
                 seen[r.code] = {"code": r.code, "title": titles.get(r.code, ""), "check": registry.checks[r.check].zh
                                 if r.check in registry.checks else r.check, "message": r.message,
-                                "verdict": MANUAL_VERDICT}
+                                "verdict": _verdict_text((verdicts or {}).get(r.code)),
+                                "recorded": (verdicts or {}).get(r.code)}
     return [seen[c] for c in sorted(seen)]
+
+
+def _verdict_text(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return MANUAL_VERDICT
+    note = f"；{verdict['note']}" if verdict.get("note") else ""
+    return (f"{verdict['verdict_zh']}（确认人：{verdict['confirmed_by']}，"
+            f"{beijing_time(verdict['confirmed_at'])}{note}）")
 
 
 def conclusion(report: CheckReport, manual: list[dict[str, Any]], batch: list[dict[str, Any]]) -> str:
@@ -150,11 +173,20 @@ def conclusion(report: CheckReport, manual: list[dict[str, Any]], batch: list[di
     bad_batch = [b for b in batch if b["status"] in (Status.FAIL, Status.UNSCANNED)]
     if bad_batch:
         parts.append("批次级检测未通过：" + "；".join(f"{b['rule']} {b['message']}" for b in bad_batch[:3]) + "。")
-    if manual:
-        parts.append("以下项目须人工确认后方可形成最终结论：" + "、".join(f"{m['code']} {m['title']}" for m in manual) + "。")
-    if failed or bad_batch:
+    pending = [m for m in manual if not m.get("recorded")]
+    rejected = [m for m in manual if (m.get("recorded") or {}).get("verdict") == "nonconforming"]
+    confirmed = [m for m in manual if m.get("recorded") and m not in rejected]
+    if confirmed:
+        parts.append("经人工确认符合：" + "、".join(f"{m['code']} {m['title']}（{m['recorded']['confirmed_by']}）"
+                                           for m in confirmed) + "。")
+    if rejected:
+        parts.append("经人工确认不符合：" + "、".join(f"{m['code']} {m['title']}（{m['recorded']['confirmed_by']}）"
+                                            for m in rejected) + "。")
+    if pending:
+        parts.append("以下项目须人工确认后方可形成最终结论：" + "、".join(f"{m['code']} {m['title']}" for m in pending) + "。")
+    if failed or bad_batch or rejected:
         parts.append("结论：本批电子档案四性检测不合格，未通过的条目应退回整改后重新检测。")
-    elif manual:
+    elif pending:
         parts.append("结论：自动检测项目全部合格；待人工确认项目确认符合后，本批电子档案四性检测合格。")
     else:
         parts.append("结论：本批电子档案四性检测合格。")
@@ -169,11 +201,12 @@ def _context(report: CheckReport, header: ReportHeader | None = None) -> dict[st
     failed = [(item, rows) for item, rows in failed if rows]
     warned = [(item, r) for item in report.items for r in item_results(item) if r.status == Status.WARN][:500]
     batch = batch_results(report)
-    manual = manual_rows(report)
+    manual = manual_rows(report, header.verdicts)
     meta = {"tools": {}, "operator": "", "generated_at": "", **report.meta}
     return {"report": report, "summary": summary, "meta": meta, "header": header,
             "stage_zh": STAGES_ZH.get(report.stage, report.stage), "checked_at": beijing_time(meta["generated_at"]),
-            "code_rows": code_rows(report), "property_rows": property_rows(report), "failed_items": failed,
+            "code_rows": code_rows(report, header.verdicts), "property_rows": property_rows(report, header.verdicts),
+            "failed_items": failed,
             "warned_items": warned, "batch_rows": batch, "manual": manual, "status_zh": STATUS_ZH,
             "conclusion": conclusion(report, manual, batch), "register_lines": register_lines(header.register)}
 
@@ -224,11 +257,18 @@ def render_xlsx(report: CheckReport, header: ReportHeader | None = None) -> byte
             for item, rows in ctx["failed_items"] for r in rows])
     _table(book, "警告", ["电子文件号", "规则", "说明"],
            [[item.id, r.rule or r.code, r.message] for item, r in ctx["warned_items"]])
-    _table(book, "待人工确认", ["编号", "检测项目", "检测内容", "说明", "人工确认结论"],
-           [[m["code"], m["title"], m["check"], m["message"], ""] for m in ctx["manual"]])
+    _table(book, "人工确认", ["编号", "检测项目", "检测内容", "说明", "确认人", "确认时间", "备注", "人工确认结论"],
+           [[m["code"], m["title"], m["check"], m["message"], *_recorded_cells(m.get("recorded"))]
+            for m in ctx["manual"]])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _recorded_cells(verdict: dict[str, Any] | None) -> list[str]:
+    if not verdict:
+        return ["", "", "", "待人工确认"]
+    return [verdict["confirmed_by"], beijing_time(verdict["confirmed_at"]), verdict.get("note", ""), verdict["verdict_zh"]]
 
 
 def _overview_rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:

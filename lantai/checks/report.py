@@ -19,10 +19,12 @@ class CheckReport:
     profile: str
     items: list[ItemReport] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Results of the run as a whole (the transfer carrier at yj): stated once, never per item.
+    batch: list[Result] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not any(item.failed for item in self.items)
+        return not any(item.failed for item in self.items) and not any(is_failure(r) for r in self.batch)
 
     def summary(self) -> dict[str, Any]:
         by_code: dict[str, dict[str, int]] = {}
@@ -36,14 +38,15 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"stage": self.stage, "profile": self.profile, "items": [item.to_dict() for item in self.items],
-                "summary": self.summary(), "meta": self.meta}
+                "summary": self.summary(), "meta": self.meta, "batch": [r.to_dict() for r in self.batch]}
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:
-        report = cls(data["stage"], data["profile"], meta=data.get("meta", {}))
+        report = cls(data["stage"], data["profile"], meta=data.get("meta", {}),
+                     batch=[Result.from_dict(r) for r in data.get("batch", [])])
         for raw in data.get("items", []):
             item = ItemReport(raw["id"], raw["path"], raw.get("kind", "item"))
             item.results = [Result.from_dict(r) for r in raw.get("results", [])]

@@ -1,4 +1,5 @@
-"""``lantai check``: DA/T 70 四性检测 over files, SIP items, batches or archived items.
+"""``lantai check``: DA/T 70 四性检测 over files, SIP items, batches or archived items, and
+``lantai check confirm``: an archivist's verdict on a target DA/T 70 leaves to people.
 
 Exit codes: 0 every item passed, 1 some check failed (or could not scan), 2 the run could not
 happen (bad arguments, unknown profile, unreadable archive). Commands import services and libraries inside their bodies (see lantai/cli/main.py).
@@ -9,12 +10,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.errors import BadInput
+
+
+class _CheckGroup(typer.core.TyperGroup):
+    """``lantai check PATH…`` runs the checks (the ``run`` command, the default); ``lantai check
+    confirm …`` records a verdict. A first word that is no subcommand goes to ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        elif not args:
+            args = ["run"]
+        return super().parse_args(ctx, args)
+
+
+check_app = typer.Typer(cls=_CheckGroup, help="四性检测 (DA/T 70 four-property checks) and manual verdicts.")
 
 STATUS_STYLE = {"pass": "[green]通过[/]", "fail": "[red]不通过[/]", "warn": "[yellow]警告[/]",
                 "not_applicable": "[dim]不适用[/]", "unscanned": "[red]未扫描[/]"}
@@ -139,3 +156,34 @@ def _render(result, report_path: Path | None) -> None:  # type: ignore[no-untype
     console.print(f"共 {summary['items']} 件：通过 {summary['passed']}，未通过 {summary['failed']}")
     if report_path is not None:
         console.print(f"报告已保存: {report_path}")
+
+
+@handle_errors
+def confirm_command(
+    code: Annotated[str, typer.Argument(help="须人工确认的检测项目编号，如 4-2")],
+    verdict: Annotated[str, typer.Argument(help="符合 | 不符合 (conforms | nonconforming)")],
+    actor: Annotated[str, typer.Option("--actor", "--user", help="确认人账号（须有执行检测权限）")],
+    run: Annotated[str | None, typer.Option("--run", help="检测记录编号 (run id)")] = None,
+    item: Annotated[str | None, typer.Option("--item", help="电子文件号：其接收检测报告")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="批次编号：其接收检测报告")] = None,
+    note: Annotated[str, typer.Option("--note", help="说明（如检查了哪些载体）")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """记录人工确认结论 (record a verdict on a target left to people; shown in the 四性检测报告)."""
+    from lantai.services.archive import open_archive
+    from lantai.services.check_verdicts import record_verdict
+    from lantai.services.use import acting_as
+
+    scopes = [(name, value) for name, value in (("run", run), ("item", item), ("batch", batch)) if value]
+    if len(scopes) != 1:
+        raise BadInput("请用 --run、--item 或 --batch 之一指明检测报告", "give exactly one of --run, --item or --batch")
+    scope, scope_id = scopes[0]
+    with open_archive() as archive:
+        result = record_verdict(archive, acting_as(archive, actor), scope=scope, scope_id=scope_id, code=code,
+                                verdict=verdict, note=note)
+    emit(result, as_json=as_json, render=lambda: console.print(
+        f"已记录 {result['code']} 人工确认结论：{result['verdict_zh']}（确认人 {result['confirmed_by']}）"))
+
+
+check_app.command("run")(check_command)
+check_app.command("confirm")(confirm_command)

@@ -24,15 +24,20 @@ from rich.progress import (
 from rich.table import Table
 
 from lantai import __version__
+from lantai.cli.appraise import appraise_app, destroy_command, hold_app
 from lantai.cli.arrange import arrange_app, export_app, fonds_app, retention_app, schedule_app, stamp_app
+from lantai.cli.backup import backup_app
 from lantai.cli.bag import bag_app
-from lantai.cli.check import check_command
+from lantai.cli.carrier import carrier_app
+from lantai.cli.check import check_app
 from lantai.cli.common import JsonOption, console, emit, handle_errors
 from lantai.cli.demo import demo_group
 from lantai.cli.eep import eep_app
 from lantai.cli.formats import formats_app
 from lantai.cli.inbox import watch_command
+from lantai.cli.jobs import doctor_command, jobs_app, worker_command
 from lantai.cli.keys import keys_app
+from lantai.cli.preservation import fixity_app, replicas_app
 from lantai.cli.search import search_app
 from lantai.cli.transfer import transfer_app
 from lantai.cli.use import use_app
@@ -57,11 +62,15 @@ for _name, _group in (("keys", keys_app), ("eep", eep_app), ("formats", formats_
                       ("arrange", arrange_app), ("retention", retention_app), ("export", export_app),
                       ("stamp", stamp_app), ("fonds", fonds_app), ("schedule", schedule_app),
                       ("transfer", transfer_app), ("bag", bag_app), ("users", users_app), ("demo", demo_group),
-                      ("use", use_app)):
+                      ("use", use_app), ("backup", backup_app), ("carrier", carrier_app), ("jobs", jobs_app),
+                      ("replicas", replicas_app), ("fixity", fixity_app), ("check", check_app),
+                      ("appraise", appraise_app), ("hold", hold_app)):
     app.add_typer(_group, name=_name)
-app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.command("watch")(watch_command)
+app.command("worker")(worker_command)
+app.command("doctor")(doctor_command)
+app.command("destroy")(destroy_command)
 
 
 def _progress() -> Progress:
@@ -131,9 +140,13 @@ def _init_keys(archive) -> dict:  # type: ignore[no-untyped-def]
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="条目目录、zip 或批次目录 (item dir, zip, or batch dir)")],
     actor: Annotated[str, typer.Option(help="操作人 (who submits)")] = "cli",
+    run_async: Annotated[bool, typer.Option("--async", help="交给后台工作进程，打印作业号后返回 (queue for `lantai worker`, print the job id)")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """接收归档 (ingest items, zips or batches; rejected items are reported, nothing half-written)."""
+    if run_async:
+        _ingest_async(paths, actor, as_json)
+        return
     from lantai.jobs.pool import freeze_imported_objects, warm_up_workers
     from lantai.services.ingest_workers import worker_preload
 
@@ -154,6 +167,22 @@ def ingest(
     emit(report.to_dict(), as_json=as_json, render=lambda: _render_ingest(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _ingest_async(paths: list[Path], actor: str, as_json: bool) -> None:
+    """Queue the paths as one ``ingest.paths`` job; the worker must see them at the same absolute paths."""
+    from lantai.errors import BadInput
+    from lantai.services import jobs
+    from lantai.services.archive import open_archive
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise BadInput(f"路径不存在: {', '.join(missing)}", f"no such path: {', '.join(missing)}")
+    with open_archive(load_settings()) as archive:
+        job = jobs.submit(archive, "ingest.paths", {"paths": [str(p.absolute()) for p in paths], "actor": actor},
+                          actor=actor, run="queue")
+    emit(job, as_json=as_json, render=lambda: console.print(
+        f"[green]已排队[/] 作业 {job['id']}（lantai jobs show {job['id']} --wait 查看结果）"))
 
 
 def _render_ingest(report) -> None:  # type: ignore[no-untyped-def]

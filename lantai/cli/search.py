@@ -74,11 +74,21 @@ def _render(result: Any) -> None:  # a lantai.search.SearchResult
 @handle_errors
 def reindex_command(
     workers: Annotated[int, typer.Option(help="分词进程数 (processes cutting text; default: CPU count)")] = 0,
+    run_async: Annotated[bool, typer.Option("--async", help="交给后台工作进程，打印作业号 (queue for `lantai worker`)")] = False,
+    actor: Annotated[str, typer.Option(help="操作人")] = "cli",
     as_json: JsonOption = False,
 ) -> None:
     """重建检索索引 (rebuild the search index in bulk; ingest and searches go on meanwhile)."""
     from lantai.services.archive import open_archive
     from lantai.services.search_index import backend, reindex
+
+    if run_async:
+        from lantai.services import jobs
+
+        with open_archive() as archive:
+            job = jobs.submit(archive, "search.reindex", {}, actor=actor, run="queue")
+        emit(job, as_json=as_json, render=lambda: console.print(f"[green]已排队[/] 作业 {job['id']}"))
+        return
 
     with open_archive() as archive, Progress(
         TextColumn("[bold]重建索引"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

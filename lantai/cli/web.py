@@ -23,20 +23,36 @@ CLI_ACTOR = "cli"
 def serve_command(
     host: Annotated[str, typer.Option(help="监听地址 (bind address)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口 (port)")] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn 进程数 (worker processes)")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn 进程数 (worker processes)")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """启动网页与接口服务 (serve the web UI and REST API with uvicorn)."""
+    """启动网页与接口服务 (serve the web UI and REST API with uvicorn; --workers N for N processes).
+
+    With several workers any worker serves any request: sessions, CSRF tokens and login throttling
+    live in the catalogue, and /metrics adds up every worker's request counters.
+    """
+    import os
+
     import uvicorn
 
     from lantai.services.archive import open_archive
+    from lantai.services.ops import prepare_multiprocess_dir
 
+    emit({"url": f"http://{host}:{port}/", "api_docs": f"http://{host}:{port}/api/docs", "workers": workers},
+         as_json=as_json,
+         render=lambda: console.print(f"[green]兰台已启动[/] http://{host}:{port}/  （接口文档 /api/docs，{workers} 个进程）"))
+    if workers > 1:
+        with open_archive() as archive:  # migrations and start-up recovery once, before the workers
+            metrics_dir = archive.settings.staging_dir / "metrics"
+        prepare_multiprocess_dir(metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        uvicorn.run("lantai.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", proxy_headers=False)
+        return
     archive = open_archive()
     from lantai.api import create_app
 
     app = create_app(archive)
-    emit({"url": f"http://{host}:{port}/", "api_docs": f"http://{host}:{port}/api/docs"}, as_json=as_json,
-         render=lambda: console.print(f"[green]兰台已启动[/] http://{host}:{port}/  （接口文档 /api/docs）"))
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning",
                     proxy_headers=False)

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from lantai.checks.registry import finding
 from lantai.crypto import sm2
 from lantai.domain.findings import Finding
 from lantai.errors import BadInput
@@ -301,12 +302,10 @@ def check_validity(cert: x509.Certificate, at: datetime | None = None) -> list[F
     subject = cert.subject.human_friendly
     if at < cert.not_valid_before:
         return [
-            _finding(
-                "cert-not-yet-valid", subject, f"证书尚未生效（生效时间 {cert.not_valid_before:%Y-%m-%d}）"
-            )
+            finding("cert-not-yet-valid", subject, date=f"{cert.not_valid_before:%Y-%m-%d}")
         ]
     if at > cert.not_valid_after:
-        return [_finding("cert-expired", subject, f"证书已过期（失效时间 {cert.not_valid_after:%Y-%m-%d}）")]
+        return [finding("cert-expired", subject, date=f"{cert.not_valid_after:%Y-%m-%d}")]
     return []
 
 
@@ -329,11 +328,11 @@ def validate_certificate(
             return [*findings, _no_trusted_issuer(cert, current, pool)]
         if not issuer.ca:
             findings.append(
-                _finding("cert-issuer-not-ca", issuer.subject.human_friendly, "签发者证书不是 CA 证书")
+                finding("cert-issuer-not-ca", issuer.subject.human_friendly)
             )
         findings += check_validity(issuer, at)
         current = issuer
-    return [*findings, _finding("cert-chain-too-long", cert.subject.human_friendly, "证书链过长")]
+    return [*findings, finding("cert-chain-too-long", cert.subject.human_friendly, limit=MAX_CHAIN_DEPTH)]
 
 
 def _find_issuer(cert: x509.Certificate, pool: list[x509.Certificate]) -> x509.Certificate | None:
@@ -349,17 +348,5 @@ def _no_trusted_issuer(
     """Tell a forged or altered certificate (issuer known, signature wrong) from an unknown issuer."""
     named_issuers = [c for c in [*pool, last] if c.subject == last.issuer]
     if named_issuers and not any(is_signed_by(last, c) for c in named_issuers):
-        return _finding(
-            "cert-signature",
-            last.subject.human_friendly,
-            f"证书签名无法用签发者（{last.issuer.human_friendly}）的公钥验证",
-        )
-    return _finding(
-        "cert-untrusted",
-        cert.subject.human_friendly,
-        f"证书无法链接到受信任的 CA（签发者：{last.issuer.human_friendly}）",
-    )
-
-
-def _finding(code: str, element: str, message: str) -> Finding:
-    return Finding(rule=RULE, element=element, message=message, code=code)
+        return finding("cert-signature", last.subject.human_friendly, issuer=last.issuer.human_friendly)
+    return finding("cert-untrusted", cert.subject.human_friendly, issuer=last.issuer.human_friendly)

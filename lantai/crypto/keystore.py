@@ -25,6 +25,7 @@ from pathlib import Path
 
 from asn1crypto import x509
 
+from lantai.checks.registry import finding
 from lantai.crypto import certs, sm2
 from lantai.domain.findings import Finding
 from lantai.errors import BadInput, NotFound
@@ -85,7 +86,7 @@ class Keystore:
         try:
             cert = certs.load_certificate(cert_der)
         except BadInput as exc:
-            return [Finding(rule=certs.RULE, element="证书", message=exc.message_zh, code="cert-malformed")]
+            return [finding("cert-malformed", "证书", detail=exc.message_zh, detail_en=exc.message_en)]
         return certs.validate_certificate(cert, self.trusted_certificates(), self.agency_certificates(), at)
 
     def list_certificates(self) -> list[dict[str, object]]:

@@ -50,6 +50,13 @@ class Permission(StrEnum):
     USE_APPROVE = "use.approve"  # 利用审批 (档案管理员): decide requests, list and revoke grants
     USE_SECURITY_APPROVE = "use.approve_secret"  # second approval for 秘密 and above (安全保密管理员)
     USE_REGISTER = "use.register"  # 利用登记簿 and its statistics
+    JOB_READ = "job.read_all"  # every background job's state and progress (one's own jobs: everyone)
+    METRICS = "system.metrics"  # Prometheus /metrics (/healthz and /readyz are public: they say only up or not)
+    PRESERVATION_READ = "preservation.read"  # 保存状态: roots, replication lag, fixity coverage, repairs
+    APPRAISE = "appraisal.manage"  # 到期/开放鉴定: open campaigns, decide, submit, execute (密级鉴定: item.classify)
+    APPRAISE_APPROVE = "appraisal.approve"  # 鉴定小组: approve or reject a submitted campaign
+    DESTROY = "destruction.execute"  # phase 2 of a destruction (监销), by someone other than the proposer
+    HOLD = "hold.manage"  # 冻结: place, list and lift holds
 
 
 class Role(StrEnum):
@@ -65,13 +72,15 @@ P = Permission
 EVERYONE = frozenset({P.ACCOUNT_SELF, P.PASSWORD_OWN, P.TOKEN_OWN})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SYSADMIN: EVERYONE | {P.USER_LIST, P.USER_MANAGE, P.SETTINGS_MANAGE, P.REFERENCE_READ},
+    Role.SYSADMIN: EVERYONE | {P.USER_LIST, P.USER_MANAGE, P.SETTINGS_MANAGE, P.REFERENCE_READ, P.JOB_READ,
+                               P.METRICS, P.PRESERVATION_READ},
     Role.SECADMIN: EVERYONE | {P.USER_LIST, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
-                               P.ITEM_READ, P.ITEM_CLASSIFY, P.USE_SECURITY_APPROVE},
+                               P.ITEM_READ, P.ITEM_CLASSIFY, P.USE_SECURITY_APPROVE, P.APPRAISE_APPROVE, P.HOLD},
     Role.AUDITOR: EVERYONE | {P.AUDIT_READ},
     Role.ARCHIVIST: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMIT, P.SUBMISSION_OWN, P.SUBMISSION_ALL,
                                 P.CHECK_RUN, P.ARRANGE, P.EXPORT, P.STATISTICS, P.REFERENCE_READ,
-                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER},
+                                P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER, P.JOB_READ, P.PRESERVATION_READ,
+                                P.APPRAISE, P.APPRAISE_APPROVE, P.DESTROY, P.HOLD},
     Role.CLERK: EVERYONE | {P.SUBMIT, P.SUBMISSION_OWN},
     Role.READER: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.USE_REQUEST},
 }
@@ -83,9 +92,11 @@ BUSINESS_ROLES = frozenset(Role) - THREE_ADMINS
 # and changing a password are never available to a token (a leaked token cannot mint more).
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "read": frozenset({P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMISSION_OWN, P.SUBMISSION_ALL, P.STATISTICS, P.EXPORT,
-                       P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER}),
+                       P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER, P.JOB_READ, P.METRICS,
+                       P.PRESERVATION_READ}),
     "submit": frozenset({P.SUBMIT, P.SUBMISSION_OWN}),
-    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE}),
+    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE, P.APPRAISE,
+                        P.APPRAISE_APPROVE, P.DESTROY, P.HOLD}),
     "audit": frozenset({P.AUDIT_READ}),
     "admin": frozenset({P.USER_MANAGE, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
                         P.SETTINGS_MANAGE}),
@@ -105,6 +116,10 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.ACCOUNT_APPROVE: "审批管理员账号与服务账号", P.TOKEN_MANAGE: "管理全部令牌、为服务账号签发令牌",
     P.ITEM_CLASSIFY: "变更档案密级", P.USE_REQUEST: "利用申请", P.USE_APPROVE: "利用审批与授权管理",
     P.USE_SECURITY_APPROVE: "涉密利用保密审核", P.USE_REGISTER: "利用登记簿与利用统计",
+    P.JOB_READ: "查看全部后台作业", P.METRICS: "运行指标（Prometheus）",
+    P.PRESERVATION_READ: "查看保存状态（副本、固定性与修复）",
+    P.APPRAISE: "到期与开放鉴定", P.APPRAISE_APPROVE: "鉴定审批（鉴定小组）", P.DESTROY: "监督销毁（第二阶段）",
+    P.HOLD: "档案冻结与解冻",
 }
 
 

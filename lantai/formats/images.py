@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageFile
 
+from lantai.checks.registry import finding
 from lantai.domain.findings import Finding
 
 MAX_PIXELS = 178_956_970  # Pillow's historical default, stated explicitly: ~0.5 GiB of RGBA
@@ -47,11 +48,9 @@ def check_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageResult:
             _decode(path, result, max_pixels)
         result.ok = True
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        result.findings.append(_finding(path, "image-bomb", "图像像素数超出限制（疑似解压炸弹）",
-                                        f"image exceeds the pixel limit of {max_pixels}: {exc}"))
+        result.findings.append(finding("image-bomb", str(path), limit=max_pixels, error=str(exc)))
     except Exception as exc:  # Pillow raises many types on corrupt input
-        result.findings.append(_finding(path, "image-decode", f"图像无法完整解码: {type(exc).__name__}",
-                                        f"image does not decode: {type(exc).__name__}: {exc}"))
+        result.findings.append(finding("image-decode", str(path), error=f"{type(exc).__name__}: {exc}"))
     return result
 
 
@@ -77,6 +76,3 @@ def _decode_frames(path: Path, result: ImageResult, max_pixels: int) -> None:
             image.load()
         result.frames = frames
 
-
-def _finding(path: Path, code: str, zh: str, en: str) -> Finding:
-    return Finding(rule="file", element=str(path), message=zh, message_en=en, code=code)

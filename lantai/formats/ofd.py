@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from lantai.checks.registry import finding
 from lantai.domain.findings import Finding, Severity
 from lantai.errors import UnsafeInput
 from lantai.formats import ofd_parts as parts
@@ -93,10 +94,10 @@ class _Validator:
         self.signatures: list[SignatureResult] = []
 
     # -- findings ------------------------------------------------------------------------------
-    def fail(self, code: str, element: str, zh: str, en: str, severity: Severity = Severity.ERROR,
+    def fail(self, code: str, element: str, variant: str = "", severity: Severity | None = None,
              **params: Any) -> None:
-        self.findings.append(Finding(rule="structure", element=element, message=zh, message_en=en,
-                                     severity=severity, code=code, params=params))
+        """Record a finding; its text comes from the check registry (``findings.ofd-N``)."""
+        self.findings.append(finding(code, element, variant, severity=severity, **params))
 
     # -- parts ---------------------------------------------------------------------------------
     def member(self, name: str) -> zipfile.ZipInfo | None:
@@ -106,26 +107,25 @@ class _Validator:
         """Parse a part. ``missing`` is WARNING for index parts whose absence loses no content."""
         info = self.member(name)
         if info is None:
-            self.fail(code, name, f"引用的文件不存在: {name}", f"referenced part is missing: {name}", missing,
-                      part=name)
+            self.fail(code, name, "part_missing", missing, part=name)
             return None
         try:
             return parse_xml(safezip.read_member(self.zf, info, XML_LIMITS), name)
         except safezip.ZipEncryptedError:
-            self.fail("ofd-7", name, f"部件已加密: {name}", f"part is encrypted: {name}")
+            self.fail("ofd-7", name, "part", part=name)
         except (safezip.ZipLimitError, UnsafeInput) as exc:
-            self.fail(code, name, f"部件不安全或过大: {name}", f"unsafe or oversized part {name}: {exc}")
+            self.fail(code, name, "part_unsafe", part=name, error=str(exc))
         except (ValueError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            self.fail(code, name, f"部件无法解析: {name}", f"part does not parse: {name}: {exc}")
+            self.fail(code, name, "part_unparsed", part=name, error=str(exc))
         return None
 
     # -- steps ---------------------------------------------------------------------------------
     def run(self) -> None:
         if self.member("Encryptions.xml") is not None:
-            self.fail("ofd-7", "Encryptions.xml", "文档已加密 (含 Encryptions.xml)", "the OFD is encrypted")
+            self.fail("ofd-7", "Encryptions.xml", "document")
         documents = parts.document_refs(self.ofd_root())
         if not documents:
-            self.fail("ofd-2", "OFD.xml", "OFD.xml 缺少 DocBody", "OFD.xml has no DocBody")
+            self.fail("ofd-2", "OFD.xml", "no_docbody")
         for ref in documents:
             self.doc_body(ref)
 
@@ -134,28 +134,25 @@ class _Validator:
         if root is None:
             raise _Stop
         if local_name(root) != "OFD":
-            self.fail("ofd-2", "OFD.xml", "OFD.xml 根元素不是 ofd:OFD", f"root element is {local_name(root)!r}, not OFD")
+            self.fail("ofd-2", "OFD.xml", "root", root=local_name(root))
             raise _Stop
         ns = namespace(root)
         if ns == LEGACY_NAMESPACE:
-            self.fail("ofd-2", "OFD.xml", f"OFD.xml 命名空间不规范: {ns}", f"non-standard namespace {ns!r} accepted",
-                      Severity.WARNING)
+            self.fail("ofd-2", "OFD.xml", "legacy_namespace", namespace=ns)
         elif ns != OFD_NAMESPACE:
-            self.fail("ofd-2", "OFD.xml", f"OFD.xml 命名空间错误: {ns or '无'}", f"wrong namespace {ns!r}")
+            self.fail("ofd-2", "OFD.xml", "namespace", namespace=ns or "-")
         self.version, self.doc_type = root.get("Version"), root.get("DocType")
         if not self.version:
-            self.fail("ofd-2", "OFD.xml", "OFD.xml 缺少 Version", "OFD.xml has no Version")
+            self.fail("ofd-2", "OFD.xml", "no_version")
         elif self.version not in ACCEPTED_VERSIONS:
-            self.fail("ofd-2", "OFD.xml", f"未知的 OFD 版本 {self.version}", f"unknown OFD version {self.version}",
-                      Severity.WARNING)
+            self.fail("ofd-2", "OFD.xml", "unknown_version", version=self.version)
         if self.doc_type not in ACCEPTED_DOC_TYPES:
-            self.fail("ofd-2", "OFD.xml", f"DocType 应为 OFD 或 OFD-A，实为 {self.doc_type or '空'}",
-                      f"DocType must be OFD or OFD-A, found {self.doc_type!r}")
+            self.fail("ofd-2", "OFD.xml", "doc_type", doc_type=self.doc_type or "-")
         return root
 
     def doc_body(self, ref: parts.DocumentRef) -> None:
         if not ref.path:
-            self.fail("ofd-3", "OFD.xml", "DocBody 缺少 DocRoot", "DocBody has no DocRoot")
+            self.fail("ofd-3", "OFD.xml", "no_docroot")
             return
         document = self.xml(ref.path, "ofd-3")
         if document is not None:
@@ -166,7 +163,7 @@ class _Validator:
     def document(self, doc_path: str, document: etree._Element) -> None:
         pages = parts.page_refs(document, doc_path)
         if not pages:
-            self.fail("ofd-4", doc_path, "Document.xml 没有页面", "Document.xml lists no pages")
+            self.fail("ofd-4", doc_path, "no_pages")
         for res_path in parts.resource_paths(document, doc_path):
             self.resource_file(res_path)
         for template in parts.template_refs(document, doc_path):
@@ -180,7 +177,7 @@ class _Validator:
 
     def page(self, ref: parts.PageRef) -> None:
         if not ref.path:
-            self.fail("ofd-4", "Document.xml", f"页面 {ref.id} 缺少 BaseLoc", f"page {ref.id} has no BaseLoc")
+            self.fail("ofd-4", "Document.xml", "no_baseloc", page=ref.id)
             return
         content = self.xml(ref.path, "ofd-4")
         if content is None:
@@ -190,8 +187,7 @@ class _Validator:
 
     def part_exists(self, path: str, code: str, what: str, severity: Severity = Severity.ERROR) -> None:
         if path and self.member(path) is None:
-            self.fail(code, path, f"引用的{what}文件不存在: {path}", f"referenced {what} is missing: {path}", severity,
-                      part=path)
+            self.fail(code, path, "referenced_missing", severity, part=path, what=what)
 
     def resource_file(self, res_path: str) -> None:
         if not res_path:
@@ -204,8 +200,7 @@ class _Validator:
             for ref in descendants(res, tag):
                 target = parts.resolve(base, parts.text(ref))
                 if target and self.member(target) is None:
-                    self.fail("ofd-5", res_path, f"资源文件不存在: {target}", f"referenced resource is missing: {target}",
-                              part=target)
+                    self.fail("ofd-5", res_path, "resource_missing", part=target)
 
     # -- signatures ----------------------------------------------------------------------------
     def signature_list(self, path: str) -> None:
@@ -221,20 +216,20 @@ class _Validator:
     def signature(self, path: str, result: SignatureResult) -> None:
         info = self.member(path) if path else None
         if info is None:
-            self.fail("ofd-6", path or "Signatures.xml", f"签名文件不存在: {path}", f"signature part missing: {path}")
+            self.fail("ofd-6", path or "Signatures.xml", "signature_missing", part=path)
             return
         try:
             raw = safezip.read_member(self.zf, info, XML_LIMITS)
             sig = parse_xml(raw, path)
         except (ValueError, UnsafeInput, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            self.fail("ofd-6", path, f"签名文件无法解析: {path}", f"signature part does not parse: {exc}")
+            self.fail("ofd-6", path, "signature_unparsed", part=path, error=str(exc))
             return
         signed_info = child(sig, "SignedInfo")
         provider = child(signed_info, "Provider") if signed_info is not None else None
         result.provider = provider.get("ProviderName") if provider is not None else None
         references = child(signed_info, "References") if signed_info is not None else None
         if references is None:
-            self.fail("ofd-6", path, "签名缺少 References", "signature has no References")
+            self.fail("ofd-6", path, "no_references")
         else:
             self.references(path, references, result)
         self.signed_value(path, sig, raw, result)
@@ -244,9 +239,9 @@ class _Validator:
         result.check_method = method
         algorithm = _check_method(method)
         if algorithm is None:
-            self.fail("ofd-6", path, f"不支持的摘要算法 {method}", f"unsupported CheckMethod {method}")
+            self.fail("ofd-6", path, "unsupported_method", method=method)
         elif algorithm in ("sha1", "md5"):
-            self.fail("ofd-6", path, f"摘要算法 {method} 强度不足", f"weak CheckMethod {method}", Severity.WARNING)
+            self.fail("ofd-6", path, "weak_method", method=method)
         for ref in children(references, "Reference"):
             file_ref = ref.get("FileRef") or ""
             reason = self.reference(file_ref, parts.text(child(ref, "CheckValue")), algorithm)
@@ -254,8 +249,7 @@ class _Validator:
                 result.references_ok += 1
             else:
                 result.references_failed.append({"file": file_ref, "reason": reason})
-                self.fail("ofd-6", path, f"签名保护的文件 {file_ref} 校验失败 ({reason})",
-                          f"protected file {file_ref}: {reason}", part=file_ref, reason=reason)
+                self.fail("ofd-6", path, "reference_failed", part=file_ref, reason=reason)
 
     def reference(self, file_ref: str, check_value: str, algorithm: str | None) -> str | None:
         if algorithm is None:
@@ -280,13 +274,13 @@ class _Validator:
         target = parts.signed_value_path(sig, path)
         info = self.member(target) if target else None
         if info is None:
-            self.fail("ofd-6", path, f"签名值文件不存在: {loc}", f"SignedValue missing: {loc}")
+            self.fail("ofd-6", path, "value_missing", part=loc)
             result.seal_signature_valid = False
             return
         try:
             value = safezip.read_member(self.zf, info, XML_LIMITS)
         except (safezip.ZipLimitError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            self.fail("ofd-6", target, "签名值无法读取", f"SignedValue unreadable: {exc}")
+            self.fail("ofd-6", target, "value_unreadable", error=str(exc))
             result.seal_signature_valid = False
             return
         report = verify_signed_value(value, raw)
@@ -294,11 +288,9 @@ class _Validator:
         ok = report.signature_valid is not False and report.data_hash_ok is not False
         result.seal_signature_valid = None if report.signature_valid is None and ok else ok
         if not ok:
-            self.fail("ofd-6", target, "电子印章/签名值验证失败: " + "; ".join(report.problems),
-                      "seal/signature value does not verify: " + "; ".join(report.problems))
+            self.fail("ofd-6", target, "value_invalid", problems="; ".join(report.problems))
         elif report.signature_valid is None:
-            self.fail("ofd-6", target, "电子印章/签名值未能验证: " + "; ".join(report.problems),
-                      "seal/signature value not verified: " + "; ".join(report.problems), Severity.WARNING)
+            self.fail("ofd-6", target, "value_unverified", problems="; ".join(report.problems))
 
 
 def _check_method(method: str) -> str | None:
@@ -319,14 +311,12 @@ def validate_ofd(path: str | Path) -> OfdResult:
             with contextlib.suppress(_Stop):
                 validator.run()
     except (zipfile.BadZipFile, safezip.ZipLimitError, OSError, EOFError, ValueError, RuntimeError) as exc:
-        findings = (validator.findings if validator else []) + [Finding(
-            rule="structure", element=str(path), code="ofd-1", message=f"OFD 容器无法打开或不安全: {exc}",
-            message_en=f"OFD container cannot be opened safely: {exc}")]
+        findings = (validator.findings if validator else []) + [
+            finding("ofd-1", str(path), error=str(exc))]
         return OfdResult(False, None, None, 0, validator.signatures if validator else [], findings)
     except Exception as exc:  # last line of defence: a hostile file must not stop a batch
-        return OfdResult(False, None, None, 0, [], [Finding(
-            rule="structure", element=str(path), code="ofd-1", message=f"OFD 校验异常: {type(exc).__name__}",
-            message_en=f"OFD validation failed: {type(exc).__name__}: {exc}")])
+        return OfdResult(False, None, None, 0, [], [
+            finding("ofd-1", str(path), "crashed", error=f"{type(exc).__name__}: {exc}")])
     valid = not any(f.is_error for f in validator.findings)
     return OfdResult(valid, validator.version, validator.doc_type, validator.page_count, validator.signatures,
                      validator.findings)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lantai.domain.findings import Finding, Severity
+from lantai.checks.registry import finding
+from lantai.domain.findings import Finding
 from lantai.formats.safexml import parse_xml
 from lantai.packages import zipsafe as safezip
 
@@ -48,10 +49,9 @@ def check_office(path: str | Path) -> OfficeResult:
             _ooxml(path, result)
         else:
             result.kind = "unknown"
-            _fail(result, path, "office-open", "不是 OOXML 或 OLE2 办公文档", "neither an OOXML nor an OLE2 file")
+            _fail(result, path, "office-open", "not_office")
     except Exception as exc:
-        _fail(result, path, "office-open", f"办公文档无法打开: {type(exc).__name__}",
-              f"office file does not open: {type(exc).__name__}: {exc}")
+        _fail(result, path, "office-open", "crashed", error=f"{type(exc).__name__}: {exc}")
     result.ok = not any(f.is_error for f in result.findings)
     return result
 
@@ -64,39 +64,37 @@ def _ole(path: Path, result: OfficeResult) -> None:
         streams = {"/".join(entry) for entry in ole.listdir()}
     if "EncryptedPackage" in streams or "EncryptionInfo" in streams:
         result.encrypted = True
-        _fail(result, path, "office-encrypted", "办公文档设有密码（加密的 OOXML）",
-              "password-protected office document (encrypted OOXML package)")
+        _fail(result, path, "office-encrypted")
     if "Macros/VBA" in "\n".join(streams) or "_VBA_PROJECT_CUR/VBA" in "\n".join(streams):
         result.macros = True
-        _fail(result, path, "office-macros", "文档含宏", "the document contains macros", Severity.WARNING)
+        _fail(result, path, "office-macros")
 
 
 def _ooxml(path: Path, result: OfficeResult) -> None:
     try:
         zf = safezip.open_zip(path)
     except (zipfile.BadZipFile, safezip.ZipLimitError, OSError, EOFError) as exc:
-        _fail(result, path, "office-open", "办公文档容器损坏或不安全", f"the office ZIP container is unusable: {exc}")
+        _fail(result, path, "office-open", "container", error=str(exc))
         return
     with zf:
         types = safezip.find_member(zf, "[Content_Types].xml")
         if types is None:
-            _fail(result, path, "office-open", "缺少 [Content_Types].xml", "[Content_Types].xml is missing")
+            _fail(result, path, "office-open", "no_content_types")
             return
         result.kind = next((k for k, part in MAIN_PARTS.items() if safezip.find_member(zf, part)), "unknown")
         if result.kind == "unknown":
-            _fail(result, path, "office-open", "找不到主文档部件", "no main document part (word/xl/ppt)")
+            _fail(result, path, "office-open", "no_main_part")
             return
         for name in ("[Content_Types].xml", MAIN_PARTS[result.kind]):
             info = safezip.find_member(zf, name)
             try:
                 parse_xml(safezip.read_member(zf, info, PART_LIMITS), name)  # type: ignore[arg-type]
             except Exception as exc:
-                _fail(result, path, "office-open", f"部件 {name} 无法解析", f"part {name} does not parse: {exc}")
+                _fail(result, path, "office-open", "part", part=name, error=str(exc))
         if any(n.lower().endswith("vbaproject.bin") for n in zf.namelist()):
             result.macros = True
-            _fail(result, path, "office-macros", "文档含宏", "the document contains macros", Severity.WARNING)
+            _fail(result, path, "office-macros")
 
 
-def _fail(result: OfficeResult, path: Path, code: str, zh: str, en: str, severity: Severity = Severity.ERROR) -> None:
-    result.findings.append(Finding(rule="file", element=str(path), message=zh, message_en=en, severity=severity,
-                                   code=code))
+def _fail(result: OfficeResult, path: Path, code: str, variant: str = "", **params: str) -> None:
+    result.findings.append(finding(code, str(path), variant, **params))

@@ -13,7 +13,8 @@ from typing import Any
 
 import pikepdf
 
-from lantai.domain.findings import Finding, Severity
+from lantai.checks.registry import finding
+from lantai.domain.findings import Finding
 from lantai.formats.pdf_signatures import PdfSignature, find_signatures
 
 MAX_PAGE_ERRORS = 20
@@ -40,44 +41,35 @@ class PdfInfo:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-def _finding(code: str, element: str, zh: str, en: str, severity: Severity = Severity.ERROR) -> Finding:
-    return Finding(rule="file", element=element, message=zh, message_en=en, severity=severity, code=code)
-
-
 def inspect_pdf(path: str | Path) -> PdfInfo:
     path = Path(path)
     try:
         return _inspect(path)
     except Exception as exc:  # a hostile file must never stop a batch
-        return PdfInfo(False, findings=[_finding("pdf-open", str(path), f"PDF 检查异常: {type(exc).__name__}",
-                                                 f"PDF inspection failed: {type(exc).__name__}: {exc}")])
+        return PdfInfo(False, findings=[finding("pdf-open", str(path), "crashed", error=f"{type(exc).__name__}: {exc}")])
 
 
 def _inspect(path: Path) -> PdfInfo:
     try:
         pdf = pikepdf.open(path)
     except pikepdf.PasswordError:
-        return PdfInfo(False, encrypted=True, password_required=True, findings=[_finding(
-            "pdf-password", str(path), "PDF 设有打开密码，无法读取", "the PDF needs a password to open")])
+        return PdfInfo(False, encrypted=True, password_required=True, findings=[finding("pdf-password", str(path))])
     except (pikepdf.PdfError, OSError, ValueError) as exc:
-        return PdfInfo(False, findings=[_finding("pdf-open", str(path), f"PDF 无法打开: {exc}",
-                                                 f"the PDF does not open: {exc}")])
+        return PdfInfo(False, findings=[finding("pdf-open", str(path), error=str(exc))])
     with pdf:
         info = PdfInfo(True, pdf_version=pdf.pdf_version, page_count=len(pdf.pages),
                        encrypted=pdf.is_encrypted)
         info.producer, info.creator = _application(pdf)
         if info.encrypted:
-            info.findings.append(_finding("pdf-encrypted", str(path), "PDF 已加密（含权限密码）",
-                                          "the PDF is encrypted (owner password / permissions)"))
+            info.findings.append(finding("pdf-encrypted", str(path)))
         _pages(pdf, info, path)
         info.signatures = find_signatures(pdf, path)
     for sig in info.signatures:
         if sig.status in ("digest_mismatch", "signature_invalid", "malformed"):
-            info.findings.append(_finding("pdf-signature", sig.field, f"PDF 签名 {sig.field} 验证失败: {sig.status}",
-                                          f"PDF signature {sig.field}: {sig.status}; {'; '.join(sig.problems)}"))
+            info.findings.append(finding("pdf-signature", sig.field, "invalid", field=sig.field, status=sig.status,
+                                          problems="; ".join(sig.problems)))
         elif not sig.covers_whole_file:
-            info.findings.append(_finding("pdf-signature", sig.field, f"PDF 签名 {sig.field} 之后文件又被修改",
-                                          f"the file was changed after signature {sig.field}", Severity.WARNING))
+            info.findings.append(finding("pdf-signature", sig.field, "changed_after", field=sig.field))
     info.ok = not any(f.is_error for f in info.findings)
     return info
 
@@ -100,7 +92,7 @@ def _application(pdf: pikepdf.Pdf) -> tuple[str | None, str | None]:
 
 def _pages(pdf: pikepdf.Pdf, info: PdfInfo, path: Path) -> None:
     if info.page_count == 0:
-        info.findings.append(_finding("pdf-pages", str(path), "PDF 没有页面", "the PDF has no pages"))
+        info.findings.append(finding("pdf-pages", str(path), "none"))
     for number, page in enumerate(pdf.pages, start=1):
         try:
             pikepdf.parse_content_stream(page)
@@ -109,5 +101,5 @@ def _pages(pdf: pikepdf.Pdf, info: PdfInfo, path: Path) -> None:
             if len(info.page_errors) >= MAX_PAGE_ERRORS:
                 break
     if info.page_errors:
-        info.findings.append(_finding("pdf-pages", str(path), f"{len(info.page_errors)} 个页面无法解析",
-                                      f"{len(info.page_errors)} page(s) do not parse: {info.page_errors[0]}"))
+        info.findings.append(finding("pdf-pages", str(path), "unparsed", count=len(info.page_errors),
+                                      first=info.page_errors[0]))

@@ -101,13 +101,26 @@ def _truetype(descriptor: Any, clause: str) -> tuple[Any, list[Violation]]:
         return None, [(clause, f"an embedded TrueType font program could not be read: {type(exc).__name__}")]
 
 
-def _truetype_gid(program: Any, code: int, name: str | None, symbolic: bool) -> int:
-    """The glyph a simple TrueType font shows for ``code`` (ISO 32000-1 9.6.6.4); 0 when none."""
+class _Glyphs:
+    """A TrueType program's cmap subtables, glyph order and glyph index, read once per font (the
+    lookups below run for every character code a document shows)."""
+
+    def __init__(self, program: Any) -> None:
+        self.tables = {(t.platformID, t.platEncID): t.cmap for t in program["cmap"].tables}
+        self.order = program.getGlyphOrder()
+        self.index = {glyph: gid for gid, glyph in reversed(list(enumerate(self.order)))}  # first wins, as list.index
+
+
+def _glyphs(program: Any) -> _Glyphs | None:
     try:
-        tables = {(t.platformID, t.platEncID): t.cmap for t in program["cmap"].tables}
-        order = program.getGlyphOrder()
+        return _Glyphs(program)
     except Exception:
-        return -1  # no cmap: cannot tell
+        return None  # no cmap: cannot tell
+
+
+def _truetype_gid(glyphs: _Glyphs, code: int, name: str | None, symbolic: bool) -> int:
+    """The glyph a simple TrueType font shows for ``code`` (ISO 32000-1 9.6.6.4); 0 when none."""
+    tables, order = glyphs.tables, glyphs.index
     candidates: list[str | None] = []
     if not symbolic and name and (3, 1) in tables:
         from fontTools.agl import toUnicode
@@ -122,8 +135,16 @@ def _truetype_gid(program: Any, code: int, name: str | None, symbolic: bool) -> 
         candidates.append(name)
     for glyph in candidates:
         if glyph and glyph != ".notdef":
-            return order.index(glyph) if glyph in order else 0
+            return order.get(glyph, 0)
     return 0
+
+
+def _metrics(program: Any) -> Any:
+    """The hmtx table, or None when it does not read (then no width can be compared)."""
+    try:
+        return program["hmtx"]
+    except Exception:
+        return None
 
 
 def _simple_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str | None]) -> tuple[list, list]:
@@ -138,10 +159,12 @@ def _simple_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, st
     violations: list[Violation] = []
     first, widths = _int(font.get("/FirstChar")), font.get("/Widths")
     scale = 1000 / max(1, int(program["head"].unitsPerEm))
+    glyphs = _glyphs(program)
+    if glyphs is None:
+        return [], warnings
+    metrics = _metrics(program)
     for code in sorted(set(data)):
-        gid = _truetype_gid(program, code, encoding.get(code), symbolic)
-        if gid < 0:
-            return [], warnings
+        gid = _truetype_gid(glyphs, code, encoding.get(code), symbolic)
         if gid == 0:  # falls back to .notdef: forbidden from PDF/A-2 on, present (so allowed) in PDF/A-1
             if clause["notdef"]:
                 violations.append((clause["glyph"] or "", f"font {label}: code {code} has no glyph in the embedded "
@@ -149,7 +172,7 @@ def _simple_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, st
             continue
         declared = _declared_width(widths, first, code, descriptor)
         try:
-            actual = program["hmtx"][program.getGlyphOrder()[gid]][0] * scale
+            actual = metrics[glyphs.order[gid]][0] * scale  # type: ignore[index]
         except Exception:
             actual = None
         if declared is not None and actual is not None and abs(declared - actual) > 1:
@@ -184,6 +207,11 @@ def _cid_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str |
     glyphs = int(program["maxp"].numGlyphs)
     widths, default = _cid_widths(cid_font), _number(cid_font.get("/DW"))
     scale = 1000 / max(1, int(program["head"].unitsPerEm))
+    metrics = _metrics(program)
+    try:
+        order = program.getGlyphOrder()
+    except Exception:
+        order = None
     for offset in range(0, len(data) - 1, 2):
         cid = data[offset] << 8 | data[offset + 1]
         gid = cid if table is None else (table[2 * cid] << 8 | table[2 * cid + 1]) if 2 * cid + 1 < len(table) else 0
@@ -192,7 +220,7 @@ def _cid_truetype(font: pikepdf.Dictionary, data: bytes, clause: dict[str, str |
                                                       "program"))
             continue
         try:
-            actual = program["hmtx"][program.getGlyphOrder()[gid]][0] * scale
+            actual = metrics[order[gid]][0] * scale  # type: ignore[index]
         except Exception:
             continue
         declared = widths.get(cid, default if default is not None else 1000.0)

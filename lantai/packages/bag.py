@@ -28,8 +28,9 @@ from typing import Any
 
 import bagit
 
+from lantai.checks.registry import finding
 from lantai.crypto.digests import MultiHasher
-from lantai.domain.findings import Finding, Severity
+from lantai.domain.findings import Finding
 from lantai.errors import PackageError
 
 RULE = "bagit"
@@ -67,26 +68,20 @@ def is_bag(path: Path) -> bool:
     return Path(path).is_dir() and (Path(path) / "bagit.txt").is_file()
 
 
-def _finding(code: str, element: str, zh: str, en: str, *, warning: bool = False, **params: Any) -> Finding:
-    severity = Severity.WARNING if warning else Severity.ERROR
-    return Finding(rule=RULE, element=element, message=zh, message_en=en, severity=severity, code=code, params=params)
-
-
 # -- validation -----------------------------------------------------------------------------------
 
 def validate_bag(path: Path) -> BagReport:
     """Every problem of the bag at ``path``; raises nothing for a bad bag."""
     report = BagReport(Path(path))
     if not is_bag(path):
-        report.findings.append(_finding("bag-not-a-bag", str(path), f"{path} 不是 BagIt 包（缺少 bagit.txt）",
-                                        f"{path} is not a bag (bagit.txt missing)"))
+        report.findings.append(finding("bag-not-a-bag", str(path), path=str(path)))
         return report
     with _captured_warnings() as logged:
         bag = _open(report)
         if bag is not None:
             report.version = bag.version
             _check(bag, report)
-    report.findings += [_finding("bag-library-warning", str(path), message, message, warning=True) for message in logged]
+    report.findings += [finding("bag-library-warning", str(path), warning=message) for message in logged]
     return report
 
 
@@ -94,9 +89,9 @@ def _open(report: BagReport) -> bagit.Bag | None:
     try:
         return bagit.Bag(str(report.path))
     except bagit.BagError as exc:
-        report.findings.append(_finding("bag-structure", "bagit.txt", f"BagIt 包结构错误：{exc}", f"bag structure: {exc}"))
+        report.findings.append(finding("bag-structure", "bagit.txt", error=str(exc)))
     except (OSError, UnicodeError, ValueError) as exc:
-        report.findings.append(_finding("bag-unreadable", str(report.path), f"BagIt 包无法读取：{exc}", f"unreadable bag: {exc}"))
+        report.findings.append(finding("bag-unreadable", str(report.path), error=str(exc)))
     return None
 
 
@@ -105,12 +100,10 @@ def _check(bag: bagit.Bag, report: BagReport) -> None:
         try:
             stage(bag, report)
         except bagit.BagError as exc:
-            report.findings.append(_finding("bag-structure", str(report.path), f"BagIt 包结构错误：{exc}",
-                                            f"bag structure: {exc}"))
+            report.findings.append(finding("bag-structure", str(report.path), error=str(exc)))
             return
         except (OSError, UnicodeError, ValueError) as exc:
-            report.findings.append(_finding("bag-unreadable", str(report.path), f"BagIt 包无法读取：{exc}",
-                                            f"unreadable bag: {exc}"))
+            report.findings.append(finding("bag-unreadable", str(report.path), error=str(exc)))
             return
 
 
@@ -119,8 +112,7 @@ def _check_structure(bag: bagit.Bag, report: BagReport) -> None:
     bag._validate_bagittxt()  # no byte-order mark
     for name in bag.entries:
         if _unsafe_anywhere(name):
-            report.findings.append(_finding("bag-manifest-path", name, f"清单中的路径不安全：{name}",
-                                            f"unsafe path in a manifest: {name}", path=name))
+            report.findings.append(finding("bag-manifest-path", name, path=name))
 
 
 def _unsafe_anywhere(name: str) -> bool:
@@ -131,11 +123,9 @@ def _unsafe_anywhere(name: str) -> bool:
 def _check_fetch(bag: bagit.Bag, report: BagReport) -> None:
     for _url, _size, name in bag.fetch_entries():
         if _unsafe_anywhere(name):
-            report.findings.append(_finding("bag-fetch-path", "fetch.txt", f"fetch.txt 中的路径不安全：{name}",
-                                            f"unsafe path in fetch.txt: {name}", path=name))
+            report.findings.append(finding("bag-fetch-path", "fetch.txt", "unsafe", path=name))
         elif not name.startswith("data/"):
-            report.findings.append(_finding("bag-fetch-path", "fetch.txt", f"fetch.txt 中的路径不在 data/ 内：{name}",
-                                            f"fetch.txt path outside data/: {name}", path=name))
+            report.findings.append(finding("bag-fetch-path", "fetch.txt", "outside_data", path=name))
     bag.validate_fetch()
 
 
@@ -151,19 +141,14 @@ def _check_completeness(bag: bagit.Bag, report: BagReport) -> None:
         if name in fetched:
             continue  # a holey bag: listed in fetch.txt, to be fetched
         if is_system_file(name):
-            report.findings.append(_finding("bag-system-file-missing", name, f"清单列出的系统文件不存在（复制时常被丢弃）：{name}",
-                                            f"system file listed but absent (often stripped by copies): {name}",
-                                            warning=True, path=name))
+            report.findings.append(finding("bag-system-file-missing", name, path=name))
         else:
-            report.findings.append(_finding("bag-file-missing", name, f"清单列出的文件不存在：{name}",
-                                            f"{name} exists in manifest but was not found on filesystem", path=name))
+            report.findings.append(finding("bag-file-missing", name, path=name))
     for name in only_on_fs:
-        report.findings.append(_finding("bag-unexpected-file", name, f"文件未列入清单：{name}",
-                                        f"{name} exists on filesystem but is not in the manifest", path=name))
+        report.findings.append(finding("bag-unexpected-file", name, path=name))
     for name in bag.payload_files():
         if is_system_file(name):
-            report.findings.append(_finding("bag-system-file", name, f"载荷中含系统文件：{name}",
-                                            f"payload holds an operating-system file: {name}", warning=True, path=name))
+            report.findings.append(finding("bag-system-file", name, path=name))
 
 
 def _check_oxum(bag: bagit.Bag, report: BagReport) -> None:
@@ -179,17 +164,15 @@ def _check_oxum(bag: bagit.Bag, report: BagReport) -> None:
         return
     octets, _, number = str(oxum).partition(".")
     if not (octets.isdigit() and number.isdigit()):
-        report.findings.append(_finding("bag-oxum", "bag-info.txt", f"Payload-Oxum 格式错误：{oxum}", f"malformed Payload-Oxum: {oxum}"))
+        report.findings.append(finding("bag-oxum", "bag-info.txt", "malformed", declared=str(oxum)))
         return
     declared = (int(octets), int(number))
     stripped = sum(1 for f in report.findings if f.code == "bag-system-file-missing")
     if declared == (count, files) or (stripped and files + stripped == declared[1] and count <= declared[0]):
         return  # equal, or the difference is the stripped system files
-    report.findings.append(_finding(
-        "bag-oxum", "bag-info.txt",
-        f"Payload-Oxum 不符：声明 {number} 个文件 {octets} 字节，实际 {files} 个文件 {count} 字节",
-        f"Payload-Oxum mismatch: declared {number} files {octets} bytes, found {files} files {count} bytes",
-        declared=str(oxum), found=f"{count}.{files}"))
+    report.findings.append(finding(
+        "bag-oxum", "bag-info.txt", "mismatch", declared=str(oxum), found=f"{count}.{files}",
+        declared_files=number, declared_bytes=octets, files=files, bytes=count))
 
 
 def _check_digests(bag: bagit.Bag, report: BagReport) -> None:
@@ -205,10 +188,9 @@ def _check_digests(bag: bagit.Bag, report: BagReport) -> None:
                 hasher.update(chunk)
         for algorithm, found in hasher.hexdigests().items():
             if expected[algorithm].lower() != found:
-                report.findings.append(_finding(
-                    "bag-checksum", relative, f"{algorithm} 摘要不符：{relative}",
-                    f'{relative} {algorithm} validation failed: expected="{expected[algorithm].lower()}" found="{found}"',
-                    path=relative, algorithm=algorithm, expected=expected[algorithm].lower(), found=found))
+                report.findings.append(finding(
+                    "bag-checksum", relative, path=relative, algorithm=algorithm, expected=expected[algorithm].lower(),
+                    found=found))
 
 
 def _supported(expected: dict[str, str]) -> list[str]:

@@ -1,7 +1,9 @@
 """The application object: one archive (settings, catalogue, store, audit) shared by CLI, API and tests.
 
-``open_archive`` also runs recovery: if no other Lantai process is working on the archive, it
-finishes or rolls back work a crash left half-done (see ``lantai.services.recovery``).
+``open_archive`` also runs recovery: it finishes or rolls back the work of every writer that died
+half-way, even while other Lantai processes (``lantai serve``, another ingest) are running — an
+intent is owned by its writer's lock, so a live writer's work is never touched (see
+``lantai.services.recovery``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,7 @@ class Archive:
     store: OcflStore
     audit: AuditLog
     _activity_lock: IO[bytes] | None = field(default=None, repr=False)
+    owner: Owner | None = field(default=None, repr=False)
 
     @property
     def home(self) -> Path:
@@ -52,6 +56,9 @@ class Archive:
         if self._activity_lock is not None:
             self._activity_lock.close()
             self._activity_lock = None
+        if self.owner is not None:
+            self.owner.release()
+            self.owner = None
         self.engine.dispose()
 
     def __enter__(self) -> Archive:
@@ -93,7 +100,16 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
     _ensure_keys(settings)  # before the first audit entry: entries are authenticated with the archive key
     if created:
         archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
+    _register_roots(archive)
     return archive
+
+
+def _register_roots(archive: Archive) -> None:
+    """Storage roots the settings declare join the catalogue (a new replica is queued for back-fill)
+    before anything is committed, so every version from now on is queued for every root."""
+    from lantai.services.replicas import register_roots  # lazy: replicas imports this module
+
+    register_roots(archive)
 
 
 def open_archive(settings: Settings | None = None, *, recover: bool = True) -> Archive:
@@ -121,7 +137,9 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
         except StorageError as exc:  # e.g. no space to quarantine: readers cope, the next append retries
             log.error("%s", exc.message_en)
         recover_if_idle(archive)
+    _register_roots(archive)
     archive._activity_lock = _hold_shared_activity_lock(settings)
+    archive.owner = Owner.take(settings, engine)
     return archive
 
 
@@ -152,6 +170,45 @@ def _assemble(settings: Settings, engine: Engine, store: OcflStore) -> Archive:
     audit = AuditLog(settings.audit_journal, sessions, fsync=settings.fsync, keys_dir=settings.keys_dir,
                      anchoring=anchoring, denials_per_minute=settings.audit_denials_per_minute)
     return Archive(settings, engine, sessions, store, audit)
+
+
+class Owner:
+    """This process, as the owner of the commits it starts (their intents name it).
+
+    Held for the life of the open archive — a file lock under ``staging/owners/`` and, on a
+    PostgreSQL catalogue, an advisory lock on a connection of its own — so that another process
+    can tell a dead owner's half-done commits (safe to finish or roll back now, see
+    :func:`lantai.services.recovery.recover_orphans`) from a live one's (never touched).
+    """
+
+    def __init__(self, token: str, fh: IO[bytes] | None, held: object | None) -> None:
+        self.token, self._fh, self._held = token, fh, held
+
+    @staticmethod
+    def directory(settings: Settings) -> Path:
+        return settings.staging_dir / "owners"
+
+    @classmethod
+    def take(cls, settings: Settings, engine: Engine) -> Owner:
+        from lantai.catalog import locks
+
+        token = uuid.uuid4().hex
+        directory = cls.directory(settings)
+        directory.mkdir(parents=True, exist_ok=True)
+        fh = open(directory / f"{token}.lock", "a+b")  # noqa: SIM115 - held for the life of the Archive
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        held = locks.HeldLock(engine, locks.OWNER, locks.key(token)) if locks.is_postgres(engine) else None
+        return cls(token, fh, held)
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.release()  # type: ignore[attr-defined]
+            self._held = None
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                Path(self._fh.name).unlink()
+            self._fh.close()
+            self._fh = None
 
 
 def activity_lock_path(settings: Settings) -> Path:

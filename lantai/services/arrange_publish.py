@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,13 +39,11 @@ from lantai.errors import LantaiError, StorageError
 from lantai.services.archive import Archive
 from lantai.services.arrange_plan import same_retention
 from lantai.services.catalogue import METADATA_PATH
-from lantai.services.changes import ChangeResult, ItemChange, PreparedChange, commit_changes, prepare_change
-from lantai.settings import Settings
+from lantai.services.changes import ChangeResult, ItemChange, PreparedChange, commit_changes, prepared_groups
 from lantai.storage.ocfl import OcflStore
 
 ARRANGEMENT_PATH = "lantai/arrangement.json"
 PUBLISH_GROUP = 250
-POOL_FROM_GROUPS = 4
 _ARRANGEMENT_TABLE = Arrangement.__table__
 
 
@@ -148,11 +145,6 @@ class PublishJob(ItemChange):
         return json.dumps(self.record, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
 
 
-def prepare_group(settings: Settings, jobs: list[PublishJob]) -> list[PreparedChange]:
-    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
-    return [prepare_change(store, job) for job in jobs]
-
-
 # -- commit (this process) ----------------------------------------------------------------------
 
 @dataclass
@@ -213,27 +205,9 @@ def _corrections(session: Session, ids: list[str]) -> dict[str, list[Arrangement
 
 def _prepared_groups(archive: Archive, ids: list[str],
                      actor: str) -> Iterator[tuple[list[PublishJob], list[PreparedChange]]]:
-    """Groups in order; prepared on the worker pool when there is more than one group."""
-    groups = [ids[start:start + PUBLISH_GROUP] for start in range(0, len(ids), PUBLISH_GROUP)]
-    workers = max(1, archive.settings.workers)
-    if workers == 1 or len(groups) < POOL_FROM_GROUPS:  # starting the pool costs about a second
-        for group in groups:
-            jobs = _jobs(archive, group, actor)
-            yield jobs, prepare_group(archive.settings, jobs)
-        return
-    from lantai.jobs.pool import worker_pool
-
-    with worker_pool(workers) as pool:
-        in_flight: deque[tuple[list[PublishJob], Any]] = deque()
-        for group in groups:
-            jobs = _jobs(archive, group, actor)
-            in_flight.append((jobs, pool.submit(prepare_group, archive.settings, jobs)))
-            if len(in_flight) > workers:  # bounded: staging holds a few groups at most
-                jobs, future = in_flight.popleft()
-                yield jobs, future.result()
-        while in_flight:
-            jobs, future = in_flight.popleft()
-            yield jobs, future.result()
+    """Groups in order, each read from the catalogue when its turn comes, prepared on the worker pool."""
+    groups = (ids[start:start + PUBLISH_GROUP] for start in range(0, len(ids), PUBLISH_GROUP))
+    yield from prepared_groups(archive, (_jobs(archive, group, actor) for group in groups))
 
 
 def _commit_group(archive: Archive, jobs: list[PublishJob], results: list[PreparedChange], actor: str,

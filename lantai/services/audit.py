@@ -35,10 +35,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lantai.catalog import locks
+from lantai.catalog.db import insert_ignoring_duplicates
 from lantai.catalog.models import AuditEntry
 from lantai.crypto import sm2
 from lantai.crypto.digests import sm3_hex
@@ -151,7 +153,8 @@ class _Tail:
 
 
 class AuditLog:
-    """Appends to and verifies the chain. Safe across processes on one machine (flock)."""
+    """Appends to and verifies the chain. Safe across processes on one machine (flock) and, on a
+    PostgreSQL catalogue, across machines (an advisory lock taken before the flock)."""
 
     def __init__(self, journal: Path, sessions: sessionmaker[Session] | None, *, fsync: bool = True,
                  keys_dir: Path | None = None, anchoring: Anchoring | None = None,
@@ -164,6 +167,7 @@ class AuditLog:
         self.denials = DenialLimiter(denials_per_minute)
         self._keypair: sm2.Sm2KeyPair | None = None
         self._mac: bytes | None = None
+        self._local = threading.local()  # the cluster lock's connection, while this thread appends
 
     # --- keys -----------------------------------------------------------------------------------
     def keypair(self) -> sm2.Sm2KeyPair | None:
@@ -287,23 +291,43 @@ class AuditLog:
         self._copy_to_catalogue(written, None)
         return written[0] if written else None
 
+    @contextlib.contextmanager
+    def _cluster_locked(self) -> Iterator[Any]:
+        """On a PostgreSQL catalogue, an advisory lock that every process on every machine takes
+        before it appends: the flock below serialises one machine only (and not every shared file
+        system honours it). Yields the lock's connection (it reads the catalogue's head too), or
+        None on SQLite, where one machine and the flock suffice."""
+        engine = self.sessions.kw.get("bind") if self.sessions is not None else None
+        if engine is None or not locks.is_postgres(engine):
+            yield None
+            return
+        held = locks.HeldLock(engine, locks.AUDIT_CHAIN, 0)
+        try:
+            yield held
+        finally:
+            held.release()
+
     def _append(self, entries: list[tuple[str, str, str, dict[str, Any]]]) -> list[AuditRecord]:
         try:
-            with self._locked() as fh:
-                tail = self._tail(fh)
-                system: list[tuple[str, str, str, dict[str, Any]]] = []
-                if tail.torn:
-                    system.append(("system", TAIL_QUARANTINED, self.journal.name, self._quarantine(fh, tail)))
-                seq, prev, gap = self._continue_from(tail.last)
-                if gap:
-                    system.append(("system", JOURNAL_GAP, self.journal.name, gap))
-                if not entries and not system:
-                    return []
-                records = self._records(system + entries, seq, prev)
-                data = b"".join(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
-                                for r in records)
-                self._write(fh, data, tail.good_end)
-                self._anchor(records[-1])
+            with self._cluster_locked() as cluster, self._locked() as fh:
+                self._local.connection = cluster
+                try:
+                    tail = self._tail(fh)
+                    system: list[tuple[str, str, str, dict[str, Any]]] = []
+                    if tail.torn:
+                        system.append(("system", TAIL_QUARANTINED, self.journal.name, self._quarantine(fh, tail)))
+                    seq, prev, gap = self._continue_from(tail.last)
+                    if gap:
+                        system.append(("system", JOURNAL_GAP, self.journal.name, gap))
+                    if not entries and not system:
+                        return []
+                    records = self._records(system + entries, seq, prev)
+                    data = b"".join(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+                                    for r in records)
+                    self._write(fh, data, tail.good_end)
+                    self._anchor(records[-1])
+                finally:
+                    self._local.connection = None
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFull(f"磁盘空间不足，无法写入审计日志 {self.journal}；本次操作未生效，请释放空间后重试",
@@ -380,15 +404,19 @@ class AuditLog:
         engine = self.sessions.kw.get("bind") if self.sessions is not None else None
         if engine is None:
             return None
+        held = getattr(self._local, "connection", None)
         try:
-            connection = engine.raw_connection()
+            connection = held.connection if held is not None else engine.raw_connection()
             try:
                 cursor = connection.cursor()
                 cursor.execute(f"SELECT seq, hash FROM {AuditEntry.__tablename__} ORDER BY seq DESC LIMIT 1")
                 row = cursor.fetchone()
                 cursor.close()
+                if held is not None:
+                    connection.commit()
             finally:
-                connection.close()
+                if held is None:
+                    connection.close()
         except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:  # the journal is authoritative
             log.error("cannot read the catalogue's last audit entry: %s", exc)
             return None
@@ -443,12 +471,12 @@ class AuditLog:
         if not records:
             return
         if session is not None:  # one executemany in the caller's transaction (ingest commits groups)
-            session.execute(insert(AuditEntry.__table__), [_values(r) for r in records])
+            _insert_copies(session, records)
             return
         if self.sessions is None:
             return
         with self.sessions.begin() as own:
-            own.add_all([_row(r) for r in records])
+            _insert_copies(own, records)
 
     # --- reading --------------------------------------------------------------------------------
     def last_record(self) -> AuditRecord | None:
@@ -456,6 +484,10 @@ class AuditLog:
             return None
         with open(self.journal, "rb") as fh:
             return self._tail(fh).last
+
+    def stable_size(self) -> int:
+        """How many bytes of the journal hold whole entries now (a backup copies exactly these)."""
+        return self._stable_size()
 
     def _stable_size(self) -> int:
         """The journal's length at a moment no writer is mid-record (a shared lock, held briefly)."""
@@ -491,13 +523,12 @@ class AuditLog:
             return 0
         with self.sessions.begin() as session:
             present = set(session.scalars(select(AuditEntry.seq)))
-            added = 0
+            missing: dict[int, AuditRecord] = {}
             for record in self.iter_journal():
                 if isinstance(record, AuditRecord) and record.seq not in present:
-                    session.add(_row(record))
-                    present.add(record.seq)
-                    added += 1
-            return added
+                    missing[record.seq] = record
+            _insert_copies(session, [missing[seq] for seq in sorted(missing)])
+            return len(missing)
 
     # --- verifying ------------------------------------------------------------------------------
     def verify(self, against: list[Checkpoint] | None = None) -> ChainReport:
@@ -691,8 +722,16 @@ def _values(record: AuditRecord) -> dict[str, Any]:
             "prev_hash": record.prev_hash, "hash": record.hash}
 
 
-def _row(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(**_values(record))
+def _insert_copies(session: Session, records: list[AuditRecord]) -> None:
+    """Copy journal records into the catalogue, in ascending ``seq``, skipping any already there.
+
+    A live writer copies its entries in its own transaction while recovery in another process
+    may sync the same entries from the journal: whichever commits second skips them (and, both
+    inserting in ascending order, the two never wait on each other in a cycle), so recovery
+    never makes a live writer's transaction fail."""
+    if records:
+        session.execute(insert_ignoring_duplicates(session, AuditEntry.__table__, ["seq"]),
+                        [_values(r) for r in sorted(records, key=lambda r: r.seq)])
 
 
 # --- denials --------------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion
+from lantai.catalog.db import insert_ignoring_duplicates
+from lantai.catalog.models import AuditEntry, Batch, Event, Item, ItemFile, ItemVersion, utcnow
+from lantai.catalog.preservation import ReplicationTask, StorageRoot
 from lantai.domain import metadata as md
 from lantai.errors import NotFound
 from lantai.storage.ocfl import OcflStore, StoredFile
@@ -25,6 +27,19 @@ METADATA_PATH = "metadata/元数据.xml"
 PROCESS_PATH = "metadata/过程信息.xml"
 INGEST_RECORD_PATH = "lantai/ingest.json"
 TRANSFER_PATH = "lantai/transfer.json"  # the transfer mark: its presence makes an item ``transferred``
+DISPOSITION_PATH = "lantai/disposition.json"  # phase 1 of a destruction: the item is 待销毁
+DESTRUCTION_PATH = "lantai/destruction.json"  # the tombstone: content deleted, the item is 已销毁
+PENDING_DESTRUCTION = "pending_destruction"
+DESTROYED = "destroyed"
+
+
+def status_of(logical_paths: set[str] | dict[str, Any]) -> str:
+    """An item's lifecycle status, from the marks its head version carries (never from elsewhere)."""
+    if DESTRUCTION_PATH in logical_paths:
+        return DESTROYED
+    if DISPOSITION_PATH in logical_paths:
+        return PENDING_DESTRUCTION
+    return "transferred" if TRANSFER_PATH in logical_paths else "archived"
 
 
 def role_of(logical_path: str) -> str:
@@ -58,6 +73,7 @@ def item_fields(record: Any) -> dict[str, Any]:
         "document_type": desc.document_type or "",
         "security_classification": desc.security_classification or "公开",
         "control_identifier": (record.rights_management.control_identifier or "").strip(),
+        "secrecy_period": (desc.secrecy_period or "").strip()[:32],
         "page_count": _int_or_none(record.formal_characteristics.total_number_of_pages),
         "item_number": _int_or_none(item_number),
         "archival_code": render_archival_code(record),
@@ -122,8 +138,8 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
         process = md.parse_process_xml(read(PROCESS_PATH))
     enc = encoding_index(record)
     item = {"record_id": record_id, **item_fields(record)}
-    # Items transferred out are marked in the store (lantai/transfer.json), never deleted.
-    item["status"] = "transferred" if TRANSFER_PATH in logical_paths else "archived"
+    # Items transferred out or appraised for destruction are marked in the store, never deleted.
+    item["status"] = status_of(logical_paths)
     item["ocfl_version"] = int(inventory["head"][1:])
     item["batch_id"] = ingest.get("batch_id")
     item["archived_at"] = _parse_time(inventory["versions"]["v1"]["created"])
@@ -142,7 +158,7 @@ def project(record_id: str, inventory: dict, files: list[StoredFile], read: Call
          "user_name": v.get("user", {}).get("name", "")}
         for name, v in sorted(inventory["versions"].items(), key=lambda kv: int(kv[0][1:]))
     ]
-    return Projection(record_id, item, rows, versions, _business_events(process))
+    return Projection(record_id, item, rows, versions, business_events(process))
 
 
 def project_item(store: OcflStore, record_id: str) -> tuple[Item, list[ItemFile], list[ItemVersion], list[Event]]:
@@ -169,7 +185,7 @@ def _require(read: Callable[[str], bytes], record_id: str, present: set[str], lo
     return read(logical_path)
 
 
-def _business_events(process: Any) -> list[dict[str, Any]]:
+def business_events(process: Any) -> list[dict[str, Any]]:
     if process is None:
         return []
     agents = {a.agent_identifier: a.agent_name for a in process.agents}
@@ -179,7 +195,8 @@ def _business_events(process: Any) -> list[dict[str, Any]]:
             for seq, b in enumerate(process.business_entities, start=1)]
 
 
-def insert_projections(session: Session, store: OcflStore, projections: list[Projection]) -> list[SimpleNamespace]:
+def insert_projections(session: Session, store: OcflStore, projections: list[Projection], *,
+                       replicate: bool = True) -> list[SimpleNamespace]:
     """Insert the rows of newly archived objects with a few bulk statements.
 
     Ingest's group commit uses it: the workers projected the objects while they were still in
@@ -193,7 +210,7 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
     ids = [p.record_id for p in projections]
     existing = set(session.scalars(select(Item.record_id).where(Item.record_id.in_(ids))))
     if existing:
-        upsert_items(session, store, [i for i in ids if i in existing])
+        upsert_items(session, store, [i for i in ids if i in existing], replicate=replicate)
     fresh = [p for p in projections if p.record_id not in existing]
     if fresh:
         items = Item.__table__
@@ -207,16 +224,32 @@ def insert_projections(session: Session, store: OcflStore, projections: list[Pro
                     for row in getattr(p, key)]
             if rows:
                 session.execute(insert(model.__table__), rows)
+        if replicate:
+            enqueue_replication(session, [(p.record_id, p.item["ocfl_version"]) for p in fresh
+                                          if p.record_id in inserted])
     return [SimpleNamespace(**p.item) for p in projections]
 
 
-def insert_ignoring_duplicates(session: Session, table: Any, keys: list[str]) -> Any:
-    """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the catalogue's dialect (SQLite or PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+def enqueue_replication(session: Session, versions: list[tuple[str, int]]) -> None:
+    """Queue a copy of each (object, version) for every replica root, in the caller's transaction.
+
+    Called wherever the catalogue learns of a version (ingest, the change path, recovery,
+    re-projection), so the copy is pending exactly when the version is catalogued. One task per
+    root and object: a newer version raises the queued one (the copy takes the object to its head).
+    """
+    roots = list(session.scalars(select(StorageRoot.name).where(StorageRoot.is_primary.is_(False))))
+    if not roots or not versions:
+        return
+    now = utcnow()
+    rows = [{"root": root, "object_id": object_id, "version": version, "enqueued_at": now, "attempts": 0,
+             "next_attempt_at": now, "last_error": ""} for root in roots for object_id, version in versions]
+    session.execute(insert_ignoring_duplicates(session, ReplicationTask.__table__, ["root", "object_id"]), rows)
+    later = [r for r in rows if r["version"] > 1]  # a v1 can only be new: nothing queued to raise
+    if later:
+        table = ReplicationTask.__table__
+        session.execute(update(table).where(table.c.root == bindparam("r"), table.c.object_id == bindparam("o"),
+                                            table.c.version < bindparam("v")).values(version=bindparam("v")),
+                        [{"r": r["root"], "o": r["object_id"], "v": r["version"]} for r in later])
 
 
 def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
@@ -224,7 +257,8 @@ def upsert_item(session: Session, store: OcflStore, record_id: str) -> Item:
     return upsert_items(session, store, [record_id])[0]
 
 
-def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True) -> list[Item]:
+def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, flush: bool = True,
+                 replicate: bool = True) -> list[Item]:
     """Project several objects in one go: one lookup query and (at most) one flush for all.
 
     Ingest's group commit uses it so the catalogue keeps up with the hashing workers.
@@ -234,6 +268,8 @@ def upsert_items(session: Session, store: OcflStore, record_ids: list[str], *, f
     items = [_replace(session, store, record_id, existing.get(record_id)) for record_id in record_ids]
     if flush:
         session.flush()
+    if replicate:
+        enqueue_replication(session, [(item.record_id, item.ocfl_version) for item in items])
     return items
 
 

@@ -36,32 +36,37 @@ import contextlib
 import datetime as dt
 import functools
 import importlib
-import json
+import itertools
 import uuid
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Item, ItemFile, ItemVersion
+from lantai.catalog.locks import lock_objects
+from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import LantaiError, NotFound, StorageError
 from lantai.services import recovery
 from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
-    TRANSFER_PATH,
+    business_events,
     encoding_index,
+    enqueue_replication,
     item_fields,
     role_of,
+    status_of,
     upsert_items,
 )
 from lantai.services.search_index import TEXT_PATH, index_items
+from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion
 
 if TYPE_CHECKING:
@@ -95,6 +100,10 @@ class ItemChange:
         """The files this change writes, given a reader of the head (None for an absent file)."""
         return dict(self.files)
 
+    def removes(self, paths: list[str]) -> list[str]:
+        """Logical paths of the head (``paths``) the new version leaves out — a destruction's content."""
+        return []
+
 
 @dataclass
 class PreparedChange:
@@ -106,6 +115,8 @@ class PreparedChange:
     error: dict[str, Any] | None = None
     change_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     projected: Projected | None = None  # catalogue values of a rewritten 元数据.xml
+    removed: tuple[str, ...] = ()  # logical paths the new version leaves out
+    events: list[dict[str, Any]] | None = None  # catalogue events of a rewritten 过程信息.xml
 
     @property
     def record_id(self) -> str:
@@ -145,6 +156,7 @@ class ChangeResult:
                 "error": self.error.to_dict() if self.error else None}
 
 
+C = TypeVar("C", bound=ItemChange)
 Claim = Callable[[Session, list[PreparedChange]], list[PreparedChange]]
 Finish = Callable[[Session, list[ChangeResult]], None]
 
@@ -173,20 +185,61 @@ def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
         return store.content_path(change.record_id, found.content_path).read_bytes() if found else None
 
     files = change.new_files(read)
-    if all(read(path) == data for path, data in files.items()):
+    removed = tuple(p for p in change.removes(sorted(stored)) if p in stored)
+    if not removed and all(read(path) == data for path, data in files.items()):
         return PreparedChange(change, head)  # the store already holds exactly this change
     projected = Projected.of(files[METADATA_PATH]) if METADATA_PATH in files else None
+    events = business_events(md.parse_process_xml(files[PROCESS_PATH])) if PROCESS_PATH in files else None
     builder = store.begin_version(change.record_id)
     try:
         if builder.version != head + 1:
             raise StorageError(f"对象 {change.record_id} 已被并发修改", f"object {change.record_id} changed concurrently")
+        for path in removed:
+            builder.remove(path)
         for path, data in sorted(files.items()):
             builder.add_bytes(path, data)
         version = builder.prepare(message=change.message, user_name=change.actor)
-        return PreparedChange(change, head, version, projected=projected)
+        return PreparedChange(change, head, version, projected=projected, removed=removed, events=events)
     except BaseException:
         store.abort(builder.staging_dir)
         raise
+
+
+def prepare_group(settings: Settings, changes: list[ItemChange]) -> list[PreparedChange]:
+    """Prepare a group of changes against the store ``settings`` name (runs in a worker process)."""
+    store = OcflStore(settings.store_root, settings.staging_dir, fsync=settings.fsync)
+    return [prepare_change(store, change) for change in changes]
+
+
+POOL_FROM_GROUPS = 4  # starting the worker pool costs about a second
+
+
+def prepared_groups(archive: Archive, groups: Iterable[list[C]]) -> Iterator[tuple[list[C], list[PreparedChange]]]:
+    """Each group of changes with its prepared versions, in order.
+
+    With several groups and workers, groups are prepared on the worker pool while the caller
+    commits the ones before (bounded: staging holds a few groups at most); ``groups`` may be a
+    generator that reads each group from the catalogue when it is needed.
+    """
+    groups = iter(groups)
+    head = list(itertools.islice(groups, POOL_FROM_GROUPS))
+    workers = max(1, archive.settings.workers)
+    if workers == 1 or len(head) < POOL_FROM_GROUPS:
+        for changes in itertools.chain(head, groups):
+            yield changes, prepare_group(archive.settings, list(changes))
+        return
+    from lantai.jobs.pool import worker_pool
+
+    with worker_pool(workers) as pool:
+        in_flight: deque[tuple[list[C], Any]] = deque()
+        for changes in itertools.chain(head, groups):
+            in_flight.append((changes, pool.submit(prepare_group, archive.settings, list(changes))))
+            if len(in_flight) > workers:
+                done, future = in_flight.popleft()
+                yield done, future.result()
+        while in_flight:
+            done, future = in_flight.popleft()
+            yield done, future.result()
 
 
 def discard(store: OcflStore, prepared: PreparedChange) -> None:
@@ -218,9 +271,11 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
     with contextlib.ExitStack() as locks:
         for record_id in sorted({p.record_id for p in prepared}):
             locks.enter_context(store.object_lock(record_id))
-        intent: Path | None = None
+        intent: recovery.Intent | None = None
         try:
             with archive.session() as session:
+                # Across machines the flock above is not enough: a database lock per object too.
+                lock_objects(session, [p.record_id for p in prepared])
                 ready = claim(session, prepared) if claim else [p for p in prepared if p.error is None]
                 kept = {id(p) for p in ready}
                 for dropped in (p for p in prepared if id(p) not in kept):
@@ -239,8 +294,10 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
                 for p in prepared:
                     discard(store, p)
             else:
-                with contextlib.suppress(Exception):  # the store is the truth: bring the catalogue to it now
+                try:  # the store is the truth: bring the catalogue to it now
                     recover_intent(archive, intent, locked=True)
+                except Exception:
+                    intent.release()  # left for the next recovery
             raise
     if intent is not None:
         recovery.clear_intent(intent)
@@ -296,7 +353,7 @@ def _record(archive: Archive, session: Session, results: list[ChangeResult]) -> 
     if not results:
         return
     written = [r for r in results if r.written and r.prepared.version is not None]
-    quick = [r for r in written if _only_metadata(r.prepared.version)]
+    quick = [r for r in written if _only_metadata(r.prepared) and not r.prepared.removed]
     fast = {id(r) for r in quick}
     reproject = [r.record_id for r in results if id(r) not in fast]
     items = refresh_items(session, [r.prepared for r in quick])
@@ -314,23 +371,26 @@ def audit_entry(prepared: PreparedChange, version: int, **extra: Any) -> tuple[s
 
 # -- catalogue rows of a new version, without re-reading the object ------------------------------
 
-def _only_metadata(version: PreparedVersion | None) -> bool:
-    """True when the version adds no content files and no 过程信息 (whose events need a projection)."""
+def _only_metadata(prepared: PreparedChange) -> bool:
+    """True when the version adds no content files, and no 过程信息 whose events were not projected."""
+    version = prepared.version
     return version is not None and not any(
-        f.size >= 0 and (role_of(f.logical_path) == "content" or f.logical_path == PROCESS_PATH) for f in version.files)
+        f.size >= 0 and (role_of(f.logical_path) == "content"
+                         or (f.logical_path == PROCESS_PATH and prepared.events is None)) for f in version.files)
 
 
 def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]:
     """Bring catalogue rows up to versions just committed, the way a projection of the store would.
 
     The item's columns come from the new ``元数据.xml`` through the same :func:`item_fields` that
-    projection uses, its status from the presence of the transfer mark; the new version row is
+    projection uses, its status from the marks the version carries (:func:`status_of`); the new version row is
     added and the file rows follow the version's state. Only the new files are read (they are
     still in hand), so publishing 100,000 arrangements does not re-read 100,000 objects.
     """
     versions = [(p.version, p.projected) for p in changes if p.version is not None]
     if not versions:
         return []
+    events = {p.version.object_id: p.events for p in changes if p.version is not None and p.events is not None}
     ids = [v.object_id for v, _p in versions]
     items = {i.record_id: i for i in session.scalars(select(Item).where(Item.record_id.in_(ids)))}
     rows: dict[int, dict[str, ItemFile]] = {}
@@ -339,7 +399,14 @@ def refresh_items(session: Session, changes: list[PreparedChange]) -> list[Item]
     for version, projected in versions:
         item = items[version.object_id]
         _refresh_item(session, item, version, rows.get(item.id, {}), projected)
+    if events:  # a rewritten 过程信息: its events replace the item's, as a projection would list them
+        by_item = {items[r].id: r for r in events}
+        session.execute(delete(Event).where(Event.item_id.in_(list(by_item))))
+        new_events = [{**e, "item_id": item_id} for item_id, r in by_item.items() for e in events[r]]
+        if new_events:
+            session.execute(insert(Event), new_events)
     session.flush()
+    enqueue_replication(session, [(v.object_id, v.version) for v, _p in versions])
     return [items[i] for i in ids]
 
 
@@ -350,7 +417,7 @@ def _refresh_item(session: Session, item: Item, prepared: PreparedVersion, rows:
     if projected is not None:
         for column, value in projected.columns.items():
             setattr(item, column, value)
-    item.status = "transferred" if TRANSFER_PATH in state else "archived"
+    item.status = status_of(state)
     item.ocfl_version = prepared.version
     item.updated_at = dt.datetime.fromisoformat(info["created"].replace("Z", "+00:00"))
     session.add(ItemVersion(item_id=item.id, version=prepared.version, created=info["created"],
@@ -386,7 +453,7 @@ def intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / CHANGE_INTENTS
 
 
-def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> Path:
+def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> recovery.Intent:
     """Name every object of the unit, before any of its versions reaches the store."""
     objects = [{"object_id": p.record_id, "staging": str(p.version.staging_dir) if p.version else "",
                 "version": p.version.version if p.version else p.head, "change": p.change_id,
@@ -395,39 +462,47 @@ def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) ->
 
 
 def recover_changes(archive: Archive) -> dict[str, Any]:
-    """Resolve every change intent a crash left (start-up recovery; no other process is active).
+    """Resolve every change intent whose writer is gone (see :mod:`lantai.services.recovery`);
+    intents that a live writer holds are counted as ``live`` and left alone.
 
     Intents of arrangement's publish groups from before the one change path existed
     (``staging/intents-arrange``) are resolved the same way.
     """
-    done: dict[str, Any] = {"intents": 0, "completed": [], "rolled_back": []}
+    done: dict[str, Any] = {"intents": 0, "completed": [], "rolled_back": [], "live": 0}
     paths = [p for d in (intents_dir(archive), recovery.arrange_intents_dir(archive)) if d.is_dir()
              for p in sorted(d.glob("*.json"))]
     for path in paths:
-        outcome = recover_intent(archive, path)
+        intent = recovery.claim(path)
+        if intent is None:
+            done["live"] += 1
+            continue
+        outcome = recover_intent(archive, intent)
         done["intents"] += 1
         done["completed"] += outcome["completed"]
         done["rolled_back"] += outcome["rolled_back"]
     return done
 
 
-def recover_intent(archive: Archive, path: Path, *, locked: bool = False) -> dict[str, list[str]]:
-    """Finish or roll back the changes of one intent, then clear it (only if that succeeded)."""
+def recover_intent(archive: Archive, intent: recovery.Intent, *, locked: bool = False) -> dict[str, list[str]]:
+    """Finish or roll back the changes of one intent this process holds, then clear it (only if
+    that succeeded; otherwise it is let go for the next recovery)."""
     try:
-        intent = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"completed": [], "rolled_back": []}
+        data = intent.read()
     except (OSError, ValueError):
-        recovery.clear_intent(path)  # torn before it was renamed into place: nothing was committed
+        intent.clear()  # unreadable: it was renamed into place only once whole, so this is damage
         return {"completed": [], "rolled_back": []}
-    kind = "arrange" if intent.get("kind") == "arrange.publish" else intent.get("kind", "change")
-    objects = intent.get("objects", [])
-    with contextlib.ExitStack() as locks:
-        if not locked:
-            for object_id in sorted({o["object_id"] for o in objects}):
-                locks.enter_context(archive.store.object_lock(object_id))
-        outcome = _resolve(archive, kind, objects)
-    recovery.clear_intent(path)
+    kind = "arrange" if data.get("kind") == "arrange.publish" else data.get("kind", "change")
+    objects = data.get("objects", [])
+    try:
+        with contextlib.ExitStack() as locks:
+            if not locked:
+                for object_id in sorted({o["object_id"] for o in objects}):
+                    locks.enter_context(archive.store.object_lock(object_id))
+            outcome = _resolve(archive, kind, objects)
+    except BaseException:
+        intent.release()
+        raise
+    intent.clear()
     return outcome
 
 

@@ -20,6 +20,7 @@ from lantai.errors import BadInput, LantaiError, NotFound, ValidationFailed
 from lantai.formats import watermark
 from lantai.services.access import require, visible_item
 from lantai.services.archive import Archive
+from lantai.services.replicas import open_verified
 from lantai.services.use_register import record_use
 from lantai.services.users import Principal
 
@@ -82,7 +83,7 @@ def access_copy(archive: Archive, principal: Principal, record_id: str, logical_
     target = workdir / Path(logical_path).name
     text = watermark_text(principal)
     try:
-        with archive.store.open(record_id, logical_path) as source, open(target, "wb") as out:
+        with open_verified(archive, record_id, logical_path) as source, open(target, "wb") as out:
             (watermark.watermark_pdf if kind == "pdf" else watermark.watermark_image)(source, text, out, Path(logical_path).suffix)
     except LantaiError:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -138,7 +139,7 @@ def _render_ofd(archive: Archive, principal: Principal, record_id: str, logical_
         raise ValidationFailed("OFD 渲染器尚未就绪，暂不能预览", "no OFD renderer is installed")
     with archive.sessions() as session:
         visible_item(session, principal, record_id, method=Method.VIEW)
-    with archive.store.open(record_id, logical_path) as fh:
+    with open_verified(archive, record_id, logical_path) as fh:
         png = renderer(fh, page)
     text = watermark_text(principal)
     out = io.BytesIO()

@@ -22,6 +22,7 @@ from lantai.services import catalogue_search
 from lantai.services.access import require, visible_item
 from lantai.services.archive import Archive
 from lantai.services.browse import visible_conditions
+from lantai.services.replicas import open_verified
 from lantai.services.users import Principal
 
 CATALOGUE_COLUMNS = (("archival_code", "档号"), ("record_id", "电子文件号"), ("title", "题名"),
@@ -79,7 +80,7 @@ def export_package(archive: Archive, principal: Principal, record_id: str) -> Pa
     target = workdir / f"{_safe_name(record_id)}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for stored in archive.store.files(record_id):
-            with archive.store.open(record_id, stored.logical_path) as src, zf.open(stored.logical_path, "w") as dst:
+            with open_verified(archive, record_id, stored.logical_path) as src, zf.open(stored.logical_path, "w") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
         zf.writestr("inventory.json", json.dumps(archive.store.read_inventory(record_id), ensure_ascii=False, indent=1))
     archive.audit.append(principal.username, "export.package", record_id, {"bytes": target.stat().st_size})

@@ -34,8 +34,9 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
+from lantai.checks.registry import finding
 from lantai.domain import metadata as md
-from lantai.domain.findings import Finding, Rule
+from lantai.domain.findings import Finding
 from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
@@ -127,8 +128,10 @@ class BatchContext:
 # ---------------------------------------------------------------------------------------------
 # prepare (runs in worker processes; touches only staging)
 # ---------------------------------------------------------------------------------------------
-def _finding(rule: Rule, element: str, zh: str, en: str, code: str = "", **params: Any) -> Finding:
-    return Finding(rule=rule, element=element, message=zh, message_en=en, code=code, params=params)
+def _refusal(exc: LantaiError, element: str) -> Finding:
+    """An error of the error tree as an ingest finding under the error's own code (registered in the
+    check registry, with the error's Chinese and English text as its detail)."""
+    return finding(exc.code, element, detail=exc.message_zh, detail_en=exc.message_en)
 
 
 def _limits(settings: Settings) -> sip.SipLimits:
@@ -150,15 +153,13 @@ def prepare_item(settings: Settings, path: Path, context: BatchContext) -> Prepa
     except LantaiError as exc:
         if staging is not None:
             store.abort(staging)
-        rule = Rule.STRUCTURE if exc.code in ("package", "metadata_xml", "unsafe_input") else Rule.FILE
-        finding = _finding(rule, label, exc.message_zh, exc.message_en, exc.code)
-        return PreparedItem(ItemOutcome(str(path), REJECTED, findings=[finding], message=exc.message_zh))
+        refusal = _refusal(exc, label)
+        return PreparedItem(ItemOutcome(str(path), REJECTED, findings=[refusal], message=exc.message_zh))
     except OSError as exc:
         if staging is not None:
             store.abort(staging)
-        zh, en = _os_error_text(exc)
-        finding = _finding(Rule.FILE, label, f"{label}: {zh}", f"{label}: {en}", "io")
-        return PreparedItem(ItemOutcome(str(path), REJECTED, findings=[finding], message=finding.message))
+        unreadable = finding("io", label, _os_error_kind(exc), label=label, error=str(exc))
+        return PreparedItem(ItemOutcome(str(path), REJECTED, findings=[unreadable], message=unreadable.message))
     finally:
         if staging is not None:  # decoded inline data has been copied into the version by now
             shutil.rmtree(inline_dir_for(staging), ignore_errors=True)
@@ -172,12 +173,13 @@ def inline_dir_for(staging: Path) -> Path:
     return staging.with_name(f"{staging.name}.inline")
 
 
-def _os_error_text(exc: OSError) -> tuple[str, str]:
+def _os_error_kind(exc: OSError) -> str:
+    """The registry variant of finding ``io`` for an operating-system error."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return f"磁盘空间不足，无法写入暂存区: {exc}", f"disk full while staging: {exc}"
+        return "disk_full"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"文件无法读取（权限不足）: {exc}", f"file unreadable (permission denied): {exc}"
-    return f"读写错误: {exc}", f"I/O error: {exc}"
+        return "permission"
+    return "other"
 
 
 def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSource, staging: Path,
@@ -204,14 +206,15 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     context_for_checks = hooks.IngestContext(label=label, record=record, process=process, staged=staged,
                                              manifests=manifests, settings=settings,
                                              extra={"audit_chain": _audit_chain(settings)},
-                                             unstaged=sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES))
+                                             unstaged=sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES),
+                                             operator=context.submitted_by)
     findings = _one_pipeline(settings, findings) + hooks.run_ingest_checks(context_for_checks)
     outcome.findings = findings
     outcome.files = len(staged)
     outcome.bytes = sum(s.size for s in staged.values())
     if any(f.is_error for f in findings) or not record_id:
         if not record_id and not any(f.element.endswith("电子文件号") for f in findings):
-            findings.append(_finding(Rule.REQUIRED, "电子文件号", "缺少电子文件号", "电子文件号 is missing"))
+            findings.append(finding("record_id_missing", "电子文件号"))
         store.abort(staging)
         outcome.message = _first_error(findings)
         return PreparedItem(outcome)
@@ -236,19 +239,22 @@ def _project_staged(version: PreparedVersion, record: Any, process: Any) -> Proj
 
 
 # Ingest's own file checks that DA/T 70 gd also makes (1-1 manifests, 1-3 sizes, 2-3 missing or empty
-# files, 2-4 extra files): with the profile on, the registry reports them, once, under its codes.
+# files, 2-4 extra files) and the DA/T 46 metadata validation (gd 1-2, 2-2, 3-1 report it): with a
+# profile on, the registry reports them, once, under its codes.
 REGISTRY_CHECKED = frozenset({"missing_file", "extra_file", "empty_file", "size_mismatch", "manifest_missing",
                               "digest_mismatch", "manifest_unlisted"})
 
 
 def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
-    """Keep ingest's structural refusals; leave what the DA/T 70 registry checks to the registry.
-    With the profile ``off`` (tests of the ingest mechanics only) ingest's own checks stand."""
+    """Keep ingest's structural refusals (unreadable package, no 电子文件号, unsafe or reserved paths);
+    leave everything the DA/T 70 registry checks to the registry. With the profile ``off`` (tests of
+    the ingest mechanics only) ingest's own checks stand."""
     from lantai.checks.ingest import ingest_profile_name
+    from lantai.domain.metadata.messages import MESSAGES
 
     if ingest_profile_name(settings) == "off":
         return findings
-    return [f for f in findings if f.code not in REGISTRY_CHECKED]
+    return [f for f in findings if f.code not in REGISTRY_CHECKED and f.code not in MESSAGES]
 
 
 def _audit_chain(settings: Settings) -> Any:
@@ -280,15 +286,14 @@ def _referenced_files(record: Any, findings: list[Finding]) -> dict[str, int | N
         try:
             name = sip.check_relative_path("元数据.xml", name)
         except LantaiError as exc:
-            findings.append(_finding(Rule.SPECIAL_CHARACTERS, "电子属性/计算机文件名", exc.message_zh, exc.message_en))
+            findings.append(finding("unsafe_file_name", "电子属性/计算机文件名", detail=exc.message_zh,
+                                    detail_en=exc.message_en))
             continue
         if name in sip.RESERVED_NAMES:
-            findings.append(_finding(Rule.STRUCTURE, name, f"计算机文件名不能使用保留名 {name}",
-                                     f"computer file name may not be the reserved name {name}"))
+            findings.append(finding("reserved_file_name", name, name=name))
             continue
         if name in referenced:
-            findings.append(_finding(Rule.DUPLICATE, name, f"多个编码引用同一文件 {name}",
-                                     f"several encodings reference the same file {name}"))
+            findings.append(finding("duplicate_reference", name, name=name))
         try:
             size = int(encoding.computer_file_size) if encoding.computer_file_size not in (None, "") else None
         except (TypeError, ValueError):
@@ -303,11 +308,9 @@ def _structure_findings(source: sip.SipSource, referenced: dict[str, int | None]
     present = set(source.entries) | set(inline_files)
     for name in sorted(referenced):
         if name not in present:
-            findings.append(_finding(Rule.FILE, name, f"元数据引用的文件不存在: {name}",
-                                     f"file referenced by the metadata is missing: {name}", "missing_file"))
+            findings.append(finding("missing_file", name, name=name))
     for name in sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES):
-        findings.append(_finding(Rule.FILE, name, f"包中有元数据未引用的多余文件: {name}",
-                                 f"extra file not referenced by the metadata: {name}", "extra_file"))
+        findings.append(finding("extra_file", name, name=name))
     return findings
 
 
@@ -346,11 +349,9 @@ def _stage_content(source: sip.SipSource, referenced: dict[str, int | None], inl
 
 def _size_findings(name: str, declared: int | None, size: int, findings: list[Finding]) -> None:
     if size == 0:
-        findings.append(_finding(Rule.FILE, name, f"文件为空（0 字节）: {name}", f"zero-byte file: {name}", "empty_file"))
+        findings.append(finding("empty_file", name, name=name))
     if declared is not None and declared != size:
-        findings.append(_finding(Rule.FILE, name, f"文件大小与元数据不符: 元数据 {declared} 字节，实际 {size} 字节",
-                                 f"size differs from metadata: declared {declared}, actual {size}", "size_mismatch",
-                                 declared=declared, actual=size))
+        findings.append(finding("size_mismatch", name, declared=declared, actual=size))
 
 
 def _manifest_findings(staged: dict[str, StagedFile], manifests: dict[str, dict[str, str]],
@@ -359,17 +360,14 @@ def _manifest_findings(staged: dict[str, StagedFile], manifests: dict[str, dict[
         for name, expected in sorted(entries.items()):
             file = staged.get(name)
             if file is None:
-                findings.append(_finding(Rule.DIGEST, name, f"清单 manifest-{algorithm}.txt 列出的文件不存在: {name}",
-                                         f"manifest-{algorithm}.txt lists a missing file: {name}", "manifest_missing"))
+                findings.append(finding("manifest_missing", name, name=name, algorithm=algorithm))
                 continue
             actual = {"sm3": file.sm3, "sha256": file.sha256, "sha512": file.sha512}[algorithm]
             if actual != expected:
-                findings.append(_finding(Rule.DIGEST, name, f"{algorithm.upper()} 摘要不符（文件可能被篡改）: {name}",
-                                         f"{algorithm} digest mismatch (file may have been altered): {name}",
-                                         "digest_mismatch", algorithm=algorithm, expected=expected, actual=actual))
+                findings.append(finding("digest_mismatch", name, name=name, algorithm=algorithm, expected=expected,
+                                        actual=actual))
         for name in sorted(set(staged) - set(entries)):
-            findings.append(_finding(Rule.DIGEST, name, f"文件未列入 manifest-{algorithm}.txt: {name}",
-                                     f"file not listed in manifest-{algorithm}.txt: {name}", "manifest_unlisted"))
+            findings.append(finding("manifest_unlisted", name, name=name, algorithm=algorithm))
 
 
 def _build_version(store: OcflStore, staging: Path, record_id: str, source: sip.SipSource, metadata_bytes: bytes,
@@ -458,35 +456,40 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     results: dict[int, ItemOutcome] = {}
     intent = recovery.write_intent(
         archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
-    # The intent stays behind if anything below fails, so recovery can finish the commit.
-    durable = archive.settings.fsync
-    if durable:
-        store.sync()  # staged content and inventories reach the disk before any rename
-    committed: list[tuple[int, PreparedItem]] = []
-    for index, prepared in ready:
-        assert prepared.version is not None
-        try:
-            store.commit(prepared.version, sync=False)  # the group's syncfs below covers the renames
-            committed.append((index, prepared))
-        except StorageError:
-            if not store.exists(prepared.outcome.record_id or ""):
-                raise
-            store.abort(prepared.version.staging_dir)  # another process won the race
-            results[index] = _duplicate_or_conflict(archive, prepared, context)
-    if durable and committed:
-        store.sync()  # the renames themselves, before the catalogue says the items exist
-    with archive.session() as session:
-        projected = [p.projection for _i, p in committed if p.projection is not None]
-        unprojected = [p.outcome.record_id or "" for _i, p in committed if p.projection is None]
-        items = insert_projections(session, store, projected)
-        items += upsert_items(session, store, unprojected, flush=False)
-        index_items(session, store, archive.home, items,
-                    bodies={p.outcome.record_id or "": p.body for _i, p in committed if p.projection is not None})
-        archive.audit.append_many(
-            [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
-              {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
-               "files": p.outcome.files, "bytes": p.outcome.bytes}) for _i, p in committed],
-            session=session)
+    # The intent stays behind if anything below fails, so recovery can finish the commit; this
+    # process lets go of it at once, so the next recovery (of any process) can take it.
+    try:
+        durable = archive.settings.fsync
+        if durable:
+            store.sync()  # staged content and inventories reach the disk before any rename
+        committed: list[tuple[int, PreparedItem]] = []
+        for index, prepared in ready:
+            assert prepared.version is not None
+            try:
+                store.commit(prepared.version, sync=False)  # the group's syncfs below covers the renames
+                committed.append((index, prepared))
+            except StorageError:
+                if not store.exists(prepared.outcome.record_id or ""):
+                    raise
+                store.abort(prepared.version.staging_dir)  # another process won the race
+                results[index] = _duplicate_or_conflict(archive, prepared, context)
+        if durable and committed:
+            store.sync()  # the renames themselves, before the catalogue says the items exist
+        with archive.session() as session:
+            projected = [p.projection for _i, p in committed if p.projection is not None]
+            unprojected = [p.outcome.record_id or "" for _i, p in committed if p.projection is None]
+            items = insert_projections(session, store, projected)
+            items += upsert_items(session, store, unprojected, flush=False)
+            index_items(session, store, archive.home, items,
+                        bodies={p.outcome.record_id or "": p.body for _i, p in committed if p.projection is not None})
+            archive.audit.append_many(
+                [(context.submitted_by, "ingest.accepted", p.outcome.record_id or "",
+                  {"source": p.outcome.source, "batch_id": context.batch_id, "version": 1,
+                   "files": p.outcome.files, "bytes": p.outcome.bytes}) for _i, p in committed],
+                session=session)
+    except BaseException:
+        intent.release()
+        raise
     recovery.clear_intent(intent)
     for index, prepared in committed:
         prepared.outcome.version = 1
@@ -511,7 +514,7 @@ def _duplicate_or_conflict(archive: Archive, prepared: PreparedItem, context: Ba
     archive.audit.append(context.submitted_by, "ingest.conflict", record_id, {"source": outcome.source})
     outcome.status = CONFLICT
     outcome.message = conflict.message_zh
-    outcome.findings.append(_finding(Rule.DUPLICATE, "电子文件号", conflict.message_zh, conflict.message_en, "conflict"))
+    outcome.findings.append(_refusal(conflict, "电子文件号"))
     return outcome
 
 
@@ -558,8 +561,8 @@ def _metadata_conflict(archive: Archive, prepared: PreparedItem, context: BatchC
     outcome.status = CONFLICT
     outcome.message = conflict.message_zh
     for element in changed:
-        outcome.findings.append(_finding(Rule.DUPLICATE, element, conflict.message_zh, conflict.message_en,
-                                         "metadata_conflict"))
+        outcome.findings.append(finding("metadata_conflict", element, detail=conflict.message_zh,
+                                        detail_en=conflict.message_en))
     return outcome
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,16 +23,18 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from lantai.catalog.models import Batch, CheckRecord, Item
-from lantai.checks.archive_facts import BatchTotals, ChainStatus, ObjectFixity
+from lantai.checks.archive_facts import BackupVerification, BatchTotals, ChainStatus, ObjectFixity
 from lantai.checks.model import ItemReport
 from lantai.checks.render import ReportHeader
 from lantai.checks.report import CheckReport
 from lantai.crypto.digests import sm3_hex
 from lantai.errors import BadInput, LantaiError, NotFound
 from lantai.services.archive import Archive
+from lantai.services.changes import ItemChange, commit_changes, prepare_change
 from lantai.services.users import Principal
 
 BC_PROFILE = "default"
+BACKUP_VERIFIED = "backup.verified"  # the audit action of lantai backup verify (services.backup)
 REPORTS_DIR = Path("reports") / "checks"
 Progress = Callable[[int, int, ItemReport], None]  # (done, total, the item just checked)
 
@@ -92,6 +93,19 @@ class CatalogueFacts:
                 found.update({r: b for r, b in session.execute(
                     select(Item.record_id, Item.batch_id).where(Item.record_id.in_(chunk))) if b})
         return found
+
+
+    def backup_verification(self) -> BackupVerification | None:
+        """The newest ``backup.verified`` entry of the journal (it survives a rebuild, like the run)."""
+        latest = None
+        for record in self.archive.audit.iter_journal():
+            if not isinstance(record, Exception) and record.action == BACKUP_VERIFIED:
+                latest = record
+        if latest is None:
+            return None
+        d = latest.details
+        return BackupVerification(bool(d.get("ok")), latest.time, latest.target, int(d.get("sampled", 0)),
+                                  int(d.get("failed", 0)))
 
 
 @dataclass
@@ -167,7 +181,9 @@ def check_archived_items(archive: Archive, record_ids: list[str], *, operator: s
                             operator=operator, progress=advance)
     run_id = uuid.uuid4().hex
     location = keep_report(archive, run_id, report)
-    record_run(archive, report, operator=operator, location=location, run_id=run_id)
+    created = dt.datetime.now(dt.UTC)
+    record_run(archive, report, operator=operator, location=location, run_id=run_id, created_at=created)
+    store_results(archive, report, run_id=run_id, operator=operator, location=location, created_at=created)
     return CheckRun(run_id, report, location)
 
 
@@ -210,7 +226,8 @@ def load_report(archive: Archive, run_id: str) -> CheckReport:
 
 
 def record_run(archive: Archive, report: CheckReport, *, operator: str, location: str = "",
-               locations: dict[str, str] | None = None, run_id: str | None = None) -> str:
+               locations: dict[str, str] | None = None, run_id: str | None = None,
+               created_at: dt.datetime | None = None) -> str:
     """Store one ``check_reports`` row per item and append ``check.run`` to the audit chain.
 
     The audit entry carries the SM3 of the JSON report and the per-item verdicts, so a report
@@ -219,14 +236,11 @@ def record_run(archive: Archive, report: CheckReport, *, operator: str, location
     run_id = run_id or uuid.uuid4().hex
     digest = sm3_hex(report.to_json())
     locations = locations or {}
+    created_at = created_at or dt.datetime.now(dt.UTC)
     with archive.session() as session:
         for item in report.items:
-            failed = sorted({r.code for r in item.failures()})
-            session.add(CheckRecord(run_id=run_id, stage=report.stage, profile=report.profile, item_id=item.id[:200],
-                                    source=item.path, status="failed" if item.failed else "passed",
-                                    failed_codes=",".join(failed)[:200], results=len(item.results),
-                                    report_location=locations.get(item.id, location), report_sm3=digest,
-                                    operator=operator))
+            session.add(CheckRecord(**check_row(report, item, run_id=run_id, operator=operator, sm3=digest,
+                                                location=locations.get(item.id, location), created_at=created_at)))
         summary = report.summary()
         archive.audit.append(operator, "check.run", run_id, {
             "stage": report.stage, "profile": report.profile, "report_sm3": digest, "location": location,
@@ -234,6 +248,71 @@ def record_run(archive: Archive, report: CheckReport, *, operator: str, location
             "verdicts": {item.id: ("failed" if item.failed else "passed") for item in report.items[:1000]},
         }, session=session)
     return run_id
+
+
+def check_row(report: CheckReport, item: ItemReport, *, run_id: str, operator: str, sm3: str, location: str,
+              created_at: dt.datetime) -> dict[str, Any]:
+    """The ``check_reports`` row of one item of a run (also what the item's object keeps of it)."""
+    failed = sorted({r.code for r in item.failures()})
+    return {"run_id": run_id, "stage": report.stage, "profile": report.profile, "item_id": item.id[:200],
+            "source": item.path, "status": "failed" if item.failed else "passed",
+            "failed_codes": ",".join(failed)[:200], "results": len(item.results), "report_location": location,
+            "report_sm3": sm3, "operator": operator, "created_at": created_at}
+
+
+# --- check runs kept with the item ---------------------------------------------------------------
+CHECKS_PREFIX = "lantai/checks/"  # lantai/checks/<run id>.json in the item's OCFL object
+STORE_GROUP = 200  # items whose results one change unit (intent, transaction) writes
+
+
+def store_results(archive: Archive, report: CheckReport, *, run_id: str, operator: str, location: str,
+                  created_at: dt.datetime) -> int:
+    """Keep each checked item's result in its own OCFL object, as a new version written through
+    the one change path (``lantai/checks/<run id>.json``, audited ``check.recorded``).
+
+    The store is the source of truth: ``lantai rebuild`` restores a run's catalogue rows from these
+    files (:func:`check_rows_from_store`), so a lost catalogue keeps every result, failed codes and
+    counts included (the ``check.run`` journal entry only has per-item verdicts). The item page
+    lists them with the item's other reports. Returns how many items got their result stored.
+    """
+    digest = sm3_hex(report.to_json())
+    items = [item for item in report.items if archive.store.exists(item.id)]
+    stored = 0
+    for start in range(0, len(items), STORE_GROUP):
+        prepared = [prepare_change(archive.store, ItemChange(
+            item.id, operator, "check.recorded", f"检测结果 {report.stage} {run_id}",
+            {"run_id": run_id, "stage": report.stage, "status": "failed" if item.failed else "passed"},
+            files={f"{CHECKS_PREFIX}{run_id}.json": _result_document(
+                report, item, check_row(report, item, run_id=run_id, operator=operator, sm3=digest,
+                                        location=location, created_at=created_at))}))
+            for item in items[start:start + STORE_GROUP]]
+        stored += sum(1 for r in commit_changes(archive, prepared, kind="check") if r.error is None)
+    return stored
+
+
+def _result_document(report: CheckReport, item: ItemReport, row: dict[str, Any]) -> bytes:
+    """The stored result: the catalogue row, and the findings in the shape the item page lists."""
+    findings = [{"code": r.code, "rule": r.rule or r.code, "element": r.file or r.property, "message": r.message,
+                 "message_en": r.message_en, "severity": "error" if r.status == "fail" else "warning"}
+                for r in item.failures()]
+    document = {**row, "created_at": row["created_at"].isoformat(), "title": f"{report.stage} 检测 {row['run_id']}",
+                "passed": not item.failed, "findings": findings}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+def check_rows_from_store(archive: Archive, stored: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """``check_reports`` rows from results kept in objects: ``stored`` names (record id, logical path)."""
+    rows = []
+    for record_id, path in stored:
+        try:
+            data = json.loads(archive.store.read_bytes(record_id, path))
+            row = {key: data[key] for key in ("run_id", "stage", "profile", "item_id", "source", "status",
+                                              "failed_codes", "results", "report_location", "report_sm3", "operator")}
+            row["created_at"] = dt.datetime.fromisoformat(data["created_at"])
+        except (LantaiError, OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: the journal's verdicts are the fallback
+        rows.append(row)
+    return rows
 
 
 def _iso(value: Any) -> str:
@@ -256,32 +335,7 @@ def recent_runs(archive: Archive, *, record_id: str | None = None, limit: int = 
              "failed": int(r[6] or 0)} for r in rows]
 
 
-# --- the web's batch check: a background run with progress ---------------------------------------
-@dataclass
-class CheckJob:
-    """One batch check started from the web UI; polled for progress until ``run`` is set."""
-
-    id: str
-    operator: str
-    scope: str
-    total: int
-    done: int = 0
-    run: CheckRun | None = None
-    error: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.run is not None or bool(self.error)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "scope": self.scope, "total": self.total, "done": self.done,
-                "finished": self.finished, "error": self.error,
-                "run": self.run.summary() if self.run is not None else None}
-
-
-_JOBS: dict[str, CheckJob] = {}
-_JOBS_LOCK = threading.Lock()
-KEEP_JOBS = 100
+# --- the web's batch check: a background job with progress ----------------------------------------
 
 
 def batches(archive: Archive, principal: Principal) -> list[dict[str, Any]]:
@@ -307,41 +361,42 @@ def visible_ids(archive: Archive, principal: Principal, batch_id: str | None) ->
         return list(session.scalars(query))
 
 
-def start_check_job(archive: Archive, principal: Principal, batch_id: str | None) -> CheckJob:
-    """Check one batch (or every visible item) in a background thread; returns at once."""
+def start_check_job(archive: Archive, principal: Principal, batch_id: str | None) -> dict[str, Any]:
+    """Check one batch (or every visible item) as a ``checks.archived`` job; returns at once.
+
+    On a worker when a broker is configured, else on a thread of this process. The job checks the
+    items the caller could see when it asked (nobody checks what they cannot read).
+    """
     from lantai.domain.roles import Permission
+    from lantai.services import jobs
     from lantai.services.access import require
 
     require(principal, Permission.CHECK_RUN)
     ids = visible_ids(archive, principal, batch_id or None)
     if not ids:
         raise NotFound("没有可检测的已归档条目", "no archived items to check")
-    job = CheckJob(uuid.uuid4().hex, principal.username, f"批次 {batch_id}" if batch_id else "全部已归档条目", len(ids))
-    with _JOBS_LOCK:
-        _JOBS[job.id] = job
-        for old in list(_JOBS)[:-KEEP_JOBS]:
-            _JOBS.pop(old, None)
-    threading.Thread(target=_run_job, args=(archive, job, ids), name=f"check-{job.id[:8]}", daemon=True).start()
-    return job
+    scope = f"批次 {batch_id}" if batch_id else "全部已归档条目"
+    job = jobs.submit(archive, "checks.archived", {"record_ids": ids, "scope": scope}, actor=principal.username,
+                      run="thread")
+    return _check_view(job, scope, len(ids))
 
 
-def _run_job(archive: Archive, job: CheckJob, ids: list[str]) -> None:
-    def advance(done: int, _total: int, _item: ItemReport) -> None:
-        job.done = done
+def check_job(archive: Archive, principal: Principal, job_id: str) -> dict[str, Any]:
+    """A check job's progress, for the user who started it only."""
+    from lantai.services import jobs
 
-    try:
-        # inline (no worker processes): forking from a server thread is not safe
-        job.run = check_archived_items(archive, ids, operator=job.operator, workers=0, progress=advance)
-    except Exception as exc:  # the page must say the run failed, never spin forever
-        job.error = exc.message_zh if isinstance(exc, LantaiError) else f"{type(exc).__name__}: {exc}"
-
-
-def check_job(principal: Principal, job_id: str) -> CheckJob:
-    """A job's progress, for the user who started it only."""
-    job = _JOBS.get(job_id)
-    if job is None or job.operator != principal.username:
+    job = jobs.get_job(archive, job_id, owner=principal.username)
+    if job["kind"] != "checks.archived":
         raise NotFound(f"没有检测任务 {job_id}", f"no check job {job_id}")
-    return job
+    return _check_view(job, (job["result"] or {}).get("scope", ""), job["total"] or 0)
+
+
+def _check_view(job: dict[str, Any], scope: str, total: int) -> dict[str, Any]:
+    """What the 检测 page's progress fragment shows of a job."""
+    result = job["result"] or {}
+    return {"id": job["id"], "scope": result.get("scope", scope), "total": job["total"] or total,
+            "done": job["done"], "finished": job["state"] in ("done", "failed"),
+            "error": job["error"] if job["state"] == "failed" else "", "run": result.get("run")}
 
 
 # --- the 四性检测报告 for people: a recorded run, an item's or a batch's ingest checks ----------
@@ -350,8 +405,11 @@ REPORT_TYPES = {"pdf": "application/pdf",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def report_header(archive: Archive, report: CheckReport) -> ReportHeader:
-    """Organisation, batch and 登记表 figures of the report's items, from the catalogue."""
+def report_header(archive: Archive, report: CheckReport, scope: tuple[str, str] | None = None) -> ReportHeader:
+    """Organisation, batch and 登记表 figures of the report's items, from the catalogue, and the
+    verdicts people recorded on its manual targets (``scope``: run, item or batch and its id)."""
+    from lantai.services.check_verdicts import verdicts
+
     ids = [item.id for item in report.items]
     with archive.sessions() as session:
         batch_ids = {b for b in session.scalars(select(Item.batch_id).where(Item.record_id.in_(ids[:1000]))) if b}
@@ -364,7 +422,8 @@ def report_header(archive: Archive, report: CheckReport) -> ReportHeader:
     label = batch.id if batch is not None else ("、".join(sorted(batch_ids)[:3]) + (" 等" if len(batch_ids) > 3 else ""))
     return ReportHeader(organisation=archive.settings.archive_name,
                         unit_name=(batch.unit_name if batch is not None and batch.unit_name else "、".join(units[:3])),
-                        batch=label, register=register)
+                        batch=label, register=register,
+                        verdicts=verdicts(archive, *scope, report.stage) if scope else {})
 
 
 def _require_visible(archive: Archive, principal: Principal, report: CheckReport) -> None:
@@ -388,7 +447,7 @@ def run_report(archive: Archive, principal: Principal, run_id: str) -> tuple[Che
     """A recorded run's report, for someone who may see all its items."""
     report = load_report(archive, run_id)
     _require_visible(archive, principal, report)
-    return report, report_header(archive, report)
+    return report, report_header(archive, report, ("run", run_id))
 
 
 def ingest_report(archive: Archive, principal: Principal, *, record_id: str | None = None,
@@ -409,7 +468,8 @@ def ingest_report(archive: Archive, principal: Principal, *, record_id: str | No
         raise NotFound("没有接收检测报告", "no ingest check report")
     merged.meta = {**merged.meta, "generated_at": merged.meta.get("generated_at", "")}
     _require_visible(archive, principal, merged)
-    return merged, report_header(archive, merged)
+    scope = ("item", record_id) if record_id else ("batch", batch_id) if batch_id else None
+    return merged, report_header(archive, merged, scope)
 
 
 def report_bytes(report: CheckReport, header: ReportHeader, kind: str) -> bytes:

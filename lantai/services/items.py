@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from lantai.catalog.models import AuditEntry, Item
+from lantai.catalog.preservation import RootObject
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.errors import _jsonable as errors_jsonable
@@ -70,6 +71,7 @@ def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[
         data = item_record(visible_item(session, principal, record_id, full=True))
         data["files"] = [f for f in data["files"] if listed_to(principal, f["logical_path"], f["role"])]
         data["fixity"] = _fixity_status(session, record_id)
+        data["preservation"] = _copies(session, record_id)
     metadata = _read_or_none(archive, record_id, METADATA_PATH)
     data["metadata"] = metadata_groups(metadata)
     documents = document_labels(metadata)
@@ -229,6 +231,13 @@ def _stored_report(archive: Archive, record_id: str, path: str) -> dict[str, Any
     return {"name": data.get("title") or data.get("name") or path, "stage": data.get("stage", ""),
             "passed": bool(data.get("passed", errors == 0)), "errors": errors,
             "warnings": len(findings) - errors, "findings": findings, "source": path}
+
+
+def _copies(session: Session, record_id: str) -> list[dict[str, Any]]:
+    """The item's copy on each storage root as scheduled fixity last found it (损坏: no sound copy)."""
+    rows = session.scalars(select(RootObject).where(RootObject.object_id == record_id).order_by(RootObject.root))
+    return [{"root": r.root, "version": r.version, "verified_at": _plain(r.verified_at) if r.verified_at else None,
+             "ok": r.verified_ok, "damaged": r.unrecoverable, "problem": r.problem} for r in rows]
 
 
 def _fixity_status(session: Session, record_id: str) -> dict[str, Any] | None:

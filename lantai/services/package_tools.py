@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lantai.domain.findings import Finding, Severity
+from lantai.checks.registry import finding
+from lantai.domain.findings import Finding
 from lantai.errors import BadInput, NotFound
 from lantai.settings import Settings
 
 if TYPE_CHECKING:
     from lantai.packages.bag import BagReport
 
-UNCHECKED_TRUST = Finding(rule="certificate", element="证书块", message="未初始化密钥库，未检查证书信任",
-                          severity=Severity.WARNING, code="cert-trust-unchecked")
 
 
 def identify_files(paths: list[Path]) -> list[dict[str, Any]]:
@@ -93,7 +92,7 @@ def verify_eep(settings: Settings, package: Path) -> list[Finding]:
 
     store = keystore(settings, required=False)
     findings = eep.verify_eep(package, store)
-    return findings if store is not None else [*findings, UNCHECKED_TRUST]
+    return findings if store is not None else [*findings, finding("cert-trust-unchecked", "证书块")]
 
 
 def extract_eep(settings: Settings, package: Path, output: Path) -> Any:

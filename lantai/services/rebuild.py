@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Batch, CheckRecord, Item
+from lantai.catalog.models import Batch, CheckRecord, CheckVerdict, Item, ItemFile
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
 from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
@@ -40,6 +40,7 @@ from lantai.services.arrange_restore import restore_arrangements
 from lantai.services.audit import AuditRecord
 from lantai.services.catalogue import INGEST_RECORD_PATH, Projection, insert_projections, project_stored
 from lantai.services.ingest import refresh_batch
+from lantai.services.item_checks import CHECKS_PREFIX, check_rows_from_store
 
 COMMIT_EVERY = 500
 _UNREADABLE = (LantaiError, OSError, ValueError, KeyError, TypeError, IndexError)
@@ -88,6 +89,7 @@ def _rebuild(archive: Archive, actor: str, on_total: Callable[[int], None] | Non
     damaged.extend(_catalogued_without_object(archive, {d["object"] for d in damaged}))
     synced = archive.audit.sync_catalogue()
     check_runs = restore_check_runs(archive)
+    verdicts = restore_check_verdicts(archive)
     arrangements = restore_arrangements(archive, actor=actor)  # 档号/件号 rows from lantai/arrangement.json
     clock.lap("audit_checks_arrangements")
     indexed = search_index.reindex(archive)  # the search index is derived too
@@ -97,7 +99,7 @@ def _rebuild(archive: Archive, actor: str, on_total: Callable[[int], None] | Non
                           "damaged": [d["object"] for d in damaged][:1000]})
     return {"ok": not damaged, "items": counts["items"], "kept": counts["kept"], "batches": len(batches),
             "damaged": damaged, "audit_entries": synced, "indexed": indexed, "arrangements": arrangements,
-            "check_runs_restored": check_runs, "seconds": clock.laps}
+            "check_runs_restored": check_runs, "check_verdicts_restored": verdicts, "seconds": clock.laps}
 
 
 class _Clock:
@@ -158,7 +160,8 @@ def _unprojectable(object_id: str, exc: Exception) -> dict[str, Any]:
 
 
 def _flush(session: Session, archive: Archive, pending: list[Projection]) -> None:
-    insert_projections(session, archive.store, pending)
+    # The scratch catalogue holds item tables only; a rebuild writes no version, so nothing is queued.
+    insert_projections(session, archive.store, pending, replicate=False)
     session.commit()
     pending.clear()
 
@@ -180,33 +183,60 @@ def _catalogued_without_object(archive: Archive, named: set[str]) -> list[dict[s
 
 
 def restore_check_runs(archive: Archive) -> int:
-    """Re-create check runs the catalogue lacks from their ``check.run`` entries in the journal.
+    """Re-create check runs the catalogue lacks: from the results kept in the objects
+    (``lantai/checks/<run id>.json``, every field), then from ``check.run`` journal entries for
+    runs the store does not hold (runs from before results were stored, runs over packages).
 
     A run's rows survive a rebuild anyway (the swap never touches them); this restores them when
     the catalogue itself was lost. The journal keeps each run's stage, profile, report digest,
     location and per-item verdicts (for the first 1,000 items of a run; failed codes and result
-    counts are only in the report file the run wrote). Returns the number of runs restored.
+    counts are only in the stored results and the report file). Returns the number of runs restored.
     """
     with archive.sessions() as session:
-        known = set(session.scalars(select(CheckRecord.run_id).distinct()))
-    rows = []
-    runs = 0
+        known = set(session.execute(select(CheckRecord.run_id, CheckRecord.item_id)).tuples())
+        stored = list(session.execute(select(Item.record_id, ItemFile.logical_path).join(ItemFile)
+                                      .where(ItemFile.logical_path.like(f"{CHECKS_PREFIX}%.json"))).tuples())
+    rows = [r for r in check_rows_from_store(archive, stored) if (r["run_id"], r["item_id"]) not in known]
+    known |= {(r["run_id"], r["item_id"]) for r in rows}
     for record in archive.audit.iter_journal():
-        if not isinstance(record, AuditRecord) or record.action != "check.run" or record.target in known:
+        if not isinstance(record, AuditRecord) or record.action != "check.run":
             continue
         details = record.details
         if not isinstance(details.get("verdicts"), dict) or not details["verdicts"]:
             continue  # not a run of `lantai check` (the web's re-check journals its own shape)
-        runs += 1
         created = dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))
         rows += [{"run_id": record.target, "stage": details.get("stage", ""), "profile": details.get("profile", ""),
                   "item_id": item_id[:200], "status": status, "report_location": details.get("location", ""),
                   "report_sm3": details.get("report_sm3", ""), "operator": record.actor, "created_at": created}
-                 for item_id, status in sorted(details["verdicts"].items())]
+                 for item_id, status in sorted(details["verdicts"].items())
+                 if (record.target, item_id[:200]) not in known]
+    runs = {r["run_id"] for r in rows}
     if rows:
         with archive.session() as session:
             session.execute(insert(CheckRecord), rows)
-    return runs
+    return len(runs)
+
+
+def restore_check_verdicts(archive: Archive) -> int:
+    """Re-create people's verdicts on manual check targets from their ``check.confirmed`` entries
+    when the catalogue lacks them (it was lost): the journal holds every field of the row."""
+    with archive.sessions() as session:
+        if session.scalar(select(CheckVerdict.id).limit(1)) is not None:
+            return 0  # the table survived: nothing was lost
+    rows = []
+    for record in archive.audit.iter_journal():
+        if not isinstance(record, AuditRecord) or record.action != "check.confirmed":
+            continue
+        details = record.details
+        rows.append({"scope": details.get("scope", ""), "scope_id": str(details.get("scope_id", ""))[:200],
+                     "stage": details.get("stage", ""), "code": details.get("code", ""),
+                     "verdict": details.get("verdict", ""), "note": details.get("note", ""),
+                     "confirmed_by": record.actor,
+                     "confirmed_at": dt.datetime.fromisoformat(record.time.replace("Z", "+00:00"))})
+    if rows:
+        with archive.session() as session:
+            session.execute(insert(CheckVerdict), rows)
+    return len(rows)
 
 
 def _collect_batch(archive: Archive, object_id: str, batches: dict[str, dict[str, Any]]) -> None:

@@ -1,12 +1,24 @@
-"""Crash recovery: intents written before each commit, resolved at start-up.
+"""Crash recovery: intents written before each commit, resolved whenever a writer starts.
 
-An intent file names the object being committed and its staging directory. At start-up — only
-when no other Lantai process holds the archive (exclusive flock on ``staging/.active``) — each
-intent is resolved: if the object reached the store, the catalogue row is (re)built from the
-store and the commit is audited as recovered; if not, the staging directory is removed and the
-rollback is audited. Intents of changes to archived items (:mod:`lantai.services.changes`:
-密级, arrangement, transfer marks) live apart and are resolved by that module. Then the audit
-table is synced from the journal and stray staging is removed.
+An intent file names the objects being committed and their staging directories. Its writer
+holds an exclusive ``flock`` on the intent file from before it appears (the lock is taken on the
+temporary file and follows the inode through the rename) until it is cleared, and records its
+owner (host, pid, start time) in it for people reading it. The kernel drops the lock when the
+writer dies, however it dies (SIGKILL included), so an intent whose lock can be taken belongs to
+nobody living: :func:`claim` takes it and recovery resolves it. An intent whose lock is held
+belongs to a live writer and is never touched — so recovery runs at every start of a writer,
+even while ``lantai serve`` or another ingest is running, without a process-wide lock.
+
+Resolving an ingest intent: if the object reached the store, the catalogue row and index entry
+are (re)built from the store and the commit is audited as recovered; if not, the staging
+directory is removed and the rollback is audited. Intents of changes to archived items
+(:mod:`lantai.services.changes`: 密级, arrangement, transfer marks) live apart and are resolved
+by that module the same way. Then the audit table is synced from the journal (an insert that
+ignores rows a live writer's transaction copies at the same moment).
+
+Removing abandoned staging directories (``tx-*``, which a live ingest fills before it writes an
+intent) is the one step that still needs an idle archive: it runs only when no other Lantai
+process holds the shared activity lock (``staging/.active``). Leftovers are only disk space.
 """
 
 from __future__ import annotations
@@ -15,9 +27,12 @@ import contextlib
 import fcntl
 import json
 import os
+import socket
+import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -29,6 +44,40 @@ if TYPE_CHECKING:
 
 ARRANGE_INTENTS = "intents-arrange"  # arrangement's publish intents from before the change path
 CHANGE_INTENTS = "intents-change"  # lantai.services.changes keeps its intents here
+_STARTED = time.time()  # this process's start, recorded as the owner of its intents
+
+
+@dataclass
+class Intent:
+    """An intent file and the open handle whose exclusive ``flock`` marks it as owned.
+
+    Whoever holds an :class:`Intent` — its writer, or recovery once it has claimed one whose
+    writer died — is the only process that may resolve or clear it.
+    """
+
+    path: Path
+    handle: IO[bytes] = field(repr=False)
+
+    def read(self) -> dict[str, Any]:
+        """The intent's content; raises ``ValueError`` for one that does not parse."""
+        self.handle.seek(0)
+        return json.loads(self.handle.read().decode("utf-8"))
+
+    def clear(self) -> None:
+        """Remove the file while still holding its lock, so nobody can claim it in between."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the intent without removing it (recovery elsewhere will find it)."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
+
+
+def owner() -> dict[str, Any]:
+    """Who writes an intent: for a person reading a leftover one (liveness is the lock's job)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": round(_STARTED, 3)}
 
 
 def _intents_dir(archive: Archive) -> Path:
@@ -40,71 +89,207 @@ def arrange_intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / ARRANGE_INTENTS
 
 
-def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Path:
+def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Intent:
     """Record which new objects are about to be committed, before any of them reaches the store."""
     data = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects], "actor": actor}
     return write_record(archive, _intents_dir(archive), data)
 
 
-def write_record(archive: Archive, directory: Path, data: dict[str, Any]) -> Path:
-    """Write an intent file durably and atomically (a torn intent is never read as a whole one).
+def write_record(archive: Archive, directory: Path, data: dict[str, Any], name: str | None = None) -> Intent:
+    """Write an intent file durably and atomically, owned (locked) by this process.
 
-    Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a directory
-    of its own, because recovery resolves them differently.
+    A torn intent is never read as a whole one (it is renamed into place only once written), and
+    the lock is taken before the rename, so no recovery can claim the intent while its writer
+    lives. Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a
+    directory of their own, because recovery resolves them differently. ``name`` (default: a fresh
+    uuid) lets a writer find its own intent again (a destruction has one per item).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.json"
+    if archive.owner is not None:  # the process lock that workers on other machines test (recover_orphans)
+        data = {**data, "owner_token": archive.owner.token}
+    path = directory / (name or f"{uuid.uuid4().hex}.json")
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    if archive.settings.fsync:
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    handle = open(tmp, "w+b")  # noqa: SIM115 - held (locked) until the intent is cleared
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(json.dumps({**data, "owner": owner()}, ensure_ascii=False).encode("utf-8"))
+        handle.flush()
+        if archive.settings.fsync:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return Intent(path, handle)
 
 
-def clear_intent(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+def claim(path: Path) -> Intent | None:
+    """Take an intent whose writer is gone; None when its writer still lives (or it was cleared)."""
+    try:
+        handle = open(path, "r+b")  # noqa: SIM115 - returned inside the Intent
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino  # not cleared meanwhile
+    except (BlockingIOError, FileNotFoundError):
+        same = False
+    if not same:
+        handle.close()
+        return None
+    return Intent(path, handle)
 
 
-def recover_if_idle(archive: Archive) -> dict[str, Any] | None:
-    """Run recovery when no other process is active; returns what was done, or None if busy."""
+def clear_intent(intent: Intent) -> None:
+    intent.clear()
+
+
+def recover_if_idle(archive: Archive) -> dict[str, Any]:
+    """Start-up recovery (kept under its old name): intents of dead writers are always resolved;
+    abandoned staging is removed only when no other process is active."""
     lock_path = archive.settings.staging_dir / ".active"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            idle = True
         except BlockingIOError:
-            return None
+            idle = False
         try:
-            return recover(archive)
+            return recover(archive, idle=idle)
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            if idle:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def recover(archive: Archive) -> dict[str, Any]:
-    done: dict[str, Any] = {"completed": [], "rolled_back": [], "audit_synced": 0, "staging_removed": 0}
+def recover(archive: Archive, *, idle: bool = True) -> dict[str, Any]:
+    """Resolve every ingest and change intent whose writer is gone; ``idle`` also cleans staging."""
+    done: dict[str, Any] = {"completed": [], "rolled_back": [], "audit_synced": 0, "staging_removed": 0,
+                            "live_intents": 0}
     directory = _intents_dir(archive)
-    intents = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    for path in intents:
-        try:
-            intent = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            clear_intent(path)
+    resolved = 0
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        intent = claim(path)
+        if intent is None:
+            done["live_intents"] += 1
             continue
-        _sync_audit(archive, full=True)
-        accepted = _accepted_targets(archive)  # one journal pass per intent, not one per object
-        for entry in intent.get("objects", []):
-            _resolve(archive, entry["object_id"], Path(entry["staging"]), intent.get("actor", "system"), done,
-                     accepted)
-        clear_intent(path)
-    if intents:
+        resolved += 1
+        try:
+            _recover_ingest(archive, intent, done)
+        finally:
+            intent.release()
+    if resolved:
         _refresh_open_batches(archive)
-    done["audit_synced"] = _sync_audit(archive, full=bool(intents))
+    done["audit_synced"] = _sync_audit(archive, full=bool(resolved))
     done["changes"] = _recover_changes(archive)  # before staging is cleaned
-    done["staging_removed"] = archive.store.clean_staging()
+    done["live_intents"] += done["changes"].get("live", 0)
+    done["destructions"] = _recover_destructions(archive)
+    if idle:
+        done["staging_removed"] = archive.store.clean_staging() + _remove_torn_intents(archive)
+        for stale in (archive.settings.staging_dir / "owners").glob("*.lock"):  # idle: no owner is alive
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return done
+
+
+def _remove_torn_intents(archive: Archive) -> int:
+    """Intents whose writer died before renaming them into place (``*.tmp``): nothing was
+    committed under them. Only on an idle archive, where no writer can be about to rename one."""
+    staging = archive.settings.staging_dir
+    torn = [p for d in ("intents", CHANGE_INTENTS) for p in (staging / d).glob("*.tmp")]
+    for path in torn:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return len(torn)
+
+
+def _recover_ingest(archive: Archive, intent: Intent, done: dict[str, Any]) -> None:
+    try:
+        data = intent.read()
+    except (OSError, ValueError):
+        intent.clear()
+        return
+    _sync_audit(archive, full=True)
+    accepted = _accepted_targets(archive)  # one journal pass per intent, not one per object
+    for entry in data.get("objects", []):
+        _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"), done, accepted)
+    intent.clear()
+
+
+def recover_orphans(archive: Archive) -> dict[str, Any]:
+    """Finish or roll back the ingest commits of processes that died, while others keep working.
+
+    Start-up recovery (:func:`recover_if_idle`) waits for an idle archive, which a service with
+    workers and web processes never is. Here only intents whose owner is provably gone are
+    resolved: its owner lock can be taken (the file lock on this machine's shared staging and,
+    on PostgreSQL, the advisory lock the server dropped with the dead process's connection).
+    The lock is held while resolving, so two workers sweeping at once never resolve one intent
+    twice; an intent of a live process is never touched.
+    """
+    done: dict[str, Any] = {"completed": [], "rolled_back": []}
+    directory = _intents_dir(archive)
+    if not directory.is_dir():
+        return done
+    by_owner: dict[str, list[Path]] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
+        except (OSError, ValueError):
+            continue  # being written (renamed into place whole) or gone: not ours to judge
+        if owner and (archive.owner is None or owner != archive.owner.token):
+            by_owner.setdefault(owner, []).append(path)
+    for owner, paths in by_owner.items():
+        with _dead_owner(archive, owner) as dead:
+            if not dead:
+                continue
+            accepted = _accepted_targets(archive)
+            for path in paths:
+                intent = claim(path)  # also this machine's per-intent lock: never a live writer's
+                if intent is None:
+                    continue
+                try:
+                    data = intent.read()
+                    for entry in data.get("objects", []):
+                        with archive.store.object_lock(entry["object_id"]):
+                            _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
+                                     done, accepted)
+                    intent.clear()
+                except (OSError, ValueError):
+                    intent.release()
+            with contextlib.suppress(OSError):
+                (archive.settings.staging_dir / "owners" / f"{owner}.lock").unlink()
+    if done["completed"] or done["rolled_back"]:
+        _refresh_open_batches(archive)
+        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items()})
+    return done
+
+
+@contextlib.contextmanager
+def _dead_owner(archive: Archive, owner: str) -> Any:
+    """Yields True while holding ``owner``'s locks when that process is gone; False when it lives."""
+    from lantai.catalog import locks
+
+    lock_file = archive.settings.staging_dir / "owners" / f"{owner}.lock"
+    held = None
+    with open(lock_file, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            if locks.is_postgres(archive.engine):
+                held = locks.HeldLock(archive.engine, locks.OWNER, locks.key(owner), wait=False)
+                if not held.held:
+                    yield False  # alive on another machine
+                    return
+            yield True
+        finally:
+            if held is not None:
+                held.release()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _recover_changes(archive: Archive) -> dict[str, Any]:
@@ -112,10 +297,20 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
     directories = (archive.settings.staging_dir / CHANGE_INTENTS, arrange_intents_dir(archive))
     if not any(d.is_dir() and any(d.glob("*.json")) for d in directories):
         # Nothing to finish: every command opens the archive, and the change path is heavy to import.
-        return {"intents": 0, "completed": [], "rolled_back": []}
+        return {"intents": 0, "completed": [], "rolled_back": [], "live": 0}
     from lantai.services.changes import recover_changes
 
     return recover_changes(archive)
+
+
+def _recover_destructions(archive: Archive) -> dict[str, Any]:
+    """Finish destructions a crash interrupted (each has an intent per item; see services.destruction)."""
+    directory = archive.settings.staging_dir / "intents-destroy"
+    if not directory.is_dir() or not any(directory.glob("*.json")):
+        return {"resumed": [], "failed": []}
+    from lantai.services.destruction import resume_intents
+
+    return resume_intents(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],
@@ -123,7 +318,10 @@ def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: 
     from lantai.services.catalogue import upsert_item
     from lantai.services.search_index import index_items
 
-    if archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir():
+    # The staging directory becomes the object by one rename: while it is still there, this
+    # intent's version never reached the store (an object of that id may be another writer's).
+    moved_in = not staging.is_dir()
+    if moved_in and (archive.store.exists(object_id) or archive.store.object_path(object_id).is_dir()):
         archive.store.reconcile_object(object_id)
         with archive.session() as session:
             item = upsert_item(session, archive.store, object_id)

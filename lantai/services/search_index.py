@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
 from lantai.errors import LantaiError
+from lantai.services.catalogue import PENDING_DESTRUCTION as WITHDRAWN  # 待销毁: in no search
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -32,28 +33,57 @@ PAGE = 500  # catalogue rows read per query by iter_entries
 
 
 def extract_body(staged: dict[str, Any], record: Any) -> str:
-    """Text of the item's files for indexing: main documents first, each capped, failures skipped."""
+    """Text of the item's files for indexing: main documents first, each capped, failures skipped.
+
+    The encodings of one 文档 (e.g. 正本.ofd and 正本.pdf) are renditions of the same text: it is
+    extracted once, from the cheapest rendition that yields any (plain text, OFD, DOCX, XLSX,
+    then PDF), the others only when that one yields nothing. Files no encoding names come last.
+    """
+    budget = MAX_TEXT_CHARS
+    parts: list[str] = []
+    for renditions in _documents(staged, record):
+        for name in sorted(renditions, key=_extraction_cost):
+            if budget <= 0:
+                return "\n".join(parts)
+            text = _extract(staged[name], name, budget)
+            if text.strip():
+                parts.append(text)
+                budget -= len(text)
+                break
+    return "\n".join(parts)
+
+
+_COST = {".txt": 0, ".ofd": 1, ".docx": 2, ".xlsx": 3, ".pdf": 4}  # CPU to extract, cheapest first
+
+
+def _extraction_cost(name: str) -> tuple[int, str]:
+    return _COST.get(Path(name).suffix.lower(), 9), name
+
+
+def _documents(staged: dict[str, Any], record: Any) -> list[list[str]]:
+    """Staged file names grouped by 文档, main documents first, in document order."""
+    groups: dict[int, tuple[bool, list[str]]] = {}
+    named: set[str] = set()
+    for document, _data, encoding in record.iter_encodings():
+        name = encoding.computer_file_name
+        if name in staged and name not in named:
+            named.add(name)
+            groups.setdefault(id(document), ((document.document_role or "主文档") != "主文档", []))[1].append(name)
+    ordered = sorted(groups.values(), key=lambda group: group[0])  # stable: document order within a role
+    return [names for _secondary, names in ordered] + [[n] for n in sorted(staged) if n not in named]
+
+
+def _extract(file: Any, name: str, budget: int) -> str:
     from lantai.search.extract import extract_text
 
-    main = {enc.computer_file_name for doc, _d, enc in record.iter_encodings()
-            if (doc.document_role or "主文档") == "主文档"}
-    names = sorted(staged, key=lambda n: (n not in main, n))
-    parts: list[str] = []
-    budget = MAX_TEXT_CHARS
-    for name in names:
-        file = staged[name]
-        if budget <= 0 or not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
-            continue
-        if name.lower().endswith(".pdf") and not _ends_like_pdf(Path(file.path)):
-            continue  # not a complete PDF: parsers crawl through such files for little text
-        try:
-            text = extract_text(Path(file.path), max_chars=budget)
-        except LantaiError:
-            continue  # unreadable content is the usability check's business, not the index's
-        if text.strip():
-            parts.append(text)
-            budget -= len(text)
-    return "\n".join(parts)
+    if not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
+        return ""
+    if name.lower().endswith(".pdf") and not _ends_like_pdf(Path(file.path)):
+        return ""  # not a complete PDF: parsers crawl through such files for little text
+    try:
+        return extract_text(Path(file.path), max_chars=budget)
+    except LantaiError:
+        return ""  # unreadable content is the usability check's business, not the index's
 
 
 def _ends_like_pdf(path: Path) -> bool:
@@ -116,9 +146,13 @@ def index_items(session: Session, store: Any, home: Path, items: Iterable[Item |
     session.flush()
     conn = session.connection()
     bodies = bodies or {}
+    withdrawn = [item.record_id for item in items if getattr(item, "status", "") == WITHDRAWN]
     entries = [entry_for(item, bodies[item.record_id] if item.record_id in bodies else stored_text(store, item.record_id))
-               for item in items]
-    return bool(_guarded(home, conn).upsert(conn, entries))
+               for item in items if item.record_id not in withdrawn]
+    guarded = _guarded(home, conn)
+    if withdrawn and not guarded.delete(conn, withdrawn):  # 待销毁: found by no search
+        return False
+    return bool(guarded.upsert(conn, entries)) if entries else True
 
 
 def iter_entries(archive: Archive) -> Iterator[Any]:
@@ -132,12 +166,14 @@ def iter_entries(archive: Archive) -> Iterator[Any]:
     while True:
         with archive.engine.connect() as conn, Session(bind=conn) as session:
             items = session.scalars(select(Item).where(Item.id > last).order_by(Item.id).limit(PAGE)).all()
+            page_end = items[-1].id if items else last
             session.expunge_all()
         for item in items:
-            yield entry_for(item, stored_text(archive.store, item.record_id))
+            if item.status != WITHDRAWN:
+                yield entry_for(item, stored_text(archive.store, item.record_id))
         if len(items) < PAGE:
             return
-        last = items[-1].id
+        last = page_end
 
 
 def entries_for(archive: Archive, record_ids: list[str]) -> list[Any]:
@@ -145,7 +181,7 @@ def entries_for(archive: Archive, record_ids: list[str]) -> list[Any]:
     with archive.engine.connect() as conn, Session(bind=conn) as session:
         items = session.scalars(select(Item).where(Item.record_id.in_(record_ids)).order_by(Item.id)).all()
         session.expunge_all()
-    return [entry_for(item, stored_text(archive.store, item.record_id)) for item in items]
+    return [entry_for(item, stored_text(archive.store, item.record_id)) for item in items if item.status != WITHDRAWN]
 
 
 def reindex(archive: Archive, progress: Any = None, workers: int = 1) -> int:

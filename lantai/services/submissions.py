@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lantai.catalog.models import Submission
 from lantai.domain.roles import Permission, rank
-from lantai.errors import BadInput, Conflict, NotFound, PackageError
+from lantai.errors import BadInput, Conflict, LantaiError, NotFound, PackageError
 from lantai.packages import sip, zipsafe
 from lantai.services import visibility
 from lantai.services.access import require
@@ -68,13 +68,60 @@ def submit(archive: Archive, principal: Principal, upload: Path, *, kind: str, k
     kept = uploads_dir(archive) / f"{submission_id}.zip"
     shutil.move(str(upload), kept)
     try:
-        return _process(archive, principal, submission_id, kept, kind)
+        return _start(archive, principal.username, submission_id, kind)
     except BaseException:
         with archive.session() as session:  # let a retry with the same key start again
             row = session.get(Submission, submission_id)
-            if row is not None and row.status == "processing":
+            if row is not None and row.status in ("processing", "error"):
                 session.delete(row)
         kept.unlink(missing_ok=True)
+        raise
+
+
+def _start(archive: Archive, username: str, submission_id: int, kind: str) -> dict[str, Any]:
+    """Run the submission as a job: queued for ``lantai worker`` when a broker is configured (the
+    answer is then ``processing`` with the job id, at once), else at once in this request as before."""
+    from lantai.services import jobs
+
+    job = jobs.submit(archive, f"submission.{kind}", {"submission_id": submission_id, "username": username},
+                      actor=username, run="inline")
+    with archive.session() as session:
+        row = session.get(Submission, submission_id)
+        stored = json.loads(row.result or "{}")
+        row.result = json.dumps({**stored, "job_id": job["id"]}, ensure_ascii=False)
+        session.flush()
+        return {**submission_public(row), "replayed": False}
+
+
+def process_submission(archive: Archive, username: str, submission_id: int, kind: str,
+                       progress: Any = None) -> dict[str, Any]:
+    """The job behind a submission (``submission.item`` / ``submission.batch``); idempotent.
+
+    A job run again after its worker died finds the package where it was kept and ingests it
+    again: what the first run archived is then reported as duplicate, and the row gets the answer.
+    A final failure marks the row ``error``, which a retry with the same Idempotency-Key restarts.
+    """
+    package = uploads_dir(archive) / f"{submission_id}.zip"
+    with archive.sessions() as session:
+        row = session.get(Submission, submission_id)
+        if row is None:
+            raise NotFound(f"提交 {submission_id} 不存在", f"no submission {submission_id}")
+        if row.status not in ("processing", "error"):
+            return submission_public(row)  # already answered (a duplicate delivery)
+    if not package.exists():
+        raise NotFound(f"提交 {submission_id} 的包已不在", f"the package of submission {submission_id} is gone")
+    try:
+        return _process(archive, username, submission_id, package, kind, progress)
+    except BaseException as exc:
+        from lantai.errors import StorageError
+
+        if isinstance(exc, LantaiError) and not isinstance(exc, StorageError):
+            with archive.session() as session:
+                row = session.get(Submission, submission_id)
+                stored = json.loads(row.result or "{}")
+                row.status = "error"
+                row.result = json.dumps({**stored, "error": exc.to_dict() if hasattr(exc, "to_dict") else str(exc)},
+                                        ensure_ascii=False, default=str)
         raise
 
 
@@ -97,9 +144,12 @@ def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_
         if row.submitted_by != principal.username or stored.get("request_digest") != request_digest:
             raise Conflict("该 Idempotency-Key 已用于另一份提交内容", "Idempotency-Key reused with a different body",
                            idempotency_key=key)
+        if row.status == "error":
+            row.status, row.created_at = "processing", dt.datetime.now(dt.UTC)
+            return {"id": row.id}
         if row.status == "processing":
             created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-            if dt.datetime.now(dt.UTC) - created < STALE_PROCESSING:
+            if _job_pending(archive, stored.get("job_id")) or dt.datetime.now(dt.UTC) - created < STALE_PROCESSING:
                     raise Conflict("该提交正在处理中，请稍后重试", "this submission is still being processed",
                                submission_id=row.id)
             row.created_at = dt.datetime.now(dt.UTC)
@@ -107,12 +157,25 @@ def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_
         return {**submission_public(row), "replayed": True}
 
 
-def _process(archive: Archive, principal: Principal, submission_id: int, package: Path, kind: str) -> dict[str, Any]:
+def _job_pending(archive: Archive, job_id: str | None) -> bool:
+    """Whether the submission's job is still queued or running (then a retry must wait, however long)."""
+    if not job_id:
+        return False
+    from lantai.services import jobs
+
+    try:
+        return jobs.get_job(archive, job_id)["state"] in ("queued", "running")
+    except NotFound:
+        return False
+
+
+def _process(archive: Archive, username: str, submission_id: int, package: Path, kind: str,
+             progress: Any = None) -> dict[str, Any]:
     if kind == "item":
         security = _declared_classification(archive, package)
-        status, record_id, result = _ingest_item(archive, principal, package)
+        status, record_id, result = _ingest_item(archive, username, package)
     else:
-        status, record_id, result, security = _ingest_batch_zip(archive, principal, package)
+        status, record_id, result, security = _ingest_batch_zip(archive, username, package, progress)
     if status in ("accepted", "duplicate", "complete"):
         package.unlink(missing_ok=True)
     with archive.session() as session:
@@ -121,27 +184,29 @@ def _process(archive: Archive, principal: Principal, submission_id: int, package
         row.status, row.record_id = status, record_id or ""
         row.result = json.dumps({**stored, "security": security, "report": result,
                                  "package_kept": package.exists()}, ensure_ascii=False)
-        archive.audit.append(principal.username, "submission.processed", str(submission_id),
+        archive.audit.append(username, "submission.processed", str(submission_id),
                              {"status": status, "record_id": record_id, "kind": kind}, session=session)
         session.flush()
         return {**submission_public(row), "replayed": False}
 
 
-def _ingest_item(archive: Archive, principal: Principal, package: Path) -> tuple[str, str | None, dict[str, Any]]:
-    context = BatchContext(submitted_by=principal.username, batch_source="api")
+def _ingest_item(archive: Archive, username: str, package: Path) -> tuple[str, str | None, dict[str, Any]]:
+    context = BatchContext(submitted_by=username, batch_source="api")
     outcome = commit_item(archive, prepare_item(archive.settings, package, context), context)
     return outcome.status, outcome.record_id, outcome.to_dict()
 
 
-def _ingest_batch_zip(archive: Archive, principal: Principal,
-                      package: Path) -> tuple[str, str | None, dict[str, Any], str]:
+def _ingest_batch_zip(archive: Archive, username: str, package: Path,
+                      progress: Any = None) -> tuple[str, str | None, dict[str, Any], str]:
     """Ingest a batch zip; also returns the batch's 密级 (that of its most secret item)."""
     workdir = Path(tempfile.mkdtemp(prefix="batch-", dir=archive.settings.staging_dir))
     try:
         batch_dir = _extract_batch(archive, package, workdir)
         security = visibility.batch_classification(batch_dir, archive.settings.max_metadata_bytes)
         report = IngestReport()
-        ingest_batch(archive, batch_dir, report, actor=principal.username)
+        on_total = (lambda n: progress.progress(0, n, force=True)) if progress is not None else None
+        advance = (lambda _outcome: progress.advance()) if progress is not None else None
+        ingest_batch(archive, batch_dir, report, actor=username, progress=advance, on_total=on_total)
         data = report.to_dict()
         statuses = [b.get("status") for b in report.batches]
         status = "rejected" if "rejected" in statuses else ("complete" if report.ok else "partial")
@@ -179,7 +244,7 @@ def submission_public(row: Any) -> dict[str, Any]:
     return {"id": row.id, "idempotency_key": row.idempotency_key, "status": row.status, "record_id": row.record_id,
             "kind": stored.get("kind", "item"), "submitted_by": row.submitted_by, "created_at": iso(row.created_at),
             "security": stored.get("security"), "report": stored.get("report"),
-            "recheck_available": bool(stored.get("package_kept"))}
+            "recheck_available": bool(stored.get("package_kept")), "job_id": stored.get("job_id")}
 
 
 def _may_see_submission(principal: Principal, row: Any) -> bool:
@@ -228,7 +293,7 @@ def recheck_submission(archive: Archive, principal: Principal, submission_id: in
     with archive.session() as session:
         session.get(Submission, submission_id).status = "processing"
     archive.audit.append(principal.username, "submission.recheck", str(submission_id), {})
-    return _process(archive, principal, submission_id, package, current["kind"])
+    return _start(archive, principal.username, submission_id, current["kind"])
 
 
 def save_upload(archive: Archive, stream: IO[bytes]) -> tuple[Path, str]:

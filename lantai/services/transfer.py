@@ -22,13 +22,14 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
+from lantai.checks.registry import finding
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.crypto.keystore import Keystore, open_keystore
 from lantai.domain.clock import beijing_now
@@ -333,7 +334,7 @@ def receive_transfer(archive: Archive, carrier_dir: Path, *, actor: str = "syste
             results = {item.path: REJECTED for item in carrier.items}
             notes = {item.path: f"移交信息包未通过检测，整包拒收：{reason}" for item in carrier.items}
         else:
-            summary = _check_and_ingest(archive, carrier, sips, profile, actor, results, notes)
+            summary = _check_and_ingest(archive, carrier, sips, profile, actor, results, notes, findings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     receipt = _receipt(archive, carrier, findings, summary, results, notes)
@@ -363,34 +364,35 @@ def _extract_all(carrier: Carrier, work: Path, keystore: Keystore, findings: lis
             extract_eep(carrier.root / item.path, target, keystore)
         except ValidationFailed as exc:
             problems = errors(exc.details.get("findings", []))
-            detail = "；".join(f"{p.element}: {p.message}" for p in problems[:3])
-            findings.append(Finding(rule=Rule.DIGEST, element=item.path, code="yj-1-1",
-                                    message=f"封装包验证未通过（{len(problems)} 项）：{item.path}：{detail}",
-                                    message_en=f"package failed verification: {item.path}",
-                                    params={"path": item.path, "codes": sorted({p.code for p in problems})}))
+            findings.append(finding("yj-1-1", item.path, "failed", path=item.path, count=len(problems),
+                                    detail="；".join(f"{p.element}: {p.message}" for p in problems[:3]),
+                                    detail_en="; ".join(p.message_en or p.code for p in problems[:3]),
+                                    codes=sorted({p.code for p in problems})))
             continue
         except LantaiError as exc:
-            findings.append(Finding(rule=Rule.STRUCTURE, element=item.path, code="yj-1-1",
-                                    message=f"封装包无法解包：{item.path}：{exc.message_zh}",
-                                    message_en=f"package cannot be unpacked: {item.path}: {exc.message_en}"))
+            findings.append(replace(finding("yj-1-1", item.path, "unpack", path=item.path, detail=exc.message_zh,
+                                            detail_en=exc.message_en), rule=Rule.STRUCTURE))
             continue
         sips[item.path] = target
     return sips
 
 
 def _check_and_ingest(archive: Archive, carrier: Carrier, sips: dict[str, Path], profile: str, actor: str,
-                      results: dict[str, str], notes: dict[str, str]) -> dict[str, Any]:
-    """DA/T 70 yj item checks on the unpacked items; ingest those that pass."""
+                      results: dict[str, str], notes: dict[str, str], findings: list[Finding]) -> dict[str, Any]:
+    """DA/T 70 yj item checks on the unpacked items, the carrier's own results once beside them
+    (``batch``); ingest the items that pass."""
+    from lantai.checks.carrier import carrier_results
     from lantai.checks.runner import check_paths
     from lantai.services.ingest import ingest_paths
-    from lantai.services.item_checks import record_run
+    from lantai.services.item_checks import keep_report, record_run
 
     paths = [sips[i.path] for i in carrier.items if i.path in sips]
     report = check_paths(paths, stage="yj", profile=profile, settings=archive.settings,
                          workers=archive.settings.workers, operator=actor)
-    if report.items:  # the receipt states these results: record them first
-        transfer_id = carrier.register.transfer_id if carrier.register else ""
-        record_run(archive, report, operator=actor, location=f"transfer:{transfer_id}")
+    report.batch = carrier_results(findings)
+    if report.items:  # the receipt states these results: keep and record them first
+        run_id = uuid.uuid4().hex
+        record_run(archive, report, operator=actor, location=keep_report(archive, run_id, report), run_id=run_id)
     by_source = {Path(r.path): r for r in report.items}
     passing = []
     for path in paths:
@@ -439,13 +441,14 @@ def _sm3(path: Path) -> str:
     return digest_file(path, ("sm3",))[0]["sm3"] if path.is_file() else ""
 
 
-CARRIER_CHECKS = {"yj-4-2": "移交载体安全性", "yj-3-1": "元数据可用性", "yj-2-4": "移交信息包完整性",
-                  "yj-2-1": "数据总量", "yj-1-5": "移交信息包真实性", "yj-1-1": "来源真实性（封装包签名）"}
-
-
 def _check_lines(findings: list[Finding], summary: dict[str, Any] | None) -> list[dict[str, str]]:
+    from lantai.checks.carrier import CARRIER_CODES
+    from lantai.checks.registry import load_registry
+
+    titles = load_registry().findings
     lines = []
-    for code, name in CARRIER_CHECKS.items():
+    for code in CARRIER_CODES:
+        name = titles[code].title_zh
         found = [f for f in errors(findings) if f.code == code]
         lines.append({"code": code, "result": "不通过" if found else "通过",
                       "message": f"{name}：" + ("；".join(f.message for f in found[:5]) if found else "未发现问题")})
@@ -504,26 +507,19 @@ def _export_record(archive: Archive, transfer_id: str) -> dict[str, Any]:
 
 
 def _match_export(receipt: Receipt, record: dict[str, Any]) -> list[Finding]:
-    def finding(code: str, element: str, zh: str, en: str) -> Finding:
-        return Finding(rule="receipt", element=element, message=zh, message_en=en, code=code)
-
     if not record:
-        return [finding("receipt-unknown-transfer", "移交标识", f"本馆没有移交标识为 {receipt.transfer_id} 的移交记录",
-                        f"no transfer {receipt.transfer_id} was exported from this archive")]
+        return [finding("receipt-unknown-transfer", "移交标识", transfer_id=receipt.transfer_id)]
     found = []
     if receipt.manifest_sm3 != record.get("manifest_sm3"):
-        found.append(finding("receipt-manifest", "清单摘要", "回执中的清单摘要与移交时不符（对方收到的不是本馆发出的载体）",
-                             "manifest digest differs from the one sent"))
+        found.append(finding("receipt-manifest", "清单摘要"))
     sent = {i["path"]: i for i in record.get("items", [])}
     listed = {i.path for i in receipt.items}
     for item in receipt.items:
         original = sent.get(item.path)
         if original is None or original["sm3"] != item.sm3 or original["record_id"] != item.record_id:
-            found.append(finding("receipt-item", item.path, f"回执所列电子档案与移交时不符：{item.path}",
-                                 f"receipt item differs from what was sent: {item.path}"))
+            found.append(finding("receipt-item", item.path, path=item.path))
     for path in sorted(set(sent) - listed):
-        found.append(finding("receipt-item-missing", path, f"回执未列出已移交的电子档案：{path}",
-                             f"receipt does not list a transferred item: {path}"))
+        found.append(finding("receipt-item-missing", path, path=path))
     return found
 
 

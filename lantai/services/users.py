@@ -350,6 +350,20 @@ def _open_session(archive: Archive, user: User, client: str) -> tuple[str, Princ
     return raw, principal_of(user, "session", csrf, max_age_days=archive.settings.password_max_age_days)
 
 
+def principal_for(archive: Archive, username: str) -> Principal:
+    """The principal of an active account, for background jobs started on its behalf.
+
+    The job runs with the account's roles and clearance as they are when it runs (a clearance
+    lowered meanwhile applies); an account deactivated meanwhile is refused.
+    """
+
+    with archive.sessions() as session:
+        user = _user(session, username)
+        if not user.active:
+            raise PermissionDenied(f"用户 {username} 已停用", f"user {username} is inactive")
+        return principal_of(user, "job")
+
+
 def resolve_session(archive: Archive, raw: str | None) -> Principal | None:
     """The principal of a live session; expired sessions are deleted on sight."""
     if not raw:

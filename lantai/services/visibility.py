@@ -1,6 +1,7 @@
 """The one visibility predicate: which items a caller may see, as SQL and as a plain test.
 
-Clearance decides (an item whose 密级 ranks above the caller's clearance does not exist for
+An item 待销毁 (appraised for destruction, not yet destroyed) is visible to nobody. Otherwise
+clearance decides (an item whose 密级 ranks above the caller's clearance does not exist for
 them, and an unknown 密级 is never visible) — or an active 利用 grant for that very item
 (:mod:`lantai.services.use`): not revoked, not past its date (compared at query time, so an
 expired grant stops working at once), and, when a 利用方式 is asked for, allowing it. A grant
@@ -22,9 +23,13 @@ from sqlalchemy.orm import Session
 from lantai.catalog.models import Item
 from lantai.catalog.use import UseGrant, UseGrantItem
 from lantai.domain.roles import may_see, rank, visible_levels
+from lantai.services.catalogue import PENDING_DESTRUCTION
 from lantai.services.users import Principal
 
 PUBLIC = "公开"
+# An item appraised for destruction (phase 1, 待销毁) is withdrawn from use — from every list, count,
+# search, grant and export — until it is destroyed; its destroyed catalogue entry (已销毁) is listed again.
+WITHDRAWN = PENDING_DESTRUCTION
 
 
 def visible_to(principal: Principal, method: str | None = None) -> ColumnElement[bool]:
@@ -37,7 +42,8 @@ def visible_to(principal: Principal, method: str | None = None) -> ColumnElement
     page of a list sorts the whole catalogue.
     """
     by_clearance = Item.security_classification.concat("").in_(visible_levels(principal.clearance))
-    return or_(by_clearance, Item.record_id.in_(granted_record_ids(principal.username, method)))
+    in_use = Item.status.concat("") != WITHDRAWN  # same trick: nearly every row passes
+    return and_(in_use, or_(by_clearance, Item.record_id.in_(granted_record_ids(principal.username, method))))
 
 
 OPEN = "开放"

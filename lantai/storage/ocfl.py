@@ -42,6 +42,8 @@ INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 LAYOUT_EXTENSION = "0003-hash-and-id-n-tuple-storage-layout"
 DIGEST_ALGORITHM = "sha512"
 FIXITY_ALGORITHM = "sm3"
+ROOT_DECLARATION = "0=ocfl_1.1"
+OBJECT_DECLARATION = "0=ocfl_object_1.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +149,7 @@ def _inventory_bytes(inventory: dict) -> bytes:
 def _write_inventory(directory: Path, inventory: dict | bytes) -> None:
     data = inventory if isinstance(inventory, bytes) else _inventory_bytes(inventory)
     (directory / "inventory.json").write_bytes(data)
-    digest = hashlib.sha512(data).hexdigest()
-    (directory / "inventory.json.sha512").write_text(f"{digest}  inventory.json\n", encoding="utf-8")
+    (directory / "inventory.json.sha512").write_bytes(sidecar_bytes(data))
 
 
 def new_object_content_dir(staging_dir: Path) -> Path:
@@ -235,7 +236,7 @@ class VersionBuilder:
             # The staging directory becomes the object: committing it is one rename that leaves
             # nothing to delete. (On file systems without a journal, ext4 scans past recently
             # deleted inodes on every create, so deleting per item slows every later item.)
-            (self.staging_dir / "0=ocfl_object_1.1").write_text("ocfl_object_1.1\n", encoding="utf-8")
+            (self.staging_dir / OBJECT_DECLARATION).write_text("ocfl_object_1.1\n", encoding="utf-8")
             _write_inventory(self.staging_dir, data)
         if self._store.fsync:
             _fsync_tree(self.staging_dir)
@@ -269,6 +270,25 @@ class VersionBuilder:
         }
 
 
+def root_files() -> dict[str, bytes]:
+    """The files of an empty storage root, in writing order (the declaration last), on any backend."""
+    config = {"extensionName": LAYOUT_EXTENSION, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
+    layout = {"extension": LAYOUT_EXTENSION, "description": "Hashed n-tuple tree with object id directory"}
+    return {f"extensions/{LAYOUT_EXTENSION}/config.json": json.dumps(config, indent=2).encode("utf-8"),
+            "ocfl_layout.json": json.dumps(layout, indent=2).encode("utf-8"),
+            ROOT_DECLARATION: b"ocfl_1.1\n"}
+
+
+def object_relative_path(object_id: str) -> str:
+    """Where extension 0003 puts an object under any storage root (``/``-separated)."""
+    return _object_relative_path(object_id)
+
+
+def sidecar_bytes(inventory: bytes) -> bytes:
+    """The ``inventory.json.sha512`` sidecar of an inventory's bytes."""
+    return f"{hashlib.sha512(inventory).hexdigest()}  inventory.json\n".encode()
+
+
 @functools.lru_cache(maxsize=65536)
 def _object_relative_path(object_id: str) -> str:
     """Extension 0003: three 3-hex-digit tuples of the id's SHA-256, then the %-encoded id.
@@ -300,20 +320,16 @@ class OcflStore:
         """Create the storage root if absent (idempotent)."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
-        declaration = self.root / "0=ocfl_1.1"
+        declaration = self.root / ROOT_DECLARATION
         if declaration.exists():
             return
-        ext_dir = self.root / "extensions" / LAYOUT_EXTENSION
-        ext_dir.mkdir(parents=True, exist_ok=True)
-        config = {"extensionName": LAYOUT_EXTENSION, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
-        (ext_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-        layout = {"extension": LAYOUT_EXTENSION, "description": "Hashed n-tuple tree with object id directory"}
-        (self.root / "ocfl_layout.json").write_text(json.dumps(layout, indent=2), encoding="utf-8")
-        declaration.write_text("ocfl_1.1\n", encoding="utf-8")
+        for key, data in root_files().items():  # the declaration last: it says the root is complete
+            (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / key).write_bytes(data)
 
     def is_initialised(self) -> bool:
         """Whether the storage root carries its OCFL declaration (``lantai init`` has run)."""
-        return (self.root / "0=ocfl_1.1").exists()
+        return (self.root / ROOT_DECLARATION).exists()
 
     def check_initialised(self) -> None:
         if not self.is_initialised():
@@ -493,6 +509,117 @@ class OcflStore:
             for content_path in paths:
                 yield content_path, sha512, sm3_by_content.get(content_path, ""), base / content_path
 
+    # -- copying out (backup, carriers) ----------------------------------------------------
+    def relative_object_path(self, object_id: str) -> str:
+        """The object's directory relative to the storage root (a backup mirrors the same layout)."""
+        return _object_relative_path(object_id)
+
+    def root_files(self) -> list[tuple[str, Path]]:
+        """The storage root's own files (declaration, layout, extension config): (relative, absolute)."""
+        found = [(name, self.root / name) for name in ("0=ocfl_1.1", "ocfl_layout.json") if (self.root / name).is_file()]
+        ext = self.root / "extensions"
+        if ext.is_dir():
+            found += [(p.relative_to(self.root).as_posix(), p) for p in sorted(ext.rglob("*")) if p.is_file()]
+        return found
+
+    def version_tree(self, object_id: str, version: int) -> list[tuple[str, Path]]:
+        """Every file of one version directory, as (path relative to the object, absolute path).
+
+        A committed ``vN`` directory never changes again, which is what lets a backup copy each
+        version once and skip it in every later backup.
+        """
+        vdir = self.object_path(object_id) / f"v{version}"
+        if not vdir.is_dir():
+            raise NotFound(f"对象 {object_id} 没有版本目录 v{version}", f"object {object_id} has no directory v{version}")
+        base = self.object_path(object_id)
+        return [(p.relative_to(base).as_posix(), p) for p in sorted(vdir.rglob("*")) if p.is_file()]
+
+    @staticmethod
+    def version_dir_name(version: int) -> str:
+        return f"v{version}"
+
+    @staticmethod
+    def version_marker(version: int) -> str:
+        """The file (relative to the object) whose presence shows a copied version is whole: its inventory."""
+        return f"v{version}/inventory.json"
+
+    def object_root_files(self, object_id: str) -> list[tuple[str, Path]]:
+        """The object-root files a copy needs besides its versions: the object's declaration.
+
+        The root inventory and sidecar are not listed: they are the head version's, byte for byte
+        (:meth:`head_inventory_files`, :meth:`finish_restored_object`).
+        """
+        name = "0=ocfl_object_1.1"
+        return [(name, self.object_path(object_id) / name)]
+
+    def head_inventory_files(self, object_id: str, head: int) -> list[tuple[str, Path]]:
+        """The root inventory and sidecar as of ``head``: (name at the object root, the version's file)."""
+        vdir = self.object_path(object_id) / f"v{head}"
+        return [(name, vdir / name) for name in ("inventory.json", "inventory.json.sha512")]
+
+    @staticmethod
+    def in_versions(relative: str, head: int) -> bool:
+        """Whether a path relative to the object belongs to the state up to ``head`` (a version or the root)."""
+        first, sep, _rest = relative.partition("/")
+        if not sep:
+            return not first.startswith("inventory.json")  # the declaration; never a newer root inventory
+        return bool(re.fullmatch(r"v[1-9]\d*", first)) and int(first[1:]) <= head
+
+    @staticmethod
+    def copy_algorithms(inventory: dict, relative: str) -> tuple[str, ...]:
+        """Digests a copy of one file of an object needs: SM3 alone for content with SM3 fixity (the
+        inventory vouches for it), SM3 and SHA-512 for the rest (inventories are checked by sidecar)."""
+        fixity = inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {})
+        if any(relative in paths for paths in fixity.values()):
+            return (FIXITY_ALGORITHM,)
+        return (FIXITY_ALGORITHM, DIGEST_ALGORITHM)
+
+    def version_copy_problem(self, object_id: str, inventory: dict, version: int,
+                             copied: dict[str, dict[str, str]]) -> tuple[str, str] | None:
+        """Whether a copy of ``vN`` (path relative to the object → its digests) is the version the
+        inventory describes: (file, ``inventory_missing`` | ``inventory_digest`` | ``content_digest``)
+        or None. Content is judged by SM3 fixity where the copy has it, else by SHA-512."""
+        name = f"v{version}/inventory.json"
+        if name not in copied or f"{name}.sha512" not in copied:
+            return name, "inventory_missing"
+        _data, sidecar = self.inventory_with_sidecar(self.object_path(object_id), f"v{version}")
+        if copied[name].get(DIGEST_ALGORITHM) != sidecar:
+            return name, "inventory_digest"
+        sha512_of = {path: sha512 for sha512, paths in inventory["manifest"].items() for path in paths}
+        sm3_of = {path: sm3 for sm3, paths in inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {}).items()
+                  for path in paths}
+        for relative, digests in sorted(copied.items()):
+            if not relative.startswith(f"v{version}/content/"):
+                continue
+            if FIXITY_ALGORITHM in digests and relative in sm3_of:
+                if digests[FIXITY_ALGORITHM] != sm3_of[relative]:
+                    return relative, "content_digest"
+            elif digests.get(DIGEST_ALGORITHM) != sha512_of.get(relative):
+                return relative, "content_digest"
+        return None
+
+    @staticmethod
+    def differing_versions(first: dict, second: dict, head: int) -> list[int]:
+        """Versions 1…head whose logical state differs between two inventories of one object."""
+        return [n for n in range(1, head + 1)
+                if first.get("versions", {}).get(f"v{n}", {}).get("state")
+                != second.get("versions", {}).get(f"v{n}", {}).get("state")]
+
+    def restore_path(self, relative: str) -> Path:
+        """Where a file that a backup names relative to a storage root goes when it is restored here."""
+        return self.root / _safe_logical_path(relative)
+
+    def finish_restored_object(self, object_id: str, head: int) -> None:
+        """Give an object restored version by version its root inventory: the head version's, byte for byte.
+
+        A backup keeps only version directories (they never change); the root inventory of any
+        backed-up state is the inventory of its head version, as OCFL requires.
+        """
+        objdir = self.object_path(object_id)
+        if not (objdir / f"v{head}" / "inventory.json").is_file():
+            raise NotFound(f"恢复的对象 {object_id} 缺少 v{head}", f"restored object {object_id} lacks v{head}")
+        self._replace_root_inventory(objdir, objdir / f"v{head}")
+
     # -- writing ---------------------------------------------------------------------------
     def new_staging_dir(self) -> Path:
         path = self.staging / f"tx-{uuid.uuid4().hex}"
@@ -557,6 +684,36 @@ class OcflStore:
             os.replace(tmp, objdir / name)
         if self.fsync:
             _fsync_dir(objdir)
+
+    def destroy_content(self, object_id: str, content_paths: list[str]) -> list[str]:
+        """Delete these content files of every version of an object: the one place bytes are destroyed.
+
+        Only a destruction (:mod:`lantai.services.destruction`) calls this, after the object's
+        tombstone version naming each path and its digests has been committed. Idempotent (a path
+        already gone is skipped, so a resumed destruction repeats it safely); returns the paths
+        deleted now. Empty directories left behind are removed (OCFL forbids them) and the object
+        directory is flushed. Replicas of the store are to hook in here, so nothing is deleted
+        from one copy and kept silently in another.
+        """
+        base = self.object_path(object_id)
+        deleted = []
+        for content_path in content_paths:
+            if not re.fullmatch(r"v[1-9]\d*/content/.+", content_path) or ".." in content_path.split("/"):
+                raise BadInput(f"非法的内容路径: {content_path!r}", f"illegal content path: {content_path!r}")
+            target = base / content_path
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"无法删除 {object_id} 的文件 {content_path}: {exc}",
+                                   f"cannot delete {content_path} of {object_id}: {exc}") from exc
+            deleted.append(content_path)
+        for version in self.version_dirs(base):
+            _remove_empty_dirs(base / version / "content")
+        if self.fsync and base.is_dir():
+            _fsync_tree(base)
+        return deleted
 
     def abort(self, staging_dir: Path) -> None:
         shutil.rmtree(staging_dir, ignore_errors=True)

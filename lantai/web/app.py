@@ -20,6 +20,7 @@ from lantai.domain.archival_code import describe_template
 from lantai.domain.clock import beijing_text
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
+from lantai.domain.units import human_bytes
 from lantai.services.users import Principal
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -35,8 +36,12 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("检索", "/search", (P.ITEM_READ,)),
     ("利用", "/use", (P.USE_REQUEST,)),
     ("审批", "/approvals", (P.USE_APPROVE, P.USE_SECURITY_APPROVE)),
+    ("鉴定", "/appraisal", (P.APPRAISE, P.ITEM_CLASSIFY, P.APPRAISE_APPROVE)),
+    ("销毁", "/destruction", (P.DESTROY, P.HOLD)),
     ("统计", "/statistics", (P.STATISTICS,)),
+    ("保存", "/preservation", (P.PRESERVATION_READ,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
+    ("作业", "/jobs", (P.JOB_READ, P.SUBMIT, P.CHECK_RUN)),
     ("系统管理", "/admin", ADMIN_PAGE),
 )
 
@@ -51,15 +56,6 @@ def home_for(principal: Principal) -> str:
     urls = [url for _l, url in nav_for(principal)]
     preferred = [url for url in ("/library", "/collect", "/audit", "/admin") if url in urls]
     return (preferred or urls or ["/account"])[0]
-
-
-def human_bytes(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value} B"
 
 
 STATUS_TEXT = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "未找到", 409: "与现有数据冲突",
@@ -117,18 +113,22 @@ def html_error(request: Request, status: int, error: dict[str, Any]) -> Response
 def install_web(app: FastAPI) -> Any:
     from lantai.web import (
         admin,
+        appraisal,
         arrange,
         audit,
         auth,
         checks,
         collect,
+        jobs,
         library,
+        preservation,
         reference,
         search,
         stats,
         use,
     )
 
-    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use):
+    for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs,
+                   preservation, appraisal):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -82,3 +82,67 @@ def test_reports_respect_clearance(world: World) -> None:
     assert low.get(f"/checks/{secret_run}/report.pdf").status_code == 404
     assert low.get(f"/items/{SECRET_ID}/ingest-report.pdf").status_code == 404
     assert world.client("reader").get("/checks").status_code == 403
+
+
+def _manual_sheet(content: bytes) -> list[tuple]:
+    from openpyxl import load_workbook
+
+    return [tuple(c.value for c in row) for row in load_workbook(io.BytesIO(content))["人工确认"].iter_rows()][1:]
+
+
+def test_manual_target_is_pending_until_an_archivist_records_a_verdict(world: World) -> None:
+    """4-2 (载体, left to people) is 待人工确认 in the report; a verdict recorded through the API shows
+    with who gave it and when, is audit-journalled, and changes the 检测结论."""
+    client = world.client("archivist")
+    url = f"/items/{PUBLIC_ID}/ingest-report.xlsx"
+    before = client.get(url)
+    assert before.status_code == 200
+    pending = {row[0]: row for row in _manual_sheet(before.content)}
+    assert "4-2" in pending and pending["4-2"][-1] == "待人工确认"
+
+    refused = client.post("/api/v1/checks/verdicts", json={"scope": "item", "scope_id": PUBLIC_ID, "code": "1-1",
+                                                           "verdict": "符合"})
+    assert refused.status_code == 400 and "不是" in refused.json()["message"]
+    recorded = client.post("/api/v1/checks/verdicts", json={"scope": "item", "scope_id": PUBLIC_ID, "code": "4-2",
+                                                            "verdict": "符合", "note": "光盘外观完好"})
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["confirmed_by"] == "archivist" and recorded.json()["verdict"] == "conforms"
+
+    after = {row[0]: row for row in _manual_sheet(client.get(url).content)}
+    by, at, note, verdict = after["4-2"][4:]
+    assert (by, note, verdict) == ("archivist", "光盘外观完好", "符合") and "年" in at and "日 " in at
+    from openpyxl import load_workbook
+
+    overview = {r[0].value: r[1].value for r in load_workbook(io.BytesIO(client.get(url).content))["检测概况"].iter_rows()}
+    assert "经人工确认符合：4-2" in overview["检测结论"]
+    entries = [r for r in world.archive.audit.iter_journal() if r.action == "check.confirmed"]
+    assert entries and entries[-1].actor == "archivist" and entries[-1].details["code"] == "4-2"
+
+
+def test_verdicts_need_the_check_permission_and_sight_of_every_item(world: World) -> None:
+    body = {"scope": "item", "scope_id": SECRET_ID, "code": "4-2", "verdict": "不符合"}
+    assert world.client("reader").post("/api/v1/checks/verdicts", json=body).status_code == 403
+    assert world.client("clerk").post("/api/v1/checks/verdicts", json=body).status_code in (403, 404)
+
+
+def test_web_form_records_a_verdict_for_a_batch_report(world: World) -> None:
+    from lantai.services.ingest import ingest_paths
+    from tests.sipfactory import specs, write_batch
+
+    report = ingest_paths(world.archive, [write_batch(world.tmp / "confirm-batch", specs(2, prefix="Z109-WS-2025-V"))])
+    batch = report.batches[0]["batch_id"]
+    client = world.session_client("archivist")
+    page = client.get(f"/checks/confirm/batch/{batch}")
+    assert page.status_code == 200 and "4-2" in page.text and "待人工确认" in page.text
+    done = client.post(f"/checks/confirm/batch/{batch}", data={"code": "4-2", "verdict": "nonconforming",
+                                                                "note": "载体有划痕"},
+                       headers={"X-CSRF-Token": client.csrf})
+    assert done.status_code == 200 and "已记录 4-2" in done.text and "不符合" in done.text
+    bad = client.post(f"/checks/confirm/batch/{batch}", data={"code": "2-1", "verdict": "符合"},
+                      headers={"X-CSRF-Token": client.csrf})
+    assert bad.status_code == 400 and "未记录" in bad.text
+    from openpyxl import load_workbook
+
+    xlsx = client.get(f"/batches/{batch}/ingest-report.xlsx")
+    overview = {r[0].value: r[1].value for r in load_workbook(io.BytesIO(xlsx.content))["检测概况"].iter_rows()}
+    assert "经人工确认不符合：4-2" in overview["检测结论"] and "不合格" in overview["检测结论"]

@@ -260,8 +260,84 @@ def _job_status(ctx: Ctx) -> Response:
     return ctx.client.get(f"/checks/jobs/{found.group(1) if found else '0' * 32}")
 
 
+def _some_job(ctx: Ctx) -> Response:
+    """A job the caller may see: its own reindex job (everyone may ask about their own jobs)."""
+    from lantai.services import jobs
+
+    job = jobs.submit(ctx.world.archive, "search.reindex", {}, actor=ctx.username)
+    return ctx.client.get(f"/api/v1/jobs/{job['id']}")
+
+
+def _campaign(ctx: Ctx, status: str, *, kind: str | None = None, committee: str = "", decision: str = "保持",
+              register: bool = False) -> int:
+    """A campaign in ``status`` over PUBLIC_ID, of a kind the caller may work on, proposed by someone else."""
+    from lantai.catalog.appraisal import AppraisalApproval, AppraisalCampaign, AppraisalItem
+
+    kind = kind or ("到期" if ctx.can(P.APPRAISE) or not ctx.can(P.ITEM_CLASSIFY) else "密级")
+    archive = ctx.world.archive
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    with archive.session() as session:
+        campaign = AppraisalCampaign(kind=kind, year=2025, fonds_code="", status=status, proposer="mx-proposer",
+                                     committee=committee, note="", created_at=old, executed_by="mx-executor",
+                                     executed_at=old if status == "已执行" else None, register_path="",
+                                     register_sm3="", register_record_id="", destroyed_by="")
+        session.add(campaign)
+        session.flush()
+        session.add(AppraisalItem(campaign_id=campaign.id, record_id=PUBLIC_ID, archival_code="", title="矩阵",
+                                  document_number="", date="", retention="永久", security_classification="公开",
+                                  fonds_code="Z109", year=2025, decision="" if status == "草稿" else decision,
+                                  new_value="", reason="" if status == "草稿" else "矩阵测试", decided_by="",
+                                  state="待鉴定" if status == "草稿" else "已鉴定", error=""))
+        campaign_id = campaign.id
+        if status in ("已批准", "已执行"):  # approved by a 鉴定小组 of two
+            session.add_all(AppraisalApproval(campaign_id=campaign_id, round=1, approver=a, approve=True, comment="",
+                                              at=old) for a in ("archivist", "secadmin"))
+    if register:
+        from lantai.services import destruction
+
+        destruction.write_register(archive, campaign_id)
+    return campaign_id
+
+
+def _approval_campaign(ctx: Ctx) -> int:
+    return _campaign(ctx, "待审批", committee=f"{ctx.username},secadmin")
+
+
+def _hold(ctx: Ctx) -> int:
+    from lantai.services import holds
+
+    secadmin = users.resolve_token(ctx.world.archive, ctx.world.tokens["secadmin"])
+    return holds.place_hold(ctx.world.archive, secadmin, "矩阵测试", record_id=PUBLIC_ID)["id"]
+
+
+def _submit(ctx: Ctx, web: bool) -> Response:
+    """Submit a decided draft to a committee of two approvers who are not the caller."""
+    approvers = ["archivist", "secadmin"]  # callers are other accounts (mt-…, ms-…)
+    campaign_id = _campaign(ctx, "草稿")
+    if ctx.can(P.APPRAISE) or ctx.can(P.ITEM_CLASSIFY):
+        from lantai.services import appraisal
+
+        manager = users.resolve_token(ctx.world.archive, ctx.world.tokens[
+            "archivist" if _open_kind(ctx) == "到期" else "secadmin"])
+        appraisal.decide(ctx.world.archive, manager, campaign_id, [PUBLIC_ID], "保持", "矩阵测试")
+    if web:
+        return ctx.client.post(f"/appraisal/campaigns/{campaign_id}/submit", data={"approvers": ",".join(approvers)})
+    return ctx.client.post(f"{U}/appraisals/{campaign_id}/submit", json={"approvers": approvers})
+
+
+def _open_kind(ctx: Ctx) -> str:
+    return "到期" if ctx.can(P.APPRAISE) or not ctx.can(P.ITEM_CLASSIFY) else "密级"
+
+
+DECIDE = {"record_ids": [PUBLIC_ID], "decision": "保持", "reason": "矩阵测试"}
 U = "/api/v1"
 ROUTES: dict[tuple[str, str], Case] = {
+    # Operations: health and readiness are public; metrics need system.metrics
+    ("GET", "/healthz"): Case(lambda c: c.anonymous().get("/healthz")),
+    ("GET", "/readyz"): Case(lambda c: c.anonymous().get("/readyz")),
+    ("GET", "/metrics"): Case(lambda c: c.client.get("/metrics")),
+    ("GET", f"{U}/jobs"): Case(lambda c: c.client.get(f"{U}/jobs")),
+    ("GET", f"{U}/jobs/{{job_id}}"): Case(_some_job),
     # API: authentication and one's own account
     ("POST", f"{U}/auth/login"): Case(lambda c: _login(c, web=False)),
     ("POST", f"{U}/auth/logout"): Case(lambda c: _logout(c, f"{U}/auth/logout")),
@@ -329,6 +405,51 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/grants"): Case(lambda c: c.client.get(f"{U}/grants")),
     ("DELETE", f"{U}/grants/{{grant_id}}"): Case(lambda c: c.client.delete(f"{U}/grants/{_grant_to_revoke(c)}")),
     ("GET", f"{U}/use/register"): Case(lambda c: c.client.get(f"{U}/use/register", params={"year": 2026})),
+    # API: 鉴定与处置
+    ("GET", f"{U}/appraisals"): Case(lambda c: c.client.get(f"{U}/appraisals")),
+    ("POST", f"{U}/appraisals"): Case(lambda c: c.client.post(f"{U}/appraisals", json={"type": _open_kind(c),
+                                                                                        "year": 2025})),
+    ("GET", f"{U}/appraisals/due"): Case(lambda c: c.client.get(f"{U}/appraisals/due", params={"year": 2040})),
+    ("GET", f"{U}/appraisals/{{campaign_id}}"): Case(lambda c: c.client.get(
+        f"{U}/appraisals/{_campaign(c, '草稿', kind='到期')}")),
+    ("POST", f"{U}/appraisals/{{campaign_id}}/decisions"): Case(lambda c: c.client.post(
+        f"{U}/appraisals/{_campaign(c, '草稿')}/decisions", json=DECIDE)),
+    ("POST", f"{U}/appraisals/{{campaign_id}}/submit"): Case(lambda c: _submit(c, web=False)),
+    ("POST", f"{U}/appraisals/{{campaign_id}}/approval"): Case(lambda c: c.client.post(
+        f"{U}/appraisals/{_approval_campaign(c)}/approval", json={"approve": True, "comment": "同意"})),
+    ("POST", f"{U}/appraisals/{{campaign_id}}/execute"): Case(lambda c: c.client.post(
+        f"{U}/appraisals/{_campaign(c, '已批准')}/execute")),
+    ("POST", f"{U}/appraisals/{{campaign_id}}/destroy"): Case(lambda c: c.client.post(
+        f"{U}/appraisals/{_campaign(c, '已执行', kind='到期', register=True)}/destroy")),
+    ("GET", f"{U}/appraisals/{{campaign_id}}/register"): Case(lambda c: c.client.get(
+        f"{U}/appraisals/{_campaign(c, '已执行', kind='到期', register=True)}/register")),
+    ("GET", f"{U}/holds"): Case(lambda c: c.client.get(f"{U}/holds")),
+    ("POST", f"{U}/holds"): Case(lambda c: c.client.post(f"{U}/holds", json={"record_id": PUBLIC_ID,
+                                                                              "reason": "矩阵测试"})),
+    ("POST", f"{U}/holds/{{hold_id}}/lift"): Case(lambda c: c.client.post(f"{U}/holds/{_hold(c)}/lift",
+                                                                          json={"reason": "矩阵测试"})),
+    # Web: 鉴定, 销毁
+    ("GET", "/appraisal"): Case(lambda c: c.client.get("/appraisal")),
+    ("POST", "/appraisal/campaigns"): Case(lambda c: c.client.post("/appraisal/campaigns", data={
+        "kind": _open_kind(c), "year": "2025"})),
+    ("GET", "/appraisal/campaigns/{campaign_id}"): Case(lambda c: c.client.get(
+        f"/appraisal/campaigns/{_campaign(c, '草稿', kind='到期')}")),
+    ("POST", "/appraisal/campaigns/{campaign_id}/decisions"): Case(lambda c: c.client.post(
+        f"/appraisal/campaigns/{_campaign(c, '草稿')}/decisions", data=DECIDE)),
+    ("POST", "/appraisal/campaigns/{campaign_id}/submit"): Case(lambda c: _submit(c, web=True)),
+    ("POST", "/appraisal/campaigns/{campaign_id}/approval"): Case(lambda c: c.client.post(
+        f"/appraisal/campaigns/{_approval_campaign(c)}/approval", data={"approve": "1", "comment": "同意"})),
+    ("POST", "/appraisal/campaigns/{campaign_id}/execute"): Case(lambda c: c.client.post(
+        f"/appraisal/campaigns/{_campaign(c, '已批准')}/execute")),
+    ("GET", "/appraisal/campaigns/{campaign_id}/register"): Case(lambda c: c.client.get(
+        f"/appraisal/campaigns/{_campaign(c, '已执行', kind='到期', register=True)}/register")),
+    ("GET", "/destruction"): Case(lambda c: c.client.get("/destruction")),
+    ("POST", "/destruction/campaigns/{campaign_id}"): Case(lambda c: c.client.post(
+        f"/destruction/campaigns/{_campaign(c, '已执行', kind='到期', register=True)}")),
+    ("POST", "/destruction/holds"): Case(lambda c: c.client.post("/destruction/holds", data={
+        "record_id": PUBLIC_ID, "reason": "矩阵测试"})),
+    ("POST", "/destruction/holds/{hold_id}/lift"): Case(lambda c: c.client.post(
+        f"/destruction/holds/{_hold(c)}/lift", data={"reason": "矩阵测试"})),
     # Web: login and one's own account
     ("GET", "/"): Case(lambda c: c.client.get("/", follow_redirects=False)),
     ("GET", "/login"): Case(lambda c: c.anonymous().get("/login")),
@@ -373,11 +494,20 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                              item=True),
     ("GET", "/batches/{batch_id}/ingest-report.{kind}"): Case(
         lambda c: c.client.get(f"/batches/{_matrix_batch(c)}/ingest-report.xlsx"), item=True),
+    ("GET", "/checks/confirm/{scope}/{scope_id}"): Case(lambda c: c.client.get(f"/checks/confirm/item/{ITEM}"),
+                                                          item=True),
+    ("POST", "/checks/confirm/{scope}/{scope_id}"): Case(lambda c: c.client.post(
+        f"/checks/confirm/item/{ITEM}", data={"code": "4-2", "verdict": "conforms", "note": "矩阵"}), item=True),
+    ("POST", f"{U}/checks/verdicts"): Case(lambda c: c.client.post(f"{U}/checks/verdicts", json={
+        "scope": "item", "scope_id": ITEM, "code": "4-2", "verdict": "符合"}), item=True),
     ("POST", "/items/{record_id}/classification"): Case(lambda c: c.client.post(
         f"/items/{ITEM}/classification", data={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
     ("GET", "/search/export.csv"): Case(lambda c: c.client.get("/search/export.csv", params={"q": "通知"})),
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
+    # Web: background jobs (one's own for everyone, everyone's with job.read_all)
+    ("GET", "/jobs"): Case(lambda c: c.client.get("/jobs")),
+    ("GET", "/preservation"): Case(lambda c: c.client.get("/preservation")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
     ("GET", "/audit/export.{kind}"): Case(lambda c: c.client.get("/audit/export.xlsx", params={"action": "login.success"})),

@@ -126,3 +126,15 @@ def test_a_refused_upload_is_an_error_status_on_the_inbox(world: World) -> None:
     response = client.post("/collect/upload", data={"kind": "batch", "csrf_token": csrf},  # an item, not a batch
                            files={"package": ("sip.zip", sip_zip(world.tmp, "Z109-WS-2025-W0002"), "application/zip")})
     assert response.status_code == 400 and "提交失败" in response.text and "归档登记表" in response.text
+
+
+def test_preservation_dashboard(world: World) -> None:
+    archivist, _ = _login(world, "archivist")
+    page = archivist.get("/preservation")
+    assert page.status_code == 200 and "存储根与复制滞后" in page.text and 'id="preservation-data"' in page.text
+    assert "/static/preservation.js" in page.text and "（主）" in page.text
+    assert TestClient(world.app).get("/static/preservation.js").status_code == 200
+    sysadmin, _ = _login(world, "sysadmin")
+    assert sysadmin.get("/preservation").status_code == 200
+    reader, _ = _login(world, "reader")
+    assert reader.get("/preservation").status_code == 403

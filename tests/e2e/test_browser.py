@@ -91,3 +91,18 @@ def test_screenshots_of_other_pages(live, page) -> None:
     page.goto(f"{base}/admin")
     assert "新建用户" in page.content()
     shot(page, "08-admin")
+
+
+def test_preservation_dashboard_draws_its_charts(live, page) -> None:
+    base, _world = live
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    login(page, base, "sysadmin")
+    assert "保存" in page.locator("header nav a").all_inner_texts()
+    page.goto(f"{base}/preservation")
+    page.wait_for_timeout(300)
+    assert "存储根与复制滞后" in page.content()
+    assert page.locator("canvas").count() == 4
+    assert page.evaluate("Array.from(document.querySelectorAll('canvas')).every(c => Chart.getChart(c) !== undefined)")
+    assert not errors
+    shot(page, "10-preservation")

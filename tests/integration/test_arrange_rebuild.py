@@ -112,7 +112,7 @@ def _many(archive: Archive, n: int) -> None:
 
 def test_groups_on_the_worker_pool(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arrange_publish, "PUBLISH_GROUP", 3)
-    monkeypatch.setattr(arrange_publish, "POOL_FROM_GROUPS", 2)
+    monkeypatch.setattr(changes, "POOL_FROM_GROUPS", 2)
     _many(archive, 10)
     plan = svc.arrange(archive, "Z109", 2025, actor="archivist")
     assert len(plan.changes) == 10 and svc.pending_count(archive) == 0

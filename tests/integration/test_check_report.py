@@ -61,12 +61,12 @@ def test_xlsx_report_has_the_same_content(report) -> None:  # type: ignore[no-un
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(render_xlsx(report, HEADER)))
-    assert book.sheetnames == ["检测概况", "按性质汇总", "检测项目汇总", "批次级检测", "未通过明细", "警告", "待人工确认"]
+    assert book.sheetnames == ["检测概况", "按性质汇总", "检测项目汇总", "批次级检测", "未通过明细", "警告", "人工确认"]
     overview = {row[0].value: row[1].value for row in book["检测概况"].iter_rows()}
     assert overview["检测时间"] == "2025年12月31日 10:00（北京时间）"
     assert overview["检测人"].startswith("李档案") and "签字" in overview["审核人"]
     assert "不合格" in overview["检测结论"]
-    manual = [row[0].value for row in book["待人工确认"].iter_rows(min_row=2)]
+    manual = [row[0].value for row in book["人工确认"].iter_rows(min_row=2)]
     assert "4-2" in manual
     assert [row[0].value for row in book["批次级检测"].iter_rows(min_row=2)].count("2-1a") == 1
 

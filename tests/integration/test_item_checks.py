@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lantai.catalog.models import CheckRecord
 from lantai.crypto.digests import sm3_hex
@@ -22,6 +22,7 @@ from lantai.services.item_checks import (
     load_report,
     recent_runs,
 )
+from lantai.services.items import check_reports
 from lantai.settings import Settings
 from tests.conftest import cli_env
 from tests.sipfactory import specs, write_batch
@@ -84,3 +85,42 @@ def test_cli_check_archived_batch_records_a_run(archived, settings: Settings) ->
     with archived.sessions() as session:
         operators = set(session.scalars(select(CheckRecord.operator).where(CheckRecord.stage == "bc")))
     assert operators == {"张三"}
+
+
+def _check_rows(archive) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with archive.sessions() as session:
+        return sorted((r.run_id, r.stage, r.profile, r.item_id, r.source, r.status, r.failed_codes, r.results,
+                       r.report_location, r.report_sm3, r.operator, r.created_at.replace(tzinfo=None).isoformat())
+                      for r in session.scalars(select(CheckRecord)))
+
+
+def test_check_results_are_kept_with_the_item_and_rebuild_restores_them(archived, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 point 3: each item's result of ``lantai check --archived`` is a new version of its
+    object (through the change path), and a rebuild of a catalogue that lost the runs restores
+    them from the store — every field, not only the verdicts the journal keeps."""
+    target = next(archived.store.object_path("Z109-WS-2025-00001").rglob("正文.pdf"))
+    target.write_bytes(target.read_bytes() + b"tampered")  # one item fails, so failed codes are kept too
+    env = cli_env(settings)
+    done = subprocess.run([sys.executable, "-m", "lantai.cli.main", "check", "--archived", "--actor", "张三",
+                           "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr + done.stdout
+    run_id = recent_runs(archived)[0]["run_id"]
+    for record_id in archived_ids(archived):
+        assert archived.store.head_version(record_id) == 2
+        kept = json.loads(archived.store.read_bytes(record_id, f"lantai/checks/{run_id}.json"))
+        assert kept["run_id"] == run_id and kept["item_id"] == record_id and kept["operator"] == "张三"
+    recorded = [r for r in archived.audit.iter_journal() if r.action == "check.recorded"]
+    assert sorted(r.target for r in recorded) == archived_ids(archived)
+    before, runs = _check_rows(archived), recent_runs(archived)
+    assert [row[6] for row in before if row[3] == "Z109-WS-2025-00001"] != [""]  # failed codes (1-5 …)
+    with archived.session() as session:  # the catalogue lost its check runs
+        session.execute(delete(CheckRecord))
+
+    rebuilt = subprocess.run([sys.executable, "-m", "lantai.cli.main", "rebuild", "--json"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert rebuilt.returncode == 0, rebuilt.stderr + rebuilt.stdout
+    assert json.loads(rebuilt.stdout)["check_runs_restored"] == 1
+    assert _check_rows(archived) == before  # failed codes, counts and sources too: the journal has none of them
+    assert recent_runs(archived) == runs
+    shown = check_reports(archived, "Z109-WS-2025-00001")  # the item page lists the kept result
+    assert any(r["source"] == f"lantai/checks/{run_id}.json" and not r["passed"] and r["errors"] for r in shown)

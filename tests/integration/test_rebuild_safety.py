@@ -57,6 +57,8 @@ def test_rebuild_names_damaged_objects_keeps_their_rows_and_never_writes_the_sto
     archive.audit.append("operator", "check.run", "run-lost", {  # a run whose catalogue rows were lost
         "stage": "bc", "profile": "default", "report_sm3": "ab" * 32, "location": "/reports/r.json",
         "items": 2, "passed": 1, "failed": 1, "verdicts": {V1: "passed", "Z109-WS-2025-00003": "failed"}})
+    archive.audit.append("zhangwei", "check.confirmed", f"item:{V1}", {  # a verdict whose row was lost
+        "scope": "item", "scope_id": V1, "stage": "gd", "code": "4-2", "verdict": "conforms", "note": "载体完好"})
     create_user(archive, "admin", "oa-system", "Lantai#2025test", roles=["文书"])
     token = issue_token(archive, "admin", "oa-system", "oa")["token"]
     before = _items(archive)
@@ -73,6 +75,10 @@ def test_rebuild_names_damaged_objects_keeps_their_rows_and_never_writes_the_sto
     after = _items(archive)
     assert after == before  # damaged items keep their rows, the others are rebuilt identically
     assert out["check_runs_restored"] == 1
+    assert out["check_verdicts_restored"] == 1
+    from lantai.services.check_verdicts import verdicts
+
+    assert verdicts(archive, "item", V1, "gd")["4-2"]["confirmed_by"] == "zhangwei"
     with archive.sessions() as session:
         runs = session.execute(select(CheckRecord.run_id, CheckRecord.item_id, CheckRecord.status)).all()
         assert sorted(runs) == [("r1", V1, "passed"), ("run-lost", V1, "passed"),

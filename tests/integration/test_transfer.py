@@ -131,6 +131,12 @@ def test_transfer_between_two_archives(tmp_path: Path, settings: Settings, clamd
         assert actions.count("transfer.marked") == 4
         assert sender.audit.verify().ok and receiver.audit.verify().ok
         assert "check.run" in [r.action for r in receiver.audit.iter_journal()]  # the yj results behind the receipt
+        from lantai.services.item_checks import load_report, recent_runs
+
+        kept = load_report(receiver, recent_runs(receiver)[0]["run_id"])  # the carrier's results once, beside the items
+        assert kept.stage == "yj" and len(kept.items) == 4
+        assert sorted(r.code for r in kept.batch) == ["1-1", "1-5", "2-1", "2-4", "3-1", "4-2"]
+        assert all(r.status == "pass" and r.message and r.message_en for r in kept.batch)
         again = verify_receipt(sender, Path(result["receipt"]), actor="test")
         assert again.ok and again.marked == []  # idempotent
         assert export_transfer_or_none(sender, tmp_path / "again") is None  # transferred items are not sent twice

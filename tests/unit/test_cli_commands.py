@@ -7,7 +7,7 @@ from lantai.cli.main import app
 
 EXPECTED = {"init", "ingest", "show", "verify", "rebuild", "audit", "check", "serve", "watch", "keys", "eep",
             "formats", "search", "arrange", "retention", "export", "stamp", "fonds", "schedule", "transfer",
-            "bag", "users", "demo", "version", "use"}
+            "bag", "users", "demo", "version", "use", "jobs", "worker", "doctor", "appraise", "hold", "destroy"}
 
 
 def test_every_area_is_a_command() -> None:

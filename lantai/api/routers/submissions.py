@@ -20,13 +20,20 @@ SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _answer(result: dict, response: Response) -> dict:
-    response.status_code = status.HTTP_200_OK if result.get("replayed") else status.HTTP_201_CREATED
+    """200 for a replay, 202 while a worker has the job (poll the submission or its job), 201 when done."""
+    if result.get("replayed"):
+        response.status_code = status.HTTP_200_OK
+    elif result.get("status") == "processing":
+        response.status_code = status.HTTP_202_ACCEPTED
+    else:
+        response.status_code = status.HTTP_201_CREATED
     return result
 
 
 @router.post("/submissions", response_model=SubmissionOut, status_code=status.HTTP_201_CREATED,
              summary="提交一件（SIP zip，或 元数据.xml + 文件 的 multipart）",
-             responses={200: {"model": SubmissionOut, "description": "同一 Idempotency-Key 的重放"}})
+             responses={200: {"model": SubmissionOut, "description": "同一 Idempotency-Key 的重放"},
+                        202: {"model": SubmissionOut, "description": "已排队，由后台工作进程处理（配置了消息队列时）"}})
 def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, key: IdempotencyKey = None,
                 package: Annotated[UploadFile | None, File(description="SIP zip")] = None,
                 metadata: Annotated[UploadFile | None, File(description="元数据.xml")] = None,
@@ -44,7 +51,8 @@ def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, k
 
 @router.post("/batches", response_model=SubmissionOut, status_code=status.HTTP_201_CREATED,
              summary="提交批次（含 归档登记表.csv 的 zip）",
-             responses={200: {"model": SubmissionOut, "description": "同一 Idempotency-Key 的重放"}})
+             responses={200: {"model": SubmissionOut, "description": "同一 Idempotency-Key 的重放"},
+                        202: {"model": SubmissionOut, "description": "已排队，由后台工作进程处理（配置了消息队列时）"}})
 def submit_batch(principal: Submitter, archive: ArchiveDep, response: Response,
                  package: Annotated[UploadFile, File(description="批次 zip")], key: IdempotencyKey = None) -> dict:
     path, digest = submissions.save_upload(archive, package.file)

@@ -152,3 +152,20 @@ def process_secure(items: list[ItemReport], run: RunContext) -> Outcomes:
         else:
             result[i] = [passed(entries=run.audit.entries)]
     return result
+
+
+@check("backups_restorable")
+def backups_restorable(items: list[ItemReport], run: RunContext) -> Outcomes:
+    """bc 3-4 in an ordinary run: what the newest sample restore of a backup found (``lantai backup verify``).
+
+    Restoring a backup is too heavy to repeat per check run; the verification is its own recorded
+    run (:func:`lantai.checks.backups.restorability_results`) and every later bc run reports it.
+    """
+    latest = run.facts.backup_verification() if run.facts is not None else None
+    if latest is None:
+        outcome = not_applicable("3-4i")
+    elif latest.ok:
+        outcome = passed(time=latest.time, source=latest.source, sampled=latest.sampled)
+    else:
+        outcome = found("3-4h", time=latest.time, source=latest.source, failed=latest.failed)
+    return {i: [outcome] for i in range(len(items))}

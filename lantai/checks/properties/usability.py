@@ -137,20 +137,30 @@ def no_encryption(subject: Subject) -> list[Outcome]:
     return outcomes or [passed(count=len(subject.files))]
 
 
+# What kind of encryption 3-4a found, in both languages (``kind`` is prose: see registry.TEXT_PARAMS).
+ENCRYPTION = {
+    "pdf_password": {"kind": "PDF 需要打开密码", "kind_en": "the PDF needs a password to open"},
+    "pdf_permissions": {"kind": "PDF 加密（权限密码）", "kind_en": "PDF encrypted with an owner password"},
+    "office": {"kind": "办公文档设有密码", "kind_en": "password-protected office document"},
+    "ofd": {"kind": "OFD 加密（Encryptions.xml）", "kind_en": "OFD encrypted (Encryptions.xml)"},
+    "odf": {"kind": "ODF 文档设有密码", "kind_en": "password-protected ODF document"},
+}
+
+
 def _encryption(subject: Subject, name: str, limits: ContainerLimits) -> list[Outcome]:
     facts = subject.facts(name)
     outcomes = []
     if facts.is_pdf and facts.pdf is not None and (facts.pdf.encrypted or facts.pdf.password_required):
-        kind = "PDF 需要打开密码" if facts.pdf.password_required else "PDF 加密（权限密码）"
-        outcomes.append(found("3-4a", name, kind=kind))
+        outcomes.append(found("3-4a", name, **(ENCRYPTION["pdf_password"] if facts.pdf.password_required
+                                               else ENCRYPTION["pdf_permissions"])))
     if facts.is_office and facts.office is not None and facts.office.encrypted:
-        outcomes.append(found("3-4a", name, kind="办公文档设有密码"))
+        outcomes.append(found("3-4a", name, **ENCRYPTION["office"]))
     if facts.is_ofd and facts.ofd is not None and any(f.code == "ofd-7" for f in facts.ofd.findings):
-        outcomes.append(found("3-4a", name, kind="OFD 加密（Encryptions.xml）"))
+        outcomes.append(found("3-4a", name, **ENCRYPTION["ofd"]))
     if facts.format.puid in PROPRIETARY_ARCHIVES:
         outcomes.append(found("3-4b", name, method=PROPRIETARY_ARCHIVES[facts.format.puid]))
     if facts.mime.startswith("application/vnd.oasis.opendocument") and _odf_encrypted(facts.path):
-        outcomes.append(found("3-4a", name, kind="ODF 文档设有密码"))
+        outcomes.append(found("3-4a", name, **ENCRYPTION["odf"]))
     if _is_zip(facts.path) and not facts.is_office:
         outcomes += [found(rule, name, **params) for rule, params in inspect_zip(facts.path, limits)]
     return outcomes

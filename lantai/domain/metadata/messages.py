@@ -52,7 +52,7 @@ MESSAGES: dict[str, Message] = {
                                  "{name_en} ({name}) value '{value}' is not in the recommended list ({allowed}); "
                                  "accepted as 'other', please check"),
     "not_item_level": Message(Rule.VALUE_DOMAIN, W, "文件实体的聚合层次应为“文件”，实际为“{value}”",
-                              "aggregationLevel of a record entity should be 文件, found '{value}'"),
+                              "the aggregation level of a record entity should be 'item' (the value for a single document), found '{value}'"),
     "illegal_xml_char": Message(Rule.SPECIAL_CHARACTERS, E, "{name} 含有 XML 1.0 不允许的字符 {char}（第 {position} 个字符）",
                                 "{name_en} ({name}) contains {char}, which XML 1.0 does not allow (character "
                                 "{position})"),
@@ -81,7 +81,7 @@ MESSAGES: dict[str, Message] = {
     "duplicate_id": Message(Rule.DUPLICATE, E, "{name}“{value}”重复（首次出现在 {first}）",
                             "{name_en} ({name}) '{value}' is not unique (first used at {first})"),
     "unknown_agent": Message(Rule.STRUCTURE, E, "引用了不存在的机构人员标识符“{value}”",
-                             "refers to agent identifier '{value}', which no 机构人员实体 declares"),
+                             "refers to agent identifier '{value}', which no agent entity declares"),
     "record_identifier_mismatch": Message(Rule.STRUCTURE, W, "文件标识符“{value}”与电子文件号“{record_code}”不一致",
                                           "record identifier '{value}' differs from the record code '{record_code}'"),
     "unknown_element": Message(Rule.STRUCTURE, W, "未知元素 {path}，已忽略",

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from lantai.domain.clock import beijing_now
 from lantai.domain.findings import Finding
 from lantai.domain.metadata import checks
 from lantai.domain.metadata.messages import NOTE_CODES, make_finding
@@ -25,8 +26,9 @@ _VALUE_CHECKS = (checks.special_characters, checks.length, checks.data_type, che
 
 
 def validate_record(entity: RecordEntity, *, today: dt.date | None = None) -> list[Finding]:
-    """Every finding about one 文件实体 (and its 文件实体关系); ``today`` bounds dates (default: today)."""
-    today = today or dt.date.today()
+    """Every finding about one 文件实体 (and its 文件实体关系); ``today`` bounds dates (default: today
+    in Beijing, the zone 公文 are dated in — the host's UTC date rejected a 公文 dated after midnight)."""
+    today = today or beijing_now().date()
     nodes = list(walk(entity))  # walked once for both the per-element and the ID rules
     findings = _element_findings(Root.RECORD, nodes)
     findings += _reasonableness(entity, today)

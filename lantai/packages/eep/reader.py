@@ -22,6 +22,7 @@ from xml.parsers import expat
 
 from lxml import etree
 
+from lantai.checks.registry import finding
 from lantai.domain.findings import Finding
 from lantai.packages.eep.canonical import CanonicalStream
 from lantai.packages.eep.names import local
@@ -37,7 +38,8 @@ class EncodedData:
     element: etree._Element
     size: int = 0
     sm3: str = ""
-    error: str | None = None
+    error: str | None = None  # the variant of finding eep-base64: "invalid" or "truncated"
+    missing: int = 0  # base64 characters missing at the end ("truncated")
     path: Path | None = None
     has_text: bool = False
 
@@ -78,7 +80,7 @@ class _Base64Sink:
         try:
             raw = binascii.a2b_base64(chunk, strict_mode=True)
         except binascii.Error:
-            self.record.error = "编码数据不是有效的 Base64（含非法字符或填充位置错误）"
+            self.record.error = "invalid"
             return
         self.record.size += len(raw)
         if self._hash is not None:
@@ -88,7 +90,7 @@ class _Base64Sink:
 
     def close(self) -> None:
         if self._carry and not self.record.error:
-            self.record.error = f"编码数据不完整：Base64 末尾缺少 {4 - len(self._carry)} 个字符（疑似被截断）"
+            self.record.error, self.record.missing = "truncated", 4 - len(self._carry)
         if self._out is not None:
             self._out.close()
         self.record.sm3 = self._hash.hexdigest() if self._hash is not None else ""
@@ -110,9 +112,9 @@ class _Handler:
         ns, _, rest = name.partition("}") if "}" in name else ("", "", name)
         local_name, _, prefix = rest.partition("}")
         if prefix:
-            raise _Unsupported(f"元素 {prefix}:{local_name} 使用了命名空间前缀，本系统要求默认命名空间")
+            raise _Unsupported("prefix", name=f"{prefix}:{local_name}")
         if any("}" in key for key in attributes):
-            raise _Unsupported(f"元素 {local_name} 含带命名空间的属性")
+            raise _Unsupported("namespaced_attribute", name=local_name)
         tag = f"{{{ns}}}{local_name}" if ns else local_name
         element = self.builder.start(tag, attributes)
         if local_name in CANONICALISED:
@@ -166,11 +168,15 @@ class _Handler:
 
     def processing_instruction(self, target: str, data: str) -> None:
         if self._stack:
-            raise _Unsupported(f"封装包内不允许处理指令 <?{target}?>")
+            raise _Unsupported("processing_instruction", target=target)
 
 
 class _Unsupported(Exception):
-    pass
+    """A construct the reader refuses; ``variant`` names the registry message of eep-structure."""
+
+    def __init__(self, variant: str, **params: str) -> None:
+        super().__init__(variant)
+        self.variant, self.params = variant, params
 
 
 class _UnsafeXml(Exception):
@@ -191,17 +197,14 @@ def parse_package(path: Path, data_dir: Path | None = None, *, digest_data: bool
         handler.package.root = handler.builder.close()
     except expat.ExpatError as exc:
         handler.package.findings.append(
-            _fatal(
-                "eep-xml",
-                f"封装包不是格式良好的 XML：{expat.errors.messages[exc.code]}（第 {exc.lineno} 行）",
-            )
+            _fatal("eep-xml", error=expat.errors.messages[exc.code], line=exc.lineno)
         )
-    except _UnsafeXml as exc:
-        handler.package.findings.append(_fatal("eep-xml-unsafe", str(exc)))
+    except _UnsafeXml:
+        handler.package.findings.append(_fatal("eep-xml-unsafe"))
     except _Unsupported as exc:
-        handler.package.findings.append(_fatal("eep-structure", str(exc)))
+        handler.package.findings.append(_fatal("eep-structure", exc.variant, **exc.params))
     except OSError as exc:
-        handler.package.findings.append(_fatal("eep-read", f"无法读取封装包：{exc}"))
+        handler.package.findings.append(_fatal("eep-read", error=str(exc)))
     if handler._sink is not None:
         handler._sink.close()
     return handler.package
@@ -284,11 +287,11 @@ def _make_parser(handler: _Handler) -> expat.XMLParserType:
 
 
 def _refuse_doctype(*_args: object) -> None:
-    raise _UnsafeXml("封装包含 DTD 或实体声明，出于安全原因拒绝处理")
+    raise _UnsafeXml("DTD or entity declaration")
 
 
-def _fatal(code: str, message: str) -> Finding:
-    return Finding(rule="structure", element="电子文件封装包", message=message, code=code)
+def _fatal(code: str, variant: str = "", /, **params: object) -> Finding:
+    return finding(code, "电子文件封装包", variant, **params)
 
 
 def element_path(element: etree._Element) -> str:

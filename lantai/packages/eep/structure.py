@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from lantai.checks.registry import finding
 from lantai.domain.findings import Finding
 from lantai.packages.eep.names import NS, local, namespace
 from lantai.packages.eep.reader import element_path
@@ -81,7 +82,7 @@ def check_structure(root: etree._Element) -> list[Finding]:
     """Namespace of every element, then each content model above."""
     findings = _check_namespaces(root)
     if local(root.tag) != "电子文件封装包":
-        return [*findings, _finding(root, f"根元素应为 电子文件封装包，实为 {local(root.tag)}")]
+        return [*findings, _finding(root, "root", found=local(root.tag))]
     for element in root.iter():
         if isinstance(element.tag, str) and local(element.tag) in MODELS:
             findings += _check_model(element, MODELS[local(element.tag)])
@@ -94,12 +95,8 @@ def _check_namespaces(root: etree._Element) -> list[Finding]:
         return []
     first = wrong[0]
     return [
-        Finding(
-            rule="structure",
-            element=element_path(first),
-            message=f"{len(wrong)} 个元素不在 DA/T 48 命名空间 {NS} 中（首个：{local(first.tag)}，命名空间“{namespace(first.tag)}”）",
-            code="eep-namespace",
-        )
+        finding("eep-namespace", element_path(first), count=len(wrong), namespace=NS, first=local(first.tag),
+                found=namespace(first.tag))
     ]
 
 
@@ -112,11 +109,11 @@ def _check_model(element: etree._Element, model: Model) -> list[Finding]:
             position += 1
             count += 1
         if count < minimum:
-            return [_finding(element, f"缺少必需的子元素 {'或'.join(alternatives)}（或顺序错误）")]
+            return [_finding(element, "child_missing", children=" / ".join(alternatives))]
     if position < len(names):
-        return [_finding(element, f"子元素 {names[position]} 不应出现在此位置")]
+        return [_finding(element, "child_misplaced", child=names[position])]
     return []
 
 
-def _finding(element: etree._Element, message: str) -> Finding:
-    return Finding(rule="structure", element=element_path(element), message=message, code="eep-structure")
+def _finding(element: etree._Element, variant: str, **params: str) -> Finding:
+    return finding("eep-structure", element_path(element), variant, **params)

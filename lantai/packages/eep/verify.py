@@ -13,11 +13,13 @@ import base64
 import binascii
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from lxml import etree
 
+from lantai.checks.registry import finding
 from lantai.crypto import certs, sm2
 from lantai.crypto.keystore import Keystore
 from lantai.domain.clock import BEIJING
@@ -59,7 +61,7 @@ def _check_headers(root: etree._Element) -> list[Finding]:
     findings: list[Finding] = []
     version = _text(root, "版本")
     if version != n.EEP_VERSION:
-        findings.append(_f("eep-version", "电子文件封装包/版本", f"版本应为 {n.EEP_VERSION}，实为 {version}"))
+        findings.append(_f("eep-version", "电子文件封装包/版本", "wrong", expected=n.EEP_VERSION, found=version))
     for depth, signed in enumerate(_signed_objects(root)):
         findings += _check_signed_header(
             signed, version, revision_expected=len(_signed_objects(root)) - 1 - depth
@@ -85,20 +87,20 @@ def _check_signed_header(
     findings = []
     if signed.get("eep版本") != version:
         findings.append(
-            _f("eep-version", path, f"@eep版本（{signed.get('eep版本')}）与 版本（{version}）不一致")
+            _f("eep-version", path, "inconsistent", attribute=signed.get("eep版本"), version=version)
         )
     kind = _text(signed, "封装包类型")
     if kind not in n.TYPE_DESCRIPTIONS:
-        return [*findings, _f("eep-type", path, f"封装包类型 取值无效：{kind}")]
+        return [*findings, _f("eep-type", path, "invalid", kind=kind)]
     if _text(signed, "封装包类型描述") != n.TYPE_DESCRIPTIONS[kind]:
-        findings.append(_f("eep-type", path, "封装包类型描述 与 封装包类型 不符"))
+        findings.append(_f("eep-type", path, "description"))
     body = "封装内容" if kind == n.TYPE_ORIGINAL else "修改封装内容"
     if _child(signed, body) is None:
-        findings.append(_f("eep-type", path, f"{kind} 封装包应包含 {body}"))
+        findings.append(_f("eep-type", path, "body", kind=kind, body=body))
     if (kind == n.TYPE_ORIGINAL) != (revision_expected == 0):
-        findings.append(_f("eep-chain", path, f"封装包类型 {kind} 与其在修改链中的位置不符"))
+        findings.append(_f("eep-chain", path, kind=kind))
     if not _is_datetime(_text(signed, "封装包创建时间")):
-        findings.append(_f("eep-datetime", path + "/封装包创建时间", "封装包创建时间 不是有效的日期时间"))
+        findings.append(_f("eep-datetime", path + "/封装包创建时间"))
     return findings
 
 
@@ -109,16 +111,16 @@ def _check_records(root: etree._Element) -> list[Finding]:
         try:
             notes = record_from_element(record).parse_notes
         except LantaiError as exc:
-            findings.append(_f("eep-record", element_path(record), exc.message_zh))
+            findings.append(_f("eep-record", element_path(record), "unparsed", detail=exc.message_zh, detail_en=exc.message_en))
             continue
         findings += [
-            _f("eep-record", f"{element_path(record)}/{where}", _NOTE.get(kind, kind))
+            _f("eep-record", f"{element_path(record)}/{where}", kind if kind in _NOTES else "other", note=kind)
             for kind, where in notes
         ]
     return findings
 
 
-_NOTE = {"unknown": "未知元素", "repeated": "元素不可重复", "order": "元素顺序错误"}
+_NOTES = frozenset({"unknown", "repeated", "order"})  # variants of eep-record in the registry
 
 
 # --- identifiers ----------------------------------------------------------------------------------
@@ -137,10 +139,10 @@ def _check_ids(root: etree._Element) -> list[Finding]:
             ids[value] += 1
             if not _NCNAME.match(value or ""):
                 findings.append(
-                    _f("eep-id-invalid", element_path(element), f"标识符“{value}”不是合法的 xs:ID")
+                    _f("eep-id-invalid", element_path(element), value=value)
                 )
     findings += [
-        _f("eep-id-duplicate", "电子文件封装包", f"标识符“{v}”出现 {c} 次，应唯一")
+        _f("eep-id-duplicate", "电子文件封装包", value=v, count=c)
         for v, c in ids.items()
         if c > 1
     ]
@@ -151,7 +153,7 @@ def _check_ids(root: etree._Element) -> list[Finding]:
         if n.local(element.tag) in n.IDREF_ELEMENTS:
             refs.append((element.text or "").strip())
         findings += [
-            _f("eep-idref", element_path(element), f"引用的标识符“{ref}”不存在")
+            _f("eep-idref", element_path(element), "missing", ref=ref)
             for ref in refs
             if ref not in ids
         ]
@@ -168,24 +170,24 @@ def _check_data(package: ParsedPackage) -> list[Finding]:
         element = record.element
         path = element_path(element)
         if record.error:
-            findings.append(_f("eep-base64", path, record.error))
+            findings.append(_f("eep-base64", path, record.error, missing=record.missing))
             continue
         reference = element.get("引用编码数据ID")
         if reference is not None:
             target = by_id.get(reference)
             if record.has_text:
-                findings.append(_f("eep-data", path, "编码数据 同时含数据和 @引用编码数据ID"))
+                findings.append(_f("eep-data", path, "both"))
             elif target is not None and target.element.get("引用编码数据ID") is not None:
                 findings.append(
-                    _f("eep-idref", path, f"@引用编码数据ID 指向的“{reference}”本身也是引用，应指向实际数据")
+                    _f("eep-idref", path, "chained", ref=reference)
                 )
             record = target or record
         size = declared_size(element.getparent()) if element.getparent() is not None else None
         if reference is None and not record.has_text and size != 0:
-            findings.append(_f("eep-data", path, "编码数据 为空且没有 @引用编码数据ID"))
+            findings.append(_f("eep-data", path, "empty"))
             continue
         if size is not None and size != record.size and not record.error:
-            findings.append(_f("eep-size", path, f"解码后 {record.size} 字节，与 计算机文件大小 {size} 不符"))
+            findings.append(_f("eep-size", path, decoded=record.size, declared=size))
     return findings
 
 
@@ -198,19 +200,19 @@ def _check_signatures(package: ParsedPackage, keystore: Keystore | None) -> list
     findings: list[Finding] = []
     block, lock = _child(root, "电子签名块"), _child(root, "锁定签名")
     if block is None or lock is None:
-        return [_f("eep-signature-missing", "电子文件封装包", "封装包缺少 电子签名块 或 锁定签名")]
+        return [_f("eep-signature-missing", "电子文件封装包", "package")]
     for signed in _signed_objects(root):
         holder = signed.getparent()
         signatures = _child(holder, "电子签名块") if holder is not root else block
         if signatures is None:
-            findings.append(_f("eep-signature-missing", element_path(signed), "原封装包 缺少 电子签名块"))
+            findings.append(_f("eep-signature-missing", element_path(signed), "original"))
             continue
         for signature in signatures:
             if isinstance(signature.tag, str) and n.local(signature.tag) == "电子签名":
                 findings += _check_one(signature, package.digests.get(signed), keystore)
     target = _locked_signature(block, _text(lock, "被锁定签名标识符"))
     if target is None:
-        findings.append(_f("eep-lock", element_path(lock), "被锁定签名标识符 未指向 电子签名块 中的电子签名"))
+        findings.append(_f("eep-lock", element_path(lock)))
     else:
         findings += _check_one(lock, package.digests.get(target), keystore)
     return findings
@@ -227,22 +229,19 @@ def _check_one(signature: etree._Element, digest: bytes | None, keystore: Keysto
     path = element_path(signature)
     algorithm = _text(signature, "签名算法标识")
     if algorithm not in KNOWN_ALGORITHMS:
-        return [_f("eep-signature-algorithm", path, f"不支持的签名算法标识：{algorithm}")]
+        return [_f("eep-signature-algorithm", path, algorithm=algorithm)]
     chain = [_b64(c.text) for c in signature.iter(n.q("证书"))]
     try:
         signer = certs.load_certificate(chain[0] or b"") if chain else None
     except Exception:  # BadInput from asn1crypto parsing
         signer = None
     if signer is None:
-        return [_f("eep-certificate", path, "证书块 中没有可解析的签名证书")]
+        return [_f("eep-certificate", path)]
     value = _b64(_text(signature, "签名结果"))
     if digest is None or value is None or not certs.verify_with_certificate(signer, algorithm, digest, value):
         return [
-            _f(
-                "eep-signature",
-                path,
-                f"签名无效：签名结果 无法用证书（{signer.subject.native.get('common_name', signer.subject.human_friendly)}）验证",
-            )
+            _f("eep-signature", path,
+               signer=signer.subject.native.get("common_name", signer.subject.human_friendly))
         ]
     if keystore is None:
         return []
@@ -250,7 +249,7 @@ def _check_one(signature: etree._Element, digest: bytes | None, keystore: Keysto
     at = _datetime(_text(signature, "签名时间"))
     trusted = keystore.trusted_certificates()
     return [
-        Finding(rule=f.rule, element=path + "/证书块", message=f.message, code=f.code)
+        replace(f, element=path + "/证书块")
         for f in certs.validate_certificate(signer, trusted, [*keystore.agency_certificates(), *extras], at)
     ]
 
@@ -291,12 +290,6 @@ def _datetime(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)  # xs:dateTime without zone: local time
 
 
-def _f(code: str, element: str, message: str) -> Finding:
-    rule = {"eep-id-duplicate": "duplicate", "eep-base64": "digest", "eep-size": "digest"}.get(
-        code, "structure"
-    )
-    if code.startswith("eep-signature") or code == "eep-lock":
-        rule = "signature"
-    if code == "eep-certificate":
-        rule = "certificate"
-    return Finding(rule=rule, element=element, message=message, code=code)
+def _f(code: str, element: str, variant: str = "", /, **params: object) -> Finding:
+    """A finding of this verifier; its rule, severity and text come from the check registry."""
+    return finding(code, element, variant, **params)

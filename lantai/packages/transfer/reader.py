@@ -15,9 +15,10 @@ the receiving service. Nothing here raises for a bad carrier: findings say what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lantai.checks.registry import finding
 from lantai.crypto.digests import digest_file
 from lantai.domain.findings import Finding, Rule
 from lantai.errors import LantaiError
@@ -59,14 +60,20 @@ class Carrier:
         return self.register.transfer_id if self.register else ""
 
 
-def _f(code: str, rule: str, element: str, zh: str, en: str, **params: object) -> Finding:
-    return Finding(rule=rule, element=element, message=zh, message_en=en, code=code, params=params)
+def _f(code: str, rule: str, element: str, variant: str, **params: object) -> Finding:
+    """A carrier finding under its DA/T 70 yj code; the text comes from the check registry."""
+    return replace(finding(code, element, variant, **params), rule=rule)
+
+
+def _error_text(exc: Exception, language: str = "zh") -> str:
+    """The Chinese or English text of a Lantai error, the exception's own text otherwise."""
+    return str(getattr(exc, f"message_{language}", "") or exc)
 
 
 def read_carrier(path: Path) -> Carrier:
     carrier = Carrier(Path(path))
     if not carrier.root.is_dir():
-        carrier.findings.append(_f("yj-4-2", Rule.STRUCTURE, str(path), f"{path} 不是目录", f"{path} is not a directory"))
+        carrier.findings.append(_f("yj-4-2", Rule.STRUCTURE, str(path), "not_directory", path=str(path)))
         return carrier
     carrier.files = list(iter_files(carrier.root))
     carrier.items = _read_catalogue(carrier)
@@ -80,12 +87,12 @@ def _read_catalogue(carrier: Carrier) -> list[CarrierItem]:
     try:
         root = parse_xml(path.read_bytes(), layout.CATALOGUE)
     except (OSError, ValueError, LantaiError) as exc:
-        carrier.findings.append(_f("yj-3-1", Rule.STRUCTURE, layout.CATALOGUE, f"{layout.CATALOGUE} 无法读取：{exc}",
-                                   f"{layout.CATALOGUE} unreadable: {exc}"))
+        carrier.findings.append(_f("yj-3-1", Rule.STRUCTURE, layout.CATALOGUE, "catalogue_unreadable",
+                                   name=layout.CATALOGUE, error=_error_text(exc), error_en=_error_text(exc, "en")))
         return []
     if root.tag != "文件目录":
-        carrier.findings.append(_f("yj-3-1", Rule.STRUCTURE, layout.CATALOGUE, f"{layout.CATALOGUE} 的根元素应为 文件目录",
-                                   f"{layout.CATALOGUE} root must be 文件目录"))
+        carrier.findings.append(_f("yj-3-1", Rule.STRUCTURE, layout.CATALOGUE, "catalogue_root",
+                                   name=layout.CATALOGUE))
         return []
     return [CarrierItem(*(_text(entry, name) for name in ("顺序号", "档号", "题名", "电子档案名称")))
             for entry in children(root, "文件")]
@@ -100,7 +107,8 @@ def _read_register(carrier: Carrier) -> TransferRegister | None:
     try:
         return read_register(carrier.root / layout.REGISTER_XLSX)
     except LantaiError as exc:
-        carrier.findings.append(_f("yj-2-1", Rule.REGISTER, layout.REGISTER_XLSX, exc.message_zh, exc.message_en))
+        carrier.findings.append(_f("yj-2-1", Rule.REGISTER, layout.REGISTER_XLSX, "register_unreadable",
+                                   detail=exc.message_zh, detail_en=exc.message_en))
         return None
 
 
@@ -109,9 +117,8 @@ def _read_manifest(carrier: Carrier) -> dict[str, str]:
     try:
         return parse_manifest(layout.MANIFEST, layout.MANIFEST, path.read_bytes())
     except (OSError, LantaiError) as exc:
-        zh = getattr(exc, "message_zh", f"缺少或无法读取：{exc}")
-        carrier.findings.append(_f("yj-1-5", Rule.DIGEST, layout.MANIFEST, f"{layout.MANIFEST}：{zh}",
-                                   f"{layout.MANIFEST}: missing or unreadable"))
+        carrier.findings.append(_f("yj-1-5", Rule.DIGEST, layout.MANIFEST, "manifest_unreadable", name=layout.MANIFEST,
+                                   error=_error_text(exc), error_en=_error_text(exc, "en")))
         return {}
 
 
@@ -132,10 +139,9 @@ def _check_root(carrier: Carrier) -> list[Finding]:
     findings = []
     present = {p.name for p in carrier.root.iterdir()}
     for name in sorted(present - layout.ROOT_ENTRIES):
-        findings.append(_f("yj-4-2", Rule.STRUCTURE, name, f"载体根目录有不应存在的文件：{name}",
-                           f"unexpected entry at the carrier root: {name}"))
+        findings.append(_f("yj-4-2", Rule.STRUCTURE, name, "root_extra", name=name))
     for name in sorted(layout.ROOT_ENTRIES - present):
-        findings.append(_f("yj-2-4", Rule.STRUCTURE, name, f"载体缺少 {name}", f"carrier lacks {name}"))
+        findings.append(_f("yj-2-4", Rule.STRUCTURE, name, "root_missing", name=name))
     return findings
 
 
@@ -146,20 +152,20 @@ def _check_items(carrier: Carrier) -> list[Finding]:
         try:
             path = check_relative_path(layout.CATALOGUE, item.path)
         except LantaiError as exc:
-            findings.append(_f("yj-2-4", Rule.STRUCTURE, item.archival_code, exc.message_zh, exc.message_en))
+            findings.append(_f("yj-2-4", Rule.STRUCTURE, item.archival_code, "unsafe_path",
+                               detail=exc.message_zh, detail_en=exc.message_en))
             continue
         if path in listed:
-            findings.append(_f("yj-2-4", Rule.DUPLICATE, path, f"文件目录中重复的电子档案：{path}", f"listed twice: {path}"))
+            findings.append(_f("yj-2-4", Rule.DUPLICATE, path, "listed_twice", path=path))
         listed[path] = item
     on_carrier = set(carrier.packages)
     for path in sorted(set(listed) - on_carrier):
-        findings.append(_f("yj-2-4", Rule.FILE, path, f"缺少电子档案（文件目录第 {listed[path].sequence} 条，档号 "
-                           f"{listed[path].archival_code}）：{path}", f"item package missing: {path}", path=path))
+        findings.append(_f("yj-2-4", Rule.FILE, path, "item_missing", path=path, sequence=listed[path].sequence,
+                           archival_code=listed[path].archival_code))
     for path in sorted(on_carrier - set(listed)):
-        findings.append(_f("yj-2-4", Rule.FILE, path, f"电子档案未列入文件目录（多余的件）：{path}",
-                           f"item package not in the catalogue (extra item): {path}", path=path))
+        findings.append(_f("yj-2-4", Rule.FILE, path, "item_extra", path=path))
     for path in sorted(p for p in on_carrier if not p.endswith(layout.EEP_SUFFIX)):
-        findings.append(_f("yj-2-4", Rule.FILE, path, f"电子档案/ 中的文件不是封装包：{path}", f"not an .eep: {path}"))
+        findings.append(_f("yj-2-4", Rule.FILE, path, "not_eep", path=path))
     return findings
 
 
@@ -171,14 +177,10 @@ def _check_register(carrier: Carrier) -> list[Finding]:
     size = sum((carrier.root / p).stat().st_size for p in carrier.packages)
     findings = []
     if register.items != count or register.items != len(carrier.items):
-        findings.append(_f("yj-2-1", Rule.REGISTER, "移交登记表/件数",
-                           f"移交登记表与载体不符：登记 {register.items} 件，文件目录 {len(carrier.items)} 件，载体上 {count} 件",
-                           f"register says {register.items} items, catalogue {len(carrier.items)}, carrier {count}",
+        findings.append(_f("yj-2-1", Rule.REGISTER, "移交登记表/件数", "items",
                            declared=register.items, catalogue=len(carrier.items), actual=count))
     if register.bytes != size:
-        findings.append(_f("yj-2-1", Rule.REGISTER, "移交登记表/字节数",
-                           f"移交登记表与载体不符：登记 {register.bytes} 字节，实际 {size} 字节",
-                           f"register says {register.bytes} bytes, carrier holds {size}", declared=register.bytes, actual=size))
+        findings.append(_f("yj-2-1", Rule.REGISTER, "移交登记表/字节数", "bytes", declared=register.bytes, actual=size))
     return findings
 
 
@@ -189,14 +191,11 @@ def _check_manifest(carrier: Carrier) -> list[Finding]:
     present = set(carrier.files) - {layout.MANIFEST}
     for path, expected in sorted(carrier.manifest.items()):
         if path not in present:
-            findings.append(_f("yj-1-5", Rule.DIGEST, path, f"清单列出的文件不存在：{path}", f"listed file missing: {path}"))
+            findings.append(_f("yj-1-5", Rule.DIGEST, path, "listed_missing", path=path))
             continue
         actual = carrier.digests[path] = digest_file(carrier.root / path, ("sm3",))[0]["sm3"]
         if actual != expected:
-            findings.append(_f("yj-1-5", Rule.DIGEST, path, f"SM3 摘要不符（文件在移交后被改动）：{path}",
-                               f"SM3 mismatch (file changed after it was sent): {path}",
-                               expected=expected, actual=actual))
+            findings.append(_f("yj-1-5", Rule.DIGEST, path, "digest_mismatch", path=path, expected=expected, actual=actual))
     for path in sorted(present - set(carrier.manifest)):
-        findings.append(_f("yj-4-2", Rule.DIGEST, path, f"文件未列入清单（载体上有多余文件）：{path}",
-                           f"file not in the manifest (extra file on the carrier): {path}"))
+        findings.append(_f("yj-4-2", Rule.DIGEST, path, "unlisted", path=path))
     return findings

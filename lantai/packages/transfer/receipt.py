@@ -25,6 +25,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from lantai.checks.registry import finding
 from lantai.crypto import certs, sm2
 from lantai.crypto.keystore import Keystore
 from lantai.domain.clock import beijing_now
@@ -139,8 +140,8 @@ def write_receipt(receipt: Receipt, target: Path, keystore: Keystore) -> Path:
 
 # -- reading and verifying ------------------------------------------------------------------------
 
-def _finding(code: str, element: str, zh: str, en: str) -> Finding:
-    return Finding(rule=RULE, element=element, message=zh, message_en=en, code=code)
+def _finding(code: str, element: str, variant: str = "") -> Finding:
+    return finding(code, element, variant)
 
 
 def read_receipt(path: Path, keystore: Keystore | None) -> tuple[Receipt, list[Finding]]:
@@ -159,7 +160,7 @@ def read_receipt(path: Path, keystore: Keystore | None) -> tuple[Receipt, list[F
         raise PackageError("不是移交接收回执（根元素应为 移交接收回执，含 回执内容）", "not a transfer receipt")
     receipt = _parse_content(content)
     if block is None:
-        return receipt, [_finding("receipt-unsigned", "电子签名", "回执没有电子签名", "receipt is not signed")]
+        return receipt, [_finding("receipt-unsigned", "电子签名")]
     receipt.signer = _text(block, "签名人")
     return receipt, _verify_signature(content, block, keystore)
 
@@ -193,16 +194,14 @@ def _verify_signature(content: etree._Element, block: etree._Element, keystore: 
             if chain_block is not None else []
         signer = certs.load_certificate(chain[0]) if chain else None
     except (binascii.Error, ValueError, LantaiError):
-        return [_finding("receipt-certificate", "电子签名", "签名结果或证书无法解码", "signature or certificate undecodable")]
+        return [_finding("receipt-certificate", "电子签名", "undecodable")]
     if signer is None:
-        return [_finding("receipt-certificate", "电子签名/证书块", "回执没有签名证书", "receipt carries no certificate")]
+        return [_finding("receipt-certificate", "电子签名/证书块", "missing")]
     algorithm = _text(block, "签名算法标识")
     if not certs.verify_with_certificate(signer, algorithm, canonical(content), value):
-        return [_finding("receipt-signature", "电子签名/签名结果", "回执签名验证失败（回执内容被改动或签名无效）",
-                         "receipt signature does not verify (content altered or signature invalid)")]
+        return [_finding("receipt-signature", "电子签名/签名结果")]
     if keystore is None:
-        return [_finding("receipt-trust", "电子签名/证书块", "未初始化密钥库，无法确认接收方证书可信",
-                         "no key store: the receiver's certificate cannot be trusted")]
+        return [_finding("receipt-trust", "电子签名/证书块")]
     return [f for f in _trust(keystore, chain) if f.is_error]
 
 

@@ -1,0 +1,103 @@
+"""Dramatiq on Redis or RabbitMQ: delivers "run job N" to ``lantai worker`` processes.
+
+Two actors on two queues — ``interactive`` (priority 0: a reader's single item, a submitted
+item) and ``bulk`` (priority 100: batches, check runs, reindex, exports). Within one worker,
+Dramatiq hands prefetched messages to its threads by actor priority, so interactive work
+overtakes bulk work waiting in the same worker; a worker started with ``--queues interactive``
+serves only people. Dramatiq's own retries and time limit are off: the ``jobs`` row carries
+attempts and the lease (:mod:`lantai.services.jobs`), and a fixity run may take hours.
+
+Messages are acknowledged after the job ran. A worker killed mid-job leaves its message
+unacknowledged: RabbitMQ redelivers it as soon as the connection drops, the Redis broker once
+the worker's heartbeat is older than ``heartbeat_timeout``; either way — or, failing both, the
+stale-job sweep every worker runs — the job row is claimed again and the job runs again.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
+
+INTERACTIVE_ACTOR, BULK_ACTOR = "lantai_interactive", "lantai_bulk"
+REDIS_HEARTBEAT_MS = 15_000  # a dead worker's Redis messages come back after this long
+_lock = threading.Lock()
+_handler: Any = None  # set by the worker: run(job_id) in this process
+
+
+@functools.lru_cache(maxsize=4)
+def broker_for(url: str) -> dramatiq.Broker:
+    """One broker per URL per process, with both actors declared on it."""
+    middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()]
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker: dramatiq.Broker = RedisBroker(url=url, middleware=middleware, namespace="lantai",
+                                              heartbeat_timeout=REDIS_HEARTBEAT_MS)
+    elif url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=True)
+    else:
+        raise ValueError(f"unsupported broker URL {url!r}")
+    for name, queue, priority in ((INTERACTIVE_ACTOR, "interactive", 0), (BULK_ACTOR, "bulk", 100)):
+        dramatiq.actor(_deliver, actor_name=name, queue_name=queue, priority=priority, broker=broker)
+    return broker
+
+
+def _deliver(job_id: str) -> None:
+    if _handler is None:
+        raise RuntimeError("no job handler in this process (only `lantai worker` runs jobs)")
+    _handler(job_id)
+
+
+def send(url: str, job_id: str, queue: str, *, delay_ms: int = 0) -> None:
+    broker = broker_for(url)
+    actor = broker.get_actor(INTERACTIVE_ACTOR if queue == "interactive" else BULK_ACTOR)
+    actor.send_with_options(args=(job_id,), delay=delay_ms or None)
+
+
+def ping(url: str) -> None:
+    """Raise when the broker cannot be reached (``/readyz``, ``lantai doctor``)."""
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    else:
+        import pika
+
+        parameters = pika.URLParameters(url)
+        parameters.socket_timeout = 3
+        parameters.blocked_connection_timeout = 3
+        pika.BlockingConnection(parameters).close()
+
+
+def queue_lengths(url: str) -> dict[str, int]:
+    """Messages waiting on the broker per queue (Redis only; {} for RabbitMQ)."""
+    if not url.startswith(("redis://", "rediss://")):
+        return {}
+    broker = broker_for(url)
+    client = broker.client  # type: ignore[attr-defined]
+    return {queue: int(client.llen(f"lantai:{queue}")) for queue in ("interactive", "bulk")}
+
+
+def run_worker(url: str, handler: Any, *, queues: set[str] | None, threads: int,
+               stop: threading.Event, every: float, sweep: Any) -> None:
+    """Consume until ``stop`` is set; ``sweep()`` runs every ``every`` seconds (stale jobs, orphans)."""
+    global _handler
+    from dramatiq import Worker
+
+    with _lock:
+        _handler = handler
+    broker = broker_for(url)
+    worker = Worker(broker, queues=queues, worker_threads=threads, worker_timeout=1000)
+    worker.start()
+    try:
+        while not stop.wait(every):
+            sweep()
+    finally:
+        worker.stop(timeout=5000)
+        broker.close()

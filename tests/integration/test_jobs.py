@@ -1,0 +1,221 @@
+"""Background jobs: in-process by default, on Redis/RabbitMQ with ``lantai worker``; a worker killed
+with SIGKILL mid-ingest leaves the archive consistent and its job is run again by another worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lantai.services import jobs
+from lantai.services.archive import open_archive
+from lantai.settings import Settings
+from tests.conftest import cli_env
+from tests.sipfactory import specs, write_batch
+
+LANTAI = [sys.executable, "-m", "lantai.cli.main"]
+REDIS_URL = "redis://127.0.0.1:6379/{db}"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _redis_url() -> str:
+    """A Redis database of this test's own (emptied), so parallel test workers do not share queues."""
+    import redis
+
+    db = 8 + (os.getpid() % 8)
+    url = REDIS_URL.format(db=db)
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return url
+
+
+def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(LANTAI + args, env=env, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def _worker(env: dict[str, str], log: Path, *queues: str) -> subprocess.Popen:
+    args = LANTAI + ["worker", "--threads", "2", "--sweep-every", "1"] + [f"--queue={q}" for q in queues]
+    return subprocess.Popen(args, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+pytestmark = pytest.mark.usefixtures("ingest_profile_off")
+
+
+def test_in_process_job_runs_inline_and_is_listed(archive, tmp_path: Path) -> None:
+    batch = write_batch(tmp_path, specs(3))
+    job = jobs.submit(archive, "ingest.paths", {"paths": [str(batch)], "actor": "tester"}, actor="tester")
+    assert job["state"] == "done" and job["attempts"] == 1 and job["done"] == job["total"] == 3
+    assert job["result"]["counts"]["accepted"] == 3
+    listed = jobs.list_jobs(archive)
+    assert [j["id"] for j in listed] == [job["id"]] and listed[0]["label"] == "接收归档"
+    actions = [r.action for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
+    assert "job.queued" in actions and "job.done" in actions
+
+
+def test_a_crashing_job_is_retried_then_failed_with_its_error(archive, tmp_path: Path) -> None:
+    from lantai.errors import BadInput
+
+    with pytest.raises(TypeError):  # a crash is retried up to max_attempts, then raised to the inline caller
+        jobs.submit(archive, "search.reindex", {"unexpected": 1}, actor="tester")
+    failed = jobs.list_jobs(archive, state="failed")
+    assert len(failed) == 1 and failed[0]["attempts"] == failed[0]["max_attempts"] == 3
+    assert "TypeError" in failed[0]["error"]
+    with pytest.raises(BadInput):
+        jobs.submit(archive, "no.such.kind", {}, actor="tester")
+
+
+def test_catalogue_export_job_writes_what_the_user_may_see(archive, tmp_path: Path) -> None:
+    from lantai.services import users
+
+    jobs.submit(archive, "ingest.paths", {"paths": [str(write_batch(tmp_path, specs(2)))]}, actor="tester")
+    users.create_user(archive, "cli", "exporter", "Lantai#Test2025", roles=["档案管理员"], clearance="内部",
+                      bootstrap=True)
+    job = jobs.submit(archive, "export.catalogue", {"filters": {}, "username": "exporter"}, actor="exporter")
+    assert job["state"] == "done" and job["result"]["rows"] == 2
+    text = Path(job["result"]["file"]).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("档号,电子文件号") and "Z109-WS-2025-" in text
+    assert not list(Path(job["result"]["file"]).parent.glob("*.part"))
+
+
+def test_queue_requires_a_broker(archive) -> None:
+    from lantai.errors import BadInput
+
+    with pytest.raises(BadInput) as caught:
+        jobs.submit(archive, "search.reindex", {}, actor="tester", run="queue")
+    assert "LANTAI_BROKER_URL" in caught.value.message_zh
+
+
+def test_stale_running_job_is_claimed_again_once(archive) -> None:
+    """A running job whose heartbeat is older than the lease belongs to a dead worker: one claim wins."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from lantai.catalog.jobs import Job
+
+    job = jobs.submit(archive, "search.reindex", {}, actor="tester")
+    with archive.session() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(
+            state="running", attempts=1, heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+    assert jobs.claim(archive, job["id"], "w1") is True
+    assert jobs.claim(archive, job["id"], "w2") is False  # fresh heartbeat now
+    assert jobs.get_job(archive, job["id"])["attempts"] == 2
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_async_ingest_on_a_broker(archive, settings: Settings, tmp_path: Path, broker: str) -> None:
+    url = _redis_url() if broker == "redis" else AMQP_URL
+    env = cli_env(settings) | {"LANTAI_BROKER_URL": url, "LANTAI_WORKERS": "1", "LANTAI_JOB_LEASE_SECONDS": "6"}
+    if broker == "rabbitmq":
+        _drain_rabbitmq(url)
+    batch = write_batch(tmp_path, specs(4))
+    queued = _run(["ingest", "--async", str(batch), "--json"], env)
+    assert queued.returncode == 0, queued.stderr
+    job_id = json.loads(queued.stdout)["id"]
+    worker = _worker(env, tmp_path / "worker.log")
+    try:
+        shown = _run(["jobs", "show", job_id, "--wait", "--timeout", "120", "--json"], env)
+    finally:
+        _stop(worker)
+    job = json.loads(shown.stdout)
+    assert shown.returncode == 0 and job["state"] == "done", (job, (tmp_path / "worker.log").read_text())
+    assert job["result"]["counts"]["accepted"] == 4 and job["attempts"] == 1
+    listed = json.loads(_run(["jobs", "list", "--json"], env).stdout)
+    assert listed[0]["id"] == job_id and listed[0]["percent"] == 100
+
+
+def _drain_rabbitmq(url: str) -> None:
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+    except pika.exceptions.AMQPConnectionError:
+        pytest.skip("no RabbitMQ on 127.0.0.1:5672")
+    channel = connection.channel()
+    for queue in ("interactive", "bulk", "interactive.DQ", "bulk.DQ", "interactive.XQ", "bulk.XQ"):
+        try:
+            channel.queue_purge(queue)
+        except pika.exceptions.ChannelClosedByBroker:
+            channel = connection.channel()
+    connection.close()
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_ingest_is_retried_and_the_archive_stays_consistent(settings: Settings,
+                                                                                 tmp_path: Path) -> None:
+    """SIGKILL a real ``lantai worker`` while it commits a batch; a second worker finishes the job.
+
+    Afterwards every item of the batch is archived once, ``lantai verify`` and ``lantai audit verify``
+    pass, no intent is left, and the job ran twice (attempts 2).
+    """
+    from lantai.services.archive import init_archive
+
+    url = _redis_url()
+    settings = settings.model_copy(update={"fsync": True})
+    init_archive(settings).close()
+    env = cli_env(settings) | {"LANTAI_BROKER_URL": url, "LANTAI_WORKERS": "1", "LANTAI_JOB_LEASE_SECONDS": "6",
+                               "LANTAI_FSYNC": "true"}
+    total = 60
+    batch = write_batch(tmp_path, specs(total, size=64 * 1024))
+    queued = _run(["ingest", "--async", str(batch), "--json"], env)
+    job_id = json.loads(queued.stdout)["id"]
+    first = _worker(env, tmp_path / "worker1.log")
+    try:
+        deadline = time.monotonic() + 120
+        with open_archive(settings, recover=False) as archive:
+            while time.monotonic() < deadline:
+                job = jobs.get_job(archive, job_id)
+                if job["state"] == "running" and job["done"] >= 5:
+                    break
+                time.sleep(0.05)
+            assert job["done"] < total, "the batch finished before the worker could be killed"
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    second = _worker(env, tmp_path / "worker2.log")
+    try:
+        shown = _run(["jobs", "show", job_id, "--wait", "--timeout", "180", "--json"], env)
+    finally:
+        _stop(second)
+    job = json.loads(shown.stdout)
+    logs = (tmp_path / "worker2.log").read_text()
+    assert job["state"] == "done" and job["attempts"] == 2, (job, logs)
+    counts = job["result"]["counts"]
+    assert counts["accepted"] + counts["duplicate"] == total and counts["rejected"] == counts["conflict"] == 0
+    verify = _run(["verify", "--json"], env)
+    assert verify.returncode == 0, verify.stdout[-2000:]
+    assert json.loads(verify.stdout)["objects"] == total
+    audit = _run(["audit", "verify", "--json"], env)
+    assert audit.returncode == 0, audit.stdout[-2000:]
+    assert not list((settings.staging_dir / "intents").glob("*.json"))
+    with open_archive(settings, recover=False) as archive:
+        from sqlalchemy import func, select
+
+        from lantai.catalog.models import Item
+
+        with archive.sessions() as session:
+            assert session.scalar(select(func.count(Item.id))) == total
+        journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
+        accepted = [r.target for r in journal if r.action == "ingest.accepted"]
+        assert sorted(set(accepted)) == sorted(accepted) and len(accepted) == total  # each item once
