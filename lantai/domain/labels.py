@@ -18,6 +18,16 @@ AUDIT_ACTIONS: dict[str, str] = {
     "access.denied": "越权访问（拒绝）",
     "access.not_found": "访问不存在或不可见的对象",
     "access.unauthenticated": "未登录访问（拒绝）",
+    "appraisal.approved": "鉴定意见批准", "appraisal.decided": "鉴定决定", "appraisal.destroyed": "鉴定销毁",
+    "appraisal.executed": "执行鉴定意见", "appraisal.opened": "发起鉴定", "appraisal.submitted": "提交鉴定意见",
+    "backup.accounts_restored": "恢复账号", "backup.created": "创建备份", "backup.restored": "从备份恢复",
+    "backup.verified": "校验备份", "carrier.exported": "导出离线载体", "carrier.registered": "登记离线载体",
+    "carrier.verified": "校验离线载体", "check.confirmed": "人工确认检测结果", "destruction.register_exported": "导出销毁清册",
+    "destruction.resumed": "继续销毁", "export.search": "导出检索结果", "hold.lifted": "解除冻结", "hold.placed": "冻结",
+    "job.done": "后台任务完成", "job.failed": "后台任务失败", "job.queued": "后台任务排队", "job.requeued": "后台任务重新排队",
+    "preservation.damaged": "发现副本损坏", "preservation.repaired": "修复副本", "recovery.orphans": "清理遗留文件",
+    "replica.registered": "登记副本", "search.reindexed": "重建检索索引", "worker.started": "工作进程启动",
+    "worker.stopped": "工作进程停止",
     "archive.init": "初始化档案库",
     "arrange.applied": "整理方案生效",
     "arrange.assigned": "编定档号",
@@ -108,6 +118,7 @@ DETAIL_KEYS: dict[str, str] = {
     "stage": "检测环节", "profile": "检测方案", "report_sm3": "报告 SM3", "location": "位置", "passed": "通过",
     "failed": "未通过", "verdicts": "结论", "run_id": "检测编号", "operator": "检测人",
     "sort": "排序", "security_classification": "密级", "document_type": "文种",
+    "queue": "队列", "priority": "优先级", "attempt": "第几次尝试", "roots": "存储位置", "replica": "副本", "job_id": "任务编号", "attempts": "尝试次数", "error": "错误",
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
@@ -122,7 +133,7 @@ SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重�
                                      "processing": "处理中", "complete": "批次完成", "partial": "部分接收",
                                      "pending": "等待处理", "failed": "失败"}
 SORTS: dict[str, str] = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
-VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
+VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案", "interactive": "交互队列", "bulk": "批量队列", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
                           "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
 
 

@@ -13,7 +13,7 @@ ALLOWED = {
     # formats, standards and algorithms named as such
     "PDF", "OFD", "XLSX", "CSV", "JSON", "Lines", "XML", "DOCX", "TXT", "PNG", "JPEG", "TIFF", "ZIP", "BagIt", "EEP",
     "OCFL", "SM2", "SM3", "SHA", "MIME", "DA", "GB", "T", "ClamAV", "clamd", "OA", "API", "ID", "CA", "A", "B", "C",
-    "Base64", "URL", "TOML", "HTTP", "HTTPS", "pdf", "ofd", "docx", "xml", "zip", "txt", "json", "xlsx",
+    "Base64", "Prometheus", "URL", "TOML", "HTTP", "HTTPS", "pdf", "ofd", "docx", "xml", "zip", "txt", "json", "xlsx",
     # DA/T 70 stage codes, cited as the standard writes them (归档 gd 环节)
     "gd", "yj", "bc",
     # codes of the reference data and roles' demo user names

@@ -13,7 +13,8 @@ from tests.api.conftest import ACCOUNTS, PUBLIC_ID
 from tests.e2e.english import english_words
 from tests.e2e.test_browser import login, shot
 
-DATA_NAMES = {*ACCOUNTS, "seed", "tests"}  # user and token names of the test world (data, not UI text)
+# user and token names of the test world and the replica names of its settings (data, not UI text)
+DATA_NAMES = {*ACCOUNTS, "seed", "tests", "primary"}
 SHORT_FIELDS = "td.nowrap, .badge, button, .kpi b, dl.card dd.nowrap"
 
 
