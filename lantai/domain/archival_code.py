@@ -35,6 +35,12 @@ DEFAULT_ITEM_WIDTH = 4
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([0-9]+))?\}")
 
 
+def describe_template(template: str) -> str:
+    """A rule's template in words for people: ``{fonds}-{item:04d}`` → ``〔全宗号〕-〔件号，4位〕``."""
+    return _PLACEHOLDER.sub(lambda m: f"〔{FIELD_LABELS.get(m.group(1), m.group(1))}"
+                                      f"{f'，{int(m.group(2))}位' if m.group(2) else ''}〕", template)
+
+
 class CodeError(ValueError):
     """A 档号 rule that is malformed, or a code that the rule cannot produce or does not accept."""
 

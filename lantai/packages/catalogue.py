@@ -96,30 +96,20 @@ def write_catalogue(entries: Iterable[CatalogueEntry], target: Path, heading: Ca
 # -- XLSX ---------------------------------------------------------------------------------------
 
 def write_xlsx(entries: Iterable[CatalogueEntry], target: Path, heading: CatalogueHeading) -> None:
-    """One sheet; the header is row 1 (so the file reads as a table) and repeats when printed."""
+    """One sheet; the header is row 1 (so the file reads as a table) and repeats when printed. A4
+    landscape, fit to one page wide, 题名 wrapped, in 宋体 (:mod:`lantai.packages.tables`)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+
+    from lantai.packages.tables import setup_a4_landscape, styled_row
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("归档文件目录")
-    for index, width in enumerate(COLUMN_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.print_title_rows = "1:1"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = 9  # A4
+    setup_a4_landscape(sheet, COLUMN_WIDTHS, header_row=1)
     sheet.oddHeader.center.text = f"{heading.title}　{heading.line}"
-    sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
-    bold = Font(bold=True)
-    header = []
-    for name in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.alignment = bold, Alignment(horizontal="center")
-        header.append(cell)
-    sheet.append(header)
+    sheet.append(styled_row(sheet, COLUMNS, bold=True))
+    wrap = (COLUMNS.index("题名"), COLUMNS.index("责任者"), COLUMNS.index("文号"))
     for entry in entries:
-        sheet.append(safe_row(entry.row()))  # a 题名 like =HYPERLINK(…) stays text
+        sheet.append(styled_row(sheet, safe_row(entry.row()), wrap=wrap))  # a 题名 like =HYPERLINK(…) stays text
     _save(workbook.save, target)
 
 

@@ -1,14 +1,17 @@
-"""利用登记簿 writers: XLSX (formula-safe cells) and PDF (WeasyPrint, the catalogue's fonts)."""
+"""利用登记簿 writers: the printed-table writers (:mod:`lantai.packages.tables`) with the register's
+summary (利用人次, 卷件次 by purpose and by fonds/year) and column widths."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lantai.domain.cells import safe_row
-from lantai.packages.catalogue import FONT_STACK, _render_pdf, _save
+from lantai.packages import tables
+
+# 序号 利用时间 利用人 账号 档号 电子文件号 题名 全宗号 年度 密级 利用目的 利用方式 授权编号 页数
+WIDTHS = (5, 17, 8, 10, 22, 20, 40, 7, 6, 6, 10, 9, 8, 5)
+TITLE_COLUMN = 6
 
 
 def _summary_lines(stats: dict[str, Any]) -> list[str]:
@@ -21,44 +24,10 @@ def _summary_lines(stats: dict[str, Any]) -> list[str]:
 
 def write_xlsx(rows: Sequence[Sequence[Any]], columns: Sequence[str], heading: str, stats: dict[str, Any],
                target: Path) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "利用登记簿"
-    sheet.append([heading])
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append(safe_row(row))  # a 题名 like =HYPERLINK(…) stays text
-    summary = workbook.create_sheet("利用统计")
-    for line in _summary_lines(stats):
-        summary.append([line])
-    _save(workbook.save, target)
-
-
-_CSS = """
-@page { size: A4 landscape; margin: 15mm 10mm;
-        @bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页"; font-size: 9pt; } }
-body { font-family: %(fonts)s; font-size: 8.5pt; }
-h1 { text-align: center; font-size: 16pt; letter-spacing: 0.3em; }
-table { width: 100%%; border-collapse: collapse; }
-thead { display: table-header-group; }
-tr { page-break-inside: avoid; }
-th, td { border: 0.5pt solid #000; padding: 0.8mm 1mm; word-wrap: break-word; }
-th { background: #eee; }
-"""
-
-
-def register_html(rows: Sequence[Sequence[Any]], columns: Sequence[str], heading: str, stats: dict[str, Any]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(c)}</th>" for c in columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows)
-    summary = "".join(f"<p>{e(line)}</p>" for line in _summary_lines(stats))
-    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{_CSS % {"fonts": FONT_STACK}}'
-            f"</style></head><body><h1>{e(heading)}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-            f"</table>{summary}</body></html>")
+    tables.write_xlsx(rows, columns, heading, _summary_lines(stats), target, sheet_title="利用登记簿",
+                      widths=WIDTHS, wrap=(TITLE_COLUMN,), summary_title="利用统计")
 
 
 def write_pdf(rows: Sequence[Sequence[Any]], columns: Sequence[str], heading: str, stats: dict[str, Any],
               target: Path) -> None:
-    _render_pdf(register_html(rows, columns, heading, stats), target)
+    tables.write_pdf(rows, columns, heading, _summary_lines(stats), target)

@@ -76,20 +76,21 @@ __all__ = ["ARRANGEMENT_PATH", "METADATA_PATH", "ArrangementPlan", "PlannedItem"
 
 def arrange(archive: Archive, fonds: str, year: int, *, category: str = "WS", dry_run: bool = False,
             actor: str = "system", publish: bool = True, overrides: dict[str, str] | None = None,
-            progress: Callable[[str], None] | None = None) -> ArrangementPlan:
+            only: frozenset[str] | None = None, progress: Callable[[str], None] | None = None) -> ArrangementPlan:
     """Propose retention, classify and number one year of a fonds. All or nothing.
 
     ``dry_run`` returns the plan (with its problems) and changes nothing. Otherwise any problem
-    raises :class:`ValidationFailed` and leaves every item as it was.
+    raises :class:`ValidationFailed` and leaves every item as it was. ``only`` takes in just those
+    of the unarranged items (see :func:`~lantai.services.arrange_plan.build_plan`).
     """
     scope = load_scope(archive, fonds, year, category)
     if dry_run:
         with archive.sessions() as session:
-            return build_plan(session, scope, overrides)
+            return build_plan(session, scope, overrides, only)
     try:
         with archive.session() as session:
             lock(session, scope.lock_key)
-            plan = build_plan(session, scope, overrides)
+            plan = build_plan(session, scope, overrides, only)
             if plan_errors(plan):
                 raise ValidationFailed(f"整理失败：{len(plan_errors(plan))} 件文件有问题，未做任何修改",
                                        f"arrangement refused: {len(plan_errors(plan))} problems; nothing was changed",

@@ -60,6 +60,7 @@ class ArrangementPlan:
     items: list[PlannedItem] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    deferred: int = 0  # unarranged items left out because the archivist confirmed others only
 
     @property
     def changes(self) -> list[PlannedItem]:
@@ -159,8 +160,14 @@ def same_retention(text: str, code: str) -> bool:
         return False
 
 
-def build_plan(session: Session, scope: Scope, overrides: dict[str, str] | None = None) -> ArrangementPlan:
-    """Compute the arrangement of one (fonds, category, year) from the catalogue. Writes nothing."""
+def build_plan(session: Session, scope: Scope, overrides: dict[str, str] | None = None,
+               only: frozenset[str] | None = None) -> ArrangementPlan:
+    """Compute the arrangement of one (fonds, category, year) from the catalogue. Writes nothing.
+
+    ``only`` limits the not-yet-arranged items taken in to those ids (the archivist confirmed a
+    selection): items arranged before stay in the plan, so their classes stay gap-free, and the
+    rest wait (``deferred``) for a later run, which numbers them in among the drafts.
+    """
     overrides = overrides or {}
     plan = ArrangementPlan(scope.fonds.code, scope.category, scope.year, scope.reference_version)
     existing = {a.record_id: a for a in session.scalars(select(Arrangement).where(
@@ -173,6 +180,9 @@ def build_plan(session: Session, scope: Scope, overrides: dict[str, str] | None 
             plan.skipped += 1
             continue
         arrangement = existing.get(row.record_id)
+        if only is not None and arrangement is None and row.record_id not in only:
+            plan.deferred += 1
+            continue
         if arrangement is not None and arrangement.state == "filed":
             filed[arrangement.class_key].append(arrangement)
             plan.items.append(_unchanged(row, arrangement))

@@ -33,6 +33,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
+from lantai.domain.labels import CHANGES
 from lantai.domain.retention import metadata_label
 from lantai.errors import LantaiError, StorageError
 from lantai.services.archive import Archive
@@ -125,7 +126,7 @@ class PublishJob(ItemChange):
         details = {"archival_code": record["archival_code"], "previous": record["previous_code"],
                    "retention_source": record["retention_source"], "reference_version": record["reference_version"]}
         return cls(record_id, actor, f"arrange.{record['change'] or 'assigned'}",
-                   f"整理: {record['change'] or 'assigned'} 档号 {record['archival_code']}", details, record=record)
+                   f"整理：{CHANGES.get(record['change'] or 'assigned', record['change'])}档号 {record['archival_code']}", details, record=record)
 
     def new_files(self, read: Callable[[str], bytes | None]) -> dict[str, bytes]:
         current = read(METADATA_PATH)

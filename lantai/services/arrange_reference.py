@@ -80,6 +80,18 @@ def current_reference(archive: Archive) -> tuple[ReferenceData, int]:
     return parse(text), 1
 
 
+def code_names(archive: Archive) -> dict[str, dict[str, str]]:
+    """Names people read for the codes the catalogue keeps: 全宗号 → 全宗名称, 机构(问题)代码 → 名称
+    (an alias used in submitted metadata maps to the name too), per catalogue column."""
+    reference, _version = current_reference(archive)
+    organisations: dict[str, str] = {}
+    for fonds in reference.fonds.values():
+        for o in fonds.organisations:
+            for key in (o.code, *o.aliases):
+                organisations.setdefault(key, o.name)
+    return {"fonds_code": {f.code: f.name for f in reference.fonds.values()}, "organisation": organisations}
+
+
 def _save(archive: Archive, session: Session, version: int, text: str, actor: str, note: str) -> bool:
     """Insert one version (ignored if it exists) and journal it in the same unit of work."""
     digest = sm3_hex(text.encode("utf-8"))

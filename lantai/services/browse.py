@@ -14,6 +14,7 @@ from lantai.domain.roles import Permission
 from lantai.errors import BadInput
 from lantai.services.access import require, visible
 from lantai.services.archive import Archive
+from lantai.services.arrange_reference import code_names
 from lantai.services.users import Principal
 
 MAX_PAGE_SIZE = 100
@@ -104,5 +105,6 @@ def browse_facets(archive: Archive, principal: Principal, filters: dict[str, Any
     with archive.sessions() as session:
         rows = session.execute(select(col, func.count(Item.id)).where(*visible_conditions(principal, filters))
                                .group_by(col).order_by(col)).all()
+    names = code_names(archive).get(column, {})
     return {"path": chosen, "level": column, "label": label,
-            "values": [{"value": v, "count": int(n)} for v, n in rows]}
+            "values": [{"value": v, "count": int(n), "name": names.get(v, "")} for v, n in rows]}

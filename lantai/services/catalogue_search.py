@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 
 from lantai.catalog.models import Item
+from lantai.domain import labels
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.domain.search import segments
@@ -22,11 +23,11 @@ from lantai.search import model as search_model
 from lantai.services import search_index
 from lantai.services.access import require, visible
 from lantai.services.archive import Archive
-from lantai.services.arrange_reference import current_reference
+from lantai.services.arrange_reference import code_names
 from lantai.services.browse import Page, item_summary, page_bounds
 from lantai.services.users import Principal
 
-SORTS = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
+SORTS = labels.SORTS
 # Facets a reader filters by, in the order shown, with the catalogue column each filter narrows.
 FILTERS = {"year": ("年度", Item.year), "document_type": ("文种", Item.document_type),
            "organisation": ("机构", Item.organisation), "retention": ("保管期限", Item.retention),
@@ -139,9 +140,9 @@ def _facet_value(key: str, value: Any) -> Any:
 
 
 def _names(archive: Archive) -> dict[str, dict[str, str]]:
-    reference, _version = current_reference(archive)
-    orgs = {o.code: o.name for f in reference.fonds.values() for o in f.organisations}
-    return {"fonds": {code: f.name for code, f in reference.fonds.items()}, "organisation": orgs}
+    """Names by facet field (the index calls the 全宗 column ``fonds``)."""
+    names = code_names(archive)
+    return {"fonds": names["fonds_code"], "organisation": names["organisation"]}
 
 
 def _label(key: str, value: Any, names: dict[str, dict[str, str]]) -> str:

@@ -400,7 +400,7 @@ def _build_version(store: OcflStore, staging: Path, record_id: str, source: sip.
     builder.add_bytes(INGEST_RECORD_PATH, json.dumps(ingest_record, ensure_ascii=False, indent=2).encode("utf-8"))
     for logical_path, data in sorted(check_files.items()):  # e.g. the DA/T 70 gd report
         builder.add_bytes(logical_path, data.encode("utf-8") if isinstance(data, str) else data)
-    return builder.prepare(message="接收归档 (ingest)", user_name=context.submitted_by)
+    return builder.prepare(message="接收归档", user_name=context.submitted_by)
 
 
 # ---------------------------------------------------------------------------------------------

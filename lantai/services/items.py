@@ -75,6 +75,11 @@ def item_detail(archive: Archive, principal: Principal, record_id: str) -> dict[
         data["preservation"] = _copies(session, record_id)
     metadata = _read_or_none(archive, record_id, METADATA_PATH)
     data["metadata"] = metadata_groups(metadata)
+    documents = document_labels(metadata)
+    for f in data["files"]:
+        f["document"] = documents.get(f["document_id"] or "", "")
+        f["format_short"] = short_format(f["format"] or "", f["logical_path"])
+    data["files"].sort(key=_file_order)
     data["checks"] = check_reports(archive, record_id)
     _access_views(archive, record_id, data, metadata)
     archive.audit.append(principal.username, "item.viewed", record_id, {"via": principal.via})
@@ -112,9 +117,66 @@ def metadata_groups(xml: bytes | None) -> list[dict[str, Any]]:
         name = local_name(element)
         if not name:
             continue
-        fields = list(_leaves(element, ""))
+        fields = _without_repeats(list(_leaves(element, "")))
         groups.append({"group": name, "fields": fields or [(name, (element.text or "").strip())]})
     return groups
+
+
+def _without_repeats(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A long value written again (the 编码描述 of every Base64 编码 repeats the same paragraph) is
+    shown once; later copies read 同上."""
+    seen: set[str] = set()
+    kept = []
+    for name, value in fields:
+        if len(value) > 60 and value in seen:
+            value = "（同上）"
+        seen.add(value)
+        kept.append((name, value))
+    return kept
+
+
+def document_labels(xml: bytes | None) -> dict[str, str]:
+    """What each 文档 of the record is, as an archivist names it: 正本 (the 主文档), 定稿, 处理单, 附件…
+
+    Keyed by 文档标识符, which the catalogue keeps on every content file."""
+    if not xml:
+        return {}
+    try:
+        root = parse_xml(xml, "元数据.xml")
+    except (LantaiError, ValueError):
+        return {}
+    labels: dict[str, str] = {}
+    for document in (e for e in root.iter() if local_name(e) == "文档"):
+        values = {local_name(c): (c.text or "").strip() for c in document}
+        identifier, title = values.get("文档标识符", ""), values.get("题名", "")
+        if values.get("文档主从声明", "").startswith("主"):
+            labels[identifier] = "正本"
+        elif "处理单" in title or "处理笺" in title:
+            labels[identifier] = "处理单"
+        elif title.startswith("附件"):
+            labels[identifier] = title.split("：")[0].split(":")[0] or "附件"
+        else:
+            labels[identifier] = title or "附属文档"
+    return labels
+
+
+DOCUMENT_ORDER = ("正本", "定稿", "处理单")
+
+
+def _file_order(f: dict[str, Any]) -> tuple[int, int, str]:
+    """Content first — 正本, 定稿, 处理单, then 附件 and the rest — then metadata and Lantai's own records."""
+    label = f.get("document") or ""
+    rank = DOCUMENT_ORDER.index(label) if label in DOCUMENT_ORDER else len(DOCUMENT_ORDER)
+    return (0 if f["role"] == "content" else 1, rank, f["logical_path"])
+
+
+def short_format(format_info: str, logical_path: str) -> str:
+    """``格式名称:PDF/A-2b, 格式版本:1.7, …`` → ``PDF/A-2b``; the file's extension when none is recorded."""
+    for part in format_info.split(","):
+        name, _sep, value = part.partition(":")
+        if name.strip() in ("格式名称", "格式名称 ") and value.strip():
+            return value.strip()
+    return logical_path.rsplit(".", 1)[-1].upper() if "." in logical_path else ""
 
 
 def _leaves(element: Any, prefix: str) -> Iterator[tuple[str, str]]:

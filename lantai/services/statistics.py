@@ -16,10 +16,11 @@ from lantai.catalog.models import AuditEntry, Item
 from lantai.domain.roles import Permission
 from lantai.services.access import require
 from lantai.services.archive import Archive
+from lantai.services.arrange_reference import code_names
 from lantai.services.users import Principal
 from lantai.services.visibility import visible_to
 
-FACETS = (("year", "年度"), ("retention", "保管期限"), ("document_type", "文种"), ("organisation", "机构或问题"),
+FACETS = (("fonds_code", "全宗"), ("year", "年度"), ("retention", "保管期限"), ("document_type", "文种"), ("organisation", "机构或问题"),
           ("security_classification", "密级"))
 INGEST_ACTIONS = ("ingest.accepted", "ingest.rejected", "ingest.duplicate", "ingest.conflict")
 
@@ -31,11 +32,13 @@ def statistics(archive: Archive, principal: Principal) -> dict[str, Any]:
         total, size = session.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.total_bytes), 0))
                                       .where(where)).one()
         result: dict[str, Any] = {"items": int(total), "bytes": int(size), "facets": {}}
+        names = code_names(archive)
         for column, label in FACETS:
             col = getattr(Item, column)
             rows = session.execute(select(col, func.count(Item.id)).where(where).group_by(col).order_by(col)).all()
             result["facets"][column] = {"label": label,
-                                        "values": [{"value": "" if v is None else v, "count": int(n)} for v, n in rows]}
+                                        "values": [{"value": "" if v is None else v, "count": int(n),
+                                                    "name": names.get(column, {}).get(v, "")} for v, n in rows]}
         result["growth"] = _growth(session, where)
         result["checks"] = _check_rates(session, where)
     if principal.can(Permission.USE_REGISTER):

@@ -7,7 +7,6 @@ requests send it as ``X-CSRF-Token`` (see ``base.html``).
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from lantai.domain.clock import in_beijing
+from lantai.domain import labels
+from lantai.domain.archival_code import describe_template
+from lantai.domain.clock import beijing_text
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.domain.units import human_bytes
@@ -57,21 +58,24 @@ def home_for(principal: Principal) -> str:
     return (preferred or urls or ["/account"])[0]
 
 
-def local_time(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return in_beijing(moment).strftime("%Y-%m-%d %H:%M:%S")
+STATUS_TEXT = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "未找到", 409: "与现有数据冲突",
+               413: "内容过大", 422: "填写有误", 429: "请求过于频繁", 500: "系统内部错误", 503: "服务暂不可用"}
 
 
 templates.env.filters["bytes"] = human_bytes
-templates.env.filters["localtime"] = local_time
+templates.env.filters["rule_template"] = describe_template
+templates.env.filters["audit_action"] = labels.audit_action
+templates.env.filters["details"] = labels.readable_details
+templates.env.filters["target"] = labels.target_label
+templates.env.filters["check_code"] = labels.check_code
+templates.env.filters["finding"] = labels.finding_message
+templates.env.filters["scope"] = labels.scope_label
+templates.env.filters["version_note"] = labels.version_note
+templates.env.filters["basis"] = labels.retention_basis
+templates.env.globals["status_label"] = lambda status: STATUS_TEXT.get(int(status), "出错")
+templates.env.filters["localtime"] = beijing_text
 templates.env.filters["urlq"] = lambda v: quote(str(v), safe="")
-STATUS_LABELS = {"accepted": "已接收", "duplicate": "重复（未改动）", "rejected": "拒收", "conflict": "冲突",
-                 "processing": "处理中", "complete": "批次完成", "partial": "部分接收"}
+STATUS_LABELS = labels.SUBMISSION_STATUS
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
 templates.env.globals["P_USE_REQUEST"] = P.USE_REQUEST
 templates.env.globals["P_EXPORT"] = P.EXPORT

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from lantai.api.deps import Allowed, ArchiveDep
+from lantai.domain.labels import SUBMISSION_STATUS
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
 from lantai.services import submissions
@@ -40,7 +41,7 @@ def upload(principal: Allowed(Permission.SUBMIT), request: Request, archive: Arc
                                request_digest=digest)
     except LantaiError as exc:  # the inbox again, with the reason and the error's status (never a 200)
         return _inbox(request, archive, principal, "", 1, f"提交失败：{exc.message_zh}", exc.http_status)
-    message = f"提交 #{result['id']}：{result['status']}"
+    message = f"提交 #{result['id']}：{SUBMISSION_STATUS.get(result['status'], result['status'])}"
     return RedirectResponse(f"/collect?m={quote(message)}", status_code=303)
 
 

@@ -14,6 +14,7 @@ from lantai.domain.use import Method
 from lantai.services import browse as browsing
 from lantai.services import classification, item_checks, items
 from lantai.services import content as access_copies
+from lantai.services.arrange_reference import code_names
 from lantai.web.app import render
 
 router = APIRouter()
@@ -36,9 +37,10 @@ def browse(principal: Reader, request: Request, archive: ArchiveDep, filters: Fi
     facets = browsing.browse_facets(archive, principal, values)
     listing = browsing.list_items(archive, principal, values, page=page, page_size=PAGE_SIZE)
     crumbs = []
-    for i, (_column, label, value) in enumerate(facets["path"]):
+    names = code_names(archive)
+    for i, (column, label, value) in enumerate(facets["path"]):
         upto = {c: v for c, _l, v in facets["path"][: i + 1]}
-        crumbs.append((label, value, _query(upto)))
+        crumbs.append((label, names.get(column, {}).get(value) or value, _query(upto)))
     context = {"facets": facets, "listing": listing, "filters": values, "crumbs": crumbs, "query": _query,
                "can_export": principal.can(Permission.EXPORT)}
     template = "_item_table.html" if request.headers.get("HX-Request") else "library.html"
@@ -53,7 +55,8 @@ def detail(principal: Reader, request: Request, archive: ArchiveDep, record_id: 
     preview = next((f for f in main if f["preview"] or f["rendition"]), None)  # the 正本, never the 处理单
     ofd = next((f for f in main if f["preview"] == "ofd"), None)
     return render(request, "item.html", {
-        "item": item, "content": list(content.values()), "preview": preview, "ofd": ofd,
+        "item": item, "fonds_name": code_names(archive)["fonds_code"].get(item["fonds_code"], ""),
+        "content": list(content.values()), "preview": preview, "ofd": ofd,
         "ofd_renderer": access_copies.ofd_renderer() is not None,
         "can_download": principal.can(Permission.ITEM_DOWNLOAD), "can_check": principal.can(Permission.CHECK_RUN),
         "can_classify": principal.can(Permission.ITEM_CLASSIFY), "can_export": principal.can(Permission.EXPORT),

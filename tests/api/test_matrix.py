@@ -169,6 +169,33 @@ def _reference_document(ctx: Ctx) -> dict:
     return {"document": dump_reference(data), "note": "矩阵测试", "base_version": version}
 
 
+def _other_retention(ctx: Ctx) -> str:
+    """A 保管期限 the item has neither in its metadata nor in its arrangement, so the edit changes something."""
+    from sqlalchemy import select
+
+    from lantai.catalog.arrangement import Arrangement
+    from lantai.catalog.models import Item
+    from lantai.domain.retention import normalise_retention
+
+    with ctx.world.archive.sessions() as session:
+        held = {session.scalar(select(Item.retention).where(Item.record_id == ITEM)),
+                session.scalar(select(Arrangement.retention).where(Arrangement.record_id == ITEM))}
+    codes = {normalise_retention(v) for v in held if v}
+    return next(code for code in ("Y", "D30", "D10") if code not in codes)
+
+
+def _item_volume(ctx: Ctx) -> dict[str, str]:
+    """The volume (保管期限 and 机构) the matrix item is arranged in, so printing it needs its clearance."""
+    from sqlalchemy import select
+
+    from lantai.catalog.arrangement import Arrangement
+
+    with ctx.world.archive.sessions() as session:
+        row = session.execute(select(Arrangement.retention, Arrangement.organisation)
+                              .where(Arrangement.record_id == ITEM)).first()
+    return {"retention": row.retention, "organisation": row.organisation} if row else {}
+
+
 def _until() -> str:
     return (dt.date.today() + dt.timedelta(days=30)).isoformat()
 
@@ -436,7 +463,17 @@ ROUTES: dict[tuple[str, str], Case] = {
                                                               follow_redirects=False)),
     ("POST", "/collect/{submission_id}/recheck"): Case(lambda c: c.client.post(f"/collect/{_rejected_submission(c)}/recheck")),
     ("GET", "/arrange"): Case(lambda c: c.client.get("/arrange")),
-    ("POST", "/arrange/confirm"): Case(lambda c: c.client.post("/arrange/confirm", data={"record_ids": [ITEM]})),
+    ("GET", "/arrange/{fonds}/{year}"): Case(lambda c: c.client.get("/arrange/Z109/2025")),
+    ("POST", "/arrange/{fonds}/{year}/summary"): Case(lambda c: c.client.post("/arrange/Z109/2025/summary",
+                                                                              data={"whole": "1"})),
+    ("POST", "/arrange/{fonds}/{year}/confirm"): Case(lambda c: c.client.post("/arrange/Z109/2025/confirm",
+                                                                              data={"whole": "1"})),
+    ("GET", "/arrange/{fonds}/{year}/print/{document}.{kind}"): Case(
+        lambda c: c.client.get("/arrange/Z109/2025/print/catalogue.xlsx", params=_item_volume(c)), item=True),
+    ("POST", "/arrange/{fonds}/{year}/file"): Case(lambda c: c.client.post("/arrange/Z109/2025/file")),
+    ("POST", "/arrange/items/{record_id}/edit"): Case(lambda c: c.client.post(
+        f"/arrange/items/{ITEM}/edit", data={"retention": _other_retention(c), "reason": "矩阵测试"},
+        follow_redirects=False), item=True),
     ("GET", "/library"): Case(lambda c: c.client.get("/library")),
     ("GET", "/items/{record_id}"): Case(lambda c: c.client.get(f"/items/{ITEM}"), item=True),
     ("GET", "/items/{record_id}/view"): Case(lambda c: c.client.get(f"/items/{ITEM}/view", params=CONTENT), item=True),
@@ -475,6 +512,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/preservation"): Case(lambda c: c.client.get("/preservation")),
     ("GET", "/audit"): Case(lambda c: c.client.get("/audit")),
     ("GET", "/audit/export"): Case(lambda c: c.client.get("/audit/export")),
+    ("GET", "/audit/export.{kind}"): Case(lambda c: c.client.get("/audit/export.xlsx", params={"action": "login.success"})),
     # Web: 利用, 审批, 开放档案
     ("GET", "/use"): Case(lambda c: c.client.get("/use", params={"items": [ITEM]})),
     ("POST", "/use/requests"): Case(lambda c: c.client.post("/use/requests", data={

@@ -45,7 +45,7 @@ def test_archivist_reads_fonds_categories_schedules_and_history(world: World) ->
     page = client.get("/admin/reference")
     assert page.status_code == 200, page.text[-1500:]
     for shown in ("Z109", "示范区人民政府", "示范区人民政府办公室", "年度 → 机构(问题) → 保管期限", "DA/T 22-2015",
-                  "BGS 办公室", "WS 文书", "district-ws", "Y-01", "任免", "D10-01", "定期10年", "令第8号",
+                  "BGS 办公室", "WS 文书", "区县人民政府文书档案保管期限表（默认）", "Y-01", "任免", "D10-01", "定期10年", "令第8号",
                   f"第 {_version(world)} 版", "默认参考数据"):
         assert shown in page.text, shown
     assert "<textarea" not in page.text and "只读" in page.text

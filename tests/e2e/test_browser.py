@@ -26,10 +26,10 @@ def test_archivist_browses_to_an_item_and_sees_report_and_pdf(live, page) -> Non
     shot(page, "01-login")
     login(page, base, "archivist")
     assert page.url.endswith("/library")
-    page.click("text=Z109")
+    page.click("aside >> text=示范区人民政府")
     page.click("aside >> text=2025")
     page.click("aside >> text=永久")
-    page.click("aside >> text=BGS")
+    page.click("aside >> text=办公室")
     assert "共" in page.inner_text("#item-table")
     shot(page, "02-library")
     pdf_responses = []

@@ -8,11 +8,12 @@
     var values = data.facets[facet].values;
     new Chart(document.getElementById(id), {
       type: "bar",
-      data: { labels: values.map(function (v) { return v.value === "" ? "（空）" : String(v.value); }),
+      data: { labels: values.map(function (v) { return v.name || (v.value === "" ? "（空）" : String(v.value)); }),
               datasets: [{ label: "件数", data: values.map(function (v) { return v.count; }), backgroundColor: red }] },
-      options: { indexAxis: horizontal ? "y" : "x", plugins: { legend: { display: false } } }
+      options: { indexAxis: horizontal ? "y" : "x", maintainAspectRatio: false, plugins: { legend: { display: false } } }
     });
   }
+  bar("chart-fonds_code", "fonds_code", true);
   bar("chart-year", "year");
   bar("chart-retention", "retention");
   bar("chart-document_type", "document_type", true);
@@ -22,13 +23,13 @@
     data: { labels: data.growth.map(function (g) { return g.month; }),
             datasets: [{ label: "累计件数", data: data.growth.map(function (g) { return g.cumulative_items; }), borderColor: red, yAxisID: "y" },
                        { label: "累计存储 (MB)", data: data.growth.map(function (g) { return +(g.cumulative_bytes / 1048576).toFixed(2); }), borderColor: blue, yAxisID: "y1" }] },
-    options: { scales: { y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } } }
+    options: { maintainAspectRatio: false, scales: { y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } } }
   });
   new Chart(document.getElementById("chart-checks"), {
     type: "bar",
     data: { labels: data.checks.map(function (c) { return c.month; }),
             datasets: [{ label: "通过", data: data.checks.map(function (c) { return c.accepted; }), backgroundColor: "rgba(4,108,78,0.7)", stack: "s" },
                        { label: "拒收", data: data.checks.map(function (c) { return c.rejected; }), backgroundColor: red, stack: "s" }] },
-    options: { scales: { x: { stacked: true }, y: { stacked: true } } }
+    options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true } } }
   });
 })();
