@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from lantai.api.errors import MACHINE_PATHS
 from lantai.domain.permissions import SCOPES, Permission, Role, permissions_of
 from lantai.domain.roles import may_see
 from lantai.services import use, users
@@ -647,7 +648,7 @@ def test_role_action_clearance_matrix(matrix_world: World, via: str, role: Role,
 
 
 def test_anonymous_callers_reach_only_public_routes(matrix_world: World) -> None:
-    """Without a session or token: 401 from the API, a redirect to the login page from the web."""
+    """Without a session or token: 401 from the API and /metrics, a redirect to the login page from the web."""
     client = TestClient(matrix_world.app, raise_server_exceptions=False, follow_redirects=False)
     ctx = Ctx(matrix_world, "mx-login", "公开", "anonymous", client)
     routes = app_routes(matrix_world)
@@ -656,7 +657,7 @@ def test_anonymous_callers_reach_only_public_routes(matrix_world: World) -> None
         response = case.call(ctx)
         if P.PUBLIC in routes[key]:
             ok = response.status_code < 400
-        elif key[1].startswith("/api/"):
+        elif key[1].startswith(MACHINE_PATHS):  # the API and /metrics answer machines: JSON 401
             ok = response.status_code == 401
         else:
             ok = response.status_code == 303 and response.headers["location"].startswith("/login")
