@@ -52,6 +52,7 @@ from lantai.services.appraisal_changes import TombstoneChange, canonical_json, d
 from lantai.services.archive import Archive
 from lantai.services.catalogue import DESTRUCTION_PATH
 from lantai.services.changes import commit_change
+from lantai.services.replicas import replica_roots
 from lantai.services.users import Principal, aware, now
 from lantai.services.visibility import highest
 
@@ -293,9 +294,21 @@ def _finish(archive: Archive, intent: dict[str, Any]) -> None:
         commit_change(archive, change, kind="destroy")
     elif head_has != data:
         raise IntegrityError(f"{record_id} 的销毁记录与中断前的意图不一致", f"tombstone of {record_id} differs from its intent")
+    paths = [r["content_path"] for r in tombstone["removed"]]
     with store.object_lock(record_id):
-        store.destroy_content(record_id, [r["content_path"] for r in tombstone["removed"]])
+        store.destroy_content(record_id, paths)
+    _destroy_on_replicas(archive, record_id, paths)
     _note(archive, intent["campaign"], record_id, ItemState.DESTROYED, "")
+
+
+def _destroy_on_replicas(archive: Archive, record_id: str, paths: list[str]) -> None:
+    """The same bytes off every replica root, so no copy survives silently. A root that cannot be
+    reached, or whose object lock retention still holds the bytes, raises: the item's intent stays,
+    it is reported as waiting with the reason, and the next ``lantai destroy`` or start-up resumes it."""
+    for root in replica_roots(archive.settings).values():
+        deleted = root.destroy_content(record_id, paths)
+        if deleted:
+            archive.audit.append("system", "preservation.destroyed", record_id, {"root": root.name, "files": len(deleted)})
 
 
 def _head_tombstone(archive: Archive, record_id: str) -> bytes | None:

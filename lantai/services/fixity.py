@@ -344,7 +344,9 @@ def _check_batch(archive: Archive, roots: dict[str, OcflRoot], target: OcflRoot,
             continue  # not replicated to this root yet: the replication queue brings it
         if not _inventories_sound(target, object_id, head):
             inventory_repairs[object_id] = source.name
-        expected[object_id] = [c for c in content_files(inventory) if version_of(c.content_path) <= head]
+        destroyed = destroyed_content(archive, object_id, inventory)  # a destruction's tombstone names them
+        expected[object_id] = [c for c in content_files(inventory) if version_of(c.content_path) <= head
+                               and (c.content_path, c.sha512) not in destroyed]
     checks = _check_files(target, expected, pool)
     for object_id, check in checks:
         report.files += 1

@@ -35,6 +35,12 @@ class RootUnavailable(StorageError):
     code = "root_unavailable"
 
 
+class RetentionLocked(StorageError):
+    """A write-once (object lock) root refuses to delete bytes whose retention has not expired."""
+
+    code = "retention_locked"
+
+
 class Backend(Protocol):
     """What a storage root needs from where its bytes live."""
 
@@ -50,6 +56,7 @@ class Backend(Protocol):
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def keys(self, prefix: str = "") -> Iterator[str]: ...
     def local_path(self, key: str) -> Path | None: ...
+    def delete(self, key: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,25 @@ class FileBackend:
         import io
 
         self.put(key, io.BytesIO(data))
+
+    def delete(self, key: str) -> bool:
+        """Remove a file (a destruction); True when it was there. Empty directories are left to
+        the caller's layout (OCFL content directories are removed by ``OcflRoot``)."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"无法删除 {key}: {exc}", f"cannot delete {key}: {exc}") from exc
+        for parent in path.parents:  # OCFL forbids empty directories; stop at the first non-empty one
+            if parent == self.root or not parent.is_relative_to(self.root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        return True
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         base = self.root / prefix if prefix else self.root
@@ -286,6 +312,23 @@ class S3Backend:
         self._call(key, self.client.upload_fileobj, Fileobj=reader, Bucket=self.bucket, Key=self._key(key),
                    ExtraArgs=self._retention(), Config=config)
         return reader.size
+
+    def delete(self, key: str) -> bool:
+        """Remove every version of a key (a destruction); ``RetentionLocked`` while object lock
+        retention holds any of them. True when something was deleted."""
+        prefix = self._key(key)
+        listed = self._call(key, self.client.list_object_versions, Bucket=self.bucket, Prefix=prefix)
+        versions = [v for kind in ("Versions", "DeleteMarkers") for v in listed.get(kind, []) if v["Key"] == prefix]
+        for version in versions:
+            try:
+                self._call(key, self.client.delete_object, Bucket=self.bucket, Key=prefix, VersionId=version["VersionId"])
+            except StorageError as exc:
+                if "AccessDenied" in str(exc.message_en) or "object lock" in str(exc.message_en).lower():
+                    raise RetentionLocked(f"对象锁定保留期未满，暂不能删除 {key}（{self.url}）；到期后销毁将继续",
+                                          f"object lock retention still holds {key} on {self.url}; the destruction "
+                                          "resumes when it expires", key=key) from exc
+                raise
+        return bool(versions)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call(key, self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data, **self._retention())

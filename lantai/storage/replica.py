@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from lantai.errors import Conflict, FixityMismatch, NotFound, StorageError
+from lantai.errors import BadInput, Conflict, FixityMismatch, NotFound, StorageError
 from lantai.storage.backends import CHUNK, Backend
 from lantai.storage.ocfl import (
     FIXITY_ALGORITHM,
@@ -150,6 +150,17 @@ class OcflRoot:
             return FileCheck(item.content_path, False, f"unreadable: {exc}", size)
         actual = digest.hexdigest()
         return FileCheck(item.content_path, actual == item.sm3, actual, size)
+
+    def destroy_content(self, object_id: str, content_paths: list[str]) -> list[str]:
+        """Delete these content files of the object on this root (a destruction, after the tombstone
+        version is committed); idempotent. ``RetentionLocked`` when object lock still holds one."""
+        deleted = []
+        for content_path in content_paths:
+            if not re.fullmatch(r"v[1-9]\d*/content/.+", content_path) or ".." in content_path.split("/"):
+                raise BadInput(f"非法的内容路径: {content_path!r}", f"illegal content path: {content_path!r}")
+            if self.backend.delete(self.key(object_id, content_path)):
+                deleted.append(content_path)
+        return deleted
 
     def put_content(self, object_id: str, item: ContentFile, source: BinaryIO) -> int:
         """Write one content file, checking its SM3 while it streams; a file that does not match

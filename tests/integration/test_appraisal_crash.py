@@ -15,6 +15,7 @@ from lantai.services.archive import open_archive
 from lantai.services.catalogue import DESTRUCTION_PATH
 from lantai.services.fixity import verify_fixity
 from lantai.storage.ocfl import OcflStore
+from lantai.storage.replica import content_files
 from tests.integration.appraisal_world import AppraisalWorld, seed
 from tests.integration.test_appraisal_flow import DESTROY, _approved_expiry
 
@@ -106,3 +107,27 @@ def test_auditor_reconstructs_a_destruction_from_the_journal(executed) -> None: 
     # the deleted digests in the journal are those the tombstone keeps
     tombstone = json.loads(archive.store.read_bytes(DESTROY, DESTRUCTION_PATH))
     assert sorted(r["sm3"] for r in item_destroyed.details["removed"]) == sorted(r["sm3"] for r in tombstone["removed"])
+
+
+def test_destruction_removes_the_bytes_from_every_replica_root(archive, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No copy survives on a replica, and the scheduled fixity run accepts the tombstoned absences
+    on every root instead of flagging the destroyed item 损坏."""
+    from lantai.services import fixity, replicas
+
+    world = seed(archive, tmp_path)
+    (tmp_path / "offsite").mkdir()  # a mounted disk: it exists before it is declared
+    replicas.add_root(archive, "offsite", (tmp_path / "offsite").as_uri())
+    assert replicas.sync(archive).ok
+    offsite = replicas.replica_roots(archive.settings)["offsite"]
+    before = [c.content_path for c in content_files(offsite.inventory(DESTROY))]
+    assert before and all(offsite.backend.exists(offsite.key(DESTROY, p)) for p in before)
+    cid = _approved_expiry(world)
+    appraisal.execute(archive, world.as_user("zhang"), cid)
+    destruction.destroy(archive, world.as_user("zhao"), cid, immediately=True)
+    assert _state(archive, cid) == "已销毁"
+    tombstone = json.loads(archive.store.read_bytes(DESTROY, DESTRUCTION_PATH))
+    removed = [r["content_path"] for r in tombstone["removed"]]
+    assert removed and not any(offsite.backend.exists(offsite.key(DESTROY, p)) for p in removed)
+    assert replicas.sync(archive).ok  # the tombstone version reaches the replica too
+    report = fixity.run_scheduled(archive)
+    assert report.ok and not report.unrecoverable, report
