@@ -31,6 +31,9 @@ class UseRequest(Base):
     two_step: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    effect: Mapped[str] = mapped_column(String(16), default="")  # 利用效果 (domain.use.EFFECTS), by the reader
+    effect_note: Mapped[str] = mapped_column(Text, default="")
+    effect_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UseRequestItem(Base):

@@ -63,6 +63,19 @@ def decide(request_id: int, user: UserOption,
         f"利用申请 {request_id}：{result['status']}" + (f"，授权 {result['grant_id']}" if result["grant_id"] else "")))
 
 
+@use_app.command("effect")
+@handle_errors
+def effect(request_id: int, user: UserOption,
+           effect: Annotated[str, typer.Option("--effect", help="利用效果：解决问题、部分解决、未解决")],
+           note: Annotated[str, typer.Option(help="说明")] = "", as_json: JsonOption = False) -> None:
+    """登记利用效果（申请人，对已批准的申请）。"""
+    from lantai.services import use
+
+    with _open() as archive:
+        result = use.record_effect(archive, use.acting_as(archive, user), request_id, effect, note)
+    emit(result, as_json=as_json, render=lambda: console.print(f"利用申请 {request_id}：利用效果 {result['effect']}"))
+
+
 @use_app.command("requests")
 @handle_errors
 def requests(user: UserOption, mine: bool = False, as_json: JsonOption = False) -> None:

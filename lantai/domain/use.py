@@ -11,6 +11,8 @@ from enum import StrEnum
 from lantai.domain.roles import CLEARANCE_RANK, rank
 
 PURPOSES: tuple[str, ...] = ("工作查考", "编史修志", "学术研究", "经济建设", "宣传教育", "其他")
+# 利用效果, as the reader reports it on an approved request (the 利用效果登记 of the 利用登记簿).
+EFFECTS: tuple[str, ...] = ("解决问题", "部分解决", "未解决")
 OTHER_PURPOSE = "其他"
 
 

@@ -82,9 +82,10 @@ def register_roots(archive: Archive, *, actor: str = SYSTEM_ACTOR) -> list[str]:
                 added.append(name)
             elif row.url != url or row.is_primary != is_primary:
                 row.url, row.is_primary = url, is_primary
-    if added:
-        archive.audit.append(actor, "replica.registered", ",".join(added),
-                             {"roots": {n: declared[n][0] for n in added}})
+    replicas = [n for n in added if not declared[n][1]]  # the primary is the store itself: nothing to journal
+    if replicas:
+        archive.audit.append(actor, "replica.registered", ",".join(replicas),
+                             {"roots": {n: declared[n][0] for n in replicas}})
     return added
 
 

@@ -185,7 +185,28 @@ def _public(session: Session, principal: Principal, request: UseRequest) -> dict
             "items": [_item_view(session, principal, row, reviewer) for row in rows],
             "decisions": [{"step": d.step, "by": d.decided_by, "approve": d.approve, "reason": d.reason,
                            "at": _iso(d.decided_at)} for d in decisions],
-            "grant_id": grant}
+            "grant_id": grant, "effect": request.effect, "effect_note": request.effect_note,
+            "effect_at": _iso(request.effect_at)}
+
+
+def record_effect(archive: Archive, principal: Principal, request_id: int, effect: str, note: str = "") -> dict[str, Any]:
+    """The reader's 利用效果 on their own approved request (changeable; every report journalled).
+
+    Only the requester reports it, and only once the request was approved: the effect of a use
+    that never happened is not a figure the 利用登记簿 should carry."""
+    authz.require(principal, Permission.USE_REQUEST)
+    if effect not in rules.EFFECTS:
+        raise BadInput(f"利用效果应为：{'、'.join(rules.EFFECTS)}", f"effect must be one of {', '.join(rules.EFFECTS)}")
+    with archive.session() as session:
+        request = session.get(UseRequest, request_id)
+        if request is None or request.requester != principal.username:
+            raise NotFound(f"没有利用申请 {request_id}", f"no use request {request_id}")
+        if session.scalar(select(UseGrant.id).where(UseGrant.request_id == request_id)) is None:
+            raise Conflict("只有已批准的利用申请才能登记利用效果", "only an approved request has a use effect")
+        request.effect, request.effect_note, request.effect_at = effect, note.strip()[:1000], now()
+        archive.audit.append(principal.username, "use.effect", f"request:{request_id}",
+                             {"effect": effect, "note": request.effect_note}, session=session)
+        return _public(session, principal, request)
 
 
 def get_request(archive: Archive, principal: Principal, request_id: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 
 from lantai.api.deps import Allowed, ArchiveDep, declared
 from lantai.domain.roles import Permission
-from lantai.domain.use import METHODS, OTHER_PURPOSE, PURPOSES
+from lantai.domain.use import EFFECTS, METHODS, OTHER_PURPOSE, PURPOSES
 from lantai.errors import BadInput, LantaiError
 from lantai.services import open_records, use, use_register
 from lantai.services.users import Principal
@@ -35,7 +35,7 @@ def _my_page(request: Request, archive: ArchiveDep, principal: Principal, messag
              items: str = "", status_code: int = 200) -> Response:
     context = {"requests": use.list_requests(archive, principal, mine=True),
                "grants": use.list_grants(archive, principal, mine=True), "purposes": PURPOSES, "methods": METHODS,
-               "other": OTHER_PURPOSE, "message": message, "ok": ok, "items_text": items,
+               "other": OTHER_PURPOSE, "effects": EFFECTS, "message": message, "ok": ok, "items_text": items,
                "default_until": (dt.date.today() + dt.timedelta(days=30)).isoformat()}
     return render(request, "use.html", context, status_code=status_code)
 
@@ -65,6 +65,16 @@ def create_request(principal: Requester, request: Request, archive: ArchiveDep,
     except LantaiError as exc:
         return _my_page(request, archive, principal, exc.message_zh, ok=False, items=items, status_code=exc.http_status)
     return _my_page(request, archive, principal, f"利用申请 {created['id']} 已提交，等待审批。")
+
+
+@router.post("/use/requests/{request_id}/effect")
+def record_effect(principal: Requester, request: Request, archive: ArchiveDep, request_id: int,
+                  effect: Annotated[str, Form(max_length=16)], note: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    try:
+        use.record_effect(archive, principal, request_id, effect, note)
+    except LantaiError as exc:
+        return _my_page(request, archive, principal, exc.message_zh, ok=False, status_code=exc.http_status)
+    return _my_page(request, archive, principal, f"利用申请 {request_id} 的利用效果已登记。")
 
 
 def _date(text: str) -> dt.date:

@@ -205,6 +205,21 @@ def _archivist(ctx: Ctx) -> users.Principal:
     return users.resolve_token(ctx.world.archive, ctx.world.tokens["archivist"])
 
 
+def _own_approved_request(ctx: Ctx) -> int:
+    """The caller's own request, approved (so its 利用效果 can be recorded); a caller who may not ask
+    gets an id that is not theirs, and its effect call is refused before the id matters."""
+    made = ctx.client.post(f"{U}/requests", json={"items": [{"record_id": PUBLIC_ID}], "purpose": "编史修志",
+                                                  "methods": ["在线阅览"], "until": _until()})
+    if made.status_code != 201:
+        return _request_to_decide(ctx)
+    request_id = made.json()["id"]
+    archive = ctx.world.archive
+    decided = use.decide(archive, _archivist(ctx), request_id, True, "同意")
+    if decided["status"] != "已批准":
+        use.decide(archive, users.resolve_token(archive, ctx.world.tokens["secadmin"]), request_id, True, "同意")
+    return request_id
+
+
 def _request_to_decide(ctx: Ctx) -> int:
     """A request by another account at the step this caller takes: 档案管理员 first, 安全保密管理员 second."""
     reader = users.Principal(0, "mx-target", "矩阵目标", frozenset({Role.READER}), "公开")
@@ -403,6 +418,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/requests"): Case(lambda c: c.client.get(f"{U}/requests")),
     ("POST", f"{U}/requests/{{request_id}}/decision"): Case(lambda c: c.client.post(
         f"{U}/requests/{_request_to_decide(c)}/decision", json={"approve": False, "reason": "矩阵测试驳回"})),
+    ("POST", f"{U}/requests/{{request_id}}/effect"): Case(lambda c: c.client.post(
+        f"{U}/requests/{_own_approved_request(c)}/effect", json={"effect": "解决问题"})),
     ("GET", f"{U}/grants"): Case(lambda c: c.client.get(f"{U}/grants")),
     ("DELETE", f"{U}/grants/{{grant_id}}"): Case(lambda c: c.client.delete(f"{U}/grants/{_grant_to_revoke(c)}")),
     ("GET", f"{U}/use/register"): Case(lambda c: c.client.get(f"{U}/use/register", params={"year": 2026})),
@@ -518,6 +535,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/use"): Case(lambda c: c.client.get("/use", params={"items": [ITEM]})),
     ("POST", "/use/requests"): Case(lambda c: c.client.post("/use/requests", data={
         "items": f"{ITEM}\n档号:Z109-WS-2025-无此件", "purpose": "学术研究", "methods": ["在线阅览"], "until": _until()})),
+    ("POST", "/use/requests/{request_id}/effect"): Case(lambda c: c.client.post(
+        f"/use/requests/{_own_approved_request(c)}/effect", data={"effect": "解决问题"})),
     ("GET", "/approvals"): Case(lambda c: c.client.get("/approvals")),
     ("POST", "/approvals/{request_id}/decision"): Case(lambda c: c.client.post(
         f"/approvals/{_request_to_decide(c)}/decision", data={"approve": "0", "reason": "矩阵测试驳回"})),

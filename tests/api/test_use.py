@@ -374,3 +374,25 @@ def test_register_year_out_of_range_is_bad_input(world: World) -> None:
         assert "年度" in exc.message_zh
     else:
         raise AssertionError("year 9999 accepted")
+
+
+def test_reader_records_the_use_effect_that_archivists_see(world: World) -> None:
+    reader = account(world, Role.READER, "内部")
+    granted = secret_item(world)
+    request = approved(world, reader, granted)
+    pending = ask(reader, [{"record_id": PUBLIC_ID}])
+    assert reader.post(f"{U}/requests/{pending['id']}/effect", json={"effect": "解决问题"}).status_code == 409
+    assert reader.post(f"{U}/requests/{request['id']}/effect", json={"effect": "很好"}).status_code == 400
+    other = account(world, Role.READER, "内部")
+    assert other.post(f"{U}/requests/{request['id']}/effect", json={"effect": "解决问题"}).status_code == 404
+    done = reader.post(f"{U}/requests/{request['id']}/effect", json={"effect": "部分解决", "note": "补充了年鉴材料"})
+    assert done.status_code == 200 and done.json()["effect"] == "部分解决"
+    archivist = world.client("archivist")
+    seen = {r["id"]: r for r in archivist.get(f"{U}/requests").json()}
+    assert (seen[request["id"]]["effect"], seen[request["id"]]["effect_note"]) == ("部分解决", "补充了年鉴材料")
+    with world.archive.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "use.effect")
+                                .order_by(AuditEntry.seq.desc())).first()
+    assert entry is not None and entry.target == f"request:{request['id']}" and "部分解决" in entry.details
+    page = archivist.get("/approvals")
+    assert "利用效果：部分解决" in page.text

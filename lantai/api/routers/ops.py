@@ -12,10 +12,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from lantai.api.deps import Allowed, ArchiveDep, declared
+from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
 from lantai.services import ops
 
-router = APIRouter(tags=["运行"])
+router = APIRouter(tags=["运行"], responses=ERRORS)
 
 
 @router.get("/healthz", summary="存活检查", dependencies=[declared(Permission.PUBLIC)])
@@ -23,7 +24,8 @@ def healthz() -> dict:
     return {"ok": True}
 
 
-@router.get("/readyz", summary="就绪检查（数据库、存储、消息队列、clamd）", dependencies=[declared(Permission.PUBLIC)])
+@router.get("/readyz", summary="就绪检查（数据库、存储、消息队列、clamd）", dependencies=[declared(Permission.PUBLIC)],
+            responses={503: {"description": "a required component is down"}})
 def readyz(archive: ArchiveDep) -> JSONResponse:
     probes = ops.readiness(archive)
     ready = all(p.ok for p in probes if p.required)

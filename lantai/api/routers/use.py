@@ -64,6 +64,11 @@ class DecisionIn(BaseModel):
     reason: str = Field("", max_length=1000)
 
 
+class EffectIn(BaseModel):
+    effect: str = Field(description="利用效果：解决问题、部分解决、未解决")
+    note: str = Field("", max_length=1000, description="说明（如所解决的问题）")
+
+
 class RevokeIn(BaseModel):
     reason: str = Field("", max_length=1000)
 
@@ -83,6 +88,12 @@ def list_requests(principal: Requester, archive: ArchiveDep, mine: bool = False,
 @router.post("/requests/{request_id}/decision", summary="审批利用申请（档案管理员；秘密及以上再经安全保密管理员）")
 def decide(request_id: Id, body: DecisionIn, principal: Approver, archive: ArchiveDep) -> dict[str, Any]:
     return use.decide(archive, principal, request_id, body.approve, body.reason)
+
+
+@router.post("/requests/{request_id}/effect", summary="登记利用效果（申请人，已批准的申请）")
+def record_effect(request_id: Id, body: EffectIn, principal: Allowed(Permission.USE_REQUEST),
+                  archive: ArchiveDep) -> dict[str, Any]:
+    return use.record_effect(archive, principal, request_id, body.effect, body.note)
 
 
 @router.get("/grants", summary="利用授权列表（本人的；审批人看全部）")
