@@ -110,6 +110,8 @@ DETAIL_KEYS: dict[str, str] = {
     "actual_bytes": "实际字节数", "actual_items": "实际件数", "declared_bytes": "登记字节数", "declared_items": "登记件数",
     "archive_name": "档案馆名称", "code": "代码", "message": "说明", "pending_roles": "待批准角色", "service": "服务账号",
     "corrections": "更正记录", "file": "文件", "rows": "行数", "seq": "序号",
+    "stamp": "归档章", "copy_of": "副本来源", "limit": "上限", "effect": "利用效果",
+    "root": "存储根",
     "token_id": "令牌编号", "days": "有效天数", "display_name": "姓名", "active": "启用",
     "service_approved_by": "服务账号批准人", "manifest_sm3": "清单 SM3", "directory": "目录", "virus_scan": "病毒扫描",
     "scanned": "已扫描", "infected": "感染", "unscanned": "未扫描", "fixity_files": "固定性校验文件数",
