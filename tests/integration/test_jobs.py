@@ -57,7 +57,8 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-pytestmark = pytest.mark.usefixtures("ingest_profile_off")
+# Jobs run the path users take: the default DA/T 70 profile against the session's real clamd.
+pytestmark = pytest.mark.usefixtures("production_ingest")
 
 
 def test_in_process_job_runs_inline_and_is_listed(archive, tmp_path: Path) -> None:

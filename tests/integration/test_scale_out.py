@@ -38,7 +38,7 @@ LANTAI = [sys.executable, "-m", "lantai.cli.main"]
 PASSWORD = "Lantai#Test2025"
 ITEMS = 36
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.usefixtures("ingest_profile_off")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.usefixtures("production_ingest")]
 
 
 def _free_port() -> int:

@@ -68,7 +68,7 @@ def test_two_uvicorn_workers_share_sessions_csrf_and_metrics(archive, settings: 
     users.create_user(archive, "cli", "ops-person", PASSWORD, roles=["利用者"], clearance="内部", bootstrap=True)
     archive.close()
     port = _free_port()
-    env = cli_env(settings) | {"LANTAI_INGEST_PROFILE": "off"}
+    env = cli_env(settings)
     server = subprocess.Popen([*LANTAI, "serve", "--port", str(port), "--workers", "2"], env=env,
                               stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
                               start_new_session=True)
