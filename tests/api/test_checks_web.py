@@ -35,7 +35,7 @@ def test_item_page_button_shows_the_dat70_result(world: World) -> None:
     assert shown.status_code == 200 and "四性检测（DA/T 70，长期保存 bc 环节）" in shown.text
     assert "模块尚未安装" not in shown.text and "下载检测报告（PDF）" in shown.text
     page = client.get(f"/items/{PUBLIC_ID}")
-    assert "/ingest-report.pdf" in page.text and "bc 检测（archivist）" in page.text
+    assert "/ingest-report.pdf" in page.text and "保存检测（archivist）" in page.text
 
 
 def test_batch_check_from_the_web_with_progress(world: World) -> None:

@@ -116,8 +116,9 @@ def test_counts_follow_visibility_through_batches_classification_changes_and_arr
 
     web, csrf = _login_web(world, "archivist")
     visible = [r[0] for r in _catalogue(world) if may_see("机密", r[1])]
-    confirmed = web.post("/arrange/confirm", data={"record_ids": visible, "csrf_token": csrf})
-    assert confirmed.status_code == 200
+    confirmed = web.post("/arrange/Z109/2025/confirm", data={"record_ids": visible, "csrf_token": csrf})
+    assert confirmed.status_code == 200, confirmed.text
+    assert "已整理" in confirmed.text
     with world.archive.sessions() as session:
         assert session.scalar(select(Item.archival_code).where(Item.record_id == "Z109-WS-2025-L0003"))
     _assert_no_leaks(world, viewers, "after arrangement")

@@ -31,10 +31,10 @@ def _archivist(world: World, name: str, clearance: str):  # type: ignore[no-unty
 def test_confirming_a_hidden_item_answers_as_for_a_missing_one(world: World) -> None:
     make_account(world.archive, "arr-public", ["档案管理员"], "公开")
     web, csrf = _login_web(world, "arr-public")
-    hidden = web.post("/arrange/confirm", data={"record_ids": [SECRET_ID], "csrf_token": csrf})
-    missing = web.post("/arrange/confirm", data={"record_ids": ["Z109-WS-2025-NOSUCH"], "csrf_token": csrf})
-    assert hidden.status_code == missing.status_code == 200
-    assert hidden.text == missing.text and "已整理" not in hidden.text
+    hidden = web.post("/arrange/Z109/2025/confirm", data={"record_ids": [SECRET_ID], "csrf_token": csrf})
+    missing = web.post("/arrange/Z109/2025/confirm", data={"record_ids": ["Z109-WS-2025-NOSUCH"], "csrf_token": csrf})
+    assert hidden.status_code == missing.status_code == 400
+    assert hidden.text == missing.text and "已整理" not in hidden.text and "请至少勾选" in hidden.text
     with world.archive.sessions() as session:
         assert session.scalar(select(Item.archival_code).where(Item.record_id == SECRET_ID)) == ""
 
