@@ -59,6 +59,9 @@ class SearchQuery:
     date_from: str | None = None
     date_to: str | None = None
     max_clearance: str = "公开"
+    # 电子文件号 the caller may see whatever their 密级: their 利用 grants in force, read by the
+    # caller at query time (lantai.services.visibility.granted_now); found like any visible item.
+    granted: tuple[str, ...] = ()
     sort: str = "relevance"
     limit: int = 20
     cursor: str | None = None

@@ -13,7 +13,8 @@ stored text; a date range is a column comparison. ``compile`` returns, for every
 
 Each backend supplies a :class:`Dialect` that writes its own match syntax (FTS5 or tsquery) and
 predicates. Security filtering is not optional here: :func:`plan_query` always adds the
-clearance restriction, so no caller can forget it.
+clearance restriction, so no caller can forget it; the caller's 利用 grants in force
+(``SearchQuery.granted``) widen it by record id, as the one visibility predicate does.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ class Dialect(Protocol):
     def phrase(self, text: str, field: str | None, params: Params) -> str: ...
     def filter(self, field: str, value: str, params: Params) -> Pair: ...
     def range(self, field: str, low: str | None, high: str | None, params: Params) -> Pair: ...
-    def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params) -> Pair:
-        """``match`` restricted to items of the ``visible`` ranks (``hidden``: every other rank)."""
+    def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params,
+                  granted: tuple[str, ...] = ()) -> Pair:
+        """``match`` restricted to items of the ``visible`` ranks (``hidden``: every other rank)
+        or whose record id is in ``granted`` (of any rank)."""
         ...
 
 
@@ -91,7 +94,7 @@ def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Pl
     compiler = _Compiler(tokenizer, dialect, params)
     match, predicate = compiler.conjunction([], nodes)
     match, guard = dialect.clearance(match, visible_ranks(query.max_clearance), hidden_ranks(query.max_clearance),
-                                     params)
+                                     params, tuple(dict.fromkeys(query.granted)))
     predicate = _sql_and([p for p in (guard, predicate) if p is not None])  # the guard first: cheapest
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
     rank_terms = list(dict.fromkeys((t, w.field) for w in words for t in compiler.word_tokens(w)[0]))

@@ -168,7 +168,14 @@ class SqliteDialect:
                 ([f"{column} <= {params.add(high_v)}"] if high_v is not None else [])
         return None, "(" + " AND ".join(parts or ["1=1"]) + ")"
 
-    def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params) -> Pair:
+    def clearance(self, match: str | None, visible: list[int], hidden: list[int], params: Params,
+                  granted: tuple[str, ...] = ()) -> Pair:
+        if granted and hidden:
+            # granted items of hidden ranks: the rank is tested on the matching rows (a column
+            # test), not in the index, so only a caller holding grants pays for the join
+            every = match if match is not None else _tags(clearance_tag(r) for r in sorted({*visible, *hidden}))
+            return every, (f"(d.clearance_rank <= {params.add(max(visible))} OR d.record_id IN "
+                           f"(SELECT value FROM json_each({params.add(json.dumps(list(granted)))})))")
         # "words NOT hidden ranks" is 3-5x faster than "words AND visible ranks": FTS5 checks the
         # (smaller) hidden doclists only at the words' rows instead of merging the visible ones.
         if match is None or not hidden:

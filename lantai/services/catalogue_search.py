@@ -1,5 +1,6 @@
 """Searching (检索) for people: full text through the search index, the catalogue when the index
-cannot answer; every hit and every count limited by the caller's clearance, every search audited.
+cannot answer; every hit and every count limited to what the caller may see (clearance, or a 利用
+grant in force: :mod:`lantai.services.visibility`), every search audited.
 
 A search carries the words (the query language of :mod:`lantai.search.querylang`), optional exact
 filters taken from the facets (年度, 文种, 机构, 保管期限, 全宗) and a sort order. Results carry the
@@ -20,7 +21,7 @@ from lantai.domain.roles import Permission
 from lantai.domain.search import segments
 from lantai.errors import BadInput, LantaiError
 from lantai.search import model as search_model
-from lantai.services import search_index
+from lantai.services import search_index, visibility
 from lantai.services.access import require, visible
 from lantai.services.archive import Archive
 from lantai.services.arrange_reference import code_names
@@ -188,14 +189,18 @@ def _catalogue_search(archive: Archive, principal: Principal, query: str, page: 
 
 def _full_text_search(archive: Archive, principal: Principal, query: str, page: int, page_size: int, sort: str,
                       filters: dict[str, Any]) -> tuple[Page, dict[str, list[tuple[Any, int]]]] | None:
-    """Adapter over ``lantai.search``; the clearance is passed down *and* re-checked here.
+    """Adapter over ``lantai.search``; the clearance and the caller's grants in force are passed
+    down (so totals, facets and pages count granted items) *and* every row is re-checked here.
 
     None when the index cannot answer (not built, or stale while rebuilt); a malformed query is
     BadInput from the query parser and reaches the caller as it is.
     """
+    with archive.sessions() as session:
+        granted = visibility.granted_now(session, principal.username)
     try:
         result = search_index.search(archive, query, clearance=principal.clearance, limit=page_size,
-                                     offset=(page - 1) * page_size, facets=True, sort=sort, filters=filters)
+                                     offset=(page - 1) * page_size, facets=True, sort=sort, filters=filters,
+                                     granted=granted)
     except BadInput:
         raise
     except LantaiError:

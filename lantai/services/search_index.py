@@ -204,8 +204,10 @@ def backend(archive: Archive) -> str:
 
 
 def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, cursor: str | None = None,
-           offset: int = 0, facets: bool = False, sort: str = "relevance", filters: dict[str, Any] | None = None) -> Any:
-    """Run a query for someone with ``clearance``; items above it never appear in anything returned.
+           offset: int = 0, facets: bool = False, sort: str = "relevance", filters: dict[str, Any] | None = None,
+           granted: tuple[str, ...] = ()) -> Any:
+    """Run a query for someone with ``clearance``; items above it never appear in anything returned,
+    except those whose record id is in ``granted`` (the caller's 利用 grants in force).
 
     A page starts after ``cursor`` or after the first ``offset`` hits (see SearchQuery).
     ``filters`` are exact SearchQuery field filters (year, retention, organisation, document_type, fonds).
@@ -213,6 +215,6 @@ def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, curs
     from lantai.search import SearchQuery
 
     query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor,
-                        offset=offset, **(filters or {}))
+                        offset=offset, granted=granted, **(filters or {}))
     with archive.engine.connect() as conn:
         return _index(conn, archive.settings.search_count_window).search(conn, query)

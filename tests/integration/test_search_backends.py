@@ -242,6 +242,31 @@ def test_items_above_clearance_leave_no_trace(conn: Connection) -> None:
         assert all(not values for values in result.facets.values())
 
 
+def test_granted_record_ids_widen_exactly_those_items(conn: Connection) -> None:
+    index = open_index(conn)
+    granted = ("D05", "NOPE")  # a 秘密 item, and an id the index does not hold
+    result = index.search(conn, SearchQuery(text="档案", facets=True, granted=granted))
+    assert {h.record_id for h in result.hits} == {"D01", "D02", "D05", "D09"} and result.total == 4
+    assert dict(result.facets["security_classification"]) == {"公开": 3, "秘密": 1}
+    assert search(conn, "白鹤计划", max_clearance="公开", granted=granted) == []  # D06: not granted
+    assert search(conn, "青松行动", max_clearance="公开", granted=granted) == ["D05"]
+    assert search(conn, '"人事档案审核"', max_clearance="公开", granted=granted) == ["D05"]  # an exact phrase
+    assert search(conn, "档案 NOT 人事", max_clearance="公开", granted=granted) == search(conn, "档案 NOT 人事",
+                                                                                        max_clearance="公开")
+    only_filters = search(conn, "", max_clearance="公开", granted=("D05", "D08"), sort="date")
+    assert set(only_filters) == set(search(conn, "", max_clearance="公开")) | {"D05", "D08"}  # D08: unknown 密级
+    assert search(conn, "日期:2025-05-01..2025-05-31", max_clearance="公开", granted=granted) == ["D05"]
+    pages, cursor = [], None
+    while True:
+        page = index.search(conn, SearchQuery(text="档案", limit=1, cursor=cursor, granted=granted))
+        pages += [h.record_id for h in page.hits]
+        if not (cursor := page.next_cursor):
+            break
+    assert sorted(pages) == ["D01", "D02", "D05", "D09"]
+    inside = search(conn, "档案", max_clearance=TOP, granted=granted)  # nothing hidden: no change
+    assert inside == search(conn, "档案", max_clearance=TOP)
+
+
 def test_unknown_clearance_sees_only_public(conn: Connection) -> None:
     assert set(search(conn, "", max_clearance="管理员")) == set(search(conn, "", max_clearance="公开"))
     assert "D07" in search(conn, "", max_clearance="内部") and "D07" not in search(conn, "", max_clearance="公开")
