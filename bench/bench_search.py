@@ -11,6 +11,8 @@ query kind; broad words sorted by date and 档号 and second pages are timed apa
 Goals (issue 8): p95 ≤ 50 ms at 1,000,000 entries on SQLite; full reindex ≥ 2,000 entries/s.
 Issue 22: p95 ≤ 30 ms at 1,000,000 entries on PostgreSQL 15. ``--online`` times the online
 rebuild that ``lantai search reindex`` runs (lantai.search.online) instead of the bulk one.
+``--grants N`` (default 20) times the mixed set again, each query twice in turn: as before, and
+for a reader holding 利用 grants for N items (``SearchQuery.granted``, issue 19), with the ratio.
 
 Usage::
 
@@ -194,6 +196,7 @@ def indexed_count(engine: Engine) -> int:
 
 
 WORKERS = os.cpu_count() or 1
+GRANTS = 20  # --grants: granted ids of a reader timed against the same queries without any
 ONLINE = False  # --online: time lantai.search.online.rebuild instead of the bulk reindex
 
 
@@ -273,6 +276,7 @@ def _queries(engine: Engine, total: int, count: int) -> dict:
             (facet_latencies if q.facets else plain_latencies).append(elapsed)
             hits.append(result.total)
         extra = _extra_kinds(index, conn, max(20, count // 10))
+        granted = _granted_pairs(index, conn, total, count) if GRANTS else {}
     every = sorted(facet_latencies + plain_latencies)
     return {
         "load_average": os.getloadavg()[0], "queries": len(every),
@@ -281,8 +285,29 @@ def _queries(engine: Engine, total: int, count: int) -> dict:
         "p95_ms_with_facets": _pct(sorted(facet_latencies), 95),
         "median_total_hits": statistics.median(hits),
         "kinds": {kind: _summary(values) for kind, values in sorted(latencies.items())},
-        "extra_kinds": extra,
+        "extra_kinds": extra, "granted": granted,
     }
+
+
+def _granted_pairs(index: object, conn: object, total: int, count: int) -> dict:
+    """The mixed set, each query timed without grants and with GRANTS granted ids, alternately
+    (the order flips every query), so both see the same machine."""
+    from dataclasses import replace
+
+    rng = random.Random(23)
+    plain: list[float] = []
+    with_grants: list[float] = []
+    for n, (_kind, q) in enumerate(query_set(count, total, seed=31)):
+        ids = tuple(f"R{rng.randrange(total):08d}" for _ in range(GRANTS))
+        runs = [(plain, q), (with_grants, replace(q, granted=ids))]
+        for bucket, query in runs if n % 2 else runs[::-1]:
+            bucket.append(_timed(index, conn, query)[0])
+    plain.sort()
+    with_grants.sort()
+    return {"grants": GRANTS, "n": len(plain), "p50_ms_without": _pct(plain, 50), "p95_ms_without": _pct(plain, 95),
+            "p50_ms_with": _pct(with_grants, 50), "p95_ms_with": _pct(with_grants, 95),
+            "p95_ratio": round(_pct(with_grants, 95) / max(_pct(plain, 95), 1e-9), 2),
+            "p50_ratio": round(_pct(with_grants, 50) / max(_pct(plain, 50), 1e-9), 2)}
 
 
 def _extra_kinds(index: object, conn: object, count: int) -> dict:
@@ -372,10 +397,12 @@ def main() -> None:
                         help="time the queries on an index kept by --keep instead of building one")
     parser.add_argument("--online", action="store_true",
                         help="build with the online rebuild (`lantai search reindex`) instead of the bulk reindex")
+    parser.add_argument("--grants", type=int, default=20,
+                        help="granted items of the reader in the with/without-grants pairs (0: skip them)")
     parser.add_argument("--json-out", type=Path, default=ROOT / "bench" / "results" / "search.json")
     args = parser.parse_args()
-    global WORKERS, ONLINE
-    WORKERS, ONLINE = args.workers, args.online
+    global WORKERS, ONLINE, GRANTS
+    WORKERS, ONLINE, GRANTS = args.workers, args.online, args.grants
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     if args.tokenizers:
         rows = compare_tokenizers()
@@ -416,6 +443,13 @@ def _table(results: list[dict]) -> None:
         print(f"    {'kind':<20}{'n':>5}{'p50_ms':>10}{'p95_ms':>10}{'max_ms':>10}")
         for kind, k in {**r["kinds"], **{f"({n})": v for n, v in r["extra_kinds"].items()}}.items():
             print(f"    {kind:<20}{k['n']:>5}{k['p50_ms']:>10}{k['p95_ms']:>10}{k['max_ms']:>10}")
+        if r.get("granted"):
+            g = r["granted"]
+            print(f"  same queries, alternately without and with {g['grants']} granted items (n={g['n']}):")
+            print(f"    {'':<20}{'p50_ms':>10}{'p95_ms':>10}")
+            print(f"    {'without grants':<20}{g['p50_ms_without']:>10}{g['p95_ms_without']:>10}")
+            print(f"    {'with grants':<20}{g['p50_ms_with']:>10}{g['p95_ms_with']:>10}")
+            print(f"    {'ratio':<20}{g['p50_ratio']:>10}{g['p95_ratio']:>10}")
 
 
 def _write(path: Path, data: dict) -> None:

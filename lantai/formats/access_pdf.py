@@ -5,11 +5,16 @@ blank area at the top (:mod:`lantai.formats.stamp`) and the user + time watermar
 An OFD becomes a PDF of its rendered pages (:func:`lantai.formats.ofd_render.render_pages` paints
 the seals' appearances, so the 电子印章 is visible on the copy) at ``OFD_DPI``, one JPEG per page;
 the stamp and the watermark are vector text over them, so they stay searchable and sharp.
+
+Both are PDF/A-2b: a copy of a PDF/A file (the 正本, or a DOCX 定稿's migrated PDF/A rendition)
+keeps its claim, since the stamp and watermark are set in an embedded face
+(:func:`lantai.formats.fonts.reportlab_cjk`); a copy of an OFD gets the OutputIntent and XMP.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import shutil
 import subprocess
@@ -18,8 +23,10 @@ import zlib
 from pathlib import Path
 from typing import IO, Any
 
+from lantai.domain.clock import BEIJING
 from lantai.errors import BadInput
 from lantai.formats import stamp as stamps
+from lantai.formats.pdfa_write import claim_pdfa
 from lantai.formats.watermark import watermark_pages
 
 OFD_DPI = 150
@@ -125,11 +132,12 @@ def ofd_access_copy(source: Path | IO[bytes], out: IO[bytes], text: str, fields:
             first.append(image.convert("L").reduce(4))
 
     pages = render_pages(source, add, dpi=dpi)
+    claim_pdfa(pdf, "利用副本", "兰台", dt.datetime.now(BEIJING).replace(microsecond=0),  # a new Info: first
+               "Lantai access copy (OFD rendered by lantai.formats.ofd_render)")
     if fields is not None and first:
         x0, y0, x1, y1 = (float(v) for v in pdf.pages[0].mediabox)
         stamps.stamp_first_page(pdf, _with_pages(fields, pages), blank_test(first[0], x1 - x0, y1 - y0))
     keep = watermark_pages(pdf, text)
-    pdf.docinfo["/Producer"] = "Lantai access copy (OFD rendered by lantai.formats.ofd_render)"
     pdf.save(out)
     for overlay in keep:
         overlay.close()

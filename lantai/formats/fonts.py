@@ -50,3 +50,25 @@ def pil_font(size: float, faces: Iterable[Face]) -> Any:
         except (OSError, ValueError):
             continue
     return ImageFont.load_default(max(1.0, size))
+
+
+EMBEDDED_CJK = "LantaiStamp"  # reportlab's name for the embedded face (the 归档章 registered it first)
+
+
+def reportlab_cjk() -> str:
+    """The reportlab font name of an embedded CJK TrueType face (subset into each PDF written), so
+    the 归档章 and the watermark keep a PDF/A copy PDF/A; the unembedded STSong-Light only when no
+    face of :data:`EMBEDDABLE` is installed."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    registered = pdfmetrics.getRegisteredFontNames()
+    if EMBEDDED_CJK in registered:
+        return EMBEDDED_CJK
+    for path, index in installed(EMBEDDABLE):
+        pdfmetrics.registerFont(TTFont(EMBEDDED_CJK, str(path), subfontIndex=index))
+        return EMBEDDED_CJK
+    if "STSong-Light" not in registered:
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # not embedded; last resort
+    return "STSong-Light"

@@ -44,6 +44,14 @@ def to_pdfa(data: bytes, title: str, author: str, *, created: str | None = None,
     return out.getvalue()
 
 
+def claim_pdfa(pdf: pikepdf.Pdf, title: str, author: str, moment: datetime, producer: str = PRODUCER) -> None:
+    """Give an open document built with embedded fonts (an access PDF rendered from an OFD) what
+    a PDF/A-2b claim needs: OutputIntent, Info and the XMP that mirrors it."""
+    _output_intent(pdf)
+    _info(pdf, title, author, "", "", moment, producer)
+    _xmp(pdf, title, author, "", "", moment, producer)
+
+
 def _output_intent(pdf: pikepdf.Pdf) -> None:
     profile = pdf.make_stream(srgb_profile())
     profile.N = 3

@@ -74,18 +74,7 @@ class StampLayout:
 
 
 def _font_name() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "LantaiStamp" in pdfmetrics.getRegisteredFontNames():
-        return "LantaiStamp"
-    for path, index in fonts.installed(fonts.EMBEDDABLE):
-        pdfmetrics.registerFont(TTFont("LantaiStamp", str(path), subfontIndex=index))
-        return "LantaiStamp"
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # not embedded; last resort
-    return "STSong-Light"
+    return fonts.reportlab_cjk()
 
 
 def _widths(fields: StampFields, font: str, size: float) -> list[float]:
@@ -128,7 +117,7 @@ def overlay_pdf(fields: StampFields, page_width: float, page_height: float, fitt
     fields.check()
     fitted = fitted or layout(fields, page_width, page_height)
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=(page_width, page_height))
+    c = canvas.Canvas(buffer, pagesize=(page_width, page_height), initialFontName=_font_name())
     x0, y0, x1, y1 = fitted.box
     c.setStrokeColorRGB(*STAMP_RED)
     c.setFillColorRGB(*STAMP_RED)

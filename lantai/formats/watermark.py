@@ -19,16 +19,13 @@ def text_for(display_name: str, username: str, moment: dt.datetime | None = None
 
 def _overlay_pdf(width: float, height: float, text: str) -> bytes:
     from reportlab.lib.colors import Color
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    font = fonts.reportlab_cjk()  # embedded: a PDF/A source gives a PDF/A copy (access_pdf)
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=(width, height))
+    c = canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
     c.setFillColor(Color(0.75, 0.1, 0.1, alpha=0.18))
-    c.setFont("STSong-Light", 14)
+    c.setFont(font, 14)
     c.saveState()
     c.translate(width / 2, height / 2)
     c.rotate(35)
@@ -37,7 +34,7 @@ def _overlay_pdf(width: float, height: float, text: str) -> bytes:
         c.drawCentredString(0, y, text)
     c.restoreState()
     c.setFillColor(Color(0.4, 0.1, 0.1, alpha=0.7))
-    c.setFont("STSong-Light", 8)
+    c.setFont(font, 8)
     c.drawString(24, 12, text)
     c.showPage()
     c.save()

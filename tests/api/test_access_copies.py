@@ -108,7 +108,7 @@ def assert_stamped_inside(pdf: bytes, item: Item) -> None:
         assert any(w == value and x0 <= x <= x1 and y0 <= y <= y1 for w, x, y in runs), (value, runs[:20])
 
 
-def test_the_pdf_access_copy_carries_the_stamp_and_the_watermark(world: World, arranged) -> None:
+def test_the_pdf_access_copy_carries_the_stamp_and_the_watermark(world: World, arranged, tmp_path: Path) -> None:
     item = cleared(arranged)
     before = world.archive.store.read_bytes(item.record_id, PDF)
     response = world.client("archivist").get(url(item.record_id, "content", PDF))
@@ -116,6 +116,17 @@ def test_the_pdf_access_copy_carries_the_stamp_and_the_watermark(world: World, a
     assert_stamped_inside(response.content, item)
     assert "测试archivist" in pypdf.PdfReader(io.BytesIO(response.content)).pages[-1].extract_text()
     assert world.archive.store.read_bytes(item.record_id, PDF) == before
+    assert_pdfa_2b(response.content, tmp_path)  # the 正本 is PDF/A-2b: the stamp and watermark keep it so
+
+
+def assert_pdfa_2b(pdf: bytes, tmp_path: Path) -> None:
+    """The copy keeps (or, from an OFD, makes) a PDF/A-2b claim that Lantai's validator accepts."""
+    from lantai.formats.pdfa import validate_pdfa
+
+    path = tmp_path / f"copy-{len(list(tmp_path.iterdir()))}.pdf"
+    path.write_bytes(pdf)
+    result = validate_pdfa(path)
+    assert (result.declared, result.compliant) == ("2b", True), result.violations
 
 
 def red_share(png: bytes) -> float:
@@ -135,6 +146,7 @@ def test_the_ofd_principal_is_an_access_pdf_with_stamp_and_seal(world: World, ar
     pages = page_count(io.BytesIO(ofd))
     assert len(pypdf.PdfReader(io.BytesIO(response.content)).pages) == pages
     assert_stamped_inside(response.content, item)
+    assert_pdfa_2b(response.content, tmp_path)
     copy = tmp_path / "copy.pdf"
     copy.write_bytes(response.content)
     for n in range(pages):  # the seal (red, on the signature page) survives into the copy
@@ -185,8 +197,10 @@ def test_a_file_without_an_access_format_or_rendition_is_refused_clearly(world: 
 
 @pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_the_docx_final_draft_is_served_as_its_migrated_pdfa(world: World, arranged) -> None:
+def test_the_docx_final_draft_is_served_as_its_migrated_pdfa(world: World, arranged, tmp_path: Path) -> None:
+    from lantai.domain.roles import Role
     from lantai.services import migration
+    from tests.api.conftest import make_account
 
     item = cleared(arranged)
     result = migration.run(world.archive, "archivist", record_ids=[item.record_id], workers=1)
@@ -201,5 +215,20 @@ def test_the_docx_final_draft_is_served_as_its_migrated_pdfa(world: World, arran
     assert "定稿.pdf" in response.headers["content-disposition"] or "%E5%AE%9A%E7%A8%BF.pdf" in \
         response.headers["content-disposition"]
     assert_stamped_inside(response.content, item)
+    assert_pdfa_2b(response.content, tmp_path)  # made from the PDF/A rendition, the copy is PDF/A too
     page = world.session_client("archivist").get(f"/items/{item.record_id}")
     assert "下载利用副本（PDF/A 转换版）" in page.text
+    staff = {f["logical_path"] for f in detail["files"]}
+    assert migration.MIGRATIONS_PATH in staff  # the record of the migration is there, for staff only
+    make_account(world.archive, "docx-reader", [Role.READER.value], "机密")
+    reader = world.session_client("docx-reader")
+    seen = reader.get(f"/api/v1/items/{item.record_id}").json()["files"]
+    assert {f["logical_path"] for f in seen} >= {PDF, "content/定稿.docx"}
+    assert not [f for f in seen if f["logical_path"].startswith(("lantai/", "derivatives/"))]
+    reader_page = reader.get(f"/items/{item.record_id}").text
+    assert "下载利用副本（PDF/A 转换版）" in reader_page
+    assert "lantai/" not in reader_page and "derivatives/" not in reader_page
+    copy = reader.get(url(item.record_id, "content", "content/定稿.docx"))
+    assert copy.status_code == 200 and "测试docx-reader" in pypdf.PdfReader(io.BytesIO(copy.content)).pages[-1].extract_text()
+    for internal in (migration.MIGRATIONS_PATH, "lantai/ingest.json", "derivatives/text.txt"):
+        assert reader.get(url(item.record_id, "content", internal)).status_code == 404, internal
