@@ -34,6 +34,7 @@ class SipSpec:
     manifest: str | None = "sm3"  # "sm3", "sha256" or None
     process: bool = True
     extra_files: dict[str, bytes] = field(default_factory=dict)  # present but not referenced
+    pages: int = 2  # 页数 as declared (the default profile compares it with the main document)
 
 
 def real_pdf(size: int = 2048, pages: int = 2) -> bytes:
@@ -93,7 +94,7 @@ def metadata_xml(spec: SipSpec) -> bytes:
   <档号><全宗号>Z109</全宗号><年度>{spec.year}</年度><保管期限>{spec.retention}</保管期限><机构或问题>BGS</机构或问题><类别号>WS</类别号></档号>
   <内容描述><题名>{escape(spec.title)}</题名><文件编号>{escape(spec.document_number)}</文件编号><责任者>{escape(spec.author)}</责任者>
     <日期>{spec.date}</日期><文种>通知</文种><紧急程度>平急</紧急程度><主送>各街道办事处</主送><密级>{spec.security}</密级></内容描述>
-  <形式特征><文件组合类型>单件</文件组合类型><页数>2</页数><语种>汉语</语种><稿本>正本</稿本></形式特征>
+  <形式特征><文件组合类型>单件</文件组合类型><页数>{spec.pages}</页数><语种>汉语</语种><稿本>正本</稿本></形式特征>
   <存储位置><脱机载体编号>GP-2025-001</脱机载体编号></存储位置>
   <权限管理><控制标识>开放</控制标识></权限管理>
   <文件数据><文档><文档标识符>修改0-文档1</文档标识符><文档序号>1</文档序号><文档主从声明>主文档</文档主从声明>
