@@ -196,7 +196,7 @@ def _full_text_search(archive: Archive, principal: Principal, query: str, page: 
     BadInput from the query parser and reaches the caller as it is.
     """
     with archive.sessions() as session:
-        granted = visibility.granted_now(session, principal.username)
+        granted = visibility.granted_now(session, principal)
     try:
         result = search_index.search(archive, query, clearance=principal.clearance, limit=page_size,
                                      offset=(page - 1) * page_size, facets=True, sort=sort, filters=filters,

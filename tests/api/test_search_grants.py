@@ -112,3 +112,19 @@ def test_export_of_results_follows_the_grants(world: World, items: dict) -> None
     assert response.status_code == 200
     assert items["granted"][0] in response.text and items["other"][0] not in response.text
     assert items["top"][0] not in response.text
+
+
+def test_only_items_beyond_the_clearance_are_handed_to_the_index(world: World, items: dict) -> None:
+    from lantai.services import users, visibility
+
+    reader = account(world, Role.READER, "内部")
+    request = {"items": [{"record_id": items["open"][0]}], "purpose": "工作查考", "methods": ["下载"],
+               "until": (dt.date.today() + dt.timedelta(days=5)).isoformat()}
+    asked = reader.post(f"{U}/requests", json=request).json()
+    assert world.client("archivist").post(f"{U}/requests/{asked['id']}/decision",
+                                          json={"approve": True, "reason": "同意"}).json()["status"] == "已批准"
+    approved(world, reader, items["granted"][0])
+    principal = users.resolve_token(world.archive, reader.headers["Authorization"].split()[1])
+    with world.archive.sessions() as session:
+        assert visibility.granted_now(session, principal) == (items["granted"][0],)
+    assert _ids(_search(reader, WORD)) == {items["open"][0], items["granted"][0]}
