@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from lantai.catalog.models import AuditEntry
 from lantai.catalog.use import UseGrant, UseRegisterEntry
 from lantai.domain.permissions import Role
-from tests.api.conftest import PUBLIC_ID, SECRET_ID, World, _ingest, make_account
+from tests.api.conftest import INTERNAL_ID, PUBLIC_ID, SECRET_ID, World, _ingest, make_account
 
 U = "/api/v1"
 UNTIL = (dt.date.today() + dt.timedelta(days=30)).isoformat()
@@ -347,9 +347,25 @@ def test_print_is_a_method_of_its_own(world: World) -> None:
 
 
 def test_search_results_become_a_request(world: World) -> None:
+    """Search → tick results → 申请利用 prefilled with exactly those → submitted request names them."""
+    import re
+
     reader = _session(world, Role.READER, "内部")
     page = reader.get("/search", params={"q": "通知"})
     assert page.status_code == 200 and "将本页结果转为利用申请" in page.text and f"items={PUBLIC_ID}" in page.text
+    form = re.search(r'<form id="to-request" method="get" action="(/use)"', page.text)
+    boxes = re.findall(r'<input type="checkbox" name="items" value="([^"]+)" form="to-request"', page.text)
+    assert form and {PUBLIC_ID, INTERNAL_ID} <= set(boxes) and SECRET_ID not in boxes
+    chosen = [PUBLIC_ID, INTERNAL_ID]
+    prefilled = reader.get(form.group(1), params={"items": chosen})  # what the browser sends for the ticked boxes
+    area = re.search(r'<textarea name="items"[^>]*>([^<]*)</textarea>', prefilled.text)
+    assert area and area.group(1).split() == chosen
+    sent = reader.post("/use/requests", data={"items": area.group(1), "purpose": "工作查考", "methods": ["下载"],
+                                              "until": UNTIL})
+    assert sent.status_code == 200 and "已提交" in sent.text
+    latest = reader.get(f"{U}/requests").json()[0]
+    assert [i["reference"] for i in latest["items"]] == chosen
+    assert [r["record_id"] for i in latest["items"] for r in i["items"]] == chosen
 
 
 def test_statistics_gain_use_figures(world: World) -> None:

@@ -106,3 +106,27 @@ def test_preservation_dashboard_draws_its_charts(live, page) -> None:
     assert page.evaluate("Array.from(document.querySelectorAll('canvas')).every(c => Chart.getChart(c) !== undefined)")
     assert not errors
     shot(page, "10-preservation")
+
+
+def test_reader_turns_ticked_search_results_into_an_access_request(live, page) -> None:
+    """检索 → tick two results → 将选中的结果转为利用申请 → the form holds exactly those → 提交申请."""
+    base, world = live
+    login(page, base, "reader")
+    page.goto(f"{base}/search?q=安全生产检查")
+    boxes = page.locator("input[type=checkbox][form=to-request]")
+    values = [boxes.nth(n).get_attribute("value") for n in range(boxes.count())]
+    assert len(values) >= 2 and SECRET_ID not in values
+    chosen = values[:2]
+    for value in chosen:
+        page.check(f"input[type=checkbox][form=to-request][value='{value}']")
+    page.click("text=将选中的结果转为利用申请")
+    page.wait_for_load_state("networkidle")
+    assert page.url.startswith(f"{base}/use?")
+    assert page.input_value("textarea[name=items]").split() == chosen
+    page.select_option("select[name=purpose]", "编史修志")
+    page.click("text=提交申请")
+    page.wait_for_load_state("networkidle")
+    assert "已提交" in page.inner_text("body")
+    shot(page, "use-01-request-from-search")
+    mine = world.client("reader").get("/api/v1/requests").json()[0]
+    assert [r["record_id"] for i in mine["items"] for r in i["items"]] == chosen and mine["purpose"] == "编史修志"
