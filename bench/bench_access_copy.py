@@ -14,7 +14,8 @@ included):
 
 * ``ofd page``: :func:`lantai.services.content.render_page_png` of an OFD page (render at 96 dpi,
   归档章 on page 1, watermark, PNG) — p50/p95 per page for the 1-page and the 20-page document and
-  over every page of the demo items;
+  over every page of the demo items; ``ofd page via API``: the same pages asked over HTTP of the
+  route the item page's viewer uses (in-process client: routing, token check, response included);
 * ``pdf access copy``: :func:`lantai.services.content.access_copy` of a PDF (归档章 in a blank area
   found by a 36 dpi render, watermark on every page, PDF/A kept), per page;
 * ``ofd access copy``: an OFD rendered to an access PDF at 150 dpi, stamped and watermarked, per page;
@@ -156,6 +157,37 @@ def page_renders(archive: Archive, documents: list[tuple[str, int]], repeat: int
             "cpu_p50_ms": percentile(cpu_since(mark), 0.5) * 1000, "cpu_p95_ms": percentile(cpu_since(mark), 0.95) * 1000}
 
 
+def http_client(archive: Archive) -> Any:
+    """An in-process client of the web application, authenticated as an archivist cleared 绝密."""
+    from fastapi.testclient import TestClient
+
+    from lantai.api import create_app
+    from lantai.domain.roles import SCOPES
+    from lantai.services import users
+
+    users.create_user(archive, "cli", "benchhttp", "Lantai#Bench2026x", display_name="基准测试",
+                      roles=[Role.ARCHIVIST.value], clearance="绝密", bootstrap=True)
+    client = TestClient(create_app(archive))
+    client.headers["Authorization"] = f"Bearer {users.issue_token(archive, 'cli', 'benchhttp', 'bench', 1, SCOPES)['token']}"
+    return client
+
+
+def http_page_renders(client: Any, documents: list[tuple[str, int]], repeat: int) -> dict[str, Any]:
+    """As :func:`page_renders`, but each page asked of the API route the item page's viewer uses
+    (``GET /api/v1/items/{id}/pages/{n}``): routing, authentication and the response included."""
+    def get(record_id: str, page: int) -> None:
+        response = client.get(f"/api/v1/items/{record_id}/pages/{page}", params={"path": "content/正本.ofd"})
+        assert response.status_code == 200 and response.content[:4] == b"\x89PNG", response.text[:200]
+
+    get(documents[0][0], 1)
+    mark = len(CPU)
+    samples = [timed(lambda p=p, r=record_id: get(r, p))
+               for _ in range(repeat) for record_id, pages in documents for p in range(1, pages + 1)]
+    return {"pages": sum(p for _r, p in documents), "samples": len(samples),
+            "p50_ms": percentile(samples, 0.5) * 1000, "p95_ms": percentile(samples, 0.95) * 1000,
+            "cpu_p50_ms": percentile(cpu_since(mark), 0.5) * 1000, "cpu_p95_ms": percentile(cpu_since(mark), 0.95) * 1000}
+
+
 def copies(archive: Archive, documents: list[tuple[str, int]], path: str, rounds: int) -> dict[str, Any]:
     """Median wall and CPU per page of an access copy of ``path`` over ``documents``."""
     pages = sum(p for _r, p in documents)
@@ -185,6 +217,10 @@ def measure(archive: Archive, items: dict[int, tuple[str, int]], demo: list[tupl
         results[f"ofd page, {pages}-page document"] = page_renders(archive, [(record_id, pages)],
                                                                    rounds * (20 if pages == 1 else 1))
     results[f"ofd page, demo 公文 ({len(demo)} items)"] = page_renders(archive, demo, rounds)
+    client = http_client(archive)
+    for _target, (record_id, pages) in items.items():
+        results[f"ofd page via API, {pages}-page document"] = http_page_renders(
+            client, [(record_id, pages)], rounds * (20 if pages == 1 else 1))
     twenty = [items[20]]
     for group, documents in (("20-page", twenty), ("demo", demo)):
         results[f"raw pdf page render, {group} (baseline)"] = raw_renders(archive, documents, rounds, work)
@@ -203,9 +239,10 @@ def ratios(results: dict[str, Any]) -> None:
         wall, cpu = row.get("per_page_ms", row.get("p50_ms")), row.get("cpu_per_page_ms", row.get("cpu_p50_ms"))
         row["ratio_to_raw_page_render"] = wall / base["per_page_ms"]
         row["cpu_ratio_to_raw_page_render"] = cpu / base["cpu_per_page_ms"]
-    one, twenty = (next(r for k, r in results.items() if k.startswith(f"ofd page, {n}-page")) for n in (1, 20))
-    twenty["p95_ratio_to_1_page"] = twenty["p95_ms"] / one["p95_ms"]
-    twenty["cpu_p95_ratio_to_1_page"] = twenty["cpu_p95_ms"] / one["cpu_p95_ms"]
+    for prefix in ("ofd page", "ofd page via API"):
+        one, twenty = (results[f"{prefix}, {n}-page document"] for n in (1, 20))
+        twenty["p95_ratio_to_1_page"] = twenty["p95_ms"] / one["p95_ms"]
+        twenty["cpu_p95_ratio_to_1_page"] = twenty["cpu_p95_ms"] / one["cpu_p95_ms"]
 
 
 def main() -> None:
@@ -234,9 +271,10 @@ def main() -> None:
               f"{r.get('cpu_p50_ms', 0):>8.1f} {r.get('cpu_p95_ms', 0):>8.1f} {r.get('per_page_ms', 0):>9.1f} "
               f"{r.get('cpu_per_page_ms', 0):>9.1f} {r.get('ratio_to_raw_page_render', 0):>6.2f} "
               f"{r.get('cpu_ratio_to_raw_page_render', 0):>9.2f}")
-    twenty = next(r for k, r in results.items() if k.startswith("ofd page, 20-page"))
-    print(f"ofd page render p95, 20-page ÷ 1-page document: wall {twenty['p95_ratio_to_1_page']:.2f}, "
-          f"CPU {twenty['cpu_p95_ratio_to_1_page']:.2f}")
+    for prefix in ("ofd page", "ofd page via API"):
+        twenty = results[f"{prefix}, 20-page document"]
+        print(f"{prefix} p95, 20-page ÷ 1-page document: wall {twenty['p95_ratio_to_1_page']:.2f}, "
+              f"CPU {twenty['cpu_p95_ratio_to_1_page']:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"machine": platform.platform(), "python": platform.python_version(), "rounds": args.rounds,
               "demo_items": [r for r, _p in demo], "load_average": os.getloadavg()[0], "ingest_profile": "default",

@@ -291,14 +291,21 @@ def _queries(engine: Engine, total: int, count: int) -> dict:
 
 def _granted_pairs(index: object, conn: object, total: int, count: int) -> dict:
     """The mixed set, each query timed without grants and with GRANTS granted ids, alternately
-    (the order flips every query), so both see the same machine."""
+    (the order flips every query), so both see the same machine. The ids are of items the query's
+    clearance hides, as lantai.services.visibility.granted_now hands them to the index."""
     from dataclasses import replace
 
+    from lantai.domain.roles import rank
+
     rng = random.Random(23)
+    hidden = {level: list(conn.execute(text("SELECT record_id FROM search_docs WHERE clearance_rank > :r "  # type: ignore[attr-defined]
+                                            "ORDER BY record_id"), {"r": rank(level)}).scalars())
+              for level in ("公开", "内部", "秘密", "绝密")}
     plain: list[float] = []
     with_grants: list[float] = []
     for n, (_kind, q) in enumerate(query_set(count, total, seed=31)):
-        ids = tuple(f"R{rng.randrange(total):08d}" for _ in range(GRANTS))
+        pool = hidden[q.max_clearance]
+        ids = tuple(rng.choice(pool) for _ in range(GRANTS)) if pool else ()
         runs = [(plain, q), (with_grants, replace(q, granted=ids))]
         for bucket, query in runs if n % 2 else runs[::-1]:
             bucket.append(_timed(index, conn, query)[0])

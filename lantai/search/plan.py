@@ -45,6 +45,11 @@ class Dialect(Protocol):
         or whose record id is in ``granted`` (of any rank)."""
         ...
 
+    def granted(self, match: str | None, granted: tuple[str, ...], visible: list[int], params: Params) -> Pair:
+        """``match`` restricted to the items whose record id is in ``granted`` and whose rank is not
+        ``visible`` (those are found by :meth:`clearance` alone)."""
+        ...
+
 
 @dataclass
 class Params:
@@ -68,6 +73,10 @@ class Plan:
     rank_terms: list[tuple[str, str | None]] = field(default_factory=list)  # (token, field) to score
     has_or: bool = False  # some match need not hold every word
     checks_text: bool = False  # some words are verified in the stored text (slow per row)
+    # With grants beyond the clearance: the same query as two (match, predicate) pairs whose
+    # matches together are this plan's — the visible ranks alone (as without grants) and the
+    # granted record ids alone — for a backend that finds each faster than the two together.
+    split: tuple[Pair, Pair] | None = None
 
 
 # Every rank an indexed item can carry: prepare.clearance_rank is domain.roles.rank, which
@@ -93,13 +102,29 @@ def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Pl
     words = [w for n in nodes for w in _positive_words(n)]
     compiler = _Compiler(tokenizer, dialect, params)
     match, predicate = compiler.conjunction([], nodes)
-    match, guard = dialect.clearance(match, visible_ranks(query.max_clearance), hidden_ranks(query.max_clearance),
-                                     params, tuple(dict.fromkeys(query.granted)))
-    predicate = _sql_and([p for p in (guard, predicate) if p is not None])  # the guard first: cheapest
+    match, predicate, split = _restricted(dialect, match, predicate, query, params)
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
     rank_terms = list(dict.fromkeys((t, w.field) for w in words for t in compiler.word_tokens(w)[0]))
     return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words), rank_terms,
-                any(_has_or(n) for n in nodes), compiler.checks_text)
+                any(_has_or(n) for n in nodes), compiler.checks_text, split)
+
+
+def _restricted(dialect: Dialect, match: str | None, predicate: str | None, query: SearchQuery,
+                params: Params) -> tuple[str | None, str | None, tuple[Pair, Pair] | None]:
+    """The query restricted to what the caller may see — the clearance's ranks, widened by the
+    granted record ids — and, when grants widen it, the same as two halves (Plan.split)."""
+    visible, hidden = visible_ranks(query.max_clearance), hidden_ranks(query.max_clearance)
+    granted = tuple(dict.fromkeys(query.granted)) if hidden else ()
+    split = None
+    if granted:
+        split = (_guarded(dialect.clearance(match, visible, hidden, params), predicate),
+                 _guarded(dialect.granted(match, granted, visible, params), predicate))
+    return (*_guarded(dialect.clearance(match, visible, hidden, params, granted), predicate), split)
+
+
+def _guarded(pair: Pair, predicate: str | None) -> Pair:
+    match, guard = pair
+    return match, _sql_and([p for p in (guard, predicate) if p is not None])  # the guard first: cheapest
 
 
 def _keyword_nodes(query: SearchQuery) -> list[Node]:

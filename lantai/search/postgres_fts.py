@@ -185,6 +185,10 @@ class PostgresDialect:
             return match, f"({by_rank} OR d.record_id = ANY(CAST({params.add(list(granted))} AS text[])))"
         return match, by_rank
 
+    def granted(self, match: str | None, granted: tuple[str, ...], visible: list[int], params: Params) -> Pair:
+        return match, (f"d.record_id = ANY(CAST({params.add(list(granted))} AS text[])) "
+                       f"AND d.clearance_rank > {params.add(max(visible))}")
+
 
 def _year(value: str) -> int:
     try:

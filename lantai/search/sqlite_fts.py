@@ -40,6 +40,7 @@ sorting every match (350 ms).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -57,7 +58,7 @@ from lantai.errors import StorageError
 from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
-from lantai.search.plan import Pair, Params, Plan
+from lantai.search.plan import STORED_RANKS, Pair, Params, Plan
 from lantai.search.prepare import PreparedDoc, clearance_tag, field_tag, field_tags, prepare, tag
 from lantai.search.sqlbase import CHANGES_TABLE, OLD, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import Tokenizer, normalize
@@ -172,8 +173,9 @@ class SqliteDialect:
                   granted: tuple[str, ...] = ()) -> Pair:
         if granted and hidden:
             # granted items of hidden ranks: the rank is tested on the matching rows (a column
-            # test), not in the index, so only a caller holding grants pays for the join
-            every = match if match is not None else _tags(clearance_tag(r) for r in sorted({*visible, *hidden}))
+            # test), not in the index; the matches are counted from Plan.split instead (the
+            # visible ranks as below, the granted rows by id), this pair serves sorted walks
+            every = match if match is not None else _every_rank()
             return every, (f"(d.clearance_rank <= {params.add(max(visible))} OR d.record_id IN "
                            f"(SELECT value FROM json_each({params.add(json.dumps(list(granted)))})))")
         # "words NOT hidden ranks" is 3-5x faster than "words AND visible ranks": FTS5 checks the
@@ -181,6 +183,19 @@ class SqliteDialect:
         if match is None or not hidden:
             return _tags(clearance_tag(r) for r in visible) if match is None else match, None
         return f"({match} NOT {_tags(clearance_tag(r) for r in hidden)})", None
+
+
+    def granted(self, match: str | None, granted: tuple[str, ...], visible: list[int], params: Params) -> Pair:
+        # by row id: FTS5 then tests the match at those rows only, instead of every match's row
+        # being joined to test its record id
+        return (match if match is not None else _every_rank(),
+                f"search_fts.rowid IN (SELECT g.rowid FROM search_docs g WHERE g.record_id IN "
+                f"(SELECT value FROM json_each({params.add(json.dumps(list(granted)))})) "
+                f"AND g.clearance_rank > {params.add(max(visible))})")
+
+
+def _every_rank() -> str:
+    return _tags(clearance_tag(r) for r in sorted(STORED_RANKS))
 
 
 def _tags(tags: Iterable[str]) -> str:
@@ -223,7 +238,17 @@ class SqliteIndex(SqlIndexBase):
         return json.dumps(ids)
 
     def _match_ids(self, conn: Connection, plan: Plan, cap: int | None) -> list[int]:
-        """As the base class, read as one JSON array through the driver (see _id_list)."""
+        """As the base class, read as one JSON array through the driver (see _id_list).
+
+        A plan with grants beyond the clearance is counted as its two halves (Plan.split): the
+        visible ranks keep "words NOT hidden ranks" (FTS5 alone), the granted rows are looked up
+        by id; their newest ``cap + 1`` together are the plan's (each half returns its newest).
+        Asked as one, every match was joined to its row to test its rank: 1.3-1.45x the time.
+        """
+        if plan.split is not None:
+            halves = [dataclasses.replace(plan, match=m, predicate=p, split=None) for m, p in plan.split]
+            ids = sorted({i for half in halves for i in self._match_ids(conn, half, cap)}, reverse=True)
+            return ids if cap is None else ids[: cap + 1]
         where, params, _ = self._where(plan, plan.predicate is not None)
         source = self._from(plan.predicate is not None)
         sql = f"SELECT search_fts.rowid AS id FROM {source} WHERE {' AND '.join(where)} ORDER BY search_fts.rowid DESC"

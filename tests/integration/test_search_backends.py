@@ -267,6 +267,29 @@ def test_granted_record_ids_widen_exactly_those_items(conn: Connection) -> None:
     assert inside == search(conn, "档案", max_clearance=TOP)
 
 
+def test_granted_items_in_windowed_counts_and_sorted_walks(conn: Connection) -> None:
+    """Past the count window (total "at least"), sorted pages walk the index with the grants too."""
+    granted = ("D05", "D06")
+    exact = search(conn, "", max_clearance="公开", granted=granted, sort="-date")
+    windowed = open_index(conn, count_window=3)
+    for sort in ("-date", "date", "archival_code"):
+        seen, cursor = [], None
+        while True:
+            page = windowed.search(conn, SearchQuery(text="", max_clearance="公开", granted=granted, sort=sort,
+                                                     limit=2, cursor=cursor))
+            seen += [h.record_id for h in page.hits]
+            if not (cursor := page.next_cursor):
+                break
+        assert {"D05", "D06"} <= set(seen) and set(seen) <= set(exact) and "D07" not in seen, sort
+    first = windowed.search(conn, SearchQuery(text="意见 OR 档案", max_clearance="公开", granted=granted, facets=True,
+                                              limit=50))
+    assert not first.total_exact and first.total == 3  # the newest three matches: visible fillers
+    assert {h.security_classification for h in first.hits} <= {"公开"}
+    rare = windowed.search(conn, SearchQuery(text="白鹤计划 OR 青松行动 OR 红杉项目", max_clearance="公开",
+                                             granted=granted, facets=True))
+    assert {h.record_id for h in rare.hits} == {"D05", "D06"} and rare.total_exact and rare.total == 2
+
+
 def test_unknown_clearance_sees_only_public(conn: Connection) -> None:
     assert set(search(conn, "", max_clearance="管理员")) == set(search(conn, "", max_clearance="公开"))
     assert "D07" in search(conn, "", max_clearance="内部") and "D07" not in search(conn, "", max_clearance="公开")
