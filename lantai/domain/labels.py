@@ -136,7 +136,8 @@ SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重�
                                      "pending": "等待处理", "failed": "失败"}
 SORTS: dict[str, str] = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
 VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案", "interactive": "交互队列", "bulk": "批量队列", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
-                          "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
+                          "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口",
+                          "passed": "通过", "auto": "自动识别", "record_id": "电子文件号", "document_number": "文号"}
 
 
 def audit_action(code: str) -> str:
