@@ -193,7 +193,8 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
     process = md.parse_process_xml(process_bytes) if process_bytes is not None else None
     record_id = (record.electronic_record_code or "").strip()
     outcome = ItemOutcome(label, REJECTED, record_id=record_id or None)
-    findings = list(md.validate_record(record))
+    record_findings = md.validate_record(record)
+    findings = list(record_findings)
     if process is not None:
         findings += md.validate_process(process)
     referenced = _referenced_files(record, findings)
@@ -205,7 +206,8 @@ def _prepare_open_item(settings: Settings, store: OcflStore, source: sip.SipSour
                             findings)
     context_for_checks = hooks.IngestContext(label=label, record=record, process=process, staged=staged,
                                              manifests=manifests, settings=settings,
-                                             extra={"audit_chain": _audit_chain(settings)},
+                                             extra={"audit_chain": _audit_chain(settings),
+                                                    "record_validation": record_findings},
                                              unstaged=sorted(set(source.entries) - set(referenced) - sip.RESERVED_NAMES),
                                              operator=context.submitted_by)
     findings = _one_pipeline(settings, findings) + hooks.run_ingest_checks(context_for_checks)
