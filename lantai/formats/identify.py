@@ -335,8 +335,9 @@ def _signature(fido: Any, sig: Any) -> _Signature:
         position, source = fido.get_pos(pat), fido.get_regex(pat)
         try:
             regex: re.Pattern[bytes] | None = re.compile(source)
-            head, needle = _literals(source, position)
-            longest = _longest_literal(source)
+            parsed = _parse(source)
+            head, needle = _literals(source, position, parsed)
+            longest = _longest_literal(parsed)
         except (re.error, TypeError, ValueError, OverflowError, RecursionError):
             regex, head, needle, longest = None, b"", None, None
         needles = tuple(n for n in (needle, longest) if n is not None)
@@ -351,7 +352,13 @@ def _signature(fido: Any, sig: Any) -> _Signature:
 WINDOW_LIMIT = 1 << 20
 
 
-def _literals(source: bytes, position: str) -> tuple[bytes, _Needle | None]:
+def _parse(source: bytes) -> Any:
+    import re._parser as sre_parser
+
+    return sre_parser.parse(source)
+
+
+def _literals(source: bytes, position: str, parsed: Any = None) -> tuple[bytes, _Needle | None]:
     """The literal prefix of ``source`` and the most selective literal every match contains.
 
     Only the top-level sequence is read (a literal inside a group or alternation is not required).
@@ -361,7 +368,7 @@ def _literals(source: bytes, position: str) -> tuple[bytes, _Needle | None]:
     import re._constants as sre_constants
     import re._parser as sre_parser
 
-    parsed = sre_parser.parse(source)
+    parsed = _parse(source) if parsed is None else parsed
     if parsed.state.flags & re.IGNORECASE:
         return b"", None
     items = list(parsed)
@@ -401,15 +408,13 @@ def _literals(source: bytes, position: str) -> tuple[bytes, _Needle | None]:
     return head, _Needle(max((literal(r) for r in runs), key=len))
 
 
-def _longest_literal(source: bytes) -> _Needle | None:
-    """The longest top-level literal run of ``source``, searched anywhere in the buffer: a second
+def _longest_literal(parsed: Any) -> _Needle | None:
+    """The longest top-level literal run of a parsed pattern, searched anywhere in the buffer: a second
     necessary condition beside :func:`_literals`' choice, which prefers a short literal in a known
     window (``\\APK\\x03\\x04.*PK\\x03\\x04.*xmlns="http://www.b…"`` otherwise runs its backtracking
     regex on every ZIP)."""
     import re._constants as sre_constants
-    import re._parser as sre_parser
 
-    parsed = sre_parser.parse(source)
     if parsed.state.flags & re.IGNORECASE:
         return None
     best, run = b"", bytearray()
