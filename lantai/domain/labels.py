@@ -75,6 +75,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "statistics.exported": "导出统计",
     "submission.processed": "处理提交",
     "submission.recheck": "重新检测提交",
+    "submission.resubmitted": "重新提交更正后的包",
     "token.created": "签发令牌",
     "token.revoked": "吊销令牌",
     "transfer.exported": "生成移交包",
@@ -124,6 +125,7 @@ DETAIL_KEYS: dict[str, str] = {
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
+    "unit_name": "单位名称", "archived_at": "归档时间", "years": "年度", "checked": "逐件检测",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
@@ -211,6 +213,13 @@ def check_code(code: str) -> str:
         return PROPERTIES[code]
     stage, _sep, rest = (code or "").partition(" ")
     return f"{CHECK_STAGES[stage]} {rest}".strip() if stage in CHECK_STAGES else code
+
+
+def finding_code(code: str) -> str:
+    """A finding's registry code as the check people cite: ``gd-2-3a`` → ``归档 2-3a``; codes of ingest's
+    own refusals (``package``, ``record_id_missing``) name no DA/T 70 check and give ``""``."""
+    stage, sep, rest = (code or "").partition("-")
+    return check_code(f"{stage} {rest}") if sep and stage in CHECK_STAGES and rest[:1].isdigit() else ""
 
 
 def finding_message(message: str, element: str = "") -> str:

@@ -69,6 +69,7 @@ templates.env.filters["details"] = labels.readable_details
 templates.env.filters["target"] = labels.target_label
 templates.env.filters["check_code"] = labels.check_code
 templates.env.filters["finding"] = labels.finding_message
+templates.env.filters["finding_code"] = labels.finding_code
 templates.env.filters["scope"] = labels.scope_label
 templates.env.filters["version_note"] = labels.version_note
 templates.env.filters["basis"] = labels.retention_basis
