@@ -9,8 +9,8 @@ import sys
 from urllib.parse import unquote
 
 from tests.api.conftest import World, pdf_bytes
-from tests.conftest import cli_env
 from tests.api.test_web import _login
+from tests.conftest import cli_env
 from tests.sipfactory import SipSpec, write_batch, zip_item
 
 
