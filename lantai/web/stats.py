@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.clock import BEIJING
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import statistics
 from lantai.web.app import render
 

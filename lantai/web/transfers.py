@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import transfer_registers
 from lantai.web.app import render
 
