@@ -58,7 +58,7 @@ def date_bounds(date_from: str | None, date_to: str | None) -> tuple[dt.datetime
     return (as_utc(start) if start else None), (as_utc(end + dt.timedelta(days=1)) if end else None)
 
 
-def _in_range(column: Any, start: dt.datetime | None, end: dt.datetime | None) -> Any:
+def _in_range(column: Any, start: Any, end: Any) -> Any:
     conditions = ([column >= start] if start else []) + ([column < end] if end else [])
     return and_(*conditions) if conditions else true()
 
@@ -106,6 +106,11 @@ def _growth(session: Any, where: Any) -> list[dict[str, Any]]:
     return series
 
 
+def _journal_time(instant: dt.datetime | None) -> str | None:
+    """An instant as the audit journal writes times (UTC ISO text with ``Z``), which sorts as text."""
+    return instant.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z") if instant else None
+
+
 def _check_rates(session: Any, where: Any, start: dt.datetime | None = None,
                  end: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Ingest checks per month: accepted vs rejected, and the pass rate — over visible items only."""
@@ -113,7 +118,7 @@ def _check_rates(session: Any, where: Any, start: dt.datetime | None = None,
     rows = session.execute(select(AuditEntry.time, AuditEntry.action)
                            .outerjoin(Item, Item.record_id == AuditEntry.target)
                            .where(AuditEntry.action.in_(INGEST_ACTIONS), or_(Item.id.is_(None), where),
-                                  _in_range(AuditEntry.time, start, end)))
+                                  _in_range(AuditEntry.time, _journal_time(start), _journal_time(end))))
     for time, action in rows:
         bucket = months.setdefault(str(time)[:7], {"accepted": 0, "rejected": 0})
         bucket["rejected" if action in ("ingest.rejected", "ingest.conflict") else "accepted"] += 1
