@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lantai import __version__
 from lantai.checks.model import ItemReport, Result, Status
 
 STATUS_KEYS = ("pass", "fail", "warn", "not_applicable", "unscanned")
@@ -62,7 +63,6 @@ def tool_versions() -> dict[str, str]:
     """Versions of every library whose verdict appears in the report."""
     from importlib import metadata
 
-    from lantai import __version__
 
     versions = {"lantai": __version__}
     for dist in ("opf-fido", "pikepdf", "pypdf", "pillow", "ofdkit", "clamd", "lxml", "weasyprint"):

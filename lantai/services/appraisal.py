@@ -32,7 +32,7 @@ from lantai.domain.appraisal import Decision, ItemState, Kind, Status
 from lantai.domain.permissions import Permission
 from lantai.domain.roles import may_see, parse_roles, permissions_of, rank
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
-from lantai.services import appraisal_due, authz, holds
+from lantai.services import appraisal_due, appraisal_execute, authz, holds
 from lantai.services.archive import Archive
 from lantai.services.browse import iso
 from lantai.services.users import Principal, now
@@ -346,7 +346,6 @@ Progress = Callable[[int], None]
 def execute(archive: Archive, principal: Principal, campaign_id: int, *, progress: Progress | None = None,
             on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Apply an approved campaign's decisions as new versions; run again to finish an interrupted one."""
-    from lantai.services import appraisal_execute
 
     with archive.session() as session:
         campaign = load(session, campaign_id)

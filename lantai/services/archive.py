@@ -21,7 +21,8 @@ from typing import IO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lantai.catalog import db
+from lantai.catalog import db, locks
+from lantai.crypto.keystore import init_keystore
 from lantai.errors import BadInput, StorageError
 from lantai.services.audit import AuditLog
 from lantai.services.audit_checkpoints import Anchoring
@@ -155,7 +156,6 @@ def _ensure_search_index(archive: Archive) -> None:
 
 def _ensure_keys(settings: Settings) -> None:
     """The archive's SM2 keys (idempotent): they sign audit checkpoints and packages."""
-    from lantai.crypto.keystore import init_keystore
 
     try:
         init_keystore(settings.keys_dir, settings.archive_name)
@@ -190,7 +190,6 @@ class Owner:
 
     @classmethod
     def take(cls, settings: Settings, engine: Engine) -> Owner:
-        from lantai.catalog import locks
 
         token = uuid.uuid4().hex
         directory = cls.directory(settings)

@@ -18,6 +18,7 @@ from lantai.domain import labels
 from lantai.domain.clock import BEIJING, beijing_now, beijing_text
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.packages import tables
 from lantai.services import audit_view
 from lantai.services.access import require
 from lantai.services.archive import Archive
@@ -102,7 +103,6 @@ def audit_download(archive: Archive, principal: Principal, where: AuditFilter, f
     Same masking as the page (titles above the auditor's clearance hidden); at most
     ``EXPORT_LIMIT`` entries, newest first. The caller removes ``file.parent`` once sent.
     """
-    from lantai.packages import tables
 
     require(principal, Permission.AUDIT_READ)
     if fmt not in MEDIA_TYPES:

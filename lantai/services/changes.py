@@ -53,6 +53,7 @@ from lantai.catalog.locks import lock_objects
 from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import LantaiError, NotFound, StorageError
+from lantai.jobs.pool import worker_pool
 from lantai.services import recovery
 from lantai.services.catalogue import (
     METADATA_PATH,
@@ -228,7 +229,6 @@ def prepared_groups(archive: Archive, groups: Iterable[list[C]]) -> Iterator[tup
         for changes in itertools.chain(head, groups):
             yield changes, prepare_group(archive.settings, list(changes))
         return
-    from lantai.jobs.pool import worker_pool
 
     with worker_pool(workers) as pool:
         in_flight: deque[tuple[list[C], Any]] = deque()

@@ -16,8 +16,10 @@ from sqlalchemy import select
 
 from lantai.catalog.models import CheckVerdict
 from lantai.checks.registry import load_registry
+from lantai.checks.render import manual_rows
 from lantai.checks.report import CheckReport
 from lantai.errors import BadInput
+from lantai.services import item_checks
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
 
@@ -43,7 +45,6 @@ def normalise_verdict(verdict: str) -> str:
 
 def scoped_report(archive: Archive, principal: Principal, scope: str, scope_id: str) -> CheckReport:
     """The report a verdict belongs to, for someone who may see all its items."""
-    from lantai.services import item_checks
 
     if scope == "run":
         return item_checks.run_report(archive, principal, scope_id)[0]
@@ -93,7 +94,6 @@ def _public(row: CheckVerdict) -> dict[str, Any]:
 
 def manual_targets(archive: Archive, principal: Principal, scope: str, scope_id: str) -> dict[str, Any]:
     """The manual targets of one report with their recorded verdicts (the web page's rows)."""
-    from lantai.checks.render import manual_rows
 
     report = scoped_report(archive, principal, scope, scope_id)
     recorded = verdicts(archive, scope, scope_id, report.stage)

@@ -34,9 +34,12 @@ from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
+from lantai.checks.ingest import ingest_profile_name
 from lantai.checks.registry import finding
+from lantai.crypto.digests import copy_and_digest
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding
+from lantai.domain.metadata.messages import MESSAGES
 from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
@@ -44,6 +47,7 @@ from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
 from lantai.services import recovery
 from lantai.services.archive import Archive
+from lantai.services.audit_incremental import verify_incremental
 from lantai.services.catalogue import (
     INGEST_RECORD_PATH,
     METADATA_PATH,
@@ -249,8 +253,6 @@ def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
     """Keep ingest's structural refusals (unreadable package, no 电子文件号, unsafe or reserved paths);
     leave everything the DA/T 70 registry checks to the registry. With the profile ``off`` (tests of
     the ingest mechanics only) ingest's own checks stand."""
-    from lantai.checks.ingest import ingest_profile_name
-    from lantai.domain.metadata.messages import MESSAGES
 
     if ingest_profile_name(settings) == "off":
         return findings
@@ -259,8 +261,6 @@ def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
 
 def _audit_chain(settings: Settings) -> Any:
     """The audit chain as far as this worker has verified it (DA/T 70 4-3), None without a journal."""
-    from lantai.checks.ingest import ingest_profile_name
-    from lantai.services.audit_incremental import verify_incremental
 
     journal = getattr(settings, "audit_journal", None)
     if ingest_profile_name(settings) == "off" or journal is None or not Path(journal).exists():
@@ -326,7 +326,6 @@ class StagedFile:
 def _stage_content(source: sip.SipSource, referenced: dict[str, int | None], inline_files: dict[str, Path],
                    target: Path, manifests: dict[str, dict[str, str]], findings: list[Finding]) -> dict[str, StagedFile]:
     """Copy every referenced file into staging, hashing as it goes; compare sizes and manifests."""
-    from lantai.crypto.digests import copy_and_digest
 
     algorithms = ["sha512", "sm3"] + (["sha256"] if "sha256" in manifests else [])
     staged: dict[str, StagedFile] = {}

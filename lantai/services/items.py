@@ -21,6 +21,7 @@ from lantai.services.archive import Archive
 from lantai.services.catalogue import INGEST_RECORD_PATH, METADATA_PATH, _plain
 from lantai.services.content import preview_kind, principal_files
 from lantai.services.fixity import verify_fixity
+from lantai.services.item_checks import check_item
 from lantai.services.migration import renditions
 from lantai.services.users import Principal
 
@@ -266,7 +267,6 @@ def _fixity_status(session: Session, record_id: str) -> dict[str, Any] | None:
 
 def run_checks(archive: Archive, principal: Principal, record_id: str) -> dict[str, Any]:
     """Re-verify an item now: fixity of every file of every version, then the DA/T 70 bc profile (recorded)."""
-    from lantai.services.item_checks import check_item  # item_checks imports this module's neighbours
 
     require(principal, Permission.CHECK_RUN)
     with archive.sessions() as session:

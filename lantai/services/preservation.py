@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lantai.catalog.models import AuditEntry, utcnow
+from lantai.catalog.models import AuditEntry, Item, utcnow
 from lantai.catalog.preservation import RootObject
 from lantai.domain.roles import Permission
 from lantai.services.access import require
@@ -64,7 +64,6 @@ def dashboard(archive: Archive, principal: Principal) -> dict[str, Any]:
 
 
 def _item_ids() -> Any:
-    from lantai.catalog.models import Item
 
     return Item.record_id
 

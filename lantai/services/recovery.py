@@ -36,7 +36,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from lantai.catalog.models import AuditEntry
+from lantai.catalog import locks
+from lantai.catalog.models import AuditEntry, Batch
+from lantai.services.catalogue import upsert_item
+from lantai.services.search_index import index_items
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -269,7 +272,6 @@ def recover_orphans(archive: Archive) -> dict[str, Any]:
 @contextlib.contextmanager
 def _dead_owner(archive: Archive, owner: str) -> Any:
     """Yields True while holding ``owner``'s locks when that process is gone; False when it lives."""
-    from lantai.catalog import locks
 
     lock_file = archive.settings.staging_dir / "owners" / f"{owner}.lock"
     held = None
@@ -315,8 +317,6 @@ def _recover_destructions(archive: Archive) -> dict[str, Any]:
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],
              accepted: set[str]) -> None:
-    from lantai.services.catalogue import upsert_item
-    from lantai.services.search_index import index_items
 
     # The staging directory becomes the object by one rename: while it is still there, this
     # intent's version never reached the store (an object of that id may be another writer's).
@@ -336,7 +336,6 @@ def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: 
 
 
 def _refresh_open_batches(archive: Archive) -> None:
-    from lantai.catalog.models import Batch
     from lantai.services.ingest import refresh_batch
 
     with archive.session() as session:

@@ -24,7 +24,7 @@ from lantai.catalog.models import Submission
 from lantai.domain.roles import Permission, rank
 from lantai.errors import BadInput, Conflict, LantaiError, NotFound, PackageError
 from lantai.packages import sip, zipsafe
-from lantai.services import visibility
+from lantai.services import jobs, visibility
 from lantai.services.access import require
 from lantai.services.archive import Archive
 from lantai.services.browse import Page, iso, page_bounds
@@ -81,7 +81,6 @@ def submit(archive: Archive, principal: Principal, upload: Path, *, kind: str, k
 def _start(archive: Archive, username: str, submission_id: int, kind: str) -> dict[str, Any]:
     """Run the submission as a job: queued for ``lantai worker`` when a broker is configured (the
     answer is then ``processing`` with the job id, at once), else at once in this request as before."""
-    from lantai.services import jobs
 
     job = jobs.submit(archive, f"submission.{kind}", {"submission_id": submission_id, "username": username},
                       actor=username, run="inline")
@@ -161,7 +160,6 @@ def _job_pending(archive: Archive, job_id: str | None) -> bool:
     """Whether the submission's job is still queued or running (then a retry must wait, however long)."""
     if not job_id:
         return False
-    from lantai.services import jobs
 
     try:
         return jobs.get_job(archive, job_id)["state"] in ("queued", "running")

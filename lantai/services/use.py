@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Item
+from lantai.catalog.models import Item, User
 from lantai.catalog.use import UseDecision, UseGrant, UseGrantItem, UseRequest, UseRequestItem
 from lantai.domain import use as rules
 from lantai.domain.clock import BEIJING
@@ -28,7 +28,7 @@ from lantai.domain.use import Status
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import authz
 from lantai.services.archive import Archive
-from lantai.services.users import Principal
+from lantai.services.users import Principal, principal_of
 from lantai.services.visibility import visible_to
 
 APPROVERS = (Permission.USE_APPROVE, Permission.USE_SECURITY_APPROVE)
@@ -363,8 +363,6 @@ def parse_reference(text: str) -> Reference:
 
 def acting_as(archive: Archive, username: str) -> Principal:
     """``lantai use --user NAME``: the active account as a CLI principal, with its roles and clearance."""
-    from lantai.catalog.models import User
-    from lantai.services.users import principal_of
 
     with archive.sessions() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))

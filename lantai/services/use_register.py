@@ -22,6 +22,7 @@ from lantai.domain.clock import BEIJING
 from lantai.domain.permissions import Permission
 from lantai.domain.use import purpose_text
 from lantai.errors import BadInput
+from lantai.packages import use_register as writer
 from lantai.services import authz
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
@@ -116,7 +117,6 @@ def year_statistics(archive: Archive, principal: Principal, year: int | None = N
 
 def export_register(archive: Archive, principal: Principal, year: int, target: Path) -> dict[str, Any]:
     """Write the year's 利用登记簿 as XLSX or PDF (by suffix); audited, since it names readers."""
-    from lantai.packages import use_register as writer
 
     entries = register_entries(archive, principal, year)
     suffix = target.suffix.lower()
