@@ -20,7 +20,7 @@ Every step is appended to the audit chain with what an auditor needs to reconstr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -33,9 +33,11 @@ from lantai.domain.permissions import Permission
 from lantai.domain.roles import may_see, parse_roles, permissions_of, rank
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import appraisal_due, appraisal_execute, authz, holds
-from lantai.services.archive import Archive
 from lantai.services.browse import iso
 from lantai.services.users import Principal, now
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 MANAGERS = (Permission.APPRAISE, Permission.ITEM_CLASSIFY)
 READERS = (*MANAGERS, Permission.APPRAISE_APPROVE, Permission.DESTROY)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,11 +26,13 @@ from lantai.packages.catalogue import (
     write_catalogue,
     write_note_pdf,
 )
-from lantai.services.archive import Archive
 from lantai.services.arrange_plan import arrangement_of, load_scope
 from lantai.services.arrange_reference import current_reference
 from lantai.services.catalogue import METADATA_PATH
 from lantai.services.content import principal_files
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 def _class_order(fonds: Fonds) -> Callable[[Arrangement], tuple[Any, ...]]:

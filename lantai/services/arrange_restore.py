@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
 from lantai.catalog.models import Item, ItemFile
 from lantai.errors import LantaiError
-from lantai.services.archive import Archive
 from lantai.services.arrange_publish import ARRANGEMENT_PATH, publish_pending
 from lantai.services.arrange_reference import restore_reference_versions
 from lantai.services.catalogue import upsert_items
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 _CHUNK = 5000
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -21,9 +21,11 @@ from lantai.errors import BadInput
 from lantai.packages import tables
 from lantai.services import audit_view
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.browse import page_bounds
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass(frozen=True)

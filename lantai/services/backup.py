@@ -41,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -51,10 +51,12 @@ from lantai.crypto import bundle
 from lantai.crypto.digests import sm3_hex
 from lantai.domain.reference import dump_reference
 from lantai.errors import BadInput, IntegrityError, LantaiError
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import current_reference, export_fonds
 from lantai.services.keys import keystore
 from lantai.storage.backup_target import BackupTarget, open_backup_target
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 FORMAT = "lantai-backup/1"
 INDEX = "lantai-backup.json"

@@ -10,7 +10,7 @@ target is what the report shows, with who gave it and when. ``lantai check confi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -20,8 +20,10 @@ from lantai.checks.render import manual_rows
 from lantai.checks.report import CheckReport
 from lantai.errors import BadInput
 from lantai.services import item_checks
-from lantai.services.archive import Archive
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 SCOPES = {"run": "检测记录", "item": "条目接收检测", "batch": "批次接收检测"}
 VERDICTS = {"conforms": "符合", "nonconforming": "不符合"}

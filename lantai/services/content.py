@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lantai.catalog.models import Item
 from lantai.domain import metadata as md
@@ -34,12 +34,14 @@ from lantai.errors import BadInput, LantaiError, NotFound, ValidationFailed
 from lantai.formats import access_pdf, watermark
 from lantai.formats.stamp import StampFields
 from lantai.services.access import require, visible_item
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import current_reference
 from lantai.services.migration import rendition_of
 from lantai.services.replicas import open_verified
 from lantai.services.use_register import record_use
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 PDF_TYPES = {".pdf"}
 

@@ -35,7 +35,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -50,17 +50,19 @@ from lantai.errors import Conflict, IntegrityError, LantaiError, NotFound, Permi
 from lantai.formats.pdf import inspect_pdf
 from lantai.packages import destruction_register as writer
 from lantai.packages.destruction_register import RegisterHeading
-from lantai.services import authz, holds, recovery
+from lantai.services import authz, holds, intents
 from lantai.services.appraisal import READERS, get_campaign, load, mark_states
 from lantai.services.appraisal_changes import TombstoneChange, canonical_json, destroyed_path
 from lantai.services.appraisal_execute import _approvers
-from lantai.services.archive import Archive
 from lantai.services.catalogue import DESTRUCTION_PATH, DISPOSITION_PATH
 from lantai.services.changes import commit_change
 from lantai.services.ingest import ingest_paths
 from lantai.services.replicas import replica_roots
 from lantai.services.users import Principal, aware, now
 from lantai.services.visibility import highest
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 INTENTS = "intents-destroy"
 REGISTER_NAME = "销毁清册"
@@ -257,17 +259,17 @@ def destroy_item(archive: Archive, actor: str, campaign_id: int, record_id: str,
     if not path.exists():
         when = beijing_now().isoformat()
         tombstone = tombstone_for(archive, actor, campaign_id, record_id, register_id, register_sm3, when)
-        owned = recovery.write_record(archive, path.parent, {"campaign": campaign_id, "record_id": record_id,
+        owned = intents.write_record(archive, path.parent, {"campaign": campaign_id, "record_id": record_id,
                                                              "actor": actor, "when": when, "tombstone": tombstone},
                                       name=path.name)
     else:
-        owned = recovery.claim(path)
+        owned = intents.claim(path)
         if owned is None:  # a live process is destroying this item right now
             raise Conflict(f"{record_id} 正在由另一进程销毁", f"{record_id} is being destroyed by another process")
     _complete(archive, owned)
 
 
-def _complete(archive: Archive, owned: recovery.Intent) -> None:
+def _complete(archive: Archive, owned: intents.Intent) -> None:
     """Finish one destruction whose intent this process holds; the intent is cleared only on success."""
     try:
         _finish(archive, owned.read())
@@ -322,7 +324,7 @@ def resume_intents(archive: Archive) -> dict[str, Any]:
     directory = archive.settings.staging_dir / INTENTS
     done: dict[str, Any] = {"resumed": [], "failed": []}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        owned = recovery.claim(path)
+        owned = intents.claim(path)
         if owned is None:  # its writer lives (or it was just cleared)
             continue
         try:

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -27,11 +27,13 @@ from lantai.catalog.preservation import RootObject
 from lantai.errors import LantaiError, NotFound
 from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
-from lantai.services.archive import Archive
 from lantai.services.catalogue import DESTRUCTION_PATH
 from lantai.services.replicas import all_roots, register_roots
 from lantai.storage.backends import RootUnavailable
 from lantai.storage.replica import INVENTORY, ContentFile, FileCheck, OcflRoot, content_files, version_of
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass

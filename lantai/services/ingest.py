@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
 from sqlalchemy import func, select
@@ -45,8 +45,7 @@ from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data
-from lantai.services import recovery
-from lantai.services.archive import Archive
+from lantai.services import intents
 from lantai.services.audit_incremental import verify_incremental
 from lantai.services.catalogue import (
     INGEST_RECORD_PATH,
@@ -63,6 +62,9 @@ from lantai.services.ingest_workers import worker_preload
 from lantai.services.search_index import TEXT_PATH, extract_body, index_items
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion, new_object_content_dir
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
 
@@ -453,7 +455,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
                   context: BatchContext) -> dict[int, ItemOutcome]:
     store = archive.store
     results: dict[int, ItemOutcome] = {}
-    intent = recovery.write_intent(
+    intent = intents.write_intent(
         archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
     # The intent stays behind if anything below fails, so recovery can finish the commit; this
     # process lets go of it at once, so the next recovery (of any process) can take it.
@@ -489,7 +491,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     except BaseException:
         intent.release()
         raise
-    recovery.clear_intent(intent)
+    intents.clear_intent(intent)
     for index, prepared in committed:
         prepared.outcome.version = 1
         results[index] = prepared.outcome

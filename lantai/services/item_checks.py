@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
@@ -33,11 +33,13 @@ from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound
 from lantai.services import jobs
 from lantai.services.access import require, visible
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import current_reference
 from lantai.services.changes import ItemChange, commit_changes, prepare_change
 from lantai.services.fixity import verify_fixity
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 BC_PROFILE = "default"
 BACKUP_VERIFIED = "backup.verified"  # the audit action of lantai backup verify (services.backup)

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -56,10 +56,12 @@ from lantai.errors import BadInput, LantaiError, StorageError
 from lantai.formats import convert
 from lantai.formats.identify import identify
 from lantai.formats.pdfa import validate_pdfa
-from lantai.services.archive import Archive
 from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH
 from lantai.services.changes import ItemChange, commit_change
 from lantai.settings import Settings
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 MIGRATIONS_PATH = "lantai/migrations.json"
 MIGRATED_ACTION = "item.migrated"

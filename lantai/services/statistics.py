@@ -8,17 +8,19 @@ month), counting an outcome only when its item is visible or never became an ite
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
 from lantai.catalog.models import AuditEntry, Item
 from lantai.domain.roles import Permission
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import code_names
 from lantai.services.users import Principal
 from lantai.services.visibility import visible_to
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 FACETS = (("fonds_code", "全宗"), ("year", "年度"), ("retention", "保管期限"), ("document_type", "文种"), ("organisation", "机构或问题"),
           ("security_classification", "密级"))

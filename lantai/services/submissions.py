@@ -15,7 +15,7 @@ import tempfile
 import uuid
 import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,10 +26,12 @@ from lantai.errors import BadInput, Conflict, LantaiError, NotFound, PackageErro
 from lantai.packages import sip, zipsafe
 from lantai.services import jobs, visibility
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.browse import Page, iso, page_bounds
 from lantai.services.ingest import BatchContext, IngestReport, commit_item, ingest_batch, prepare_item
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 UPLOADS_DIR = "uploads"
 

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -55,12 +55,14 @@ from lantai.packages.transfer.receipt import (
 )
 from lantai.packages.transfer.register import TransferRegister
 from lantai.packages.transfer.writer import ExportedItem, write_carrier
-from lantai.services.archive import Archive
 from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, TRANSFER_PATH
 from lantai.services.changes import ItemChange, commit_change
 from lantai.services.ingest import ingest_paths
 from lantai.services.item_checks import keep_report, record_run
 from lantai.storage.ocfl import OcflStore
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 TRANSFERRED = "transferred"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -27,9 +27,11 @@ from lantai.domain.permissions import Permission
 from lantai.domain.use import Status
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import authz
-from lantai.services.archive import Archive
 from lantai.services.users import Principal, principal_of
 from lantai.services.visibility import visible_to
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 APPROVERS = (Permission.USE_APPROVE, Permission.USE_SECURITY_APPROVE)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +24,10 @@ from lantai.domain.use import purpose_text
 from lantai.errors import BadInput
 from lantai.packages import use_register as writer
 from lantai.services import authz
-from lantai.services.archive import Archive
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 REGISTER_COLUMNS = ("序号", "利用时间", "利用人", "账号", "档号", "电子文件号", "题名", "全宗号", "年度", "密级",
                     "利用目的", "利用方式", "授权编号", "页数")
