@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lantai.catalog import db, locks
-from lantai.crypto.keystore import init_keystore
 from lantai.domain.roles import SYSTEM_ACTOR
 from lantai.errors import BadInput, StorageError
 from lantai.services.audit import AuditLog
@@ -152,6 +151,7 @@ def _ensure_search_index(archive: Archive) -> None:
 
 def _ensure_keys(settings: Settings) -> None:
     """The archive's SM2 keys (idempotent): they sign audit checkpoints and packages."""
+    from lantai.crypto.keystore import init_keystore  # lazy (start-up): the SM2 code loads when keys are used
 
     try:
         init_keystore(settings.keys_dir, settings.archive_name)
