@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lantai import __version__
 from lantai.checks.model import ItemReport, Result, Status
 
 STATUS_KEYS = ("pass", "fail", "warn", "not_applicable", "unscanned")
@@ -70,7 +71,6 @@ def _tool_versions() -> dict[str, str]:
     eight distributions' metadata cost about 3 ms of CPU per checked item."""
     from importlib import metadata
 
-    from lantai import __version__
 
     versions = {"lantai": __version__}
     for dist in ("opf-fido", "pikepdf", "pypdf", "pillow", "ofdkit", "clamd", "lxml", "weasyprint"):

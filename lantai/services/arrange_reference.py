@@ -10,7 +10,7 @@ object, because every walker of the store (rebuild, checks, search) treats each 
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +31,9 @@ from lantai.domain.reference import (
 )
 from lantai.domain.retention import ScheduleError
 from lantai.errors import BadInput, Conflict
-from lantai.services.archive import Archive
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 DOMAIN_ERRORS = (CodeError, ReferenceDataError, ScheduleError, CompositionError)
 SAVED = "reference.saved"

@@ -27,23 +27,26 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
 from sqlalchemy import func, select
 
 from lantai.catalog.models import Batch, Item, utcnow
 from lantai.checks import hooks
+from lantai.checks.ingest import ingest_profile_name
 from lantai.checks.registry import finding
+from lantai.crypto.digests import copy_and_digest
 from lantai.domain import metadata as md
 from lantai.domain.findings import Finding
+from lantai.domain.metadata.messages import MESSAGES
 from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
 from lantai.packages.inline_data import extract_inline_data, strip_inline_data_with_sizes
-from lantai.services import recovery
-from lantai.services.archive import Archive
+from lantai.services import intents
+from lantai.services.audit_incremental import verify_incremental
 from lantai.services.catalogue import (
     INGEST_RECORD_PATH,
     METADATA_PATH,
@@ -59,6 +62,9 @@ from lantai.services.ingest_workers import worker_preload
 from lantai.services.search_index import TEXT_PATH, extract_body, index_items
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore, PreparedVersion, new_object_content_dir
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
 
@@ -251,8 +257,6 @@ def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
     """Keep ingest's structural refusals (unreadable package, no 电子文件号, unsafe or reserved paths);
     leave everything the DA/T 70 registry checks to the registry. With the profile ``off`` (tests of
     the ingest mechanics only) ingest's own checks stand."""
-    from lantai.checks.ingest import ingest_profile_name
-    from lantai.domain.metadata.messages import MESSAGES
 
     if ingest_profile_name(settings) == "off":
         return findings
@@ -261,8 +265,6 @@ def _one_pipeline(settings: Settings, findings: list[Finding]) -> list[Finding]:
 
 def _audit_chain(settings: Settings) -> Any:
     """The audit chain as far as this worker has verified it (DA/T 70 4-3), None without a journal."""
-    from lantai.checks.ingest import ingest_profile_name
-    from lantai.services.audit_incremental import verify_incremental
 
     journal = getattr(settings, "audit_journal", None)
     if ingest_profile_name(settings) == "off" or journal is None or not Path(journal).exists():
@@ -328,7 +330,6 @@ class StagedFile:
 def _stage_content(source: sip.SipSource, referenced: dict[str, int | None], inline_files: dict[str, Path],
                    target: Path, manifests: dict[str, dict[str, str]], findings: list[Finding]) -> dict[str, StagedFile]:
     """Copy every referenced file into staging, hashing as it goes; compare sizes and manifests."""
-    from lantai.crypto.digests import copy_and_digest
 
     algorithms = ["sha512", "sm3"] + (["sha256"] if "sha256" in manifests else [])
     staged: dict[str, StagedFile] = {}
@@ -456,7 +457,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
                   context: BatchContext) -> dict[int, ItemOutcome]:
     store = archive.store
     results: dict[int, ItemOutcome] = {}
-    intent = recovery.write_intent(
+    intent = intents.write_intent(
         archive, [(p.outcome.record_id or "", p.version.staging_dir) for _i, p in ready if p.version], context.submitted_by)
     # The intent stays behind if anything below fails, so recovery can finish the commit; this
     # process lets go of it at once, so the next recovery (of any process) can take it.
@@ -492,7 +493,7 @@ def _commit_ready(archive: Archive, ready: list[tuple[int, PreparedItem]],
     except BaseException:
         intent.release()
         raise
-    recovery.clear_intent(intent)
+    intents.clear_intent(intent)
     for index, prepared in committed:
         prepared.outcome.version = 1
         results[index] = prepared.outcome

@@ -17,7 +17,7 @@ import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, true
 
@@ -27,11 +27,13 @@ from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import code_names
 from lantai.services.catalogue import DESTROYED
 from lantai.services.users import Principal
 from lantai.services.visibility import visible_to
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 FACETS = (("fonds_code", "全宗"), ("year", "年度"), ("retention", "保管期限"), ("document_type", "文种"), ("organisation", "机构或问题"),
           ("security_classification", "密级"))

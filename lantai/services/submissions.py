@@ -15,7 +15,7 @@ import tempfile
 import uuid
 import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +24,14 @@ from lantai.catalog.models import Submission
 from lantai.domain.roles import Permission, rank
 from lantai.errors import BadInput, Conflict, LantaiError, NotFound, PackageError
 from lantai.packages import sip, zipsafe
-from lantai.services import visibility
+from lantai.services import jobs, visibility
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.browse import Page, iso, page_bounds
 from lantai.services.ingest import BatchContext, IngestReport, commit_item, ingest_batch, prepare_item
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 UPLOADS_DIR = "uploads"
 
@@ -81,7 +83,6 @@ def submit(archive: Archive, principal: Principal, upload: Path, *, kind: str, k
 def _start(archive: Archive, username: str, submission_id: int, kind: str) -> dict[str, Any]:
     """Run the submission as a job: queued for ``lantai worker`` when a broker is configured (the
     answer is then ``processing`` with the job id, at once), else at once in this request as before."""
-    from lantai.services import jobs
 
     job = jobs.submit(archive, f"submission.{kind}", {"submission_id": submission_id, "username": username},
                       actor=username, run="inline")
@@ -168,7 +169,6 @@ def _job_pending(archive: Archive, job_id: str | None) -> bool:
     """Whether the submission's job is still queued or running (then a retry must wait, however long)."""
     if not job_id:
         return False
-    from lantai.services import jobs
 
     try:
         return jobs.get_job(archive, job_id)["state"] in ("queued", "running")

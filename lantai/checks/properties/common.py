@@ -8,6 +8,8 @@ from typing import Any
 from lantai.checks.model import Outcome, not_applicable
 from lantai.checks.subject import Subject
 from lantai.domain.findings import Finding, Rule
+from lantai.errors import LantaiError
+from lantai.packages.sip import check_relative_path
 
 # DA/T 46 validation rule → the DA/T 70 rule that reports it.
 RULE_LETTERS = {
@@ -70,8 +72,6 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
 
 def encodings(subject: Subject) -> list[tuple[Any, Any, Any, str]]:
     """(document, data, encoding, normalised file name) for every 编码 with a usable name."""
-    from lantai.errors import LantaiError
-    from lantai.packages.sip import check_relative_path
 
     result = []
     for document, data, encoding in subject.record.iter_encodings():
