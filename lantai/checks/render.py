@@ -21,6 +21,7 @@ from lantai.checks.registry import load_registry
 from lantai.checks.report import STATUS_KEYS, CheckReport
 from lantai.domain.clock import in_beijing
 from lantai.errors import BadInput
+from lantai.packages.tables import CJK_FONT, setup_a4_landscape
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "warn": "警告", "not_applicable": "不适用", "unscanned": "未扫描",
@@ -272,7 +273,6 @@ def _printed(sheet: Any) -> None:
     the header row repeated, 宋体 named, and the long text columns (说明, 原因) wrapped."""
     from openpyxl.styles import Alignment, Font
 
-    from lantai.packages.tables import CJK_FONT, setup_a4_landscape
 
     widths = [sheet.column_dimensions[chr(ord("A") + i)].width or 16 for i in range(sheet.max_column)]
     setup_a4_landscape(sheet, widths, header_row=1)

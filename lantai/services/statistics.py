@@ -26,11 +26,13 @@ from lantai.domain.clock import BEIJING
 from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.packages import tables
 from lantai.services.access import require
 from lantai.services.arrange_reference import code_names
 from lantai.services.catalogue import DESTROYED
+from lantai.services.use_register import register_entries, use_statistics
 from lantai.services.users import Principal
-from lantai.services.visibility import visible_to
+from lantai.services.visibility import visible_record_ids, visible_to
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -188,8 +190,6 @@ def _uses(archive: Archive, principal: Principal, year: int) -> dict[str, Any]:
     """利用人次 and 卷件次 of the year from the 利用登记簿, counting only uses of items the caller may see."""
     if not principal.can(Permission.USE_REGISTER):
         return {"uses_available": False, "person_times": None, "item_times": None}
-    from lantai.services.use_register import register_entries, use_statistics
-    from lantai.services.visibility import visible_record_ids
 
     entries = register_entries(archive, principal, year)
     with archive.sessions() as session:
@@ -221,7 +221,6 @@ def printed_download(archive: Archive, principal: Principal, what: str, fmt: str
                      date_from: str | None = None, date_to: str | None = None) -> tuple[Path, str]:
     """The statistics (``what="statistics"``, XLSX) or the 年报 (``what="annual"``, XLSX or PDF) written to a
     temporary directory with the printed-table writer; audited. The caller removes ``file.parent``."""
-    from lantai.packages import tables
 
     if fmt not in MEDIA_TYPES or (what == "statistics" and fmt != "xlsx"):
         raise BadInput("统计只能导出为 xlsx，年报为 xlsx 或 pdf", "statistics export as xlsx, the annual report as xlsx or pdf",

@@ -16,11 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lantai.catalog.models import Item
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound
+from lantai.packages import tables
+from lantai.packages.transfer.receipt import read_receipt
 from lantai.services.access import require
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
+from lantai.services.visibility import visible_record_ids
 
 HEADING = "电子档案移交与接收登记表"
 COLUMNS = ("项目", "内容")
@@ -33,7 +37,6 @@ def _dir(archive: Archive, direction: str) -> Path:
 
 
 def _visible(archive: Archive, principal: Principal, record_ids: set[str]) -> bool:
-    from lantai.services.visibility import visible_record_ids
 
     with archive.sessions() as session:
         return visible_record_ids(session, principal, record_ids) >= {r for r in record_ids if _known(session, r)}
@@ -43,7 +46,6 @@ def _known(session: Any, record_id: str) -> bool:
     """Whether the item is in this catalogue at all (a received-and-refused one is not)."""
     from sqlalchemy import select
 
-    from lantai.catalog.models import Item
 
     return session.scalar(select(Item.id).where(Item.record_id == record_id)) is not None
 
@@ -59,7 +61,6 @@ def _sent(archive: Archive) -> list[dict[str, Any]]:
 
 
 def _received(archive: Archive) -> list[tuple[str, Any]]:
-    from lantai.packages.transfer.receipt import read_receipt
 
     receipts = []
     for path in sorted(_dir(archive, "in").glob("*-回执.xml")):
@@ -116,7 +117,6 @@ def register_rows(archive: Archive, principal: Principal, direction: str, transf
 def register_download(archive: Archive, principal: Principal, direction: str, transfer_id: str,
                       fmt: str) -> tuple[Path, str]:
     """The 登记表 written to a temporary directory; audited. The caller removes ``file.parent``."""
-    from lantai.packages import tables
 
     if fmt not in MEDIA_TYPES:
         raise BadInput("登记表只能导出为 xlsx 或 pdf", "the register exports as xlsx or pdf", format=fmt)
