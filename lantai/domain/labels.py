@@ -124,6 +124,8 @@ DETAIL_KEYS: dict[str, str] = {
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
+    "completed": "已补完提交", "rolled_back": "已回滚提交", "changes": "已补完变更", "changes_rolled_back": "已回滚变更",
+    "destructions": "已补完销毁",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
