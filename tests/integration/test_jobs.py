@@ -275,9 +275,9 @@ def test_worker_killed_mid_arrangement_is_resolved_by_a_live_workers_sweep_and_r
     with open_archive(settings, recover=False) as archive:  # a live worker: no start-up recovery
         assert jobs.get_job(archive, job_id)["state"] == "running"
         swept = jobs.sweep(archive)
+        assert not list((settings.staging_dir / "intents-change").glob("*.json")), swept
         orphans = swept["orphans"]
         assert len(orphans["changes"]) == 3 and not orphans["failed"], swept  # the unit's 3 items, finished
-        assert not list((settings.staging_dir / "intents-change").glob("*.json"))
         assert jobs.sweep(archive)["orphans"]["changes"] == []  # resolved once
     second = _worker(env, tmp_path / "worker2.log")
     try:
