@@ -56,6 +56,7 @@ from lantai.search.tokenize import normalize
 
 EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
 EPOCH_ROWS = 1 << EPOCH_BITS
+FIRST_ROUND = 2  # the first round asks the newest epochs holding this many times the window
 EPOCH_MARGIN = 1.3  # ask for this many times the epochs the density so far says are needed
 # Relevance, as on SQLite: scored column → (weight, fields whose tags answer it); "*": anywhere.
 # A word asked in one field (题名:通知) scores by that field: 责任者 4, the others 1.
@@ -185,7 +186,7 @@ class PostgresIndex(SqlIndexBase):
     layout = "3"  # epoch and filter tags, tsvector out of line
     renamed = re.compile(r"\b(search_docs)")  # the table, its indexes, constraints and sequence
     _top: int | None = None  # newest row id, read when a search starts
-    _has_state: bool | None = None  # whether the state table exists, likewise
+    _state_now: dict[str, str] | None = None  # the index state, likewise
 
     def _from(self, joined: bool) -> str:
         return "search_docs d"
@@ -219,20 +220,22 @@ class PostgresIndex(SqlIndexBase):
         # for walking the newest rows). How many rows a query matches is the whole question here.
         # And a match is always asked of the GIN index (see _newest): the planner, guessing from
         # a word's frequency in the whole table, chose to read every row and test its tsvector.
-        # One round trip for the settings, the newest row id (see _newest_by_epoch) and whether
-        # the state table is there: on a busy machine each round trip waits for a time slice.
+        # One round trip for the settings, the newest row id (see _newest_by_epoch) and the
+        # index state (is_stale): on a busy machine each round trip waits for a time slice of
+        # the server process (measured at load 26: 20-40 ms for a statement doing nothing). The
+        # state table is created with the table, by the same ensure_schema.
         row = conn.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
                                 "set_config('enable_seqscan', 'off', true), (SELECT max(id) FROM search_docs), "
-                                f"to_regclass('{STATE_TABLE}') IS NOT NULL")).one()
-        self._top, self._has_state = row[2], row[3]
+                                f"(SELECT json_object_agg(key, value) FROM {STATE_TABLE})")).one()
+        self._top, self._state_now = row[2], row[3] or {}
         try:
             return super().search(conn, query)
         finally:
-            self._top = self._has_state = None
+            self._top = self._state_now = None
 
     def is_stale(self, conn: Connection) -> bool:
-        if self._has_state:  # known to exist (search): no savepoint around reading it
-            return self._stale_reason(self._state(conn)) is not None
+        if self._state_now is not None:  # read with the settings (search)
+            return self._stale_reason(self._state_now) is not None
         return super().is_stale(conn)
 
     def _match(self, conn: Connection, plan: Plan, cap: int | None,
@@ -254,7 +257,7 @@ class PostgresIndex(SqlIndexBase):
         """The newest ``cap + 1`` rows matching ``match`` and ``conditions``, newest first, asked
         epoch by epoch (see the module docstring), and the facet counts of the first ``cap``.
 
-        The first round asks the newest epochs holding at least half an epoch of rows; each
+        The first round asks the newest epochs holding FIRST_ROUND times the rows wanted; each
         later one as many epochs as the density of matches so far says are needed to fill the
         window (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
         estimate reaches past half of them), the words alone below the rows asked.
@@ -266,30 +269,31 @@ class PostgresIndex(SqlIndexBase):
             return ids, counted if facets else None
         want = cap + 1
         high = top >> EPOCH_BITS  # newest epoch not asked yet
-        count = 1 if (top & (EPOCH_ROWS - 1)) >= EPOCH_ROWS // 2 else 2
+        # the first round covers FIRST_ROUND × want rows: a word in half the items or more is
+        # then found in one round (2 epochs were fewer rows than the window: always two rounds)
+        count = 1 + max(0, -(-(FIRST_ROUND * want - (top & (EPOCH_ROWS - 1)) - 1) // EPOCH_ROWS))
         scanned = 0
         while True:
             low = max(0, high - count + 1)
             scanned += min(top + 1, (high + 1) << EPOCH_BITS) - (low << EPOCH_BITS)
             epochs = [f"({match}) & {_quote(f'{TAG}E{e}')}" for e in range(high, low - 1, -1)]
-            self._newest(conn, epochs, conditions, params, want, ids, counted, facets)
-            if len(ids) >= want or low == 0:
+            left = low << EPOCH_BITS  # row ids below the epochs asked
+            alone = self._newest(conn, epochs, conditions, params, want, ids, counted, facets,
+                                 fallback=(match, left, scanned) if low > 0 else None)
+            if len(ids) >= want or low == 0 or alone:
                 break
             density = len(ids) / scanned
-            left = low << EPOCH_BITS  # row ids below the epochs asked
             needed = (want - len(ids)) / density * EPOCH_MARGIN if density else float("inf")
-            if density * left <= 2 * want or needed >= left / 2:
-                self._newest(conn, [match], conditions, params, want, ids, counted, facets, below=left)
-                break
             high, count = low - 1, -(-int(needed) // EPOCH_ROWS)
         return ids, counted if facets else None
 
     @staticmethod
     def _newest(conn: Connection, matches: list[str], conditions: list[str], params: dict[str, Any], want: int,
-                ids: list[int], counted: list[Sequence[Any]], facets: bool, below: int | None = None) -> None:
-        """Add to ``ids`` the newest rows matching any of ``matches`` (with an id below
-        ``below``) until there are ``want``, newest first; with ``facets``, add to ``counted``
-        the facet counts of those among the first ``want - 1``, counted by PostgreSQL.
+                ids: list[int], counted: list[Sequence[Any]], facets: bool,
+                fallback: tuple[str, int, int] | None = None) -> bool:
+        """Add to ``ids`` the newest rows matching any of ``matches`` until there are ``want``,
+        newest first; with ``facets``, add to ``counted`` the facet counts of those among the
+        first ``want - 1``, counted by PostgreSQL.
 
         One GIN scan per tsquery (one per epoch): in ``words & (epoch | epoch …)`` no epoch tag
         is required, so the GIN scan followed the rarest word's whole posting list (a year tag:
@@ -297,29 +301,55 @@ class PostgresIndex(SqlIndexBase):
         the id bound outside it: every match is found through the GIN index, then the newest
         kept; given the chance the planner walked the primary key (or read the whole table)
         testing each row's tsvector. The ids come back as one array, the facets as counts.
+
+        ``fallback`` (words, rows below the epochs asked, rows asked so far): in the same
+        statement, when the epochs' matches say that the rows below hold few matches — or that
+        the epochs needed would reach past half of them — the words alone are asked below the
+        epochs (a rare name: one GIN scan of its posting list). A one-time filter decides it on
+        the server, so the common case of a rare word costs one round trip instead of two (on a
+        busy machine each round trip waits for a time slice). Returns whether that ran: the
+        matches are then complete.
         """
         where = " AND ".join([*conditions, "d.tsv @@ CAST(q.x AS tsquery)"])
         columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
-        bound = "WHERE m.id < :below " if below is not None else ""
-        newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
-                  f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
-                  f"t AS MATERIALIZED (SELECT * FROM m {bound}ORDER BY id DESC LIMIT :limit) "
-                  "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t)")
-        values = {**params, "matches": matches, "limit": want - len(ids), "below": below,
-                  "counted": max(0, want - 1 - len(ids))}
+        values = {**params, "matches": matches, "limit": want - len(ids), "counted": max(0, want - 1 - len(ids))}
+        if fallback is None:
+            newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
+                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+                      "t AS MATERIALIZED (SELECT * FROM m ORDER BY id DESC LIMIT :limit) "
+                      "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), false")
+        else:
+            words = " AND ".join([*conditions, "d.tsv @@ CAST(:words AS tsquery)"])
+            # n: matches so far; the same test as the rounds' estimate (see _newest_by_epoch)
+            go = ("n < :want AND (n * :left <= 2 * :want * :scanned OR "
+                  "2 * (:want - n) * :margin * :scanned >= n * :left)")
+            newest = (f"WITH e AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
+                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+                      f"g AS (SELECT {go} AS go FROM (SELECT :before + count(*) AS n FROM e) c), "
+                      f"w AS MATERIALIZED (SELECT {columns} FROM search_docs d WHERE {words} "
+                      "AND (SELECT go FROM g)), "
+                      "m AS (SELECT * FROM e UNION ALL SELECT * FROM w WHERE w.id < :left), "
+                      "t AS MATERIALIZED (SELECT * FROM m ORDER BY id DESC LIMIT :limit) "
+                      "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), (SELECT go FROM g)")
+            values.update(words=fallback[0], left=fallback[1], scanned=fallback[2], want=want, before=len(ids),
+                          margin=EPOCH_MARGIN)
         if not facets:
-            ids += conn.execute(text(newest), values).scalar() or []
-            return
+            found, alone = conn.execute(text(newest), values).one()
+            ids += found or []
+            return bool(alone)
         nulls = ", ".join(["NULL"] * len(FACET_FIELDS))
         fields = ", ".join(FACET_FIELDS)
         sets = ", ".join(f"({c})" for c in FACET_FIELDS)
-        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, {fields}, count(*) FROM "
+        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, NULL, {fields}, count(*) FROM "
                f"(SELECT * FROM t ORDER BY id DESC LIMIT :counted) f GROUP BY GROUPING SETS ({sets})")
+        alone = False
         for row in conn.execute(text(sql), values):
             if row[-1] is None:  # the ids (no count)
                 ids += row[0] or []
+                alone = bool(row[1])
             else:
-                counted.append(row[1:])
+                counted.append(row[2:])
+        return alone
 
     def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
                      floor: int | None, ids: list[int]) -> Sequence[Any]:
