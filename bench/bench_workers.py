@@ -182,8 +182,10 @@ def load_test(workdir: Path, base_db: str, clamd: str, batches: list[Path], clie
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([*LANTAI, "serve", "--port", str(port), "--workers", "2"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server_log = workdir / "serve.log"  # uvicorn says here when it replaced a worker
+    with open(server_log, "wb") as log:
+        server = subprocess.Popen([*LANTAI, "serve", "--port", str(port), "--workers", "2"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -201,6 +203,7 @@ def load_test(workdir: Path, base_db: str, clamd: str, batches: list[Path], clie
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         drop_database(db)
+    result["workers_replaced"] = server_log.read_text(errors="replace").count("died")
     return result
 
 
@@ -324,7 +327,8 @@ def _print_load(load: dict) -> None:
     if load:
         print(f"\nLoad: {load['clients']} clients for {load['seconds']} s against lantai serve --workers 2 "
               f"(40 % search, 40 % item view, 20 % access-copy download); machine load average "
-              f"{load['load_average_mean']} mean, {load['load_average_max']} max")
+              f"{load['load_average_mean']} mean, {load['load_average_max']} max; "
+              f"web workers replaced by uvicorn: {load.get('workers_replaced', '?')}")
         print(f"{'kind':10} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
         for kind, r in load["by_kind"].items():
             print(f"{kind:10} {r['requests']:8d} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:6d}")
