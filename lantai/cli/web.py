@@ -50,8 +50,8 @@ def serve_command(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         # uvicorn's supervisor kills a worker whose ping thread does not answer within the
         # health-check timeout (default 5 s), dropping every request it was serving. On a busy
-        # machine a worker rendering access copies missed it (the 10-minute load test at load 29:
-        # 57 requests of 8,377 cut off); a worker that is really hung is still replaced.
+        # machine a busy worker missed it (the 10-minute load test at load 29: 57 of 8,377 requests
+        # cut off; with 60 s, 5 at load 34 and no worker replaced); a hung worker is still replaced.
         uvicorn.run("lantai.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
         return
