@@ -236,6 +236,8 @@ def from_ingest_context(context: Any, stage: str, profile: Profile) -> Subject:
             digests["sha256"] = staged.sha256
         subject.files[name] = SubjectFile(name, Path(staged.path), staged.size, digests)
     subject.extra["unstaged"] = list(getattr(context, "unstaged", []))
+    if "record_validation" in context.extra:  # ingest validated the same record a moment ago
+        subject.extra["record_validation"] = context.extra["record_validation"]
     return subject
 
 
