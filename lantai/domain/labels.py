@@ -126,6 +126,8 @@ DETAIL_KEYS: dict[str, str] = {
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
+    "completed": "已补完提交", "rolled_back": "已回滚提交", "changes": "已补完变更", "changes_rolled_back": "已回滚变更",
+    "destructions": "已补完销毁",
     "unit_name": "单位名称", "archived_at": "归档时间", "years": "年度", "checked": "逐件检测", "direction": "方向",
 }
 

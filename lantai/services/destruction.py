@@ -64,7 +64,7 @@ from lantai.services.visibility import highest
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
 
-INTENTS = "intents-destroy"
+INTENTS = intents.DESTROY_INTENTS
 REGISTER_NAME = "销毁清册"
 
 
@@ -267,6 +267,14 @@ def destroy_item(archive: Archive, actor: str, campaign_id: int, record_id: str,
         if owned is None:  # a live process is destroying this item right now
             raise Conflict(f"{record_id} 正在由另一进程销毁", f"{record_id} is being destroyed by another process")
     _complete(archive, owned)
+
+
+def resume_intent(archive: Archive, owned: intents.Intent) -> str:
+    """Finish one destruction whose intent this process holds (its writer died); returns the
+    item's record id. The intent is cleared only on success (recovery's sweeps call this)."""
+    record_id = str(owned.read().get("record_id", ""))
+    _complete(archive, owned)
+    return record_id
 
 
 def _complete(archive: Archive, owned: intents.Intent) -> None:

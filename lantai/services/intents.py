@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 ARRANGE_INTENTS = "intents-arrange"  # arrangement's publish intents from before the change path
 CHANGE_INTENTS = "intents-change"  # lantai.services.changes keeps its intents here
+DESTROY_INTENTS = "intents-destroy"  # lantai.services.destruction: one per item being destroyed
 _STARTED = time.time()  # this process's start, recorded as the owner of its intents
 
 

@@ -35,6 +35,7 @@ from lantai.catalog import locks
 from lantai.catalog.models import AuditEntry, Batch
 from lantai.services.intents import (
     CHANGE_INTENTS,
+    DESTROY_INTENTS,
     Intent,
     arrange_intents_dir,
     claim,
@@ -118,51 +119,88 @@ def _recover_ingest(archive: Archive, intent: Intent, done: dict[str, Any]) -> N
 
 
 def recover_orphans(archive: Archive) -> dict[str, Any]:
-    """Finish or roll back the ingest commits of processes that died, while others keep working.
+    """Finish or roll back what processes that died left half-committed, while others keep working:
+    ingest commits, changes to archived items (密级, arrangement, corrections, transfer marks,
+    appraisal decisions) and destructions — every kind of intent start-up recovery resolves.
 
     Start-up recovery (:func:`recover_if_idle`) waits for an idle archive, which a service with
     workers and web processes never is. Here only intents whose owner is provably gone are
     resolved: its owner lock can be taken (the file lock on this machine's shared staging and,
     on PostgreSQL, the advisory lock the server dropped with the dead process's connection).
     The lock is held while resolving, so two workers sweeping at once never resolve one intent
-    twice; an intent of a live process is never touched.
+    twice; an intent of a live process is never touched. A job the dead process held is queued
+    again only after this (:func:`lantai.services.jobs.sweep`), so its re-run starts from a
+    consistent archive.
     """
-    done: dict[str, Any] = {"completed": [], "rolled_back": []}
-    directory = ingest_intents_dir(archive)
-    if not directory.is_dir():
-        return done
-    by_owner: dict[str, list[Path]] = {}
-    for path in sorted(directory.glob("*.json")):
-        try:
-            owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
-        except (OSError, ValueError):
-            continue  # being written (renamed into place whole) or gone: not ours to judge
-        if owner and (archive.owner is None or owner != archive.owner.token):
-            by_owner.setdefault(owner, []).append(path)
-    for owner, paths in by_owner.items():
+    done: dict[str, Any] = {"completed": [], "rolled_back": [], "changes": [], "changes_rolled_back": [],
+                            "destructions": [], "failed": []}
+    by_owner: dict[str, list[tuple[str, Path]]] = {}
+    for kind, directory in _orphan_directories(archive):
+        for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+            try:
+                owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
+            except (OSError, ValueError):
+                continue  # being written (renamed into place whole) or gone: not ours to judge
+            if owner and (archive.owner is None or owner != archive.owner.token):
+                by_owner.setdefault(owner, []).append((kind, path))
+    for owner, found in by_owner.items():
         with _dead_owner(archive, owner) as dead:
             if not dead:
                 continue
-            accepted = _accepted_targets(archive)
-            for path in paths:
+            accepted = _accepted_targets(archive) if any(k == "ingest" for k, _p in found) else set()
+            for kind, path in found:
                 intent = claim(path)  # also this machine's per-intent lock: never a live writer's
                 if intent is None:
                     continue
                 try:
-                    data = intent.read()
-                    for entry in data.get("objects", []):
-                        with archive.store.object_lock(entry["object_id"]):
-                            _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
-                                     done, accepted)
-                    intent.clear()
-                except (OSError, ValueError):
+                    _resolve_orphan(archive, kind, intent, done, accepted)
+                except Exception as exc:  # left for the next sweep (or start-up recovery)
                     intent.release()
+                    done["failed"].append({"intent": path.name, "kind": kind, "error": str(exc)[:300]})
             with contextlib.suppress(OSError):
                 (archive.settings.staging_dir / "owners" / f"{owner}.lock").unlink()
     if done["completed"] or done["rolled_back"]:
         _refresh_open_batches(archive)
-        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items()})
+    if any(done.values()):
+        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items() if v})
     return done
+
+
+def _orphan_directories(archive: Archive) -> list[tuple[str, Path]]:
+    """(kind, directory) of every intent kind a dead process can leave behind."""
+    staging = archive.settings.staging_dir
+    return [("ingest", ingest_intents_dir(archive)), ("change", staging / CHANGE_INTENTS),
+            ("change", arrange_intents_dir(archive)), ("destroy", staging / DESTROY_INTENTS)]
+
+
+def _resolve_orphan(archive: Archive, kind: str, intent: Intent, done: dict[str, Any], accepted: set[str]) -> None:
+    """Resolve one claimed intent as start-up recovery would; the intent is cleared only on success."""
+    if kind == "change":
+        from lantai.services.changes import recover_intent  # lazy (start-up): only for an orphaned change
+
+        outcome = recover_intent(archive, intent)  # takes the objects' locks itself
+        done["changes"] += outcome["completed"]
+        done["changes_rolled_back"] += outcome["rolled_back"]
+        return
+    if kind == "destroy":
+        from lantai.services.destruction import resume_intent  # lazy (start-up): only for an orphaned destruction
+
+        done["destructions"].append(resume_intent(archive, intent))
+        return
+    try:
+        data = intent.read()
+    except (OSError, ValueError):
+        intent.clear()  # renamed into place only once whole: unreadable is damage, nothing to do
+        return
+    try:
+        for entry in data.get("objects", []):
+            with archive.store.object_lock(entry["object_id"]):
+                _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
+                         done, accepted)
+    except BaseException:
+        intent.release()
+        raise
+    intent.clear()
 
 
 @contextlib.contextmanager
@@ -205,7 +243,7 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
 
 def _recover_destructions(archive: Archive) -> dict[str, Any]:
     """Finish destructions a crash interrupted (each has an intent per item; see services.destruction)."""
-    directory = archive.settings.staging_dir / "intents-destroy"
+    directory = archive.settings.staging_dir / DESTROY_INTENTS
     if not directory.is_dir() or not any(directory.glob("*.json")):
         return {"resumed": [], "failed": []}
     from lantai.services.destruction import resume_intents  # lazy (start-up), as above
