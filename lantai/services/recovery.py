@@ -183,7 +183,9 @@ def _resolve_orphan(archive: Archive, kind: str, intent: Intent, done: dict[str,
         done["changes_rolled_back"] += outcome["rolled_back"]
         return
     if kind == "destroy":
-        from lantai.services.destruction import resume_intent  # lazy (start-up): only for an orphaned destruction
+        from lantai.services.destruction import (
+            resume_intent,  # lazy (start-up): only for an orphaned destruction
+        )
 
         done["destructions"].append(resume_intent(archive, intent))
         return
