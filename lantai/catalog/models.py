@@ -83,7 +83,8 @@ class Item(Base):
     events: Mapped[list[Event]] = relationship(back_populates="item", cascade="all, delete-orphan",
                                                order_by="Event.seq")
 
-    __table_args__ = (Index("ix_items_browse", "fonds_code", "year", "retention", "organisation", "archival_code"),)
+    __table_args__ = (Index("ix_items_browse", "fonds_code", "year", "retention", "organisation", "archival_code"),
+                      Index("ix_items_due", "status", "retention", "year"))  # 到期鉴定 (0017)
 
 
 class ItemFile(Base):
