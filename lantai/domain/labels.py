@@ -124,6 +124,10 @@ DETAIL_KEYS: dict[str, str] = {
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
+    "applied": "已执行件数", "held": "冻结件数", "destroy": "待销毁件数", "renumbered": "档号更正件数",
+    "complete": "已完成", "errors": "错误", "comment": "意见", "committee": "鉴定小组", "decisions": "鉴定意见",
+    "proposed": "提议件数", "record_ids": "电子文件号", "register_record_id": "销毁清册档号", "round": "轮次",
+    "value": "新值", "waiting_period_skipped": "跳过等待期", "campaign": "鉴定任务", "approvers": "批准人",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
