@@ -128,6 +128,7 @@ DETAIL_KEYS: dict[str, str] = {
     "complete": "已完成", "errors": "错误", "comment": "意见", "committee": "鉴定小组", "decisions": "鉴定意见",
     "proposed": "提议件数", "record_ids": "电子文件号", "register_record_id": "销毁清册档号", "round": "轮次",
     "value": "新值", "waiting_period_skipped": "跳过等待期", "campaign": "鉴定任务", "approvers": "批准人",
+    "reasons": "原因", "resumed": "续完件数", "waiting": "暂缓件", "destroyed": "已销毁件数",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
