@@ -100,15 +100,16 @@ def load_catalogue(archive: Archive, n: int) -> float:
     return time.perf_counter() - started
 
 
-def query_plan(archive: Archive) -> str:
-    """The database's plan for the due query of a 到期鉴定 (which index it reads)."""
+def query_plan(archive: Archive) -> list[str]:
+    """The database's plan for each term of the due query of a 到期鉴定 (which index it reads)."""
+    plans = []
     with archive.sessions() as session:
-        due = appraisal_due.due_condition(session, archive.settings, Kind.EXPIRY, 2025)
-        query = select(Item.id).where(due)
-        sql = str(query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-        prefix = "EXPLAIN QUERY PLAN " if session.get_bind().dialect.name == "sqlite" else "EXPLAIN "
-        rows = session.execute(text(prefix + sql)).all()
-    return "\n".join(str(r[-1]) for r in rows)
+        dialect = session.get_bind().dialect
+        for term in appraisal_due.due_terms(session, archive.settings, Kind.EXPIRY, 2025):
+            sql = str(select(Item.id).where(term).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+            plans.append("\n".join(str(r[-1]) for r in session.execute(text(prefix + sql)).all()))
+    return plans
 
 
 def bench_propose(archive: Archive, n: int) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def bench_propose(archive: Archive, n: int) -> dict[str, Any]:
     return {"catalogue": n, "load_seconds": round(loaded, 1), "proposed": proposed,
             "seconds": round(seconds, 2), "rows_per_second": round(n / seconds),
             "proposed_per_second": round(proposed / seconds),
-            "uses_due_index": "ix_items_due" in plan, "plan": plan,
+            "uses_due_index": all("ix_items_due" in p for p in plan), "plan": plan,
             "first_page_seconds": round(first_seconds, 3), "last_page_seconds": round(last_seconds, 3),
             "due_seconds": round(due_seconds, 2), "due_groups": len(rows)}
 

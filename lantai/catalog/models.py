@@ -84,7 +84,10 @@ class Item(Base):
                                                order_by="Event.seq")
 
     __table_args__ = (Index("ix_items_browse", "fonds_code", "year", "retention", "organisation", "archival_code"),
-                      Index("ix_items_due", "status", "retention", "year"))  # 到期鉴定 (0017)
+                      # what is due for appraisal, answered from the index alone (0017)
+                      Index("ix_items_due", "status", "retention", "year", "fonds_code", "record_id"),
+                      Index("ix_items_opening", "status", "control_identifier", "year", "category", "fonds_code",
+                            "record_id"))
 
 
 class ItemFile(Base):
