@@ -121,6 +121,7 @@ def bench_propose(archive: Archive, n: int) -> dict[str, Any]:
     first_seconds, _ = timed(appraisal.get_campaign, archive, proposer, cid, page=1)
     last_seconds, _ = timed(appraisal.get_campaign, archive, proposer, cid, page=max(1, -(-proposed // 50)))
     due_seconds, rows = timed(appraisal_reminders.due, archive, proposer, 2025)
+    raw_copy, raw_group = raw_baselines(archive)
     with archive.session() as session:  # the cached catalogue proposes the same list next run
         session.execute(delete(AppraisalItem).where(AppraisalItem.campaign_id == cid))
         session.execute(delete(AppraisalCampaign).where(AppraisalCampaign.id == cid))
@@ -129,7 +130,26 @@ def bench_propose(archive: Archive, n: int) -> dict[str, Any]:
             "proposed_per_second": round(proposed / seconds),
             "uses_due_index": all("ix_items_due" in p for p in plan), "plan": plan,
             "first_page_seconds": round(first_seconds, 3), "last_page_seconds": round(last_seconds, 3),
-            "due_seconds": round(due_seconds, 2), "due_groups": len(rows)}
+            "due_seconds": round(due_seconds, 2), "due_groups": len(rows),
+            "raw_copy_seconds": round(raw_copy, 2), "ratio_to_raw_copy": round(seconds / raw_copy, 2),
+            "raw_group_seconds": round(raw_group, 2), "due_ratio_to_raw_group": round(due_seconds / raw_group, 2)}
+
+
+RAW_COLUMNS = ("record_id, archival_code, title, document_number, date, page_count, retention, "
+               "security_classification, fonds_code, year")
+
+
+def raw_baselines(archive: Archive) -> tuple[float, float]:
+    """Same run, plain SQL: copying the same due rows into a table without indexes (the least a
+    proposal must do), and one grouped count of the whole catalogue by 全宗 and 年度."""
+    due = "status = 'archived' AND ((retention = '10年' AND year <= 2015) OR (retention = '30年' AND year <= 1995))"
+    with archive.engine.begin() as conn:
+        copy, _ = timed(conn.execute, text(f"CREATE TEMPORARY TABLE raw_due AS SELECT {RAW_COLUMNS} FROM items WHERE {due}"))
+        conn.execute(text("DROP TABLE raw_due"))
+    with archive.engine.connect() as conn:
+        group, _ = timed(lambda: conn.execute(text("SELECT fonds_code, year, count(*) FROM items "
+                                                   "WHERE status = 'archived' GROUP BY fonds_code, year")).all())
+    return copy, group
 
 
 def bench_execute(archive: Archive, n: int) -> dict[str, Any]:
@@ -259,7 +279,11 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                   f"(due index used: {'yes' if p['uses_due_index'] else 'NO'}; load {p['load_average']})")
             print(f"{'':<11} {'campaign page 1 / last page (50 rows)':<44} {p['proposed']:>9} "
                   f"{p['first_page_seconds']:>9}  last {p['last_page_seconds']} s")
+            print(f"{'':<11} {'  baseline: raw CREATE TABLE AS SELECT due':<44} {p['proposed']:>9} "
+                  f"{p['raw_copy_seconds']:>9}  proposal ×{p['ratio_to_raw_copy']} of it")
             print(f"{'':<11} {'appraise due (counts per kind/全宗/年度)':<44} {p['catalogue']:>9} {p['due_seconds']:>9}")
+            print(f"{'':<11} {'  baseline: raw GROUP BY 全宗, 年度 (1 scan)':<44} {p['catalogue']:>9} "
+                  f"{p['raw_group_seconds']:>9}  due ×{p['due_ratio_to_raw_group']} of it")
             name = ""
         if "execute" in r:
             e = r["execute"]

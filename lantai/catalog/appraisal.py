@@ -68,8 +68,7 @@ class AppraisalItem(Base):
                       # a campaign of hundreds of thousands of items, read page by page (0017)
                       Index("ix_appraisal_items_page", "campaign_id", "archival_code", "record_id"),
                       Index("ix_appraisal_items_states", "campaign_id", "state"),
-                      Index("ix_appraisal_items_decisions", "campaign_id", "decision"),
-                      Index("ix_appraisal_items_due", "record_id", "campaign_id", "state", "decision"))
+                      Index("ix_appraisal_items_decisions", "campaign_id", "decision"))
 
 
 class AppraisalApproval(Base):

@@ -1,5 +1,5 @@
 """appraisal at scale: covering indexes for what is due (到期 and 开放) and for reading a campaign of
-hundreds of thousands of items page by page (its counts, its 档号 order, the not-yet-appraised test)
+hundreds of thousands of items page by page (its counts and its 档号 order)
 
 Revision ID: 0017_appraisal_scale
 Revises: 0016_use_effect
@@ -17,7 +17,6 @@ INDEXES = (
     ("ix_appraisal_items_page", "appraisal_items", ["campaign_id", "archival_code", "record_id"]),
     ("ix_appraisal_items_states", "appraisal_items", ["campaign_id", "state"]),
     ("ix_appraisal_items_decisions", "appraisal_items", ["campaign_id", "decision"]),
-    ("ix_appraisal_items_due", "appraisal_items", ["record_id", "campaign_id", "state", "decision"]),
 )
 
 
