@@ -29,7 +29,7 @@ from tests.integration.appraisal_world import seed
 from tests.integration.test_appraisal_flow import DESTROY, _approved_expiry
 
 pytestmark = pytest.mark.s3
-RETENTION_SECONDS = 60  # long enough for the first attempt on a loaded machine, short enough to wait for
+RETENTION_SECONDS = 120  # long enough for the first attempt on a loaded machine (load 25: up to ~60 s), short enough to wait for
 
 
 def _client(gateway: dict[str, str]):  # type: ignore[no-untyped-def]
