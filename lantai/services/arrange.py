@@ -237,6 +237,13 @@ class RetentionFollowUp:
     scopes: dict[tuple[str, str, int], dict[str, str]] = field(default_factory=dict)  # draft years to arrange again
     failed: list[dict[str, str]] = field(default_factory=list)
 
+    def add(self, other: RetentionFollowUp) -> None:
+        self.corrected += other.corrected
+        self.retained += other.retained
+        self.failed += other.failed
+        for scope, overrides in other.scopes.items():
+            self.scopes.setdefault(scope, {}).update(overrides)
+
 
 def follow_retention(session: Session, archive: Archive, retentions: dict[str, str], *, reason: str,
                      actor: str) -> RetentionFollowUp:
