@@ -22,7 +22,7 @@ arrangement outbox, published by the next execution run, ``lantai arrange publis
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,8 +32,10 @@ from lantai.domain.appraisal import Decision, ItemState
 from lantai.domain.clock import in_beijing
 from lantai.services import arrange, holds
 from lantai.services.appraisal_changes import AppraisalChange
-from lantai.services.archive import Archive
 from lantai.services.changes import ChangeResult, PreparedChange, commit_changes, prepared_groups
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 GROUP = 200
 
