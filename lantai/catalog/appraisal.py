@@ -64,7 +64,11 @@ class AppraisalItem(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(8), index=True)
     error: Mapped[str] = mapped_column(Text, default="")
-    __table_args__ = (UniqueConstraint("campaign_id", "record_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "record_id"),
+                      # a campaign of hundreds of thousands of items, read page by page (0017)
+                      Index("ix_appraisal_items_page", "campaign_id", "archival_code", "record_id"),
+                      Index("ix_appraisal_items_states", "campaign_id", "state"),
+                      Index("ix_appraisal_items_decisions", "campaign_id", "decision"))
 
 
 class AppraisalApproval(Base):

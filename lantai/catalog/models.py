@@ -83,7 +83,11 @@ class Item(Base):
     events: Mapped[list[Event]] = relationship(back_populates="item", cascade="all, delete-orphan",
                                                order_by="Event.seq")
 
-    __table_args__ = (Index("ix_items_browse", "fonds_code", "year", "retention", "organisation", "archival_code"),)
+    __table_args__ = (Index("ix_items_browse", "fonds_code", "year", "retention", "organisation", "archival_code"),
+                      # what is due for appraisal, answered from the index alone (0017)
+                      Index("ix_items_due", "status", "retention", "year", "fonds_code", "record_id"),
+                      Index("ix_items_opening", "status", "control_identifier", "year", "category", "fonds_code",
+                            "record_id"))
 
 
 class ItemFile(Base):

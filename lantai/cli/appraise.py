@@ -222,10 +222,11 @@ def destroy_command(campaign: int, actor: ActorOption,
     outcome = result["destruction"]
 
     def render() -> None:
-        console.print(f"鉴定任务 {campaign}：{result['status']}；销毁 {outcome['destroyed']} 件，"
+        resumed = f"（另续完中断的 {outcome['resumed']} 件）" if outcome.get("resumed") else ""
+        console.print(f"鉴定任务 {campaign}：{result['status']}；销毁 {outcome['destroyed']} 件{resumed}，"
                       f"销毁清册已归档为 {result['register_record_id']}")
         for record_id in outcome["waiting"]:
-            console.print(f"[yellow]冻结中，暂缓销毁[/]：{record_id}")
+            console.print(f"[yellow]暂缓销毁[/]：{record_id}：{outcome['reasons'].get(record_id, '')}")
         for failure in outcome["failed"]:
             console.print(f"[red]未能销毁[/]：{failure['record_id']}：{failure['message']}")
 

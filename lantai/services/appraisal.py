@@ -200,13 +200,15 @@ def open_campaign(archive: Archive, principal: Principal, kind_text: str, year: 
 
 
 def propose(session: Session, archive: Archive, campaign_id: int, kind: Kind, year: int, fonds: str) -> int:
-    """Copy every due item into the campaign (one INSERT … SELECT); returns how many."""
-    due = appraisal_due.due_condition(session, archive.settings, kind, year, fonds)
+    """Copy every due item into the campaign (one INSERT … SELECT per disjoint due term, each an
+    index range of the catalogue, in 电子文件号 order so the campaign's indexes on it grow at
+    their end instead of at random pages); returns how many."""
     columns = [getattr(Item, c) for c in _COPIED]
-    source = select(literal(campaign_id), *columns, literal(""), literal(""), literal(""), literal(""),
-                    literal(ItemState.PROPOSED.value), literal("")).where(due)
     target = ["campaign_id", *_COPIED, "decision", "new_value", "reason", "decided_by", "state", "error"]
-    session.execute(insert(AppraisalItem).from_select(target, source))
+    for due in appraisal_due.due_terms(session, archive.settings, kind, year, fonds):
+        source = select(literal(campaign_id), *columns, literal(""), literal(""), literal(""), literal(""),
+                        literal(ItemState.PROPOSED.value), literal("")).where(due).order_by(Item.record_id)
+        session.execute(insert(AppraisalItem).from_select(target, source))
     return session.scalar(select(func.count(AppraisalItem.id)).where(AppraisalItem.campaign_id == campaign_id)) or 0
 
 

@@ -9,6 +9,14 @@ an identifier, so an item whose version did reach the store gets no second one.
 
 An item under a hold (冻结) when its 销毁 decision is executed is not withdrawn: it becomes 冻结中
 and is proposed again by a later 到期鉴定 once the hold is lifted.
+
+A 延长 of an arranged item changes its class and 档号 (DA/T 22 puts the 保管期限 in both): in the
+same catalogue transaction that marks the decision applied, the arrangement records the 更正 the
+way ``lantai arrange correct`` does (:func:`lantai.services.arrange.follow_retention`), and then
+the corrected 档号 is published as the item's next version — so 档号, metadata,
+catalogue and index agree. The corrections of all groups are published together after the last
+group (one pipeline, not one per group); a crash in between leaves them pending in the
+arrangement outbox, published by the next execution run, ``lantai arrange publish`` or start-up.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.appraisal import AppraisalApproval, AppraisalCampaign, AppraisalItem
 from lantai.domain.appraisal import Decision, ItemState
 from lantai.domain.clock import in_beijing
-from lantai.services import holds
+from lantai.services import arrange, holds
 from lantai.services.appraisal_changes import AppraisalChange
 from lantai.services.changes import ChangeResult, PreparedChange, commit_changes, prepared_groups
 
@@ -72,14 +80,20 @@ def apply_decisions(archive: Archive, campaign_id: int, *, progress: Callable[[i
     campaign, approvers, rows = _pending(archive, campaign_id)
     if on_total:
         on_total(len(rows))
-    outcome: dict[str, Any] = {"applied": 0, "destroy": 0, "held": 0, "failed": 0, "errors": []}
+    outcome: dict[str, Any] = {"applied": 0, "destroy": 0, "held": 0, "failed": 0, "renumbered": 0, "errors": []}
     groups = [rows[start:start + GROUP] for start in range(0, len(rows), GROUP)]
     held = _held(archive, rows)
     changes = ([change_for(campaign, approvers, r) for r in group if r.record_id not in held] for group in groups)
+    follow_up = arrange.RetentionFollowUp()
     for group, (_changes, prepared) in zip(groups, prepared_groups(archive, changes), strict=True):
-        _commit_group(archive, campaign, group, prepared, held, outcome)
+        _commit_group(archive, campaign, group, prepared, held, outcome, follow_up)
         if progress:
             progress(len(group))
+    # the 更正 of every extended item, published in one pipeline after the decisions (an outbox:
+    # what a crash interrupts here is published by the next run, ``lantai arrange publish`` or start-up)
+    outcome["renumbered"] = len(follow_up.corrected)
+    outcome["errors"] += [{"record_id": f["record_id"], "message": f["error"]} for f in follow_up.failed]
+    arrange.finish_follow_up(archive, follow_up, reason=_extension_reason(campaign), actor=campaign.executed_by)
     with archive.sessions() as session:
         outcome["destroy"] = len(session.scalars(select(AppraisalItem.id).where(
             AppraisalItem.campaign_id == campaign_id,
@@ -93,12 +107,20 @@ def _held(archive: Archive, rows: list[AppraisalItem]) -> set[str]:
         return holds.held_record_ids(session, [r.record_id for r in rows if r.decision == Decision.DESTROY.value])
 
 
+def _extension_reason(campaign: AppraisalCampaign) -> str:
+    return f"鉴定任务 {campaign.id} 延长保管期限"
+
+
 def _commit_group(archive: Archive, campaign: AppraisalCampaign, rows: list[AppraisalItem],
-                  prepared: list[PreparedChange], held: set[str], outcome: dict[str, Any]) -> None:
+                  prepared: list[PreparedChange], held: set[str], outcome: dict[str, Any],
+                  follow_up: arrange.RetentionFollowUp) -> None:
     from lantai.services.appraisal import mark_states
 
     decisions = {r.record_id: r.decision for r in rows}
+    extended = {r.record_id: r.new_value for r in rows if r.decision == Decision.EXTEND.value and r.new_value}
     group_held = {r.record_id for r in rows if r.record_id in held}
+    reason = _extension_reason(campaign)
+    committed: list[arrange.RetentionFollowUp] = []  # counted once the transaction commits
 
     def finish(session: Session, results: list[ChangeResult]) -> None:
         states = {r: (ItemState.HELD.value, "冻结中：未执行销毁") for r in group_held}
@@ -111,6 +133,12 @@ def _commit_group(archive: Archive, campaign: AppraisalCampaign, rows: list[Appr
             destroy = decisions[result.record_id] == Decision.DESTROY.value
             states[result.record_id] = (ItemState.PENDING_DESTRUCTION.value if destroy else ItemState.APPLIED.value, "")
             outcome["applied"] += 1
+        applied = {r.record_id: extended[r.record_id] for r in results if r.error is None and r.record_id in extended}
+        if applied:
+            done = arrange.follow_retention(session, archive, applied, reason=reason, actor=campaign.executed_by)
+            for failure in done.failed:
+                states[failure["record_id"]] = (ItemState.APPLIED.value, f"档号未更正：{failure['error']}")
+            committed.append(done)
         mark_states(session, campaign.id, states)
 
     failed_early = [p for p in prepared if p.error is not None]
@@ -119,3 +147,5 @@ def _commit_group(archive: Archive, campaign: AppraisalCampaign, rows: list[Appr
     outcome["failed"] += len(failed_early)
     outcome["held"] += len(group_held)
     commit_changes(archive, prepared, kind="appraisal", finish=finish)
+    for done in committed:
+        follow_up.add(done)

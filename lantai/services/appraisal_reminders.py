@@ -69,9 +69,16 @@ def dashboard(archive: Archive, principal: Principal) -> dict[str, Any]:
         open_ = [{"id": c.id, "kind": c.kind, "year": c.year, "status": c.status,
                   "waiting_for": _waiting_for(c, principal, archive.settings.destruction_wait_days)}
                  for c in campaigns if c.kind != Kind.SECRECY.value or principal.can(Permission.ITEM_CLASSIFY)]
+    return {"year": year, "due": rows, "due_totals": totals, "campaigns": [c for c in open_ if c["waiting_for"]],
+            "waiting": waiting(archive, principal)}
+
+
+def waiting(archive: Archive, principal: Principal) -> list[dict[str, Any]]:
+    """Items whose destruction waits, and why (a hold, object-lock retention, an unreachable root)."""
+    authz.require_any(principal, *VIEWERS)
+    with archive.sessions() as session:
         stuck = session.execute(select(AppraisalItem.campaign_id, AppraisalItem.record_id, AppraisalItem.error)
                                 .where(AppraisalItem.state.in_((ItemState.PENDING_DESTRUCTION.value,
                                                                 ItemState.HELD.value)),
                                        AppraisalItem.error != "").limit(200)).all()
-    return {"year": year, "due": rows, "due_totals": totals, "campaigns": [c for c in open_ if c["waiting_for"]],
-            "waiting": [{"campaign_id": c, "record_id": r, "reason": e} for c, r, e in stuck]}
+    return [{"campaign_id": c, "record_id": r, "reason": e} for c, r, e in stuck]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
@@ -35,7 +36,7 @@ from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
 from lantai.catalog.models import utcnow
 from lantai.domain.archival_code import CodeError, CodeParts
 from lantai.domain.retention import ScheduleError, normalise_retention
-from lantai.errors import BadInput, Conflict, ValidationFailed
+from lantai.errors import BadInput, Conflict, LantaiError, ValidationFailed
 from lantai.services.arrange_outputs import catalogue_entries, export_catalogue, export_note, stamp_item
 from lantai.services.arrange_plan import (
     ArrangementPlan,
@@ -187,30 +188,124 @@ def correct_arrangement(archive: Archive, record_id: str, *, reason: str, actor:
     if a.state != "filed":
         raise Conflict(f"{record_id} 尚未归档：请修改元数据或保管期限后重新整理", f"{record_id} is not filed; re-arrange instead")
     scope = load_scope(archive, a.fonds_code, a.year, a.category)
-    try:
-        new_retention = normalise_retention(retention) if retention else a.retention
-        org = scope.fonds.organisation(organisation) if organisation else (
-            scope.fonds.organisation(a.organisation) if a.organisation else None)
-    except DOMAIN_ERRORS as exc:
-        raise translate(exc) from exc
-    levels = {"year": str(a.year), "retention": new_retention, "organisation": org.code if org else ""}
-    class_key = "|".join([a.fonds_code, a.category, *[levels[level] for level in scope.fonds.scheme]])
-    if class_key == a.class_key:
-        raise BadInput("更正后分类与原分类相同，档号不变", "the correction does not change the class")
     with archive.session() as session:
         lock(session, scope.lock_key)
-        number = (session.scalar(select(func.max(Arrangement.item_number)).where(Arrangement.class_key == class_key)) or 0) + 1
-        try:
-            code = scope.rule.format(CodeParts(a.fonds_code, a.category, a.year, new_retention, number,
-                                               organisation=org.code if org else "", organisation_name=org.name if org else ""))
-        except CodeError as exc:
-            raise translate(exc) from exc
         row = session.scalar(select(Arrangement).where(Arrangement.record_id == record_id))
-        session.add(ArrangementCorrection(record_id=record_id, old_code=row.archival_code, new_code=code, reason=reason, actor=actor))
-        row.previous_code, row.archival_code, row.class_key, row.item_number = row.archival_code, code, class_key, number
-        row.retention, row.retention_source, row.organisation = new_retention, "archivist", org.code if org else ""
-        row.change, row.pending, row.updated_at = "corrected", True, utcnow()
+        code = _record_correction(session, scope, row, reason=reason, actor=actor, retention=retention,
+                                  organisation=organisation)
     archive.audit.append(actor, "arrange.correction_recorded", record_id, {"from": a.archival_code, "to": code, "reason": reason})
     publish_pending(archive, actor=actor, record_ids=[record_id])
     return {"record_id": record_id, "from": a.archival_code, "to": code, "reason": reason}
 
+
+def _record_correction(session: Session, scope: Scope, row: Arrangement, *, reason: str, actor: str,
+                       retention: str | None = None, organisation: str | None = None) -> str:
+    """The 更正 of a filed row, in the caller's transaction (which holds the scope's lock): the row
+    moves to the end of its new class, the correction is recorded and the row waits to be published.
+    Returns the new 档号; BadInput when the class (and so the 档号) stays the same."""
+    try:
+        new_retention = normalise_retention(retention) if retention else row.retention
+        org = scope.fonds.organisation(organisation) if organisation else (
+            scope.fonds.organisation(row.organisation) if row.organisation else None)
+    except DOMAIN_ERRORS as exc:
+        raise translate(exc) from exc
+    levels = {"year": str(row.year), "retention": new_retention, "organisation": org.code if org else ""}
+    class_key = "|".join([row.fonds_code, row.category, *[levels[level] for level in scope.fonds.scheme]])
+    if class_key == row.class_key:
+        raise BadInput("更正后分类与原分类相同，档号不变", "the correction does not change the class")
+    number = (session.scalar(select(func.max(Arrangement.item_number)).where(Arrangement.class_key == class_key)) or 0) + 1
+    try:
+        code = scope.rule.format(CodeParts(row.fonds_code, row.category, row.year, new_retention, number,
+                                           organisation=org.code if org else "", organisation_name=org.name if org else ""))
+    except CodeError as exc:
+        raise translate(exc) from exc
+    session.add(ArrangementCorrection(record_id=row.record_id, old_code=row.archival_code, new_code=code, reason=reason,
+                                      actor=actor))
+    row.previous_code, row.archival_code, row.class_key, row.item_number = row.archival_code, code, class_key, number
+    row.retention, row.retention_source, row.organisation = new_retention, "archivist", org.code if org else ""
+    row.change, row.pending, row.updated_at = "corrected", True, utcnow()
+    session.flush()
+    return code
+
+
+# -- a new 保管期限 decided by appraisal (延长): the 档号 follows ---------------------------------
+
+@dataclass
+class RetentionFollowUp:
+    """What :func:`follow_retention` did in the caller's transaction, and what is left for after it."""
+
+    corrected: list[dict[str, str]] = field(default_factory=list)  # filed items: 更正 recorded, to publish
+    retained: list[str] = field(default_factory=list)  # filed items whose class ignores 保管期限: to publish
+    scopes: dict[tuple[str, str, int], dict[str, str]] = field(default_factory=dict)  # draft years to arrange again
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, other: RetentionFollowUp) -> None:
+        self.corrected += other.corrected
+        self.retained += other.retained
+        self.failed += other.failed
+        for scope, overrides in other.scopes.items():
+            self.scopes.setdefault(scope, {}).update(overrides)
+
+
+def follow_retention(session: Session, archive: Archive, retentions: dict[str, str], *, reason: str,
+                     actor: str) -> RetentionFollowUp:
+    """Bring the arrangement of items whose 保管期限 an approved appraisal changed into line with it.
+
+    The 保管期限 is part of the DA/T 22 档号 (and of the class): a **filed** item gets a recorded
+    更正 exactly as ``lantai arrange correct`` writes it (to the end of its new class, the old number
+    left vacant); a filed item whose fonds' scheme has no 保管期限 level keeps its 档号 and records
+    the new period; a **draft** (arranged, not filed) item takes the new period as the archivist's
+    and its year is arranged again. Runs in the caller's catalogue transaction — so the decision's
+    state and the arrangement change commit together — and never raises for one item: a failure is
+    returned (the item keeps its old 档号 and can be corrected by hand). The caller then calls
+    :func:`finish_follow_up` after its commit.
+    """
+    done = RetentionFollowUp()
+    rows = session.scalars(select(Arrangement).where(Arrangement.record_id.in_(list(retentions)))
+                           .order_by(Arrangement.record_id)).all()
+    scopes: dict[str, Scope] = {}
+    locked: set[str] = set()
+    for row in rows:
+        new = retentions[row.record_id]
+        if row.retention == new:
+            continue
+        if row.state != "filed":
+            row.retention, row.retention_source, row.updated_at = new, "archivist", utcnow()
+            done.scopes.setdefault((row.fonds_code, row.category, row.year), {})[row.record_id] = new
+            continue
+        try:
+            scope = _scope_for(archive, row, scopes)
+            if scope.lock_key not in locked:
+                lock(session, scope.lock_key)
+                locked.add(scope.lock_key)
+            old = row.archival_code
+            try:
+                code = _record_correction(session, scope, row, reason=reason, actor=actor, retention=new)
+                done.corrected.append({"record_id": row.record_id, "from": old, "to": code})
+            except BadInput:  # the scheme has no 保管期限 level: same class, same 档号
+                row.retention, row.retention_source, row.change, row.pending = new, "archivist", "corrected", True
+                done.retained.append(row.record_id)
+        except LantaiError as exc:
+            done.failed.append({"record_id": row.record_id, "error": exc.message_zh})
+    return done
+
+
+def _scope_for(archive: Archive, row: Arrangement, scopes: dict[str, Scope]) -> Scope:
+    key = f"{row.fonds_code}|{row.category}|{row.year}"
+    if key not in scopes:
+        scopes[key] = load_scope(archive, row.fonds_code, row.year, row.category)
+    return scopes[key]
+
+
+def finish_follow_up(archive: Archive, done: RetentionFollowUp, *, reason: str, actor: str) -> None:
+    """After the transaction of :func:`follow_retention`: journal the 更正, publish the corrected
+    档号 to the store, and arrange the draft years again. What a crash interrupts here stays pending
+    (the outbox) for the next ``lantai arrange publish`` or arrangement of the year."""
+    if done.corrected:
+        archive.audit.append_many([(actor, "arrange.correction_recorded", c["record_id"],
+                                    {"from": c["from"], "to": c["to"], "reason": reason}) for c in done.corrected])
+    ids = [c["record_id"] for c in done.corrected] + done.retained
+    if ids:
+        publish_pending(archive, actor=actor, record_ids=ids)
+    for (fonds, category, year), overrides in sorted(done.scopes.items()):
+        arrange(archive, fonds, year, category=category, actor=actor, overrides=overrides)

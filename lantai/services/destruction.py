@@ -60,6 +60,9 @@ from lantai.services.ingest import ingest_paths
 from lantai.services.replicas import replica_roots
 from lantai.services.users import Principal, aware, now
 from lantai.services.visibility import highest
+from lantai.storage.backends import RetentionLocked, RootUnavailable
+
+HELD_REASON = "冻结中：暂缓销毁，解除冻结后再执行"
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -165,9 +168,10 @@ def destroy(archive: Archive, principal: Principal, campaign_id: int, *, immedia
         campaign = load(session, campaign_id)
         _check_phase2(archive, principal, campaign, immediately)
         session.expunge(campaign)
-    resume_intents(archive)
+    resumed = resume_intents(archive)
     register_id = archive_register(archive, principal, campaign)
     outcome = _destroy_items(archive, principal, campaign, register_id, progress, on_total)
+    outcome["resumed"] = len(resumed["resumed"])
     with archive.session() as session:
         row = session.get(AppraisalCampaign, campaign_id)
         if not outcome["waiting"] and not outcome["failed"]:
@@ -188,15 +192,22 @@ def _destroy_items(archive: Archive, principal: Principal, campaign: AppraisalCa
         held = holds.held_record_ids(session, rows)
     if on_total:
         on_total(len(rows))
-    outcome: dict[str, Any] = {"destroyed": 0, "waiting": [], "failed": []}
+    outcome: dict[str, Any] = {"destroyed": 0, "waiting": [], "reasons": {}, "failed": []}
+
+    def wait(record_id: str, reason: str) -> None:
+        _note(archive, campaign.id, record_id, ItemState.PENDING_DESTRUCTION, reason)
+        outcome["waiting"].append(record_id)
+        outcome["reasons"][record_id] = reason
+
     for record_id in rows:
         if record_id in held:
-            _note(archive, campaign.id, record_id, ItemState.PENDING_DESTRUCTION, "冻结中：暂缓销毁，解除冻结后再执行")
-            outcome["waiting"].append(record_id)
+            wait(record_id, HELD_REASON)
         else:
             try:
                 destroy_item(archive, principal.username, campaign.id, record_id, register_id, campaign.register_sm3)
                 outcome["destroyed"] += 1
+            except (RetentionLocked, RootUnavailable) as exc:  # bytes a replica still holds: the intent stays
+                wait(record_id, exc.message_zh)
             except LantaiError as exc:
                 _note(archive, campaign.id, record_id, ItemState.PENDING_DESTRUCTION, exc.message_zh)
                 outcome["failed"].append({"record_id": record_id, **exc.to_dict()})

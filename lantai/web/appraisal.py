@@ -150,7 +150,7 @@ def _destruction_page(request: Request, archive: ArchiveDep, principal: Principa
                  if c["kind"] == Kind.EXPIRY.value and c["status"] in ("已执行", "已销毁") and c["register_sm3"]]
     can_hold = principal.can(P.HOLD)
     context = {"campaigns": campaigns, "holds": holds.list_holds(archive, principal) if can_hold else [],
-               "waiting": appraisal_reminders.dashboard(archive, principal)["waiting"],
+               "waiting": appraisal_reminders.waiting(archive, principal),
                "wait_days": archive.settings.destruction_wait_days, "can_destroy": principal.can(P.DESTROY),
                "can_hold": can_hold, "message": message, "ok": ok}
     return render(request, "destruction.html", context, status_code=status_code)

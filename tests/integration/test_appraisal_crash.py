@@ -32,6 +32,13 @@ def executed(archive, tmp_path) -> tuple[AppraisalWorld, int]:  # type: ignore[n
     return world, cid
 
 
+def _pdf_text(data: bytes) -> str:
+    import subprocess
+
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True, timeout=60)
+    return "".join(done.stdout.decode("utf-8").split())  # the layout wraps long cells: compare without spaces
+
+
 def _state(archive, cid: int) -> str:  # type: ignore[no-untyped-def]
     with archive.sessions() as session:
         return session.scalar(select(AppraisalItem.state).where(AppraisalItem.campaign_id == cid,
@@ -104,6 +111,12 @@ def test_auditor_reconstructs_a_destruction_from_the_journal(executed) -> None: 
     archived = archive.store.read_bytes(final.details["register_record_id"], "content/销毁清册.pdf")
     assert sm3_hex(archived) == register_sm3
     assert DESTROY in by_action["destruction.register"][0].details["record_ids"]
+    # the 清册 itself names what was destroyed, why, and by whose approval — what the journal says
+    register_text = _pdf_text(archived)
+    decided_item = destroyed_decision.details["items"][0]
+    for expected in (decided_item["title"], destroyed_decision.details["reason"], f"电子文件号 {DESTROY}",
+                     *[e.actor for e in by_action["appraisal.approved"]]):
+        assert "".join(expected.split()) in register_text, expected
     # the deleted digests in the journal are those the tombstone keeps
     tombstone = json.loads(archive.store.read_bytes(DESTROY, DESTRUCTION_PATH))
     assert sorted(r["sm3"] for r in item_destroyed.details["removed"]) == sorted(r["sm3"] for r in tombstone["removed"])
