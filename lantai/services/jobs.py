@@ -41,7 +41,6 @@ from sqlalchemy import func, or_, select, update
 from lantai.catalog.jobs import DONE, FAILED, QUEUED, RUNNING, STATES, Job
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound, StorageError
-from lantai.jobs import broker
 from lantai.services.recovery import recover_orphans
 
 if TYPE_CHECKING:
@@ -435,6 +434,8 @@ def work(archive: Archive, *, queues: set[str] | None, threads: int, stop: threa
     safe_sweep()
     archive.audit.append("system", "worker.started", worker_name(), {"queues": sorted(queues or QUEUES),
                                                                       "threads": threads})
+    from lantai.jobs import broker  # lazy (start-up): only a worker or a queued job loads Dramatiq
+
     try:
         broker.run_worker(archive.settings.broker_url or "", lambda job_id: run_job(archive, job_id),
                           queues=queues, threads=threads, stop=stop, every=sweep_every, sweep=safe_sweep)

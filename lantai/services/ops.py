@@ -25,7 +25,6 @@ from lantai.catalog import db
 from lantai.catalog.jobs import Job
 from lantai.catalog.models import CheckRecord, Item
 from lantai.formats.fonts import EMBEDDABLE, installed
-from lantai.jobs import broker
 from lantai.settings import Settings
 from lantai.storage.ocfl import OcflStore
 
@@ -77,6 +76,7 @@ def _store(settings: Settings) -> None:
 
 
 def _broker(settings: Settings) -> None:
+    from lantai.jobs import broker  # lazy (start-up): the embedded default never loads Dramatiq
 
     broker.ping(settings.broker_url or "")
 
