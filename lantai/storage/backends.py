@@ -333,6 +333,21 @@ class S3Backend:
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call(key, self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data, **self._retention())
 
+    def put_plain(self, key: str, data: bytes) -> None:
+        """Write a small object without retention (bookkeeping such as a writer's lock, not records)."""
+        self._call(key, self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def modified(self, prefix: str) -> list[tuple[str, dt.datetime]]:
+        """(key, last modified) of the current objects under a prefix, in key order."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call("list", lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix))))
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        return sorted((obj["Key"][cut:], obj["LastModified"]) for page in pages for obj in page.get("Contents", []))
+
+    def delete_current(self, key: str) -> None:
+        """Hide a key (a delete marker where the bucket keeps versions; retained versions stay)."""
+        self._call(key, self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
     def keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         start = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
