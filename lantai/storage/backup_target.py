@@ -344,8 +344,21 @@ class S3BackupTarget:
         self.backend.create_bucket()
 
     def copy_in(self, relative: str, source: Path, algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[dict[str, str], int]:
-        with open(source, "rb") as fh:
-            return self._write_stream(relative, fh, algorithms)
+        """Upload a local file (parts read and sent on several threads) while digesting it on another."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        key = _safe_relative(relative)
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                digests = pool.submit(digest_file, source, algorithms)
+                size = self.backend.put_file(key, source)
+                found, digested = digests.result()
+        except OSError as exc:
+            raise StorageError(f"无法读取 {source}: {exc}", f"cannot read {source}: {exc}") from exc
+        if digested != size:
+            raise StorageError(f"{source} 在复制期间发生变化", f"{source} changed while it was copied")
+        self._added(key)
+        return found, size
 
     def copy_in_prefix(self, relative: str, source: Path, length: int) -> tuple[dict[str, str], int]:
         with open(source, "rb") as fh:
