@@ -205,6 +205,10 @@ def main() -> None:
             _fixity(archive, settings, files, size, tmp, second, rows, results)
         if "repair" in parts:
             _say("repair")
+            if "fixity" not in parts:  # verify everything once (untimed): the damaged copy is then the oldest
+                from lantai.services.fixity import run_scheduled
+
+                run_scheduled(archive, root="primary", max_bytes=size * 2)
             victim = next(p for p in files[len(files) // 2:] if p.name == "正文.pdf")
             results["repair_from_file_root_s"] = _time_repair(archive, victim.parents[3].name, victim)
             rows.append((f"检测并修复一个对象（{args.file_mib} MiB，来自文件存储根，秒）",
