@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.labels import SUBMISSION_STATUS
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import submissions
 from lantai.services.users import Principal
 from lantai.web.app import render

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import statistics
 
 router = APIRouter(tags=["统计"], responses=ERRORS)

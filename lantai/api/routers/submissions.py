@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Path, Query, Response, UploadFile, status
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, SubmissionOut, SubmissionPage
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import browse, submissions
 
 router = APIRouter(tags=["收集"], responses=ERRORS)
