@@ -223,7 +223,7 @@ def main() -> None:
         archive.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _print(rows, results, args.json_out)
+        _print(rows, results, args.json_out)  # what was measured before a part failed is kept
 
 
 def _file_root(archive, everything, tmp, second, count, total, rows, results):  # type: ignore[no-untyped-def]
