@@ -190,9 +190,9 @@ def test_wrong_passphrase_and_non_empty_home_are_refused_before_anything_is_writ
         restore_backup(target, str(destination), passphrase=PASSPHRASE)
 
 
-def _cli(settings: Settings, *args: str, fsync: bool = False) -> subprocess.Popen[bytes]:
+def _cli(settings: Settings, *args: str, fsync: bool = False, **extra: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, LANTAI_HOME=str(settings.home), LANTAI_FSYNC="true" if fsync else "false",
-               LANTAI_BACKUP_PASSPHRASE=PASSPHRASE)
+               LANTAI_BACKUP_PASSPHRASE=PASSPHRASE, **extra)
     env.pop("LANTAI_DATABASE_URL", None)
     if settings.database_url:
         env["LANTAI_DATABASE_URL"] = settings.database_url
@@ -248,9 +248,14 @@ def test_cli_backup_commands_speak_json_and_exit_codes(demo: dict[str, Any]) -> 
     out, err = verify.communicate(timeout=300)
     assert verify.returncode == 0, err.decode()
     assert json.loads(out)["keys"] == "ok"
-    bad = _cli(demo["settings"], "backup", "create", "s3://bucket/prefix", "--json")
+    bad = _cli(demo["settings"], "backup", "create", "ftp://host/prefix", "--json")
     out, _err = bad.communicate(timeout=120)
     assert bad.returncode == 2 and json.loads(out)["code"] == "bad_input"
+    # An S3 destination nobody answers for (the discard port on this machine): unavailable, exit 2.
+    gone = _cli(demo["settings"], "backup", "create", "s3://bucket/prefix", "--json",
+                LANTAI_S3_ENDPOINT_URL="http://127.0.0.1:9", LANTAI_S3_ACCESS_KEY="k", LANTAI_S3_SECRET_KEY="s")
+    out, _err = gone.communicate(timeout=120)
+    assert gone.returncode == 2 and json.loads(out)["code"] == "root_unavailable"
     inside = _cli(demo["settings"], "backup", "create", str(demo["settings"].home / "backups"), "--json")
     out, _err = inside.communicate(timeout=120)
     assert inside.returncode == 2 and "档案目录之内" in json.loads(out)["message"]
