@@ -17,6 +17,11 @@ N-worker rate over N × the 1-worker rate.
 
 Usage: python bench/bench_workers.py [--batches 12] [--items 4] [--clients 50] [--seconds 60]
                                      [--json-out bench/results/workers.json]
+       python bench/bench_workers.py --skip-load               # the ingest figures only
+       python bench/bench_workers.py --load-only --seconds 600 # the 10-minute load test only
+
+The load test samples the machine's load average every 5 s while it runs (this machine is shared:
+the figure says how much of it the test had) and reports its mean and maximum.
 Needs LANTAI_TEST_DATABASE_URL (a PostgreSQL server URL) and Redis on 127.0.0.1:6379.
 """
 
@@ -177,8 +182,10 @@ def load_test(workdir: Path, base_db: str, clamd: str, batches: list[Path], clie
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([*LANTAI, "serve", "--port", str(port), "--workers", "2"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server_log = workdir / "serve.log"  # uvicorn says here when it replaced a worker
+    with open(server_log, "wb") as log:
+        server = subprocess.Popen([*LANTAI, "serve", "--port", str(port), "--workers", "2"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -196,6 +203,7 @@ def load_test(workdir: Path, base_db: str, clamd: str, batches: list[Path], clie
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         drop_database(db)
+    result["workers_replaced"] = server_log.read_text(errors="replace").count("died")
     return result
 
 
@@ -207,7 +215,14 @@ async def _drive(base: str, headers: dict, record_ids: list[str], clients: int, 
 
     latencies: dict[str, list[float]] = {"search": [], "item": [], "download": []}
     errors: dict[str, int] = {"search": 0, "item": 0, "download": 0}
+    failures: dict[str, int] = {}  # status or exception → count, so an error says what it was
     stop = time.monotonic() + seconds
+    load_samples: list[float] = [os.getloadavg()[0]]
+
+    async def sample_load() -> None:
+        while time.monotonic() < stop:
+            await asyncio.sleep(5)
+            load_samples.append(os.getloadavg()[0])
 
     async def client(n: int) -> None:
         rng = random.Random(n)
@@ -226,14 +241,16 @@ async def _drive(base: str, headers: dict, record_ids: list[str], clients: int, 
                 try:
                     response = await call
                     ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
+                    why = f"{kind} {response.status_code}"
+                except httpx.HTTPError as exc:
+                    ok, why = False, f"{kind} {type(exc).__name__}"
                 latencies[kind].append(time.perf_counter() - start)
                 if not ok:
                     errors[kind] += 1
+                    failures[why] = failures.get(why, 0) + 1
 
     began = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
+    await asyncio.gather(sample_load(), *(client(n) for n in range(clients)))
     elapsed = time.perf_counter() - began
     everything = sorted(x for values in latencies.values() for x in values)
 
@@ -246,7 +263,9 @@ async def _drive(base: str, headers: dict, record_ids: list[str], clients: int, 
     return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(everything),
             "requests_per_s": round(len(everything) / elapsed, 1), "p50_ms": pct(everything, 0.5),
             "p95_ms": pct(everything, 0.95), "p99_ms": pct(everything, 0.99), "errors": sum(errors.values()),
-            "mean_ms": round(1000 * statistics.fmean(everything), 1) if everything else 0.0, "by_kind": rows}
+            "mean_ms": round(1000 * statistics.fmean(everything), 1) if everything else 0.0, "by_kind": rows,
+            "failures": failures, "load_average_mean": round(statistics.fmean(load_samples), 1),
+            "load_average_max": round(max(load_samples), 1), "load_samples": len(load_samples)}
 
 
 def main() -> None:
@@ -257,6 +276,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--load-only", action="store_true", help="only the load test (its corpus is still ingested)")
     parser.add_argument("--json-out", type=Path, default=RESULTS / "workers.json")
     args = parser.parse_args()
     base_db = os.environ.get("LANTAI_TEST_DATABASE_URL")
@@ -269,39 +289,53 @@ def main() -> None:
         clamd = ClamdServer(run_dir=workdir / "clamd").start()
         try:
             batches = make_batches(workdir / "sips", args.batches, args.items)
-            rows = [run_in_process(workdir, base_db, clamd.socket, batches, 1),
-                    run_in_process(workdir, base_db, clamd.socket, batches, 2)]
-            for n in (int(x) for x in args.workers.split(",")):
+            rows = [] if args.load_only else [run_in_process(workdir, base_db, clamd.socket, batches, 1),
+                                              run_in_process(workdir, base_db, clamd.socket, batches, 2)]
+            for n in () if args.load_only else (int(x) for x in args.workers.split(",")):
                 rows.append(run_queue(workdir, base_db, clamd.socket, batches, n, 12))
             load = None if args.skip_load else load_test(workdir, base_db, clamd.socket, batches, args.clients,
                                                          args.seconds)
         finally:
             clamd.stop()
     single = next((r for r in rows if r["mode"].startswith("queue, 1 ")), None)
-    inproc = rows[0]
+    inproc = rows[0] if rows else {}
     for row in rows:
         row["vs_in_process_1"] = round(row["items_per_s"] / inproc["items_per_s"], 2)
         if single and row["mode"].startswith("queue"):
             row["scaling_efficiency"] = round(row["items_per_s"] / (row["processes"] * single["items_per_s"]), 2)
+    if rows:
+        _print_ingest(args, rows)
+    if load:
+        _print_load(load)
+    result = {"ingest": rows, "load": load, "cores": os.cpu_count(),
+              "load_average_at_end": os.getloadavg()}
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(f"\nJSON: {args.json_out}")
+
+
+def _print_ingest(args: argparse.Namespace, rows: list[dict]) -> None:
     print(f"\nIngest: {args.batches} batches × {args.items} items (192 KiB PDF each), default DA/T 70 profile, "
           f"clamd, fsync, PostgreSQL, {os.cpu_count()} cores")
     print(f"{'mode':34} {'items':>5} {'makespan s':>10} {'wall s':>7} {'items/s':>8} {'× inproc-1':>10} {'efficiency':>10}")
     for r in rows:
         print(f"{r['mode']:34} {r['items']:5d} {r['makespan_s']:10.2f} {r['wall_s']:7.2f} {r['items_per_s']:8.2f} "
               f"{r['vs_in_process_1']:10.2f} {r.get('scaling_efficiency', ''):>10}")
+
+
+def _print_load(load: dict) -> None:
     if load:
         print(f"\nLoad: {load['clients']} clients for {load['seconds']} s against lantai serve --workers 2 "
-              f"(40 % search, 40 % item view, 20 % access-copy download)")
+              f"(40 % search, 40 % item view, 20 % access-copy download); machine load average "
+              f"{load['load_average_mean']} mean, {load['load_average_max']} max; "
+              f"web workers replaced by uvicorn: {load.get('workers_replaced', '?')}")
         print(f"{'kind':10} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
         for kind, r in load["by_kind"].items():
             print(f"{kind:10} {r['requests']:8d} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:6d}")
         print(f"{'all':10} {load['requests']:8d} {load['p50_ms']:8.1f} {load['p95_ms']:8.1f} {load['p99_ms']:8.1f} "
               f"{load['errors']:6d}   {load['requests_per_s']} requests/s")
-    result = {"ingest": rows, "load": load, "cores": os.cpu_count(),
-              "load_average_at_end": os.getloadavg()}
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(f"\nJSON: {args.json_out}")
+        for why, count in sorted(load["failures"].items()):
+            print(f"  error: {why} × {count}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from lantai.api.routers import ops as ops_router
 from lantai.domain.permissions import Permission
 from lantai.http.deps import declared
 from lantai.services import ops
-from lantai.services.archive import Archive
+from lantai.services.archive import Archive, open_archive
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 API_PREFIX = "/api/v1"
@@ -81,7 +81,6 @@ def create_app(archive: Archive, *, with_web: bool = True) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """The application of one ``lantai serve --workers N`` process (settings from LANTAI_*)."""
-    from lantai.services.archive import open_archive
 
     archive = open_archive()
     app = create_app(archive)

@@ -89,7 +89,8 @@ class Scanner:
         connection instead of one each. The verdicts are :meth:`scan`'s: sizes are checked first,
         and any file whose session reply is missing, unparsable or says clamd could not read it
         goes through :meth:`scan` on its own (which streams it), as does every file when the
-        session itself fails.
+        session itself fails while clamd still answers a PING (when it does not, every file of the
+        session is unscanned, without a timeout per file).
         """
         results: dict[int, ScanResult] = {}
         wanted: dict[int, Path] = {}
@@ -109,6 +110,10 @@ class Scanner:
             try:
                 replies = self._session_scan(chunk)
             except Exception:
+                ok, reason = self.available()
+                if not ok:  # clamd is not answering: say so for every file, not one timeout each
+                    results.update((index, ScanResult(UNSCANNED, reason=f"clamd 不可用: {reason}")) for index in chunk)
+                    continue
                 replies = {}
             for index, path in chunk.items():
                 reply = replies.get(index)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from lantai.checks import timing
-from lantai.checks.model import ItemReport, Outcome, Result, Status
-from lantai.checks.registry import default_status, implementations, load_registry, render
+from lantai.checks.model import FileFacts, ItemReport, Outcome, Result, Status
+from lantai.checks.registry import default_status, has_cjk, implementations, load_registry, render
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
 from lantai.jsonable import jsonable
 
@@ -155,7 +155,6 @@ def package_outcomes(subject: Subject, check: str) -> list[Outcome]:
 
 def _reason_en(finding: Any) -> str:
     """The finding's code, with its English message when it has one (many EEP findings do not yet)."""
-    from lantai.checks.registry import has_cjk
 
     code = str(finding.code or finding.rule)
     english = str(getattr(finding, "message_en", "") or "")
@@ -202,7 +201,6 @@ def item_keys(subject: Subject, batch: str | None) -> dict[str, Any]:
 
 
 def file_facts(subject: Subject) -> list[Any]:
-    from lantai.checks.model import FileFacts
 
     facts = []
     for name in subject.content_names():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.checks.timing import measure
+from lantai.formats import check_image, check_office, identify, inspect_pdf, validate_ofd, validate_pdfa
 
 PDF_MIMES = frozenset({"application/pdf"})
 OFD_IDS = frozenset({"lantai-fmt/ofd"})
@@ -30,7 +31,6 @@ class FileAnalysis:
 
     @cached_property
     def format(self) -> Any:
-        from lantai.formats import identify
 
         with measure("fact format identification"):
             return identify(self.path)
@@ -69,35 +69,30 @@ class FileAnalysis:
 
     @cached_property
     def pdf(self) -> Any:
-        from lantai.formats import inspect_pdf
 
         with measure("fact PDF inspection"):
             return inspect_pdf(self.path) if self.is_pdf else None
 
     @cached_property
     def pdfa(self) -> Any:
-        from lantai.formats import validate_pdfa
 
         with measure("fact PDF/A validation"):
             return validate_pdfa(self.path) if self.is_pdf else None
 
     @cached_property
     def ofd(self) -> Any:
-        from lantai.formats import validate_ofd
 
         with measure("fact OFD validation"):
             return validate_ofd(self.path) if self.is_ofd else None
 
     @cached_property
     def image(self) -> Any:
-        from lantai.formats import check_image
 
         with measure("fact image check"):
             return check_image(self.path) if self.is_image else None
 
     @cached_property
     def office(self) -> Any:
-        from lantai.formats import check_office
 
         with measure("fact office check"):
             return check_office(self.path) if self.is_office else None

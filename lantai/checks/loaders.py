@@ -25,9 +25,12 @@ from lantai.checks.facts import zip_is_sip
 from lantai.checks.profiles import Profile
 from lantai.checks.subject import ARCHIVED, SINGLE, SIP, STAGED, Subject, SubjectFile
 from lantai.crypto.digests import copy_and_digest, digest_file
+from lantai.domain import metadata as md
 from lantai.errors import LantaiError, UnsafeInput
 from lantai.packages import adapters, sip
 from lantai.packages import bag as bagit
+from lantai.packages.inline_data import extract_inline_data
+from lantai.storage.ocfl import OcflStore
 
 PACKAGE = "package"  # an EEP or a BagIt bag: verified, then its SIP is checked
 METADATA_PATH = "metadata/元数据.xml"
@@ -137,7 +140,6 @@ def load_sip(path: Path, stage: str, profile: Profile, settings: Any, workdir: P
 
 
 def _read_sip(subject: Subject, source: sip.SipSource, limits: sip.SipLimits, workdir: Path) -> None:
-    from lantai.packages.inline_data import extract_inline_data
 
     metadata = source.read(sip.METADATA_NAME, limits.max_metadata_bytes)
     inline: dict[str, Path] = {}
@@ -177,7 +179,6 @@ def _materialise(entry: sip.SipEntry, target: Path, algorithms: list[str]) -> Su
 
 
 def parse_metadata(subject: Subject, data: bytes) -> None:
-    from lantai.domain import metadata as md
 
     try:
         subject.record = md.parse_record_xml(data)
@@ -192,7 +193,6 @@ def parse_metadata(subject: Subject, data: bytes) -> None:
 
 
 def parse_process(subject: Subject, data: bytes) -> None:
-    from lantai.domain import metadata as md
 
     try:
         subject.process = md.parse_process_xml(data)
@@ -236,12 +236,13 @@ def from_ingest_context(context: Any, stage: str, profile: Profile) -> Subject:
             digests["sha256"] = staged.sha256
         subject.files[name] = SubjectFile(name, Path(staged.path), staged.size, digests)
     subject.extra["unstaged"] = list(getattr(context, "unstaged", []))
+    if "record_validation" in context.extra:  # ingest validated the same record a moment ago
+        subject.extra["record_validation"] = context.extra["record_validation"]
     return subject
 
 
 # --- archived items ----------------------------------------------------------------------------
 def load_archived(record_id: str, stage: str, profile: Profile, settings: Any) -> Subject:
-    from lantai.storage.ocfl import OcflStore
 
     store = OcflStore(settings.store_root, settings.staging_dir, fsync=False)
     subject = Subject(record_id, f"archived:{record_id}", ARCHIVED, stage, profile, settings=settings)

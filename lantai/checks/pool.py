@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from lantai.checks import engine, loaders
 from lantai.checks.model import ItemReport, Result
+from lantai.checks.pool_results import failed_check, failed_item
+from lantai.jobs.pool import die_with_parent
 
 GRACE_SECONDS = 5.0
 LOAD = "__load__"
@@ -41,7 +44,6 @@ class Task:
 
 def execute(task: Task, send: Any = None) -> ItemReport:
     """Load and check one work item in this process (the body of a worker, and the inline path)."""
-    from lantai.checks import engine, loaders
 
     def event(kind: str, payload: Any) -> None:
         if send is not None:
@@ -69,7 +71,6 @@ def _fonds_category(subject: Any) -> tuple[str | None, str | None]:
 
 
 def _worker(conn: Connection, owner: int) -> None:
-    from lantai.jobs.pool import die_with_parent
 
     die_with_parent(owner)  # a killed `lantai check` must not leave its check workers behind
     with contextlib.suppress(EOFError, KeyboardInterrupt, BrokenPipeError):
@@ -164,7 +165,6 @@ class CheckPool:
     def _replace(self, slot: _Slot, slots: list[_Slot], queue: deque[Task], letter: str,
                  error: str = "") -> tuple[int, ItemReport] | None:
         """Kill the worker, decide its current check as failed, and re-queue the rest of the item."""
-        from lantai.checks.pool_results import failed_check, failed_item
 
         task, check, decided = slot.task, slot.check, slot.decided
         self._stop(slot, kill=True)

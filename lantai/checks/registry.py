@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from lantai.domain.findings import Finding, Severity
+
 REGISTRY_PATH = Path(__file__).with_name("registry.toml")
 STAGES = ("gd", "yj", "bc")
 SUBJECT = {"gd": "电子文件", "yj": "电子档案", "bc": "电子档案"}
@@ -205,7 +207,6 @@ def finding(code: str, element: str, variant: str = "", /, *, severity: str | No
     Validators (formats, packages, certificates, transfer carriers) report a code, a variant and
     named parameters; prose a check writes goes in ``detail``/``reason``/``error`` with an
     ``…_en`` twin, so an English message never carries Chinese prose."""
-    from lantai.domain.findings import Finding, Severity
 
     zh, en, default = finding_text(code, variant, {"element": element, **params})
     spec = load_registry().findings[code]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lantai.checks.facts import FileAnalysis
 from lantai.checks.profiles import Profile
 
 SINGLE, SIP, STAGED, ARCHIVED = "file", "sip", "staged", "archived"
@@ -58,7 +59,6 @@ class Subject:
 
     def facts(self, name: str) -> Any:
         """Format identification and validation of one file, computed on first use."""
-        from lantai.checks.facts import FileAnalysis
 
         if name not in self._facts:
             self._facts[name] = FileAnalysis(self.files[name].path, name)

@@ -23,8 +23,10 @@ import lantai.formats.pdf
 import lantai.formats.pdfa  # noqa: F401
 from lantai.checks import engine, loaders  # noqa: F401
 from lantai.checks.registry import implementations
+from lantai.checks.report import tool_versions
 from lantai.formats.identify import get_identifier
 
 implementations()
+tool_versions()  # read once here, not once per worker
 with contextlib.suppress(Exception):  # identification reports its own failure on first use
     get_identifier()

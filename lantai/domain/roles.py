@@ -24,6 +24,8 @@ from lantai.domain.permissions import (  # noqa: F401  (re-exported: the one tab
 CLEARANCE_RANK: dict[str, int] = {"公开": 0, "内部": 1, "限制": 1, "秘密": 2, "机密": 3, "绝密": 4}
 CLEARANCES: tuple[str, ...] = tuple(CLEARANCE_RANK)
 UNKNOWN_RANK = 99
+# The actor of work the archive does by itself (recovery, replication, scheduled fixity).
+SYSTEM_ACTOR = "system"
 
 
 def parse_roles(text: str) -> frozenset[Role]:

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from lantai.errors import BadInput
 from lantai.formats import stamp as stamps
+from lantai.formats.ofd_render import render_pages
 from lantai.formats.watermark import watermark_pages
 
 OFD_DPI = 150
@@ -114,7 +115,6 @@ def ofd_access_copy(source: Path | IO[bytes], out: IO[bytes], text: str, fields:
     """An access PDF rendered from an OFD, seal visible, stamped and watermarked; returns pages."""
     import pikepdf
 
-    from lantai.formats.ofd_render import render_pages
 
     pdf = pikepdf.new()
     first: list[Any] = []

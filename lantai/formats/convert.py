@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lantai.errors import ValidationFailed
+from lantai.formats.access_pdf import add_image_page
+from lantai.formats.pdfa_write import to_pdfa
 
 SOFFICE_NAMES = ("soffice", "libreoffice")
 IMAGE_TOOL = "Lantai image-pdfa (Pillow, reportlab, pikepdf)"
@@ -124,7 +126,6 @@ def image_to_pdfa(source: Path, title: str) -> Converted:
     """Each frame of an image (TIFF may hold several) on a page of its own size, as PDF/A-2b."""
     from PIL import Image, UnidentifiedImageError
 
-    from lantai.formats.pdfa_write import to_pdfa
 
     started = time.monotonic()
     target = source.parent / "out" / f"{source.stem}.pdf"
@@ -144,7 +145,6 @@ def _image_pages(image: object) -> bytes:
     import pikepdf
     from PIL import ImageSequence
 
-    from lantai.formats.access_pdf import add_image_page
 
     pdf = pikepdf.new()
     for frame in ImageSequence.Iterator(image):  # type: ignore[arg-type]

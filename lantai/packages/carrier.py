@@ -34,8 +34,10 @@ from lxml import etree
 
 from lantai.crypto.certs import certificate_to_pem
 from lantai.crypto.digests import digest_file
+from lantai.crypto.keystore import Keystore, init_keystore
 from lantai.domain.findings import errors
 from lantai.packages.catalogue import CatalogueEntry, CatalogueHeading, catalogue_xml, write_xlsx
+from lantai.packages.eep import verify_eep
 from lantai.packages.transfer.layout import item_path, safe_name
 
 DESCRIPTION = "说明文件.TXT"
@@ -272,8 +274,6 @@ def _check_catalogue(volume: Path, manifest: dict[str, str], report: CarrierRepo
 
 def _check_packages(volume: Path, manifest: dict[str, str], report: CarrierReport) -> None:
     """Each package with the DA/T 48 verifier, trusting the root certificate the volume carries."""
-    from lantai.crypto.keystore import Keystore, init_keystore
-    from lantai.packages.eep import verify_eep
 
     with tempfile.TemporaryDirectory(prefix="lantai-carrier-") as keys:
         keystore: Keystore | None = None

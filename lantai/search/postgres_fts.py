@@ -2,8 +2,8 @@
 
 PostgreSQL 15 here has no Chinese parser (zhparser, pg_jieba and pgroonga are not packaged),
 and ``to_tsvector('simple', …)`` would re-split tokens such as ``青政办发2025年12号``. So the
-tsvector is written directly as a literal (``'档案':3A,17``): exactly our lexemes, with
-positions and weights — 题名 A, 文号 B, 责任者 C, everything else D — for ranking; a word asked
+tsvector is written directly as a literal (``'档案' '通知' …``): exactly our lexemes, without
+positions (an index built before had them; nothing reads them, so both work); a word asked
 in one field is matched by its field tag (``'ǂT档案'``, see prepare.field_tag), which the GIN
 index answers without reading the rows. Queries are tsquery literals built the same way.
 
@@ -28,7 +28,7 @@ tsvector, ~5 µs per row tested: a word found in one item in eight tested 40,000
   instead of 90 ms (a 3 KB compressed tsvector inline filled half a page per row).
 * Relevance is scored as on SQLite — rarity × field weight — from GIN lookups of the field
   tags restricted to the ranked window's epochs; ts_rank() read every ranked row's tsvector
-  from the TOAST table. Positions and weights stay in the tsvector; nothing reads them now.
+  from the TOAST table.
 * Each search sets ``plan_cache_mode = force_custom_plan`` and ``enable_seqscan = off`` for its
   transaction (set_config(…, true); no server setting is needed): the planner, guessing from
   a word's frequency in the whole table, otherwise chose to read the table testing tsvectors.
@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
@@ -55,10 +54,9 @@ from lantai.search.prepare import TAG, PreparedDoc, field_tag, field_tags, prepa
 from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import normalize
 
-RANK_WEIGHTS = "CAST('{0.1, 0.4, 1.0, 1.0}' AS real[])"  # D, C, B, A
-POSITIONS_PER_LEXEME = 8
 EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
 EPOCH_ROWS = 1 << EPOCH_BITS
+FIRST_ROUND = 2  # the first round asks the newest epochs holding this many times the window
 EPOCH_MARGIN = 1.3  # ask for this many times the epochs the density so far says are needed
 # Relevance, as on SQLite: scored column → (weight, fields whose tags answer it); "*": anywhere.
 # A word asked in one field (题名:通知) scores by that field: 责任者 4, the others 1.
@@ -94,29 +92,20 @@ def _quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-# Positions only carry weights and term frequency here (phrases are checked on the stored text),
-# so each field gets its own block of positions and a lexeme's positions are that block's first
-# ones, as many as it occurs (at most 8): 'tok':1A,2A. Built from prepared strings: ~15x faster
-# than numbering tokens one by one.
-_FIELD_BLOCKS = (("A", 1), ("B", 1001), ("C", 2001), ("", 3001), ("", 4001))
-_POSITIONS = [[",".join(f"{start + i}{weight}" for i in range(k)) for k in range(POSITIONS_PER_LEXEME + 1)]
-              for weight, start in _FIELD_BLOCKS]
-
-
 def tsvector_literal(doc: PreparedDoc) -> str:
-    """The tsvector text for a document: lexeme → positions with field weights, plus the field
-    tags (prepare.field_tag) of 题名, 文号 and 责任者 with their field's first position.
+    """The tsvector text for a document: its distinct lexemes, then the field tags
+    (prepare.field_tag) of 题名, 文号 and 责任者, then its clearance and filter tags.
 
+    No positions or weights: nothing reads them (a field's words are its field tags, relevance is
+    scored from GIN lookups of those tags, phrases are checked on the stored text). Without them
+    the literal is 2.4 times shorter, and COPY parses, compresses and logs half as much per entry.
     Tokens are letters and digits only (see tokenize._clean), so they need no escaping.
     """
-    parts: list[str] = []
-    for field, positions in zip((doc.title, doc.docno, doc.author, doc.meta, doc.text), _POSITIONS, strict=True):
-        if field:
-            parts += [f"'{t}':{positions[min(k, POSITIONS_PER_LEXEME)]}" for t, k in Counter(field).items()]
-    for tags, positions in zip(field_tags(doc).values(), _POSITIONS, strict=False):
-        parts += [f"'{t}':{positions[1]}" for t in tags]
-    parts += [f"'{t}'" for t in doc.tags]  # clearance and filter tags (prepare.tag), without positions
-    return " ".join(parts)
+    lexemes = dict.fromkeys(t for field in (doc.title, doc.docno, doc.author, doc.meta, doc.text) for t in field)
+    for tags in field_tags(doc).values():
+        lexemes.update(dict.fromkeys(tags))
+    lexemes.update(dict.fromkeys(doc.tags))
+    return " ".join(f"'{t}'" for t in lexemes)
 
 
 def epoch_tag(row_id: int) -> str:
@@ -197,7 +186,7 @@ class PostgresIndex(SqlIndexBase):
     layout = "3"  # epoch and filter tags, tsvector out of line
     renamed = re.compile(r"\b(search_docs)")  # the table, its indexes, constraints and sequence
     _top: int | None = None  # newest row id, read when a search starts
-    _has_state: bool | None = None  # whether the state table exists, likewise
+    _state_now: dict[str, str] | None = None  # the index state, likewise
 
     def _from(self, joined: bool) -> str:
         return "search_docs d"
@@ -206,8 +195,9 @@ class PostgresIndex(SqlIndexBase):
         return f"d.tsv @@ CAST({param} AS tsquery)"
 
     def _score_sql(self, param: str | None) -> str:
-        # float8, so the value in a cursor compares equal to the one recomputed for the next page
-        return f"CAST(-ts_rank({RANK_WEIGHTS}, d.tsv, CAST({param} AS tsquery), 1) AS float8)" if param else "0"
+        # relevance is scored in _ranked_page from field-tag lookups; the SQL path orders unscored
+        # rows (filters only) newest first
+        return "0"
 
     def _rid_sql(self, joined: bool) -> str:
         return "d.id"
@@ -230,20 +220,26 @@ class PostgresIndex(SqlIndexBase):
         # for walking the newest rows). How many rows a query matches is the whole question here.
         # And a match is always asked of the GIN index (see _newest): the planner, guessing from
         # a word's frequency in the whole table, chose to read every row and test its tsvector.
-        # One round trip for the settings, the newest row id (see _newest_by_epoch) and whether
-        # the state table is there: on a busy machine each round trip waits for a time slice.
+        # One round trip for the settings, the newest row id (see _newest_by_epoch) and the
+        # index state (is_stale): on a busy machine each round trip waits for a time slice of
+        # the server process (measured at load 26: 20-40 ms for a statement doing nothing). The
+        # state table is created with the table, by the same ensure_schema.
+        # JIT off: with sequential scans off, a plan that still holds one (the state table's)
+        # costs over 10^10, so PostgreSQL compiled it with inlining and optimisation — 0.5-0.8 s
+        # for a statement reading 3 rows (EXPLAIN ANALYZE at load 16); every search paid it.
         row = conn.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                                "set_config('enable_seqscan', 'off', true), (SELECT max(id) FROM search_docs), "
-                                f"to_regclass('{STATE_TABLE}') IS NOT NULL")).one()
-        self._top, self._has_state = row[2], row[3]
+                                "set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), "
+                                "(SELECT max(id) FROM search_docs), "
+                                f"(SELECT json_object_agg(key, value) FROM {STATE_TABLE})")).one()
+        self._top, self._state_now = row[3], row[4] or {}
         try:
             return super().search(conn, query)
         finally:
-            self._top = self._has_state = None
+            self._top = self._state_now = None
 
     def is_stale(self, conn: Connection) -> bool:
-        if self._has_state:  # known to exist (search): no savepoint around reading it
-            return self._stale_reason(self._state(conn)) is not None
+        if self._state_now is not None:  # read with the settings (search)
+            return self._stale_reason(self._state_now) is not None
         return super().is_stale(conn)
 
     def _match(self, conn: Connection, plan: Plan, cap: int | None,
@@ -265,7 +261,7 @@ class PostgresIndex(SqlIndexBase):
         """The newest ``cap + 1`` rows matching ``match`` and ``conditions``, newest first, asked
         epoch by epoch (see the module docstring), and the facet counts of the first ``cap``.
 
-        The first round asks the newest epochs holding at least half an epoch of rows; each
+        The first round asks the newest epochs holding FIRST_ROUND times the rows wanted; each
         later one as many epochs as the density of matches so far says are needed to fill the
         window (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
         estimate reaches past half of them), the words alone below the rows asked.
@@ -277,30 +273,31 @@ class PostgresIndex(SqlIndexBase):
             return ids, counted if facets else None
         want = cap + 1
         high = top >> EPOCH_BITS  # newest epoch not asked yet
-        count = 1 if (top & (EPOCH_ROWS - 1)) >= EPOCH_ROWS // 2 else 2
+        # the first round covers FIRST_ROUND × want rows: a word in half the items or more is
+        # then found in one round (2 epochs were fewer rows than the window: always two rounds)
+        count = 1 + max(0, -(-(FIRST_ROUND * want - (top & (EPOCH_ROWS - 1)) - 1) // EPOCH_ROWS))
         scanned = 0
         while True:
             low = max(0, high - count + 1)
             scanned += min(top + 1, (high + 1) << EPOCH_BITS) - (low << EPOCH_BITS)
             epochs = [f"({match}) & {_quote(f'{TAG}E{e}')}" for e in range(high, low - 1, -1)]
-            self._newest(conn, epochs, conditions, params, want, ids, counted, facets)
-            if len(ids) >= want or low == 0:
+            left = low << EPOCH_BITS  # row ids below the epochs asked
+            alone = self._newest(conn, epochs, conditions, params, want, ids, counted, facets,
+                                 fallback=(match, left, scanned) if low > 0 else None)
+            if len(ids) >= want or low == 0 or alone:
                 break
             density = len(ids) / scanned
-            left = low << EPOCH_BITS  # row ids below the epochs asked
             needed = (want - len(ids)) / density * EPOCH_MARGIN if density else float("inf")
-            if density * left <= 2 * want or needed >= left / 2:
-                self._newest(conn, [match], conditions, params, want, ids, counted, facets, below=left)
-                break
             high, count = low - 1, -(-int(needed) // EPOCH_ROWS)
         return ids, counted if facets else None
 
     @staticmethod
     def _newest(conn: Connection, matches: list[str], conditions: list[str], params: dict[str, Any], want: int,
-                ids: list[int], counted: list[Sequence[Any]], facets: bool, below: int | None = None) -> None:
-        """Add to ``ids`` the newest rows matching any of ``matches`` (with an id below
-        ``below``) until there are ``want``, newest first; with ``facets``, add to ``counted``
-        the facet counts of those among the first ``want - 1``, counted by PostgreSQL.
+                ids: list[int], counted: list[Sequence[Any]], facets: bool,
+                fallback: tuple[str, int, int] | None = None) -> bool:
+        """Add to ``ids`` the newest rows matching any of ``matches`` until there are ``want``,
+        newest first; with ``facets``, add to ``counted`` the facet counts of those among the
+        first ``want - 1``, counted by PostgreSQL.
 
         One GIN scan per tsquery (one per epoch): in ``words & (epoch | epoch …)`` no epoch tag
         is required, so the GIN scan followed the rarest word's whole posting list (a year tag:
@@ -308,29 +305,55 @@ class PostgresIndex(SqlIndexBase):
         the id bound outside it: every match is found through the GIN index, then the newest
         kept; given the chance the planner walked the primary key (or read the whole table)
         testing each row's tsvector. The ids come back as one array, the facets as counts.
+
+        ``fallback`` (words, rows below the epochs asked, rows asked so far): in the same
+        statement, when the epochs' matches say that the rows below hold few matches — or that
+        the epochs needed would reach past half of them — the words alone are asked below the
+        epochs (a rare name: one GIN scan of its posting list). A one-time filter decides it on
+        the server, so the common case of a rare word costs one round trip instead of two (on a
+        busy machine each round trip waits for a time slice). Returns whether that ran: the
+        matches are then complete.
         """
         where = " AND ".join([*conditions, "d.tsv @@ CAST(q.x AS tsquery)"])
         columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
-        bound = "WHERE m.id < :below " if below is not None else ""
-        newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
-                  f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
-                  f"t AS MATERIALIZED (SELECT * FROM m {bound}ORDER BY id DESC LIMIT :limit) "
-                  "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t)")
-        values = {**params, "matches": matches, "limit": want - len(ids), "below": below,
-                  "counted": max(0, want - 1 - len(ids))}
+        values = {**params, "matches": matches, "limit": want - len(ids), "counted": max(0, want - 1 - len(ids))}
+        if fallback is None:
+            newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
+                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+                      "t AS MATERIALIZED (SELECT * FROM m ORDER BY id DESC LIMIT :limit) "
+                      "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), false")
+        else:
+            words = " AND ".join([*conditions, "d.tsv @@ CAST(:words AS tsquery)"])
+            # n: matches so far; the same test as the rounds' estimate (see _newest_by_epoch)
+            go = ("n < :want AND (n * :left <= 2 * :want * :scanned OR "
+                  "2 * (:want - n) * :margin * :scanned >= n * :left)")
+            newest = (f"WITH e AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
+                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+                      f"g AS (SELECT {go} AS go FROM (SELECT :before + count(*) AS n FROM e) c), "
+                      f"w AS MATERIALIZED (SELECT {columns} FROM search_docs d WHERE {words} "
+                      "AND (SELECT go FROM g)), "
+                      "m AS (SELECT * FROM e UNION ALL SELECT * FROM w WHERE w.id < :left), "
+                      "t AS MATERIALIZED (SELECT * FROM m ORDER BY id DESC LIMIT :limit) "
+                      "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), (SELECT go FROM g)")
+            values.update(words=fallback[0], left=fallback[1], scanned=fallback[2], want=want, before=len(ids),
+                          margin=EPOCH_MARGIN)
         if not facets:
-            ids += conn.execute(text(newest), values).scalar() or []
-            return
+            found, alone = conn.execute(text(newest), values).one()
+            ids += found or []
+            return bool(alone)
         nulls = ", ".join(["NULL"] * len(FACET_FIELDS))
         fields = ", ".join(FACET_FIELDS)
         sets = ", ".join(f"({c})" for c in FACET_FIELDS)
-        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, {fields}, count(*) FROM "
+        sql = (f"{newest}, {nulls}, NULL UNION ALL SELECT NULL, NULL, {fields}, count(*) FROM "
                f"(SELECT * FROM t ORDER BY id DESC LIMIT :counted) f GROUP BY GROUPING SETS ({sets})")
+        alone = False
         for row in conn.execute(text(sql), values):
             if row[-1] is None:  # the ids (no count)
                 ids += row[0] or []
+                alone = bool(row[1])
             else:
-                counted.append(row[1:])
+                counted.append(row[2:])
+        return alone
 
     def _ranked_page(self, conn: Connection, plan: Plan, limit: int, after: tuple[Any, int] | None,
                      floor: int | None, ids: list[int]) -> Sequence[Any]:
@@ -472,10 +495,16 @@ class PostgresIndex(SqlIndexBase):
         return count
 
     def _copy(self, conn: Connection, entries: Iterable[IndexEntry], progress: Progress | None, workers: int) -> int:
-        """COPY ``entries`` into the (empty) table with row ids from 1; returns how many."""
+        """COPY ``entries`` into the (empty) table with row ids from 1; returns how many.
+
+        The table is truncated in this transaction first, so the rows can be written frozen
+        (``FREEZE``): the pages are all-visible at once, so the first searches after a reindex do
+        not rewrite every page they read to set hint bits, and vacuum has nothing to freeze.
+        """
         count = 0
+        conn.execute(text(self._t("TRUNCATE search_docs")))
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN")) as copy:
+        with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE)")) as copy:
             for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
                 for row in chunk:
                     count += 1

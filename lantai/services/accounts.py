@@ -17,7 +17,7 @@ operator on the server, calls :mod:`lantai.services.users` directly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -33,8 +33,10 @@ from lantai.domain.roles import (
 )
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import authz, users
-from lantai.services.archive import Archive
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 P = Permission
 

@@ -20,7 +20,7 @@ Every step is appended to the audit chain with what an auditor needs to reconstr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -32,10 +32,12 @@ from lantai.domain.appraisal import Decision, ItemState, Kind, Status
 from lantai.domain.permissions import Permission
 from lantai.domain.roles import may_see, parse_roles, permissions_of, rank
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
-from lantai.services import appraisal_due, authz, holds
-from lantai.services.archive import Archive
+from lantai.services import appraisal_due, appraisal_execute, authz, holds
 from lantai.services.browse import iso
 from lantai.services.users import Principal, now
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 MANAGERS = (Permission.APPRAISE, Permission.ITEM_CLASSIFY)
 READERS = (*MANAGERS, Permission.APPRAISE_APPROVE, Permission.DESTROY)
@@ -346,7 +348,6 @@ Progress = Callable[[int], None]
 def execute(archive: Archive, principal: Principal, campaign_id: int, *, progress: Progress | None = None,
             on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Apply an approved campaign's decisions as new versions; run again to finish an interrupted one."""
-    from lantai.services import appraisal_execute
 
     with archive.session() as session:
         campaign = load(session, campaign_id)

@@ -14,7 +14,7 @@ and is proposed again by a later 到期鉴定 once the hold is lifted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +24,10 @@ from lantai.domain.appraisal import Decision, ItemState
 from lantai.domain.clock import in_beijing
 from lantai.services import holds
 from lantai.services.appraisal_changes import AppraisalChange
-from lantai.services.archive import Archive
 from lantai.services.changes import ChangeResult, PreparedChange, commit_changes, prepared_groups
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 GROUP = 200
 

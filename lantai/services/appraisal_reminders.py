@@ -9,7 +9,7 @@ phase 2 may start), and items whose destruction waits, with the reason (a hold, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -19,8 +19,10 @@ from lantai.domain.clock import BEIJING, in_beijing
 from lantai.domain.permissions import Permission
 from lantai.errors import BadInput
 from lantai.services import appraisal_due, authz
-from lantai.services.archive import Archive
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 VIEWERS = (Permission.APPRAISE, Permission.ITEM_CLASSIFY, Permission.APPRAISE_APPROVE, Permission.DESTROY)
 

@@ -21,14 +21,16 @@ from typing import IO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lantai.catalog import db
+from lantai.catalog import db, locks
+from lantai.domain.roles import SYSTEM_ACTOR
 from lantai.errors import BadInput, StorageError
 from lantai.services.audit import AuditLog
 from lantai.services.audit_checkpoints import Anchoring
+from lantai.services.recovery import recover_if_idle
+from lantai.services.replicas import register_roots
 from lantai.settings import Settings, load_settings
 from lantai.storage.ocfl import OcflStore
 
-SYSTEM_ACTOR = "system"
 log = logging.getLogger(__name__)
 
 
@@ -107,8 +109,6 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
 def _register_roots(archive: Archive) -> None:
     """Storage roots the settings declare join the catalogue (a new replica is queued for back-fill)
     before anything is committed, so every version from now on is queued for every root."""
-    from lantai.services.replicas import register_roots  # lazy: replicas imports this module
-
     register_roots(archive)
 
 
@@ -127,10 +127,6 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
     archive = _assemble(settings, engine, store)
     _ensure_search_index(archive)
     if recover:
-        # Function-level: recovery imports ingest, which imports this module (a cycle to break in
-        # issue 14 point 1's change path), and opening an archive should not load ingest's imports.
-        from lantai.services.recovery import recover_if_idle
-
         try:
             archive.audit.repair_tail()
             archive.audit.adopt_legacy()  # an archive of an earlier release: entries without MACs
@@ -155,7 +151,7 @@ def _ensure_search_index(archive: Archive) -> None:
 
 def _ensure_keys(settings: Settings) -> None:
     """The archive's SM2 keys (idempotent): they sign audit checkpoints and packages."""
-    from lantai.crypto.keystore import init_keystore
+    from lantai.crypto.keystore import init_keystore  # lazy (start-up): the SM2 code loads when keys are used
 
     try:
         init_keystore(settings.keys_dir, settings.archive_name)
@@ -190,7 +186,6 @@ class Owner:
 
     @classmethod
     def take(cls, settings: Settings, engine: Engine) -> Owner:
-        from lantai.catalog import locks
 
         token = uuid.uuid4().hex
         directory = cls.directory(settings)

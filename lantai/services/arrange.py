@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -36,7 +36,6 @@ from lantai.catalog.models import utcnow
 from lantai.domain.archival_code import CodeError, CodeParts
 from lantai.domain.retention import ScheduleError, normalise_retention
 from lantai.errors import BadInput, Conflict, ValidationFailed
-from lantai.services.archive import Archive
 from lantai.services.arrange_outputs import catalogue_entries, export_catalogue, export_note, stamp_item
 from lantai.services.arrange_plan import (
     ArrangementPlan,
@@ -66,6 +65,9 @@ from lantai.services.arrange_reference import (
     save_reference,
     translate,
 )
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 __all__ = ["ARRANGEMENT_PATH", "METADATA_PATH", "ArrangementPlan", "PlannedItem", "arrange", "build_plan",
            "catalogue_entries", "correct_arrangement", "current_reference", "default_reference_text",

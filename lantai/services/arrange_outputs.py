@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,11 +18,21 @@ from lantai.catalog.models import Item, ItemFile
 from lantai.domain.reference import Fonds, ReferenceData
 from lantai.domain.retention import normalise_retention, retention_label, retention_rank
 from lantai.errors import BadInput
-from lantai.services.archive import Archive
+from lantai.formats.stamp import StampFields, page_count, stamp_access_copy
+from lantai.packages.catalogue import (
+    BoxNote,
+    CatalogueEntry,
+    CatalogueHeading,
+    write_catalogue,
+    write_note_pdf,
+)
 from lantai.services.arrange_plan import arrangement_of, load_scope
 from lantai.services.arrange_reference import current_reference
 from lantai.services.catalogue import METADATA_PATH
 from lantai.services.content import principal_files
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 def _class_order(fonds: Fonds) -> Callable[[Arrangement], tuple[Any, ...]]:
@@ -36,7 +46,6 @@ def _class_order(fonds: Fonds) -> Callable[[Arrangement], tuple[Any, ...]]:
 def catalogue_entries(archive: Archive, fonds: str, year: int, *, category: str = "WS", retention: str | None = None,
                       organisation: str | None = None) -> list[Any]:
     """Rows of the 归档文件目录 for arranged items, in class order then 件号."""
-    from lantai.packages.catalogue import CatalogueEntry
 
     scope = load_scope(archive, fonds, year, category)
     with archive.sessions() as session:
@@ -67,7 +76,6 @@ def _content_names(session: Session, item_ids: list[int]) -> dict[int, str]:
 def export_catalogue(archive: Archive, fonds: str, year: int, target: Path, *, category: str = "WS",
                      retention: str | None = None, organisation: str | None = None, actor: str = "system",
                      xml_encoding: str = "UTF-8") -> dict[str, Any]:
-    from lantai.packages.catalogue import CatalogueHeading, write_catalogue
 
     scope = load_scope(archive, fonds, year, category)
     entries = catalogue_entries(archive, fonds, year, category=category, retention=retention, organisation=organisation)
@@ -83,7 +91,6 @@ def export_note(archive: Archive, fonds: str, year: int, target: Path, *, catego
                 retention: str | None = None, organisation: str | None = None, arranged_by: str = "",
                 arranged_on: str = "", checked_by: str = "", checked_on: str = "", actor: str = "system") -> dict[str, Any]:
     """备考表 for one class; corrections recorded against its items are listed in the 情况说明."""
-    from lantai.packages.catalogue import BoxNote, write_note_pdf
 
     entries = catalogue_entries(archive, fonds, year, category=category, retention=retention, organisation=organisation)
     with archive.sessions() as session:
@@ -107,7 +114,6 @@ def _record_ids(session: Session, entries: list[Any]) -> list[str]:
 
 def stamp_item(archive: Archive, record_id: str, target: Path, *, actor: str) -> dict[str, Any]:
     """An access copy of the item's 正本 (PDF) with the 归档章; the stored original is only read."""
-    from lantai.formats.stamp import StampFields, page_count, stamp_access_copy
 
     a = arrangement_of(archive, record_id)
     reference, _version = current_reference(archive)

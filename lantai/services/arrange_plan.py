@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,8 +28,10 @@ from lantai.domain.retention import (
     normalise_retention,
 )
 from lantai.errors import NotFound
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import DOMAIN_ERRORS, current_reference, translate
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass

@@ -26,7 +26,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import func, select, update
@@ -36,11 +36,13 @@ from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
 from lantai.domain.labels import CHANGES
 from lantai.domain.retention import metadata_label
 from lantai.errors import LantaiError, StorageError
-from lantai.services.archive import Archive
 from lantai.services.arrange_plan import same_retention
 from lantai.services.catalogue import METADATA_PATH
 from lantai.services.changes import ChangeResult, ItemChange, PreparedChange, commit_changes, prepared_groups
 from lantai.storage.ocfl import OcflStore
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 ARRANGEMENT_PATH = "lantai/arrangement.json"
 PUBLISH_GROUP = 250

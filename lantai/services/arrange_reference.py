@@ -10,7 +10,7 @@ object, because every walker of the store (rebuild, checks, search) treats each 
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +31,9 @@ from lantai.domain.reference import (
 )
 from lantai.domain.retention import ScheduleError
 from lantai.errors import BadInput, Conflict
-from lantai.services.archive import Archive
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 DOMAIN_ERRORS = (CodeError, ReferenceDataError, ScheduleError, CompositionError)
 SAVED = "reference.saved"
@@ -89,7 +91,8 @@ def code_names(archive: Archive) -> dict[str, dict[str, str]]:
         for o in fonds.organisations:
             for key in (o.code, *o.aliases):
                 organisations.setdefault(key, o.name)
-    return {"fonds_code": {f.code: f.name for f in reference.fonds.values()}, "organisation": organisations}
+    return {"fonds_code": {f.code: f.name for f in reference.fonds.values()}, "organisation": organisations,
+            "category": {c.code: c.name for c in reference.categories.values()}}
 
 
 def _save(archive: Archive, session: Session, version: int, text: str, actor: str, note: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -24,9 +24,12 @@ from sqlalchemy.orm import Session
 from lantai.catalog.arrangement import Arrangement, ArrangementCorrection
 from lantai.catalog.models import Item, ItemFile
 from lantai.errors import LantaiError
-from lantai.services.archive import Archive
 from lantai.services.arrange_publish import ARRANGEMENT_PATH, publish_pending
 from lantai.services.arrange_reference import restore_reference_versions
+from lantai.services.catalogue import upsert_items
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 _CHUNK = 5000
 
@@ -54,7 +57,6 @@ def restore_arrangements(archive: Archive, *, actor: str = "system") -> dict[str
 def _publish_first(archive: Archive, actor: str) -> None:
     """Publish decisions a surviving catalogue had not yet published, then re-project those items
     (their catalogue columns were just rebuilt from the store, which did not have the 档号 yet)."""
-    from lantai.services.catalogue import upsert_items
 
     with archive.sessions() as session:
         pending = list(session.scalars(select(Arrangement.record_id).where(Arrangement.pending.is_(True))))

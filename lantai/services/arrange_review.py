@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -35,7 +35,6 @@ from lantai.domain.retention import (
 )
 from lantai.errors import BadInput, Conflict, NotFound, StorageError
 from lantai.services.access import not_found, visible
-from lantai.services.archive import Archive
 from lantai.services.arrange import (
     arrange,
     correct_arrangement,
@@ -50,6 +49,9 @@ from lantai.services.arrange_reference import DOMAIN_ERRORS, current_reference, 
 from lantai.services.catalogue import METADATA_PATH
 from lantai.services.changes import ItemChange, commit_change
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 def label(code: str) -> str:

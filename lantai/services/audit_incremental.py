@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.checks.archive_facts import ChainStatus
+from lantai.services.audit import entry_hash
 
 GENESIS = "0" * 64
 
@@ -34,7 +35,6 @@ _states: dict[str, _State] = {}
 
 def verify_incremental(journal: Path) -> ChainStatus:
     """The chain's status, verifying only what was appended since this process last looked."""
-    from lantai.services.audit import entry_hash
 
     key = str(journal)
     state = _states.get(key) or _State()

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -18,11 +18,14 @@ from lantai.domain import labels
 from lantai.domain.clock import BEIJING, beijing_now, beijing_text
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.packages import tables
 from lantai.services import audit_view
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.browse import page_bounds
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,6 @@ def audit_download(archive: Archive, principal: Principal, where: AuditFilter, f
     Same masking as the page (titles above the auditor's clearance hidden); at most
     ``EXPORT_LIMIT`` entries, newest first. The caller removes ``file.parent`` once sent.
     """
-    from lantai.packages import tables
 
     require(principal, Permission.AUDIT_READ)
     if fmt not in MEDIA_TYPES:

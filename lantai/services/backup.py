@@ -41,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -49,9 +49,14 @@ from lantai.catalog.access import ApiToken
 from lantai.catalog.models import User
 from lantai.crypto import bundle
 from lantai.crypto.digests import digest_file, sm3_hex
+from lantai.domain.reference import dump_reference
 from lantai.errors import BadInput, IntegrityError, LantaiError
-from lantai.services.archive import Archive
+from lantai.services.arrange_reference import current_reference, export_fonds
+from lantai.services.keys import keystore
 from lantai.storage.backup_target import Target, open_backup_target
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 FORMAT = "lantai-backup/1"
 INDEX = "lantai-backup.json"
@@ -140,7 +145,6 @@ def manifest_bytes(entries: dict[str, str]) -> bytes:
 
 def archive_identity(archive: Archive) -> str:
     """The archive a backup belongs to: the SM3 of its signing certificate (a new key is a new archive)."""
-    from lantai.services.keys import keystore
 
     store = keystore(archive.settings)
     return sm3_hex(store.signing_certificate()) if store is not None else ""
@@ -469,8 +473,6 @@ def _row(obj: Any, *, exclude: tuple[str, ...]) -> dict[str, Any]:
 
 def _reference_files(archive: Archive) -> dict[str, bytes]:
     """The reference data in the exchange format and as the full TOML (all fonds, schedules, rules)."""
-    from lantai.domain.reference import dump_reference
-    from lantai.services.arrange_reference import current_reference, export_fonds
 
     reference, _version = current_reference(archive)
     document = export_fonds(archive)

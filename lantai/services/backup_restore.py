@@ -44,10 +44,14 @@ from sqlalchemy import select, text, update
 from lantai.catalog import db
 from lantai.catalog.access import ApiToken
 from lantai.catalog.models import CheckRecord, User
+from lantai.checks.backups import PROFILE, STAGE, restorability_item
+from lantai.checks.report import CheckReport, new_meta
 from lantai.crypto import bundle
 from lantai.crypto.digests import digest_file, sm3_hex
+from lantai.domain.reference import dump_reference
 from lantai.errors import BadInput, IntegrityError, LantaiError
 from lantai.services.archive import Archive, init_archive
+from lantai.services.arrange_reference import current_reference
 from lantai.services.backup import (
     CHECKPOINTS,
     HOME,
@@ -62,10 +66,11 @@ from lantai.services.backup import (
     read_index,
     set_dir,
 )
-from lantai.services.item_checks import BACKUP_VERIFIED
+from lantai.services.item_checks import BACKUP_VERIFIED, keep_report, record_run
+from lantai.services.rebuild import rebuild_catalogue
 from lantai.settings import Settings
 from lantai.storage.backup_target import Target, open_backup_target
-from lantai.storage.ocfl import OcflStore
+from lantai.storage.ocfl import OcflStore, verify_file
 
 MARKER = ".lantai-restore.json"
 PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.part")  # what BackupTarget.copy_out writes before its rename
@@ -350,9 +355,6 @@ def _typed(model: type, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rebuild(archive: Archive, backup: BackupSet, result: RestoreResult, actor: str) -> None:
-    from lantai.domain.reference import dump_reference
-    from lantai.services.arrange_reference import current_reference
-    from lantai.services.rebuild import rebuild_catalogue
 
     result.rebuild = rebuild_catalogue(archive, actor=actor)
     for damaged in result.rebuild.get("damaged", []):
@@ -530,7 +532,6 @@ def _restore_sample(archive: Archive, backup: BackupSet, object_id: str, scratch
 
 
 def _judge_restored(archive: Archive, store: OcflStore, object_id: str, head: int) -> list[dict[str, Any]]:
-    from lantai.storage.ocfl import verify_file
 
     inspection = store.inspect_object(store.object_path(object_id), object_id)
     if not inspection.ok or inspection.inventory is None:
@@ -551,9 +552,6 @@ def _judge_restored(archive: Archive, store: OcflStore, object_id: str, head: in
 
 def _record_run(archive: Archive, result: VerifyResult, actor: str) -> None:
     """The verification as a bc 3-4 check run (rows, kept report, ``check.run``) and ``backup.verified``."""
-    from lantai.checks.backups import PROFILE, STAGE, restorability_item
-    from lantai.checks.report import CheckReport, new_meta
-    from lantai.services.item_checks import keep_report, record_run
 
     when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     report = CheckReport(STAGE, PROFILE, meta=new_meta(actor, backup=result.source, backup_set=result.set_name))

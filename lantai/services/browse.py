@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, select
 
@@ -13,9 +13,11 @@ from lantai.catalog.models import Item
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
 from lantai.services.access import require, visible
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import code_names
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 MAX_PAGE_SIZE = 100
 BROWSE_LEVELS: tuple[tuple[str, str], ...] = (("fonds_code", "全宗"), ("year", "年度"), ("retention", "保管期限"),

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -35,9 +35,11 @@ from lantai.errors import BadInput, Conflict, IntegrityError, NotFound
 from lantai.packages import carrier as layout
 from lantai.packages.catalogue import CatalogueEntry
 from lantai.packages.eep import Signer, build_eep, verify_eep
-from lantai.services.archive import Archive
 from lantai.services.keys import keystore
 from lantai.services.transfer import write_item_sip
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 Progress = Callable[[int], None]
 

@@ -9,7 +9,7 @@ text excerpt and the highlight spans the index found, and facet counts with the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 
@@ -22,10 +22,12 @@ from lantai.errors import BadInput, LantaiError
 from lantai.search import model as search_model
 from lantai.services import search_index
 from lantai.services.access import require, visible
-from lantai.services.archive import Archive
 from lantai.services.arrange_reference import code_names
 from lantai.services.browse import Page, item_summary, page_bounds
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 SORTS = labels.SORTS
 # Facets a reader filters by, in the order shown, with the catalogue column each filter narrows.

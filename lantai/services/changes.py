@@ -53,7 +53,8 @@ from lantai.catalog.locks import lock_objects
 from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
 from lantai.errors import LantaiError, NotFound, StorageError
-from lantai.services import recovery
+from lantai.jobs.pool import worker_pool
+from lantai.services import intents
 from lantai.services.catalogue import (
     METADATA_PATH,
     PROCESS_PATH,
@@ -72,7 +73,7 @@ from lantai.storage.ocfl import OcflStore, PreparedVersion
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
 
-CHANGE_INTENTS = recovery.CHANGE_INTENTS
+CHANGE_INTENTS = intents.CHANGE_INTENTS
 COMMIT_THREADS = 4
 # What a change's kind does after recovery, named rather than imported: start-up recovery must not
 # import the arrangement code when there is nothing of its kind to finish.
@@ -228,7 +229,6 @@ def prepared_groups(archive: Archive, groups: Iterable[list[C]]) -> Iterator[tup
         for changes in itertools.chain(head, groups):
             yield changes, prepare_group(archive.settings, list(changes))
         return
-    from lantai.jobs.pool import worker_pool
 
     with worker_pool(workers) as pool:
         in_flight: deque[tuple[list[C], Any]] = deque()
@@ -271,7 +271,7 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
     with contextlib.ExitStack() as locks:
         for record_id in sorted({p.record_id for p in prepared}):
             locks.enter_context(store.object_lock(record_id))
-        intent: recovery.Intent | None = None
+        intent: intents.Intent | None = None
         try:
             with archive.session() as session:
                 # Across machines the flock above is not enough: a database lock per object too.
@@ -300,7 +300,7 @@ def commit_changes(archive: Archive, prepared: list[PreparedChange], *, kind: st
                     intent.release()  # left for the next recovery
             raise
     if intent is not None:
-        recovery.clear_intent(intent)
+        intents.clear_intent(intent)
     return results
 
 
@@ -453,12 +453,12 @@ def intents_dir(archive: Archive) -> Path:
     return archive.settings.staging_dir / CHANGE_INTENTS
 
 
-def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> recovery.Intent:
+def write_intent(archive: Archive, prepared: list[PreparedChange], kind: str) -> intents.Intent:
     """Name every object of the unit, before any of its versions reaches the store."""
     objects = [{"object_id": p.record_id, "staging": str(p.version.staging_dir) if p.version else "",
                 "version": p.version.version if p.version else p.head, "change": p.change_id,
                 "audit": list(audit_entry(p, p.version.version if p.version else p.head))} for p in prepared]
-    return recovery.write_record(archive, intents_dir(archive), {"kind": kind, "objects": objects})
+    return intents.write_record(archive, intents_dir(archive), {"kind": kind, "objects": objects})
 
 
 def recover_changes(archive: Archive) -> dict[str, Any]:
@@ -469,10 +469,10 @@ def recover_changes(archive: Archive) -> dict[str, Any]:
     (``staging/intents-arrange``) are resolved the same way.
     """
     done: dict[str, Any] = {"intents": 0, "completed": [], "rolled_back": [], "live": 0}
-    paths = [p for d in (intents_dir(archive), recovery.arrange_intents_dir(archive)) if d.is_dir()
+    paths = [p for d in (intents_dir(archive), intents.arrange_intents_dir(archive)) if d.is_dir()
              for p in sorted(d.glob("*.json"))]
     for path in paths:
-        intent = recovery.claim(path)
+        intent = intents.claim(path)
         if intent is None:
             done["live"] += 1
             continue
@@ -483,7 +483,7 @@ def recover_changes(archive: Archive) -> dict[str, Any]:
     return done
 
 
-def recover_intent(archive: Archive, intent: recovery.Intent, *, locked: bool = False) -> dict[str, list[str]]:
+def recover_intent(archive: Archive, intent: intents.Intent, *, locked: bool = False) -> dict[str, list[str]]:
     """Finish or roll back the changes of one intent this process holds, then clear it (only if
     that succeeded; otherwise it is let go for the next recovery)."""
     try:

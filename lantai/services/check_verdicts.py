@@ -10,16 +10,20 @@ target is what the report shows, with who gave it and when. ``lantai check confi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from lantai.catalog.models import CheckVerdict
 from lantai.checks.registry import load_registry
+from lantai.checks.render import manual_rows
 from lantai.checks.report import CheckReport
 from lantai.errors import BadInput
-from lantai.services.archive import Archive
+from lantai.services import item_checks
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 SCOPES = {"run": "检测记录", "item": "条目接收检测", "batch": "批次接收检测"}
 VERDICTS = {"conforms": "符合", "nonconforming": "不符合"}
@@ -43,7 +47,6 @@ def normalise_verdict(verdict: str) -> str:
 
 def scoped_report(archive: Archive, principal: Principal, scope: str, scope_id: str) -> CheckReport:
     """The report a verdict belongs to, for someone who may see all its items."""
-    from lantai.services import item_checks
 
     if scope == "run":
         return item_checks.run_report(archive, principal, scope_id)[0]
@@ -93,7 +96,6 @@ def _public(row: CheckVerdict) -> dict[str, Any]:
 
 def manual_targets(archive: Archive, principal: Principal, scope: str, scope_id: str) -> dict[str, Any]:
     """The manual targets of one report with their recorded verdicts (the web page's rows)."""
-    from lantai.checks.render import manual_rows
 
     report = scoped_report(archive, principal, scope, scope_id)
     recorded = verdicts(archive, scope, scope_id, report.stage)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -17,10 +17,12 @@ from lantai.domain.roles import Permission, rank, visible_levels
 from lantai.errors import BadInput, PermissionDenied, StorageError, ValidationFailed
 from lantai.formats.safexml import descendants, parse_xml
 from lantai.services.access import require, visible_item
-from lantai.services.archive import Archive
 from lantai.services.catalogue import METADATA_PATH
 from lantai.services.changes import ItemChange, commit_change
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass(frozen=True)

@@ -22,21 +22,26 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lantai.catalog.models import Item
 from lantai.domain import metadata as md
 from lantai.domain.principal import principal_paths
+from lantai.domain.retention import retention_label
 from lantai.domain.roles import Permission
 from lantai.domain.use import Method
 from lantai.errors import BadInput, LantaiError, NotFound, ValidationFailed
-from lantai.formats import watermark
+from lantai.formats import access_pdf, watermark
 from lantai.formats.stamp import StampFields
 from lantai.services.access import require, visible_item
-from lantai.services.archive import Archive
+from lantai.services.arrange_reference import current_reference
+from lantai.services.migration import rendition_of
 from lantai.services.replicas import open_verified
 from lantai.services.use_register import record_use
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 PDF_TYPES = {".pdf"}
 
@@ -93,7 +98,6 @@ def watermark_text(principal: Principal, moment: dt.datetime | None = None) -> s
 
 def stamp_fields(archive: Archive, item: Item) -> StampFields | None:
     """The item's 归档章 from its catalogue 档号 columns; None until it has a 件号 (not arranged yet)."""
-    from lantai.domain.retention import retention_label
 
     if not (item.fonds_code and item.year and item.item_number and item.retention):
         return None
@@ -111,7 +115,6 @@ def _organisation_name(archive: Archive, fonds_code: str, code: str) -> str:
     """机构(问题) as the fonds' reference data names it; the code when it is not described there."""
     if not code:
         return ""
-    from lantai.services.arrange_reference import current_reference
 
     with contextlib.suppress(LantaiError, LookupError, AttributeError):
         reference, _version = current_reference(archive)
@@ -122,7 +125,6 @@ def _organisation_name(archive: Archive, fonds_code: str, code: str) -> str:
 def renderable(archive: Archive, record_id: str, logical_path: str) -> tuple[str, str]:
     """(path, kind) of what an access copy of ``logical_path`` is made from: the file itself, or
     its migrated PDF/A rendition when no access copy can be made of the original's format."""
-    from lantai.services.migration import rendition_of
 
     kind = preview_kind(logical_path)
     if kind is not None:
@@ -169,7 +171,6 @@ def access_copy(archive: Archive, principal: Principal, record_id: str, logical_
 def _make_copy(archive: Archive, record_id: str, source: str, kind: str, target: Path, text: str,
                fields: StampFields | None) -> int | None:
     """Write the access copy; returns its page count (None for an image)."""
-    from lantai.formats import access_pdf
 
     # The bytes are checked against their SM3 as they are read (a replica's copy if the primary's
     # is damaged) and kept beside the copy, since the stamp's blank-area test needs a file.

@@ -35,11 +35,11 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from lantai.catalog.appraisal import AppraisalCampaign, AppraisalItem
+from lantai.catalog.appraisal import AppraisalApproval, AppraisalCampaign, AppraisalItem
 from lantai.crypto.digests import digest_file
 from lantai.domain import metadata as md
 from lantai.domain.appraisal import ItemState, Kind, Status
@@ -47,16 +47,24 @@ from lantai.domain.clock import beijing_now, in_beijing
 from lantai.domain.permissions import Permission
 from lantai.domain.retention import retention_label
 from lantai.errors import Conflict, IntegrityError, LantaiError, NotFound, PermissionDenied, StorageError
-from lantai.services import authz, holds, recovery
+from lantai.formats.pdf import inspect_pdf
+from lantai.packages import destruction_register as writer
+from lantai.packages.destruction_register import RegisterHeading
+from lantai.services import authz, holds, intents
+from lantai.services.appraisal import READERS, get_campaign, load, mark_states
 from lantai.services.appraisal_changes import TombstoneChange, canonical_json, destroyed_path
-from lantai.services.archive import Archive
-from lantai.services.catalogue import DESTRUCTION_PATH
+from lantai.services.appraisal_execute import _approvers
+from lantai.services.catalogue import DESTRUCTION_PATH, DISPOSITION_PATH
 from lantai.services.changes import commit_change
+from lantai.services.ingest import ingest_paths
 from lantai.services.replicas import replica_roots
 from lantai.services.users import Principal, aware, now
 from lantai.services.visibility import highest
 
-INTENTS = "intents-destroy"
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
+
+INTENTS = intents.DESTROY_INTENTS
 REGISTER_NAME = "销毁清册"
 
 
@@ -85,7 +93,6 @@ def register_rows(archive: Archive, campaign_id: int) -> list[list[Any]]:
 
 
 def _heading(archive: Archive, campaign: AppraisalCampaign, approvers: tuple[str, ...]) -> Any:
-    from lantai.packages.destruction_register import RegisterHeading
 
     executed = in_beijing(campaign.executed_at).strftime("%Y-%m-%d") if campaign.executed_at else ""
     return RegisterHeading(archive.settings.archive_name, campaign.id, campaign.fonds_code, campaign.year,
@@ -94,8 +101,6 @@ def _heading(archive: Archive, campaign: AppraisalCampaign, approvers: tuple[str
 
 def write_register(archive: Archive, campaign_id: int) -> dict[str, Any]:
     """Write the campaign's 销毁清册 (PDF, XLSX); its SM3 is kept with the campaign and journalled."""
-    from lantai.packages import destruction_register as writer
-    from lantai.services.appraisal_execute import _approvers
 
     with archive.sessions() as session:
         campaign = session.get(AppraisalCampaign, campaign_id)
@@ -118,7 +123,6 @@ def write_register(archive: Archive, campaign_id: int) -> dict[str, Any]:
 
 def register_file(archive: Archive, principal: Principal, campaign_id: int, fmt: str) -> Path:
     """The 销毁清册 of a campaign as written in phase 1 (``pdf`` or ``xlsx``); audited as an export."""
-    from lantai.services.appraisal import READERS, load
 
     authz.require_any(principal, *READERS)
     with archive.sessions() as session:
@@ -156,7 +160,6 @@ def destroy(archive: Archive, principal: Principal, campaign_id: int, *, immedia
             progress: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None
             ) -> dict[str, Any]:
     """Phase 2 (see the module docstring); ``immediately`` skips the waiting period (tests only)."""
-    from lantai.services.appraisal import get_campaign, load
 
     with archive.sessions() as session:
         campaign = load(session, campaign_id)
@@ -203,7 +206,6 @@ def _destroy_items(archive: Archive, principal: Principal, campaign: AppraisalCa
 
 
 def _note(archive: Archive, campaign_id: int, record_id: str, state: ItemState, error: str) -> None:
-    from lantai.services.appraisal import mark_states
 
     with archive.session() as session:
         mark_states(session, campaign_id, {record_id: (state.value, error)})
@@ -238,7 +240,6 @@ def tombstone_for(archive: Archive, actor: str, campaign_id: int, record_id: str
 
 
 def _disposition(archive: Archive, record_id: str) -> dict[str, Any]:
-    from lantai.services.catalogue import DISPOSITION_PATH
 
     try:
         return json.loads(archive.store.read_bytes(record_id, DISPOSITION_PATH))
@@ -258,17 +259,25 @@ def destroy_item(archive: Archive, actor: str, campaign_id: int, record_id: str,
     if not path.exists():
         when = beijing_now().isoformat()
         tombstone = tombstone_for(archive, actor, campaign_id, record_id, register_id, register_sm3, when)
-        owned = recovery.write_record(archive, path.parent, {"campaign": campaign_id, "record_id": record_id,
+        owned = intents.write_record(archive, path.parent, {"campaign": campaign_id, "record_id": record_id,
                                                              "actor": actor, "when": when, "tombstone": tombstone},
                                       name=path.name)
     else:
-        owned = recovery.claim(path)
+        owned = intents.claim(path)
         if owned is None:  # a live process is destroying this item right now
             raise Conflict(f"{record_id} 正在由另一进程销毁", f"{record_id} is being destroyed by another process")
     _complete(archive, owned)
 
 
-def _complete(archive: Archive, owned: recovery.Intent) -> None:
+def resume_intent(archive: Archive, owned: intents.Intent) -> str:
+    """Finish one destruction whose intent this process holds (its writer died); returns the
+    item's record id. The intent is cleared only on success (recovery's sweeps call this)."""
+    record_id = str(owned.read().get("record_id", ""))
+    _complete(archive, owned)
+    return record_id
+
+
+def _complete(archive: Archive, owned: intents.Intent) -> None:
     """Finish one destruction whose intent this process holds; the intent is cleared only on success."""
     try:
         _finish(archive, owned.read())
@@ -323,7 +332,7 @@ def resume_intents(archive: Archive) -> dict[str, Any]:
     directory = archive.settings.staging_dir / INTENTS
     done: dict[str, Any] = {"resumed": [], "failed": []}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        owned = recovery.claim(path)
+        owned = intents.claim(path)
         if owned is None:  # its writer lives (or it was just cleared)
             continue
         try:
@@ -340,7 +349,6 @@ def resume_intents(archive: Archive) -> dict[str, Any]:
 def _register_process(archive: Archive, campaign: AppraisalCampaign, record_id: str) -> Any:
     """The register's own handling record: drafted by the proposer (拟稿), reviewed by each member of
     the 鉴定小组 (审核), issued by the executor (签发) — the acts DA/T 70 asks every record to show."""
-    from lantai.catalog.appraisal import AppraisalApproval
 
     with archive.sessions() as session:
         approvals = session.execute(select(AppraisalApproval.approver, AppraisalApproval.at)
@@ -387,8 +395,6 @@ def archive_register(archive: Archive, principal: Principal, campaign: Appraisal
 
 def _ingest_register(archive: Archive, principal: Principal, campaign: AppraisalCampaign, record_id: str,
                      pdf: Path, size: int) -> Any:
-    from lantai.formats.pdf import inspect_pdf
-    from lantai.services.ingest import ingest_paths
 
     with archive.sessions() as session:
         levels = session.scalars(select(AppraisalItem.security_classification).distinct()

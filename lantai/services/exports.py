@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -20,11 +20,13 @@ from lantai.domain.cells import safe_row
 from lantai.domain.roles import Permission
 from lantai.services import catalogue_search
 from lantai.services.access import require, visible_item
-from lantai.services.archive import Archive
 from lantai.services.browse import visible_conditions
 from lantai.services.replicas import open_verified
 from lantai.services.users import Principal
 from lantai.storage.ocfl import INVENTORY_FILE
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 CATALOGUE_COLUMNS = (("archival_code", "档号"), ("record_id", "电子文件号"), ("title", "题名"),
                      ("document_number", "文件编号"), ("author", "责任者"), ("date", "日期"), ("year", "年度"),

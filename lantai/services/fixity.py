@@ -18,18 +18,22 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from lantai.catalog.models import Item
-from lantai.errors import LantaiError
+from lantai.catalog.models import Item, utcnow
+from lantai.catalog.preservation import RootObject
+from lantai.errors import LantaiError, NotFound
 from lantai.jobs.hashing import check_file
 from lantai.jobs.pool import worker_pool
-from lantai.services.archive import Archive
 from lantai.services.catalogue import DESTRUCTION_PATH
+from lantai.services.replicas import all_roots, register_roots
 from lantai.storage.backends import RootUnavailable
-from lantai.storage.replica import INVENTORY, ContentFile, OcflRoot, content_files, version_of
+from lantai.storage.replica import INVENTORY, ContentFile, FileCheck, OcflRoot, content_files, version_of
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 @dataclass
@@ -232,8 +236,6 @@ def run_scheduled(archive: Archive, *, root: str | None = None, max_seconds: flo
     """Check the copies that were verified longest ago (never-verified first), repair what can be."""
     import time
 
-    from lantai.errors import NotFound
-    from lantai.services.replicas import all_roots, register_roots
 
     register_roots(archive, actor=actor)
     roots = all_roots(archive.settings)
@@ -283,8 +285,6 @@ def _plan(archive: Archive, root_names: list[str], *, bounded: bool) -> list[tup
     from sqlalchemy import and_
     from sqlalchemy.orm import aliased
 
-    from lantai.catalog.models import utcnow
-    from lantai.catalog.preservation import RootObject
 
     cycle = archive.settings.fixity_cycle_days
     overdue_before = utcnow() - dt.timedelta(days=cycle)
@@ -325,7 +325,6 @@ def _check_batch(archive: Archive, roots: dict[str, OcflRoot], target: OcflRoot,
                  catalogued: dict[str, int], pool: Any, report: ScheduledReport, actor: str,
                  progress: Callable[[int], None] | None) -> None:
     """Check a batch of objects on one root: inventories first, then every content file, in parallel."""
-    from lantai.storage.replica import FileCheck
 
     expected: dict[str, list[ContentFile]] = {}
     problems: dict[str, list[FileCheck]] = {object_id: [] for object_id in object_ids}
@@ -381,7 +380,6 @@ def _reference(roots: dict[str, OcflRoot], object_id: str, catalogued: int) -> t
 def _head_on(archive: Archive, target: OcflRoot, object_id: str, reference_head: int, *, primary: bool) -> int:
     """The version the target root should hold: its own (sound) head, or — when its inventory is gone
     or damaged — the head the primary must have, or the version replication recorded on a replica."""
-    from lantai.catalog.preservation import RootObject
 
     try:
         inventory = target.inventory(object_id)
@@ -409,7 +407,6 @@ def _check_files(root: OcflRoot, expected: dict[str, list[ContentFile]], pool: A
     """Every expected file's check on ``root``: local files on the worker pool, others streamed on threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lantai.storage.replica import FileCheck
 
     jobs = []
     remote: list[tuple[str, ContentFile]] = []
@@ -500,8 +497,6 @@ def _repair_inventories(archive: Archive, target: OcflRoot, source: OcflRoot, ob
 
 def _unrecoverable(archive: Archive, report: ScheduledReport, root: str, object_id: str, files: list[str],
                    actor: str) -> None:
-    from lantai.catalog.models import utcnow
-    from lantai.catalog.preservation import RootObject
 
     report.unrecoverable.append({"root": root, "object": object_id, "files": files})
     with archive.session() as session:
@@ -517,8 +512,6 @@ def _unrecoverable(archive: Archive, report: ScheduledReport, root: str, object_
 
 def _record_verification(archive: Archive, root: str, object_id: str, version: int, size: int, *, ok: bool,
                          problem: str) -> None:
-    from lantai.catalog.models import utcnow
-    from lantai.catalog.preservation import RootObject
 
     with archive.session() as session:
         row = session.get(RootObject, (root, object_id))
@@ -533,9 +526,6 @@ def coverage(archive: Archive) -> dict[str, float]:
     """Per root: the share of catalogued objects verified within the fixity cycle."""
     from sqlalchemy import func
 
-    from lantai.catalog.models import utcnow
-    from lantai.catalog.preservation import RootObject
-    from lantai.services.replicas import all_roots
 
     since = utcnow() - dt.timedelta(days=archive.settings.fixity_cycle_days)
     with archive.sessions() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -22,9 +22,11 @@ from lantai.domain.clock import BEIJING
 from lantai.domain.permissions import Permission
 from lantai.errors import BadInput, Conflict, NotFound
 from lantai.services import authz
-from lantai.services.archive import Archive
 from lantai.services.browse import iso
 from lantai.services.users import Principal, aware, now
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 def in_force(moment: dt.datetime | None = None) -> ColumnElement[bool]:

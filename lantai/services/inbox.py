@@ -35,13 +35,15 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lantai.domain.clock import in_beijing
 from lantai.errors import BadInput, Conflict
 from lantai.packages.sip import REGISTER_NAME
-from lantai.services.archive import Archive
 from lantai.services.ingest import IngestReport, ingest_paths
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 READY_MARKER = ".ready"
 PROCESSING, DONE, REJECTED = ".processing", "done", "rejected"

@@ -17,7 +17,8 @@ def worker_preload(settings: Any = None) -> list[str]:
     """Modules the ingest fork server imports: with a DA/T 70 profile, the check stack too.
 
     Loaded once in the server instead of once per worker (:mod:`lantai.checks.warm`); the ``off``
-    profile, which never runs a check, does not pay for it.
+    profile, which never runs a check, does not pay for it. Every profile extracts search text, so
+    the extractors' libraries are always loaded (:mod:`lantai.search.warm`).
     """
     extra = [] if ingest_profile_name(settings) == "off" else ["lantai.checks.warm"]
-    return [*DEFAULT_PRELOAD, *extra]
+    return [*DEFAULT_PRELOAD, "lantai.search.warm", *extra]

@@ -18,20 +18,28 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
 from lantai.catalog.models import Batch, CheckRecord, Item
 from lantai.checks.archive_facts import BackupVerification, BatchTotals, ChainStatus, ObjectFixity
 from lantai.checks.model import ItemReport
-from lantai.checks.render import ReportHeader
+from lantai.checks.render import ReportHeader, render_pdf, render_xlsx
 from lantai.checks.report import CheckReport
+from lantai.checks.runner import check_archived
 from lantai.crypto.digests import sm3_hex
+from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound
-from lantai.services.archive import Archive
+from lantai.services import jobs
+from lantai.services.access import require, visible
+from lantai.services.arrange_reference import current_reference
 from lantai.services.changes import ItemChange, commit_changes, prepare_change
+from lantai.services.fixity import verify_fixity
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 BC_PROFILE = "default"
 BACKUP_VERIFIED = "backup.verified"  # the audit action of lantai backup verify (services.backup)
@@ -50,7 +58,6 @@ class CatalogueFacts:
         self._chain: ChainStatus | None = None
 
     def reference(self) -> Any:
-        from lantai.services.arrange_reference import current_reference
 
         try:
             return current_reference(self.archive)[0]
@@ -129,7 +136,6 @@ class CheckRun:
 
 def object_fixity(archive: Archive, record_ids: list[str]) -> dict[str, ObjectFixity]:
     """Every file of every version of each object, re-digested (SM3): what bc 1-5 judges."""
-    from lantai.services.fixity import verify_fixity
 
     report = verify_fixity(archive, record_ids)
     problems: dict[str, list[dict[str, Any]]] = {rid: [] for rid in record_ids}
@@ -163,7 +169,6 @@ def check_archived_items(archive: Archive, record_ids: list[str], *, operator: s
                          profile: str = BC_PROFILE, workers: int | None = None,
                          progress: Progress | None = None) -> CheckRun:
     """Run the profile over stored items, keep the report, record the run. Nothing raises for findings."""
-    from lantai.checks.runner import check_archived
 
     if not record_ids:
         raise BadInput("没有要检测的已归档条目", "no archived items to check")
@@ -340,7 +345,6 @@ def recent_runs(archive: Archive, *, record_id: str | None = None, limit: int = 
 
 def batches(archive: Archive, principal: Principal) -> list[dict[str, Any]]:
     """Batches with the number of their items the caller may see, newest first (the batch form)."""
-    from lantai.services.access import visible
 
     with archive.sessions() as session:
         counts = dict(session.execute(select(Item.batch_id, func.count(Item.id)).where(visible(principal))
@@ -352,7 +356,6 @@ def batches(archive: Archive, principal: Principal) -> list[dict[str, Any]]:
 
 def visible_ids(archive: Archive, principal: Principal, batch_id: str | None) -> list[str]:
     """The archived items of one batch (or all) that the caller may see: nobody checks what they cannot read."""
-    from lantai.services.access import visible
 
     with archive.sessions() as session:
         query = select(Item.record_id).where(visible(principal)).order_by(Item.record_id)
@@ -367,9 +370,6 @@ def start_check_job(archive: Archive, principal: Principal, batch_id: str | None
     On a worker when a broker is configured, else on a thread of this process. The job checks the
     items the caller could see when it asked (nobody checks what they cannot read).
     """
-    from lantai.domain.roles import Permission
-    from lantai.services import jobs
-    from lantai.services.access import require
 
     require(principal, Permission.CHECK_RUN)
     ids = visible_ids(archive, principal, batch_id or None)
@@ -383,7 +383,6 @@ def start_check_job(archive: Archive, principal: Principal, batch_id: str | None
 
 def check_job(archive: Archive, principal: Principal, job_id: str) -> dict[str, Any]:
     """A check job's progress, for the user who started it only."""
-    from lantai.services import jobs
 
     job = jobs.get_job(archive, job_id, owner=principal.username)
     if job["kind"] != "checks.archived":
@@ -428,8 +427,6 @@ def report_header(archive: Archive, report: CheckReport, scope: tuple[str, str] 
 
 def _require_visible(archive: Archive, principal: Principal, report: CheckReport) -> None:
     """A report names items and files: only someone who may see every one of them gets it."""
-    from lantai.domain.roles import Permission
-    from lantai.services.access import require, visible
 
     require(principal, Permission.CHECK_RUN)
     ids = {item.id for item in report.items}
@@ -473,7 +470,6 @@ def ingest_report(archive: Archive, principal: Principal, *, record_id: str | No
 
 
 def report_bytes(report: CheckReport, header: ReportHeader, kind: str) -> bytes:
-    from lantai.checks.render import render_pdf, render_xlsx
 
     if kind == "pdf":
         return render_pdf(report, header)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -17,12 +17,15 @@ from lantai.errors import LantaiError
 from lantai.errors import _jsonable as errors_jsonable
 from lantai.formats.safexml import local_name, parse_xml
 from lantai.services.access import not_found, require, visible_item
-from lantai.services.archive import Archive
 from lantai.services.catalogue import INGEST_RECORD_PATH, METADATA_PATH, _plain
 from lantai.services.content import preview_kind, principal_files
 from lantai.services.fixity import verify_fixity
+from lantai.services.item_checks import check_item
 from lantai.services.migration import renditions
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 
 def item_record(item: Item) -> dict[str, Any]:
@@ -266,7 +269,6 @@ def _fixity_status(session: Session, record_id: str) -> dict[str, Any] | None:
 
 def run_checks(archive: Archive, principal: Principal, record_id: str) -> dict[str, Any]:
     """Re-verify an item now: fixity of every file of every version, then the DA/T 70 bc profile (recorded)."""
-    from lantai.services.item_checks import check_item  # item_checks imports this module's neighbours
 
     require(principal, Permission.CHECK_RUN)
     with archive.sessions() as session:

@@ -12,13 +12,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from lantai.services.arrange import arrange
+from lantai.services.exports import export_catalogue
+from lantai.services.ingest import ingest_paths
+from lantai.services.item_checks import check_archived_items
 from lantai.services.jobs import BULK, INTERACTIVE, JobContext, job_kind
+from lantai.services.search_index import backend, reindex
+from lantai.services.submissions import process_submission
+from lantai.services.users import principal_for
 
 
 @job_kind("ingest.paths", label="接收归档", queue=BULK)
 def ingest_paths_job(ctx: JobContext, paths: list[str], actor: str = "cli") -> dict[str, Any]:
     """``lantai ingest --async``: item directories, zips or batch directories, as ``lantai ingest`` takes them."""
-    from lantai.services.ingest import ingest_paths
 
     total = 0
 
@@ -36,21 +42,18 @@ def ingest_paths_job(ctx: JobContext, paths: list[str], actor: str = "cli") -> d
 
 @job_kind("submission.item", label="接收提交（单件）", queue=INTERACTIVE)
 def submission_item_job(ctx: JobContext, submission_id: int, username: str) -> dict[str, Any]:
-    from lantai.services.submissions import process_submission
 
     return process_submission(ctx.archive, username, submission_id, "item")
 
 
 @job_kind("submission.batch", label="接收提交（批次）", queue=BULK)
 def submission_batch_job(ctx: JobContext, submission_id: int, username: str) -> dict[str, Any]:
-    from lantai.services.submissions import process_submission
 
     return process_submission(ctx.archive, username, submission_id, "batch", progress=ctx)
 
 
 @job_kind("checks.archived", label="已归档条目检测", queue=BULK)
 def checks_archived_job(ctx: JobContext, record_ids: list[str], scope: str = "") -> dict[str, Any]:
-    from lantai.services.item_checks import check_archived_items
 
     ctx.progress(0, len(record_ids), force=True)
     # inline (no worker processes): a job may run on a server thread, where forking is not safe
@@ -61,7 +64,6 @@ def checks_archived_job(ctx: JobContext, record_ids: list[str], scope: str = "")
 
 @job_kind("search.reindex", label="重建检索索引", queue=BULK)
 def reindex_job(ctx: JobContext) -> dict[str, Any]:
-    from lantai.services.search_index import backend, reindex
 
     count = reindex(ctx.archive, lambda n: ctx.progress(ctx.done + n), workers=1)
     ctx.archive.audit.append(ctx.actor, "search.reindexed", backend(ctx.archive), {"entries": count, "job": ctx.job_id})
@@ -71,8 +73,6 @@ def reindex_job(ctx: JobContext) -> dict[str, Any]:
 @job_kind("export.catalogue", label="导出目录（CSV）", queue=BULK)
 def export_catalogue_job(ctx: JobContext, filters: dict[str, Any], username: str) -> dict[str, Any]:
     """The catalogue CSV of what ``username`` may see, written under ``<home>/exports/`` (rewritten on a retry)."""
-    from lantai.services.exports import export_catalogue
-    from lantai.services.users import principal_for
 
     principal = principal_for(ctx.archive, username)
     directory = ctx.archive.home / "exports"
@@ -93,7 +93,6 @@ def export_catalogue_job(ctx: JobContext, filters: dict[str, Any], username: str
 @job_kind("arrange.run", label="整理（分类、件号、档号）", queue=BULK)
 def arrange_job(ctx: JobContext, fonds: str, year: int, category: str = "WS") -> dict[str, Any]:
     """``lantai arrange`` as a job: all or nothing, and a re-run changes nothing that is already right."""
-    from lantai.services.arrange import arrange
 
     plan = arrange(ctx.archive, fonds, year, category=category, actor=ctx.actor,
                    progress=lambda _record_id: ctx.advance())

@@ -39,7 +39,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select, update
 
 from lantai.catalog.jobs import DONE, FAILED, QUEUED, RUNNING, STATES, Job
+from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound, StorageError
+from lantai.jobs import broker
+from lantai.services.recovery import recover_orphans
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -367,7 +370,6 @@ def list_jobs(archive: Archive, *, state: str | None = None, owner: str | None =
 def jobs_for(archive: Archive, principal: Any, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The jobs a person may see: their own, or everyone's with ``job.read_all`` — whose results
     (which may name items above that person's clearance) are shown to their owner only."""
-    from lantai.domain.roles import Permission
 
     everyone = principal.can(Permission.JOB_READ)
     rows = list_jobs(archive, state=state, owner=None if everyone else principal.username, limit=limit)
@@ -375,7 +377,6 @@ def jobs_for(archive: Archive, principal: Any, *, state: str | None = None, limi
 
 
 def job_for(archive: Archive, principal: Any, job_id: str) -> dict[str, Any]:
-    from lantai.domain.roles import Permission
 
     everyone = principal.can(Permission.JOB_READ)
     return _for(principal, get_job(archive, job_id, owner=None if everyone else principal.username))
@@ -407,7 +408,6 @@ def wait(archive: Archive, job_id: str, *, timeout: float = 600.0, poll: float =
 def sweep(archive: Archive) -> dict[str, Any]:
     """What every worker does now and then: finish what dead processes left half-committed, then
     queue again the jobs they held. Safe on any number of workers at once."""
-    from lantai.services.recovery import recover_orphans
 
     orphans = recover_orphans(archive)
     return {"orphans": orphans, "requeued": requeue_stale(archive)}
@@ -423,7 +423,6 @@ def work(archive: Archive, *, queues: set[str] | None, threads: int, stop: threa
     if unknown:
         raise BadInput(f"未知的队列 {', '.join(sorted(unknown))}（可选 {', '.join(QUEUES)}）",
                        f"unknown queue(s) {', '.join(sorted(unknown))}")
-    from lantai.jobs import broker
 
     load_kinds()
 

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -53,10 +53,15 @@ from lantai.domain.migration import (
     plan_item,
 )
 from lantai.errors import BadInput, LantaiError, StorageError
-from lantai.services.archive import Archive
+from lantai.formats import convert
+from lantai.formats.identify import identify
+from lantai.formats.pdfa import validate_pdfa
 from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH
 from lantai.services.changes import ItemChange, commit_change
 from lantai.settings import Settings
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 MIGRATIONS_PATH = "lantai/migrations.json"
 MIGRATED_ACTION = "item.migrated"
@@ -96,7 +101,6 @@ class MigrationPlan:
 def plan(archive: Archive, *, registry: MigrationRegistry | None = None,
          record_ids: list[str] | None = None) -> MigrationPlan:
     """Every content file of an archived item the registry migrates and that has no rendition yet."""
-    from lantai.formats.identify import identify
 
     registry = registry or load_registry(archive.settings)
     planned: list[PlannedMigration] = []
@@ -304,7 +308,6 @@ def _one_item(state: _Run, record_id: str, planned: list[PlannedMigration], dead
 
 
 def _tool_version(state: _Run, rule: MigrationRule) -> str:
-    from lantai.formats import convert
 
     with state.version_lock:
         if rule.tool not in state.versions:
@@ -314,8 +317,6 @@ def _tool_version(state: _Run, rule: MigrationRule) -> str:
 
 def _convert(state: _Run, p: PlannedMigration, rule: MigrationRule, workdir: Path) -> Rendition:
     """Copy the source out of the store, run the rule's tool, validate the result as PDF/A."""
-    from lantai.formats import convert
-    from lantai.formats.pdfa import validate_pdfa
 
     version = _tool_version(state, rule)
     workdir.mkdir(parents=True)

@@ -7,13 +7,15 @@ open items and nothing else, so it needs no principal. Logged-in readers see the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
 from lantai.catalog.models import Item
-from lantai.services.archive import Archive
 from lantai.services.visibility import open_to_public
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 PAGE_SIZE = 20
 

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 
+from lantai.catalog import db
+from lantai.catalog.jobs import Job
+from lantai.catalog.models import CheckRecord, Item
+from lantai.formats.fonts import EMBEDDABLE, installed
+from lantai.jobs import broker
 from lantai.settings import Settings
+from lantai.storage.ocfl import OcflStore
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -59,7 +65,6 @@ def _database(archive: Archive) -> None:
 def _store(settings: Settings) -> None:
     """Write, fsync and remove a file where commits are staged (same file system as the store), and
     find the store's OCFL declaration."""
-    from lantai.storage.ocfl import OcflStore
 
     probe = settings.staging_dir / f".probe-{uuid.uuid4().hex}"
     with open(probe, "wb") as fh:
@@ -72,7 +77,6 @@ def _store(settings: Settings) -> None:
 
 
 def _broker(settings: Settings) -> None:
-    from lantai.jobs import broker
 
     broker.ping(settings.broker_url or "")
 
@@ -108,7 +112,6 @@ def readiness(archive: Archive) -> list[Probe]:
 
 def doctor(settings: Settings) -> list[Probe]:
     """Check a configuration end to end, without changing anything but a probe file."""
-    from lantai.catalog import db
 
     probes: list[Probe] = []
     home = settings.home
@@ -162,7 +165,6 @@ def _keys(settings: Settings) -> Probe:
 
 
 def _fonts() -> Probe:
-    from lantai.formats.fonts import EMBEDDABLE, installed
 
     if installed(EMBEDDABLE):
         return Probe("fonts", True)
@@ -235,8 +237,6 @@ def metrics_text(archive: Archive) -> tuple[bytes, str]:
 
 
 def _catalogue_metrics(archive: Archive, gauge: Any) -> Iterator[Any]:
-    from lantai.catalog.jobs import Job
-    from lantai.catalog.models import CheckRecord, Item
 
     with archive.sessions() as session:
         items, size = session.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.total_bytes), 0))).one()

@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 from lantai.checks.registry import finding
 from lantai.domain.findings import Finding
 from lantai.errors import BadInput, NotFound
+from lantai.formats.identify import identify
+from lantai.packages import eep
+from lantai.packages.bag import validate_bag as validate
+from lantai.services.archive import open_archive
+from lantai.services.keys import keystore
+from lantai.services.transfer import write_item_sip
 from lantai.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +32,6 @@ if TYPE_CHECKING:
 
 def identify_files(paths: list[Path]) -> list[dict[str, Any]]:
     """Format identification of each file (directories walked), refusing paths that do not exist."""
-    from lantai.formats.identify import identify
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -36,7 +41,6 @@ def identify_files(paths: list[Path]) -> list[dict[str, Any]]:
 
 def validate_bag(path: Path) -> BagReport:
     """Structure, manifests, Payload-Oxum and unsafe paths of any BagIt bag."""
-    from lantai.packages.bag import validate_bag as validate
 
     return validate(path)
 
@@ -53,8 +57,6 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 def build_eep(settings: Settings, source: str, output: Path, previous: Path | None = None) -> Path:
     """An SM2-signed EEP from a SIP directory or an archived item (原始型; 修改型 over ``previous``)."""
-    from lantai.packages import eep
-    from lantai.services.keys import keystore
 
     store = keystore(settings)
     assert store is not None
@@ -72,8 +74,6 @@ def _sip_directory(settings: Settings, source: str) -> Iterator[Path]:
     if path.is_dir():
         yield path
         return
-    from lantai.services.archive import open_archive
-    from lantai.services.transfer import write_item_sip
 
     with open_archive(settings) as archive, tempfile.TemporaryDirectory(dir=archive.settings.staging_dir) as tmp:
         if not archive.store.exists(source):
@@ -87,8 +87,6 @@ def _sip_directory(settings: Settings, source: str) -> Iterator[Path]:
 
 def verify_eep(settings: Settings, package: Path) -> list[Finding]:
     """Structure, identifiers, encoded data, signatures, certificates and the modification chain."""
-    from lantai.packages import eep
-    from lantai.services.keys import keystore
 
     store = keystore(settings, required=False)
     findings = eep.verify_eep(package, store)
@@ -97,14 +95,11 @@ def verify_eep(settings: Settings, package: Path) -> list[Finding]:
 
 def extract_eep(settings: Settings, package: Path, output: Path) -> Any:
     """Verify, then unpack to a SIP with the file names and bytes that were packaged."""
-    from lantai.packages import eep
-    from lantai.services.keys import keystore
 
     return eep.extract_eep(package, output, keystore(settings, required=False))
 
 
 def eep_history(package: Path) -> list[dict[str, Any]]:
     """The package's modification layers and their signatures."""
-    from lantai.packages import eep
 
     return [layer.to_dict() for layer in eep.read_history(package)]

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from lantai.catalog.models import AuditEntry, utcnow
+from lantai.catalog.models import AuditEntry, Item, utcnow
 from lantai.catalog.preservation import RootObject
 from lantai.domain.labels import migration_reason
 from lantai.domain.roles import Permission
 from lantai.services.access import require
-from lantai.services.archive import Archive
 from lantai.services.fixity import coverage
 from lantai.services.replicas import status
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 AGE_BUCKETS = (("7 天内", 7), ("30 天内", 30), ("90 天内", 90), ("一年内", 365))
 OLDER, NEVER = "一年以上", "从未校验"
@@ -123,7 +125,6 @@ def _carriers(archive: Archive) -> dict[str, Any]:
 
 
 def _item_ids() -> Any:
-    from lantai.catalog.models import Item
 
     return Item.record_id
 

@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -35,12 +35,14 @@ from lantai.catalog.models import Batch, CheckRecord, CheckVerdict, Item, ItemFi
 from lantai.catalog.scratch import ScratchCatalogue, drop_leftovers
 from lantai.errors import Conflict, LantaiError
 from lantai.services import search_index
-from lantai.services.archive import Archive
 from lantai.services.arrange_restore import restore_arrangements
 from lantai.services.audit import AuditRecord
 from lantai.services.catalogue import INGEST_RECORD_PATH, Projection, insert_projections, project_stored
 from lantai.services.ingest import refresh_batch
 from lantai.services.item_checks import CHECKS_PREFIX, check_rows_from_store
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 COMMIT_EVERY = 500
 _UNREADABLE = (LantaiError, OSError, ValueError, KeyError, TypeError, IndexError)

@@ -26,124 +26,24 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import socket
-import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from lantai.catalog.models import AuditEntry
+from lantai.catalog import locks
+from lantai.catalog.models import AuditEntry, Batch
+from lantai.services.intents import (
+    CHANGE_INTENTS,
+    DESTROY_INTENTS,
+    Intent,
+    arrange_intents_dir,
+    claim,
+    ingest_intents_dir,
+)
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
-
-
-ARRANGE_INTENTS = "intents-arrange"  # arrangement's publish intents from before the change path
-CHANGE_INTENTS = "intents-change"  # lantai.services.changes keeps its intents here
-_STARTED = time.time()  # this process's start, recorded as the owner of its intents
-
-
-@dataclass
-class Intent:
-    """An intent file and the open handle whose exclusive ``flock`` marks it as owned.
-
-    Whoever holds an :class:`Intent` — its writer, or recovery once it has claimed one whose
-    writer died — is the only process that may resolve or clear it.
-    """
-
-    path: Path
-    handle: IO[bytes] = field(repr=False)
-
-    def read(self) -> dict[str, Any]:
-        """The intent's content; raises ``ValueError`` for one that does not parse."""
-        self.handle.seek(0)
-        return json.loads(self.handle.read().decode("utf-8"))
-
-    def clear(self) -> None:
-        """Remove the file while still holding its lock, so nobody can claim it in between."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self.release()
-
-    def release(self) -> None:
-        """Let go of the intent without removing it (recovery elsewhere will find it)."""
-        with contextlib.suppress(OSError):
-            self.handle.close()
-
-
-def owner() -> dict[str, Any]:
-    """Who writes an intent: for a person reading a leftover one (liveness is the lock's job)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": round(_STARTED, 3)}
-
-
-def _intents_dir(archive: Archive) -> Path:
-    return archive.settings.staging_dir / "intents"
-
-
-def arrange_intents_dir(archive: Archive) -> Path:
-    """Where arrangement's publish groups kept their intents before they used the change path."""
-    return archive.settings.staging_dir / ARRANGE_INTENTS
-
-
-def write_intent(archive: Archive, objects: list[tuple[str, Path]], actor: str) -> Intent:
-    """Record which new objects are about to be committed, before any of them reaches the store."""
-    data = {"objects": [{"object_id": oid, "staging": str(staging)} for oid, staging in objects], "actor": actor}
-    return write_record(archive, _intents_dir(archive), data)
-
-
-def write_record(archive: Archive, directory: Path, data: dict[str, Any], name: str | None = None) -> Intent:
-    """Write an intent file durably and atomically, owned (locked) by this process.
-
-    A torn intent is never read as a whole one (it is renamed into place only once written), and
-    the lock is taken before the rename, so no recovery can claim the intent while its writer
-    lives. Ingest and the change path (:mod:`lantai.services.changes`) each keep theirs in a
-    directory of their own, because recovery resolves them differently. ``name`` (default: a fresh
-    uuid) lets a writer find its own intent again (a destruction has one per item).
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    if archive.owner is not None:  # the process lock that workers on other machines test (recover_orphans)
-        data = {**data, "owner_token": archive.owner.token}
-    path = directory / (name or f"{uuid.uuid4().hex}.json")
-    tmp = path.with_suffix(".tmp")
-    handle = open(tmp, "w+b")  # noqa: SIM115 - held (locked) until the intent is cleared
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.write(json.dumps({**data, "owner": owner()}, ensure_ascii=False).encode("utf-8"))
-        handle.flush()
-        if archive.settings.fsync:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return Intent(path, handle)
-
-
-def claim(path: Path) -> Intent | None:
-    """Take an intent whose writer is gone; None when its writer still lives (or it was cleared)."""
-    try:
-        handle = open(path, "r+b")  # noqa: SIM115 - returned inside the Intent
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino  # not cleared meanwhile
-    except (BlockingIOError, FileNotFoundError):
-        same = False
-    if not same:
-        handle.close()
-        return None
-    return Intent(path, handle)
-
-
-def clear_intent(intent: Intent) -> None:
-    intent.clear()
 
 
 def recover_if_idle(archive: Archive) -> dict[str, Any]:
@@ -168,7 +68,7 @@ def recover(archive: Archive, *, idle: bool = True) -> dict[str, Any]:
     """Resolve every ingest and change intent whose writer is gone; ``idle`` also cleans staging."""
     done: dict[str, Any] = {"completed": [], "rolled_back": [], "audit_synced": 0, "staging_removed": 0,
                             "live_intents": 0}
-    directory = _intents_dir(archive)
+    directory = ingest_intents_dir(archive)
     resolved = 0
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         intent = claim(path)
@@ -219,57 +119,95 @@ def _recover_ingest(archive: Archive, intent: Intent, done: dict[str, Any]) -> N
 
 
 def recover_orphans(archive: Archive) -> dict[str, Any]:
-    """Finish or roll back the ingest commits of processes that died, while others keep working.
+    """Finish or roll back what processes that died left half-committed, while others keep working:
+    ingest commits, changes to archived items (密级, arrangement, corrections, transfer marks,
+    appraisal decisions) and destructions — every kind of intent start-up recovery resolves.
 
     Start-up recovery (:func:`recover_if_idle`) waits for an idle archive, which a service with
     workers and web processes never is. Here only intents whose owner is provably gone are
     resolved: its owner lock can be taken (the file lock on this machine's shared staging and,
     on PostgreSQL, the advisory lock the server dropped with the dead process's connection).
     The lock is held while resolving, so two workers sweeping at once never resolve one intent
-    twice; an intent of a live process is never touched.
+    twice; an intent of a live process is never touched. A job the dead process held is queued
+    again only after this (:func:`lantai.services.jobs.sweep`), so its re-run starts from a
+    consistent archive.
     """
-    done: dict[str, Any] = {"completed": [], "rolled_back": []}
-    directory = _intents_dir(archive)
-    if not directory.is_dir():
-        return done
-    by_owner: dict[str, list[Path]] = {}
-    for path in sorted(directory.glob("*.json")):
-        try:
-            owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
-        except (OSError, ValueError):
-            continue  # being written (renamed into place whole) or gone: not ours to judge
-        if owner and (archive.owner is None or owner != archive.owner.token):
-            by_owner.setdefault(owner, []).append(path)
-    for owner, paths in by_owner.items():
+    done: dict[str, Any] = {"completed": [], "rolled_back": [], "changes": [], "changes_rolled_back": [],
+                            "destructions": [], "failed": []}
+    by_owner: dict[str, list[tuple[str, Path]]] = {}
+    for kind, directory in _orphan_directories(archive):
+        for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+            try:
+                owner = json.loads(path.read_text(encoding="utf-8")).get("owner_token")
+            except (OSError, ValueError):
+                continue  # being written (renamed into place whole) or gone: not ours to judge
+            if owner and (archive.owner is None or owner != archive.owner.token):
+                by_owner.setdefault(owner, []).append((kind, path))
+    for owner, found in by_owner.items():
         with _dead_owner(archive, owner) as dead:
             if not dead:
                 continue
-            accepted = _accepted_targets(archive)
-            for path in paths:
+            accepted = _accepted_targets(archive) if any(k == "ingest" for k, _p in found) else set()
+            for kind, path in found:
                 intent = claim(path)  # also this machine's per-intent lock: never a live writer's
                 if intent is None:
                     continue
                 try:
-                    data = intent.read()
-                    for entry in data.get("objects", []):
-                        with archive.store.object_lock(entry["object_id"]):
-                            _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
-                                     done, accepted)
-                    intent.clear()
-                except (OSError, ValueError):
+                    _resolve_orphan(archive, kind, intent, done, accepted)
+                except Exception as exc:  # left for the next sweep (or start-up recovery)
                     intent.release()
+                    done["failed"].append({"intent": path.name, "kind": kind, "error": str(exc)[:300]})
             with contextlib.suppress(OSError):
                 (archive.settings.staging_dir / "owners" / f"{owner}.lock").unlink()
     if done["completed"] or done["rolled_back"]:
         _refresh_open_batches(archive)
-        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items()})
+    if any(done.values()):
+        archive.audit.append("system", "recovery.orphans", "", {k: v[:100] for k, v in done.items() if v})
     return done
+
+
+def _orphan_directories(archive: Archive) -> list[tuple[str, Path]]:
+    """(kind, directory) of every intent kind a dead process can leave behind."""
+    staging = archive.settings.staging_dir
+    return [("ingest", ingest_intents_dir(archive)), ("change", staging / CHANGE_INTENTS),
+            ("change", arrange_intents_dir(archive)), ("destroy", staging / DESTROY_INTENTS)]
+
+
+def _resolve_orphan(archive: Archive, kind: str, intent: Intent, done: dict[str, Any], accepted: set[str]) -> None:
+    """Resolve one claimed intent as start-up recovery would; the intent is cleared only on success."""
+    if kind == "change":
+        from lantai.services.changes import recover_intent  # lazy (start-up): only for an orphaned change
+
+        outcome = recover_intent(archive, intent)  # takes the objects' locks itself
+        done["changes"] += outcome["completed"]
+        done["changes_rolled_back"] += outcome["rolled_back"]
+        return
+    if kind == "destroy":
+        from lantai.services.destruction import (
+            resume_intent,  # lazy (start-up): only for an orphaned destruction
+        )
+
+        done["destructions"].append(resume_intent(archive, intent))
+        return
+    try:
+        data = intent.read()
+    except (OSError, ValueError):
+        intent.clear()  # renamed into place only once whole: unreadable is damage, nothing to do
+        return
+    try:
+        for entry in data.get("objects", []):
+            with archive.store.object_lock(entry["object_id"]):
+                _resolve(archive, entry["object_id"], Path(entry["staging"]), data.get("actor", "system"),
+                         done, accepted)
+    except BaseException:
+        intent.release()
+        raise
+    intent.clear()
 
 
 @contextlib.contextmanager
 def _dead_owner(archive: Archive, owner: str) -> Any:
     """Yields True while holding ``owner``'s locks when that process is gone; False when it lives."""
-    from lantai.catalog import locks
 
     lock_file = archive.settings.staging_dir / "owners" / f"{owner}.lock"
     held = None
@@ -298,6 +236,8 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
     if not any(d.is_dir() and any(d.glob("*.json")) for d in directories):
         # Nothing to finish: every command opens the archive, and the change path is heavy to import.
         return {"intents": 0, "completed": [], "rolled_back": [], "live": 0}
+    # Lazy (start-up): each writer is loaded only when an intent of its own is found, so opening an
+    # archive does not load every writer (+0.5 s CPU). None of them imports this module.
     from lantai.services.changes import recover_changes
 
     return recover_changes(archive)
@@ -305,16 +245,17 @@ def _recover_changes(archive: Archive) -> dict[str, Any]:
 
 def _recover_destructions(archive: Archive) -> dict[str, Any]:
     """Finish destructions a crash interrupted (each has an intent per item; see services.destruction)."""
-    directory = archive.settings.staging_dir / "intents-destroy"
+    directory = archive.settings.staging_dir / DESTROY_INTENTS
     if not directory.is_dir() or not any(directory.glob("*.json")):
         return {"resumed": [], "failed": []}
-    from lantai.services.destruction import resume_intents
+    from lantai.services.destruction import resume_intents  # lazy (start-up), as above
 
     return resume_intents(archive)
 
 
 def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: dict[str, Any],
              accepted: set[str]) -> None:
+    # Lazy (start-up): the catalogue and index writers load only when an ingest intent is resolved.
     from lantai.services.catalogue import upsert_item
     from lantai.services.search_index import index_items
 
@@ -336,8 +277,9 @@ def _resolve(archive: Archive, object_id: str, staging: Path, actor: str, done: 
 
 
 def _refresh_open_batches(archive: Archive) -> None:
-    from lantai.catalog.models import Batch
-    from lantai.services.ingest import refresh_batch
+    from lantai.services.ingest import (
+        refresh_batch,  # lazy (start-up): only after an ingest intent was resolved
+    )
 
     with archive.session() as session:
         for batch_id in session.scalars(select(Batch.id).where(Batch.status != "complete")).all():

@@ -24,19 +24,22 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item, utcnow
 from lantai.catalog.preservation import ReplicationTask, RootObject, StorageRoot
+from lantai.domain.roles import SYSTEM_ACTOR
 from lantai.errors import BadInput, Conflict, FixityMismatch, LantaiError, NotFound, StorageError
-from lantai.services.archive import SYSTEM_ACTOR, Archive
 from lantai.settings import Settings
 from lantai.storage.backends import FileBackend, RootUnavailable, S3Backend, open_backend, parse_root_url
 from lantai.storage.ocfl import FIXITY_ALGORITHM
 from lantai.storage.replica import ContentFile, OcflRoot
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 FIRST_RETRY_SECONDS = 30
 BATCH = 200

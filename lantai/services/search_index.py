@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from lantai.catalog.models import Item
 from lantai.errors import LantaiError
+from lantai.search import GuardedIndex, IndexEntry, SearchQuery, open_index
+from lantai.search.extract import extract_text
 from lantai.services.catalogue import PENDING_DESTRUCTION as WITHDRAWN  # 待销毁: in no search
 
 if TYPE_CHECKING:
@@ -74,7 +76,6 @@ def _documents(staged: dict[str, Any], record: Any) -> list[list[str]]:
 
 
 def _extract(file: Any, name: str, budget: int) -> str:
-    from lantai.search.extract import extract_text
 
     if not name.lower().endswith(_EXTRACTABLE) or file.size > MAX_EXTRACT_BYTES:
         return ""
@@ -97,7 +98,6 @@ def _ends_like_pdf(path: Path) -> bool:
 
 
 def _index(conn: Connection, count_window: int | None = None) -> Any:
-    from lantai.search import open_index
 
     return open_index(conn, count_window=count_window)
 
@@ -109,13 +109,11 @@ def ensure_index(archive: Archive) -> None:
 
 
 def _guarded(archive_home: Path, conn: Connection) -> Any:
-    from lantai.search import GuardedIndex
 
     return GuardedIndex(_index(conn), stale_file=archive_home / "index" / "STALE")
 
 
 def entry_for(item: Item, body: str) -> Any:
-    from lantai.search import IndexEntry
 
     return IndexEntry(record_id=item.record_id, title=item.title or "", document_number=item.document_number or "",
                       author=item.author or "", body=body, year=item.year, date=item.date or "",
@@ -210,7 +208,6 @@ def search(archive: Archive, text: str, *, clearance: str, limit: int = 20, curs
     A page starts after ``cursor`` or after the first ``offset`` hits (see SearchQuery).
     ``filters`` are exact SearchQuery field filters (year, retention, organisation, document_type, fonds).
     """
-    from lantai.search import SearchQuery
 
     query = SearchQuery(text=text, facets=facets, max_clearance=clearance, sort=sort, limit=limit, cursor=cursor,
                         offset=offset, **(filters or {}))

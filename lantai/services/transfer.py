@@ -24,12 +24,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
-from lantai.checks.registry import finding
+from lantai.checks.carrier import CARRIER_CODES, carrier_results
+from lantai.checks.clamav import CLEAN, INFECTED, scanner_for
+from lantai.checks.ingest import ingest_profile_name
+from lantai.checks.profiles import load_profile
+from lantai.checks.registry import finding, load_registry
+from lantai.checks.runner import check_paths
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.crypto.keystore import Keystore, open_keystore
 from lantai.domain.clock import beijing_now
@@ -50,10 +55,14 @@ from lantai.packages.transfer.receipt import (
 )
 from lantai.packages.transfer.register import TransferRegister
 from lantai.packages.transfer.writer import ExportedItem, write_carrier
-from lantai.services.archive import Archive
 from lantai.services.catalogue import METADATA_PATH, PROCESS_PATH, TRANSFER_PATH
 from lantai.services.changes import ItemChange, commit_change
+from lantai.services.ingest import ingest_paths
+from lantai.services.item_checks import keep_report, record_run
 from lantai.storage.ocfl import OcflStore
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 TRANSFERRED = "transferred"
 
@@ -134,8 +143,6 @@ class ExportTally:
 
 def _scanner(archive: Archive) -> Any:
     """The configured clamd, answering; fails closed (nothing is exported) as ingest does."""
-    from lantai.checks.clamav import scanner_for
-    from lantai.checks.profiles import load_profile
 
     socket_path = archive.settings.clamd_socket
     if not socket_path:
@@ -153,7 +160,6 @@ def _scanner(archive: Archive) -> Any:
 
 def _scan_item(scanner: Any, record_id: str, directory: Path, tally: ExportTally) -> None:
     """Scan every file of one exported item with clamd before it is packaged."""
-    from lantai.checks.clamav import CLEAN, INFECTED
 
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         name = path.relative_to(directory).as_posix()
@@ -317,7 +323,6 @@ def receive_transfer(archive: Archive, carrier_dir: Path, *, actor: str = "syste
     ``profile`` is the DA/T 70 check profile of the yj item checks; by default the one ingest
     uses (``LANTAI_INGEST_PROFILE``), so both stages judge by the same rules.
     """
-    from lantai.checks.ingest import ingest_profile_name
 
     profile = profile or ingest_profile_name(archive.settings)
     keystore = _keystore(archive)
@@ -381,10 +386,6 @@ def _check_and_ingest(archive: Archive, carrier: Carrier, sips: dict[str, Path],
                       results: dict[str, str], notes: dict[str, str], findings: list[Finding]) -> dict[str, Any]:
     """DA/T 70 yj item checks on the unpacked items, the carrier's own results once beside them
     (``batch``); ingest the items that pass."""
-    from lantai.checks.carrier import carrier_results
-    from lantai.checks.runner import check_paths
-    from lantai.services.ingest import ingest_paths
-    from lantai.services.item_checks import keep_report, record_run
 
     paths = [sips[i.path] for i in carrier.items if i.path in sips]
     report = check_paths(paths, stage="yj", profile=profile, settings=archive.settings,
@@ -442,8 +443,6 @@ def _sm3(path: Path) -> str:
 
 
 def _check_lines(findings: list[Finding], summary: dict[str, Any] | None) -> list[dict[str, str]]:
-    from lantai.checks.carrier import CARRIER_CODES
-    from lantai.checks.registry import load_registry
 
     titles = load_registry().findings
     lines = []
@@ -569,7 +568,6 @@ def export_bag(archive: Archive, record_ids: list[str], output: Path, *, actor: 
 
 def import_bag(archive: Archive, bag_path: Path, *, actor: str = "system"):  # -> IngestReport
     """Validate a bag, then ingest each item directory under ``data/`` as a SIP."""
-    from lantai.services.ingest import ingest_paths
 
     report = bag_package.validate_bag(Path(bag_path))
     if not report.valid:

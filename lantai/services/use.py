@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from lantai.catalog.models import Item
+from lantai.catalog.models import Item, User
 from lantai.catalog.use import UseDecision, UseGrant, UseGrantItem, UseRequest, UseRequestItem
 from lantai.domain import use as rules
 from lantai.domain.clock import BEIJING
@@ -27,9 +27,11 @@ from lantai.domain.permissions import Permission
 from lantai.domain.use import Status
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied
 from lantai.services import authz
-from lantai.services.archive import Archive
-from lantai.services.users import Principal
+from lantai.services.users import Principal, principal_of
 from lantai.services.visibility import visible_to
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 APPROVERS = (Permission.USE_APPROVE, Permission.USE_SECURITY_APPROVE)
 
@@ -363,8 +365,6 @@ def parse_reference(text: str) -> Reference:
 
 def acting_as(archive: Archive, username: str) -> Principal:
     """``lantai use --user NAME``: the active account as a CLI principal, with its roles and clearance."""
-    from lantai.catalog.models import User
-    from lantai.services.users import principal_of
 
     with archive.sessions() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +22,12 @@ from lantai.domain.clock import BEIJING
 from lantai.domain.permissions import Permission
 from lantai.domain.use import purpose_text
 from lantai.errors import BadInput
+from lantai.packages import use_register as writer
 from lantai.services import authz
-from lantai.services.archive import Archive
 from lantai.services.users import Principal
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 REGISTER_COLUMNS = ("序号", "利用时间", "利用人", "账号", "档号", "电子文件号", "题名", "全宗号", "年度", "密级",
                     "利用目的", "利用方式", "授权编号", "页数")
@@ -116,7 +119,6 @@ def year_statistics(archive: Archive, principal: Principal, year: int | None = N
 
 def export_register(archive: Archive, principal: Principal, year: int, target: Path) -> dict[str, Any]:
     """Write the year's 利用登记簿 as XLSX or PDF (by suffix); audited, since it names readers."""
-    from lantai.packages import use_register as writer
 
     entries = register_entries(archive, principal, year)
     suffix = target.suffix.lower()

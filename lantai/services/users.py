@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,7 +37,9 @@ from lantai.domain.roles import (
 )
 from lantai.errors import BadInput, Conflict, NotFound, PermissionDenied, Throttled, Unauthenticated
 from lantai.services import passwords, throttle
-from lantai.services.archive import Archive
+
+if TYPE_CHECKING:
+    from lantai.services.archive import Archive
 
 SESSION_IDLE = dt.timedelta(minutes=30)
 SESSION_ABSOLUTE = dt.timedelta(hours=12)

@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 from lantai.catalog.models import Item
 from lantai.catalog.use import UseGrant, UseGrantItem
 from lantai.domain.roles import may_see, rank, visible_levels
+from lantai.errors import LantaiError
+from lantai.formats.safexml import child, descendants, parse_xml
+from lantai.packages import sip
 from lantai.services.catalogue import PENDING_DESTRUCTION
 from lantai.services.users import Principal
 
@@ -89,7 +92,6 @@ def highest(levels: Iterable[str]) -> str:
 
 def declared_classification(metadata: bytes) -> str:
     """The 密级 of one item: only ``内容描述/密级`` counts (never a 密级 inside 附注 or elsewhere)."""
-    from lantai.formats.safexml import child, descendants, parse_xml
 
     root = parse_xml(metadata, "元数据.xml")
     levels = [(node.text or "").strip() for desc in descendants(root, "内容描述")
@@ -99,8 +101,6 @@ def declared_classification(metadata: bytes) -> str:
 
 def package_classification(path: Path, max_metadata_bytes: int) -> str:
     """The declared 密级 of a SIP (directory or zip); 公开 when it cannot be read at all (rejected)."""
-    from lantai.errors import LantaiError
-    from lantai.packages import sip
 
     try:
         with sip.open_item(path) as source:
@@ -111,6 +111,5 @@ def package_classification(path: Path, max_metadata_bytes: int) -> str:
 
 def batch_classification(batch_dir: Path, max_metadata_bytes: int) -> str:
     """A batch is as secret as its most secret item."""
-    from lantai.packages import sip
 
     return highest(package_classification(item, max_metadata_bytes) for item in sip.iter_batch_items(batch_dir))

@@ -220,3 +220,77 @@ def test_worker_killed_mid_ingest_is_retried_and_the_archive_stays_consistent(se
         journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
         accepted = [r.target for r in journal if r.action == "ingest.accepted"]
         assert sorted(set(accepted)) == sorted(accepted) and len(accepted) == total  # each item once
+
+
+# A worker that SIGKILLs itself once the first arrangement unit's version is in the store: its
+# change intent is left behind with the catalogue, index and audit not yet written (the point the
+# crash trials call ``after_store``), and several units per run (PUBLISH_GROUP 3).
+KILLED_WORKER = """
+import sys
+from tests.reliability.driver import aim
+from lantai.services import arrange_publish
+aim("after_store")
+arrange_publish.PUBLISH_GROUP = 3
+sys.argv = ["lantai", "worker", "--threads", "1", "--sweep-every", "1"]
+from lantai.cli.main import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_arrangement_is_resolved_by_a_live_workers_sweep_and_retried(
+        settings: Settings, tmp_path: Path) -> None:
+    """A job of another kind than ingest: ``arrange.run`` is killed after its first unit reached
+    the store. The sweep every live worker runs (``jobs.sweep``, not start-up recovery) finishes
+    the dead worker's change; the job runs again and gives every item its 档号 and a gap-free 件号;
+    store, catalogue, index and audit agree afterwards (tests/reliability/consistency.py)."""
+    from sqlalchemy import select
+
+    from lantai.catalog.models import Item
+    from lantai.services.archive import init_archive
+    from lantai.services.ingest import ingest_paths
+    from tests.reliability.consistency import check_agreement
+
+    url = _redis_url()
+    settings = settings.model_copy(update={"broker_url": url, "job_lease_seconds": 4})
+    total = 8
+    with init_archive(settings) as archive:
+        report = ingest_paths(archive, [write_batch(tmp_path, specs(total))])
+        assert report.counts()["accepted"] == total, report.to_dict()
+    env = cli_env(settings) | {"LANTAI_BROKER_URL": url, "LANTAI_WORKERS": "1", "LANTAI_JOB_LEASE_SECONDS": "4",
+                               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with open(tmp_path / "killed.log", "ab") as log:
+        killed = subprocess.Popen([sys.executable, "-c", KILLED_WORKER], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        with open_archive(settings, recover=False) as archive:
+            job_id = jobs.submit(archive, "arrange.run", {"fonds": "Z109", "year": 2025}, actor="archivist")["id"]
+        assert killed.wait(timeout=180) == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
+    finally:
+        if killed.poll() is None:
+            os.killpg(killed.pid, signal.SIGKILL)
+            killed.wait()
+    left = list((settings.staging_dir / "intents-change").glob("*.json"))
+    assert len(left) == 1, "the killed worker left no change intent: the kill missed its point"
+    with open_archive(settings, recover=False) as archive:  # a live worker: no start-up recovery
+        assert jobs.get_job(archive, job_id)["state"] == "running"
+        swept = jobs.sweep(archive)
+        assert not list((settings.staging_dir / "intents-change").glob("*.json")), swept
+        orphans = swept["orphans"]
+        assert len(orphans["changes"]) == 3 and not orphans["failed"], swept  # the unit's 3 items, finished
+        assert jobs.sweep(archive)["orphans"]["changes"] == []  # resolved once
+    second = _worker(env, tmp_path / "worker2.log")
+    try:
+        shown = _run(["jobs", "show", job_id, "--wait", "--timeout", "180", "--json"], env)
+    finally:
+        _stop(second)
+    job = json.loads(shown.stdout)
+    assert job["state"] == "done" and job["attempts"] == 2, (job, (tmp_path / "worker2.log").read_text()[-3000:])
+    with open_archive(settings, recover=False) as archive:
+        check_agreement(archive, context="worker killed mid-arrangement")
+        with archive.sessions() as session:
+            codes = sorted(session.scalars(select(Item.archival_code)))
+        assert all(codes) and len(set(codes)) == total, codes
+        assert sorted(int(c.rsplit("-", 1)[1]) for c in codes) == list(range(1, total + 1)), codes
+        journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
+        assert [r.details.get("changes") for r in journal if r.action == "recovery.orphans"] == [orphans["changes"]]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import select
 
 from lantai.catalog.models import Item
-from lantai.services import recovery
+from lantai.services import intents
 from lantai.services.archive import Archive, open_archive
 from lantai.services.audit import AuditLog
 from lantai.storage.ocfl import OcflStore
@@ -80,13 +80,13 @@ def _is_write_entry(_self: Any, entries: list[tuple[str, str, str, dict]], **_kw
 
 def aim(point: str) -> None:
     if point == "after_intent":
-        _after(recovery, "write_record")
+        _after(intents, "write_record")
     elif point in ("after_store", "pause_after_store"):
         _after(OcflStore, "commit", _die if point == "after_store" else _pause)
     elif point == "after_journal":
         _after(AuditLog, "append_many", when=_is_write_entry)
     elif point == "after_catalogue":  # die instead of clearing an intent
-        recovery.clear_intent = _die
+        intents.clear_intent = _die
     elif point in ("before_swap", "after_swap"):
         from lantai.catalog.scratch import ScratchCatalogue
 

@@ -29,11 +29,11 @@ def item(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _body(item: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
-    from lantai.search import extract
+    from lantai.services import search_index
 
     read: list[str] = []
-    original = extract.extract_text
-    monkeypatch.setattr(extract, "extract_text", lambda path, **kw: read.append(Path(path).name) or original(path, **kw))
+    original = search_index.extract_text
+    monkeypatch.setattr(search_index, "extract_text", lambda path, **kw: read.append(Path(path).name) or original(path, **kw))
     record = md.parse_record_xml((item / "元数据.xml").read_bytes())
     staged = {p.name: Staged(p, p.stat().st_size) for p in item.iterdir() if p.suffix != ".xml"
               and not p.name.startswith("manifest")}

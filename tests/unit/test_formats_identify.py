@@ -221,3 +221,32 @@ def test_literal_filters_are_necessary_conditions() -> None:
     assert needle is not None and needle.literal == b"%%EOF" and needle.within == 9
     assert _literals(rb"(?i)\Aabc", "BOF") == (b"", None)
     assert _literals(rb"(?s)\A(?:ab|cd)", "BOF") == (b"", None)
+
+
+def test_extension_table_equals_fido_for_every_known_extension() -> None:
+    from lantai.formats.identify import get_identifier
+
+    identifier = get_identifier()
+    fido = identifier._fido
+    extensions = {e.text for f in fido.formats for e in f.findall("extension") if e.text}
+    for ext in sorted(extensions | {"TXT", "", "no-such-ext"}):
+        name = f"file.{ext}" if ext else "file"
+        expected = [(fido.get_puid(f), n) for f, n in fido.match_extensions(name)]
+        assert [(fido.get_puid(f), n) for f, n in identifier._match_extensions(name)] == expected, ext
+
+
+def test_shared_patterns_and_long_literals_keep_fidos_answer_on_the_corpus(corpus_dir: Path) -> None:
+    """The per-buffer regex memo and the long-literal filter answer as fido does on real files."""
+    from lantai.formats.identify import _buffers, get_identifier
+
+    corpus = corpus_dir
+    identifier = get_identifier()
+    fido = identifier._fido
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in
+                   (".pdf", ".ofd", ".zip", ".docx", ".xlsx", ".odt", ".xml", ".txt", ".tif", ".jpg", ".png"))
+    assert len(files) > 100
+    for path in files[::3]:
+        with open(path, "rb") as fh:
+            bof, eof = _buffers(fh, path.stat().st_size)
+        expected = [(fido.get_puid(f), name) for f, name in fido.match_formats(bof, eof)]
+        assert [(fido.get_puid(f), name) for f, name in identifier._index.match(bof, eof)] == expected, path

@@ -10,6 +10,9 @@ from lantai.checks.model import Outcome, found, passed
 from lantai.checks.properties.common import encodings, finding_outcomes, metadata_guard
 from lantai.checks.registry import check
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
+from lantai.crypto.digests import digest_file
+from lantai.domain.archival_code import BUILTIN_RULES, CodeError
+from lantai.errors import LantaiError
 from lantai.storage.ocfl import INVENTORY_FILE
 
 MANIFEST_FILE = {"sm3": "manifest-sm3.txt", "sha256": "manifest-sha256.txt", "sha512": "manifest-sha512.txt"}
@@ -53,7 +56,6 @@ def _manifest_outcomes(subject: Subject, outcomes: list[Outcome]) -> int:
 
 
 def _stored_fixity(subject: Subject, outcomes: list[Outcome]) -> int:
-    from lantai.crypto.digests import digest_file
 
     verified = 0
     for name, file in sorted(subject.files.items()):
@@ -110,7 +112,6 @@ def metadata_accurate(subject: Subject) -> list[Outcome]:
 
 def _archival_code(subject: Subject) -> list[Outcome]:
     """档号 against its fonds/category rule from the archive's reference data, else the profile's rule."""
-    from lantai.domain.archival_code import CodeError
 
     text = (subject.record.archival_code.text or "").strip()
     rule_name, rule = _code_rule(subject)
@@ -124,8 +125,6 @@ def _archival_code(subject: Subject) -> list[Outcome]:
 
 
 def _code_rule(subject: Subject) -> tuple[str, Any]:
-    from lantai.domain.archival_code import BUILTIN_RULES
-    from lantai.errors import LantaiError
 
     reference = subject.extra.get("reference")
     code = subject.record.archival_code

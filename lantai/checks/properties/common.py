@@ -8,6 +8,8 @@ from typing import Any
 from lantai.checks.model import Outcome, not_applicable
 from lantai.checks.subject import Subject
 from lantai.domain.findings import Finding, Rule
+from lantai.errors import LantaiError
+from lantai.packages.sip import check_relative_path
 
 # DA/T 46 validation rule → the DA/T 70 rule that reports it.
 RULE_LETTERS = {
@@ -30,7 +32,12 @@ def validation_findings(subject: Subject) -> list[Finding]:
     if "validation" not in subject.extra:
         from lantai.domain import metadata as md
 
-        findings = list(md.validate_record(subject.record)) if subject.record is not None else []
+        if subject.record is None:
+            findings = []
+        elif "record_validation" in subject.extra:  # the loader's, from ingest: one walk of the record
+            findings = list(subject.extra["record_validation"])
+        else:
+            findings = list(md.validate_record(subject.record))
         if subject.process is not None:
             findings += md.validate_process(subject.process, record_code=subject.record.electronic_record_code
                                             if subject.record is not None else None)
@@ -65,8 +72,6 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
 
 def encodings(subject: Subject) -> list[tuple[Any, Any, Any, str]]:
     """(document, data, encoding, normalised file name) for every 编码 with a usable name."""
-    from lantai.errors import LantaiError
-    from lantai.packages.sip import check_relative_path
 
     result = []
     for document, data, encoding in subject.record.iter_encodings():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from lantai.checks.clamav import CLEAN, INFECTED, ScanResult, scanner_for
+from lantai.checks.clamav import CLEAN, INFECTED, UNSCANNED, ScanResult, scanner_for
 from lantai.checks.model import Outcome, found, passed
 from lantai.checks.registry import check
 from lantai.checks.subject import Subject
@@ -31,15 +31,19 @@ def virus_free(subject: Subject) -> list[Outcome]:
         return [found("4-1c", reason="未配置 ClamAV（LANTAI_CLAMD_SOCKET）", reason_en="ClamAV is not configured (LANTAI_CLAMD_SOCKET)")]
     scanner = scanner_for(socket_path, int(section.get("max_file_bytes", 100 * 1024**2)),
                           float(section.get("timeout_seconds", 60)))
-    ok, reason = scanner.available()
-    if not ok:
-        return [found("4-1c", reason=reason)]
     targets = {name: f.path for name, f in subject.files.items()}
     if subject.package_error is not None and Path(subject.source).is_file():
         targets[Path(subject.source).name] = Path(subject.source)
     names = sorted(targets)
+    results = scanner.scan_many([targets[n] for n in names])
+    # clamd is asked whether it answers only when a file went unscanned (or there was nothing to
+    # scan): one round trip less per clean item, and the same single 4-1c as ever when it is down.
+    if not results or any(r.status == UNSCANNED for r in results):
+        ok, reason = scanner.available()
+        if not ok:
+            return [found("4-1c", reason=reason)]
     outcomes = []
-    for name, result in zip(names, scanner.scan_many([targets[n] for n in names]), strict=True):
+    for name, result in zip(names, results, strict=True):
         outcomes += _scan_outcome(scanner, name, targets[name], result)
     return outcomes or [passed(count=len(targets), engine=scanner.version())]
 

@@ -10,6 +10,8 @@ from lantai.checks.model import Outcome, found, not_applicable, passed
 from lantai.checks.properties.common import encodings, finding_outcomes, metadata_guard
 from lantai.checks.registry import check
 from lantai.checks.subject import Subject
+from lantai.errors import LantaiError
+from lantai.formats.safexml import parse_xml
 
 XML_PARSE_LIMIT = 64 * 1024 * 1024
 PROPRIETARY_ARCHIVES = {"x-fmt/264": "RAR", "fmt/411": "RAR 2.9", "fmt/613": "RAR 5"}
@@ -96,8 +98,6 @@ def _first_error(findings: list[Any], default: str) -> str:
 
 
 def _xml_reason(path: Any) -> str | None:
-    from lantai.errors import LantaiError
-    from lantai.formats.safexml import parse_xml
 
     try:
         if path.stat().st_size > XML_PARSE_LIMIT:

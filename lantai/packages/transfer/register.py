@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lantai.domain.cells import plain_cell, safe_row
 from lantai.errors import PackageError, StorageError
+from lantai.packages.catalogue import FONT_STACK
 
 SHEET = "移交登记表"
 CHECK_NAMES = ("载体外观检测", "病毒检测", "真实性检测", "可靠性检测", "完整性检测", "可用性检测")
@@ -86,7 +87,6 @@ th { width: 28%%; background: #eee; text-align: left; }
 
 
 def register_html(register: TransferRegister) -> str:
-    from lantai.packages.catalogue import FONT_STACK
 
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in register.rows())
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{_CSS % {"fonts": FONT_STACK}}'
