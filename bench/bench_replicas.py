@@ -13,7 +13,8 @@
 The S3 part is skipped when no gateway answers (start one with tests/s3/start_ceph_rgw.sh); its
 data set is smaller (``--s3-mib``) because the test gateway's OSD keeps objects in memory.
 
-Usage: python bench/bench_replicas.py [--gib 1] [--file-mib 64] [--s3-mib 512] [--json-out FILE]
+Usage: python bench/bench_replicas.py [--gib 1] [--file-mib 64] [--s3-mib 512] [--parts file,fixity,repair,s3]
+       [--json-out FILE]
 """
 
 from __future__ import annotations
@@ -167,16 +168,21 @@ def main() -> None:
     parser.add_argument("--gib", type=float, default=1.0, help="size of the archive (GiB of content)")
     parser.add_argument("--file-mib", type=int, default=64, help="size of each item's content file")
     parser.add_argument("--s3-mib", type=int, default=512, help="content replicated to Ceph RGW (MiB)")
+    parser.add_argument("--parts", default="file,fixity,repair,s3",
+                        help="comma-separated parts: file, fixity, repair, s3 (default: all; repair needs file)")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if parts - {"file", "fixity", "repair", "s3"}:
+        parser.error(f"unknown parts: {', '.join(sorted(parts - {'file', 'fixity', 'repair', 's3'}))}")
+    if "repair" in parts:
+        parts.add("file")  # the repair reads the file replica
 
-    from lantai.services import replicas
     from lantai.services.archive import init_archive
-    from lantai.services.fixity import run_scheduled
     from lantai.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
-    results: dict[str, object] = {"gib": args.gib, "file_mib": args.file_mib}
+    results: dict[str, object] = {"gib": args.gib, "file_mib": args.file_mib, "parts": sorted(parts)}
     rows: list[tuple[str, float, float, str]] = []
     try:
         second = tmp / "second"
@@ -184,105 +190,130 @@ def main() -> None:
         os.environ["LANTAI_INGEST_PROFILE"] = "off"  # replication and fixity are measured, not checks
         settings = Settings(home=tmp / "archive", fsync=False, workers=2, ingest_profile="off")
         archive = init_archive(settings)
+        _say("ingest")
         count = _ingest(archive, tmp, int(args.gib * 1024 * MB), args.file_mib * MB)
         everything = _object_files(archive)
         files = _content_files(archive)
         size = sum(p.stat().st_size for p in files)
         total = sum(p.stat().st_size for p in everything)
         results.update(items=count, bytes=size, object_bytes=total)
+        if "file" in parts:
+            _say("raw copy and replication to a file root")
+            _file_root(archive, everything, tmp, second, count, total, rows, results)
+        if "fixity" in parts:
+            _say("fixity")
+            _fixity(archive, settings, files, size, tmp, second, rows, results)
+        if "repair" in parts:
+            _say("repair")
+            if "fixity" not in parts:  # verify everything once (untimed): the damaged copy is then the oldest
+                from lantai.services.fixity import run_scheduled
 
-        _say("raw copy")
-        # 1. second file root
-        raw_dir = tmp / "raw"
-        raw_dir.mkdir()
-        raw = _raw_copy(everything, raw_dir)
-        shutil.rmtree(raw_dir)
-        _say("replicate to the second root")
-        replicas.add_root(archive, "second", second.as_uri())
-        started = time.perf_counter()
-        report = replicas.sync(archive, root="second")
-        repl = time.perf_counter() - started
-        assert report.ok and report.copied == count, report.to_dict()
-        rows.append(("复制到第二个文件存储根 (MB/s)", total / MB / repl, total / MB / raw, "raw copy + fsync"))
-        results["file_root"] = {"replication_s": repl, "raw_copy_s": raw, "ratio": raw / repl}
-
-        _say("fixity")
-        # 2. fixity of the primary vs raw SM3 on 2 processes (both as processes: start-up included)
-        raw_a = _raw_sm3(files, tmp)
-        env = dict(os.environ, LANTAI_HOME=str(settings.home), LANTAI_FSYNC="false", LANTAI_WORKERS="2",
-                   LANTAI_REPLICA_ROOTS=json.dumps({"second": second.as_uri()}))
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "lantai.cli.main", "fixity", "run", "--root", "primary",
-                               "--max-bytes", str(size * 2), "--json"], env=env, capture_output=True, text=True)
-        cli = time.perf_counter() - started
-        assert done.returncode == 0, done.stdout + done.stderr
-        fixity = json.loads(done.stdout)
-        assert fixity["bytes"] == size, fixity
-        raw_b = _raw_sm3(files, tmp)
-        raw_sm3 = (raw_a + raw_b) / 2
-        started = time.perf_counter()
-        inproc = run_scheduled(archive, root="primary", max_bytes=size * 2)
-        inproc_s = time.perf_counter() - started
-        rows.append(("固定性检查 CLI，含启动 (MB/s)", size / MB / cli, size / MB / raw_sm3, "raw SM3, 2 processes"))
-        rows.append(("固定性检查 进程内 (MB/s)", size / MB / inproc_s, size / MB / raw_sm3, "raw SM3, 2 processes"))
-        results["fixity"] = {"cli_s": cli, "in_process_s": inproc_s, "raw_sm3_s": [raw_a, raw_b],
-                             "ratio_cli": raw_sm3 / cli, "ratio_in_process": raw_sm3 / inproc_s,
-                             "checked": inproc.checked}
-
-        _say("repair")
-        # 3. repair of one object from the file replica
-        victim = next(p for p in files[len(files) // 2:] if p.name == "正文.pdf")
-        object_id = victim.parents[3].name
-        results["repair_from_file_root_s"] = _time_repair(archive, object_id, victim)
-        rows.append((f"检测并修复一个对象（{args.file_mib} MiB，来自文件存储根，秒）",
-                     results["repair_from_file_root_s"], 0.0, ""))  # type: ignore[arg-type]
-
-        _say("s3")
-        # 4. Ceph RGW
-        s3 = _s3_env()
-        if s3 is None:
-            results["s3"] = "skipped: no S3 gateway"
-        else:
-            wanted = max(1, (args.s3_mib * MB) // (args.file_mib * MB))
-            subset_ids = sorted({p.parents[3].name for p in files if p.name == "正文.pdf"})[:wanted]
-            subset = [p for p in everything if p.relative_to(settings.store_root).parts[3] in subset_ids]
-            subset_bytes = sum(p.stat().st_size for p in subset)
-            raw_put = _raw_put(s3, subset)
-            s3_home = tmp / "archive-s3"
-            s3_settings = Settings(home=s3_home, fsync=False, workers=2, ingest_profile="off",
-                                   s3_endpoint_url=s3[S3_ENV[0]], s3_access_key=s3[S3_ENV[1]],
-                                   s3_secret_key=s3[S3_ENV[2]], s3_object_lock_days=1)
-            s3_archive = init_archive(s3_settings)
-            s3_count = _ingest(s3_archive, tmp, wanted * args.file_mib * MB, args.file_mib * MB)
-            s3_bytes = sum(p.stat().st_size for p in _object_files(s3_archive))
-            bucket = f"lantai-bench-{uuid.uuid4().hex[:12]}"
-            added = replicas.add_root(s3_archive, "rgw", f"s3://{bucket}/archive")
-            started = time.perf_counter()
-            report = replicas.sync(s3_archive, root="rgw")
-            s3_repl = time.perf_counter() - started
-            assert report.ok and report.copied == s3_count, report.to_dict()
-            rows.append(("复制到 Ceph RGW 对象锁定存储桶 (MB/s)", s3_bytes / MB / s3_repl, subset_bytes / MB / raw_put,
-                         "raw boto3 put, same retention"))
-            bodies = sorted((p for p in _content_files(s3_archive) if p.name == "正文.pdf"), key=lambda p: p.parents[3].name)
-            victim = bodies[0]  # nothing verified yet: the first id is the first copy checked
-            repair_s3 = _time_repair(s3_archive, victim.parents[3].name, victim)
-            rows.append((f"检测并修复一个对象（{args.file_mib} MiB，来自 Ceph RGW，秒）", repair_s3, 0.0, ""))
-            results["s3"] = {"bytes": s3_bytes, "replication_s": s3_repl, "raw_put_s": raw_put,
-                             "ratio": (s3_bytes / s3_repl) / (subset_bytes / raw_put), "object_lock": added["object_lock"],
-                             "repair_s": repair_s3}
-            s3_archive.close()
+                run_scheduled(archive, root="primary", max_bytes=size * 2)
+            victim = next(p for p in files[len(files) // 2:] if p.name == "正文.pdf")
+            results["repair_from_file_root_s"] = _time_repair(archive, victim.parents[3].name, victim)
+            rows.append((f"检测并修复一个对象（{args.file_mib} MiB，来自文件存储根，秒）",
+                         results["repair_from_file_root_s"], 0.0, ""))  # type: ignore[arg-type]
+        if "s3" in parts:
+            s3 = _s3_env()
+            if s3 is None:
+                results["s3"] = "skipped: no S3 gateway"
+            else:
+                _say("s3")
+                _s3(args, s3, settings, files, everything, tmp, rows, results)
         archive.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _print(rows, results, args.json_out)  # what was measured before a part failed is kept
 
+
+def _file_root(archive, everything, tmp, second, count, total, rows, results):  # type: ignore[no-untyped-def]
+    """1. Replication to a second file root vs a raw copy + fsync of the same files."""
+    from lantai.services import replicas
+
+    raw_dir = tmp / "raw"
+    raw_dir.mkdir()
+    raw = _raw_copy(everything, raw_dir)
+    shutil.rmtree(raw_dir)
+    replicas.add_root(archive, "second", second.as_uri())
+    started = time.perf_counter()
+    report = replicas.sync(archive, root="second")
+    repl = time.perf_counter() - started
+    assert report.ok and report.copied == count, report.to_dict()
+    rows.append(("复制到第二个文件存储根 (MB/s)", total / MB / repl, total / MB / raw, "raw copy + fsync"))
+    results["file_root"] = {"replication_s": repl, "raw_copy_s": raw, "ratio": raw / repl}
+
+
+def _fixity(archive, settings, files, size, tmp, second, rows, results):  # type: ignore[no-untyped-def]
+    """2. Fixity of the primary vs raw SM3 on 2 processes (both as processes: start-up included)."""
+    from lantai.services.fixity import run_scheduled
+
+    raw_a = _raw_sm3(files, tmp)
+    roots = {"second": second.as_uri()} if any(second.iterdir()) else {}
+    env = dict(os.environ, LANTAI_HOME=str(settings.home), LANTAI_FSYNC="false", LANTAI_WORKERS="2",
+               LANTAI_REPLICA_ROOTS=json.dumps(roots))
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lantai.cli.main", "fixity", "run", "--root", "primary",
+                           "--max-bytes", str(size * 2), "--json"], env=env, capture_output=True, text=True)
+    cli = time.perf_counter() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    fixity = json.loads(done.stdout)
+    assert fixity["bytes"] == size, fixity
+    raw_b = _raw_sm3(files, tmp)
+    raw_sm3 = (raw_a + raw_b) / 2
+    started = time.perf_counter()
+    inproc = run_scheduled(archive, root="primary", max_bytes=size * 2)
+    inproc_s = time.perf_counter() - started
+    rows.append(("固定性检查 CLI，含启动 (MB/s)", size / MB / cli, size / MB / raw_sm3, "raw SM3, 2 processes"))
+    rows.append(("固定性检查 进程内 (MB/s)", size / MB / inproc_s, size / MB / raw_sm3, "raw SM3, 2 processes"))
+    results["fixity"] = {"bytes": size, "cli_s": cli, "in_process_s": inproc_s, "raw_sm3_s": [raw_a, raw_b],
+                         "ratio_cli": raw_sm3 / cli, "ratio_in_process": raw_sm3 / inproc_s,
+                         "checked": inproc.checked}
+
+
+def _s3(args, s3, settings, files, everything, tmp, rows, results):  # type: ignore[no-untyped-def]
+    """4. Replication to Ceph RGW vs raw boto3 puts of the same bytes, and one repair from it."""
+    from lantai.services import replicas
+    from lantai.services.archive import init_archive
+    from lantai.settings import Settings
+
+    wanted = max(1, (args.s3_mib * MB) // (args.file_mib * MB))
+    subset_ids = sorted({p.parents[3].name for p in files if p.name == "正文.pdf"})[:wanted]
+    subset = [p for p in everything if p.relative_to(settings.store_root).parts[3] in subset_ids]
+    subset_bytes = sum(p.stat().st_size for p in subset)
+    raw_put = _raw_put(s3, subset)
+    s3_settings = Settings(home=tmp / "archive-s3", fsync=False, workers=2, ingest_profile="off",
+                           s3_endpoint_url=s3[S3_ENV[0]], s3_access_key=s3[S3_ENV[1]],
+                           s3_secret_key=s3[S3_ENV[2]], s3_object_lock_days=1)
+    s3_archive = init_archive(s3_settings)
+    s3_count = _ingest(s3_archive, tmp, wanted * args.file_mib * MB, args.file_mib * MB)
+    s3_bytes = sum(p.stat().st_size for p in _object_files(s3_archive))
+    bucket = f"lantai-bench-{uuid.uuid4().hex[:12]}"
+    added = replicas.add_root(s3_archive, "rgw", f"s3://{bucket}/archive")
+    started = time.perf_counter()
+    report = replicas.sync(s3_archive, root="rgw")
+    s3_repl = time.perf_counter() - started
+    assert report.ok and report.copied == s3_count, report.to_dict()
+    rows.append(("复制到 Ceph RGW 对象锁定存储桶 (MB/s)", s3_bytes / MB / s3_repl, subset_bytes / MB / raw_put,
+                 "raw boto3 put, same retention"))
+    bodies = sorted((p for p in _content_files(s3_archive) if p.name == "正文.pdf"), key=lambda p: p.parents[3].name)
+    victim = bodies[0]  # nothing verified yet: the first id is the first copy checked
+    repair_s3 = _time_repair(s3_archive, victim.parents[3].name, victim)
+    rows.append((f"检测并修复一个对象（{args.file_mib} MiB，来自 Ceph RGW，秒）", repair_s3, 0.0, ""))
+    results["s3"] = {"bytes": s3_bytes, "replication_s": s3_repl, "raw_put_s": raw_put,
+                     "ratio": (s3_bytes / s3_repl) / (subset_bytes / raw_put), "object_lock": added["object_lock"],
+                     "repair_s": repair_s3}
+    s3_archive.close()
+
+
+def _print(rows, results, json_out):  # type: ignore[no-untyped-def]
     print(f"{'measure':<48} {'lantai':>10} {'baseline':>10} {'ratio':>7}  baseline")
     for name, value, base, what in rows:
         ratio = f"{value / base:.2f}" if base else ""
         print(f"{name:<48} {value:>10.2f} {base:>10.2f} {ratio:>7}  {what}")
     print(json.dumps(results, indent=2, ensure_ascii=False))
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

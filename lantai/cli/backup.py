@@ -35,7 +35,7 @@ def _passphrase(name: str) -> str:
 @backup_app.command("create")
 @handle_errors
 def backup_create(
-    destination: Annotated[str, typer.Argument(help="备份位置：目录或 file:// 地址 (directory or file:// URL)")],
+    destination: Annotated[str, typer.Argument(help="备份位置：目录、file:// 或 s3://存储桶/前缀 (directory, file:// or s3://bucket/prefix; S3 endpoint and keys from settings)")],
     passphrase_env: PassEnvOption = "LANTAI_BACKUP_PASSPHRASE",
     actor: ActorOption = "cli", as_json: JsonOption = False,
 ) -> None:
@@ -65,7 +65,7 @@ def backup_create(
 @backup_app.command("restore")
 @handle_errors
 def backup_restore(
-    source: Annotated[str, typer.Argument(help="备份位置 (backup location)")],
+    source: Annotated[str, typer.Argument(help="备份位置：目录、file:// 或 s3:// (backup location)")],
     set_name: SetOption = None, passphrase_env: PassEnvOption = "LANTAI_BACKUP_PASSPHRASE",
     actor: ActorOption = "cli", as_json: JsonOption = False,
 ) -> None:
@@ -99,7 +99,7 @@ def backup_restore(
 @backup_app.command("verify")
 @handle_errors
 def backup_verify(
-    source: Annotated[str, typer.Argument(help="备份位置 (backup location)")],
+    source: Annotated[str, typer.Argument(help="备份位置：目录、file:// 或 s3:// (backup location)")],
     sample: Annotated[int, typer.Option("--sample", help="抽样恢复的对象数 (objects to restore)")] = 10,
     set_name: SetOption = None,
     with_keys: Annotated[bool, typer.Option("--keys/--no-keys", help="同时用口令解密密钥包核对 (also open the key bundle)")] = False,

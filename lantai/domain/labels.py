@@ -150,8 +150,18 @@ VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案
                           "passed": "通过", "auto": "自动识别", "record_id": "电子文件号", "document_number": "文号"}
 
 
+MIGRATION_REASONS: dict[str, str] = {
+    "timeout": "超时被终止", "crashed": "转换程序异常退出", "no_output": "未生成输出文件", "unreadable": "源文件无法读取",
+    "no_tool": "未安装转换工具", "not_pdfa": "结果不是有效的 PDF/A", "commit": "写入档案失败", "failed": "转换失败"}
+
+
 def audit_action(code: str) -> str:
     return AUDIT_ACTIONS.get(code, code)
+
+
+def migration_reason(code: str) -> str:
+    """Why a format migration failed, in words (the reason codes of :mod:`lantai.formats.convert`)."""
+    return MIGRATION_REASONS.get(code, "转换失败")
 
 
 def detail_key(key: str) -> str:

@@ -48,12 +48,12 @@ from sqlalchemy import select
 from lantai.catalog.access import ApiToken
 from lantai.catalog.models import User
 from lantai.crypto import bundle
-from lantai.crypto.digests import sm3_hex
+from lantai.crypto.digests import digest_file, sm3_hex
 from lantai.domain.reference import dump_reference
 from lantai.errors import BadInput, IntegrityError, LantaiError
 from lantai.services.arrange_reference import current_reference, export_fonds
 from lantai.services.keys import keystore
-from lantai.storage.backup_target import BackupTarget, open_backup_target
+from lantai.storage.backup_target import Target, open_backup_target
 
 if TYPE_CHECKING:
     from lantai.services.archive import Archive
@@ -112,7 +112,7 @@ class BackupResult:
 
 # -- the index and manifests (shared with restore and verify) ------------------------------------
 
-def read_index(target: BackupTarget) -> dict[str, Any] | None:
+def read_index(target: Target) -> dict[str, Any] | None:
     """``lantai-backup.json``, or None when the destination holds no backup yet."""
     if not target.exists(INDEX):
         return None
@@ -121,7 +121,7 @@ def read_index(target: BackupTarget) -> dict[str, Any] | None:
     except ValueError as exc:
         raise IntegrityError(f"备份索引 {INDEX} 已损坏", f"the backup index {INDEX} is damaged") from exc
     if not isinstance(index, dict) or index.get("format") != FORMAT:
-        raise BadInput(f"{target.root} 不是兰台备份（{INDEX} 格式不符）", f"{target.root} is not a Lantai backup")
+        raise BadInput(f"{target.url} 不是兰台备份（{INDEX} 格式不符）", f"{target.url} is not a Lantai backup")
     return index
 
 
@@ -173,7 +173,7 @@ def create_backup(archive: Archive, destination: str, *, passphrase: str, actor:
                   on_total: Callable[[int], None] | None = None, progress: Progress | None = None) -> BackupResult:
     """Write a new backup set to ``destination`` (incremental over the sets already there)."""
     bundle.check_passphrase(passphrase)
-    target = open_backup_target(destination, fsync=archive.settings.fsync)
+    target = open_backup_target(destination, fsync=archive.settings.fsync, s3=archive.settings.s3_options)
     _refuse_inside_home(archive, target)
     started = time.perf_counter()
     with target.lock():
@@ -203,12 +203,10 @@ def create_backup(archive: Archive, destination: str, *, passphrase: str, actor:
     return result
 
 
-def _refuse_inside_home(archive: Archive, target: BackupTarget) -> None:
-    home = archive.home.resolve()
-    root = target.root.resolve()
-    if root == home or home in root.parents:
+def _refuse_inside_home(archive: Archive, target: Target) -> None:
+    if target.inside(archive.home):
         raise BadInput("备份位置不能在档案目录之内", "the backup destination cannot be inside the archive home",
-                       destination=str(root))
+                       destination=target.url)
 
 
 def _new_index(archive: Archive) -> dict[str, Any]:
@@ -239,7 +237,7 @@ def _readme(index: dict[str, Any]) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _known_digests(target: BackupTarget, index: dict[str, Any]) -> dict[str, str]:
+def _known_digests(target: Target, index: dict[str, Any]) -> dict[str, str]:
     """SM3 of the store files earlier sets already hold, from the newest set's manifest (no re-reading)."""
     for entry in reversed(index.get("sets") or []):
         try:
@@ -266,7 +264,7 @@ class _ObjectCopy:
     problem: dict[str, Any] | None = None
 
 
-def _copy_store(archive: Archive, target: BackupTarget, known: dict[str, str], entries: dict[str, str],
+def _copy_store(archive: Archive, target: Target, known: dict[str, str], entries: dict[str, str],
                 result: BackupResult, on_total: Callable[[int], None] | None,
                 progress: Progress | None) -> dict[str, dict[str, Any]]:
     """Every object, ``workers`` at a time: copying and digesting release the GIL (file I/O, hashlib)."""
@@ -307,7 +305,7 @@ def _merge(done: set[Future[_ObjectCopy]], entries: dict[str, str], objects: dic
             progress(copy.bytes)
 
 
-def _backup_object(archive: Archive, target: BackupTarget, objdir: Path, known: dict[str, str]) -> _ObjectCopy:
+def _backup_object(archive: Archive, target: Target, objdir: Path, known: dict[str, str]) -> _ObjectCopy:
     store = archive.store
     inspection = store.inspect_object(objdir)
     copy = _ObjectCopy(inspection.object_id)
@@ -320,7 +318,7 @@ def _backup_object(archive: Archive, target: BackupTarget, objdir: Path, known: 
     return copy
 
 
-def _copy_object(store: Any, target: BackupTarget, copy: _ObjectCopy, inventory: dict[str, Any],
+def _copy_object(store: Any, target: Target, copy: _ObjectCopy, inventory: dict[str, Any],
                  known: dict[str, str]) -> None:
     """Copy the versions of one object the destination lacks; ``copy.head`` is the head backed up."""
     base = f"{STORE}/{copy.path}"
@@ -346,7 +344,7 @@ def _copy_object(store: Any, target: BackupTarget, copy: _ObjectCopy, inventory:
             target.copy_in(f"{base}/{name}", path, ("sm3",))
 
 
-def _record_present(target: BackupTarget, tree: list[tuple[str, Path]], base: str, known: dict[str, str],
+def _record_present(target: Target, tree: list[tuple[str, Path]], base: str, known: dict[str, str],
                     entries: dict[str, str]) -> None:
     for relative, _path in tree:
         key = f"{base}/{relative}"
@@ -363,34 +361,50 @@ _UNSOUND = {
 }
 
 
-def _copy_version(store: Any, target: BackupTarget, copy: _ObjectCopy, version: int, base: str,
+def _copy_version(store: Any, target: Target, copy: _ObjectCopy, version: int, base: str,
                   inventory: dict[str, Any]) -> dict[str, Any] | None:
-    """Copy ``vN`` whole into a hidden directory, check it against the inventory, rename it in.
+    """Copy ``vN`` whole, check it against the inventory, and only then make it count.
 
+    On a file system the version is written into a hidden directory and renamed into place; on
+    object storage (no rename) it is written under its final keys and its marker — the version
+    inventory, whose presence says the version is whole — is uploaded last, after the check.
     A version whose bytes disagree with the inventory must not become the backup of record.
     """
     final = f"{base}/{store.version_dir_name(version)}"
-    partial = f"{base}/.{store.version_dir_name(version)}.partial"
-    target.remove_tree(partial)
+    staged = f"{base}/.{store.version_dir_name(version)}.partial" if target.renames else final
+    marker = store.version_marker(version)
+    if target.renames:
+        target.remove_tree(staged)
+    tree = store.version_tree(copy.object_id, version)
+    deferred = [] if target.renames else [(r, p) for r, p in tree if r == marker]
     copied: dict[str, dict[str, str]] = {}
-    for relative, path in store.version_tree(copy.object_id, version):
-        digests, size = target.copy_in(f"{partial}/{relative.split('/', 1)[1]}", path,
-                                       store.copy_algorithms(inventory, relative))
+    for relative, path in tree:
+        algorithms = store.copy_algorithms(inventory, relative)
+        if (relative, path) in deferred:
+            copied[relative] = digest_file(path, algorithms)[0]
+            continue
+        digests, size = target.copy_in(f"{staged}/{relative.split('/', 1)[1]}", path, algorithms)
         copied[relative] = digests
         copy.files += 1
         copy.bytes += size
     problem = store.version_copy_problem(copy.object_id, inventory, version, copied)
     if problem:
-        target.remove_tree(partial)
+        target.remove_tree(staged)
         zh, en = _UNSOUND[problem[1]]
         return {"file": problem[0], "message": zh, "message_en": en}
-    target.publish_dir(partial, final)
+    for relative, path in deferred:
+        digests, size = target.copy_in(f"{base}/{relative}", path, store.copy_algorithms(inventory, relative))
+        if digests != copied[relative]:
+            return {"file": relative, "message": _UNSOUND["inventory_digest"][0], "message_en": _UNSOUND["inventory_digest"][1]}
+        copy.files += 1
+        copy.bytes += size
+    target.publish_dir(staged, final)
     for relative, digests in copied.items():
         copy.entries[f"{base}/{relative}"] = digests["sm3"]
     return None
 
 
-def _write_set(archive: Archive, target: BackupTarget, name: str, objects: dict[str, dict[str, Any]],
+def _write_set(archive: Archive, target: Target, name: str, objects: dict[str, dict[str, Any]],
                entries: dict[str, str], passphrase: str, result: BackupResult) -> None:
     base = set_dir(name)
     settings = archive.settings

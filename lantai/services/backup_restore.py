@@ -69,7 +69,7 @@ from lantai.services.backup import (
 from lantai.services.item_checks import BACKUP_VERIFIED, keep_report, record_run
 from lantai.services.rebuild import rebuild_catalogue
 from lantai.settings import Settings
-from lantai.storage.backup_target import BackupTarget, open_backup_target
+from lantai.storage.backup_target import Target, open_backup_target
 from lantai.storage.ocfl import OcflStore, verify_file
 
 MARKER = ".lantai-restore.json"
@@ -81,7 +81,7 @@ Progress = Callable[[int], None]
 class BackupSet:
     """One verified backup set: its manifest (trusted: its SM3 matched the index) and description."""
 
-    target: BackupTarget
+    target: Target
     name: str
     manifest: dict[str, str]
     description: dict[str, Any]
@@ -97,12 +97,13 @@ class BackupSet:
         return [p for p in self.manifest if p.startswith(prefix) and OcflStore.in_versions(p[len(prefix):], head)]
 
 
-def open_set(source: str, name: str | None = None) -> BackupSet:
-    """The set (newest by default) after checking its manifest and description against the index."""
-    target = open_backup_target(source)
+def open_set(source: str, name: str | None = None, settings: Settings | None = None) -> BackupSet:
+    """The set (newest by default) after checking its manifest and description against the index
+    (``settings``: where an ``s3://`` source's endpoint and credentials come from)."""
+    target = open_backup_target(source, s3=settings.s3_options if settings is not None else None)
     index = read_index(target)
     if index is None:
-        raise BadInput(f"{target.root} 中没有兰台备份（缺少 lantai-backup.json）", f"no Lantai backup in {target.root}")
+        raise BadInput(f"{target.url} 中没有兰台备份（缺少 lantai-backup.json）", f"no Lantai backup in {target.url}")
     entry = latest_set(index, name)
     data = target.read_bytes(f"{set_dir(entry['name'])}/{MANIFEST}")
     if sm3_hex(data) != entry.get("manifest_sm3"):
@@ -165,7 +166,7 @@ def restore_backup(settings: Settings, source: str, *, passphrase: str, set_name
                    actor: str = "system", on_total: Callable[[int], None] | None = None,
                    progress: Progress | None = None) -> RestoreResult:
     """Restore ``source`` into the empty home ``settings`` names (or resume one under way)."""
-    backup = open_set(source, set_name)
+    backup = open_set(source, set_name, settings)
     resumed = _claim_home(settings, backup)
     payload = open_key_bundle(backup, passphrase)  # a wrong passphrase fails before anything is written
     started = time.perf_counter()
@@ -424,7 +425,7 @@ def verify_backup(archive: Archive, source: str, *, sample: int, passphrase: str
         raise BadInput("抽样数必须至少为 1", "the sample must be at least 1")
     started = time.perf_counter()
     try:
-        backup = open_set(source, set_name)
+        backup = open_set(source, set_name, archive.settings)
     except IntegrityError as exc:
         return _record_untrusted(archive, source, exc, actor, started)
     result = VerifyResult(backup.target.url, backup.name, len(backup.description["objects"]))

@@ -303,15 +303,28 @@ class S3Backend:
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.options.object_lock_days)
         return {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
 
-    def put(self, key: str, source: BinaryIO, on_chunk: Callable[[bytes], None] | None = None) -> int:
-        """Stream ``source`` up (multipart above 64 MB); S3 makes the key appear only when complete."""
+    @staticmethod
+    def _transfer() -> Any:
         from boto3.s3.transfer import TransferConfig
 
+        return TransferConfig(multipart_threshold=64 * CHUNK, multipart_chunksize=16 * CHUNK, max_concurrency=4)
+
+    def put(self, key: str, source: BinaryIO, on_chunk: Callable[[bytes], None] | None = None) -> int:
+        """Stream ``source`` up (multipart above 64 MB); S3 makes the key appear only when complete."""
         reader = _Tap(source, on_chunk)
-        config = TransferConfig(multipart_threshold=64 * CHUNK, multipart_chunksize=16 * CHUNK, max_concurrency=4)
         self._call(key, self.client.upload_fileobj, Fileobj=reader, Bucket=self.bucket, Key=self._key(key),
-                   ExtraArgs=self._retention(), Config=config)
+                   ExtraArgs=self._retention(), Config=self._transfer())
         return reader.size
+
+    def put_file(self, key: str, path: Path) -> int:
+        """Upload a local file; its parts are read and sent on several threads (multipart above 64 MB)."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"本地文件缺失: {path}", f"local file missing: {path}") from None
+        self._call(key, self.client.upload_file, Filename=str(path), Bucket=self.bucket, Key=self._key(key),
+                   ExtraArgs=self._retention(), Config=self._transfer())
+        return size
 
     def delete(self, key: str) -> bool:
         """Remove every version of a key (a destruction); ``RetentionLocked`` while object lock
@@ -332,6 +345,21 @@ class S3Backend:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call(key, self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data, **self._retention())
+
+    def put_plain(self, key: str, data: bytes) -> None:
+        """Write a small object without retention (bookkeeping such as a writer's lock, not records)."""
+        self._call(key, self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def modified(self, prefix: str) -> list[tuple[str, dt.datetime]]:
+        """(key, last modified) of the current objects under a prefix, in key order."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call("list", lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix))))
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        return sorted((obj["Key"][cut:], obj["LastModified"]) for page in pages for obj in page.get("Contents", []))
+
+    def delete_current(self, key: str) -> None:
+        """Hide a key (a delete marker where the bucket keeps versions; retained versions stay)."""
+        self._call(key, self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -133,6 +133,7 @@ def test_preservation_dashboard(world: World) -> None:
     page = archivist.get("/preservation")
     assert page.status_code == 200 and "存储根与复制滞后" in page.text and 'id="preservation-data"' in page.text
     assert "/static/preservation.js" in page.text and "（主）" in page.text
+    assert "格式迁移" in page.text and "离线载体定期检测" in page.text and 'id="chart-carriers"' in page.text
     assert TestClient(world.app).get("/static/preservation.js").status_code == 200
     sysadmin, _ = _login(world, "sysadmin")
     assert sysadmin.get("/preservation").status_code == 200

@@ -102,7 +102,8 @@ def test_preservation_dashboard_draws_its_charts(live, page) -> None:
     page.goto(f"{base}/preservation")
     page.wait_for_timeout(300)
     assert "存储根与复制滞后" in page.content()
-    assert page.locator("canvas").count() == 4
+    assert "格式迁移" in page.content() and "离线载体定期检测" in page.content()
+    assert page.locator("canvas").count() == 7  # lag, coverage, age, repairs, migrations, pending, carriers
     assert page.evaluate("Array.from(document.querySelectorAll('canvas')).every(c => Chart.getChart(c) !== undefined)")
     assert not errors
     shot(page, "10-preservation")

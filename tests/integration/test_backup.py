@@ -190,9 +190,9 @@ def test_wrong_passphrase_and_non_empty_home_are_refused_before_anything_is_writ
         restore_backup(target, str(destination), passphrase=PASSPHRASE)
 
 
-def _cli(settings: Settings, *args: str, fsync: bool = False) -> subprocess.Popen[bytes]:
+def _cli(settings: Settings, *args: str, fsync: bool = False, **extra: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, LANTAI_HOME=str(settings.home), LANTAI_FSYNC="true" if fsync else "false",
-               LANTAI_BACKUP_PASSPHRASE=PASSPHRASE)
+               LANTAI_BACKUP_PASSPHRASE=PASSPHRASE, **extra)
     env.pop("LANTAI_DATABASE_URL", None)
     if settings.database_url:
         env["LANTAI_DATABASE_URL"] = settings.database_url
@@ -248,9 +248,14 @@ def test_cli_backup_commands_speak_json_and_exit_codes(demo: dict[str, Any]) -> 
     out, err = verify.communicate(timeout=300)
     assert verify.returncode == 0, err.decode()
     assert json.loads(out)["keys"] == "ok"
-    bad = _cli(demo["settings"], "backup", "create", "s3://bucket/prefix", "--json")
+    bad = _cli(demo["settings"], "backup", "create", "ftp://host/prefix", "--json")
     out, _err = bad.communicate(timeout=120)
     assert bad.returncode == 2 and json.loads(out)["code"] == "bad_input"
+    # An S3 destination nobody answers for (the discard port on this machine): unavailable, exit 2.
+    gone = _cli(demo["settings"], "backup", "create", "s3://bucket/prefix", "--json",
+                LANTAI_S3_ENDPOINT_URL="http://127.0.0.1:9", LANTAI_S3_ACCESS_KEY="k", LANTAI_S3_SECRET_KEY="s")
+    out, _err = gone.communicate(timeout=120)
+    assert gone.returncode == 2 and json.loads(out)["code"] == "root_unavailable"
     inside = _cli(demo["settings"], "backup", "create", str(demo["settings"].home / "backups"), "--json")
     out, _err = inside.communicate(timeout=120)
     assert inside.returncode == 2 and "档案目录之内" in json.loads(out)["message"]
@@ -275,3 +280,81 @@ def test_an_object_damaged_in_the_store_is_named_and_not_backed_up(demo: dict[st
         assert not list(destination.glob("store/**/.v*.partial"))
     finally:
         victim.write_bytes(original)
+
+
+def _s3(settings: Settings, gateway: dict[str, str]) -> Settings:
+    """The same settings with the gateway's endpoint and credentials, and a one-day COMPLIANCE retention."""
+    return settings.model_copy(update={"s3_endpoint_url": gateway["LANTAI_TEST_S3_ENDPOINT"],
+                                       "s3_access_key": gateway["LANTAI_TEST_S3_ACCESS_KEY"],
+                                       "s3_secret_key": gateway["LANTAI_TEST_S3_SECRET_KEY"],
+                                       "s3_object_lock_days": 1})
+
+
+@pytest.mark.s3
+def test_backup_to_an_s3_root_is_incremental_locked_restorable_and_damage_is_named(
+        demo: dict[str, Any], s3_gateway: dict[str, str]) -> None:
+    """``backup create s3://bucket/prefix`` on Ceph RGW: incremental by version, every file under
+    COMPLIANCE retention, one writer at a time; restore and verify read it back, and a damaged or
+    missing object is named file by file."""
+    import uuid
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    from lantai.errors import StorageError
+    from lantai.storage.backup_target import open_backup_target
+
+    settings = _s3(demo["settings"], s3_gateway)
+    bucket = f"lantai-backup-{uuid.uuid4().hex[:12]}"
+    destination = f"s3://{bucket}/archive-backup"
+    client = boto3.client("s3", endpoint_url=s3_gateway["LANTAI_TEST_S3_ENDPOINT"], region_name="us-east-1",
+                          aws_access_key_id=s3_gateway["LANTAI_TEST_S3_ACCESS_KEY"],
+                          aws_secret_access_key=s3_gateway["LANTAI_TEST_S3_SECRET_KEY"],
+                          config=Config(s3={"addressing_style": "path"}))
+    with open_archive(settings) as archive:
+        first = create_backup(archive, destination, passphrase=PASSPHRASE, actor="tester")
+        assert first.ok and first.objects == ITEMS and first.versions_copied >= ITEMS and first.versions_present == 0
+        second = create_backup(archive, destination, passphrase=PASSPHRASE, actor="tester")
+        assert second.ok and second.versions_copied == 0 and second.versions_present == first.versions_copied
+        before = _state(archive)
+        # One writer per destination, across processes and machines: the lock is an object.
+        target = open_backup_target(destination, s3=settings.s3_options)
+        with target.lock(), pytest.raises(StorageError, match="another backup"):
+            create_backup(archive, destination, passphrase=PASSPHRASE)
+        good = verify_backup(archive, destination, sample=ITEMS, passphrase=PASSPHRASE, actor="tester", seed=3)
+        assert good.ok and good.keys == "ok", good.to_dict()
+
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="archive-backup/")
+            for o in page.get("Contents", [])]
+    assert "archive-backup/lantai-backup.json" in keys and "archive-backup/恢复说明.TXT" in keys
+    content = sorted(k for k in keys if "/v1/content/content/" in k)
+    assert len(content) >= ITEMS
+    # Every backup file is retained: deleting a stored version is refused until the retention expires.
+    version = client.list_object_versions(Bucket=bucket, Prefix=content[0])["Versions"][0]
+    assert client.get_object_retention(Bucket=bucket, Key=content[0],
+                                       VersionId=version["VersionId"])["Retention"]["Mode"] == "COMPLIANCE"
+    with pytest.raises(ClientError):
+        client.delete_object(Bucket=bucket, Key=content[0], VersionId=version["VersionId"])
+
+    restored = _s3(_new_settings(demo, "restored-from-s3"), s3_gateway)
+    result = restore_backup(restored, destination, passphrase=PASSPHRASE, actor="tester")
+    assert result.ok and result.objects == ITEMS, result.to_dict()
+    with open_archive(restored) as archive:
+        after = _state(archive)
+    assert after["items"] == before["items"] and after["files"] == before["files"]
+    assert after["search"] == before["search"] and after["users"] == before["users"]
+
+    # Damage: a new (current) version with other bytes for one file, a delete marker hiding another.
+    changed, removed = content[0], content[-1]
+    client.put_object(Bucket=bucket, Key=changed, Body=b"%PDF-1.7 not the archived bytes")
+    client.delete_object(Bucket=bucket, Key=removed)
+    rel = lambda key: key.split("/", 1)[1]  # noqa: E731
+    damaged = restore_backup(_s3(_new_settings(demo, "restored-from-damaged-s3"), s3_gateway), destination,
+                             passphrase=PASSPHRASE)
+    assert not damaged.ok
+    assert {(p["file"], p["problem"]) for p in damaged.problems} == {(rel(changed), "digest"), (rel(removed), "missing")}
+    with open_archive(settings) as archive:
+        bad = verify_backup(archive, destination, sample=ITEMS, actor="tester")
+    assert not bad.ok
+    assert {p["file"] for problems in bad.problems.values() for p in problems} == {rel(changed), rel(removed)}

@@ -222,3 +222,57 @@ def test_the_command_line_plans_runs_and_exits_by_outcome(archive: Archive, prod
     assert body["items"] == 1 and body["migrated"] >= 1 and body["skipped_failed_before"] >= 1
     human = lantai("migrate", "--plan")
     assert human.returncode == 0 and "待迁移" in human.stdout
+
+
+def test_the_dashboard_shows_migrations_pending_done_and_failed_and_carriers_due(
+        archive: Archive, production_ingest: str, demo_batch: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """保存状态 (issue 18 point 8): migrations pending by rule, done and failed by month, the open
+    failures (named only to who may read items), and carriers due for their read check by location."""
+    import datetime as dt
+
+    from lantai.domain.roles import Role
+    from lantai.formats import convert
+    from lantai.services import preservation
+    from lantai.services.carriers import register_carrier
+    from lantai.services.users import Principal
+
+    archivist = Principal(1, "archivist", "档案管理员", frozenset({Role.ARCHIVIST}), "绝密", via="cli")
+    sysadmin = Principal(2, "sysadmin", "系统管理员", frozenset({Role.SYSADMIN}), "公开", via="cli")
+    record_ids = ingest_demo(archive, demo_batch, count=1)
+    planned = migration.plan(archive)
+    seen = preservation.dashboard(archive, archivist)["migrations"]
+    assert seen["pending"] == len(planned.planned) >= 1 and seen["pending_items"] == 1
+    assert seen["done"] == seen["failed"] == 0 and seen["by_month"] == [] and seen["open_failures"] == []
+    assert sum(r["count"] for r in seen["pending_by_rule"]) == seen["pending"]
+    assert "DOCX → PDF/A-2b" in {r["name"] for r in seen["pending_by_rule"]}
+
+    monkeypatch.setenv("PATH", f"{fake_soffice(tmp_path, 'kill -SEGV $$')}{os.pathsep}{os.environ['PATH']}")
+    convert._version_of.cache_clear()
+    crashed = migration.run(archive, "archivist", timeout=5, workers=1)
+    assert crashed["failed"] >= 1
+    seen = preservation.dashboard(archive, archivist)["migrations"]
+    assert seen["failed"] == crashed["failed"] == seen["open_failures_total"]
+    assert {f["reason"] for f in seen["open_failures"]} == {"转换程序异常退出"}
+    assert {f["object"] for f in seen["open_failures"]} == set(record_ids)
+    assert seen["pending"] == len(planned.planned)  # a failed source stays pending; the original is untouched
+    hidden = preservation.dashboard(archive, sysadmin)["migrations"]  # a 系统管理员 reads no records
+    assert {(f["object"], f["source"]) for f in hidden["open_failures"]} == {("", "")}
+
+    monkeypatch.undo()
+    convert._version_of.cache_clear()
+    done = migration.run(archive, "archivist", retry_failed=True)
+    assert done["failed"] == 0 and done["migrated"] >= 1
+    seen = preservation.dashboard(archive, archivist)["migrations"]
+    assert seen["pending"] == 0 and seen["done"] == len(planned.planned) and seen["open_failures"] == []
+    assert sum(m["done"] for m in seen["by_month"]) == seen["done"]
+    assert sum(m["failed"] for m in seen["by_month"]) == seen["failed"] == crashed["failed"]
+
+    register_carrier(archive, "2020-异地-01", kind="光盘", location="异地", written_on=dt.date(2020, 1, 1),
+                     interval_days=365, actor="archivist")
+    register_carrier(archive, "新盘-01", kind="硬盘", location="封存", actor="archivist")
+    carriers = preservation.dashboard(archive, sysadmin)["carriers"]
+    assert carriers["total"] == 2 and carriers["due"] == 1 and carriers["failed"] == 0
+    assert [c["number"] for c in carriers["due_list"]] == ["2020-异地-01"]
+    by_location = {r["location"]: r for r in carriers["by_location"]}
+    assert by_location["异地"]["due"] == 1 and by_location["封存"]["ok"] == 1 and by_location["利用"]["ok"] == 0

@@ -53,8 +53,11 @@ def test_next_check_and_due() -> None:
 def test_destinations(tmp_path: Path) -> None:
     assert open_backup_target(str(tmp_path)).root == tmp_path
     assert open_backup_target(tmp_path.as_uri()).root == tmp_path
-    with pytest.raises(BadInput, match="S3"):
-        open_backup_target("s3://bucket/prefix")
+    s3 = open_backup_target("s3://bucket/prefix/more")  # nothing contacted until used
+    assert s3.url == "s3://bucket/prefix/more" and not s3.renames and not s3.inside(tmp_path)
+    assert s3.backend.bucket == "bucket" and s3.backend.prefix == "prefix/more"
+    with pytest.raises(BadInput, match="bucket"):
+        open_backup_target("s3:///prefix")
     with pytest.raises(BadInput):
         open_backup_target("ftp://host/x")
     target = open_backup_target(str(tmp_path))

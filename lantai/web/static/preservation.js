@@ -31,4 +31,26 @@
             datasets: [{ label: "修复", data: data.repairs_by_month.map(function (m) { return m.count; }), backgroundColor: red }] },
     options: { plugins: { legend: { display: false } } }
   });
+  var m = data.migrations, c = data.carriers;
+  new Chart(document.getElementById("chart-migrations"), {
+    type: "bar",
+    data: { labels: m.by_month.map(function (r) { return r.month; }),
+            datasets: [{ label: "已迁移", data: m.by_month.map(function (r) { return r.done; }), backgroundColor: green, stack: "s" },
+                       { label: "失败", data: m.by_month.map(function (r) { return r.failed; }), backgroundColor: red, stack: "s" }] },
+    options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+  });
+  new Chart(document.getElementById("chart-pending"), {
+    type: "bar",
+    data: { labels: m.pending_by_rule.map(function (r) { return r.name; }),
+            datasets: [{ label: "待迁移", data: m.pending_by_rule.map(function (r) { return r.count; }), backgroundColor: shades[3] }] },
+    options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { display: false } } }
+  });
+  new Chart(document.getElementById("chart-carriers"), {
+    type: "bar",
+    data: { labels: c.by_location.map(function (r) { return r.location; }),
+            datasets: [{ label: "到期待检", data: c.by_location.map(function (r) { return r.due; }), backgroundColor: shades[3], stack: "s" },
+                       { label: "上次未通过", data: c.by_location.map(function (r) { return r.failed; }), backgroundColor: red, stack: "s" },
+                       { label: "正常", data: c.by_location.map(function (r) { return r.ok; }), backgroundColor: green, stack: "s" }] },
+    options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+  });
 })();
