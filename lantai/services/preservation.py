@@ -17,9 +17,12 @@ from sqlalchemy import select
 
 from lantai.catalog.models import AuditEntry, Item, utcnow
 from lantai.catalog.preservation import RootObject
+from lantai.domain.carriers import LOCATIONS
 from lantai.domain.labels import migration_reason
 from lantai.domain.roles import Permission
+from lantai.services import migration
 from lantai.services.access import require
+from lantai.services.carriers import list_carriers
 from lantai.services.fixity import coverage
 from lantai.services.replicas import status
 from lantai.services.users import Principal
@@ -70,7 +73,6 @@ def dashboard(archive: Archive, principal: Principal) -> dict[str, Any]:
 
 def _migrations(archive: Archive, names_visible: bool) -> dict[str, Any]:
     """Pending (the plan, by rule), done and failed (the audit chain, by month), and the open failures."""
-    from lantai.services import migration
 
     registry = migration.load_registry(archive.settings)
     rules = {r.id: r for r in registry.rules}
@@ -108,8 +110,6 @@ def _rule_name(rule: Any) -> str:
 
 def _carriers(archive: Archive) -> dict[str, Any]:
     """The carrier register by location: due for the read check, last check failed, in order."""
-    from lantai.domain.carriers import LOCATIONS
-    from lantai.services.carriers import list_carriers
 
     rows = list_carriers(archive)
     by_location = {loc: {"location": loc, "due": 0, "failed": 0, "ok": 0} for loc in LOCATIONS}

@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlparse
 
 from lantai.crypto.digests import copy_and_digest, digest_file
 from lantai.errors import BadInput, DiskFull, NotFound, StorageError, is_disk_full
+from lantai.storage.backends import S3Backend, parse_root_url
 
 ALGORITHMS = ("sm3", "sha512")
 
@@ -236,7 +237,6 @@ class S3BackupTarget:
     HEARTBEAT_SECONDS = 60
 
     def __init__(self, url: str, s3: Any, *, fsync: bool = True) -> None:
-        from lantai.storage.backends import S3Backend, parse_root_url
 
         _scheme, bucket, prefix = parse_root_url(url)
         self.backend = S3Backend(bucket, prefix, s3, url)
