@@ -106,6 +106,12 @@ def _assert_clear(name: str, done: subprocess.CompletedProcess[str], context: st
         assert "lantai.errors.DiskFull" in done.stderr, f"{context}: {output[-3000:]}"
         assert "OperationalError" not in done.stderr.splitlines()[-1], f"{context}: {output[-3000:]}"
         return True
+    if name == "ingest" and done.returncode == 1:  # items refused one by one: each for the full disk
+        refused = [i for i in json.loads(done.stdout)["items"] if i["status"] not in ("accepted", "duplicate")]
+        said = [" ".join(f["message"] + f["message_en"] for f in i["findings"]) for i in refused]
+        assert refused and all("磁盘空间不足" in m and "disk full" in m for m in said), f"{context}: {said}"
+        assert "磁盘空间不足" in output and "disk full" in output, f"{context}: {output[-3000:]}"
+        return True
     assert done.returncode == 2, f"{context}: exit {done.returncode}: {output[-3000:]}"
     assert "Traceback" not in output and "OperationalError" not in output, f"{context}: {output[-3000:]}"
     assert "磁盘空间不足" in output and "disk full" in output, f"{context}: {output[-3000:]}"
