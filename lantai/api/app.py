@@ -17,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 
 from lantai import __version__
 from lantai.api import errors
-from lantai.api.deps import declared
 from lantai.api.routers import (
     appraisal,
     audit,
@@ -36,6 +35,7 @@ from lantai.api.routers import (
 )
 from lantai.api.routers import ops as ops_router
 from lantai.domain.permissions import Permission
+from lantai.http.deps import declared
 from lantai.services import ops
 from lantai.services.archive import Archive
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lantai import errors
-from lantai.api.denials import journal_denial
+from lantai.http.denials import journal_denial
 
 log = logging.getLogger("lantai.api")
 

@@ -305,6 +305,8 @@ class SubmissionOut(BaseModel):
     created_at: str | None
     security: str | None = None
     report: dict[str, Any] | None = None
+    filename: str = Field("", description="上传时的文件名（报告中以此称呼该包）")
+    batch: dict[str, Any] | None = Field(None, description="批次：单位、年度、件数、状态与登记表数字")
     recheck_available: bool = False
     replayed: bool = False
     job_id: str | None = Field(None, description="处理该提交的作业（GET /api/v1/jobs/{job_id} 查看进度）")

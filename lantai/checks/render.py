@@ -260,9 +260,26 @@ def render_xlsx(report: CheckReport, header: ReportHeader | None = None) -> byte
     _table(book, "人工确认", ["编号", "检测项目", "检测内容", "说明", "确认人", "确认时间", "备注", "人工确认结论"],
            [[m["code"], m["title"], m["check"], m["message"], *_recorded_cells(m.get("recorded"))]
             for m in ctx["manual"]])
+    for sheet in book.worksheets:
+        _printed(sheet)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _printed(sheet: Any) -> None:
+    """Every sheet as the printed tables are (:mod:`lantai.packages.tables`): A4 landscape, one page wide,
+    the header row repeated, 宋体 named, and the long text columns (说明, 原因) wrapped."""
+    from openpyxl.styles import Alignment, Font
+
+    from lantai.packages.tables import CJK_FONT, setup_a4_landscape
+
+    widths = [sheet.column_dimensions[chr(ord("A") + i)].width or 16 for i in range(sheet.max_column)]
+    setup_a4_landscape(sheet, widths, header_row=1)
+    for row in sheet.iter_rows():
+        for cell in row:
+            cell.font = Font(name=CJK_FONT, bold=cell.font.bold, size=10)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _recorded_cells(verdict: dict[str, Any] | None) -> list[str]:

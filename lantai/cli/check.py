@@ -50,11 +50,10 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """四性检测 (DA/T 70 four-property checks; exit 0 all pass, 1 some failed, 2 could not run)."""
-    from lantai.checks.render import write_report
+    from lantai.services.file_checks import require_report_suffix, save_report
 
-    if report is not None and report.suffix.lower() not in (".pdf", ".xlsx", ".html", ".htm", ".json"):
-        raise BadInput(f"报告格式须为 .pdf、.xlsx、.html 或 .json: {report}",
-                       f"report must be .pdf, .xlsx, .html or .json: {report}")
+    if report is not None:
+        require_report_suffix(report)
     stage = stage or ("bc" if archived else "gd")
     operator = operator or _login_name()
     with _progress(as_json) as progress:
@@ -67,7 +66,7 @@ def check_command(
 
         result, header = _run(paths or [], stage, profile, archived, batch, workers, operator, advance)
     if report is not None:
-        write_report(result, report, header)
+        save_report(result, report, header)
     emit(result.to_dict(), as_json=as_json, render=lambda: _render(result, report))
     if not result.ok:
         raise typer.Exit(1)
@@ -75,41 +74,20 @@ def check_command(
 
 def _run(paths: list[Path], stage: str, profile: str, archived: bool, batch: str | None, workers: int | None,
          operator: str, progress):  # type: ignore[no-untyped-def]
-    from lantai.checks.render import ReportHeader
-    from lantai.checks.runner import check_paths
-    from lantai.services.item_checks import (
-        CatalogueFacts,
-        archived_ids,
-        check_archived_items,
-        record_run,
-        report_header,
-    )
+    from lantai.services.archive import open_archive
+    from lantai.services.file_checks import check_files
+    from lantai.services.item_checks import archived_ids, check_archived_items, report_header
 
     if batch and not archived:
         raise BadInput("--batch 只能与 --archived 同用", "--batch needs --archived")
-    if archived:
-        from lantai.services.archive import open_archive
-
-        with open_archive() as archive:
-            ids = archived_ids(archive, batch_id=batch, record_ids=[str(p) for p in paths])
-            run = check_archived_items(archive, ids, operator=operator, stage=stage, profile=profile,
-                                       workers=workers, progress=lambda _done, total, _item: progress(total))
-            return run.report, report_header(archive, run.report)
-    if not paths:
-        raise BadInput("请指定要检测的文件或目录，或使用 --archived", "give files or directories to check, or --archived")
-    archive = _archive_if_any()
-    try:
-        settings = archive.settings if archive is not None else None
-        facts = CatalogueFacts(archive) if archive is not None else None
-        result = check_paths(paths, stage=stage, profile=profile, settings=settings, facts=facts,
-                             workers=workers, operator=operator, progress=lambda _item: progress())
-        if archive is not None:
-            record_run(archive, result, operator=operator)
-        header = ReportHeader(organisation=archive.settings.archive_name) if archive is not None else None
-    finally:
-        if archive is not None:
-            archive.close()
-    return result, header
+    if not archived:
+        return check_files(paths, stage=stage, profile=profile, workers=workers, operator=operator,
+                           progress=progress)
+    with open_archive() as archive:
+        ids = archived_ids(archive, batch_id=batch, record_ids=[str(p) for p in paths])
+        run = check_archived_items(archive, ids, operator=operator, stage=stage, profile=profile,
+                                   workers=workers, progress=lambda _done, total, _item: progress(total))
+        return run.report, report_header(archive, run.report)
 
 
 def _login_name() -> str:
@@ -120,17 +98,6 @@ def _login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _archive_if_any():  # type: ignore[no-untyped-def]
-    """The archive at LANTAI_HOME when there is one: enables duplicate, audit and catalogue checks."""
-    from lantai.errors import LantaiError
-    from lantai.services.archive import open_archive
-
-    try:
-        return open_archive(recover=False)
-    except LantaiError:
-        return None
 
 
 def _progress(quiet: bool) -> Progress:

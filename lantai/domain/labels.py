@@ -76,11 +76,13 @@ AUDIT_ACTIONS: dict[str, str] = {
     "statistics.exported": "导出统计",
     "submission.processed": "处理提交",
     "submission.recheck": "重新检测提交",
+    "submission.resubmitted": "重新提交更正后的包",
     "token.created": "签发令牌",
     "token.revoked": "吊销令牌",
     "transfer.exported": "生成移交包",
     "transfer.marked": "标记已移交",
     "transfer.receipt_rejected": "移交回执无效",
+    "transfer.register_exported": "导出移交与接收登记表",
     "transfer.receipt_verified": "移交回执验证通过",
     "transfer.received": "接收移交",
     "use.decided": "利用审批",
@@ -125,6 +127,7 @@ DETAIL_KEYS: dict[str, str] = {
     "change": "变更编号", "ocfl_version": "版本", "recovered": "恢复补记", "client_ip": "客户端地址",
     "sm3": "SM3 摘要", "note": "说明", "document": "文档", "sha512": "SHA-512 摘要", "status_code": "状态码",
     "date_from": "起始日期", "date_to": "截止日期", "kind": "类型",
+    "unit_name": "单位名称", "archived_at": "归档时间", "years": "年度", "checked": "逐件检测", "direction": "方向",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
@@ -137,7 +140,7 @@ SUBMISSION_STATUS: dict[str, str] = {"accepted": "已接收", "duplicate": "重�
                                      "pending": "等待处理", "failed": "失败"}
 SORTS: dict[str, str] = {"relevance": "相关度", "-date": "日期（新→旧）", "date": "日期（旧→新）", "archival_code": "档号"}
 VALUES: dict[str, str] = {**SUBMISSION_STATUS, **SORTS, "default": "默认方案", "interactive": "交互队列", "bulk": "批量队列", "item": "单件", "batch": "批次", "demo": "演示程序", "session": "网页会话", "token": "接口令牌", "full_text": "全文检索", "True": "是", "False": "否",
-                          "chain": "审计链", "cli": "命令行", "system": "系统", "api": "接口"}
+                          "chain": "审计链", "out": "移交", "in": "接收", "statistics": "馆藏统计", "annual": "年报", "cli": "命令行", "system": "系统", "api": "接口"}
 
 
 def audit_action(code: str) -> str:
@@ -212,6 +215,13 @@ def check_code(code: str) -> str:
         return PROPERTIES[code]
     stage, _sep, rest = (code or "").partition(" ")
     return f"{CHECK_STAGES[stage]} {rest}".strip() if stage in CHECK_STAGES else code
+
+
+def finding_code(code: str) -> str:
+    """A finding's registry code as the check people cite: ``gd-2-3a`` → ``归档 2-3a``; codes of ingest's
+    own refusals (``package``, ``record_id_missing``) name no DA/T 70 check and give ``""``."""
+    stage, sep, rest = (code or "").partition("-")
+    return check_code(f"{stage} {rest}") if sep and stage in CHECK_STAGES and rest[:1].isdigit() else ""
 
 
 def finding_message(message: str, element: str = "") -> str:

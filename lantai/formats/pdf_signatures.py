@@ -84,7 +84,9 @@ def _check(name: str, value: pikepdf.Dictionary, path: Path, size: int) -> PdfSi
     if not sig.covers_whole_file:
         sig.problems.append("the file was changed or extended after this signature (ByteRange does not cover it)")
     try:
-        signed = cms.ContentInfo.load(contents.rstrip(b"\x00"))["content"]
+        # DER carries its own length and asn1crypto ignores the zero padding after it; stripping zeros
+        # would also cut a signature whose last byte is 0x00 (1 in 256) and call it malformed.
+        signed = cms.ContentInfo.load(contents)["content"]
         signer = signed["signer_infos"][0]
     except Exception as exc:
         sig.problems.append(f"CMS does not parse: {type(exc).__name__}")

@@ -80,8 +80,7 @@ def _signer_count(contents: Any) -> int | None:
     try:
         from asn1crypto import cms
 
-        raw = bytes(contents).rstrip(b"\x00")
-        info = cms.ContentInfo.load(raw)
+        info = cms.ContentInfo.load(bytes(contents))  # DER has its own length; the zero padding is ignored
         if info["content_type"].native != "signed_data":
             return None
         return len(info["content"]["signer_infos"])

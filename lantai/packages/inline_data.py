@@ -66,17 +66,32 @@ def extract_inline_data(label: str, data: bytes, target_dir: Path) -> tuple[byte
 
 def strip_inline_data(label: str, data: bytes) -> bytes:
     """Metadata with every 编码数据 text removed, without decoding it (for totals and previews)."""
+    return strip_inline_data_with_sizes(label, data)[0]
+
+
+def strip_inline_data_with_sizes(label: str, data: bytes) -> tuple[bytes, dict[str, int]]:
+    """Metadata without 编码数据 text, and {计算机文件名: decoded size} of the inline files — the
+    size computed from the base64 text's length, nothing decoded (the batch's byte total, 2-1)."""
     if not has_inline_data_element(data):
-        return data
+        return data, {}
     reject_declarations(data, label)
+    sizes: dict[str, int] = {}
     try:
-        context = etree.iterparse(io.BytesIO(data), events=("end",), tag=_DATA, resolve_entities=False,
+        context = etree.iterparse(io.BytesIO(data), events=("end",), tag=_ENCODING, resolve_entities=False,
                                   no_network=True, load_dtd=False, huge_tree=True)
         root = None
         for _event, element in context:
-            element.text = None
             root = element.getroottree()
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if root is not None else data
+            data_el = element.find(_DATA)
+            if data_el is None:
+                continue
+            text = "".join((data_el.text or "").split())
+            name = (element.findtext(f"{_ATTRS}/{_NAME}") or "").strip()
+            if text and name:
+                sizes[name] = sizes.get(name, 0) + len(text) // 4 * 3 - (len(text) - len(text.rstrip("="))
+                                                                            if len(text) % 4 == 0 else 0)
+            data_el.text = None
+        return (etree.tostring(root, xml_declaration=True, encoding="UTF-8") if root is not None else data), sizes
     except etree.XMLSyntaxError as exc:
         raise MetadataXmlError(f"{label}: 元数据.xml 不是格式良好的 XML: {exc}",
                                f"{label}: 元数据.xml is not well-formed XML: {exc}") from exc

@@ -20,12 +20,12 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from lantai.errors import PackageError, UnsafeInput
+from lantai.errors import LantaiError, PackageError, UnsafeInput
 from lantai.packages import zipsafe
 
 METADATA_NAME = "元数据.xml"
@@ -137,6 +137,29 @@ def read_metadata(path: Path, limits: SipLimits = SipLimits()) -> bytes:
     return SipSource(label, {METADATA_NAME: entry}).read(METADATA_NAME, limits.max_metadata_bytes)
 
 
+def read_metadata_and_sizes(path: Path, limits: SipLimits = SipLimits()) -> tuple[bytes, Callable[[str], int | None]]:
+    """An item's 元数据.xml and a function giving the size of one of its files (None when absent).
+
+    For the batch's byte total (check 2-1), which counts the files as they are, not as the
+    metadata declares them: a zip's sizes come from its central directory, a directory's from
+    one ``lstat`` per file asked about (no walk of the tree).
+    """
+    if not path.is_dir():
+        with open_item(path, limits) as source:
+            sizes = {name: entry.size for name, entry in source.entries.items()}
+            return source.read(METADATA_NAME, limits.max_metadata_bytes), sizes.get
+    data = read_metadata(path, limits)
+
+    def size_of(name: str) -> int | None:
+        try:
+            st = (path / check_relative_path(path.name, name)).lstat()
+        except (OSError, LantaiError):
+            return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    return data, size_of
+
+
 def _dir_entry(label: str, rel: str, full: Path) -> SipEntry:
     """The entry for a file of an item directory: a regular file, never a link (checked by lstat)."""
     st = full.lstat()
@@ -163,6 +186,11 @@ def _open_dir(root: Path) -> SipSource:
             rel = check_relative_path(label, full.relative_to(root).as_posix())
             source.entries[rel] = _dir_entry(label, rel, full)
     if METADATA_NAME not in source.entries:
+        registers = [n for n in source.entries if PurePosixPath(n).name == REGISTER_NAME]
+        if registers:  # a whole batch zipped and sent as one item: say so, once, in words
+            raise PackageError(f"{label} 是批次包（含 {REGISTER_NAME}），不是单件；请按“批次”提交",
+                               f"{label} is a batch (it holds {REGISTER_NAME}), not an item; submit it as a batch",
+                               rule="structure")
         raise _missing_metadata(label)
     return source
 
@@ -214,6 +242,11 @@ def _add_zip_entries(source: SipSource, archive: zipfile.ZipFile, infos: list[zi
         rel = name[len(prefix):] if prefix else name
         source.entries[rel] = SipEntry(rel, info.file_size, _zip=archive, _zip_info=info)
     if METADATA_NAME not in source.entries:
+        registers = [n for n in source.entries if PurePosixPath(n).name == REGISTER_NAME]
+        if registers:  # a whole batch zipped and sent as one item: say so, once, in words
+            raise PackageError(f"{label} 是批次包（含 {REGISTER_NAME}），不是单件；请按“批次”提交",
+                               f"{label} is a batch (it holds {REGISTER_NAME}), not an item; submit it as a batch",
+                               rule="structure")
         raise _missing_metadata(label)
 
 

@@ -89,7 +89,8 @@ def code_names(archive: Archive) -> dict[str, dict[str, str]]:
         for o in fonds.organisations:
             for key in (o.code, *o.aliases):
                 organisations.setdefault(key, o.name)
-    return {"fonds_code": {f.code: f.name for f in reference.fonds.values()}, "organisation": organisations}
+    return {"fonds_code": {f.code: f.name for f in reference.fonds.values()}, "organisation": organisations,
+            "category": {c.code: c.name for c in reference.categories.values()}}
 
 
 def _save(archive: Archive, session: Session, version: int, text: str, actor: str, note: str) -> bool:

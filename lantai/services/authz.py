@@ -1,7 +1,7 @@
 """The single authorisation check: the caller's permissions from the one table, or 403.
 
 Routes never test roles themselves: each declares its action with
-:func:`lantai.api.deps.Allowed`, which calls :func:`require` here; services call it again for
+:func:`lantai.http.deps.Allowed`, which calls :func:`require` here; services call it again for
 the acts they perform, so the CLI and tests get the same answer as the web.
 """
 

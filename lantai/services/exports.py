@@ -24,6 +24,7 @@ from lantai.services.archive import Archive
 from lantai.services.browse import visible_conditions
 from lantai.services.replicas import open_verified
 from lantai.services.users import Principal
+from lantai.storage.ocfl import INVENTORY_FILE
 
 CATALOGUE_COLUMNS = (("archival_code", "档号"), ("record_id", "电子文件号"), ("title", "题名"),
                      ("document_number", "文件编号"), ("author", "责任者"), ("date", "日期"), ("year", "年度"),
@@ -82,7 +83,7 @@ def export_package(archive: Archive, principal: Principal, record_id: str) -> Pa
         for stored in archive.store.files(record_id):
             with open_verified(archive, record_id, stored.logical_path) as src, zf.open(stored.logical_path, "w") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        zf.writestr("inventory.json", json.dumps(archive.store.read_inventory(record_id), ensure_ascii=False, indent=1))
+        zf.writestr(INVENTORY_FILE, json.dumps(archive.store.read_inventory(record_id), ensure_ascii=False, indent=1))
     archive.audit.append(principal.username, "export.package", record_id, {"bytes": target.stat().st_size})
     return target
 

@@ -41,7 +41,7 @@ from lantai.errors import Conflict, LantaiError, NotFound, StorageError
 from lantai.jobs.pool import worker_pool
 from lantai.packages import sip
 from lantai.packages.adapters import materialised
-from lantai.packages.inline_data import extract_inline_data, strip_inline_data
+from lantai.packages.inline_data import extract_inline_data, strip_inline_data_with_sizes
 from lantai.services import recovery
 from lantai.services.archive import Archive
 from lantai.services.catalogue import (
@@ -622,17 +622,33 @@ def batch_identifier(batch_dir: Path, register: sip.Register) -> str:
 
 def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, actor: str = "system",
                  progress: ProgressFn | None = None, on_total: Callable[[int], None] | None = None) -> None:
-    """Ingest a batch. The register (归档登记表) must agree with the content or nothing is ingested."""
+    """Ingest a batch. The register (归档登记表) must agree with the content or nothing is ingested;
+    the items are checked all the same, so the report shows every finding, not the mismatch alone."""
     register = sip.read_register(batch_dir)
     items = list(sip.iter_batch_items(batch_dir))
-    actual_items, actual_bytes, unreadable = _declared_totals(archive.settings, items)
+    totals = batch_totals(archive.settings, items)
     batch_id = batch_identifier(batch_dir, register)
-    summary = {"batch_id": batch_id, "source": str(batch_dir), "declared_items": register.items,
-               "declared_bytes": register.bytes, "actual_items": actual_items, "actual_bytes": actual_bytes}
-    if (register.items, register.bytes) != (actual_items, actual_bytes) and not unreadable:
+    summary = {"batch_id": batch_id, "source": str(batch_dir), "unit_name": register.unit_name,
+               "archived_at": register.archived_at, "category": register.category, "years": totals.years,
+               "declared_items": register.items, "declared_bytes": register.bytes,
+               "actual_items": totals.items, "actual_bytes": totals.bytes}
+    context = BatchContext(batch_id, {"unit_name": register.unit_name, "archived_at": register.archived_at,
+                                      "category": register.category, "items": register.items,
+                                      "bytes": register.bytes}, actor, str(batch_dir))
+    if on_total:
+        on_total(len(items))
+    if (register.items, register.bytes) != (totals.items, totals.bytes) and not totals.unreadable:
         summary["status"] = REJECTED
         summary["message"] = (f"归档登记表与批次内容不符: 登记 {register.items} 件 {register.bytes} 字节，"
-                              f"实际 {actual_items} 件 {actual_bytes} 字节（检测项 2-1）")
+                              f"实际 {totals.items} 件 {totals.bytes} 字节（检测项 2-1）；整批未接收，各件检测结果见下")
+        outcomes = []
+        for outcome in _run(archive, items, context, commit=False):
+            outcomes.append(outcome)
+            report.items.append(outcome)
+            if progress:
+                progress(outcome)
+        failed = sum(1 for o in outcomes if any(f.is_error for f in o.findings))
+        summary["checked"] = {"passed": len(outcomes) - failed, "failed": failed}
         archive.audit.append(actor, "batch.rejected", batch_id, summary)
         report.batches.append(summary)
         return
@@ -640,11 +656,6 @@ def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, act
         session.execute(insert_ignoring_duplicates(session, Batch.__table__, ["id"]).values(
             id=batch_id, source=str(batch_dir), unit_name=register.unit_name, declared_items=register.items,
             declared_bytes=register.bytes, actual_items=0, actual_bytes=0, status="open", created_at=utcnow()))
-    context = BatchContext(batch_id, {"unit_name": register.unit_name, "archived_at": register.archived_at,
-                                      "category": register.category, "items": register.items,
-                                      "bytes": register.bytes}, actor, str(batch_dir))
-    if on_total:
-        on_total(len(items))
     outcomes = []
     for outcome in _run(archive, items, context):
         outcomes.append(outcome)
@@ -657,17 +668,37 @@ def ingest_batch(archive: Archive, batch_dir: Path, report: IngestReport, *, act
     report.batches.append(summary)
 
 
-def _declared_totals(settings: Settings, items: list[Path]) -> tuple[int, int, bool]:
-    """Count items and the sum of 计算机文件大小 their metadata declares (check 2-1)."""
-    total, unreadable = 0, False
+@dataclass(frozen=True)
+class BatchTotals:
+    items: int
+    bytes: int
+    unreadable: bool
+    years: list[str]
+
+
+def batch_totals(settings: Settings, items: list[Path]) -> BatchTotals:
+    """Count items and the bytes of their files as they are (check 2-1, as DA/T 70's check counts them).
+
+    The bytes are those of every file the metadata references that is present — in the package
+    or as inline 编码数据 — never the 计算机文件大小 it declares: a wrong declared size is that item's
+    finding (1-3), not a difference between the register and the batch. Only the metadata is
+    parsed; sizes come from the zip directory or one ``lstat`` per file.
+    """
+    total, unreadable, years = 0, False, set()
     for path in items:
         try:
-            data = sip.read_metadata(path, _limits(settings))
-            total += sum(int(size) for size in md.declared_file_sizes(strip_inline_data(path.name, data))
-                         if size.isdigit())
+            data, size_of = sip.read_metadata_and_sizes(path, _limits(settings))
+            stripped, inline = strip_inline_data_with_sizes(path.name, data)
+            files, year = md.declared_files(stripped)
         except LantaiError:
             unreadable = True  # the item itself will be rejected with the reason
-    return len(items), total, unreadable
+            continue
+        if year:
+            years.add(year)
+        for name in dict.fromkeys(name for name, _size in files if name):
+            size = inline[name] if name in inline else size_of(name)
+            total += size or 0
+    return BatchTotals(len(items), total, unreadable, sorted(years))
 
 
 # Group commit: the committing process gathers prepared items until it has this many or the
@@ -680,12 +711,34 @@ GROUP_MAX_SECONDS = 0.5
 IN_FLIGHT_PER_WORKER = 8  # submitted, not finished: more work than a group commit takes to write
 
 
-def _run(archive: Archive, paths: list[Path], context: BatchContext) -> Iterator[ItemOutcome]:
-    """Prepare on a pool of workers, commit in this process in completion order, in groups."""
+NOT_RECEIVED = "本件检测未发现须拒收的问题；因归档登记表与批次内容不符，整批未接收"
+
+
+def _discard_group(archive: Archive, group: list[PreparedItem], _context: BatchContext) -> list[ItemOutcome]:
+    """The outcomes of items checked but not committed (their batch was refused): staging dropped."""
+    outcomes = []
+    for prepared in group:
+        if prepared.version is not None:
+            archive.store.abort(prepared.version.staging_dir)
+        outcome = prepared.outcome
+        if outcome.status == ACCEPTED:
+            outcome.message = NOT_RECEIVED
+        outcome.status = REJECTED
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _run(archive: Archive, paths: list[Path], context: BatchContext, *, commit: bool = True) -> Iterator[ItemOutcome]:
+    """Prepare on a pool of workers, commit in this process in completion order, in groups.
+
+    With ``commit=False`` the items are prepared and checked only, and every staged version is
+    dropped: a batch refused as a whole still reports each item's findings.
+    """
+    finish = commit_group if commit else _discard_group
     workers = max(1, archive.settings.workers)
     if workers == 1 or len(paths) == 1:
         for path in paths:
-            yield commit_item(archive, prepare_item(archive.settings, path, context), context)
+            yield finish(archive, [prepare_item(archive.settings, path, context)], context)[0]
         return
     # A bounded window of items in flight: wait() visits every pending future on each call, so
     # submitting a whole batch up front made committing O(n²) (at 3,000 items, millions of lock
@@ -705,7 +758,7 @@ def _run(archive: Archive, paths: list[Path], context: BatchContext) -> Iterator
             pending |= {pool.submit(prepare_item, archive.settings, path, context)
                         for path in islice(remaining, in_flight - len(pending))}
             if ready and (len(ready) >= GROUP_MAX_ITEMS or not pending or time.monotonic() >= deadline):
-                yield from commit_group(archive, [future.result() for future in ready], context)
+                yield from finish(archive, [future.result() for future in ready], context)
                 ready = []
 
 

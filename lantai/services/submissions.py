@@ -52,7 +52,7 @@ def _valid_key(key: str | None) -> str:
 
 
 def submit(archive: Archive, principal: Principal, upload: Path, *, kind: str, key: str | None,
-           request_digest: str) -> dict[str, Any]:
+           request_digest: str, filename: str = "") -> dict[str, Any]:
     """Ingest an uploaded SIP zip (``kind="item"``) or batch zip; a repeated key replays the answer.
 
     The same key with a different body is a Conflict; a key still being processed is a Conflict
@@ -60,7 +60,7 @@ def submit(archive: Archive, principal: Principal, upload: Path, *, kind: str, k
     """
     require(principal, Permission.SUBMIT)
     key = _valid_key(key)
-    claimed = _claim(archive, principal, key, kind, request_digest)
+    claimed = _claim(archive, principal, key, kind, request_digest, _plain_name(filename))
     if claimed.get("replayed"):
         upload.unlink(missing_ok=True)
         return claimed
@@ -125,8 +125,15 @@ def process_submission(archive: Archive, username: str, submission_id: int, kind
         raise
 
 
-def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_digest: str) -> dict[str, Any]:
-    meta = {"kind": kind, "request_digest": request_digest}
+def _plain_name(filename: str | None) -> str:
+    """The uploaded file's own name (its last path part, at most 200 characters), for messages."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return "".join(c for c in name if c.isprintable())[:200]
+
+
+def _claim(archive: Archive, principal: Principal, key: str, kind: str, request_digest: str,
+           filename: str = "") -> dict[str, Any]:
+    meta = {"kind": kind, "request_digest": request_digest, "filename": filename}
     try:
         with archive.session() as session:
             row = Submission(idempotency_key=key, status="processing", submitted_by=principal.username,
@@ -241,10 +248,39 @@ def _declared_classification(archive: Archive, package: Path) -> str:
 
 def submission_public(row: Any) -> dict[str, Any]:
     stored = json.loads(row.result or "{}")
+    filename = stored.get("filename") or ""
+    report = _relabelled(stored.get("report"), f"{row.id}.zip", filename) if filename else stored.get("report")
     return {"id": row.id, "idempotency_key": row.idempotency_key, "status": row.status, "record_id": row.record_id,
             "kind": stored.get("kind", "item"), "submitted_by": row.submitted_by, "created_at": iso(row.created_at),
-            "security": stored.get("security"), "report": stored.get("report"),
+            "security": stored.get("security"), "report": report, "filename": filename,
+            "batch": batch_summary(report) if stored.get("kind") == "batch" else None,
             "recheck_available": bool(stored.get("package_kept")), "job_id": stored.get("job_id")}
+
+
+def _relabelled(value: Any, internal: str, filename: str) -> Any:
+    """The report with the kept package's internal name (``12.zip``) replaced by the name it was uploaded as."""
+    if isinstance(value, str):
+        return value.replace(internal, filename)
+    if isinstance(value, list):
+        return [_relabelled(v, internal, filename) for v in value]
+    if isinstance(value, dict):
+        return {k: _relabelled(v, internal, filename) for k, v in value.items()}
+    return value
+
+
+def batch_summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A batch submission as people name it: 单位 · 年度 · 件数 · 状态, with the register's figures."""
+    batches = (report or {}).get("batches") or []
+    if not batches:
+        return None
+    first = batches[0]
+    years = first.get("years") or []
+    counts = (report or {}).get("counts") or {}
+    return {"unit_name": first.get("unit_name") or "", "year": "–".join(dict.fromkeys([years[0], years[-1]])) if years else "",
+            "items": first.get("actual_items", 0), "status": first.get("status", ""), "batch_id": first.get("batch_id", ""),
+            "declared_items": first.get("declared_items"), "declared_bytes": first.get("declared_bytes"),
+            "actual_items": first.get("actual_items"), "actual_bytes": first.get("actual_bytes"),
+            "message": first.get("message", ""), "accepted": counts.get("accepted", 0) + counts.get("duplicate", 0)}
 
 
 def _may_see_submission(principal: Principal, row: Any) -> bool:
@@ -293,6 +329,35 @@ def recheck_submission(archive: Archive, principal: Principal, submission_id: in
     with archive.session() as session:
         session.get(Submission, submission_id).status = "processing"
     archive.audit.append(principal.username, "submission.recheck", str(submission_id), {})
+    return _start(archive, principal.username, submission_id, current["kind"])
+
+
+RESUBMITTABLE = ("rejected", "partial", "conflict", "error")
+
+
+def resubmit_submission(archive: Archive, principal: Principal, submission_id: int, upload: Path, request_digest: str,
+                        filename: str = "") -> dict[str, Any]:
+    """重新提交: a corrected package in place of a refused one, checked and ingested under the same
+    submission (what an earlier run archived is then reported as duplicate)."""
+    require(principal, Permission.SUBMIT)
+    try:
+        current = get_submission(archive, principal, submission_id)
+        if current["status"] not in RESUBMITTABLE:
+            raise Conflict("只有拒收、部分接收或冲突的提交可以重新提交更正后的包",
+                           "only a rejected, partial or conflicting submission takes a corrected package",
+                           submission_id=submission_id, status=current["status"])
+    except BaseException:
+        upload.unlink(missing_ok=True)
+        raise
+    shutil.move(str(upload), uploads_dir(archive) / f"{submission_id}.zip")
+    with archive.session() as session:
+        row = session.get(Submission, submission_id)
+        stored = json.loads(row.result or "{}")
+        row.status = "processing"
+        row.result = json.dumps({**stored, "request_digest": request_digest, "package_kept": True,
+                                 "filename": _plain_name(filename) or stored.get("filename", "")}, ensure_ascii=False)
+    archive.audit.append(principal.username, "submission.resubmitted", str(submission_id),
+                         {"kind": current["kind"], "file": _plain_name(filename)})
     return _start(archive, principal.username, submission_id, current["kind"])
 
 

@@ -44,6 +44,7 @@ DIGEST_ALGORITHM = "sha512"
 FIXITY_ALGORITHM = "sm3"
 ROOT_DECLARATION = "0=ocfl_1.1"
 OBJECT_DECLARATION = "0=ocfl_object_1.1"
+INVENTORY_FILE = "inventory.json"  # what exports and findings call an object's inventory
 
 
 @dataclass(frozen=True, slots=True)

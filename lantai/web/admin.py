@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import (
     BUSINESS_ROLES,
     CLEARANCES,
@@ -23,6 +22,7 @@ from lantai.domain.roles import (
     Role,
 )
 from lantai.errors import LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import accounts
 from lantai.services.users import Principal
 from lantai.web.app import ADMIN_PAGE, render

@@ -39,6 +39,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("鉴定", "/appraisal", (P.APPRAISE, P.ITEM_CLASSIFY, P.APPRAISE_APPROVE)),
     ("销毁", "/destruction", (P.DESTROY, P.HOLD)),
     ("统计", "/statistics", (P.STATISTICS,)),
+    ("移交", "/transfers", (P.EXPORT,)),
     ("保存", "/preservation", (P.PRESERVATION_READ,)),
     ("审计", "/audit", (P.AUDIT_READ,)),
     ("作业", "/jobs", (P.JOB_READ, P.SUBMIT, P.CHECK_RUN)),
@@ -69,6 +70,7 @@ templates.env.filters["details"] = labels.readable_details
 templates.env.filters["target"] = labels.target_label
 templates.env.filters["check_code"] = labels.check_code
 templates.env.filters["finding"] = labels.finding_message
+templates.env.filters["finding_code"] = labels.finding_code
 templates.env.filters["scope"] = labels.scope_label
 templates.env.filters["version_note"] = labels.version_note
 templates.env.filters["basis"] = labels.retention_basis
@@ -125,10 +127,11 @@ def install_web(app: FastAPI) -> Any:
         reference,
         search,
         stats,
+        transfers,
         use,
     )
 
     for module in (auth, collect, arrange, library, checks, search, stats, audit, admin, reference, use, jobs,
-                   preservation, appraisal):
+                   preservation, appraisal, transfers):
         app.include_router(module.router, include_in_schema=False)
     return html_error

@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.appraisal import CONTROL_REASONS, DECISIONS, Kind
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import appraisal, appraisal_reminders, destruction, holds
 from lantai.services.users import Principal
 from lantai.web.app import render

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import arrange_review
 from lantai.web.app import render
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import audit_views
 from lantai.services.audit_views import AuditFilter
 from lantai.web.app import render

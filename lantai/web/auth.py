@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from lantai.api.deps import (
+from lantai.domain.roles import Permission
+from lantai.errors import LantaiError
+from lantai.http.deps import (
     SESSION_COOKIE,
     Allowed,
     ArchiveDep,
@@ -17,8 +19,6 @@ from lantai.api.deps import (
     secure_cookies,
     set_session_cookie,
 )
-from lantai.domain.roles import Permission
-from lantai.errors import LantaiError
 from lantai.services import users
 from lantai.services.audit import record_denial
 from lantai.web.app import home_for, render

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
-from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.shared import RecordId
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import RecordId
 from lantai.services import check_verdicts, item_checks
 from lantai.web.app import render
 

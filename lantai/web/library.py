@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import CLEARANCES, Permission
 from lantai.domain.use import Method
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.services import browse as browsing
 from lantai.services import classification, item_checks, items
 from lantai.services import content as access_copies

@@ -7,8 +7,8 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import preservation
 from lantai.web.app import render
 

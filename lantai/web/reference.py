@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.domain.reference import LEVEL_LABELS
 from lantai.domain.roles import Permission
 from lantai.errors import LantaiError
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services.arrange_reference import MAX_DOCUMENT, MAX_NOTE, reference_snapshot, save_reference_edit
 from lantai.services.users import Principal
 from lantai.web.app import render, templates

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from lantai.api.deps import Allowed, ArchiveDep
-from lantai.api.shared import Search, SearchWords
 from lantai.domain.roles import Permission
 from lantai.domain.search import compose_query
 from lantai.errors import BadInput
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import Search, SearchWords
 from lantai.services import catalogue_search, exports
 from lantai.web.app import render
 

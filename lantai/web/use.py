@@ -16,10 +16,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep, declared
 from lantai.domain.roles import Permission
 from lantai.domain.use import EFFECTS, METHODS, OTHER_PURPOSE, PURPOSES
 from lantai.errors import BadInput, LantaiError
+from lantai.http.deps import Allowed, ArchiveDep, declared
 from lantai.services import open_records, use, use_register
 from lantai.services.users import Principal
 from lantai.web.app import render

@@ -123,6 +123,21 @@ def _own_submission(ctx: Ctx) -> int:
     return ctx.world.base_submission  # type: ignore[attr-defined]
 
 
+def _transfer_record(world: World) -> str:
+    """A sent transfer as ``lantai transfer export`` records it (no items: its register is anyone's to print)."""
+    import json
+
+    from lantai.packages.transfer.register import TransferRegister
+
+    register = TransferRegister("X区人民政府办公室", "mx0transfer", "2026-01-05T10:00:00+08:00", year="2025")
+    target = world.archive.home / "transfers" / "out"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "mx0transfer.json").write_text(json.dumps(
+        {"transfer_id": "mx0transfer", "year": 2025, "fonds": None, "exported_at": register.transferred_at,
+         "items": [], "bytes": 0, "register": register.to_dict()}, ensure_ascii=False), encoding="utf-8")
+    return "mx0transfer"
+
+
 def _rejected_submission(ctx: Ctx) -> int:
     if not ctx.can(P.SUBMIT):
         return ctx.world.base_submission  # type: ignore[attr-defined]
@@ -413,6 +428,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/audit/verify"): Case(lambda c: c.client.get(f"{U}/audit/verify")),
     ("GET", f"{U}/audit/export"): Case(lambda c: c.client.get(f"{U}/audit/export")),
     ("GET", f"{U}/statistics"): Case(lambda c: c.client.get(f"{U}/statistics")),
+    ("GET", f"{U}/statistics/annual"): Case(lambda c: c.client.get(f"{U}/statistics/annual", params={"year": 2026})),
     ("GET", f"{U}/reference"): Case(lambda c: c.client.get(f"{U}/reference")),
     ("PUT", f"{U}/reference"): Case(lambda c: c.client.put(f"{U}/reference", json=_reference_document(c))),
     ("GET", "/api/docs"): Case(lambda c: c.anonymous().get("/api/docs")),
@@ -483,6 +499,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", "/collect/upload"): Case(lambda c: c.client.post("/collect/upload", files=_sip(c)["files"],
                                                               follow_redirects=False)),
     ("POST", "/collect/{submission_id}/recheck"): Case(lambda c: c.client.post(f"/collect/{_rejected_submission(c)}/recheck")),
+    ("GET", "/collect/{submission_id}"): Case(lambda c: c.client.get(f"/collect/{_own_submission(c)}")),
+    ("POST", "/collect/{submission_id}/resubmit"): Case(lambda c: c.client.post(
+        f"/collect/{_rejected_submission(c)}/resubmit", files=_sip(c)["files"], follow_redirects=False)),
     ("GET", "/arrange"): Case(lambda c: c.client.get("/arrange")),
     ("GET", "/arrange/{fonds}/{year}"): Case(lambda c: c.client.get("/arrange/Z109/2025")),
     ("POST", "/arrange/{fonds}/{year}/summary"): Case(lambda c: c.client.post("/arrange/Z109/2025/summary",
@@ -528,6 +547,13 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/search"): Case(lambda c: c.client.get("/search", params={"q": "通知"})),
     ("GET", "/search/export.csv"): Case(lambda c: c.client.get("/search/export.csv", params={"q": "通知"})),
     ("GET", "/statistics"): Case(lambda c: c.client.get("/statistics")),
+    ("GET", "/statistics/export.xlsx"): Case(lambda c: c.client.get("/statistics/export.xlsx",
+                                                                    params={"date_from": "2025-01-01"})),
+    ("GET", "/statistics/annual"): Case(lambda c: c.client.get("/statistics/annual", params={"year": 2026})),
+    ("GET", "/statistics/annual.{kind}"): Case(lambda c: c.client.get("/statistics/annual.xlsx", params={"year": 2026})),
+    ("GET", "/transfers"): Case(lambda c: c.client.get("/transfers")),
+    ("GET", "/transfers/{direction}/{transfer_id}/register.{kind}"): Case(
+        lambda c: c.client.get(f"/transfers/out/{c.world.transfer_id}/register.xlsx")),
     # Web: background jobs (one's own for everyone, everyone's with job.read_all)
     ("GET", "/jobs"): Case(lambda c: c.client.get("/jobs")),
     ("GET", "/preservation"): Case(lambda c: c.client.get("/preservation")),
@@ -620,6 +646,7 @@ def matrix_world(world: World) -> World:
     users.create_user(archive, "cli", "mx-service", None, roles=[Role.CLERK.value], service=True, bootstrap=True)
     users.approve_account(archive, "cli", "mx-service")
     clerk = world.client("clerk")
+    world.transfer_id = _transfer_record(world)  # type: ignore[attr-defined]
     world.base_submission = clerk.post(  # type: ignore[attr-defined]
         f"{U}/submissions", files={"package": ("s.zip", sip_zip(world.tmp, "Z109-WS-2025-MX0000"), "application/zip")},
         headers={"Idempotency-Key": "matrix-base"}).json()["id"]

@@ -32,6 +32,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[
         clerk.post("/api/v1/submissions", files={"package": ("s.zip", sip_zip(world.tmp, f"Z109-WS-2025-E{n:04d}",
                                                                                   title=f"关于第{n}季度安全生产检查的通报"), "application/zip")})
     clerk.post("/api/v1/submissions", files={"package": ("bad.zip", b"not a zip", "application/zip")})
+    _seed_batch_and_transfer(world)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -46,6 +47,20 @@ def live(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[
         server.should_exit = True
         thread.join(timeout=10)
         world.archive.close()
+
+
+def _seed_batch_and_transfer(world: World) -> None:
+    """A batch whose register is one item short (refused, every item still checked) and a sent transfer."""
+    from tests.api.conftest import pdf_bytes
+    from tests.api.test_matrix import _transfer_record
+    from tests.sipfactory import SipSpec, write_batch, zip_item
+
+    specs = [SipSpec(record_id=f"Z109-WS-2025-EB{n}", title=f"关于第{n}批次工作的通知", document_number=f"X政办发〔2025〕EB{n}号",
+                     files={"正文.pdf": pdf_bytes(f"批次{n}")}) for n in (1, 2)]
+    batch = write_batch(world.tmp / "e2e-batch", specs, count_delta=1)
+    world.client("archivist").post("/api/v1/batches", files={"package": ("四月批次.zip", zip_item(batch).read_bytes(),
+                                                                          "application/zip")})
+    _transfer_record(world)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,13 @@ def pages_of(page, base: str) -> list[str]:
         extra.append(f"/items/{PUBLIC_ID}")
     if "/arrange" in links:
         extra.append("/arrange/Z109/2025")
+    if "/statistics" in links:
+        extra.append("/statistics/annual")
+    if "/collect" in links:  # a submission's page (the newest: the refused batch, for those who see it)
+        page.goto(f"{base}/collect")
+        details = page.locator("td:first-child a[href^='/collect/']")
+        if details.count():
+            extra.append(details.first.get_attribute("href"))
     return links + extra
 
 

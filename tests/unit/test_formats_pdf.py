@@ -96,7 +96,7 @@ def _cms(digest: bytes, key: ec.EllipticCurvePrivateKey, cert_der: bytes) -> byt
     return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
 
 
-def make_signed(path: Path, *, tamper: bool = False, append: bool = False) -> Path:
+def make_signed(path: Path, *, tamper: bool = False, append: bool = False, ends_in_zero: bool = False) -> Path:
     pdf = pikepdf.new()
     pdf.add_blank_page()
     sig = pdf.make_indirect(pikepdf.Dictionary(
@@ -117,7 +117,10 @@ def make_signed(path: Path, *, tamper: bool = False, append: bool = False) -> Pa
     data[old.start():old.end()] = (b"/ByteRange [" + ranges + b"]").ljust(old.end() - old.start())
     digest = hashlib.sha256(bytes(data[:start]) + bytes(data[end:])).digest()
     key, cert = _key_and_cert()
-    blob = _cms(digest, key, cert).hex().encode().ljust(2 * PLACEHOLDER, b"0")
+    der = _cms(digest, key, cert)
+    while ends_in_zero and der[-1] != 0:  # ECDSA signatures end in 0x00 once in 256
+        der = _cms(digest, key, cert)
+    blob = der.hex().encode().ljust(2 * PLACEHOLDER, b"0")
     data[start + 1:end - 1] = blob
     if tamper:
         data[start - 40] ^= 0x01
@@ -134,6 +137,12 @@ def test_valid_signature(tmp_path: Path) -> None:
     assert sig.digest_ok and sig.signature_ok and sig.covers_whole_file
     assert "兰台测试签名" in sig.signer
     assert info.ok
+
+
+def test_a_signature_whose_der_ends_in_a_zero_byte_is_valid(tmp_path: Path) -> None:
+    """The zero padding of /Contents must not be confused with the signature's own last byte."""
+    info = inspect_pdf(make_signed(tmp_path / "z.pdf", ends_in_zero=True))
+    assert info.signatures[0].status == "valid", info.signatures[0].problems
 
 
 def test_tampered_signature(tmp_path: Path) -> None:

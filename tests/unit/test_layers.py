@@ -25,13 +25,7 @@ LANTAI = REPO / "lantai"
 # File names of an OCFL 1.1 storage root and object (namaste declarations, inventories and their
 # sidecars, the layout extension), which only lantai/storage/ may spell out.
 LAYOUT_NAMES = re.compile(r"(^|/)(0=ocfl|inventory\.json|ocfl_layout\.json|extensions/)")
-LAYOUT_ALLOWED = {
-    # issue 14 point 3: the item export names its inventory entry (read through the store); give the
-    # export a storage call that yields the inventory file with its name.
-    "lantai/services/exports.py",
-    # issue 14 point 3: names the inventory in a 1-5d finding; take the file name from storage.
-    "lantai/checks/properties/authenticity.py",
-}
+LAYOUT_ALLOWED: set[str] = set()
 
 
 def _layout_literals(path: Path) -> list[tuple[int, str]]:

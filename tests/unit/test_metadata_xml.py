@@ -275,23 +275,24 @@ def test_characters_xml_cannot_hold_are_refused_when_writing() -> None:
 
 
 @pytest.mark.parametrize("relations", [True, False], ids=["文件实体块", "文件实体"])
-def test_declared_file_sizes_agree_with_the_full_model(relations: bool) -> None:
+def test_declared_files_agree_with_the_full_model(relations: bool) -> None:
     record = full_record() if relations else dataclasses.replace(full_record(), relations=[])
     data = md.record_to_xml(record)
-    expected = [e.computer_file_size for _doc, _data, e in md.parse_record_xml(data).iter_encodings()]
+    parsed = md.parse_record_xml(data)
+    expected = [((e.computer_file_name or "").strip(), e.computer_file_size) for _doc, _data, e in parsed.iter_encodings()]
     assert len(expected) > 1
-    assert md.declared_file_sizes(data) == expected
+    assert md.declared_files(data) == (expected, parsed.archival_code.year or "")
     sip_xml = metadata_xml(SipSpec("S-1", files={"正文.pdf": b"%PDF-1.7", "附件/a.xlsx": b"xx"}))
-    assert md.declared_file_sizes(sip_xml) == ["8", "2"]
+    assert md.declared_files(sip_xml) == ([("正文.pdf", "8"), ("附件/a.xlsx", "2")], "2025")
 
 
-def test_declared_file_sizes_refuses_what_the_parser_refuses() -> None:
+def test_declared_files_refuses_what_the_parser_refuses() -> None:
     with pytest.raises(MetadataXmlError):
-        md.declared_file_sizes(b"<not-closed>")
+        md.declared_files(b"<not-closed>")
     with pytest.raises(MetadataXmlError):
-        md.declared_file_sizes(f'<文件实体块 xmlns="{NS}"/>'.encode())
+        md.declared_files(f'<文件实体块 xmlns="{NS}"/>'.encode())
     with pytest.raises(Exception, match="DTD"):
-        md.declared_file_sizes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
+        md.declared_files(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
 
 
 def test_differing_elements_ignores_layout_and_names_changed_elements() -> None:

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.appraisal import CONTROL_REASONS, Decision, Kind
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import appraisal, appraisal_reminders, destruction, holds
 
 router = APIRouter(tags=["鉴定与处置"], responses=ERRORS)

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, AuditPage, ChainReportOut
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import audit_views, browse
 
 router = APIRouter(prefix="/audit", tags=["审计"], responses=ERRORS)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from lantai.api.deps import (
+from lantai.api.schemas import ERRORS, Done, LoginIn, Me, PasswordChange
+from lantai.domain.roles import Permission
+from lantai.http.deps import (
     SESSION_COOKIE,
     Allowed,
     ArchiveDep,
@@ -12,8 +14,6 @@ from lantai.api.deps import (
     declared,
     set_session_cookie,
 )
-from lantai.api.schemas import ERRORS, Done, LoginIn, Me, PasswordChange
-from lantai.domain.roles import Permission
 from lantai.services import users
 
 router = APIRouter(tags=["认证"], responses=ERRORS)

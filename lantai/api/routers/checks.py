@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import check_verdicts
 
 router = APIRouter(tags=["检测"], responses=ERRORS)

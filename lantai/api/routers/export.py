@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
-from lantai.api.shared import Filters
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import Filters
 from lantai.services import exports
 
 router = APIRouter(prefix="/export", tags=["导出"], responses=ERRORS)

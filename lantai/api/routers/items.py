@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import (
     ERRORS,
     CheckReport,
@@ -24,9 +23,10 @@ from lantai.api.schemas import (
     ItemPage,
     VersionOut,
 )
-from lantai.api.shared import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.domain.roles import Permission
 from lantai.domain.use import Method
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import FilePath, Filters, RecordId, access_copy_response, png_response
 from lantai.services import browse, classification, corrections, exports, items
 from lantai.services import content as access_copies
 

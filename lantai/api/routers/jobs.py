@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import jobs
 
 router = APIRouter(tags=["作业"], responses=ERRORS)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from lantai.api.deps import Allowed, ArchiveDep, declared
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep, declared
 from lantai.services import ops
 
 router = APIRouter(tags=["运行"], responses=ERRORS)

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services.arrange_reference import MAX_DOCUMENT, MAX_NOTE, reference_snapshot, save_reference_edit
 
 # Configuration is the 系统管理员's (SETTINGS_MANAGE); the 档案管理员 reads the rules they arrange by.

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, SearchPage
-from lantai.api.shared import Search, SearchWords
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
+from lantai.http.params import Search, SearchWords
 from lantai.services import browse, catalogue_search, exports
 
 router = APIRouter(tags=["检索"], responses=ERRORS)

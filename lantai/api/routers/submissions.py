@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Path, Query, Response, UploadFile, status
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, SubmissionOut, SubmissionPage
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import browse, submissions
 
 router = APIRouter(tags=["收集"], responses=ERRORS)
@@ -46,7 +46,9 @@ def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, k
         path, digest = submissions.package_from_parts(archive, metadata.file, process.file if process else None, parts)
     else:
         raise BadInput("请提交 package（SIP zip），或 metadata（元数据.xml）加 files", "send package, or metadata + files")
-    return _answer(submissions.submit(archive, principal, path, kind="item", key=key, request_digest=digest), response)
+    filename = package.filename if package is not None else ""
+    return _answer(submissions.submit(archive, principal, path, kind="item", key=key, request_digest=digest,
+                                      filename=filename or ""), response)
 
 
 @router.post("/batches", response_model=SubmissionOut, status_code=status.HTTP_201_CREATED,
@@ -56,7 +58,8 @@ def submit_item(principal: Submitter, archive: ArchiveDep, response: Response, k
 def submit_batch(principal: Submitter, archive: ArchiveDep, response: Response,
                  package: Annotated[UploadFile, File(description="批次 zip")], key: IdempotencyKey = None) -> dict:
     path, digest = submissions.save_upload(archive, package.file)
-    return _answer(submissions.submit(archive, principal, path, kind="batch", key=key, request_digest=digest), response)
+    return _answer(submissions.submit(archive, principal, path, kind="batch", key=key, request_digest=digest,
+                                      filename=package.filename or ""), response)
 
 
 @router.get("/submissions", response_model=SubmissionPage, summary="提交记录（本人或全部）")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS, Done, TokenCreate, TokenCreated, TokenPublic
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import accounts
 
 router = APIRouter(prefix="/tokens", tags=["接口令牌"], responses=ERRORS)

@@ -15,10 +15,10 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, model_validator
 from starlette.background import BackgroundTask
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import ERRORS
 from lantai.domain.roles import Permission
 from lantai.domain.use import METHODS, PURPOSES
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import use, use_register
 
 router = APIRouter(tags=["利用"], responses=ERRORS)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from lantai.api.deps import Allowed, ArchiveDep
 from lantai.api.schemas import (
     ERRORS,
     ClearanceIn,
@@ -21,6 +20,7 @@ from lantai.api.schemas import (
     UserUpdate,
 )
 from lantai.domain.roles import Permission
+from lantai.http.deps import Allowed, ArchiveDep
 from lantai.services import accounts
 
 router = APIRouter(prefix="/users", tags=["用户"], responses=ERRORS)

@@ -10,6 +10,7 @@ from lantai.checks.model import Outcome, found, passed
 from lantai.checks.properties.common import encodings, finding_outcomes, metadata_guard
 from lantai.checks.registry import check
 from lantai.checks.subject import ARCHIVED, SINGLE, Subject
+from lantai.storage.ocfl import INVENTORY_FILE
 
 MANIFEST_FILE = {"sm3": "manifest-sm3.txt", "sha256": "manifest-sha256.txt", "sha512": "manifest-sha512.txt"}
 
@@ -260,8 +261,8 @@ def package_unchanged(subject: Subject) -> list[Outcome]:
         return package_authentic(subject)
     fixity = subject.extra.get("fixity")
     if fixity is None:
-        return [found("1-5d", "inventory.json", reason="未提供存储对象的固定性校验结果，无法判定",
+        return [found("1-5d", INVENTORY_FILE, reason="未提供存储对象的固定性校验结果，无法判定",
                       reason_en="no fixity result for the stored object; cannot decide")]
-    outcomes = [found("1-5d", p.get("file") or "inventory.json", reason=p.get("message", p.get("problem", "")),
+    outcomes = [found("1-5d", p.get("file") or INVENTORY_FILE, reason=p.get("message", p.get("problem", "")),
                       details={k: v for k, v in p.items() if k != "path"}) for p in fixity.problems]
     return outcomes or [passed(files=fixity.files)]

@@ -52,7 +52,7 @@ from lantai.domain.metadata.registry import (
 from lantai.domain.metadata.signature import CertificateBlock, ElectronicSignature
 from lantai.domain.metadata.validation import validate_process, validate_record, validate_signature
 from lantai.domain.metadata.xml_io import (
-    declared_file_sizes,
+    declared_files,
     differing_elements,
     parse_process_xml,
     parse_record_xml,
@@ -105,7 +105,7 @@ __all__ = [
     "Root",
     "StorageLocation",
     "ValueDomain",
-    "declared_file_sizes",
+    "declared_files",
     "differing_elements",
     "main_document",
     "minimal_record",

@@ -32,11 +32,13 @@ def parse_record_xml(data: bytes) -> RecordEntity:
     return record_from_element(parse_xml(data, RECORD_LABEL))
 
 
-_SIZE_PATH = "/".join(q(t) for t in ("文件数据", "文档", "文档数据", "编码", "电子属性", "计算机文件大小"))
+_ATTRS_PATH = "/".join(q(t) for t in ("文件数据", "文档", "文档数据", "编码", "电子属性"))
+_YEAR_PATH = "/".join(q(t) for t in ("档号", "年度"))
 
 
-def declared_file_sizes(data: bytes) -> list[str]:
-    """计算机文件大小 of every 编码, in document order, read without building the record.
+def declared_files(data: bytes) -> tuple[list[tuple[str, str]], str]:
+    """(计算机文件名, 计算机文件大小) of every 编码, in document order, and the record's 年度 — read
+    without building the record.
 
     The batch register check (2-1) reads every item's metadata before ingest starts, in the one
     committing process; the full model costs ten times more and the workers build it anyway.
@@ -46,7 +48,9 @@ def declared_file_sizes(data: bytes) -> list[str]:
     entity = root if expect_root(root, ("文件实体", "文件实体块"), RECORD_LABEL) == "文件实体" else root.find(q("文件实体"))
     if entity is None:
         raise MetadataXmlError(f"{RECORD_LABEL}: 文件实体块中缺少文件实体", f"{RECORD_LABEL}: 文件实体块 has no 文件实体")
-    return [(element.text or "").strip() for element in entity.iterfind(_SIZE_PATH)]
+    files = [((attrs.findtext(q("计算机文件名")) or "").strip(), (attrs.findtext(q("计算机文件大小")) or "").strip())
+             for attrs in entity.iterfind(_ATTRS_PATH)]
+    return files, (entity.findtext(_YEAR_PATH) or "").strip()
 
 
 def record_from_element(element: etree._Element) -> RecordEntity:

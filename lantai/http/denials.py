@@ -32,7 +32,7 @@ async def journal_denial(request: Request, status: int, error: Exception | None)
     archive = getattr(request.app.state, "archive", None)
     if archive is None or status not in JOURNALLED or (status == 404 and error is None):
         return
-    from lantai.api.deps import client_of  # the address behind trusted proxies, as throttling sees it
+    from lantai.http.deps import client_of  # the address behind trusted proxies, as throttling sees it
 
     principal = getattr(request.state, "principal", None)
     await run_in_threadpool(

@@ -22,6 +22,7 @@ from fastapi import Depends, Request, Response
 
 from lantai.domain.roles import Permission
 from lantai.errors import Unauthenticated
+from lantai.http.denials import CsrfFailed
 from lantai.services import authz, users
 from lantai.services.archive import Archive
 from lantai.services.users import Principal
@@ -128,8 +129,6 @@ async def current_principal(request: Request, archive: ArchiveDep) -> Principal:
         if request.method not in SAFE_METHODS:
             sent = await _csrf_value(request)
             if not sent or not secrets.compare_digest(sent, principal.csrf_token):
-                from lantai.api.denials import CsrfFailed
-
                 raise CsrfFailed(principal.username)
     request.state.principal = principal
     return principal
