@@ -254,8 +254,12 @@ def run_kinds(tmp_path: Path, kinds: tuple[str, ...]) -> None:
     try:
         took = durations(templates, kinds)
         interrupted: Counter[str] = Counter()
+        ran: Counter[str] = Counter()
         for trial in trials_of(kinds, seed):
             interrupted[trial.kind] += run_trial(templates, trial, took, seed)
+            ran[trial.kind] += 1
+        print(f"reliability trials (seed {seed}): run {dict(ran)}, killed before finishing {dict(interrupted)}, "
+              f"of {len(plan(seed))} in the run's plan")
     finally:
         templates.close()
     for kind in kinds:
