@@ -67,8 +67,15 @@ def _pg_database(name: str, *, fresh: bool) -> str:
     return PG_BASE + name
 
 
-def build(home: Path, database_url: str | None, items: int) -> None:
-    """Ingest ``items`` small items in batches of 1,000 (reused when the archive is already full)."""
+SEED_ITEMS = 200  # --fill clone: items ingested for real, then copied under new ids
+
+
+def build(home: Path, database_url: str | None, items: int, fill: str = "ingest") -> None:
+    """Fill the archive to ``items`` small items (reused when it is already full).
+
+    ``ingest``: every item through ``ingest_paths``, in batches of 1,000. ``clone``: the first
+    :data:`SEED_ITEMS` through ingest, the rest copied from them (see :func:`_clone_items`).
+    """
     from lantai.services.archive import init_archive
     from lantai.services.ingest import ingest_paths
     from lantai.settings import Settings
@@ -76,14 +83,67 @@ def build(home: Path, database_url: str | None, items: int) -> None:
 
     settings = Settings(home=home, database_url=database_url, fsync=False, workers=2, ingest_profile="off")
     with init_archive(settings) as archive:
-        have = len(list(archive.store.iter_object_ids()))
+        have = sum(1 for _ in archive.store.iter_object_dirs())
         if have >= items:
             return
-        for start in range(have, items, 1000):
+        by_ingest = items if fill == "ingest" else min(items, max(have, SEED_ITEMS))
+        for start in range(have, by_ingest, 1000):
             src = home.parent / f"src-{start}"
-            batch = write_batch(src, _specs(start, min(start + 1000, items)), name=f"b{start}")
+            batch = write_batch(src, _specs(start, min(start + 1000, by_ingest)), name=f"b{start}")
             ingest_paths(archive, [batch])
             subprocess.run(["rm", "-rf", str(src)], check=True)
+        if fill == "clone":
+            _clone_items(archive, max(have, by_ingest), items)
+
+
+def _record_id(number: int) -> str:
+    return f"B17-WS-2025-{number:06d}"
+
+
+def _clone_items(archive: Any, start: int, end: int) -> None:
+    """Items ``start + 1 … end`` as copies of the ingested seed items under new ids.
+
+    A copy is what ingest of the same submission under the new id would have stored: the seed's
+    files with its 电子文件号, 题名 and 文件编号 replaced, in a version written by the store's own
+    builder (inventory, sidecars, SHA-512 and SM3 fixity), one ``ingest.accepted`` entry each in
+    the journal and its catalogue copy, batches of 1,000. The catalogue gets no item rows: they
+    are what ``lantai rebuild`` makes. Far cheaper than ingest, which at 100,000 items would take
+    hours on a shared 2-core machine; the rebuild reads the same store either way.
+    """
+    store = archive.store
+    seeds = [_seed(store, n) for n in range(1, SEED_ITEMS + 1)]
+    entries: list[tuple[str, str, str, dict[str, Any]]] = []
+    for number in range(start + 1, end + 1):
+        seed_number = (number - 1) % SEED_ITEMS + 1
+        record_id = _record_id(number)
+        builder = store.begin_version(record_id)
+        for logical_path, data in seeds[seed_number - 1]:
+            if not logical_path.startswith("content/"):  # content files: the same bytes
+                data = _renumber(data, seed_number, number)
+            builder.add_bytes(logical_path, data)
+        store.commit(builder.prepare(message="接收归档", user_name="system"), sync=False)
+        entries.append(("system", "ingest.accepted", record_id,
+                        {"source": record_id, "batch_id": f"Bclone{number // 1000:05d}", "version": 1}))
+        if len(entries) >= 1000 or number == end:
+            archive.audit.append_many(entries)
+            entries.clear()
+            print(f"  cloned up to {number}", flush=True) if number % 10_000 == 0 else None
+
+
+def _seed(store: Any, number: int) -> list[tuple[str, bytes]]:
+    record_id = _record_id(number)
+    return [(f.logical_path, store.read_bytes(record_id, f.logical_path)) for f in store.files(record_id)]
+
+
+def _renumber(data: bytes, seed_number: int, number: int) -> bytes:
+    for old, new in ((_record_id(seed_number), _record_id(number)), (f"第{seed_number}项", f"第{number}项"),
+                     (f"B17-{seed_number}号", f"B17-{number}号")):
+        data = data.replace(old.encode(), new.encode())
+    if data.startswith(b"{"):  # lantai/ingest.json: its own batch of 1,000
+        record = json.loads(data)
+        record["batch_id"] = f"Bclone{number // 1000:05d}"
+        data = json.dumps(record, ensure_ascii=False, indent=2).encode()
+    return data
 
 
 def _specs(start: int, end: int) -> list[Any]:
@@ -120,42 +180,72 @@ def measure(home: Path, database_url: str | None, old_code: Path | None, repeat:
     return result
 
 
+def _timed_with_rss(env: dict[str, str], *args: str) -> tuple[float, int, subprocess.CompletedProcess[bytes]]:
+    """Run ``lantai ARGS``; seconds, peak RSS of that process (KiB, from wait4) and its output.
+
+    The CLI runs rebuild in its own process (no workers), so the figure is the rebuild's."""
+    import tempfile
+
+    exe = str(Path(sys.executable).with_name("lantai"))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([exe, *args], env=env, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(args, proc.returncode, out.read(), err.read())
+    return seconds, usage.ru_maxrss, done
+
+
 def rebuild_once(env: dict[str, str]) -> dict[str, Any]:
-    seconds, proc = _lantai(env, "rebuild", "--json")
+    seconds, peak_kib, proc = _timed_with_rss(env, "rebuild", "--json")
     out = json.loads(proc.stdout or b"{}")
     return {"rebuild_s": round(seconds, 2), "items": out.get("items"), "exit": proc.returncode,
-            "phases_s": out.get("seconds"), "load": round(os.getloadavg()[0], 1)}
+            "peak_rss_mib": round(peak_kib / 1024, 1), "phases_s": out.get("seconds"),
+            "load": round(os.getloadavg()[0], 1)}
 
 
-def grow_and_rebuild(work: Path, sizes: list[int], backends: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
-    """One store grown through ``sizes``; at each size, a rebuild into each backend's catalogue."""
+def grow_and_rebuild(work: Path, sizes: list[int], backends: list[str], fill: str,
+                     labels: tuple[str, ...] = ("behind", "complete")) -> dict[str, dict[int, Any]]:
+    """One store grown through ``sizes``; at each size, two rebuilds into each backend's catalogue:
+    ``behind`` (the catalogue lacks the new items, as after losing it) and ``complete`` (every
+    row is replaced by the swap)."""
     home = work / "sizes" / "archive"
     url = _pg_database("lantai_bench_rebuild_sizes", fresh=not home.exists()) if "postgresql" in backends else None
-    results: dict[str, dict[int, dict[str, Any]]] = {b: {} for b in backends}
+    results: dict[str, dict[int, Any]] = {b: {} for b in backends}
     for size in sizes:
         started = time.perf_counter()
-        build(home, None, size)
+        build(home, None, size, fill)
         print(f"store of {size} items ready in {time.perf_counter() - started:.0f} s", flush=True)
         for backend in backends:
             env = _env(home, url if backend == "postgresql" else None, ROOT)
             if backend == "postgresql":
                 _lantai(env, "init", "--json")  # idempotent: the schema, on an existing home
-            results[backend][size] = rebuild_once(env)
-            print(f"  {backend}: {results[backend][size]}", flush=True)
+            runs = {}
+            for label in labels:
+                runs[label] = rebuild_once(env)
+                print(f"  {backend} {label}: {runs[label]}", flush=True)
+            results[backend][size] = runs
     return results
 
 
-def print_sizes(results: dict[str, dict[int, dict[str, Any]]]) -> None:
-    print(f"\n{'backend':<12}{'items':>9}{'rebuild s':>11}{'s/1000':>8}{'× smallest':>12}{'size ×':>8}{'load':>6}")
+def print_sizes(results: dict[str, dict[int, Any]]) -> None:
+    print(f"\n{'backend':<12}{'items':>8}{'catalogue':>10}{'rebuild s':>11}{'s/1000':>8}{'× smallest':>12}"
+          f"{'size ×':>8}{'peak RSS MiB':>14}{'load':>6}")
     for backend, by_size in results.items():
         first = min(by_size)
-        for size, r in sorted(by_size.items()):
-            ratio = r["rebuild_s"] / by_size[first]["rebuild_s"] if by_size[first]["rebuild_s"] else 0
-            print(f"{backend:<12}{size:>9}{r['rebuild_s']:>11.1f}{r['rebuild_s'] / size * 1000:>8.2f}{ratio:>12.2f}"
-                  f"{size / first:>8.1f}{r['load']:>6}")
+        for size, runs in sorted(by_size.items()):
+            for label, r in runs.items():
+                base = by_size[first][label]["rebuild_s"]
+                ratio = r["rebuild_s"] / base if base else 0
+                print(f"{backend:<12}{size:>8}{label:>10}{r['rebuild_s']:>11.1f}{r['rebuild_s'] / size * 1000:>8.2f}"
+                      f"{ratio:>12.2f}{size / first:>8.1f}{r['peak_rss_mib']:>14.1f}{r['load']:>6}")
     for backend, by_size in results.items():
-        for size, r in sorted(by_size.items()):
-            print(f"{backend} {size} phases (s): {r.get('phases_s')}")
+        for size, runs in sorted(by_size.items()):
+            for label, r in runs.items():
+                print(f"{backend} {size} {label} phases (s): {r.get('phases_s')}")
 
 
 def main() -> None:
@@ -167,12 +257,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="verify runs of each code, alternately (best counts)")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "rebuild.json"))
+    parser.add_argument("--fill", choices=("ingest", "clone"), default="clone",
+                        help="how items beyond the first 200 are made: real ingest, or copies of those")
+    parser.add_argument("--runs", default="behind,complete",
+                        help="with --sizes, rebuilds per size and backend: behind (the catalogue lacks the "
+                             "items added since the last size), complete (every row is replaced by the swap)")
     parser.add_argument("--sizes", default="", help="grow one store through these sizes, rebuilding at each")
     args = parser.parse_args()
     work = Path(args.work)
     if args.sizes:
         sizes = sorted(int(n) for n in args.sizes.split(","))
-        grown = grow_and_rebuild(work, sizes, args.backends.split(","))
+        grown = grow_and_rebuild(work, sizes, args.backends.split(","), args.fill, tuple(args.runs.split(",")))
         print_sizes(grown)
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps({"sizes": sizes, "results": grown}, indent=2) + "\n")
@@ -182,7 +277,7 @@ def main() -> None:
         home = work / backend / "archive"
         url = _pg_database(f"lantai_bench_rebuild_{args.items}", fresh=not home.exists()) if backend == "postgresql" else None
         started = time.perf_counter()
-        build(home, url, args.items)
+        build(home, url, args.items, args.fill)
         print(f"{backend}: archive of {args.items} items ready in {time.perf_counter() - started:.0f} s", flush=True)
         if not args.build_only:
             results[backend] = measure(home, url, Path(args.old_code) if args.old_code else None, args.repeat)

@@ -242,6 +242,26 @@ class ClassificationOut(BaseModel):
     version: int
 
 
+class CorrectionIn(BaseModel):
+    values: dict[str, str] = Field(min_length=1, max_length=30,
+                                   description="元素 → 更正后的值，如 {\"题名\": \"…\", \"内容描述/日期\": \"2025-03-18\"}")
+    reason: str = Field(min_length=1, max_length=500, description="更正理由")
+
+
+class CorrectedElement(BaseModel):
+    element: str
+    from_: str | None = Field(alias="from")
+    to: str
+
+
+class CorrectionOut(BaseModel):
+    record_id: str
+    version: int
+    corrected_by: str
+    reason: str
+    changed: list[CorrectedElement]
+
+
 class SearchHit(ItemSummary):
     snippet: str = Field("", description="正文摘录（全文检索时）")
     snippet_highlights: list[list[int]] = Field(default_factory=list, description="摘录中命中词的 [起, 止) 字符位置")

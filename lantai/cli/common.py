@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from lantai.errors import LantaiError
+from lantai.errors import DiskFull, LantaiError, is_disk_full
 from lantai.jsonable import jsonable
 
 console = Console()
@@ -42,6 +42,12 @@ def emit(data: Any, *, as_json: bool, render: Callable[[], None] | None = None) 
         console.print(data)
 
 
+def disk_full(exc: OSError) -> DiskFull:
+    return DiskFull(f"磁盘空间不足: {exc.strerror}（{exc.filename or ''}）；请释放空间后重新运行，未完成的工作由恢复程序补齐或回滚",
+                    f"disk full: {exc.strerror} ({exc.filename or ''}); free space and run the command again — "
+                    "recovery completes or rolls back unfinished work")
+
+
 def handle_errors(fn: F) -> F:
     """Turn LantaiError into a clear message and the right exit code; never a stack trace."""
 
@@ -49,7 +55,12 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json"))
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except OSError as exc:  # a write the code did not wrap: a full disk is still said clearly
+                if not is_disk_full(exc):
+                    raise
+                raise disk_full(exc) from exc
         except LantaiError as exc:
             if as_json:  # the API's error body, byte for byte the same object
                 print_json(exc.to_dict())

@@ -296,6 +296,35 @@ def rebuild(as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+@handle_errors
+def correct(record_id: Annotated[str, typer.Argument(help="电子文件号")],
+            values: Annotated[list[str], typer.Option("--set", help="元素=更正后的值，如 题名=… （可重复）")],
+            reason: Annotated[str, typer.Option("--reason", help="更正理由 (required)")],
+            user: Annotated[str, typer.Option("--user", "-u", help="更正人账号（档案管理员）")],
+            as_json: JsonOption = False) -> None:
+    """著录更正 (correct descriptive metadata: a new version naming the corrector and the reason).
+
+    The path for a change that a resubmission refused as a conflict. 密级 (classification),
+    档号 (arrange correct) and 电子文件号 are not corrected here.
+    """
+    from lantai.domain.corrections import parse_assignments
+    from lantai.services.archive import open_archive
+    from lantai.services.corrections import correct_metadata
+    from lantai.services.use import acting_as
+
+    assignments = parse_assignments(values)
+    with open_archive() as archive:
+        result = correct_metadata(archive, acting_as(archive, user), record_id, assignments, reason)
+
+    def render() -> None:
+        for c in result["changed"]:
+            console.print(f"{c['element']}: {c['from'] or '（空）'} → {c['to']}")
+        console.print(f"[green]已更正[/] {record_id}，版本 v{result['version']}，更正人 {result['corrected_by']}")
+
+    emit({"ok": True, **result}, as_json=as_json, render=render)
+
+
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(

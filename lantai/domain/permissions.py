@@ -46,6 +46,7 @@ class Permission(StrEnum):
     ACCOUNT_APPROVE = "account.approve"  # further administrator accounts, service accounts
     TOKEN_MANAGE = "token.manage"  # all tokens: list, revoke; tokens for approved service accounts
     ITEM_CLASSIFY = "item.classify"  # 密级 changes
+    ITEM_CORRECT = "item.correct"  # 著录更正: descriptive metadata corrected with a reason (a new version)
     USE_REQUEST = "use.request"  # 利用申请: ask for items, see one's own requests and grants
     USE_APPROVE = "use.approve"  # 利用审批 (档案管理员): decide requests, list and revoke grants
     USE_SECURITY_APPROVE = "use.approve_secret"  # second approval for 秘密 and above (安全保密管理员)
@@ -80,7 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ARCHIVIST: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.SUBMIT, P.SUBMISSION_OWN, P.SUBMISSION_ALL,
                                 P.CHECK_RUN, P.ARRANGE, P.EXPORT, P.STATISTICS, P.REFERENCE_READ,
                                 P.USE_REQUEST, P.USE_APPROVE, P.USE_REGISTER, P.JOB_READ, P.PRESERVATION_READ,
-                                P.APPRAISE, P.APPRAISE_APPROVE, P.DESTROY, P.HOLD},
+                                P.APPRAISE, P.APPRAISE_APPROVE, P.DESTROY, P.HOLD, P.ITEM_CORRECT},
     Role.CLERK: EVERYONE | {P.SUBMIT, P.SUBMISSION_OWN},
     Role.READER: EVERYONE | {P.ITEM_READ, P.ITEM_DOWNLOAD, P.USE_REQUEST},
 }
@@ -95,7 +96,7 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
                        P.REFERENCE_READ, P.USER_LIST, P.USE_REQUEST, P.USE_REGISTER, P.JOB_READ, P.METRICS,
                        P.PRESERVATION_READ}),
     "submit": frozenset({P.SUBMIT, P.SUBMISSION_OWN}),
-    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.USE_APPROVE, P.USE_SECURITY_APPROVE, P.APPRAISE,
+    "write": frozenset({P.CHECK_RUN, P.ARRANGE, P.ITEM_CLASSIFY, P.ITEM_CORRECT, P.USE_APPROVE, P.USE_SECURITY_APPROVE, P.APPRAISE,
                         P.APPRAISE_APPROVE, P.DESTROY, P.HOLD}),
     "audit": frozenset({P.AUDIT_READ}),
     "admin": frozenset({P.USER_MANAGE, P.ROLE_ASSIGN, P.CLEARANCE_GRANT, P.ACCOUNT_APPROVE, P.TOKEN_MANAGE,
@@ -114,7 +115,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.SETTINGS_MANAGE: "系统设置与参考数据", P.AUDIT_READ: "查阅、校验与导出审计日志", P.USER_LIST: "查看账号",
     P.USER_MANAGE: "创建、停用、解锁账号与初始密码", P.ROLE_ASSIGN: "分配业务角色", P.CLEARANCE_GRANT: "授予密级权限",
     P.ACCOUNT_APPROVE: "审批管理员账号与服务账号", P.TOKEN_MANAGE: "管理全部令牌、为服务账号签发令牌",
-    P.ITEM_CLASSIFY: "变更档案密级", P.USE_REQUEST: "利用申请", P.USE_APPROVE: "利用审批与授权管理",
+    P.ITEM_CLASSIFY: "变更档案密级", P.ITEM_CORRECT: "著录更正", P.USE_REQUEST: "利用申请", P.USE_APPROVE: "利用审批与授权管理",
     P.USE_SECURITY_APPROVE: "涉密利用保密审核", P.USE_REGISTER: "利用登记簿与利用统计",
     P.JOB_READ: "查看全部后台作业", P.METRICS: "运行指标（Prometheus）",
     P.PRESERVATION_READ: "查看保存状态（副本、固定性与修复）",

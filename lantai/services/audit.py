@@ -20,6 +20,7 @@ that deletes or rewrites an entry.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import fcntl
@@ -58,6 +59,7 @@ LEGACY_ADOPTED = "audit.legacy_adopted"
 JOURNAL_GAP = "audit.journal_gap"
 DENIALS_SUPPRESSED = "access.denials_suppressed"
 _MAC_LABEL = b"lantai-audit-mac\x00"
+SYNC_CHUNK = 2000  # journal entries copied into the catalogue per statement by sync_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -518,17 +520,32 @@ class AuditLog:
                     yield exc
 
     def sync_catalogue(self) -> int:
-        """Insert journal entries missing from the catalogue (after a crash or a rebuild)."""
+        """Insert journal entries missing from the catalogue (after a crash or a rebuild).
+
+        Streams: the catalogue's seqs are held as ranges and the missing entries are inserted
+        :data:`SYNC_CHUNK` at a time, so memory does not grow with the journal (a rebuild into
+        an empty catalogue copies every entry)."""
         if self.sessions is None:
             return 0
         with self.sessions.begin() as session:
-            present = set(session.scalars(select(AuditEntry.seq)))
+            present = _ranges(session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)))
+            starts = [start for start, _end in present]
             missing: dict[int, AuditRecord] = {}
+            copied = 0
             for record in self.iter_journal():
-                if isinstance(record, AuditRecord) and record.seq not in present:
+                if isinstance(record, AuditRecord) and not _in_ranges(present, starts, record.seq):
                     missing[record.seq] = record
-            _insert_copies(session, [missing[seq] for seq in sorted(missing)])
-            return len(missing)
+                    if len(missing) >= SYNC_CHUNK:
+                        copied += self._copy_chunk(session, missing)
+            return copied + self._copy_chunk(session, missing)
+
+    @staticmethod
+    def _copy_chunk(session: Session, missing: dict[int, AuditRecord]) -> int:
+        _insert_copies(session, [missing[seq] for seq in sorted(missing)])
+        session.flush()
+        count = len(missing)
+        missing.clear()
+        return count
 
     # --- verifying ------------------------------------------------------------------------------
     def verify(self, against: list[Checkpoint] | None = None) -> ChainReport:
@@ -714,6 +731,11 @@ def _ranges(seqs: Iterator[int] | Any) -> list[tuple[int, int]]:
         else:
             ranges.append((s, s))
     return ranges
+
+
+def _in_ranges(ranges: list[tuple[int, int]], starts: list[int], seq: int) -> bool:
+    at = bisect.bisect_right(starts, seq) - 1
+    return at >= 0 and ranges[at][0] <= seq <= ranges[at][1]
 
 
 def _values(record: AuditRecord) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.locks import lock_objects
 from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
-from lantai.errors import LantaiError, NotFound, StorageError
+from lantai.errors import DiskFull, LantaiError, NotFound, StorageError, is_disk_full
 from lantai.jobs.pool import worker_pool
 from lantai.services import intents
 from lantai.services.catalogue import (
@@ -167,12 +167,23 @@ Finish = Callable[[Session, list[ChangeResult]], None]
 def prepare_change(store: OcflStore, change: ItemChange) -> PreparedChange:
     """Build the change's version in staging. Never raises for a bad object: ``error`` says why."""
     try:
-        return _prepare(store, change)
+        return _prepare_or_raise(store, change)
     except LantaiError as exc:
         return PreparedChange(change, 0, error=exc.to_dict())
-    except (OSError, ValueError, etree.XMLSyntaxError) as exc:
-        error = StorageError(f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}")
-        return PreparedChange(change, 0, error=error.to_dict())
+
+
+def _prepare_or_raise(store: OcflStore, change: ItemChange) -> PreparedChange:
+    """:func:`_prepare`, with what the file system and the parser raise said as Lantai's errors."""
+    try:
+        return _prepare(store, change)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull(f"磁盘空间不足，无法为 {change.record_id} 准备新版本；本次更改未生效，请释放空间后重试",
+                           f"disk full preparing a new version of {change.record_id}; nothing was changed — free "
+                           "space and try again") from exc
+        raise StorageError(f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}") from exc
+    except (ValueError, etree.XMLSyntaxError) as exc:
+        raise StorageError(f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}") from exc
 
 
 def _prepare(store: OcflStore, change: ItemChange) -> PreparedChange:
@@ -252,7 +263,7 @@ def discard(store: OcflStore, prepared: PreparedChange) -> None:
 
 def commit_change(archive: Archive, change: ItemChange, *, kind: str = "change") -> ChangeResult:
     """Prepare and commit one change; its error, if any, is raised."""
-    result = commit_changes(archive, [prepare_change(archive.store, change)], kind=kind)[0]
+    result = commit_changes(archive, [_prepare_or_raise(archive.store, change)], kind=kind)[0]
     if result.error is not None:
         raise result.error
     return result
@@ -338,6 +349,8 @@ def _commit_one(store: OcflStore, prepared: PreparedChange) -> ChangeResult:
     try:
         return _moved_in(store, prepared)
     except LantaiError as exc:
+        if exc.details.get("moved_in"):
+            raise  # the version is in the object: the unit fails whole, and its intent brings it to the store
         discard(store, prepared)
         return ChangeResult(prepared, error=exc)
 

@@ -535,17 +535,22 @@ def _catalogue_if_missing(archive: Archive, record_id: str) -> None:
 def _changed_metadata(archive: Archive, record_id: str, prepared: PreparedItem) -> list[str]:
     """Elements of the submitted 元数据.xml that differ from the one archived with the item (v1).
 
-    Compared with v1, not the head: arrangement adds 档号 in later versions, and resubmitting
-    what was sent then is still the same submission.
+    Compared with v1 first: arrangement adds 档号 in later versions, and resubmitting what was sent
+    then is still the same submission. Equal to the head apart from 档号 is the same too: what
+    was sent says what the archive says now, after a correction (著录更正).
     """
     if not prepared.metadata:
         return []
     try:
-        archived = archive.store.read_bytes(record_id, METADATA_PATH, version=1)
+        changed = md.differing_elements(archive.store.read_bytes(record_id, METADATA_PATH, version=1),
+                                        prepared.metadata)
+        if changed and archive.store.head_version(record_id) != 1:
+            now = md.differing_elements(archive.store.read_bytes(record_id, METADATA_PATH), prepared.metadata)
+            if not [e for e in now if not e.startswith("档号")]:
+                return []
+        return changed
     except NotFound:
         return []
-    try:
-        return md.differing_elements(archived, prepared.metadata)
     except LantaiError:
         return [METADATA_PATH]  # the archived copy no longer parses: not provably the same submission
 
@@ -556,9 +561,11 @@ def _metadata_conflict(archive: Archive, prepared: PreparedItem, context: BatchC
     outcome = prepared.outcome
     record_id = outcome.record_id or ""
     names = "、".join(changed[:20]) + ("…" if len(changed) > 20 else "")
-    conflict = Conflict(f"电子文件号 {record_id} 已归档，内容相同但元数据不同（{names}）；元数据更正须通过更正流程",
+    conflict = Conflict(f"电子文件号 {record_id} 已归档，内容相同但元数据不同（{names}）；元数据更正须通过著录更正"
+                        f"（lantai correct 或 POST /api/v1/items/{record_id}/corrections），并说明理由",
                         f"record {record_id} is archived with the same content but different metadata "
-                        f"({', '.join(changed[:20])}); corrections go through the correction path")
+                        f"({', '.join(changed[:20])}); corrections go through `lantai correct` or "
+                        f"POST /api/v1/items/{record_id}/corrections, with a reason")
     archive.audit.append(context.submitted_by, "ingest.conflict", record_id,
                          {"source": outcome.source, "metadata_elements": changed[:100]})
     outcome.status = CONFLICT

@@ -176,12 +176,12 @@ def _refresh_batches(session: Session, batch_ids: list[str]) -> None:
 def _catalogued_without_object(archive: Archive, named: set[str]) -> list[dict[str, Any]]:
     """Catalogued items whose object is gone from the store: kept in the catalogue, and reported."""
     with archive.sessions() as session:
-        ids = list(session.scalars(select(Item.record_id).order_by(Item.record_id)))
-    return [{"object": record_id, "problems": [{
-        "object": record_id, "file": "", "problem": "object_missing",
-        "message": "存储中没有该对象的目录（目录记录保留）",
-        "message_en": "the object's directory is missing from the store (catalogue rows kept)"}]}
-        for record_id in ids if record_id not in named and not archive.store.has_object_dir(record_id)]
+        ids = session.scalars(select(Item.record_id).order_by(Item.record_id).execution_options(yield_per=5000))
+        return [{"object": record_id, "problems": [{
+            "object": record_id, "file": "", "problem": "object_missing",
+            "message": "存储中没有该对象的目录（目录记录保留）",
+            "message_en": "the object's directory is missing from the store (catalogue rows kept)"}]}
+            for record_id in ids if record_id not in named and not archive.store.has_object_dir(record_id)]
 
 
 def restore_check_runs(archive: Archive) -> int:

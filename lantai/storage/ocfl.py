@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from lantai.crypto.digests import copy_and_digest, digest_file
-from lantai.errors import BadInput, NotFound, StorageError
+from lantai.errors import BadInput, DiskFull, NotFound, StorageError, is_disk_full
 from lantai.storage.inspect import ObjectInspection, inspect_object
 
 OCFL_VERSION = "1.1"
@@ -651,6 +651,7 @@ class OcflStore:
         of renames durable with one :meth:`sync` afterwards.
         """
         target = self.object_path(prepared.object_id)
+        moved_in = False
         try:
             if prepared.version == 1:
                 if target.exists():
@@ -669,20 +670,27 @@ class OcflStore:
                         f"对象 {prepared.object_id} 已被并发修改", f"object {prepared.object_id} changed concurrently"
                     )
                 os.rename(prepared.staging_dir / f"v{prepared.version}", target / f"v{prepared.version}")
+                moved_in = True
                 self._replace_root_inventory(target, target / f"v{prepared.version}")
         except OSError as exc:
-            raise StorageError(f"提交对象 {prepared.object_id} 失败: {exc}", f"commit of {prepared.object_id} failed: {exc}") from exc
+            # ``moved_in``: the version directory is in the object, its root inventory not yet
+            # replaced — the change reached the store and recovery (reconcile_object) finishes it.
+            raise _commit_error(prepared.object_id, exc, moved_in=moved_in) from exc
         shutil.rmtree(prepared.staging_dir, ignore_errors=True)
         return prepared.version
 
     def _replace_root_inventory(self, objdir: Path, vdir: Path) -> None:
         for name in ("inventory.json", "inventory.json.sha512"):
             tmp = objdir / f".{name}.tmp"
-            shutil.copyfile(vdir / name, tmp)
-            if self.fsync:
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-            os.replace(tmp, objdir / name)
+            try:
+                shutil.copyfile(vdir / name, tmp)
+                if self.fsync:
+                    with open(tmp, "rb") as fh:
+                        os.fsync(fh.fileno())
+                os.replace(tmp, objdir / name)
+            except OSError:
+                tmp.unlink(missing_ok=True)  # OCFL allows no stray file in an object root
+                raise
         if self.fsync:
             _fsync_dir(objdir)
 
@@ -754,6 +762,15 @@ class OcflStore:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
         return removed
+
+
+def _commit_error(object_id: str, exc: OSError, *, moved_in: bool) -> StorageError:
+    if is_disk_full(exc):
+        return DiskFull(f"磁盘空间不足，对象 {object_id} 的新版本未能提交完整；请释放空间后重新运行（恢复程序会补齐或回滚）",
+                        f"disk full: the new version of {object_id} was not fully committed; free space and run the "
+                        "command again (recovery completes or rolls it back)", object=object_id, moved_in=moved_in)
+    return StorageError(f"提交对象 {object_id} 失败: {exc}", f"commit of {object_id} failed: {exc}",
+                        object=object_id, moved_in=moved_in)
 
 
 def _subdirs(path: Path, skip: tuple[str, ...] = ()) -> list[Path]:

@@ -410,6 +410,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/items/{{record_id}}/package"): Case(lambda c: c.client.get(f"{U}/items/{ITEM}/package"), item=True),
     ("PUT", f"{U}/items/{{record_id}}/classification"): Case(lambda c: c.client.put(
         f"{U}/items/{ITEM}/classification", json={"level": ITEM_LEVEL, "reason": "密级复核，维持原密级"}), item=True),
+    ("POST", f"{U}/items/{{record_id}}/corrections"): Case(lambda c: c.client.post(
+        f"{U}/items/{ITEM}/corrections", json={"values": {"主送": f"更正主送{next(_n)}"},
+                                                "reason": "核对原件后更正"}), item=True),
     ("GET", f"{U}/search"): Case(lambda c: c.client.get(f"{U}/search", params={"q": "通知"})),
     ("GET", f"{U}/search/export.csv"): Case(lambda c: c.client.get(f"{U}/search/export.csv", params={"q": "通知"})),
     # API: submissions

@@ -25,14 +25,15 @@ from lantai.services.catalogue import _plain, dump_catalogue, project_stored
 from tests.ocfl_validation import validate_store
 
 CHANGE_ACTIONS = ("item.classified", "arrange.assigned", "arrange.corrected", "arrange.renumbered", "arrange.filed",
-                  "transfer.marked", "check.recorded")
+                  "transfer.marked", "check.recorded", "item.corrected")
 INTENT_DIRS = ("intents", "intents-change", "intents-arrange")
 
 
 def check_agreement(archive: Archive, *, context: str = "") -> None:
     """Assert store ↔ catalogue ↔ index ↔ audit agree; ``context`` (seed, trial) names a failure."""
     where = f" [{context}]" if context else ""
-    assert validate_store(archive.settings.store_root) == [], f"the store is not valid OCFL{where}"
+    invalid = validate_store(archive.settings.store_root)
+    assert invalid == [], f"the store is not valid OCFL: {invalid[:5]}{where}"
     left = [p.name for d in INTENT_DIRS for p in (archive.settings.staging_dir / d).glob("*.json")]
     assert not left, f"intents survived recovery: {left}{where}"
     stored = set(archive.store.iter_object_ids())

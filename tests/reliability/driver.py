@@ -3,7 +3,7 @@
     python tests/reliability/driver.py KIND [POINT] [BATCH]
 
 KIND: ingest (of the batch folder BATCH) | classify | arrange | publish | correct | transfer |
-reindex | rebuild — the changes run over every catalogued item.
+metadata (著录更正 of 题名) | reindex | rebuild — the changes run over every catalogued item.
 
 POINT (``-`` for none) makes the process SIGKILL itself at that point of its first unit of work:
 
@@ -40,9 +40,10 @@ from lantai.storage.ocfl import OcflStore
 
 # Each kind imports only what it runs: a trial's process start is most of its cost.
 CHANGE_ACTIONS = ("item.classified", "arrange.assigned", "arrange.corrected", "arrange.renumbered", "arrange.filed",
-                  "transfer.marked")
+                  "transfer.marked", "item.corrected")
 WRITE_ACTIONS = (*CHANGE_ACTIONS, "ingest.accepted")
-CHANGE_KINDS = ("classify", "arrange", "publish", "correct", "transfer")
+CHANGE_KINDS = ("classify", "arrange", "publish", "correct", "transfer", "metadata")
+CORRECTED = "（更正）"  # what the metadata kind appends to every 题名
 
 
 def _die(*_args: Any, **_kwargs: Any) -> None:
@@ -145,6 +146,8 @@ def _change(archive: Archive, kind: str) -> None:
             wanted = ("机密", "秘密")[n % 2]
             if classification_of(archive, record_id) != wanted:  # resubmitted: only what is not done yet
                 classification.change_classification(archive, secadmin, record_id, wanted, "定密复核")
+    elif kind == "metadata":
+        _correct_titles(archive, ids)
     elif kind == "transfer":
         from lantai.services import transfer
 
@@ -162,6 +165,19 @@ def _change(archive: Archive, kind: str) -> None:
             for record_id in ids:
                 arrange.correct_arrangement(archive, record_id, reason="保管期限定错", actor="archivist",
                                             retention="D30")
+
+
+def _correct_titles(archive: Archive, ids: list[str]) -> None:
+    from lantai.domain.roles import Role
+    from lantai.services.corrections import correct_metadata
+    from lantai.services.users import Principal
+
+    archivist = Principal(2, "archivist", "archivist", frozenset({Role.ARCHIVIST}), "绝密", via="cli")
+    for record_id in ids:
+        with archive.sessions() as session:
+            title = session.scalar(select(Item.title).where(Item.record_id == record_id)) or ""
+        if not title.endswith(CORRECTED):  # resubmitted: only what is not done yet
+            correct_metadata(archive, archivist, record_id, {"题名": title + CORRECTED}, "核对原件")
 
 
 def classification_of(archive: Archive, record_id: str) -> str:

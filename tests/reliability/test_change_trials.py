@@ -1,4 +1,4 @@
-"""SIGKILL changes to archived items — here 密级 change and transfer mark; arrangement with its
+"""SIGKILL changes to archived items — here 密级 change, transfer mark and 著录更正; arrangement with its
 publish, publish of pending arrangements and correction in test_arrange_trials.py — at aimed points (just after the
 intent appears, after a version reached the store, after the audit journal was written, after
 the catalogue committed) and at random moments; recover, check that store, catalogue, index and
@@ -13,8 +13,8 @@ import pytest
 from tests.reliability import trials
 
 pytestmark = pytest.mark.slow
-KINDS = ("classify", "transfer")  # arrangement's kinds: test_arrange_trials.py (one file per xdist worker)
+KINDS = ("classify", "transfer", "metadata")  # arrangement's kinds: test_arrange_trials.py (one file per xdist worker)
 
 
-def test_sigkill_during_classification_change_and_transfer_mark_is_recoverable(tmp_path: Path) -> None:
+def test_sigkill_during_classification_change_transfer_mark_and_correction_is_recoverable(tmp_path: Path) -> None:
     trials.run_kinds(tmp_path, KINDS)

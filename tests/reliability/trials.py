@@ -48,6 +48,7 @@ AIMED = {"ingest": INGEST_POINTS, **dict.fromkeys(driver.CHANGE_KINDS, INGEST_PO
          "reindex": ("after_shadow", "after_swap_index"), "rebuild": ("before_swap", "after_swap")}
 KINDS = tuple(AIMED)
 TEMPLATE_OF = {"ingest": "empty", "classify": "ingested", "arrange": "ingested", "transfer": "ingested",
+               "metadata": "ingested",
                "publish": "pending", "correct": "filed", "reindex": "filed", "rebuild": "filed"}
 
 
@@ -221,7 +222,7 @@ def finish(archive: Archive, kind: str, batch: Path) -> None:
     """Resubmit the interrupted work the way an operator would."""
     if kind in ("arrange", "publish", "correct"):
         arrange.publish_pending(archive)
-    elif kind in ("ingest", "classify", "reindex", "rebuild"):
+    elif kind in ("ingest", "classify", "metadata", "reindex", "rebuild"):
         driver.run(archive, kind, batch)
 
 
@@ -238,6 +239,8 @@ def assert_complete(archive: Archive, kind: str, context: str = "") -> None:
         assert pending is None, context
     elif kind == "transfer":
         assert len(items) == ITEMS, context
+    elif kind == "metadata":
+        assert len(items) == ITEMS and all(i.title.endswith(driver.CORRECTED) for i in items), context
 
 
 def trials_of(kinds: tuple[str, ...], seed: int) -> Iterator[Trial]:
@@ -251,8 +254,12 @@ def run_kinds(tmp_path: Path, kinds: tuple[str, ...]) -> None:
     try:
         took = durations(templates, kinds)
         interrupted: Counter[str] = Counter()
+        ran: Counter[str] = Counter()
         for trial in trials_of(kinds, seed):
             interrupted[trial.kind] += run_trial(templates, trial, took, seed)
+            ran[trial.kind] += 1
+        print(f"reliability trials (seed {seed}): run {dict(ran)}, killed before finishing {dict(interrupted)}, "
+              f"of {len(plan(seed))} in the run's plan")
     finally:
         templates.close()
     for kind in kinds:

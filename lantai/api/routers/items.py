@@ -14,6 +14,8 @@ from lantai.api.schemas import (
     CheckRun,
     ClassificationIn,
     ClassificationOut,
+    CorrectionIn,
+    CorrectionOut,
     EventOut,
     Facets,
     FileOut,
@@ -25,7 +27,7 @@ from lantai.domain.roles import Permission
 from lantai.domain.use import Method
 from lantai.http.deps import Allowed, ArchiveDep
 from lantai.http.params import FilePath, Filters, RecordId, access_copy_response, png_response
-from lantai.services import browse, classification, exports, items
+from lantai.services import browse, classification, corrections, exports, items
 from lantai.services import content as access_copies
 
 router = APIRouter(prefix="/items", tags=["档案条目"], responses=ERRORS)
@@ -107,3 +109,9 @@ def package(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, record_i
 def classify(body: ClassificationIn, principal: Allowed(Permission.ITEM_CLASSIFY), archive: ArchiveDep,
              record_id: RecordId) -> dict:
     return classification.change_classification(archive, principal, record_id, body.level, body.reason)
+
+
+@router.post("/{record_id}/corrections", response_model=CorrectionOut, summary="著录更正（新版本，记录更正人与理由）")
+def correct(body: CorrectionIn, principal: Allowed(Permission.ITEM_CORRECT), archive: ArchiveDep,
+            record_id: RecordId) -> dict:
+    return corrections.correct_metadata(archive, principal, record_id, body.values, body.reason)
