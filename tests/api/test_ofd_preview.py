@@ -17,7 +17,7 @@ OFD = "content/正本.ofd"
 
 @pytest.fixture(scope="module")
 def ofd_items(world: World) -> dict[str, str]:
-    """Generated 公文 ingested as the fixtures do (profile off): 密级 → record id."""
+    """Generated 公文 ingested as the fixtures do (default profile, real clamd): 密级 → record id."""
     from lantai.services.ingest import BatchContext, commit_item, prepare_item
 
     batch = world.tmp / "ofd-batch"

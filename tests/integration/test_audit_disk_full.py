@@ -6,7 +6,6 @@ mounting is not permitted), filled to the last byte, or to a few pages, before t
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from lantai.errors import DiskFull
 from lantai.services.archive import init_archive, open_archive
 from lantai.settings import Settings
 from tests.conftest import cli_env
+from tests.diskfull import fill
 from tests.sipfactory import SipSpec, write_item
 
 
@@ -50,21 +50,6 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
             subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
-def _fill(directory: Path, leave: int = 0) -> Path:
-    """Fill the file system; then give back ``leave`` bytes (whole pages) by cutting the filler."""
-    filler = directory / "filler.bin"
-    with open(filler, "wb", buffering=0) as fh:
-        for size in (1 << 20, 1 << 16, 1 << 12, 1):
-            block = b"\0" * size
-            while True:
-                try:
-                    fh.write(block)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    break
-    if leave:
-        os.truncate(filler, filler.stat().st_size - leave)
-    return filler
 
 
 def _settings(home: Path, database_url: str | None) -> Settings:
@@ -79,7 +64,7 @@ def test_full_disk_raises_disk_full_and_leaves_the_journal_whole(mount_tmpfs: Ca
         archive.audit.append("cli", "item.viewed", "R-1")
         before = settings.audit_journal.read_bytes()
         for leave in (0, 8192):  # nothing at all, and room for only part of the record
-            filler = _fill(small_fs, leave)
+            filler = fill(small_fs, leave)
             with pytest.raises(DiskFull) as caught:
                 archive.audit.append("cli", "item.viewed", "R-2", {"note": "满" * 40_000})
             assert "磁盘空间不足" in caught.value.message_zh and "disk full" in caught.value.message_en
@@ -97,7 +82,7 @@ def test_ingest_with_a_full_journal_disk_gives_a_clear_message_and_recovers(
     init_archive(settings).close()
     audit_dir = mount_tmpfs(settings.audit_journal.parent)  # only the journal's disk fills up
     item = write_item(tmp_path, SipSpec("Z-FULL-AUDIT"))
-    filler = _fill(audit_dir)
+    filler = fill(audit_dir)
     # use up the slack of the journal's last page, too
     with open_archive(settings) as archive, pytest.raises(DiskFull):
         for _ in range(100):

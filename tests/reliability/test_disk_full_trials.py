@@ -11,7 +11,6 @@ elsewhere the test skips, and under ``LANTAI_REQUIRE_REAL=1`` (CI) a skip fails 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import random
@@ -27,6 +26,7 @@ from lantai.services import users
 from lantai.services.archive import init_archive, open_archive
 from lantai.settings import Settings
 from tests.conftest import REQUIRE_REAL_ENV, cli_env
+from tests.diskfull import fill
 from tests.reliability import driver, trials
 from tests.reliability.consistency import check_agreement
 from tests.sipfactory import specs, write_batch
@@ -55,21 +55,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _fill(directory: Path, leave: int) -> Path:
-    """Fill the file system, then give ``leave`` bytes back by cutting the filler."""
-    filler = directory / "filler.bin"
-    with open(filler, "wb", buffering=0) as fh:
-        for size in (1 << 20, 1 << 16, 1 << 12, 1):
-            block = b"\0" * size
-            while True:
-                try:
-                    fh.write(block)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    break
-    if leave:
-        os.truncate(filler, max(0, filler.stat().st_size - leave))
-    return filler
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +125,7 @@ def test_full_disk_under_store_catalogue_and_journal(small_disk: Path, database_
         for leave in (0, rng.choice((16, 64, 256, 1024)) * 1024):
             n += 1
             context = f"seed {seed}: {name} with {leave // 1024} KiB free on {'PostgreSQL' if database_url else 'SQLite'}"
-            filler = _fill(small_disk, leave)
+            filler = fill(small_disk, leave)
             try:
                 stopped[name] = stopped.get(name, 0) + _assert_clear(name, operation(settings, n), context)
             finally:
