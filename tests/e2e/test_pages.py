@@ -36,7 +36,7 @@ def pages_of(page, base: str) -> list[str]:
     return links + extra
 
 
-def wrapped(page) -> list[str]:
+def wrapped(page, selector: str = SHORT_FIELDS) -> list[str]:
     """Short fields whose first line of text broke onto a second line ("2025-01-/14", "定期10/年")."""
     return page.evaluate("""(selector) => Array.from(document.querySelectorAll(selector)).filter(el => {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT, {acceptNode: n => n.textContent.trim()
@@ -45,7 +45,7 @@ def wrapped(page) -> list[str]:
         const range = document.createRange(); range.selectNodeContents(text);
         const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
         return tops.size > 1;
-    }).map(el => el.innerText.trim())""", SHORT_FIELDS)
+    }).map(el => el.innerText.trim())""", selector)
 
 
 @pytest.mark.parametrize("username", list(ACCOUNTS))
@@ -68,6 +68,40 @@ def test_every_page_of_every_role_is_chinese_and_keeps_short_fields_on_one_line(
             if words or broken:
                 problems[path] = {"english": words, "wrapped": broken[:10]}
         assert not problems, problems
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366", "1920"])
+def test_the_item_page_keeps_its_file_table_and_summary_card_unsqueezed(live, browser, size) -> None:
+    """The item page: a summary card, the files as a table whose every cell (下载利用副本 included) stays on
+    one line inside the page's width, and the full metadata collapsed."""
+    base, _world = live
+    context = browser.new_context(locale="zh-CN", viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    try:
+        login(page, base, "archivist")
+        page.goto(f"{base}/items/{PUBLIC_ID}")
+        page.wait_for_load_state("networkidle")
+        assert page.inner_text("h1") == "关于做好2025年度电子文件归档工作的通知"  # 题名 heads the card
+        card = page.inner_text("dl.card")
+        for label in ("档号", "文号", "责任者", "日期", "页数", "保管期限", "密级", "状态"):
+            assert label in card, label
+        assert page.locator("#files tbody tr").count() >= 2
+        assert "下载利用副本" in page.inner_text("#files")
+        assert wrapped(page, "#files th, #files td, #files td a, dl.card dd") == []
+        fits = page.evaluate("""() => { const t = document.querySelector('#files');
+            const box = t.parentElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+            return {table: Math.round(r.right), box: Math.round(box.right), page: document.documentElement.scrollWidth,
+                    view: window.innerWidth}; }""")
+        assert fits["table"] <= fits["box"] + 1 and fits["page"] <= fits["view"], fits  # no sideways scrolling
+        widths = page.evaluate("""() => Array.from(document.querySelectorAll('#files thead th'))
+            .map(th => Math.round(th.getBoundingClientRect().width))""")
+        assert min(widths[:5]) >= 40, widths  # no column pressed to a sliver
+        assert page.locator("details.metadata").count() == 1 and not page.locator("details.metadata").evaluate("d => d.open")
+        assert page.inner_text("body").count("编码描述") <= 1
+        if size == (1920, 1080):
+            shot(page, "17-item-1920")
     finally:
         context.close()
 
