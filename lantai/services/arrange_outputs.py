@@ -19,10 +19,12 @@ from lantai.domain.reference import Fonds, ReferenceData
 from lantai.domain.retention import normalise_retention, retention_label, retention_rank
 from lantai.errors import BadInput
 from lantai.formats.stamp import StampFields, page_count, stamp_access_copy
+from lantai.packages import tables
 from lantai.packages.catalogue import (
     BoxNote,
     CatalogueEntry,
     CatalogueHeading,
+    note_rows,
     write_catalogue,
     write_note_pdf,
 )
@@ -100,7 +102,11 @@ def export_note(archive: Archive, fonds: str, year: int, target: Path, *, catego
     label = "-".join(x for x in (f"{fonds}-{category}·{year}", retention or "", organisation or "") if x)
     note = BoxNote(label, len(entries), sum(e.pages or 0 for e in entries), "\n".join(lines), arranged_by,
                    arranged_on, checked_by, checked_on)
-    write_note_pdf(note, target)
+    if Path(target).suffix.lower() == ".xlsx":  # A4 landscape, one page wide, 宋体, like every printed table
+        tables.write_xlsx(note_rows(note), ("项目", "内容"), "备考表", [], Path(target), sheet_title="备考表",
+                          widths=(24, 100), wrap=(1,))
+    else:
+        write_note_pdf(note, target)
     archive.audit.append(actor, "catalogue.note_exported", label, {"items": len(entries), "corrections": len(lines)})
     return {"items": len(entries), "corrections": len(lines), "file": str(target)}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -28,7 +27,12 @@ SENDER = "Y区人民政府办公室档案室"
 
 @pytest.fixture(scope="module")
 def received(world: World) -> tuple[TransferReceipt, dict]:
-    """Two items ingested by a sending archive, exported as a transfer package, received by the world."""
+    return receive_a_transfer(world)
+
+
+def receive_a_transfer(world: World) -> tuple[TransferReceipt, dict]:
+    """Two items ingested by a sending archive (default profile, the world's clamd), numbered and filed,
+    exported as a transfer package with ``export_transfer`` and received by the world."""
     tmp = world.tmp / "sender"
     settings = Settings(home=tmp / "archive", database_url=None, fsync=False, workers=1, archive_name=SENDER,
                         clamd_socket=world.archive.settings.clamd_socket)
@@ -66,12 +70,8 @@ def _expected(receipt: TransferReceipt, exported: dict) -> list[tuple[str, str]]
     """What the receipt recorded, from the sender's export and the receipt (not the page's own code)."""
     r = receipt.receipt
     return [("单位名称（移交单位）", exported["register"]["unit_name"]), ("移交标识", exported["transfer_id"]),
-            ("接收单位", world_name(receipt)), ("接收时间", r.received_at), ("件数", "2"), ("接收件数", "2"),
+            ("接收单位", r.receiver), ("接收时间", r.received_at), ("件数", "2"), ("接收件数", "2"),
             ("重复件数", "0"), ("拒收件数", "0"), ("接收结论", "全部接收")]
-
-
-def world_name(receipt: TransferReceipt) -> str:
-    return receipt.receipt.receiver
 
 
 def test_the_receiving_register_states_only_what_was_recorded(world: World, received: tuple[TransferReceipt, dict]) -> None:
@@ -102,7 +102,7 @@ def test_the_receiving_register_states_only_what_was_recorded(world: World, rece
     text = "".join(page.extract_text() for page in reader.pages)
     flat = re.sub(r"\s+", "", text)
     assert "电子档案移交与接收登记表" in flat
-    for label, value in body[:9] + [("清单 SM3", exported["manifest_sm3"])]:
+    for label, value in [*body[:9], ("清单 SM3", exported["manifest_sm3"])]:
         assert re.sub(r"\s+", "", label) in flat and re.sub(r"\s+", "", value) in flat, (label, value)
     assert "部分接收" not in flat and "拒收件数0" in flat.replace("：", "")
 

@@ -100,10 +100,27 @@ def test_the_item_page_keeps_its_file_table_and_summary_card_unsqueezed(live, br
         assert min(widths[:5]) >= 40, widths  # no column pressed to a sliver
         assert page.locator("details.metadata").count() == 1 and not page.locator("details.metadata").evaluate("d => d.open")
         assert page.inner_text("body").count("编码描述") <= 1
-        if size == (1920, 1080):
-            shot(page, "17-item-1920")
     finally:
         context.close()
+
+
+ROLE_PAGES = {  # the pages of the roles the other browser tests do not photograph, and what each must show
+    "clerk": [("/collect", "18-clerk-collect", "提交")],
+    "secadmin": [("/admin", "20-secadmin-admin", "角色")],
+    "sysadmin": [("/admin/reference", "22-sysadmin-reference", "全宗")],
+}
+
+
+@pytest.mark.parametrize("username", list(ROLE_PAGES))
+def test_each_role_at_its_daily_pages(live, page, username) -> None:
+    """Each role's own pages at 1366×768 (the README's screenshots of the roles not shown elsewhere)."""
+    base, _world = live
+    login(page, base, username)
+    for path, name, expected in ROLE_PAGES[username]:
+        response = page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        assert response.status == 200 and expected in page.inner_text("main"), path
+        shot(page, name)
 
 
 def test_arrange_review_selection_summary_and_confirmation(live, page) -> None:
