@@ -92,7 +92,10 @@ def export_catalogue(archive: Archive, fonds: str, year: int, target: Path, *, c
 def export_note(archive: Archive, fonds: str, year: int, target: Path, *, category: str = "WS",
                 retention: str | None = None, organisation: str | None = None, arranged_by: str = "",
                 arranged_on: str = "", checked_by: str = "", checked_on: str = "", actor: str = "system") -> dict[str, Any]:
-    """备考表 for one class; corrections recorded against its items are listed in the 情况说明."""
+    """备考表 for one class (PDF, or XLSX for a ``.xlsx`` target); corrections recorded against its items
+    are listed in the 情况说明."""
+    if Path(target).suffix.lower() not in (".pdf", ".xlsx"):
+        raise BadInput("备考表只能导出为 .pdf 或 .xlsx", "the box note exports as .pdf or .xlsx", file=str(target))
 
     entries = catalogue_entries(archive, fonds, year, category=category, retention=retention, organisation=organisation)
     with archive.sessions() as session:
