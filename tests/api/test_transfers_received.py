@@ -115,6 +115,7 @@ def test_the_receiving_register_is_not_for_everyone(world: World, received: tupl
     assert archivist.get("/transfers/in/no-such-transfer/register.xlsx").status_code == 404
     assert archivist.get(f"/transfers/in/{transfer_id}/register.docx").status_code in (404, 422)
     assert archivist.get(f"/transfers/sideways/{transfer_id}/register.pdf").status_code in (404, 422)
+    assert archivist.get(f"/transfers/in/{transfer_id}/register.pdf").status_code == 200
     actions = [(e["action"], e["target"]) for e in
                world.client("auditor").get("/api/v1/audit", params={"page_size": 100}).json()["entries"]]
     assert ("transfer.received", transfer_id) in actions and ("transfer.register_exported", transfer_id) in actions
