@@ -43,6 +43,13 @@ def test_statistics_date_range_export_and_the_annual_report(live, page) -> None:
     with page.expect_navigation():
         page.click("form.filters button")
     assert "date_from=2000-01-01" in page.url and "接收日期 2000-01-01 至 今" in page.inner_text("main")
+    growth = page.evaluate("""() => { const c = Chart.getChart(document.getElementById('chart-growth'));
+        return {labels: c.data.labels, items: c.data.datasets[0].data}; }""")
+    assert len(growth["labels"]) >= 2 and growth["items"][0] == 0 and growth["items"][-1] > 0  # a line from 0, not a dot
+    assert page.evaluate("""() => ['chart-fonds_code', 'chart-year', 'chart-retention', 'chart-document_type',
+        'chart-organisation'].every(id => { const c = Chart.getChart(document.getElementById(id));
+        const axis = c.options.indexAxis === 'y' ? c.options.scales.y : c.options.scales.x;
+        return axis.ticks.autoSkip === false; })""")  # every bar named
     shot(page, "14-statistics")
     with page.expect_download() as xlsx:
         page.click("text=导出 XLSX")
