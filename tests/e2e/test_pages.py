@@ -159,6 +159,34 @@ def test_arrange_review_selection_summary_and_confirmation(live, page) -> None:
     edit.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert "/arrange/Z109/2025" in page.url
+    _print_the_first_volume(page)
+
+
+def _print_the_first_volume(page) -> None:  # type: ignore[no-untyped-def]
+    """打印: the first volume's 归档文件目录 and 备考表 downloaded from the year page and opened."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    page.goto(page.url.split("?")[0])
+    first = page.locator("#print tbody tr").first
+    count = int(first.locator("td.num").inner_text())
+    downloads = {}
+    for document, kind in (("catalogue", "xlsx"), ("catalogue", "pdf"), ("note", "xlsx"), ("note", "pdf")):
+        with page.expect_download() as download:
+            first.locator(f"a[href*='/print/{document}.{kind}']").click()
+        downloads[document, kind] = Path(download.value.path()).read_bytes()
+    sheet = load_workbook(io.BytesIO(downloads["catalogue", "xlsx"])).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注")
+    assert [r[0] for r in rows[1:]] == list(range(1, count + 1))
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet["E2"].alignment.wrap_text and sheet["E2"].font.name == "宋体"
+    catalogue = PdfReader(io.BytesIO(downloads["catalogue", "pdf"]))
+    assert len(catalogue.pages) == 1 and float(catalogue.pages[0].mediabox.width) > float(catalogue.pages[0].mediabox.height)
+    note = dict(list(load_workbook(io.BytesIO(downloads["note", "xlsx"])).worksheets[0].iter_rows(values_only=True))[2:])
+    assert note["盒内文件情况说明"].startswith(f"本盒共 {count} 件")
+    text = PdfReader(io.BytesIO(downloads["note", "pdf"])).pages[0].extract_text().replace(" ", "")
+    assert "备考表" in text and f"本盒共{count}件" in text
 
 
 def test_auditor_filters_and_exports_the_audit_log(live, page) -> None:
