@@ -325,10 +325,16 @@ class PostgresIndex(SqlIndexBase):
         where = " AND ".join([*conditions, "d.tsv @@ CAST(q.x AS tsquery)"])
         columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
         values = {**params, "matches": matches, "limit": want - len(ids), "counted": max(0, want - 1 - len(ids))}
+        # the epochs newest first, each one's rows newest first (an incremental sort on the
+        # ordinality): the LIMIT stops the scans at the epoch that fills the window, so a round
+        # may ask more epochs than it needs (the density estimate is rough) at no cost. With
+        # every match of every epoch sorted at once, the epochs past it were all read: a
+        # 题名 with a 保管期限 read 6,281 rows (5,433 heap pages) for 4,696.
+        epochs = (f"SELECT r.* FROM unnest(CAST(:matches AS text[])) WITH ORDINALITY AS q(x, n) "
+                  f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r "
+                  "ORDER BY q.n, r.id DESC LIMIT :limit")
         if fallback is None:
-            newest = (f"WITH m AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
-                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
-                      "t AS MATERIALIZED (SELECT * FROM m ORDER BY id DESC LIMIT :limit) "
+            newest = (f"WITH t AS MATERIALIZED ({epochs}) "
                       "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), false")
         else:
             words = " AND ".join([*conditions, "d.tsv @@ CAST(:words AS tsquery)"])
@@ -336,8 +342,7 @@ class PostgresIndex(SqlIndexBase):
             # in bigint: at a million rows n × left passes 2^31 (integer out of range)
             go = ("n < :want AND (n * CAST(:left AS bigint) <= 2 * CAST(:want AS bigint) * CAST(:scanned AS bigint) "
                   "OR 2 * (:want - n) * :margin * :scanned >= n * CAST(:left AS bigint))")
-            newest = (f"WITH e AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
-                      f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
+            newest = (f"WITH e AS MATERIALIZED ({epochs}), "
                       f"g AS (SELECT {go} AS go FROM (SELECT :before + count(*) AS n FROM e) c), "
                       f"w AS MATERIALIZED (SELECT {columns} FROM search_docs d WHERE {words} "
                       "AND (SELECT go FROM g)), "
