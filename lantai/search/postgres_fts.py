@@ -57,7 +57,11 @@ from lantai.search.tokenize import normalize
 EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
 EPOCH_ROWS = 1 << EPOCH_BITS
 FIRST_ROUND = 2  # the first round asks the newest epochs holding this many times the window
-EPOCH_MARGIN = 1.3  # ask for this many times the epochs the density so far says are needed
+EPOCH_MARGIN = 1.3  # words alone once the epochs needed (times this) would pass half the rows left
+# A later round asks this many times the epochs the density so far says are needed: a round stops
+# reading at the epoch that fills the window (_newest), so asking too many costs nothing, and
+# asking too few costs another round trip.
+ASK_MARGIN = 2.0
 # Relevance, as on SQLite: scored column → (weight, fields whose tags answer it); "*": anywhere.
 # A word asked in one field (题名:通知) scores by that field: 责任者 4, the others 1.
 SCORED = {"title_docno": (10.0, ("title", "document_number")), "author": (4.0, ("author",)), "*": (1.0, ())}
@@ -295,7 +299,7 @@ class PostgresIndex(SqlIndexBase):
             if len(ids) >= want or low == 0 or alone:
                 break
             density = len(ids) / scanned
-            needed = (want - len(ids)) / density * EPOCH_MARGIN if density else float("inf")
+            needed = (want - len(ids)) / density * ASK_MARGIN if density else float("inf")
             high, count = low - 1, -(-int(needed) // EPOCH_ROWS)
         return ids, counted if facets else None
 
