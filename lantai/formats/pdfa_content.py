@@ -22,7 +22,9 @@ import pikepdf
 from lantai.formats.pdfa_lexical import content_hex_problem
 
 MAX_STREAM = 32 * 1024 * 1024
-LONG_NUMBER = re.compile(rb"\d{5,}")
+DIGIT_RUN = re.compile(rb"\d{5,}")
+# What may come just before the integer part of a number token: white-space, a delimiter or a sign.
+NUMBER_START = frozenset(b"\x00\t\n\x0c\r ()<>[]{}/%+-")
 LONG_STRING = re.compile(rb"[(<][^)>]{32000,}")
 MAX_SHOWN_BYTES = 64 * 1024
 MAX_INSTRUCTIONS = 3_000_000  # content operators parsed per document  # text bytes kept per font for the font-program rules
@@ -214,7 +216,7 @@ class _PageScan:
                 data = stream.read_bytes()
             except Exception:
                 continue
-            limits_possible = limits_possible or LONG_NUMBER.search(data) is not None or (
+            limits_possible = limits_possible or _long_number(data) or (
                 len(data) > 32000 and LONG_STRING.search(data) is not None)
             if self.use.hex_problem is None:
                 self.use.hex_problem = content_hex_problem(data)
@@ -464,3 +466,17 @@ def _dict(obj: Any) -> Any:
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _long_number(data: bytes) -> bool:
+    """Whether the content may hold a number token with five or more digits before any decimal point,
+    the least a real above 32767 or an integer beyond 32 bits needs. A number token begins after
+    white-space, a delimiter or nothing, with an optional sign; a digit run after a point, a letter
+    or a backslash (a string's octal escape) is a fraction, part of a name or operator, or string
+    content, none of which the per-operand limit check is for. Typical content has many five-digit
+    fractions (``.901961``), which no longer send every operand of the page through that check."""
+    for run in DIGIT_RUN.finditer(data):
+        start = run.start()
+        if start == 0 or data[start - 1] in NUMBER_START:
+            return True
+    return False

@@ -565,3 +565,14 @@ def test_obj_keyword_scan_finds_the_first_header_without_eol() -> None:
         expected, got = OBJ_NO_EOL.search(data), _first_obj_without_eol(data)
         assert (expected and expected.span()) == (got and got.span()), data
     assert _first_obj_without_eol(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n2 0 obj<<>>").start() == 28
+
+
+def test_long_number_prefilter_is_a_necessary_condition() -> None:
+    """The per-operand limit check runs wherever a number token could exceed a limit; fractions,
+    names and string escapes with long digit runs do not call for it."""
+    from lantai.formats.pdfa_content import _long_number
+
+    for data in (b"32768 0 Td", b"1 0 0 1 -2147483649 0 cm", b"[32768.5] TJ", b"q\n99999.0 w", b"(x)12345 Tz"):
+        assert _long_number(data), data
+    for data in (b".901961 0 .070588 rg", b"1.700787 w", b"(\\0122025) Tj", b"/F12345 12 Tf", b"<17fe8e676201c8> Tj"):
+        assert not _long_number(data), data
