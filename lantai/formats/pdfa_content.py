@@ -82,7 +82,7 @@ class PageUse:
     largest_real: float = 0.0
 
 
-def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
+def scan_pages(pdf: pikepdf.Pdf, parse: Any = pikepdf.parse_content_stream) -> list[PageUse]:
     """One ``PageUse`` per page. Past ``MAX_INSTRUCTIONS`` in the document the remaining pages are
     not parsed but marked incomplete, so a huge document costs bounded time and says so."""
     result = []
@@ -92,7 +92,7 @@ def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
         if spent > MAX_INSTRUCTIONS:
             use.incomplete = f"the document has more than {MAX_INSTRUCTIONS} content operators; later pages not parsed"
         else:
-            scan = _PageScan(use)
+            scan = _PageScan(use, parse)
             scan.page(page)
             spent += scan.instructions
         result.append(use)
@@ -100,8 +100,9 @@ def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
 
 
 class _PageScan:
-    def __init__(self, use: PageUse) -> None:
+    def __init__(self, use: PageUse, parse: Any = pikepdf.parse_content_stream) -> None:
         self.use = use
+        self.parse = parse  # a page's content parsed once for every check that reads it (pdf_open)
         self.seen: set[tuple[int, int]] = set()
         self.streams = 0
         self.instructions = 0
@@ -153,7 +154,7 @@ class _PageScan:
         """
         check_limits = self.raw_checks(target)
         try:
-            instructions = pikepdf.parse_content_stream(target)
+            instructions = self.parse(target)
         except Exception as exc:
             self.use.incomplete = f"a content stream does not parse: {exc}"
             return
