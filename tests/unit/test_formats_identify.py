@@ -258,7 +258,7 @@ def test_pattern_pieces_are_necessary_conditions() -> None:
     import random
     import re
 
-    from lantai.formats.identify import _parse, _pieces
+    from lantai.formats.identify import _parse, _piece_found, _pieces
 
     pdfa = (rb"(?s)xmlns:pdfaid=(?:\"|')http://www\.aiim\.org/pdfa/ns/id.*pdfaid:part(?:=\"|='|\x3e)2"
             rb"(?:\"|'|\x3c/pdfaid:part\x3e).{0,120}pdfaid:conformance(?:\x3e|=\"|=')B")
@@ -266,8 +266,9 @@ def test_pattern_pieces_are_necessary_conditions() -> None:
     attributes = b'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" pdfaid:part="2" pdfaid:conformance="B"'
     elements = (b'<pdfaid:part xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">2</pdfaid:part><pdfaid:conformance '
                 b'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">B</pdfaid:conformance>')
-    assert len(pieces) == 2 and re.search(pdfa, attributes) and all(p.search(attributes) for p in pieces)
-    assert not re.search(pdfa, elements) and not all(p.search(elements) for p in pieces)
+    assert len(pieces) == 2 and re.search(pdfa, attributes) and all(p.search(attributes) for p, _ in pieces)
+    assert not re.search(pdfa, elements) and not all(p.search(elements) for p, _ in pieces)
+    assert [prefix for _, prefix in pieces] == [b"xmlns:pdfaid=", b"pdfaid:part"]
     assert _pieces(_parse(rb"\Aabc.*def(?=x)")) == ()  # lookahead: the piece could answer differently
     assert _pieces(_parse(rb"ab.*cd.*ef")) == ()  # pure literals are the needles' business
     assert len(_pieces(_parse(rb"abc[0-9]{2}.*xyz(?:1|2)"))) == 2
@@ -279,7 +280,9 @@ def test_pattern_pieces_are_necessary_conditions() -> None:
         for _ in range(3000):
             buffer = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
             if regex.search(buffer):
-                assert all(piece.search(buffer) for piece in found), (source, buffer)
+                assert all(piece.search(buffer) for piece, _ in found), (source, buffer)
+            for piece, prefix in found:  # the prefix-first search answers as the engine's own
+                assert _piece_found(piece, prefix, buffer) == (piece.search(buffer) is not None), (source, buffer)
 
 
 @pytest.mark.parametrize("xmp", [
