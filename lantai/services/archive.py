@@ -103,6 +103,7 @@ def init_archive(settings: Settings | None = None, *, actor: str = SYSTEM_ACTOR)
     if created:
         archive.audit.append(actor, "archive.init", str(home), {"archive_name": settings.archive_name})
     _register_roots(archive)
+    _hold(archive)
     return archive
 
 
@@ -134,9 +135,16 @@ def open_archive(settings: Settings | None = None, *, recover: bool = True) -> A
             log.error("%s", exc.message_en)
         recover_if_idle(archive)
     _register_roots(archive)
-    archive._activity_lock = _hold_shared_activity_lock(settings)
-    archive.owner = Owner.take(settings, engine)
+    _hold(archive)
     return archive
+
+
+def _hold(archive: Archive) -> None:
+    """An archive handed out, by init as by open, may write at once: it holds the shared activity
+    lock (so no other process's start-up recovery takes the archive for idle and removes this one's
+    ``tx-*`` staging) and its owner lock (so its intents are known to belong to a live process)."""
+    archive._activity_lock = _hold_shared_activity_lock(archive.settings)
+    archive.owner = Owner.take(archive.settings, archive.engine)
 
 
 def _ensure_search_index(archive: Archive) -> None:

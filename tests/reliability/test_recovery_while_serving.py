@@ -167,3 +167,23 @@ def test_recovery_never_touches_the_work_of_a_live_writer(served, tmp_path: Path
         assert len(items) == FIRST + SECOND
         if kind == "classify":  # the live writer's changes all stand
             assert [i.security_classification for i in items[:FIRST]] == [("机密", "秘密")[n % 2] for n in range(FIRST)]
+
+
+def test_an_archive_from_init_is_a_live_writer_to_other_processes(tmp_path: Path, database_url: str | None) -> None:
+    """``init_archive`` hands out an archive that may ingest at once, so it holds the locks
+    ``open_archive`` holds: another process starting meanwhile must not take the archive for idle
+    and sweep this process's ``tx-*`` staging (found in issue 17: the sweep removed a live writer's)."""
+    settings = _settings(tmp_path, database_url)
+    archive = init_archive(settings)
+    try:
+        staged = archive.store.staging / "tx-live-writer"
+        staged.mkdir(parents=True)
+        (staged / "part").write_bytes(b"being written")
+        other = subprocess.run([sys.executable, "-m", "lantai.cli.main", "verify", "--json"], env=_env(settings),
+                               capture_output=True, timeout=300)
+        assert other.returncode == 0, other.stderr.decode()
+        assert staged.is_dir(), "another process's start-up recovery removed this live writer's staging"
+    finally:
+        archive.close()
+    with open_archive(settings):  # idle now: the abandoned staging goes
+        assert not staged.exists()
