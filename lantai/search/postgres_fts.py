@@ -333,8 +333,9 @@ class PostgresIndex(SqlIndexBase):
         else:
             words = " AND ".join([*conditions, "d.tsv @@ CAST(:words AS tsquery)"])
             # n: matches so far; the same test as the rounds' estimate (see _newest_by_epoch)
-            go = ("n < :want AND (n * :left <= 2 * :want * :scanned OR "
-                  "2 * (:want - n) * :margin * :scanned >= n * :left)")
+            # in bigint: at a million rows n × left passes 2^31 (integer out of range)
+            go = ("n < :want AND (n * CAST(:left AS bigint) <= 2 * CAST(:want AS bigint) * CAST(:scanned AS bigint) "
+                  "OR 2 * (:want - n) * :margin * :scanned >= n * CAST(:left AS bigint))")
             newest = (f"WITH e AS MATERIALIZED (SELECT r.* FROM unnest(CAST(:matches AS text[])) AS q(x) "
                       f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r), "
                       f"g AS (SELECT {go} AS go FROM (SELECT :before + count(*) AS n FROM e) c), "

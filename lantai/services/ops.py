@@ -26,6 +26,7 @@ from lantai.catalog.jobs import Job
 from lantai.catalog.models import CheckRecord, Item
 from lantai.formats.fonts import EMBEDDABLE, installed
 from lantai.settings import Settings
+from lantai.storage.backends import open_backend, parse_root_url
 from lantai.storage.ocfl import OcflStore
 
 if TYPE_CHECKING:
@@ -138,9 +139,26 @@ def doctor(settings: Settings) -> list[Probe]:
     probes.append(_probe("clamd", lambda: _clamd(settings), "ClamAV（clamd）无应答，默认检测方案将拒收所有条目",
                          "clamd does not answer: the default check profile would reject every item",
                          required=settings.ingest_profile != "off"))
+    probes.extend(_replica_root(settings, name, url) for name, url in sorted(settings.replica_roots.items()))
     probes.append(_keys(settings))
     probes.append(_fonts())
     return probes
+
+
+def _replica_root(settings: Settings, name: str, url: str) -> Probe:
+    """Each replica root answers; an S3 root also names the endpoint it goes to, since one with no
+    endpoint configured goes to AWS S3 — rarely what a government archive means."""
+    scheme = parse_root_url(url)[0]
+    endpoint = (settings.s3_endpoint_url or "AWS S3（未设置 LANTAI_S3_ENDPOINT_URL）") if scheme == "s3" else ""
+    endpoint_en = (settings.s3_endpoint_url or "AWS S3 (LANTAI_S3_ENDPOINT_URL not set)") if scheme == "s3" else ""
+    probe = _probe(f"replica:{name}", lambda: open_backend(url, settings.s3_options).check(),
+                   f"副本存储根 {name}（{url}）不可达", f"replica root {name} ({url}) unreachable", required=False)
+    if endpoint and probe.ok:
+        return Probe(probe.name, True, f"{url} 经由 {endpoint}", f"{url} via {endpoint_en}", required=False)
+    if endpoint:
+        return Probe(probe.name, False, f"{probe.message}；端点：{endpoint}", f"{probe.message_en}; endpoint: {endpoint_en}",
+                     required=False)
+    return probe
 
 
 def _expect(name: str, ok: bool, zh: str, en: str) -> Probe:

@@ -27,7 +27,16 @@ from lantai.packages import sip, zipsafe
 from lantai.services import jobs, visibility
 from lantai.services.access import require
 from lantai.services.browse import Page, iso, page_bounds
-from lantai.services.ingest import BatchContext, IngestReport, commit_item, ingest_batch, prepare_item
+from lantai.services.catalogue import INGEST_RECORD_PATH
+from lantai.services.ingest import (
+    ACCEPTED,
+    DUPLICATE,
+    BatchContext,
+    IngestReport,
+    commit_item,
+    ingest_batch,
+    prepare_item,
+)
 from lantai.services.users import Principal
 
 if TYPE_CHECKING:
@@ -183,24 +192,42 @@ def _process(archive: Archive, username: str, submission_id: int, package: Path,
         status, record_id, result = _ingest_item(archive, username, package)
     else:
         status, record_id, result, security = _ingest_batch_zip(archive, username, package, progress)
-    if status in ("accepted", "duplicate", "complete"):
-        package.unlink(missing_ok=True)
+    answered = status in ("accepted", "duplicate", "complete")
     with archive.session() as session:
         row = session.get(Submission, submission_id)
         stored = json.loads(row.result or "{}")
         row.status, row.record_id = status, record_id or ""
         row.result = json.dumps({**stored, "security": security, "report": result,
-                                 "package_kept": package.exists()}, ensure_ascii=False)
+                                 "package_kept": not answered}, ensure_ascii=False)
         archive.audit.append(username, "submission.processed", str(submission_id),
                              {"status": status, "record_id": record_id, "kind": kind}, session=session)
         session.flush()
-        return {**submission_public(row), "replayed": False}
+        answer = {**submission_public(row), "replayed": False}
+    # Only once the answer is committed: a run killed before that runs again, and needs the package.
+    if answered:
+        package.unlink(missing_ok=True)
+    return answer
 
 
 def _ingest_item(archive: Archive, username: str, package: Path) -> tuple[str, str | None, dict[str, Any]]:
     context = BatchContext(submitted_by=username, batch_source="api")
     outcome = commit_item(archive, prepare_item(archive.settings, package, context), context)
+    if outcome.status == DUPLICATE and _archived_from(archive, outcome.record_id or "", package, username):
+        # An earlier run of this very submission archived the item, and its worker died before the
+        # submission was answered: the answer is that run's, not a duplicate of someone else's.
+        outcome.status, outcome.message = ACCEPTED, f"电子文件号 {outcome.record_id} 已由本提交接收归档"
     return outcome.status, outcome.record_id, outcome.to_dict()
+
+
+def _archived_from(archive: Archive, record_id: str, package: Path, username: str) -> bool:
+    """Whether the item's first version was ingested from this submission's package (kept as
+    ``<submission id>.zip``, the source its ingest record names) by this submitter over the API."""
+    try:
+        record = json.loads(archive.store.read_bytes(record_id, INGEST_RECORD_PATH, version=1))
+    except (LantaiError, OSError, ValueError):
+        return False
+    return (record.get("source"), record.get("batch_source"), record.get("submitted_by")) == (package.name, "api",
+                                                                                              username)
 
 
 def _ingest_batch_zip(archive: Archive, username: str, package: Path,

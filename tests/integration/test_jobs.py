@@ -298,3 +298,76 @@ def test_worker_killed_mid_arrangement_is_resolved_by_a_live_workers_sweep_and_r
         assert sorted(int(c.rsplit("-", 1)[1]) for c in codes) == list(range(1, total + 1)), codes
         journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
         assert [r.details.get("changes") for r in journal if r.action == "recovery.orphans"] == [orphans["changes"]]
+
+
+# A worker that SIGKILLs itself when its submission job has archived the item and is answering the
+# submission: the journal has ``submission.processed``, the submission row is not yet committed.
+ANSWER_KILLED_WORKER = """
+import sys
+from tests.reliability.driver import _after
+from lantai.services.audit import AuditLog
+_after(AuditLog, "append", when=lambda _log, _actor, action, *_a, **_k: action == "submission.processed")
+sys.argv = ["lantai", "worker", "--threads", "1", "--sweep-every", "1"]
+from lantai.cli.main import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_submission_job_killed_while_answering_is_retried_to_the_same_answer(settings: Settings,
+                                                                              tmp_path: Path) -> None:
+    """A worker dies after the submission's item is archived, before the submission row says so.
+    The job's second run still has the package (it is removed only once the answer is committed)
+    and answers ``accepted`` — its first run archived the item, which is no one else's duplicate;
+    the item is catalogued and journalled as accepted once."""
+    import hashlib
+    import shutil
+
+    from sqlalchemy import func, select
+
+    from lantai.catalog.models import Item
+    from lantai.services import submissions, users
+    from lantai.services.archive import init_archive
+    from tests.sipfactory import SipSpec, write_item, zip_item
+
+    url = _redis_url()
+    settings = settings.model_copy(update={"broker_url": url, "job_lease_seconds": 4})
+    package = zip_item(write_item(tmp_path / "sips", SipSpec(record_id="Z109-WS-2025-00001")))
+    with init_archive(settings) as archive:
+        users.create_user(archive, "cli", "clerk", "Lantai#Test2025", roles=["文书"], bootstrap=True)
+    env = cli_env(settings) | {"LANTAI_BROKER_URL": url, "LANTAI_WORKERS": "1", "LANTAI_JOB_LEASE_SECONDS": "4",
+                               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with open(tmp_path / "killed.log", "ab") as log:
+        killed = subprocess.Popen([sys.executable, "-c", ANSWER_KILLED_WORKER], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with open_archive(settings, recover=False) as archive:
+            upload = tmp_path / "upload.zip"
+            shutil.copy(package, upload)
+            answer = submissions.submit(archive, users.principal_for(archive, "clerk"), upload, kind="item",
+                                        key="Z109-WS-2025-00001",
+                                        request_digest=hashlib.sha256(package.read_bytes()).hexdigest())
+        assert killed.wait(timeout=180) == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
+    finally:
+        if killed.poll() is None:
+            os.killpg(killed.pid, signal.SIGKILL)
+            killed.wait()
+    with open_archive(settings, recover=False) as archive:
+        row = submissions.get_submission(archive, users.principal_for(archive, "clerk"), answer["id"])
+        assert row["status"] == "processing", "the kill missed its point: the submission was answered"
+    second = _worker(env, tmp_path / "worker2.log")
+    try:
+        shown = _run(["jobs", "show", answer["job_id"], "--wait", "--timeout", "180", "--json"], env)
+    finally:
+        _stop(second)
+    job = json.loads(shown.stdout)
+    assert job["state"] == "done" and job["attempts"] == 2, (job, (tmp_path / "worker2.log").read_text()[-3000:])
+    with open_archive(settings, recover=False) as archive:
+        row = submissions.get_submission(archive, users.principal_for(archive, "clerk"), answer["id"])
+        assert (row["status"], row["record_id"], row["recheck_available"]) == ("accepted", "Z109-WS-2025-00001",
+                                                                                False), row
+        assert not list(submissions.uploads_dir(archive).glob("*.zip"))  # the package went with the answer
+        with archive.sessions() as session:
+            assert session.scalar(select(func.count(Item.id))) == 1
+        journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
+        assert [r.target for r in journal if r.action == "ingest.accepted"] == ["Z109-WS-2025-00001"]

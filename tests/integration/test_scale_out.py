@@ -85,6 +85,25 @@ def database_url() -> Iterator[str]:
         _drop_pg_database(url)
 
 
+def _explain(archive, session, finished: list[dict]) -> str:
+    """What a failed count says about itself: the record ids not catalogued, every submission not
+    ``accepted`` (status, the reason its report gives), retried jobs, and what recovery left."""
+    catalogued = set(session.scalars(select(Item.record_id)))
+    missing = [f"Z109-WS-2025-{n + 1:05d}" for n in range(ITEMS) if f"Z109-WS-2025-{n + 1:05d}" not in catalogued]
+    lines = [f"not catalogued: {missing}"]
+    for row in session.scalars(select(Submission).where(Submission.status != "accepted")):
+        report = json.loads(row.result or "{}").get("report") or {}
+        lines.append(f"submission {row.id} {row.idempotency_key}: {row.status} {report.get('message', '')!r} "
+                     f"{[f.get('message') for f in report.get('findings', []) if f.get('severity') == 'error'][:3]}")
+    lines += [f"job {j['id'][:8]} {j['kind']} attempts={j['attempts']} worker={j['worker']} error={j['error']!r}"
+              for j in finished if j["attempts"] != 1 or j["error"]]
+    staging = archive.settings.staging_dir
+    lines.append(f"left in staging: {sorted(p.name for p in staging.iterdir())}, intents: "
+                 f"{sorted(p.name for d in ('intents', 'intents-change') for p in (staging / d).glob('*'))}, "
+                 f"uploads: {sorted(p.name for p in (staging / 'uploads').glob('*'))}")
+    return "\n".join(lines)
+
+
 def test_three_workers_two_web_processes_one_archive(database_url: str, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "archive", database_url=database_url, fsync=True, workers=1,
                         broker_url=_redis_url(), job_lease_seconds=6)
@@ -164,11 +183,11 @@ def test_three_workers_two_web_processes_one_archive(database_url: str, tmp_path
             last = jobs.submit(archive, "arrange.run", {"fonds": "Z109", "year": 2025}, actor="archivist", run="queue")
             assert jobs.wait(archive, last["id"], timeout=300)["state"] == "done"
             with archive.sessions() as session:
-                assert session.scalar(select(func.count(Item.id))) == ITEMS
+                assert session.scalar(select(func.count(Item.id))) == ITEMS, _explain(archive, session, finished)
                 statuses = session.scalars(select(Submission.status)).all()
+                assert sorted(statuses) == ["accepted"] * ITEMS, _explain(archive, session, finished)
                 numbers = session.execute(select(Arrangement.class_key, Arrangement.item_number)).all()
             journal = [r for r in archive.audit.iter_journal() if not isinstance(r, Exception)]
-        assert sorted(statuses) == ["accepted"] * ITEMS
         by_class: dict[str, list[int]] = {}
         for class_key, number in numbers:
             by_class.setdefault(class_key, []).append(number)

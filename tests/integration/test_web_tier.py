@@ -128,3 +128,18 @@ def test_doctor_names_each_problem_in_both_languages(archive, settings: Settings
                                       timeout=120).stdout)
     bad = [c["name"] for c in again["checks"] if not c["ok"] and c["required"]]
     assert bad == ["keys"] and not again["ok"]
+
+
+def test_doctor_checks_each_replica_root_and_names_the_s3_endpoint(archive, settings: Settings, tmp_path: Path) -> None:
+    offsite = tmp_path / "offsite"
+    offsite.mkdir()
+    roots = {"offsite": offsite.as_uri(), "gone": (tmp_path / "gone").as_uri(), "cloud": "s3://lantai-z109/archive"}
+    env = cli_env(settings) | {"LANTAI_REPLICA_ROOTS": json.dumps(roots), "LANTAI_INGEST_PROFILE": "off",
+                               "LANTAI_S3_ENDPOINT_URL": "http://127.0.0.1:1"}
+    report = json.loads(subprocess.run([*LANTAI, "doctor", "--json"], env=env, capture_output=True, text=True,
+                                       timeout=120).stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["replica:offsite"]["ok"]
+    assert not checks["replica:gone"]["ok"] and "副本存储根 gone" in checks["replica:gone"]["message"]
+    cloud = checks["replica:cloud"]
+    assert not cloud["ok"] and not cloud["required"] and "http://127.0.0.1:1" in cloud["message_en"]
