@@ -192,7 +192,7 @@ def export_catalogue(
 @handle_errors
 def export_note(
     fonds: FondsOption, year: YearOption,
-    output: Annotated[Path, typer.Option("--output", "-o", help="备考表 PDF")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="备考表（.pdf 或 .xlsx）")],
     category: CategoryOption = "WS",
     retention: Annotated[str | None, typer.Option("--retention")] = None,
     organisation: Annotated[str | None, typer.Option("--organisation")] = None,
@@ -202,7 +202,7 @@ def export_note(
     checked_on: Annotated[str, typer.Option("--checked-on", help="检查日期")] = "",
     actor: ActorOption = "cli", as_json: JsonOption = False,
 ) -> None:
-    """备考表 (PDF)."""
+    """备考表 (PDF, or XLSX when the output ends in .xlsx)."""
     from lantai.services.arrange import export_note as run
 
     with _archive() as archive:

@@ -211,6 +211,13 @@ def write_note_pdf(note: BoxNote, target: Path) -> None:
     _render_pdf(note_html(note), target)
 
 
+def note_rows(note: BoxNote) -> list[tuple[str, str]]:
+    """The 备考表 as (项目, 内容) rows for the printed-table writer: what the PDF states, nothing more."""
+    description = f"本盒共 {note.item_count} 件，{note.page_count} 页。" + (f"\n{note.description}" if note.description else "")
+    return [("盒（卷）", note.box_label), ("盒内文件情况说明", description), ("整理人", note.arranged_by),
+            ("整理日期", note.arranged_on), ("检查人", note.checked_by), ("检查日期", note.checked_on)]
+
+
 # -- 文件目录.XML --------------------------------------------------------------------------------
 
 def catalogue_xml(entries: Iterable[CatalogueEntry], *, encoding: str = "UTF-8") -> bytes:

@@ -19,10 +19,12 @@ from lantai.domain.reference import Fonds, ReferenceData
 from lantai.domain.retention import normalise_retention, retention_label, retention_rank
 from lantai.errors import BadInput
 from lantai.formats.stamp import StampFields, page_count, stamp_access_copy
+from lantai.packages import tables
 from lantai.packages.catalogue import (
     BoxNote,
     CatalogueEntry,
     CatalogueHeading,
+    note_rows,
     write_catalogue,
     write_note_pdf,
 )
@@ -90,7 +92,10 @@ def export_catalogue(archive: Archive, fonds: str, year: int, target: Path, *, c
 def export_note(archive: Archive, fonds: str, year: int, target: Path, *, category: str = "WS",
                 retention: str | None = None, organisation: str | None = None, arranged_by: str = "",
                 arranged_on: str = "", checked_by: str = "", checked_on: str = "", actor: str = "system") -> dict[str, Any]:
-    """备考表 for one class; corrections recorded against its items are listed in the 情况说明."""
+    """备考表 for one class (PDF, or XLSX for a ``.xlsx`` target); corrections recorded against its items
+    are listed in the 情况说明."""
+    if Path(target).suffix.lower() not in (".pdf", ".xlsx"):
+        raise BadInput("备考表只能导出为 .pdf 或 .xlsx", "the box note exports as .pdf or .xlsx", file=str(target))
 
     entries = catalogue_entries(archive, fonds, year, category=category, retention=retention, organisation=organisation)
     with archive.sessions() as session:
@@ -100,7 +105,11 @@ def export_note(archive: Archive, fonds: str, year: int, target: Path, *, catego
     label = "-".join(x for x in (f"{fonds}-{category}·{year}", retention or "", organisation or "") if x)
     note = BoxNote(label, len(entries), sum(e.pages or 0 for e in entries), "\n".join(lines), arranged_by,
                    arranged_on, checked_by, checked_on)
-    write_note_pdf(note, target)
+    if Path(target).suffix.lower() == ".xlsx":  # A4 landscape, one page wide, 宋体, like every printed table
+        tables.write_xlsx(note_rows(note), ("项目", "内容"), "备考表", [], Path(target), sheet_title="备考表",
+                          widths=(24, 100), wrap=(1,))
+    else:
+        write_note_pdf(note, target)
     archive.audit.append(actor, "catalogue.note_exported", label, {"items": len(entries), "corrections": len(lines)})
     return {"items": len(entries), "corrections": len(lines), "file": str(target)}
 

@@ -99,7 +99,11 @@ def _save(archive: Archive, session: Session, version: int, text: str, actor: st
     """Insert one version (ignored if it exists) and journal it in the same unit of work."""
     digest = sm3_hex(text.encode("utf-8"))
     values = {"version": version, "document": text, "sm3": digest, "note": note, "actor": actor, "created_at": utcnow()}
-    if not session.execute(insert_ignore(session, ReferenceVersion).values(**values)).rowcount:
+    # RETURNING, not rowcount: on PostgreSQL (SQLAlchemy 2.1, psycopg 3) the rowcount of an INSERT …
+    # ON CONFLICT DO NOTHING reads -1, so every process starting at once journalled version 1 again
+    inserted = session.execute(insert_ignore(session, ReferenceVersion).values(**values)
+                               .returning(ReferenceVersion.version)).scalar()
+    if inserted is None:
         return False  # another process saved this version first
     archive.audit.append(actor, SAVED, f"v{version}", {"version": version, "note": note, "sm3": digest, "document": text},
                          session=session)

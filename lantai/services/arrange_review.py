@@ -326,14 +326,14 @@ def print_volume(archive: Archive, principal: Principal, fonds: str, year: int, 
     A volume that holds an item above the caller's clearance is not printed at all (its 目录 would
     list the title): for that caller it does not exist. The caller removes ``file.parent`` once sent.
     """
-    if (document, fmt) not in (("catalogue", "pdf"), ("catalogue", "xlsx"), ("note", "pdf")):
-        raise BadInput("只能打印归档文件目录（PDF、XLSX）或备考表（PDF）", "catalogue as pdf/xlsx or note as pdf only")
+    if document not in ("catalogue", "note") or fmt not in PRINT_MEDIA:
+        raise BadInput("只能打印归档文件目录或备考表（PDF、XLSX）", "catalogue or note, as pdf or xlsx only")
     entries = arrange_catalogue_entries(archive, fonds, year, category=category, retention=retention or None,
                                         organisation=organisation or None)
     _require_all_visible(archive, principal, [e.archival_code for e in entries])
     workdir = Path(tempfile.mkdtemp(prefix="print-", dir=archive.settings.staging_dir))
     name = "-".join(x for x in (fonds, str(year), label(retention) if retention else "", organisation) if x)
-    target = workdir / (f"归档文件目录-{name}.{fmt}" if document == "catalogue" else f"备考表-{name}.pdf")
+    target = workdir / (f"归档文件目录-{name}.{fmt}" if document == "catalogue" else f"备考表-{name}.{fmt}")
     try:
         if document == "catalogue":
             export_catalogue(archive, fonds, year, target, category=category, retention=retention or None,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.catalog.models import Item
+from lantai.domain.labels import finding_code
 from lantai.domain.roles import Permission
 from lantai.errors import BadInput, LantaiError, NotFound
 from lantai.packages import tables
@@ -108,7 +109,8 @@ def register_rows(archive: Archive, principal: Principal, direction: str, transf
                 ("接收时间", receipt.received_at), ("件数", str(len(receipt.items))),
                 ("接收件数", str(counts.get("接收", 0))), ("重复件数", str(counts.get("重复", 0))),
                 ("拒收件数", str(counts.get("拒收", 0))), ("接收结论", receipt.conclusion)]
-        rows += [(f"检测：{c.get('code', '')}", f"{c.get('result', '')}　{c.get('message', '')}") for c in receipt.checks]
+        rows += [(f"检测：{finding_code(c.get('code', '')) or c.get('code', '')}", f"{c.get('result', '')}　{c.get('message', '')}")
+                 for c in receipt.checks]
         rows += [("清单 SM3", receipt.manifest_sm3), ("移交单位（签章）", ""), ("接收单位（签章）", "")]
         return rows, f"接收登记表-{transfer_id[:12]}"
     raise BadInput("方向须为 out（移交）或 in（接收）", "direction must be out or in", direction=direction)

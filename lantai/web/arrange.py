@@ -91,7 +91,7 @@ def arrange_edit(principal: Arranger, request: Request, archive: ArchiveDep, rec
 def arrange_print(principal: Allowed(Permission.EXPORT), archive: ArchiveDep, fonds: str, year: int, document: str,
                   kind: str, category: Category = "WS", retention: Annotated[str, Query(max_length=16)] = "",
                   organisation: Annotated[str, Query(max_length=64)] = "") -> Response:
-    """归档文件目录 (``catalogue.pdf``/``catalogue.xlsx``) or 备考表 (``note.pdf``) of one volume or the year."""
+    """归档文件目录 (``catalogue.pdf``/``catalogue.xlsx``) or 备考表 (``note.pdf``/``note.xlsx``) of one volume or the year."""
     target, media = arrange_review.print_volume(archive, principal, fonds, year, category=category, retention=retention,
                                                 organisation=organisation, document=document, fmt=kind)
     return FileResponse(target, media_type=media, filename=target.name, headers={"Cache-Control": "no-store"},

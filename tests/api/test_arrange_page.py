@@ -132,9 +132,21 @@ def test_printing_volumes_of_the_catalogue_and_the_note(world: World) -> None:
         assert "归档文件目录" in pdf.pages[0].extract_text().replace(" ", "")
         note = client.get(f"{YEAR_PAGE}/print/note.pdf", params=params)
         assert note.status_code == 200 and note.content.startswith(b"%PDF")
+        note_text = PdfReader(io.BytesIO(note.content)).pages[0].extract_text().replace(" ", "")
+        assert f"本盒共{volume['count']}件" in note_text
+        note_xlsx = client.get(f"{YEAR_PAGE}/print/note.xlsx", params=params)
+        assert note_xlsx.status_code == 200, note_xlsx.text[-500:]
+        sheet = load_workbook(io.BytesIO(note_xlsx.content)).worksheets[0]
+        rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
+        assert rows[0][0] == "备考表" and rows[1] == ("项目", "内容")
+        assert [r[0] for r in rows[2:]] == ["盒（卷）", "盒内文件情况说明", "整理人", "整理日期", "检查人", "检查日期"]
+        assert rows[3][1].startswith(f"本盒共 {volume['count']} 件，")  # as the PDF states it
+        assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet["B4"].alignment.wrap_text and sheet["B4"].font.name == "宋体"
     low, _ = _login(world, "reader")
     assert low.get(f"{YEAR_PAGE}/print/catalogue.pdf").status_code == 403
     assert client.get(f"{YEAR_PAGE}/print/catalogue.docx").status_code == 400
+    assert client.get(f"{YEAR_PAGE}/print/notes.xlsx").status_code == 400
 
 
 def test_arranging_needs_the_permission_and_the_csrf_token(world: World) -> None:

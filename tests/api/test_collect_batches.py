@@ -117,3 +117,48 @@ def test_a_refused_batch_is_resubmitted_corrected_and_rechecked(world: World) ->
     assert refused.status_code == 409 and "只有拒收" in refused.text
     actions = [e["action"] for e in world.client("auditor").get("/api/v1/audit", params={"page_size": 50}).json()["entries"]]
     assert "submission.resubmitted" in actions
+
+
+def _api_batch(world: World, username: str, data: bytes, key: str) -> int:
+    response = world.client(username).post("/api/v1/batches", headers={"Idempotency-Key": key},
+                                           files={"package": ("批次.zip", data, "application/zip")})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_the_api_resubmits_a_corrected_batch_as_the_web_does(world: World) -> None:
+    """POST /api/v1/submissions/{id}/resubmit: the web's 重新提交 over the same service, audited alike."""
+    specs = _specs("AR")
+    sid = _api_batch(world, "archivist", zip_item(write_batch(world.tmp / "ar-wrong", specs, count_delta=1)).read_bytes(),
+                     "api-resubmit-ar")
+    archivist = world.client("archivist")
+    assert archivist.get(f"/api/v1/submissions/{sid}").json()["status"] == "rejected"
+    fixed = zip_item(write_batch(world.tmp / "ar-fixed", specs)).read_bytes()
+    files = {"package": ("更正批次.zip", fixed, "application/zip")}
+
+    forbidden = world.client("reader").post(f"/api/v1/submissions/{sid}/resubmit", files=files)
+    assert forbidden.status_code == 403, forbidden.text
+    hidden = world.client("clerk").post(f"/api/v1/submissions/{sid}/resubmit", files=files)
+    assert hidden.status_code == 404, hidden.text  # another's submission: as if it did not exist
+    missing = archivist.post("/api/v1/submissions/2147483000/resubmit", files=files)
+    assert missing.status_code == 404 and "不存在" in missing.json()["message"], missing.text
+    assert archivist.post(f"/api/v1/submissions/{sid}/resubmit").status_code == 422  # no package
+    empty = archivist.post(f"/api/v1/submissions/{sid}/resubmit", files={"package": ("空.zip", b"", "application/zip")})
+    assert empty.status_code == 400 and "为空" in empty.json()["message"], empty.text
+    assert archivist.post("/api/v1/submissions/0/resubmit", files=files).status_code == 422
+    assert archivist.get(f"/api/v1/submissions/{sid}").json()["status"] == "rejected"  # nothing half-done
+
+    answer = archivist.post(f"/api/v1/submissions/{sid}/resubmit", files=files)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["id"] == sid and body["status"] == "complete" and body["filename"] == "更正批次.zip"
+    assert body["batch"]["accepted"] == 2
+    for spec in specs:
+        assert archivist.get(f"/api/v1/items/{spec.record_id}").status_code == 200
+    again = archivist.post(f"/api/v1/submissions/{sid}/resubmit", files=files)
+    assert again.status_code == 409 and "只有拒收" in again.json()["message"], again.text
+
+    entries = world.client("auditor").get("/api/v1/audit", params={"page_size": 100}).json()["entries"]
+    mine = [e for e in entries if e["action"] == "submission.resubmitted" and e["target"] == str(sid)]
+    assert len(mine) == 1 and mine[0]["actor"] == "archivist"
+    assert mine[0]["details"] == {"kind": "batch", "file": "更正批次.zip"}

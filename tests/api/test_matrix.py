@@ -422,6 +422,8 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", f"{U}/submissions/{{submission_id}}"): Case(lambda c: c.client.get(f"{U}/submissions/{_own_submission(c)}")),
     ("POST", f"{U}/submissions/{{submission_id}}/recheck"): Case(
         lambda c: c.client.post(f"{U}/submissions/{_rejected_submission(c)}/recheck")),
+    ("POST", f"{U}/submissions/{{submission_id}}/resubmit"): Case(
+        lambda c: c.client.post(f"{U}/submissions/{_rejected_submission(c)}/resubmit", files=_sip(c)["files"])),
     # API: export, audit, statistics, reference data
     ("GET", f"{U}/export/catalogue.csv"): Case(lambda c: c.client.get(f"{U}/export/catalogue.csv")),
     ("GET", f"{U}/audit"): Case(lambda c: c.client.get(f"{U}/audit")),

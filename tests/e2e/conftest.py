@@ -50,7 +50,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, real_clamd: str) -> Iterator[
 
 
 def _seed_batch_and_transfer(world: World) -> None:
-    """A batch whose register is one item short (refused, every item still checked) and a sent transfer."""
+    """A batch whose register is one item short (refused, every item still checked), a sent transfer and
+    a received one (a real transfer package from a second archive)."""
     from tests.api.conftest import pdf_bytes
     from tests.api.test_matrix import _transfer_record
     from tests.sipfactory import SipSpec, write_batch, zip_item
@@ -61,6 +62,9 @@ def _seed_batch_and_transfer(world: World) -> None:
     world.client("archivist").post("/api/v1/batches", files={"package": ("四月批次.zip", zip_item(batch).read_bytes(),
                                                                           "application/zip")})
     _transfer_record(world)
+    from tests.api.test_transfers_received import receive_a_transfer
+
+    receive_a_transfer(world)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +82,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser) -> Iterator[object]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
     try:
         yield context.new_page()
     finally:

@@ -46,7 +46,6 @@ def test_the_principal_is_previewed_and_the_ofd_is_read_page_by_page(live, page)
     assert quote("content/正本.pdf", safe="") in source and quote("处理单") not in source
     assert any(r.status == 200 and r.headers.get("content-type") == "application/pdf" for r in pdfs)
     assert "首页加盖归档章" in page.inner_text("body")
-    shot(page, "access-01-item")
     page.click("text=逐页阅览 >> nth=0")
     page.wait_for_load_state("networkidle")
     assert "第 1 页，共" in page.content()
@@ -56,4 +55,4 @@ def test_the_principal_is_previewed_and_the_ofd_is_read_page_by_page(live, page)
     page.wait_for_load_state("networkidle")
     assert "第 2 页，共" in page.content()
     assert page.locator("img.page").evaluate("img => img.complete && img.naturalWidth") == 794
-    shot(page, "access-02-ofd-page")
+    shot(page, "21-ofd-reader")

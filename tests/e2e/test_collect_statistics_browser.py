@@ -43,6 +43,13 @@ def test_statistics_date_range_export_and_the_annual_report(live, page) -> None:
     with page.expect_navigation():
         page.click("form.filters button")
     assert "date_from=2000-01-01" in page.url and "接收日期 2000-01-01 至 今" in page.inner_text("main")
+    growth = page.evaluate("""() => { const c = Chart.getChart(document.getElementById('chart-growth'));
+        return {labels: c.data.labels, items: c.data.datasets[0].data}; }""")
+    assert len(growth["labels"]) >= 2 and growth["items"][0] == 0 and growth["items"][-1] > 0  # a line from 0, not a dot
+    assert page.evaluate("""() => ['chart-fonds_code', 'chart-year', 'chart-retention', 'chart-document_type',
+        'chart-organisation'].every(id => { const c = Chart.getChart(document.getElementById(id));
+        const axis = c.options.indexAxis === 'y' ? c.options.scales.y : c.options.scales.x;
+        return axis.ticks.autoSkip === false; })""")  # every bar named
     shot(page, "14-statistics")
     with page.expect_download() as xlsx:
         page.click("text=导出 XLSX")
@@ -68,6 +75,8 @@ def test_transfer_register_downloads(live, page) -> None:
     page.set_viewport_size({"width": 1366, "height": 768})
     login(page, base, "archivist")
     page.goto(f"{base}/transfers")
+    received = page.locator("#received tbody tr").first.inner_text()
+    assert "全部接收" in received and "暂无接收记录" not in received
     shot(page, "16-transfers")
     with page.expect_download() as xlsx:
         page.locator("a[href$='/register.xlsx']").first.click()
@@ -76,3 +85,11 @@ def test_transfer_register_downloads(live, page) -> None:
     with page.expect_download() as pdf:
         page.locator("a[href$='/register.pdf']").first.click()
     assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
+    with page.expect_download() as received_xlsx:  # the 接收登记表 of the received transfer
+        page.locator("#received a[href$='/register.xlsx']").first.click()
+    rows = _printed_workbook(received_xlsx)
+    assert ("接收结论", "全部接收") in rows and ("件数", "2") in rows and ("拒收件数", "0") in rows
+    with page.expect_download() as received_pdf:
+        page.locator("#received a[href$='/register.pdf']").first.click()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(received_pdf.value.path()).read_bytes())).pages)
+    assert "全部接收" in text and "接收单位" in text.replace(" ", "")

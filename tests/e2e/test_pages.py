@@ -36,7 +36,7 @@ def pages_of(page, base: str) -> list[str]:
     return links + extra
 
 
-def wrapped(page) -> list[str]:
+def wrapped(page, selector: str = SHORT_FIELDS) -> list[str]:
     """Short fields whose first line of text broke onto a second line ("2025-01-/14", "定期10/年")."""
     return page.evaluate("""(selector) => Array.from(document.querySelectorAll(selector)).filter(el => {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT, {acceptNode: n => n.textContent.trim()
@@ -45,7 +45,7 @@ def wrapped(page) -> list[str]:
         const range = document.createRange(); range.selectNodeContents(text);
         const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
         return tops.size > 1;
-    }).map(el => el.innerText.trim())""", SHORT_FIELDS)
+    }).map(el => el.innerText.trim())""", selector)
 
 
 @pytest.mark.parametrize("username", list(ACCOUNTS))
@@ -70,6 +70,57 @@ def test_every_page_of_every_role_is_chinese_and_keeps_short_fields_on_one_line(
         assert not problems, problems
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366", "1920"])
+def test_the_item_page_keeps_its_file_table_and_summary_card_unsqueezed(live, browser, size) -> None:
+    """The item page: a summary card, the files as a table whose every cell (下载利用副本 included) stays on
+    one line inside the page's width, and the full metadata collapsed."""
+    base, _world = live
+    context = browser.new_context(locale="zh-CN", viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    try:
+        login(page, base, "archivist")
+        page.goto(f"{base}/items/{PUBLIC_ID}")
+        page.wait_for_load_state("networkidle")
+        assert page.inner_text("h1") == "关于做好2025年度电子文件归档工作的通知"  # 题名 heads the card
+        card = page.inner_text("dl.card")
+        for label in ("档号", "文号", "责任者", "日期", "页数", "保管期限", "密级", "状态"):
+            assert label in card, label
+        assert page.locator("#files tbody tr").count() >= 2
+        assert "下载利用副本" in page.inner_text("#files")
+        assert wrapped(page, "#files th, #files td, #files td a, dl.card dd") == []
+        fits = page.evaluate("""() => { const t = document.querySelector('#files');
+            const box = t.parentElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+            return {table: Math.round(r.right), box: Math.round(box.right), page: document.documentElement.scrollWidth,
+                    view: window.innerWidth}; }""")
+        assert fits["table"] <= fits["box"] + 1 and fits["page"] <= fits["view"], fits  # no sideways scrolling
+        widths = page.evaluate("""() => Array.from(document.querySelectorAll('#files thead th'))
+            .map(th => Math.round(th.getBoundingClientRect().width))""")
+        assert min(widths[:5]) >= 40, widths  # no column pressed to a sliver
+        assert page.locator("details.metadata").count() == 1 and not page.locator("details.metadata").evaluate("d => d.open")
+        assert page.inner_text("body").count("编码描述") <= 1
+    finally:
+        context.close()
+
+
+ROLE_PAGES = {  # the pages of the roles the other browser tests do not photograph, and what each must show
+    "clerk": [("/collect", "18-clerk-collect", "提交")],
+    "secadmin": [("/admin", "20-secadmin-admin", "角色")],
+    "sysadmin": [("/admin/reference", "22-sysadmin-reference", "全宗")],
+}
+
+
+@pytest.mark.parametrize("username", list(ROLE_PAGES))
+def test_each_role_at_its_daily_pages(live, page, username) -> None:
+    """Each role's own pages at 1366×768 (the README's screenshots of the roles not shown elsewhere)."""
+    base, _world = live
+    login(page, base, username)
+    for path, name, expected in ROLE_PAGES[username]:
+        response = page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        assert response.status == 200 and expected in page.inner_text("main"), path
+        shot(page, name)
 
 
 def test_arrange_review_selection_summary_and_confirmation(live, page) -> None:
@@ -108,6 +159,34 @@ def test_arrange_review_selection_summary_and_confirmation(live, page) -> None:
     edit.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert "/arrange/Z109/2025" in page.url
+    _print_the_first_volume(page)
+
+
+def _print_the_first_volume(page) -> None:  # type: ignore[no-untyped-def]
+    """打印: the first volume's 归档文件目录 and 备考表 downloaded from the year page and opened."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    page.goto(page.url.split("?")[0])
+    first = page.locator("#print tbody tr").first
+    count = int(first.locator("td.num").inner_text())
+    downloads = {}
+    for document, kind in (("catalogue", "xlsx"), ("catalogue", "pdf"), ("note", "xlsx"), ("note", "pdf")):
+        with page.expect_download() as download:
+            first.locator(f"a[href*='/print/{document}.{kind}']").click()
+        downloads[document, kind] = Path(download.value.path()).read_bytes()
+    sheet = load_workbook(io.BytesIO(downloads["catalogue", "xlsx"])).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注")
+    assert [r[0] for r in rows[1:]] == list(range(1, count + 1))
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet["E2"].alignment.wrap_text and sheet["E2"].font.name == "宋体"
+    catalogue = PdfReader(io.BytesIO(downloads["catalogue", "pdf"]))
+    assert len(catalogue.pages) == 1 and float(catalogue.pages[0].mediabox.width) > float(catalogue.pages[0].mediabox.height)
+    note = dict(list(load_workbook(io.BytesIO(downloads["note", "xlsx"])).worksheets[0].iter_rows(values_only=True))[2:])
+    assert note["盒内文件情况说明"].startswith(f"本盒共 {count} 件")
+    text = PdfReader(io.BytesIO(downloads["note", "pdf"])).pages[0].extract_text().replace(" ", "")
+    assert "备考表" in text and f"本盒共{count}件" in text
 
 
 def test_auditor_filters_and_exports_the_audit_log(live, page) -> None:

@@ -212,6 +212,12 @@ def test_exports_and_stamp(arranged: Archive, tmp_path: Path) -> None:
     assert (tmp_path / "文件目录.xml").read_text(encoding="utf-8").count("<文件>") == 3
     svc.export_note(arranged, "Z109", 2025, tmp_path / "备考表.pdf", retention="Y", arranged_by="李华")
     assert (tmp_path / "备考表.pdf").read_bytes().startswith(b"%PDF")
+    svc.export_note(arranged, "Z109", 2025, tmp_path / "备考表.xlsx", retention="Y", arranged_by="李华")
+    note = dict(list(load_workbook(tmp_path / "备考表.xlsx").active.iter_rows(values_only=True))[2:])
+    assert note["整理人"] == "李华" and note["盒内文件情况说明"].startswith("本盒共 3 件") and not note["检查人"]
+    with pytest.raises(BadInput):
+        svc.export_note(arranged, "Z109", 2025, tmp_path / "备考表.docx", retention="Y")
+    assert not (tmp_path / "备考表.docx").exists()
     original = next(f for f in arranged.store.files("R1") if f.logical_path == "content/正文.pdf")
     result = svc.stamp_item(arranged, "R1", tmp_path / "R1-利用.pdf", actor="reader")
     assert result["archival_code"] == "Z109-WS·2025-Y-BGS-0001"

@@ -78,3 +78,16 @@ def get_submission(principal: Allowed(Permission.SUBMISSION_OWN, Permission.SUBM
 @router.post("/submissions/{submission_id}/recheck", response_model=SubmissionOut, summary="重新检测被拒收的提交")
 def recheck(principal: Allowed(Permission.CHECK_RUN), archive: ArchiveDep, submission_id: SubmissionId) -> dict:
     return submissions.recheck_submission(archive, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/resubmit", response_model=SubmissionOut,
+             summary="重新提交：以更正后的包替换被拒收、部分接收或冲突的提交并重新检测",
+             responses={202: {"model": SubmissionOut, "description": "已排队，由后台工作进程处理（配置了消息队列时）"}})
+def resubmit(principal: Submitter, archive: ArchiveDep, response: Response, submission_id: SubmissionId,
+             package: Annotated[UploadFile, File(description="更正后的 SIP zip 或批次 zip（与原提交同类）")]) -> dict:
+    """The same service as the web's 重新提交: the corrected package is checked and ingested under the
+    same submission; 409 when the submission is not one that takes a corrected package."""
+    path, digest = submissions.save_upload(archive, package.file)
+    result = submissions.resubmit_submission(archive, principal, submission_id, path, digest, package.filename or "")
+    response.status_code = status.HTTP_202_ACCEPTED if result.get("status") == "processing" else status.HTTP_200_OK
+    return result
