@@ -15,6 +15,7 @@ from typing import Any
 
 from lantai.checks.timing import measure
 from lantai.formats import check_image, check_office, identify, inspect_pdf, validate_ofd, validate_pdfa
+from lantai.formats.pdf_open import open_shared
 
 PDF_MIMES = frozenset({"application/pdf"})
 OFD_IDS = frozenset({"lantai-fmt/ofd"})
@@ -68,16 +69,21 @@ class FileAnalysis:
         return self.format.puid in ("x-fmt/263",) or self.mime == "application/zip"
 
     @cached_property
+    def _shared_pdf(self) -> Any:
+        """The PDF opened once for inspection and PDF/A validation, its pages parsed once."""
+        return open_shared(self.path)
+
+    @cached_property
     def pdf(self) -> Any:
 
         with measure("fact PDF inspection"):
-            return inspect_pdf(self.path) if self.is_pdf else None
+            return inspect_pdf(self.path, self._shared_pdf) if self.is_pdf else None
 
     @cached_property
     def pdfa(self) -> Any:
 
         with measure("fact PDF/A validation"):
-            return validate_pdfa(self.path) if self.is_pdf else None
+            return validate_pdfa(self.path, self._shared_pdf) if self.is_pdf else None
 
     @cached_property
     def ofd(self) -> Any:

@@ -48,8 +48,8 @@ def gd_ingest_check(context: Any) -> list[Finding]:
     run = RunContext("gd", {}, None, tuple(profile.section("metadata").get("unique_elements", [])))
     run.audit = context.extra.get("audit_chain")  # verified by the ingest service (4-3)
     report = runner.finish([item], run, subject.profile, operator=context.operator)
-    context.extra["check_report"] = report.to_dict()
-    context.extra.setdefault("ocfl_files", {})[REPORT_PATH] = report.to_json()
+    context.extra["check_report"] = data = report.to_dict()
+    context.extra.setdefault("ocfl_files", {})[REPORT_PATH] = report.to_json(data)
     return [_finding(r) for r in item.results if r.status in ("fail", "unscanned", "warn")]
 
 

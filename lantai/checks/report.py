@@ -42,8 +42,9 @@ class CheckReport:
         return {"stage": self.stage, "profile": self.profile, "items": [item.to_dict() for item in self.items],
                 "summary": self.summary(), "meta": self.meta, "batch": [r.to_dict() for r in self.batch]}
 
-    def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
+    def to_json(self, data: dict[str, Any] | None = None) -> bytes:
+        """The report as stored; ``data`` is this report's :meth:`to_dict` when the caller already has it."""
+        return json.dumps(self.to_dict() if data is None else data, ensure_ascii=False, indent=2).encode("utf-8")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:

@@ -7,6 +7,7 @@ gives ``ok`` False with findings that say why.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pikepdf
 
 from lantai.checks.registry import finding
 from lantai.domain.findings import Finding
+from lantai.formats.pdf_open import SharedPdf, parser
 from lantai.formats.pdf_signatures import PdfSignature, find_signatures
 
 MAX_PAGE_ERRORS = 20
@@ -41,28 +43,29 @@ class PdfInfo:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-def inspect_pdf(path: str | Path) -> PdfInfo:
+def inspect_pdf(path: str | Path, shared: SharedPdf | None = None) -> PdfInfo:
+    """``shared``: the file already opened (:func:`lantai.formats.pdf_open.open_shared`), left open."""
     path = Path(path)
     try:
-        return _inspect(path)
+        return _inspect(path, shared)
     except Exception as exc:  # a hostile file must never stop a batch
         return PdfInfo(False, findings=[finding("pdf-open", str(path), "crashed", error=f"{type(exc).__name__}: {exc}")])
 
 
-def _inspect(path: Path) -> PdfInfo:
+def _inspect(path: Path, shared: SharedPdf | None = None) -> PdfInfo:
     try:
-        pdf = pikepdf.open(path)
+        pdf = shared.pdf if shared is not None else pikepdf.open(path)
     except pikepdf.PasswordError:
         return PdfInfo(False, encrypted=True, password_required=True, findings=[finding("pdf-password", str(path))])
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         return PdfInfo(False, findings=[finding("pdf-open", str(path), error=str(exc))])
-    with pdf:
+    with pdf if shared is None else contextlib.nullcontext():
         info = PdfInfo(True, pdf_version=pdf.pdf_version, page_count=len(pdf.pages),
                        encrypted=pdf.is_encrypted)
         info.producer, info.creator = _application(pdf)
         if info.encrypted:
             info.findings.append(finding("pdf-encrypted", str(path)))
-        _pages(pdf, info, path)
+        _pages(pdf, info, path, parser(shared))
         info.signatures = find_signatures(pdf, path)
     for sig in info.signatures:
         if sig.status in ("digest_mismatch", "signature_invalid", "malformed"):
@@ -90,12 +93,12 @@ def _application(pdf: pikepdf.Pdf) -> tuple[str | None, str | None]:
     return producer, creator
 
 
-def _pages(pdf: pikepdf.Pdf, info: PdfInfo, path: Path) -> None:
+def _pages(pdf: pikepdf.Pdf, info: PdfInfo, path: Path, parse: Any = pikepdf.parse_content_stream) -> None:
     if info.page_count == 0:
         info.findings.append(finding("pdf-pages", str(path), "none"))
     for number, page in enumerate(pdf.pages, start=1):
         try:
-            pikepdf.parse_content_stream(page)
+            parse(page)
         except Exception as exc:
             info.page_errors.append(f"page {number}: {exc}")
             if len(info.page_errors) >= MAX_PAGE_ERRORS:

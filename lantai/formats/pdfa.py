@@ -28,12 +28,14 @@ glyph widths. ``validate_pdfa`` never raises for bad content.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pikepdf
 
+from lantai.formats.pdf_open import SharedPdf, parser
 from lantai.formats.pdfa_content import scan_pages
 from lantai.formats.pdfa_fonts import check_font_programs
 from lantai.formats.pdfa_graphics import check_graphics
@@ -66,24 +68,26 @@ class PdfaResult:
                 "warnings": list(self.warnings), "notes": list(self.notes)}
 
 
-def validate_pdfa(path: str | Path) -> PdfaResult:
-    """Check the PDF/A claim of one file. Corrupt files give compliant False with the parse error."""
+def validate_pdfa(path: str | Path, shared: SharedPdf | None = None) -> PdfaResult:
+    """Check the PDF/A claim of one file. Corrupt files give compliant False with the parse error.
+
+    ``shared``: the file already opened (:func:`lantai.formats.pdf_open.open_shared`), left open."""
     path = Path(path)
     try:
-        return _validate(path)
+        return _validate(path, shared)
     except Exception as exc:  # a hostile file must never stop a batch
         return PdfaResult(None, False, [_v(1, "6.1", f"PDF/A check failed: {type(exc).__name__}: {exc}")])
 
 
-def _validate(path: Path) -> PdfaResult:
+def _validate(path: Path, shared: SharedPdf | None = None) -> PdfaResult:
     try:
-        pdf = pikepdf.open(path)
+        pdf = shared.pdf if shared is not None else pikepdf.open(path)
     except pikepdf.PasswordError:
         return PdfaResult(None, False, [_v(1, "6.1.3", "the file is encrypted with a password; PDF/A forbids "
                                                        "encryption")])
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         return PdfaResult(None, False, [_v(1, "6.1", f"the file does not parse as PDF: {exc}")])
-    with pdf:
+    with pdf if shared is None else contextlib.nullcontext():
         xmp, problems = read_xmp(pdf)
         if not xmp.claims:
             if problems:
@@ -98,7 +102,7 @@ def _validate(path: Path) -> PdfaResult:
         violations += _trailer_id(pdf, path)
         objects = ObjectRules(pdf, part)
         violations += objects.run()
-        uses = scan_pages(pdf)
+        uses = scan_pages(pdf, parser(shared))
         graphics, warnings = check_graphics(pdf, part, level, uses)
         warnings += objects.warnings
         violations += graphics

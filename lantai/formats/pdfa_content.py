@@ -22,7 +22,9 @@ import pikepdf
 from lantai.formats.pdfa_lexical import content_hex_problem
 
 MAX_STREAM = 32 * 1024 * 1024
-LONG_NUMBER = re.compile(rb"\d{5,}")
+DIGIT_RUN = re.compile(rb"\d{5,}")
+# What may come just before the integer part of a number token: white-space, a delimiter or a sign.
+NUMBER_START = frozenset(b"\x00\t\n\x0c\r ()<>[]{}/%+-")
 LONG_STRING = re.compile(rb"[(<][^)>]{32000,}")
 MAX_SHOWN_BYTES = 64 * 1024
 MAX_INSTRUCTIONS = 3_000_000  # content operators parsed per document  # text bytes kept per font for the font-program rules
@@ -80,7 +82,7 @@ class PageUse:
     largest_real: float = 0.0
 
 
-def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
+def scan_pages(pdf: pikepdf.Pdf, parse: Any = pikepdf.parse_content_stream) -> list[PageUse]:
     """One ``PageUse`` per page. Past ``MAX_INSTRUCTIONS`` in the document the remaining pages are
     not parsed but marked incomplete, so a huge document costs bounded time and says so."""
     result = []
@@ -90,7 +92,7 @@ def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
         if spent > MAX_INSTRUCTIONS:
             use.incomplete = f"the document has more than {MAX_INSTRUCTIONS} content operators; later pages not parsed"
         else:
-            scan = _PageScan(use)
+            scan = _PageScan(use, parse)
             scan.page(page)
             spent += scan.instructions
         result.append(use)
@@ -98,8 +100,9 @@ def scan_pages(pdf: pikepdf.Pdf) -> list[PageUse]:
 
 
 class _PageScan:
-    def __init__(self, use: PageUse) -> None:
+    def __init__(self, use: PageUse, parse: Any = pikepdf.parse_content_stream) -> None:
         self.use = use
+        self.parse = parse  # a page's content parsed once for every check that reads it (pdf_open)
         self.seen: set[tuple[int, int]] = set()
         self.streams = 0
         self.instructions = 0
@@ -151,7 +154,7 @@ class _PageScan:
         """
         check_limits = self.raw_checks(target)
         try:
-            instructions = pikepdf.parse_content_stream(target)
+            instructions = self.parse(target)
         except Exception as exc:
             self.use.incomplete = f"a content stream does not parse: {exc}"
             return
@@ -214,7 +217,7 @@ class _PageScan:
                 data = stream.read_bytes()
             except Exception:
                 continue
-            limits_possible = limits_possible or LONG_NUMBER.search(data) is not None or (
+            limits_possible = limits_possible or _long_number(data) or (
                 len(data) > 32000 and LONG_STRING.search(data) is not None)
             if self.use.hex_problem is None:
                 self.use.hex_problem = content_hex_problem(data)
@@ -464,3 +467,17 @@ def _dict(obj: Any) -> Any:
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _long_number(data: bytes) -> bool:
+    """Whether the content may hold a number token with five or more digits before any decimal point,
+    the least a real above 32767 or an integer beyond 32 bits needs. A number token begins after
+    white-space, a delimiter or nothing, with an optional sign; a digit run after a point, a letter
+    or a backslash (a string's octal escape) is a fraction, part of a name or operator, or string
+    content, none of which the per-operand limit check is for. Typical content has many five-digit
+    fractions (``.901961``), which no longer send every operand of the page through that check."""
+    for run in DIGIT_RUN.finditer(data):
+        start = run.start()
+        if start == 0 or data[start - 1] in NUMBER_START:
+            return True
+    return False

@@ -110,8 +110,8 @@ def worker_name() -> str:
 class JobContext:
     """What a running job sees: the archive, its parameters' owner, and a progress reporter."""
 
-    def __init__(self, archive: Archive, job_id: str, actor: str) -> None:
-        self.archive, self.job_id, self.actor = archive, job_id, actor
+    def __init__(self, archive: Archive, job_id: str, actor: str, mine: tuple[str, int] | None = None) -> None:
+        self.archive, self.job_id, self.actor, self.mine = archive, job_id, actor, mine
         self._last = 0.0
         self.done, self.total = 0, None
 
@@ -128,7 +128,8 @@ class JobContext:
         if self.total is not None:
             values["total"] = self.total
         with self.archive.session() as session:
-            session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+            run = _this_run(self.job_id, self.mine) if self.mine else (Job.id == self.job_id,)
+            session.execute(update(Job).where(*run).values(**values).execution_options(synchronize_session=False))
 
     def advance(self, step: int = 1) -> None:
         self.progress(self.done + step)
@@ -166,7 +167,9 @@ def submit(archive: Archive, kind: str, params: dict[str, Any], *, actor: str, r
         try:
             dispatch(archive, job_id, queue)
         except Exception as exc:  # no message was queued: the row must not wait forever
-            _finish(archive, job_id, FAILED, error=f"消息队列不可达 (broker unreachable): {exc}")
+            with archive.session() as session:  # still queued, never claimed
+                session.execute(update(Job).where(Job.id == job_id).values(
+                    state=FAILED, error=f"消息队列不可达 (broker unreachable): {exc}", finished_at=now()))
             raise StorageError(f"消息队列不可达，作业未能排队: {exc}", f"broker unreachable, job not queued: {exc}") from exc
     elif run == "thread":
         threading.Thread(target=_run_quietly, args=(archive, job_id), name=f"job-{job_id[:8]}", daemon=True).start()
@@ -223,8 +226,9 @@ def run_job(archive: Archive, job_id: str, *, worker: str | None = None, reraise
         row = session.get(Job, job_id)
         kind, params, actor, attempts, limit = row.kind, json.loads(row.params), row.created_by, row.attempts, row.max_attempts
     spec = load_kinds().get(kind)
-    ctx = JobContext(archive, job_id, actor)
-    beat = _Heartbeat(archive, job_id)
+    mine = (worker, attempts)
+    ctx = JobContext(archive, job_id, actor, mine)
+    beat = _Heartbeat(archive, job_id, mine)
     beat.start()
     try:
         if spec is None:
@@ -235,7 +239,8 @@ def run_job(archive: Archive, job_id: str, *, worker: str | None = None, reraise
         final = (isinstance(exc, LantaiError) and not isinstance(exc, StorageError)) or attempts >= limit or not isinstance(exc, Exception)
         message = (f"{exc.message_zh} ({exc.message_en})" if isinstance(exc, LantaiError)
                    else f"{type(exc).__name__}: {exc}")
-        _finish(archive, job_id, FAILED if final else QUEUED, error=message, done=ctx.done)
+        if not _finish(archive, job_id, mine, FAILED if final else QUEUED, error=message, done=ctx.done):
+            return get_job(archive, job_id)  # taken over meanwhile: the new run answers for it
         archive.audit.append(actor, "job.failed" if final else "job.retrying", job_id,
                              {"kind": kind, "attempt": attempts, "error": message[:500]})
         if final and reraise:
@@ -251,27 +256,41 @@ def run_job(archive: Archive, job_id: str, *, worker: str | None = None, reraise
             raise
         return get_job(archive, job_id)
     beat.stop()
-    _finish(archive, job_id, DONE, result=result, done=ctx.done if ctx.total is None else ctx.total)
+    if not _finish(archive, job_id, mine, DONE, result=result, done=ctx.done if ctx.total is None else ctx.total):
+        return get_job(archive, job_id)
     archive.audit.append(actor, "job.done", job_id, {"kind": kind, "attempt": attempts})
     return get_job(archive, job_id)
 
 
-def _finish(archive: Archive, job_id: str, state: str, *, result: dict[str, Any] | None = None, error: str = "",
-            done: int = 0) -> None:
+def _finish(archive: Archive, job_id: str, mine: tuple[str, int], state: str, *,
+            result: dict[str, Any] | None = None, error: str = "", done: int = 0) -> bool:
+    """Record this run's end — only while the job is still this run's (``mine``: the worker and the
+    attempt its claim set). A worker whose heartbeat lapsed (a long pause, a lost connection) may
+    find its job taken over by another; its late answer must not overwrite the new run's state.
+    Returns False, and changes nothing, when the job is no longer this run's."""
     values: dict[str, Any] = {"state": state, "error": error, "heartbeat_at": now(), "done": done}
     if state in (DONE, FAILED):
         values["finished_at"] = now()
     if result is not None:
         values["result"] = json.dumps(result, ensure_ascii=False, default=str)
     with archive.session() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
+        changed = session.execute(update(Job).where(*_this_run(job_id, mine)).values(**values)
+                                  .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        log.warning("job %s was taken over by another worker; this run's %s is not recorded", job_id, state)
+    return changed == 1
+
+
+def _this_run(job_id: str, mine: tuple[str, int]) -> tuple[Any, ...]:
+    worker, attempt = mine
+    return Job.id == job_id, Job.state == RUNNING, Job.worker == worker, Job.attempts == attempt
 
 
 class _Heartbeat:
     """Keeps a running job's lease fresh while its function works between progress reports."""
 
-    def __init__(self, archive: Archive, job_id: str) -> None:
-        self.archive, self.job_id = archive, job_id
+    def __init__(self, archive: Archive, job_id: str, mine: tuple[str, int]) -> None:
+        self.archive, self.job_id, self.mine = archive, job_id, mine
         self.every = archive.settings.job_lease_seconds / 3
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
@@ -287,8 +306,8 @@ class _Heartbeat:
         while not self._stop.wait(self.every):
             try:
                 with self.archive.session() as session:
-                    session.execute(update(Job).where(Job.id == self.job_id, Job.state == RUNNING)
-                                    .values(heartbeat_at=now()))
+                    session.execute(update(Job).where(*_this_run(self.job_id, self.mine))
+                                    .values(heartbeat_at=now()).execution_options(synchronize_session=False))
             except Exception as exc:  # a missed beat only risks a takeover, which claim() makes safe
                 log.warning("heartbeat of job %s: %s", self.job_id, exc)
 

@@ -122,6 +122,33 @@ def test_stale_running_job_is_claimed_again_once(archive) -> None:
     assert jobs.get_job(archive, job["id"])["attempts"] == 2
 
 
+def test_a_run_whose_job_was_taken_over_records_nothing(archive) -> None:
+    """A worker whose heartbeat lapsed (a long pause) finds its job claimed by another: its late
+    answer — done or failed, progress, heartbeat — must not overwrite the new run's state."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from lantai.catalog.jobs import Job
+
+    job = jobs.submit(archive, "search.reindex", {}, actor="tester")
+    with archive.session() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(state="queued", attempts=0, done=0))
+    assert jobs.claim(archive, job["id"], "slow") is True
+    with archive.session() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(
+            heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+    assert jobs.claim(archive, job["id"], "fresh") is True
+    late = jobs.JobContext(archive, job["id"], "tester", ("slow", 1))
+    late.progress(7, 9, force=True)
+    assert jobs._finish(archive, job["id"], ("slow", 1), jobs.DONE, result={"late": True}) is False
+    row = jobs.get_job(archive, job["id"])
+    assert (row["state"], row["worker"], row["attempts"], row["done"]) == ("running", "fresh", 2, 0)
+    assert jobs._finish(archive, job["id"], ("fresh", 2), jobs.DONE, result={"ok": True}, done=3) is True
+    row = jobs.get_job(archive, job["id"])
+    assert (row["state"], row["done"]) == ("done", 3)
+
+
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_async_ingest_on_a_broker(archive, settings: Settings, tmp_path: Path, broker: str) -> None:
     url = _redis_url() if broker == "redis" else AMQP_URL

@@ -250,3 +250,61 @@ def test_shared_patterns_and_long_literals_keep_fidos_answer_on_the_corpus(corpu
             bof, eof = _buffers(fh, path.stat().st_size)
         expected = [(fido.get_puid(f), name) for f, name in fido.match_formats(bof, eof)]
         assert [(fido.get_puid(f), name) for f, name in identifier._index.match(bof, eof)] == expected, path
+
+
+def test_pattern_pieces_are_necessary_conditions() -> None:
+    """A piece (the part of a pattern between unbounded repeats) occurs wherever the whole pattern
+    matches, so ruling a pattern out by a missing piece never changes fido's answer."""
+    import random
+    import re
+
+    from lantai.formats.identify import _parse, _piece_found, _pieces
+
+    pdfa = (rb"(?s)xmlns:pdfaid=(?:\"|')http://www\.aiim\.org/pdfa/ns/id.*pdfaid:part(?:=\"|='|\x3e)2"
+            rb"(?:\"|'|\x3c/pdfaid:part\x3e).{0,120}pdfaid:conformance(?:\x3e|=\"|=')B")
+    pieces = _pieces(_parse(pdfa))
+    attributes = b'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" pdfaid:part="2" pdfaid:conformance="B"'
+    elements = (b'<pdfaid:part xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">2</pdfaid:part><pdfaid:conformance '
+                b'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">B</pdfaid:conformance>')
+    assert len(pieces) == 2 and re.search(pdfa, attributes) and all(p.search(attributes) for p, _ in pieces)
+    assert not re.search(pdfa, elements) and not all(p.search(elements) for p, _ in pieces)
+    assert [prefix for _, prefix in pieces] == [b"xmlns:pdfaid=", b"pdfaid:part"]
+    assert _pieces(_parse(rb"\Aabc.*def(?=x)")) == ()  # lookahead: the piece could answer differently
+    assert _pieces(_parse(rb"ab.*cd.*ef")) == ()  # pure literals are the needles' business
+    assert len(_pieces(_parse(rb"abc[0-9]{2}.*xyz(?:1|2)"))) == 2
+    rng = random.Random(5)
+    alphabet = [b"abc", b"1", b"22", b"xyz", b"xyz1", b"q", b"\n", b"abc9"]
+    for source in (rb"abc[0-9]{2}.*xyz(?:1|2)", rb"(?s)abc\d.{0,3}xyz.+abc[19]"):
+        regex, found = re.compile(source), _pieces(_parse(source))
+        assert found
+        for _ in range(3000):
+            buffer = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            if regex.search(buffer):
+                assert all(piece.search(buffer) for piece, _ in found), (source, buffer)
+            for piece, prefix in found:  # the prefix-first search answers as the engine's own
+                assert _piece_found(piece, prefix, buffer) == (piece.search(buffer) is not None), (source, buffer)
+
+
+@pytest.mark.parametrize("xmp", [
+    '<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" pdfaid:part="2" '
+    'pdfaid:conformance="B"/>',
+    '<rdf:Description rdf:about=""><pdfaid:part xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">2</pdfaid:part>'
+    '<pdfaid:conformance xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">B</pdfaid:conformance></rdf:Description>'])
+def test_pdfa_xmp_forms_answer_as_fido(tmp_path: Path, xmp: str) -> None:
+    """Both ways of writing the PDF/A identification (attributes, or elements each declaring the
+    namespace, as the demo generator does) give fido's own candidates."""
+    from lantai.formats.identify import _buffers, get_identifier
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    packet = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' \
+             f'{xmp}</rdf:RDF></x:xmpmeta>'
+    pdf.Root.Metadata = pikepdf.Stream(pdf, packet.encode(), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+    path = tmp_path / "a.pdf"
+    pdf.save(path, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    identifier = get_identifier()
+    fido = identifier._fido
+    with open(path, "rb") as fh:
+        bof, eof = _buffers(fh, path.stat().st_size)
+    expected = [(fido.get_puid(f), name) for f, name in fido.match_formats(bof, eof)]
+    assert [(fido.get_puid(f), name) for f, name in identifier._index.match(bof, eof)] == expected

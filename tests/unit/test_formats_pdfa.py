@@ -550,3 +550,29 @@ def test_truetype_program_rules(tmp_path: Path) -> None:
     assert "code 98" in missing["message"]
     # PDF/A-1 does not forbid falling back to .notdef, so the same text passes there
     assert validate_pdfa(build(tmp_path / "g1.pdf", "1", mutate=_ttf_font(b"ab", 500))).compliant
+
+
+def test_obj_keyword_scan_finds_the_first_header_without_eol() -> None:
+    """The keyword-first search for ``N G obj`` without an EOL gives OBJ_NO_EOL's own first match."""
+    import random
+
+    from lantai.formats.pdfa_syntax import OBJ_NO_EOL, _first_obj_without_eol
+
+    rng = random.Random(3)
+    alphabet = [b"\n", b"\r", b" ", b"1", b"0", b"12", b"obj", b" obj", b"x", b"\r\n", b"99999", b"endobj", b"<<"]
+    for _ in range(20000):
+        data = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        expected, got = OBJ_NO_EOL.search(data), _first_obj_without_eol(data)
+        assert (expected and expected.span()) == (got and got.span()), data
+    assert _first_obj_without_eol(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n2 0 obj<<>>").start() == 28
+
+
+def test_long_number_prefilter_is_a_necessary_condition() -> None:
+    """The per-operand limit check runs wherever a number token could exceed a limit; fractions,
+    names and string escapes with long digit runs do not call for it."""
+    from lantai.formats.pdfa_content import _long_number
+
+    for data in (b"32768 0 Td", b"1 0 0 1 -2147483649 0 cm", b"[32768.5] TJ", b"q\n99999.0 w", b"(x)12345 Tz"):
+        assert _long_number(data), data
+    for data in (b".901961 0 .070588 rg", b"1.700787 w", b"(\\0122025) Tj", b"/F12345 12 Tf", b"<17fe8e676201c8> Tj"):
+        assert not _long_number(data), data
