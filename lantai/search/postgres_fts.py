@@ -275,8 +275,8 @@ class PostgresIndex(SqlIndexBase):
 
         The first round asks the newest epochs holding FIRST_ROUND times the rows wanted; each
         later one as many epochs as the density of matches so far says are needed to fill the
-        window (times EPOCH_MARGIN), or, when the rows left would hold few matches (or the
-        estimate reaches past half of them), the words alone below the rows asked.
+        window (times ASK_MARGIN), or, when the rows left would hold few matches (or the
+        estimate times EPOCH_MARGIN reaches past half of them), the words alone below the rows asked.
         """
         top = self._top if self._top is not None else conn.execute(text("SELECT max(id) FROM search_docs")).scalar()
         ids: list[int] = []
@@ -333,10 +333,12 @@ class PostgresIndex(SqlIndexBase):
         # ordinality): the LIMIT stops the scans at the epoch that fills the window, so a round
         # may ask more epochs than it needs (the density estimate is rough) at no cost. With
         # every match of every epoch sorted at once, the epochs past it were all read: a
-        # 题名 with a 保管期限 read 6,281 rows (5,433 heap pages) for 4,696.
+        # 题名 with a 保管期限 read 6,281 rows (5,433 heap pages) for 4,696. "id + 0": no index
+        # yields that order, so the planner cannot meet it by walking the primary key testing
+        # each row's tsvector (a fast start that the LIMIT makes look cheap)
         epochs = (f"SELECT r.* FROM unnest(CAST(:matches AS text[])) WITH ORDINALITY AS q(x, n) "
                   f"CROSS JOIN LATERAL (SELECT {columns} FROM search_docs d WHERE {where}) r "
-                  "ORDER BY q.n, r.id DESC LIMIT :limit")
+                  "ORDER BY q.n, r.id + 0 DESC LIMIT :limit")
         if fallback is None:
             newest = (f"WITH t AS MATERIALIZED ({epochs}) "
                       "SELECT (SELECT array_agg(id ORDER BY id DESC) FROM t), false")
