@@ -8,7 +8,7 @@ two Latin/digit runs, and a line break kept only after sentence-ending punctuati
 line. Output stops at ``max_chars`` (default 1,000,000 characters, about 3 MB), so one huge
 spreadsheet cannot swamp the index.
 
-PDF text comes from PDFium (pypdfium2): about 7× less CPU than pypdf's pure-Python content-stream
+PDF text comes from PDFium (pypdfium2): about 6× less CPU than pypdf's pure-Python content-stream
 parser, the same words on the demo 公文, and whole words where pypdf spaced out the letters of
 composite fonts. A PDF PDFium cannot open is read with pypdf instead, so a file either library
 can read still yields text, and one neither can read raises :class:`ExtractionFailed` as before.
