@@ -1,7 +1,7 @@
 """Imported by the ingest fork server: the text extractors' libraries, loaded once.
 
 Each ingest worker extracts the search text of the items it stages (:mod:`lantai.search.extract`)
-and would otherwise import pypdf, python-docx, openpyxl and ofdkit on its first item, each worker
+and would otherwise import pypdfium2, pypdf, python-docx, openpyxl and ofdkit on its first item, each worker
 again. Importing this module in the fork server does that once; importing it has that side effect
 on purpose and nothing else.
 """
@@ -12,5 +12,6 @@ import docx  # noqa: F401
 import ofdkit  # noqa: F401
 import openpyxl  # noqa: F401
 import pypdf  # noqa: F401
+import pypdfium2  # noqa: F401
 
 import lantai.search.extract  # noqa: F401

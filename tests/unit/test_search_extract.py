@@ -125,3 +125,53 @@ def test_unsupported_formats_give_nothing_and_broken_files_fail_clearly() -> Non
     assert extract_text(b"\x89PNG\r\n\x1a\n....") == ""
     with pytest.raises(ExtractionFailed):
         extract_text(b"%PDF-1.7\nnot really a pdf")
+
+
+def _pages(pages: list[list[str]]) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for lines in pages:
+        writer.append(io.BytesIO(_pdf(lines)))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def test_pdf_text_stops_reading_pages_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    data = _pages([["第一页：关于档案移交的通知。"], ["第二页：附件清单。"], ["第三页：联系人。"]])
+    assert "第二页" in extract_text(data) and "第三页" in extract_text(data)
+    opened: list[int] = []
+    original = pypdfium2.PdfDocument.get_page
+    monkeypatch.setattr(pypdfium2.PdfDocument, "get_page", lambda self, i: opened.append(i) or original(self, i))
+    text = extract_text(data, max_chars=8)
+    assert text == "第一页：关于档案" and opened == [0]  # pages past the cap are never parsed
+
+
+def test_pdf_that_pdfium_cannot_open_is_read_with_pypdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pypdfium2.PdfiumError("Failed to load document")
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    assert "电子文件归档工作，现将有关事项" in extract_text(_pdf(LINES))
+    with pytest.raises(ExtractionFailed):  # neither library reads it: the same error as before
+        extract_text(b"%PDF-1.7\nnot really a pdf")
+
+
+def test_pdf_with_a_user_password_fails_and_owner_only_opens() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    def encrypted(user: str) -> bytes:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf(LINES))))
+        writer.encrypt(user_password=user, owner_password="owner", algorithm="AES-128")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return buffer.getvalue()
+
+    assert "青政办发〔2025〕12号" in extract_text(encrypted(""))
+    with pytest.raises(ExtractionFailed):
+        extract_text(encrypted("secret"))
