@@ -135,6 +135,7 @@ DETAIL_KEYS: dict[str, str] = {
     "completed": "已补完提交", "rolled_back": "已回滚提交", "changes": "已补完变更", "changes_rolled_back": "已回滚变更",
     "destructions": "已补完销毁",
     "unit_name": "单位名称", "archived_at": "归档时间", "years": "年度", "checked": "逐件检测", "direction": "方向",
+    "counts": "件数统计", "conclusion": "结论", "receipt": "回执",
 }
 
 CHANGES: dict[str, str] = {"assigned": "编定", "renumbered": "重新编号", "filed": "归档", "corrected": "更正", "": "未变"}
