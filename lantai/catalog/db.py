@@ -26,8 +26,14 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    event.listen(engine, "handle_error", _translate_storage_errors)
+    report_storage_errors(engine)
     return engine
+
+
+def report_storage_errors(engine: Engine) -> None:
+    """Say a full or failing disk under ``engine`` as DiskFull / StorageError (see below); every
+    engine Lantai writes through needs it, the rebuild's scratch catalogue included."""
+    event.listen(engine, "handle_error", _translate_storage_errors)
 
 
 _SQLITE_FULL, _SQLITE_IOERR = 13, 10

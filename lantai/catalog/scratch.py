@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lantai.catalog.db import report_storage_errors
 from lantai.catalog.models import Base, Batch, Event, Item, ItemFile, ItemVersion
 from lantai.errors import StorageError
 
@@ -48,12 +49,17 @@ class ScratchCatalogue:
             path = _sqlite_dir(live) / f".{name}.sqlite3"
             engine = create_engine(f"sqlite:///{path}")
             event.listen(engine, "connect", _fast_pragmas)
+            report_storage_errors(engine)  # a full disk here is said as for the live catalogue
             scratch = cls(live, engine, path=path)
         else:
             with live.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{name}"'))
             scratch = cls(live, live.execution_options(schema_translate_map={None: name}), schema=name)
-        Base.metadata.create_all(scratch.engine, tables=TABLES)
+        try:
+            Base.metadata.create_all(scratch.engine, tables=TABLES)
+        except BaseException:
+            scratch.drop()  # e.g. the disk filled while the tables were made: leave nothing behind
+            raise
         return scratch
 
     def swap_into_live(self, after: Callable[[Session], None] | None = None) -> dict[str, int]:

@@ -95,3 +95,34 @@ def test_sqlite_out_of_pages_is_disk_full_in_process(tmp_path: Path) -> None:
             assert session.query(Batch).count() == 0
     finally:
         archive.close()
+
+
+def test_rebuild_scratch_catalogue_out_of_pages_is_disk_full(tmp_path: Path) -> None:
+    """``lantai rebuild`` writes a scratch SQLite file beside the catalogue (its own engine): a full
+    disk there must also be DiskFull (exit 2 and the zh/en message), not a driver traceback — CI
+    once caught ``CREATE INDEX`` on the scratch file failing as a raw OperationalError."""
+    from sqlalchemy import event, insert
+
+    from lantai.catalog.models import Batch
+    from lantai.catalog.scratch import ScratchCatalogue
+    from lantai.errors import DiskFull
+    from lantai.services.archive import init_archive
+
+    archive = init_archive(Settings(home=tmp_path / "archive", fsync=False))
+    try:
+        scratch = ScratchCatalogue.create(archive.engine)
+        try:
+            with scratch.engine.connect() as conn:
+                pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            scratch.engine.dispose()
+            event.listen(scratch.engine, "connect",
+                         lambda dbapi, _rec: dbapi.execute(f"PRAGMA max_page_count = {pages}"))
+            with pytest.raises(DiskFull) as caught, scratch.sessions() as session:
+                session.execute(insert(Batch), [{"id": f"B{i}", "source": "x" * 2000} for i in range(2000)])
+                session.commit()
+            assert "磁盘空间不足" in caught.value.message_zh and "disk full" in caught.value.message_en
+        finally:
+            scratch.drop()
+        assert not list(archive.settings.home.glob(".lantai_rebuild_*")), "scratch file left"
+    finally:
+        archive.close()
