@@ -19,6 +19,11 @@ users_app = typer.Typer(help="用户与角色 (users, roles, clearances, API tok
 CLI_ACTOR = "cli"
 
 WORKER_HEALTHCHECK_SECONDS = 60  # see serve_command
+# An idle keep-alive connection is kept longer than any client or proxy keeps it (httpx 5 s,
+# nginx's upstream keepalive_timeout 60 s): with uvicorn's 5 s both sides could close and reuse it
+# at the same instant, and the request sent on it was reset (the load test's ReadError and
+# RemoteProtocolError; a 502 behind nginx). The side that idles out first must be the client.
+KEEP_ALIVE_SECONDS = 75
 
 
 @handle_errors
@@ -53,7 +58,8 @@ def serve_command(
         # machine a busy worker missed it (the 10-minute load test at load 29: 57 of 8,377 requests
         # cut off; with 60 s, 5 at load 34 and no worker replaced); a hung worker is still replaced.
         uvicorn.run("lantai.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+                    log_level="warning", proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
         return
     archive = open_archive()
     from lantai.api import create_app
@@ -61,7 +67,7 @@ def serve_command(
     app = create_app(archive)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning",
-                    proxy_headers=False)
+                    proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         archive.close()
 

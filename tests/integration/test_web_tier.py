@@ -4,6 +4,7 @@ and ``lantai doctor``."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -83,6 +84,7 @@ def test_two_uvicorn_workers_share_sessions_csrf_and_metrics(archive, settings: 
                 time.sleep(0.3)
         pids = _worker_pids(server.pid)
         assert len(pids) >= 2, (tmp_path / "serve.log").read_text()
+        _assert_keeps_idle_connection(port)
         with httpx.Client(base_url=base, timeout=30) as person:
             login = person.post("/api/v1/auth/login", json={"username": "ops-person", "password": PASSWORD})
             assert login.status_code == 200, login.text
@@ -99,6 +101,23 @@ def test_two_uvicorn_workers_share_sessions_csrf_and_metrics(archive, settings: 
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _assert_keeps_idle_connection(port: int) -> None:
+    """A connection idle for longer than the client's keep-alive (httpx: 5 s) is still open: the
+    client, not the server, decides when to drop it, so no request is sent on a closing socket."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for round_ in range(2):
+            conn.request("GET", "/healthz")  # on the same socket: http.client does not reconnect by itself
+            answer = conn.getresponse()
+            assert answer.status == 200 and answer.read() == b'{"ok":true}', f"round {round_}"
+            if round_ == 0:
+                time.sleep(6.5)
+    except (http.client.RemoteDisconnected, ConnectionError) as exc:
+        raise AssertionError(f"the server dropped an idle keep-alive connection after ≤ 6.5 s: {exc!r}") from exc
+    finally:
+        conn.close()
 
 
 def _worker_pids(parent: int) -> list[int]:
