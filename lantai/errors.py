@@ -135,3 +135,12 @@ class DiskFull(StorageError):
 def is_disk_full(exc: BaseException) -> bool:
     """ENOSPC, a quota, or a file-size limit: all mean "free space, then retry"."""
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def storage_error(exc: OSError, full: tuple[str, str], failed: tuple[str, str], **details: Any) -> StorageError:
+    """A failed write said as Lantai's error: :class:`DiskFull` with the ``full`` (zh, en) messages
+    when ``exc`` means no space (the operator frees space and retries), else :class:`StorageError`
+    with ``failed``. Writers pass their own wording; which class applies is decided only here."""
+    if is_disk_full(exc):
+        return DiskFull(*full, **details)
+    return StorageError(*failed, **details)

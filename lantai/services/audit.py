@@ -45,7 +45,7 @@ from lantai.catalog.db import insert_ignoring_duplicates
 from lantai.catalog.models import AuditEntry
 from lantai.crypto import sm2
 from lantai.crypto.digests import sm3_hex
-from lantai.errors import DiskFull, LantaiError, StorageError, is_disk_full
+from lantai.errors import LantaiError, StorageError, storage_error
 from lantai.services import audit_checkpoints as checkpoints
 from lantai.services.audit_checkpoints import Anchoring, Checkpoint
 
@@ -331,11 +331,10 @@ class AuditLog:
                 finally:
                     self._local.connection = None
         except OSError as exc:
-            if is_disk_full(exc):
-                raise DiskFull(f"磁盘空间不足，无法写入审计日志 {self.journal}；本次操作未生效，请释放空间后重试",
-                               f"disk full: cannot write the audit journal {self.journal}; nothing was "
-                               "recorded, free space and retry") from exc
-            raise StorageError(f"无法写入审计日志: {exc}", f"cannot write the audit journal: {exc}") from exc
+            raise storage_error(exc, (f"磁盘空间不足，无法写入审计日志 {self.journal}；本次操作未生效，请释放空间后重试",
+                                      f"disk full: cannot write the audit journal {self.journal}; nothing was "
+                                      "recorded, free space and retry"),
+                                (f"无法写入审计日志: {exc}", f"cannot write the audit journal: {exc}")) from exc
         return records
 
     def _records(self, entries: list[tuple[str, str, str, dict[str, Any]]], seq: int, prev: str) -> list[AuditRecord]:

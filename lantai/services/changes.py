@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from lantai.catalog.locks import lock_objects
 from lantai.catalog.models import Event, Item, ItemFile, ItemVersion
 from lantai.domain import metadata as md
-from lantai.errors import DiskFull, LantaiError, NotFound, StorageError, is_disk_full
+from lantai.errors import LantaiError, NotFound, StorageError, storage_error
 from lantai.jobs.pool import worker_pool
 from lantai.services import intents
 from lantai.services.catalogue import (
@@ -177,11 +177,10 @@ def _prepare_or_raise(store: OcflStore, change: ItemChange) -> PreparedChange:
     try:
         return _prepare(store, change)
     except OSError as exc:
-        if is_disk_full(exc):
-            raise DiskFull(f"磁盘空间不足，无法为 {change.record_id} 准备新版本；本次更改未生效，请释放空间后重试",
-                           f"disk full preparing a new version of {change.record_id}; nothing was changed — free "
-                           "space and try again") from exc
-        raise StorageError(f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}") from exc
+        raise storage_error(exc, (f"磁盘空间不足，无法为 {change.record_id} 准备新版本；本次更改未生效，请释放空间后重试",
+                                  f"disk full preparing a new version of {change.record_id}; nothing was changed — "
+                                  "free space and try again"),
+                            (f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}")) from exc
     except (ValueError, etree.XMLSyntaxError) as exc:
         raise StorageError(f"无法为 {change.record_id} 准备新版本: {exc}", f"cannot prepare {change.record_id}: {exc}") from exc
 

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lantai.crypto.digests import copy_and_digest, digest_file
-from lantai.errors import BadInput, DiskFull, NotFound, StorageError, is_disk_full
+from lantai.errors import BadInput, NotFound, StorageError, storage_error
 from lantai.storage.backends import S3Backend, parse_root_url
 
 ALGORITHMS = ("sm3", "sha512")
@@ -215,9 +215,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _translate(exc: OSError, where: Path) -> StorageError:
-    if is_disk_full(exc):
-        return DiskFull(f"磁盘空间不足，无法写入 {where}", f"disk full writing {where}")
-    return StorageError(f"无法写入 {where}: {exc.strerror or exc}", f"cannot write {where}: {exc}")
+    return storage_error(exc, (f"磁盘空间不足，无法写入 {where}", f"disk full writing {where}"),
+                         (f"无法写入 {where}: {exc.strerror or exc}", f"cannot write {where}: {exc}"))
 
 
 class S3BackupTarget:

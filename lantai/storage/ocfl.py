@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from lantai.crypto.digests import copy_and_digest, digest_file
-from lantai.errors import BadInput, DiskFull, NotFound, StorageError, is_disk_full
+from lantai.errors import BadInput, NotFound, StorageError, storage_error
 from lantai.storage.inspect import ObjectInspection, inspect_object
 
 OCFL_VERSION = "1.1"
@@ -765,12 +765,11 @@ class OcflStore:
 
 
 def _commit_error(object_id: str, exc: OSError, *, moved_in: bool) -> StorageError:
-    if is_disk_full(exc):
-        return DiskFull(f"磁盘空间不足，对象 {object_id} 的新版本未能提交完整；请释放空间后重新运行（恢复程序会补齐或回滚）",
-                        f"disk full: the new version of {object_id} was not fully committed; free space and run the "
-                        "command again (recovery completes or rolls it back)", object=object_id, moved_in=moved_in)
-    return StorageError(f"提交对象 {object_id} 失败: {exc}", f"commit of {object_id} failed: {exc}",
-                        object=object_id, moved_in=moved_in)
+    return storage_error(exc, (f"磁盘空间不足，对象 {object_id} 的新版本未能提交完整；请释放空间后重新运行（恢复程序会补齐或回滚）",
+                               f"disk full: the new version of {object_id} was not fully committed; free space and "
+                               "run the command again (recovery completes or rolls it back)"),
+                         (f"提交对象 {object_id} 失败: {exc}", f"commit of {object_id} failed: {exc}"),
+                         object=object_id, moved_in=moved_in)
 
 
 def _subdirs(path: Path, skip: tuple[str, ...] = ()) -> list[Path]:
