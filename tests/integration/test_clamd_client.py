@@ -1,0 +1,125 @@
+"""Lantai's clamd client answers as the ``clamd`` package did, against a real clamd and broken ones.
+
+The package stays a test dependency for this comparison only: every reply, return value and
+exception (class name and message, which the scanner's ``unscanned`` reasons carry) must be the same.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import clamd as clamd_package
+import pytest
+
+from lantai.checks import clamd_client
+from lantai.checks.clamav import CLEAN, EICAR, INFECTED, UNSCANNED, ClamdLimits, ClamdServer, Scanner
+
+pytestmark = [pytest.mark.clamd, pytest.mark.skipif(ClamdServer.binary() is None, reason="clamd is not installed")]
+
+
+@pytest.fixture(scope="module")
+def server():  # type: ignore[no-untyped-def]
+    with ClamdServer(limits=ClamdLimits(stream_max_length=64 * 1024)) as running:
+        yield running
+
+
+def _both(socket_path: str, timeout: float | None = 5.0) -> tuple[object, object]:
+    return (clamd_package.ClamdUnixSocket(socket_path, timeout=timeout),
+            clamd_client.ClamdUnixSocket(socket_path, timeout=timeout))
+
+
+def _outcome(call):  # type: ignore[no-untyped-def]
+    """A call's return value, or its exception as (class name, message) — what a reason shows."""
+    try:
+        return ("value", call())
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc))
+
+
+def test_replies_equal_the_package(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = {"clean.txt": b"hello", "eicar.com": EICAR, "embedded.txt": b"x " + EICAR + b" y", "empty": b"",
+             "名称 带空格.txt": b"clean, CJK name"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    package, ours = _both(server.socket)
+    assert ours.ping() == package.ping() == "PONG"
+    assert ours.version() == package.version() and ours.version().startswith("ClamAV ")
+    for name in [*files, "missing.pdf"]:
+        path = str((tmp_path / name).resolve())
+        assert _outcome(lambda p=path: ours.scan(p)) == _outcome(lambda p=path: package.scan(p)), name
+    for data in (b"hello", EICAR, b"", os.urandom(70 * 1024)):  # the last exceeds StreamMaxLength
+        assert (_outcome(lambda d=data: ours.instream(io.BytesIO(d)))
+                == _outcome(lambda d=data: package.instream(io.BytesIO(d))))
+    assert ours.scan(str(tmp_path / "eicar.com"))[str(tmp_path / "eicar.com")][0] == "FOUND"
+    assert ours.scan(str(tmp_path / "clean.txt"))[str(tmp_path / "clean.txt")] == ("OK", None)
+    assert _outcome(lambda: ours.instream(io.BytesIO(os.urandom(70 * 1024))))[1] == "BufferTooLongError"
+
+
+def test_scanner_verdicts_and_reasons(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clean, infected = tmp_path / "clean.txt", tmp_path / "eicar.com"
+    clean.write_bytes(b"hello")
+    infected.write_bytes(EICAR)
+    scanner = Scanner(server.socket, max_file_bytes=1 << 20)
+    assert scanner.available() == (True, "")
+    assert scanner.scan(clean).status == CLEAN and scanner.scan(infected).status == INFECTED
+    assert [r.status for r in scanner.scan_many([clean, infected])] == [CLEAN, INFECTED]
+    gone = str(tmp_path / "gone.sock")
+    dead = Scanner(gone, max_file_bytes=1 << 20)
+    expected = f"ConnectionError: Error 2 connecting {gone}. No such file or directory."
+    assert dead.scan(clean).reason == f"clamd 不可用: {expected}"
+    assert dead.available() == (False, expected)
+    assert [r.reason for r in dead.scan_many([clean, infected])] == [f"clamd 不可用: {expected}"] * 2
+    assert all(r.status == UNSCANNED for r in dead.scan_many([clean]))
+
+
+def _fake_clamd(path: Path, reply: bytes | None) -> threading.Thread:
+    """A local socket that reads one command and answers ``reply`` (None: never answers)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+    listener.settimeout(10)
+
+    def serve() -> None:
+        with listener:
+            for _ in range(2):  # one connection for each client
+                connection, _ = listener.accept()
+                with connection:
+                    connection.recv(4096)
+                    if reply is None:
+                        connection.recv(4096)  # until the client gives up and closes
+                    else:
+                        connection.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("reply", [b"garbage without a status\n", b"UNKNOWN COMMAND ERROR\n", None])
+def test_broken_daemons_fail_the_same_way(tmp_path: Path, reply: bytes | None) -> None:
+    path = tmp_path / "fake.sock"
+    thread = _fake_clamd(path, reply)
+    results = [_outcome(lambda c=client: c.scan("/etc/hostname")) for client in _both(str(path), timeout=0.3)]
+    thread.join(10)
+    assert results[0] == results[1] and results[0][0] == "raised"
+    if reply is None:
+        assert results[0] == ("raised", "ConnectionError", "Error while reading from socket: ('timed out',)")
+
+
+def test_fork_server_preload_is_warm_without_unused_libraries(tmp_path: Path) -> None:
+    """What the ingest fork server imports before forking: the check registry and the profile are
+    parsed there (once, not in every worker); the clamd package (with pkg_resources), pypdf and
+    python-docx, which workers do not need, are not loaded."""
+    code = ("import sys; import lantai.checks.clamav, lantai.checks.warm, lantai.search.warm; "
+            "from lantai.checks.registry import load_registry; from lantai.checks.profiles import _parsed; "
+            "print(sorted(m for m in ('clamd', 'pkg_resources', 'pypdf', 'docx') if m in sys.modules), "
+            "load_registry.cache_info().currsize, _parsed.cache_info().currsize)")
+    env = {**os.environ, "LANTAI_HOME": str(tmp_path), "LANTAI_INGEST_PROFILE": "default"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[] 1 1"
