@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -110,16 +108,3 @@ def test_broken_daemons_fail_the_same_way(tmp_path: Path, reply: bytes | None) -
     assert results[0] == results[1] and results[0][0] == "raised"
     if reply is None:
         assert results[0] == ("raised", "ConnectionError", "Error while reading from socket: ('timed out',)")
-
-
-def test_fork_server_preload_is_warm_without_unused_libraries(tmp_path: Path) -> None:
-    """What the ingest fork server imports before forking: the check registry and the profile are
-    parsed there (once, not in every worker); the clamd package (with pkg_resources), pypdf and
-    python-docx, which workers do not need, are not loaded."""
-    code = ("import sys; import lantai.checks.clamav, lantai.checks.warm, lantai.search.warm; "
-            "from lantai.checks.registry import load_registry; from lantai.checks.profiles import _parsed; "
-            "print(sorted(m for m in ('clamd', 'pkg_resources', 'pypdf', 'docx') if m in sys.modules), "
-            "load_registry.cache_info().currsize, _parsed.cache_info().currsize)")
-    env = {**os.environ, "LANTAI_HOME": str(tmp_path), "LANTAI_INGEST_PROFILE": "default"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip() == "[] 1 1"
