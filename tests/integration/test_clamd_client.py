@@ -75,6 +75,17 @@ def test_scanner_verdicts_and_reasons(server, tmp_path: Path) -> None:  # type: 
     assert all(r.status == UNSCANNED for r in dead.scan_many([clean]))
 
 
+def _read_command(connection: socket.socket) -> None:
+    """Read one whole command: a line, or an INSTREAM up to its zero-length chunk."""
+    data = b""
+    while True:
+        chunk = connection.recv(4096)
+        data += chunk
+        done = data.endswith(b"\0\0\0\0") if data.startswith(b"nINSTREAM") else data.endswith(b"\n")
+        if not chunk or done:
+            return
+
+
 def _fake_clamd(path: Path, reply: bytes | None) -> threading.Thread:
     """A local socket that reads one command and answers ``reply`` (None: never answers)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -87,7 +98,7 @@ def _fake_clamd(path: Path, reply: bytes | None) -> threading.Thread:
             for _ in range(2):  # one connection for each client
                 connection, _ = listener.accept()
                 with connection:
-                    connection.recv(4096)
+                    _read_command(connection)
                     if reply is None:
                         connection.recv(4096)  # until the client gives up and closes
                     else:
