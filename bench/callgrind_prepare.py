@@ -5,7 +5,8 @@ the next; instruction counts do not. Each code tree (this checkout, and ``--comp
 detached worktree of main) runs in a process under ``valgrind --tool=callgrind`` twice: once
 preparing ``--warm`` items, once preparing ``--warm`` + ``--items`` items; the difference of the two
 totals divided by ``--items`` is the instructions per item, start-up and first-use costs excluded.
-The checks run with the ``default`` profile against a private clamd (outside valgrind: its own
+The checks run with the ``default`` profile (its wall-clock limits lifted: under valgrind a check
+runs 50-100× slower) against a private clamd (outside valgrind: its own
 work is not counted). Prints a table and writes ``bench/results/callgrind_prepare.json``.
 
 Usage: ``python bench/callgrind_prepare.py --batch DIR [--items 20] [--warm 3] [--compare DIR]``
@@ -35,7 +36,13 @@ from lantai.services.archive import init_archive
 from lantai.services.ingest import BatchContext, prepare_item
 from lantai.settings import Settings
 home, socket, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-settings = Settings(home=home, clamd_socket=socket, workers=1, ingest_profile="default")
+# The default profile with its wall-clock limits lifted: under valgrind a check runs 50-100x slower.
+import lantai.checks.profiles as profiles
+text = (profiles.BUILTIN_DIR / "default.toml").read_text(encoding="utf-8")
+(home / "profiles").mkdir(parents=True)
+(home / "profiles" / "bench.toml").write_text(text.replace("time_limit_seconds = 60", "time_limit_seconds = 100000")
+                                              .replace("timeout_seconds = 60", "timeout_seconds = 100000"), encoding="utf-8")
+settings = Settings(home=home, clamd_socket=socket, workers=1, ingest_profile="bench")
 init_archive(settings).close()
 context = BatchContext(submitted_by="bench")
 for item in sys.argv[4:4 + count]:

@@ -275,13 +275,44 @@ class SignatureIndex:
         self._by_byte = {b: sorted(always | found) for b, found in by_byte.items()}
         self._always = sorted(always)
         self._priority = fido.puid_has_priority_over_map
+        self._keyed = {b: self._keys(positions, b) for b, positions in self._by_byte.items()}
+        self._keyed_always = self._keys(self._always, None)
+
+    def _keys(self, positions: list[int], first: int | None) -> list[tuple[bytes | int | None, tuple[int, ...]]]:
+        """The candidates of one first byte grouped by one necessary condition of each signature
+        that can match there: its literal prefix (bytes), else its first needle (its number), else
+        none (None). A format none of whose conditions holds cannot match, and is not visited."""
+        groups: dict[bytes | int | None, set[int]] = {}
+        for position in positions:
+            for sig in self._formats[position][2]:
+                if sig.prefix:
+                    if sig.prefix[0] != first:
+                        continue  # cannot start this buffer
+                    key: bytes | int | None = sig.prefix
+                else:
+                    key = sig.needle_ids[0] if sig.needle_ids else None
+                groups.setdefault(key, set()).add(position)
+        return [(key, tuple(found)) for key, found in groups.items()]
 
     def match(self, bof: bytes, eof: bytes) -> list[tuple[Any, str]]:
         """``Fido.match_formats(bof, eof)``: (format element, signature name) pairs."""
-        candidates = self._by_byte.get(bof[0], self._always) if bof else self._always
         seen: dict[Any, bool] = {}
         known: list[bool | None] = [None] * len(self._needles)
         needles, needle_eof = self._needles, self._needle_eof
+        survivors: set[int] = set()
+        for key, positions in (self._keyed.get(bof[0], self._keyed_always) if bof else self._keyed_always):
+            if key is None:
+                survivors.update(positions)
+            elif type(key) is bytes:
+                if bof.startswith(key):
+                    survivors.update(positions)
+            else:
+                found = known[key]
+                if found is None:
+                    found = known[key] = _present(needles[key], eof if needle_eof[key] else bof, needle_eof[key])
+                if found:
+                    survivors.update(positions)
+        candidates = sorted(survivors)
         result: list[tuple[Any, str, str]] = []
         dominated: set[str] = set()  # PUIDs some format already matched has priority over
         for position in candidates:
