@@ -59,12 +59,14 @@ def instructions(tree: str | None, socket: str, items: list[Path], count: int, w
     out = work / f"callgrind.{os.getpid()}.{abs(hash((tree, count)))}.out"
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # cwd is the work directory: ``python -c`` puts the current directory first on sys.path, before
+    # PYTHONPATH, so run from a checkout it would import that checkout's lantai whatever the tree.
     if tree:
         env["PYTHONPATH"] = tree
     try:
         proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
                                CHILD, str(home), socket, str(count), *map(str, items)],
-                              env=env, capture_output=True, text=True, check=False)
+                              env=env, cwd=work, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
         summary = re.search(r"^summary:\s+(\d+)", out.read_text(), re.M)
