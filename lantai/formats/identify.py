@@ -238,11 +238,14 @@ class SignatureIndex:
     literal run of any pattern must occur in the buffer it is searched in. Formats are visited in
     fido's order and pruned by ``has_priority_over`` as fido does, so the result list is equal.
 
-    Most of the ~420 formats visited per file fail on a literal, so those tests are made inline:
-    each distinct literal test (buffer, bytes, window) has a number and is answered at most once per
-    file. The priority pruning keeps the union of the priority sets of the formats matched so far
-    (a format is passed over when it is in it, which is fido's "any earlier match has priority");
-    with no match yet, or one format matched, the pruning cannot change the answer and is skipped.
+    Most of the ~420 formats a file's first byte leaves fail on a literal, so those tests are made
+    inline: each distinct literal test (buffer, bytes, window) has a number and is answered at most
+    once per file. Before the formats are visited, each signature's first necessary condition (its
+    prefix, else its first literal) is tested once per distinct condition, and only formats with a
+    signature that passes are visited, in fido's order: a format none of whose signatures passes
+    could not have matched. The priority pruning keeps the union of the priority sets of the formats
+    matched so far (a format is passed over when it is in it, which is fido's "any earlier match has
+    priority"); with one format matched or none, the final pruning cannot change the answer and is skipped.
     """
 
     def __init__(self, fido: Any) -> None:
