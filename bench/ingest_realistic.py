@@ -88,10 +88,13 @@ def ingest_once(batch: Path, home: Path, profile: str, socket: str, clamd_pid: i
     env.pop("LANTAI_CHECK_TIMINGS", None)
     if code_path:
         env["PYTHONPATH"] = code_path
-    subprocess.run([sys.executable, "-m", "lantai.cli.main", "init"], env=env, capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "lantai.cli.main", "init"], env=env, cwd=home.parent, capture_output=True,
+                   check=True)
     os.sync()
     before = clamd_cpu(clamd_pid)
-    out = subprocess.run([sys.executable, "-c", WRAPPER, "ingest", str(batch), "--json"], env=env,
+    # cwd: ``python -m`` and ``-c`` put the current directory first on sys.path, ahead of PYTHONPATH,
+    # so run from a checkout's root the compared tree would be that checkout again.
+    out = subprocess.run([sys.executable, "-c", WRAPPER, "ingest", str(batch), "--json"], env=env, cwd=home.parent,
                          capture_output=True, text=True, check=False)
     clamd = clamd_cpu(clamd_pid) - before
     rc, wall, cpu = out.stdout.split()

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lantai.checks.clamd_client import ClamdUnixSocket, scan_response
+
 CLEAN, INFECTED, UNSCANNED = "clean", "infected", "unscanned"
 UNSCANNED_SIGNATURES = ("Heuristics.Limits.Exceeded", "Heuristics.Encrypted", "Heuristics.Broken")
 # The EICAR test string, split so that this source file itself is not flagged by scanners.
@@ -51,10 +53,8 @@ class Scanner:
         self.timeout = timeout
         self._version: str | None = None
 
-    def _client(self):  # type: ignore[no-untyped-def]
-        import clamd
-
-        return clamd.ClamdUnixSocket(self.socket_path, timeout=self.timeout)
+    def _client(self) -> ClamdUnixSocket:
+        return ClamdUnixSocket(self.socket_path, timeout=self.timeout)
 
     def version(self) -> str:
         if self._version is None:
@@ -122,8 +122,6 @@ class Scanner:
 
     def _session_scan(self, files: dict[int, Path]) -> dict[int, tuple[str, str]]:
         """SCAN by path inside one IDSESSION; replies (tagged with the command's number) by index."""
-        from clamd import scan_response
-
         numbers: dict[int, int] = {}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.timeout)

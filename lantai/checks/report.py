@@ -74,7 +74,7 @@ def _tool_versions() -> dict[str, str]:
 
 
     versions = {"lantai": __version__}
-    for dist in ("opf-fido", "pikepdf", "pypdf", "pillow", "ofdkit", "clamd", "lxml", "weasyprint"):
+    for dist in ("opf-fido", "pikepdf", "pypdf", "pillow", "ofdkit", "lxml", "weasyprint"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -24,7 +24,7 @@ import re
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -237,15 +237,38 @@ class SignatureIndex:
     necessary condition: a BOF pattern's literal prefix must start the buffer, and the longest
     literal run of any pattern must occur in the buffer it is searched in. Formats are visited in
     fido's order and pruned by ``has_priority_over`` as fido does, so the result list is equal.
+
+    Most of the ~420 formats a file's first byte leaves fail on a literal, so those tests are made
+    inline: each distinct literal test (buffer, bytes, window) has a number and is answered at most
+    once per file. Before the formats are visited, each signature's first necessary condition (its
+    prefix, else its first literal) is tested once per distinct condition, and only formats with a
+    signature that passes are visited, in fido's order: a format none of whose signatures passes
+    could not have matched. The priority pruning keeps the union of the priority sets of the formats
+    matched so far (a format is passed over when it is in it, which is fido's "any earlier match has
+    priority"); with one format matched or none, the final pruning cannot change the answer and is skipped.
     """
 
     def __init__(self, fido: Any) -> None:
         self._fido = fido
         self._formats: list[tuple[Any, str, list[_Signature]]] = []
+        self._needles: list[_Needle] = []
+        self._needle_eof: list[bool] = []
+        numbers: dict[tuple[bool, bytes, int | None], int] = {}
         by_byte: dict[int, set[int]] = {}
         always: set[int] = set()
         for position, fmt in enumerate(fido.formats):
             sigs = [_signature(fido, sig) for sig in fido.get_signatures(fmt)]
+            for index, sig in enumerate(sigs):
+                ids = []
+                for pattern in sig.patterns:
+                    for needle in pattern.needles:
+                        key = (pattern.position == "EOF", needle.literal, needle.within)
+                        if key not in numbers:
+                            numbers[key] = len(self._needles)
+                            self._needles.append(needle)
+                            self._needle_eof.append(key[0])
+                        ids.append(numbers[key])
+                sigs[index] = replace(sig, needle_ids=tuple(ids))
             self._formats.append((fmt, fido.get_puid(fmt), sigs))
             for sig in sigs:
                 if sig.prefix:
@@ -255,26 +278,82 @@ class SignatureIndex:
         self._by_byte = {b: sorted(always | found) for b, found in by_byte.items()}
         self._always = sorted(always)
         self._priority = fido.puid_has_priority_over_map
+        self._keyed = {b: self._keys(positions, b) for b, positions in self._by_byte.items()}
+        self._keyed_always = self._keys(self._always, None)
+
+    def _keys(self, positions: list[int], first: int | None) -> list[tuple[bytes | int | None, tuple[int, ...]]]:
+        """The candidates of one first byte grouped by one necessary condition of each signature
+        that can match there: its literal prefix (bytes), else its first needle (its number), else
+        none (None). A format none of whose conditions holds cannot match, and is not visited."""
+        groups: dict[bytes | int | None, set[int]] = {}
+        for position in positions:
+            for sig in self._formats[position][2]:
+                if sig.prefix:
+                    if sig.prefix[0] != first:
+                        continue  # cannot start this buffer
+                    key: bytes | int | None = sig.prefix
+                else:
+                    key = sig.needle_ids[0] if sig.needle_ids else None
+                groups.setdefault(key, set()).add(position)
+        return [(key, tuple(found)) for key, found in groups.items()]
 
     def match(self, bof: bytes, eof: bytes) -> list[tuple[Any, str]]:
         """``Fido.match_formats(bof, eof)``: (format element, signature name) pairs."""
-        candidates = self._by_byte.get(bof[0], self._always) if bof else self._always
         seen: dict[Any, bool] = {}
+        known: list[bool | None] = [None] * len(self._needles)
+        needles, needle_eof = self._needles, self._needle_eof
+        survivors: set[int] = set()
+        for key, positions in (self._keyed.get(bof[0], self._keyed_always) if bof else self._keyed_always):
+            if key is None:
+                survivors.update(positions)
+            elif type(key) is bytes:
+                if bof.startswith(key):
+                    survivors.update(positions)
+            else:
+                found = known[key]
+                if found is None:
+                    found = known[key] = _present(needles[key], eof if needle_eof[key] else bof, needle_eof[key])
+                if found:
+                    survivors.update(positions)
+        candidates = sorted(survivors)
         result: list[tuple[Any, str, str]] = []
+        dominated: set[str] = set()  # PUIDs some format already matched has priority over
         for position in candidates:
             fmt, puid, sigs = self._formats[position]
-            if not self._as_good_as_any(puid, result):
+            if puid in dominated:
                 continue
             for sig in sigs:
-                outcome = sig.matches(bof, eof, seen)
-                if outcome is None:  # fido stops a format whose pattern raises
-                    break
-                if outcome:
-                    result.append((fmt, puid, sig.name))
+                if sig.prefix and not bof.startswith(sig.prefix):
+                    continue
+                for number in sig.needle_ids:
+                    found = known[number]
+                    if found is None:
+                        found = known[number] = _present(needles[number], eof if needle_eof[number] else bof,
+                                                         needle_eof[number])
+                    if not found:
+                        break
+                else:
+                    outcome = sig.matches_rest(bof, eof, seen)
+                    if outcome is None:  # fido stops a format whose pattern raises
+                        break
+                    if outcome:
+                        result.append((fmt, puid, sig.name))
+                        dominated.update(self._priority[puid])
+        if len({id(fmt) for fmt, _puid, _name in result}) < 2:
+            return [(fmt, name) for fmt, _puid, name in result]
         return [(fmt, name) for fmt, puid, name in result if self._as_good_as_any(puid, result, fmt)]
 
     def _as_good_as_any(self, puid: str, result: list[tuple[Any, str, str]], fmt: Any = None) -> bool:
         return not any(other is not fmt and puid in self._priority[other_puid] for other, other_puid, _ in result)
+
+
+def _present(needle: _Needle, buffer: bytes, at_end: bool) -> bool:
+    """Whether ``needle`` occurs in ``buffer`` (in its window, where it has one)."""
+    if needle.within is None:
+        return needle.literal in buffer
+    if at_end:
+        return buffer.find(needle.literal, max(len(buffer) - needle.within, 0)) >= 0
+    return buffer.find(needle.literal, 0, needle.within) >= 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,20 +382,16 @@ class _Signature:
     name: str
     prefix: bytes
     patterns: tuple[_Pattern, ...]
+    needle_ids: tuple[int, ...] = ()  # numbers of its patterns' needles in the SignatureIndex
 
-    def matches(self, bof: bytes, eof: bytes, seen: dict[Any, bool]) -> bool | None:
-        """True / False as fido decides; None where fido's regex would raise (it stops the format).
+    def matches_rest(self, bof: bytes, eof: bytes, seen: dict[Any, bool]) -> bool | None:
+        """Whether the signature matches, once its prefix and needles are known to be present: True /
+        False as fido decides; None where fido's regex would raise (it stops the format).
 
-        ``seen`` remembers, for the one pair of buffers, which literals occur and what each regex
-        answered: many formats share patterns (the eight PDF/A PUIDs search the same XMP regex),
-        and a regex gives the same answer on the same buffer every time.
+        ``seen`` remembers, for the one pair of buffers, what each piece and regex answered: many
+        formats share patterns (the eight PDF/A PUIDs search the same XMP regex), and a regex gives
+        the same answer on the same buffer every time.
         """
-        if self.prefix and not bof.startswith(self.prefix):
-            return False
-        for pattern in self.patterns:
-            for needle in pattern.needles:
-                if not _contains(pattern.position, needle, bof, eof, seen):
-                    return False
         for pattern in self.patterns:
             for piece, prefix in pattern.pieces:
                 key = ("piece", pattern.position, piece)
@@ -337,18 +412,6 @@ class _Signature:
             if not found:
                 return False
         return True
-
-
-def _contains(position: str, needle: _Needle, bof: bytes, eof: bytes, seen: dict[Any, bool]) -> bool:
-    buffer = eof if position == "EOF" else bof
-    if needle.within is not None:
-        if position == "EOF":
-            return buffer.find(needle.literal, max(len(buffer) - needle.within, 0)) >= 0
-        return buffer.find(needle.literal, 0, needle.within) >= 0
-    key = ("EOF" if position == "EOF" else "BOF", needle.literal)
-    if key not in seen:
-        seen[key] = needle.literal in buffer
-    return seen[key]
 
 
 def _signature(fido: Any, sig: Any) -> _Signature:

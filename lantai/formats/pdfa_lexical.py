@@ -195,13 +195,33 @@ CONTENT_TOKEN = re.compile(rb"[(<%]|(?<![^\s])ID(?=\s)")
 LITERAL_SPECIAL = re.compile(rb"[()\\]")
 INLINE_END = re.compile(rb"\sEI(?=[\s]|$)")
 MAX_CONTENT_SCAN = 8 * 1024 * 1024
+# Content in which every '<' begins a '<<', a '>>' aside, or a well-formed hexadecimal string (an even
+# number of hex digits, white space anywhere), matched in one pass by the regex engine. Possessive
+# repeats: the match never backtracks, it stops at the first '<' that is none of these.
+_WS = rb"[ \t\r\n\f\x00]"
+_HEX = rb"[0-9A-Fa-f]"
+ALL_HEX_WELL_FORMED = re.compile(rb"(?:[^<]++|<<|<" + _WS + rb"*+(?:" + _HEX + _WS + rb"*+" + _HEX + _WS
+                                 + rb"*+)*+>)*+")
 
 
 def content_hex_problem(data: bytes) -> str | None:
     """The first malformed hexadecimal string in decoded content, skipping literal strings,
-    comments and inline-image data (which may contain any bytes)."""
+    comments and inline-image data (which may contain any bytes).
+
+    When every '<' of the content opens a dictionary or a well-formed hexadecimal string, read as if
+    there were no literal strings, comments or inline images at all, the scan that skips them finds
+    nothing either: skipping only removes places to look, and cannot split a run of '<' differently
+    (a skipped part never ends in '<'). One regular-expression match decides that case, the usual
+    one, in C; content with a '<' anywhere else is scanned token by token as before."""
     if len(data) > MAX_CONTENT_SCAN:
         return None
+    if ALL_HEX_WELL_FORMED.match(data).end() == len(data):
+        return None
+    return scan_content_hex(data)
+
+
+def scan_content_hex(data: bytes) -> str | None:
+    """:func:`content_hex_problem` token by token, with no shortcut."""
     position = 0
     while True:
         match = CONTENT_TOKEN.search(data, position)

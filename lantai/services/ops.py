@@ -83,12 +83,12 @@ def _broker(settings: Settings) -> None:
 
 
 def _clamd(settings: Settings) -> None:
-    import clamd
+    from lantai.checks.clamd_client import ClamdUnixSocket
 
     socket_path = settings.clamd_socket or os.environ.get("LANTAI_CLAMD_SOCKET", "")
     if not socket_path:
         raise RuntimeError("LANTAI_CLAMD_SOCKET not set")
-    answer = clamd.ClamdUnixSocket(socket_path, timeout=3).ping()
+    answer = ClamdUnixSocket(socket_path, timeout=3).ping()
     if answer != "PONG":
         raise RuntimeError(f"clamd answered {answer!r}")
 

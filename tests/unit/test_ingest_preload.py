@@ -3,6 +3,7 @@ extractors always."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -27,6 +28,24 @@ def test_warm_module_loads_checks_and_signatures_in_a_fresh_interpreter() -> Non
 
 
 def test_search_warm_module_loads_the_text_extractors_in_a_fresh_interpreter() -> None:
-    code = "import sys, lantai.search.warm; print(*(m in sys.modules for m in ('pypdf', 'docx', 'openpyxl', 'ofdkit')))"
+    """PDFium, openpyxl and ofdkit are loaded; pypdf (read only for a PDF PDFium cannot open) and
+    python-docx (DOCX is read with lxml) are not."""
+    code = ("import sys, lantai.search.warm; "
+            "print(*(m in sys.modules for m in ('pypdfium2', 'openpyxl', 'ofdkit', 'pypdf', 'docx')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True"] * 4
+    assert out.stdout.split() == ["True", "True", "True", "False", "False"]
+
+
+def test_fork_server_preload_is_warm_without_unused_libraries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What the ingest fork server imports before forking: the check registry and the profile are
+    parsed there (once, not in every worker); the clamd package (with pkg_resources), pypdf and
+    python-docx, which workers do not need, are not loaded."""
+    code = ("import sys; from lantai.services.ingest_workers import worker_preload; "
+            "from lantai.settings import Settings; import importlib; "
+            "[importlib.import_module(m) for m in worker_preload(Settings())]; "
+            "from lantai.checks.registry import load_registry; from lantai.checks.profiles import _parsed; "
+            "print(sorted(m for m in ('clamd', 'pkg_resources', 'pypdf', 'docx') if m in sys.modules), "
+            "load_registry.cache_info().currsize, _parsed.cache_info().currsize)")
+    env = {**os.environ, "LANTAI_HOME": str(tmp_path), "LANTAI_INGEST_PROFILE": "default"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[] 1 1"

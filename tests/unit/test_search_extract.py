@@ -175,3 +175,97 @@ def test_pdf_with_a_user_password_fails_and_owner_only_opens() -> None:
     assert "青政办发〔2025〕12号" in extract_text(encrypted(""))
     with pytest.raises(ExtractionFailed):
         extract_text(encrypted("secret"))
+
+
+def _python_docx_text(data: bytes) -> str:
+    """What the search text was when python-docx read DOCX files: the reference for the lxml reader."""
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    chunks = [p.text for p in document.paragraphs]
+    chunks += ["\t".join(cell.text for cell in row.cells) for table in document.tables for row in table.rows]
+    return "\n".join(c for c in chunks if c)
+
+
+def _rich_docx() -> bytes:
+    """A DOCX with what python-docx reads in its own way: runs with tabs, breaks of every type, a
+    no-break hyphen, a hyperlink, tracked insertions (not read), merged cells across and down, a row
+    starting late, a nested table, a comment inside a text element."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.add_paragraph("关于做好档案移交工作的通知")
+    document.add_paragraph("")
+    w = nsdecls("w", "r")
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(
+        f'<w:p {w}><w:r><w:t xml:space="preserve">甲 </w:t><w:tab/><w:t>乙</w:t><w:br/><w:t>丙</w:t>'
+        f'<w:br w:type="page"/><w:t>丁</w:t><w:cr/><w:noBreakHyphen/><w:ptab w:relativeTo="margin" '
+        f'w:alignment="left" w:leader="none"/><w:t>戊<!-- note -->己</w:t></w:r>'
+        f'<w:hyperlink r:id="rId99"><w:r><w:t>链接</w:t></w:r></w:hyperlink>'
+        f'<w:ins w:id="1" w:author="a" w:date="2025-01-01T00:00:00Z"><w:r><w:t>插入</w:t></w:r></w:ins>'
+        f'<w:r><w:br w:type="textWrapping"/><w:t> </w:t></w:r></w:p>'))
+    table = document.add_table(rows=4, cols=3)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"格{r}{c}"
+    table.cell(0, 0).merge(table.cell(0, 1))
+    table.cell(1, 2).merge(table.cell(3, 2))
+    table.cell(2, 0).merge(table.cell(3, 1))
+    table.cell(1, 0).add_paragraph("第二段")
+    table.cell(1, 1).add_table(rows=1, cols=1).cell(0, 0).text = "嵌套"
+    late = document.add_table(rows=2, cols=2)
+    late.cell(0, 0).text, late.cell(1, 1).text = "首", "尾"
+    tr = late.rows[1]._tr
+    tr.remove(tr.tc_lst[0])
+    tr.insert(0, parse_xml(f'<w:trPr {w}><w:gridBefore w:val="1"/></w:trPr>'))
+    document.add_paragraph("附件：1. 名册")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_docx_text_is_what_python_docx_gave() -> None:
+    data = _rich_docx()
+    expected = _python_docx_text(data)
+    assert "格00\n格01\t格00\n格01\t格02" in expected and "嵌套" not in expected and "戊链接" in expected
+    assert extract_text(data) == expected
+
+
+def test_docx_that_python_docx_refused_still_fails() -> None:
+    data = _rich_docx()
+    macro = _rewrite(data, "[Content_Types].xml", lambda x: x.replace(
+        b"wordprocessingml.document.main+xml", b"ms-word.document.macroEnabled.main+xml"))
+    with pytest.raises(ExtractionFailed):
+        extract_text(macro)
+    dtd = _rewrite(data, "word/document.xml", lambda x: x.replace(
+        b"?>", b'?><!DOCTYPE w:document [<!ENTITY x "y">]>', 1))
+    with pytest.raises(ExtractionFailed):
+        extract_text(dtd)
+    no_body = _rewrite(data, "word/document.xml", lambda x: x[:x.index(b"<w:body>")] + b"</w:document>")
+    with pytest.raises(ExtractionFailed):
+        extract_text(no_body)
+
+
+def _rewrite(data: bytes, member: str, change) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            target.writestr(info.filename, change(content) if info.filename == member else content)
+    return out.getvalue()
+
+
+def test_docx_text_does_not_load_python_docx(tmp_path: Path) -> None:
+    """python-docx is a test dependency only: the ingest workers read DOCX with lxml."""
+    import subprocess
+    import sys
+
+    sample = tmp_path / "定稿.docx"
+    sample.write_bytes(_rich_docx())
+    code = ("import sys; from lantai.search.extract import extract_text; "
+            f"assert '名册' in extract_text({str(sample)!r}); print('docx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
