@@ -136,6 +136,10 @@ def _core(props: DocProps) -> str:
     )
 
 
+APPLICATION = "Lantai demo generator"
+"""What wrote the file: the package's ``Application`` property and the item's 文档创建程序 say the same."""
+
+
 def _app() -> str:
     return ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
-            "<Application>Lantai demo generator</Application></Properties>")
+            f"<Application>{APPLICATION}</Application></Properties>")

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import PurePosixPath
 
 from lantai.demo import district as d
+from lantai.demo.docx import APPLICATION as DOCX_APPLICATION
 from lantai.demo.plan import DocumentPlan
 from lantai.domain import metadata as md
 
@@ -40,7 +41,7 @@ def creating_application(path: str) -> str:
     return {
         ".pdf": f"reportlab {_version('reportlab')}; pikepdf {_version('pikepdf')}",
         ".ofd": "Lantai OFD writer 1.0",
-        ".docx": f"python-docx {_version('python-docx')}",
+        ".docx": DOCX_APPLICATION,
         ".xlsx": f"openpyxl {_version('openpyxl')}",
         ".jpeg": f"Pillow {_version('pillow')}",
     }.get(suffix, "未知")

@@ -108,6 +108,23 @@ def test_metadata_validates_and_matches_the_files(batch) -> None:
             assert hashlib.new("sm3", (item / path).read_bytes()).hexdigest() == digest
 
 
+def test_docx_creating_application_is_what_wrote_the_file(batch) -> None:
+    """文档创建程序 must name the program the DOCX itself names (docProps/app.xml), not a library
+    the generator does not use."""
+    seen = 0
+    for item in _clean(batch):
+        for _d, _dd, encoding in _record(item).iter_encodings():
+            attributes = encoding.electronic_attributes
+            if not attributes.computer_file_name.endswith(".docx"):
+                continue
+            with zipfile.ZipFile(item / attributes.computer_file_name) as package:
+                app = ET.fromstring(package.read("docProps/app.xml"))
+            named = app.findtext("{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Application")
+            assert attributes.document_creating_application == named
+            seen += 1
+    assert seen > 0
+
+
 def test_handling_record_runs_in_order(batch) -> None:
     for item in _clean(batch):
         process = md.parse_process_xml((item / "过程信息.xml").read_bytes())
