@@ -36,7 +36,8 @@ PG_ENV = "LANTAI_TEST_DATABASE_URL"
 # Ingest runs the default DA/T 70 gd profile in every test, as in production, against one real
 # clamd per test session (per xdist worker): ``real_clamd`` below, autouse in tests/integration
 # and tests/api. Only tests of ingest mechanics on synthetic bytes (throughput, crash trials,
-# atomicity) switch the profile off, explicitly, with the ``ingest_profile_off`` fixture.
+# atomicity) switch the profile off, each in its own module, where the reason is written; nothing
+# here turns it off.
 REAL_COMPONENT_MARKERS = ("clamd", "chromium", "postgres", "shared", "s3", "libreoffice")
 REQUIRE_REAL_ENV = "LANTAI_REQUIRE_REAL"
 
@@ -90,13 +91,6 @@ def production_ingest(real_clamd: str, monkeypatch: pytest.MonkeyPatch) -> str:
     scope: the environment must not leak into tests that run later in the same worker."""
     monkeypatch.setenv("LANTAI_CLAMD_SOCKET", real_clamd)
     return real_clamd
-
-
-@pytest.fixture
-def ingest_profile_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """For tests of ingest mechanics on synthetic bytes: no DA/T 70 gd profile at ingest. Request it
-    before ``settings`` (or through ``pytestmark``): Settings read the environment when built."""
-    monkeypatch.setenv("LANTAI_INGEST_PROFILE", "off")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

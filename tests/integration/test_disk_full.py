@@ -24,8 +24,13 @@ from tests.conftest import cli_env
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import SipSpec, write_item
 
-# atomicity when the disk fills, on synthetic bytes: the DA/T 70 profile is off here, explicitly.
-pytestmark = pytest.mark.usefixtures("ingest_profile_off")
+# Atomicity when the disk fills, on synthetic bytes: the DA/T 70 profile is off in this module only.
+
+
+@pytest.fixture(autouse=True)
+def _ingest_mechanics_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autouse, so it is set before ``settings`` reads the environment."""
+    monkeypatch.setenv("LANTAI_INGEST_PROFILE", "off")
 
 LIMIT = 4 * 1024 * 1024
 

@@ -18,8 +18,15 @@ from lantai.services.rebuild import rebuild_catalogue
 from tests.ocfl_validation import validate_store
 from tests.sipfactory import SipSpec, specs, write_batch, write_item, zip_item
 
-# ingest mechanics on synthetic bytes (layout, idempotency, inline data, windows): the DA/T 70 profile is off here, explicitly.
-pytestmark = pytest.mark.usefixtures("ingest_profile_off")
+# Ingest mechanics on synthetic bytes (layout, idempotency, inline data, windows): these random bytes are
+# no valid PDF/OFD, so the DA/T 70 profile is off in this module only; verdicts on real 公文 are tested
+# with the default profile and clamd in test_ingest_verdicts.py and test_ingest_gd_profile.py.
+
+
+@pytest.fixture(autouse=True)
+def _ingest_mechanics_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autouse, so it is set before ``settings`` reads the environment."""
+    monkeypatch.setenv("LANTAI_INGEST_PROFILE", "off")
 
 
 def _items(archive: Archive) -> int:
