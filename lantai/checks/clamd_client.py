@@ -7,7 +7,7 @@ commands on the wire (``n``-prefixed, newline-terminated), same replies and retu
 same exceptions with the same class names and messages (``Scanner`` reports a failure as
 ``{type name}: {message}``, so an unreachable clamd reads exactly as before), the same timeouts
 (none while connecting, ``timeout`` for every read and write after) — and
-``tests/unit/test_clamd_client.py`` holds it to that against the package and a real clamd. One
+``tests/integration/test_clamd_client.py`` holds it to that against the package and a real clamd. One
 difference on purpose: data goes out with ``sendall``, where the package's ``send`` could write
 part of an INSTREAM chunk when the socket buffer was full and go on as if it had written it all.
 """

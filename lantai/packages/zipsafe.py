@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 20_000
@@ -50,8 +51,8 @@ def is_zip(path: Path) -> bool:
         return False
 
 
-def open_zip(path: Path, limits: ZipLimits = ZipLimits()) -> zipfile.ZipFile:
-    """Open ``path`` and check the central directory against ``limits``; raise ZipLimitError or BadZipFile."""
+def open_zip(path: Path | IO[bytes], limits: ZipLimits = ZipLimits()) -> zipfile.ZipFile:
+    """Open ``path`` (a file, or bytes already in memory) and check the central directory against ``limits``; raise ZipLimitError or BadZipFile."""
     zf = zipfile.ZipFile(path)
     try:
         infos = zf.infolist()

@@ -185,7 +185,7 @@ def _docx(data: bytes) -> Iterator[str]:
     """
     from lantai.packages import zipsafe
 
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    with zipsafe.open_zip(io.BytesIO(data)) as zf:
         info = zf.getinfo(_docx_main_part(zf))
         paragraphs: list[str] = []
         tables: list[str] = []

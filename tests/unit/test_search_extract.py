@@ -249,6 +249,16 @@ def test_docx_that_python_docx_refused_still_fails() -> None:
         extract_text(no_body)
 
 
+def test_docx_container_is_opened_with_the_zip_limits() -> None:
+    """A DOCX is a ZIP from outside: its directory is checked as every package's is (here a member
+    named to escape), before any part is read."""
+    out = io.BytesIO(_rich_docx())
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr("../../逃逸.xml", b"<x/>")
+    with pytest.raises(ExtractionFailed):
+        extract_text(out.getvalue())
+
+
 def _rewrite(data: bytes, member: str, change) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
