@@ -25,10 +25,13 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 def _redis_url() -> str:
-    """A Redis database of this test's own (emptied), so parallel test workers do not share queues."""
+    """A Redis database of this test's own (emptied), so parallel test workers do not share queues:
+    one per xdist worker (gw0 → 8, gw1 → 9, …), not by pid, which two workers may share modulo 8 —
+    and then one test's flush empties the other's queues under it."""
     import redis
 
-    db = 8 + (os.getpid() % 8)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    db = 8 + (int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else os.getpid()) % 8
     url = REDIS_URL.format(db=db)
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
@@ -59,6 +62,32 @@ def _stop(process: subprocess.Popen) -> None:
 
 # Jobs run the path users take: the default DA/T 70 profile against the session's real clamd.
 pytestmark = pytest.mark.usefixtures("production_ingest")
+
+
+def test_a_dead_workers_prefetched_message_goes_back_to_its_queue_at_the_next_sweep() -> None:
+    """A worker killed with messages it had fetched but not acknowledged: a live worker's sweep
+    puts them back on the queue once the dead one's heartbeat is older than the timeout — at
+    once, not when Dramatiq's one-in-a-thousand random maintenance happens to run."""
+    import redis
+    from dramatiq.brokers.redis import RedisBroker
+
+    from lantai.jobs import broker
+
+    url = _redis_url()
+    client = redis.Redis.from_url(url)
+    broker.send(url, "job-held-by-the-dead", "interactive")
+    dead = RedisBroker(url=url, namespace="lantai", maintenance_chance=0)
+    dead.declare_queue("interactive")
+    fetched = dead.do_fetch("interactive", 4)
+    assert len(fetched) == 1 and client.llen("lantai:interactive") == 0
+    broker.recover_dead_workers(url)  # the dead worker's heartbeat is still fresh: nothing moves
+    assert client.llen("lantai:interactive") == 0
+    client.zadd("lantai:__heartbeats__", {dead.broker_id: 0})  # it stopped beating long ago
+    broker.recover_dead_workers(url)
+    back = client.lrange("lantai:interactive", 0, -1)
+    assert len(back) == 1
+    assert b"job-held-by-the-dead" in client.hget("lantai:interactive.msgs", back[0])
+    dead.close()
 
 
 def test_in_process_job_runs_inline_and_is_listed(archive, tmp_path: Path) -> None:

@@ -3,8 +3,8 @@ PostgreSQL catalogue and one store, concurrent ingest (API submissions queued as
 (two arrange jobs at once, on different workers) and access (item views, downloads, search); one
 worker is killed with SIGKILL at a random moment. Afterwards the store, catalogue, index and audit
 chain agree: every submission is archived once, 件号 are gap-free, ``lantai verify`` and
-``lantai audit verify`` pass. An ingest-mechanics test: the check profile is off (the DA/T 70 gd
-path is exercised by the queue tests and the API tests), so that the run is about concurrency.
+``lantai audit verify`` pass. Ingest runs the default DA/T 70 profile with the real clamd, as in
+production.
 """
 
 from __future__ import annotations
