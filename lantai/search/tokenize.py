@@ -50,6 +50,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
+from itertools import chain
 
 from lantai.search.docnumber import as_document_number, document_number_tokens
 
@@ -99,7 +100,7 @@ class Tokenizer:
         import rjieba  # here, not at module level: opening an archive imports this package (~0.3 s)
 
         self._jieba = rjieba.Jieba()
-        self._subword_cache: dict[str, tuple[str, ...]] = {}
+        self._subword_cache = _Subwords(self._jieba)
         words = dictionary_words() if mode.endswith("dict") else []
         words += [(w, None, None) for w in self.extra_words]
         for word, freq, tag in words:
@@ -121,17 +122,8 @@ class Tokenizer:
             seen = set(tokens)
             tokens += [t for t in _clean(self._jieba.cut_all(text)) if len(t) > 1 and t not in seen]
         elif self.mode == "search+subwords+dict":
-            tokens += [s for t in _LONG.findall(" ".join(tokens)) for s in self._subwords(t)]
+            tokens += chain.from_iterable(map(self._subword_cache.__getitem__, _LONG.findall(" ".join(tokens))))
         return tokens + document_number_tokens(text)
-
-    def _subwords(self, word: str) -> tuple[str, ...]:
-        """Dictionary words of 4+ characters inside ``word`` (search mode stops at 3), cached."""
-        found = self._subword_cache.get(word)
-        if found is None:
-            found = tuple(t for t in self._jieba.cut_all(word) if 3 < len(t) < len(word) and t.isalnum())
-            if len(self._subword_cache) < 100_000:
-                self._subword_cache[word] = found
-        return found
 
     def document_number_tokens(self, text: str) -> list[str]:
         """Tokens for a field that holds only a 文号: the exact code, no tails."""
@@ -165,6 +157,27 @@ class Tokenizer:
     def highlight_terms(self, text: str) -> list[str]:
         """Strings to mark in snippets for a query word: the word itself and its tokens."""
         return _dedupe([normalize(text).strip(), *self.query_tokens(text)])
+
+
+class _Subwords(dict[str, tuple[str, ...]]):
+    """word → the dictionary words of 4+ characters inside it (search mode stops at 3).
+
+    A dict that cuts a word on its first lookup, so the lookups of a document's long words are
+    one ``map`` in C (68 → 30 µs for a 2 KB body; a method call per word cost more than the cut).
+    At most ``LIMIT`` words are kept; rarer ones are cut again when they come back.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self, jieba: object) -> None:
+        super().__init__()
+        self._jieba = jieba
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        found = tuple(t for t in self._jieba.cut_all(word) if 3 < len(t) < len(word) and t.isalnum())  # type: ignore[attr-defined]
+        if len(self) < self.LIMIT:
+            self[word] = found
+        return found
 
 
 def _clean(tokens: list[str]) -> list[str]:
