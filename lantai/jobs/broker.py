@@ -103,6 +103,16 @@ def ping(url: str) -> None:
         pika.BlockingConnection(parameters).close()
 
 
+def waiting(url: str, queue: str) -> int:
+    """Messages on ``queue`` and its delay queue that no worker has taken yet."""
+    broker = broker_for(url)
+    if isinstance(broker, _RedisBroker):
+        client = broker.client
+        return int(client.llen(f"lantai:{queue}")) + int(client.llen(f"lantai:{queue}.DQ"))
+    ready, delayed, _dead = broker.get_queue_message_counts(queue)  # type: ignore[attr-defined]
+    return int(ready) + int(delayed)
+
+
 def queue_lengths(url: str) -> dict[str, int]:
     """Messages waiting on the broker per queue (Redis only; {} for RabbitMQ)."""
     if not url.startswith(("redis://", "rediss://")):

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 INTERACTIVE, BULK = "interactive", "bulk"
 QUEUES = {INTERACTIVE: 0, BULK: 100}  # queue → priority (lower runs first)
+# A queued job on an empty broker queue for this long has lost its message (see redispatch_lost)
+LOST_AFTER = dt.timedelta(minutes=5)
 PROGRESS_SECONDS = 1.0  # progress is written at most this often (and at the end)
 
 # Modules that register job kinds; a worker imports them all before it takes work.
@@ -313,9 +315,12 @@ class _Heartbeat:
 
 
 def requeue_stale(archive: Archive) -> list[str]:
-    """Jobs whose worker died (no heartbeat for a lease): dispatch them again, or fail them at the limit.
+    """Jobs whose worker died (no heartbeat for a lease): queue them again, or fail them at the limit.
 
-    Run by every ``lantai worker`` now and then; the claim makes running it on many workers safe.
+    Run by every ``lantai worker`` now and then. The row goes back to ``queued`` in one conditional
+    UPDATE, so of many sweeping workers exactly one journals and dispatches it, once — while the
+    row stayed ``running``, every sweep of every worker sent another message and journalled
+    another ``job.requeued`` until someone claimed it, which behind a long queue took many sweeps.
     """
     cutoff = now() - lease(archive)
     with archive.sessions() as session:
@@ -323,21 +328,61 @@ def requeue_stale(archive: Archive) -> list[str]:
                                 .where(Job.state == RUNNING, Job.heartbeat_at < cutoff)).all()
     again = []
     for job_id, queue, attempts, limit in stale:
-        if attempts >= limit:
-            with archive.session() as session:
-                failed = session.execute(update(Job).where(Job.id == job_id, Job.state == RUNNING,
-                                                           Job.heartbeat_at < cutoff)
-                                         .values(state=FAILED, finished_at=now(),
-                                                 error=f"工作进程在第 {attempts} 次运行中停止，已达重试上限 "
-                                                       f"(worker died on attempt {attempts}; no retries left)")
-                                         ).rowcount
-            if failed:
-                archive.audit.append("system", "job.failed", job_id, {"attempt": attempts, "error": "worker died"})
+        last = attempts >= limit
+        values: dict[str, Any] = (
+            {"state": FAILED, "finished_at": now(),
+             "error": f"工作进程在第 {attempts} 次运行中停止，已达重试上限 (worker died on attempt {attempts}; "
+                      "no retries left)"} if last else
+            {"state": QUEUED, "heartbeat_at": now(), "worker": "",
+             "error": f"工作进程在第 {attempts} 次运行中停止，已重新排队 (worker died on attempt {attempts}; queued again)"})
+        with archive.session() as session:
+            taken = session.execute(update(Job).where(Job.id == job_id, Job.state == RUNNING, Job.heartbeat_at < cutoff)
+                                    .values(**values).execution_options(synchronize_session=False)).rowcount
+        if not taken:  # claimed by a redelivery, or requeued by another worker's sweep meanwhile
+            continue
+        if last:
+            archive.audit.append("system", "job.failed", job_id, {"attempt": attempts, "error": "worker died"})
             continue
         archive.audit.append("system", "job.requeued", job_id, {"attempt": attempts, "reason": "worker died"})
         if broker_configured(archive):
             dispatch(archive, job_id, queue)
         again.append(job_id)
+    return again
+
+
+def redispatch_lost(archive: Archive) -> list[str]:
+    """Queued jobs no broker message stands for: the process that queued one died between
+    committing its row and sending its message, or the broker lost the message.
+
+    Looked for only on a queue where the broker holds no waiting message: every job queued there
+    for longer than :data:`LOST_AFTER` is then either lost or held by a live worker busy with other
+    work — and for that one a second message is harmless (whoever claims first runs it, the other
+    finds it taken). Each job is sent again at most once per :data:`LOST_AFTER` (one conditional
+    UPDATE of its hand-over time, ``heartbeat_at``, which a queued row does not otherwise use but
+    for the time it was last put back), so many sweeping workers do not multiply the messages.
+    """
+    if not broker_configured(archive):
+        return []
+    from lantai.jobs import broker
+
+    cutoff = now() - LOST_AFTER
+    handed_over = func.coalesce(Job.heartbeat_at, Job.created_at)
+    again = []
+    for queue in QUEUES:
+        if broker.waiting(archive.settings.broker_url or "", queue) != 0:
+            continue
+        with archive.sessions() as session:
+            lost = session.scalars(select(Job.id).where(Job.state == QUEUED, Job.queue == queue, handed_over < cutoff)
+                                   .order_by(Job.priority, Job.created_at).limit(1000)).all()
+        for job_id in lost:
+            with archive.session() as session:
+                taken = session.execute(update(Job).where(Job.id == job_id, Job.state == QUEUED, handed_over < cutoff)
+                                        .values(heartbeat_at=now()).execution_options(synchronize_session=False)
+                                        ).rowcount
+            if taken:
+                archive.audit.append("system", "job.requeued", job_id, {"reason": "no message on the broker"})
+                dispatch(archive, job_id, queue)
+                again.append(job_id)
     return again
 
 
@@ -424,11 +469,12 @@ def wait(archive: Archive, job_id: str, *, timeout: float = 600.0, poll: float =
 # --- the worker -------------------------------------------------------------------------------------
 
 def sweep(archive: Archive) -> dict[str, Any]:
-    """What every worker does now and then: finish what dead processes left half-committed, then
-    queue again the jobs they held. Safe on any number of workers at once."""
+    """What every worker does now and then: finish what dead processes left half-committed, queue
+    again the jobs they held, and send again the messages of queued jobs the broker lost. Safe on
+    any number of workers at once."""
 
     orphans = recover_orphans(archive)
-    return {"orphans": orphans, "requeued": requeue_stale(archive)}
+    return {"orphans": orphans, "requeued": requeue_stale(archive), "redispatched": redispatch_lost(archive)}
 
 
 def work(archive: Archive, *, queues: set[str] | None, threads: int, stop: threading.Event,

@@ -151,6 +151,69 @@ def test_stale_running_job_is_claimed_again_once(archive) -> None:
     assert jobs.get_job(archive, job["id"])["attempts"] == 2
 
 
+def test_a_dead_workers_job_is_queued_again_once_however_many_sweeps(archive) -> None:
+    """Many workers sweep every few seconds: a dead worker's job goes back to the queue once, with
+    one ``job.requeued`` in the audit journal, not once per sweep until someone claims it."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from lantai.catalog.jobs import Job
+
+    job = jobs.submit(archive, "search.reindex", {}, actor="tester")
+    with archive.session() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(
+            state="running", attempts=1, worker="dead", heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+    assert jobs.requeue_stale(archive) == [job["id"]]
+    assert jobs.requeue_stale(archive) == [] and jobs.sweep(archive)["requeued"] == []
+    row = jobs.get_job(archive, job["id"])
+    assert (row["state"], row["worker"], row["attempts"]) == ("queued", "", 1) and "worker died" in row["error"]
+    requeued = [r for r in archive.audit.iter_journal()
+                if not isinstance(r, Exception) and r.action == "job.requeued" and r.target == job["id"]]
+    assert len(requeued) == 1
+    assert jobs.claim(archive, job["id"], "alive") is True and jobs.get_job(archive, job["id"])["error"] == ""
+
+
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
+def test_a_queued_job_whose_message_never_reached_the_broker_is_sent_again(settings: Settings, tmp_path: Path,
+                                                                            broker_kind: str) -> None:
+    """The process that queued a job died between committing its row and sending its message: a
+    worker's sweep sends it once the queue is empty and the job has waited ``LOST_AFTER``."""
+    import datetime as dt
+
+    from lantai.catalog.jobs import Job
+    from lantai.jobs import broker
+    from lantai.services.archive import init_archive
+
+    url = _redis_url() if broker_kind == "redis" else AMQP_URL
+    if broker_kind == "rabbitmq":
+        _drain_rabbitmq(url)
+    archive = init_archive(settings.model_copy(update={"broker_url": url}))
+    try:
+        long_ago = dt.datetime.now(dt.UTC) - jobs.LOST_AFTER - dt.timedelta(minutes=1)
+        with archive.session() as session:
+            for job_id, created in (("lost", long_ago), ("recent", dt.datetime.now(dt.UTC)), ("next", long_ago)):
+                session.add(Job(id=job_id, kind="search.reindex", queue="bulk", priority=100, state="queued",
+                                params="{}", error="", done=0, attempts=0, max_attempts=3, created_by="tester",
+                                worker="", created_at=created))
+        with archive.session() as session:  # "next" is queued after the sweep below, as if sent late
+            session.get(Job, "next").state = "running"
+        assert broker.waiting(url, "bulk") == 0
+        assert jobs.redispatch_lost(archive) == ["lost"]  # not "recent": it may still be on its way
+        assert broker.waiting(url, "bulk") == 1
+        assert jobs.redispatch_lost(archive) == []  # sent once, not once per sweep
+        with archive.session() as session:
+            session.get(Job, "next").state = "queued"
+        assert jobs.redispatch_lost(archive) == []  # a message is waiting on the queue: nothing is lost
+        requeued = [r.target for r in archive.audit.iter_journal()
+                    if not isinstance(r, Exception) and r.action == "job.requeued"]
+        assert requeued == ["lost"]
+    finally:
+        archive.close()
+        if broker_kind == "rabbitmq":
+            _drain_rabbitmq(url)
+
+
 def test_a_run_whose_job_was_taken_over_records_nothing(archive) -> None:
     """A worker whose heartbeat lapsed (a long pause) finds its job claimed by another: its late
     answer — done or failed, progress, heartbeat — must not overwrite the new run's state."""
