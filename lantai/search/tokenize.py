@@ -51,6 +51,7 @@ from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
 from itertools import chain
+from typing import Any
 
 from lantai.search.docnumber import as_document_number, document_number_tokens
 
@@ -169,12 +170,12 @@ class _Subwords(dict[str, tuple[str, ...]]):
 
     LIMIT = 100_000
 
-    def __init__(self, jieba: object) -> None:
+    def __init__(self, jieba: Any) -> None:
         super().__init__()
         self._jieba = jieba
 
     def __missing__(self, word: str) -> tuple[str, ...]:
-        found = tuple(t for t in self._jieba.cut_all(word) if 3 < len(t) < len(word) and t.isalnum())  # type: ignore[attr-defined]
+        found = tuple(t for t in self._jieba.cut_all(word) if 3 < len(t) < len(word) and t.isalnum())
         if len(self) < self.LIMIT:
             self[word] = found
         return found
