@@ -27,6 +27,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 INTERACTIVE_ACTOR, BULK_ACTOR = "lantai_interactive", "lantai_bulk"
+NAMESPACE = "lantai"  # prefix of every Redis key of the broker
 REDIS_HEARTBEAT_MS = 15_000  # a dead worker's Redis messages come back after this long
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -63,7 +64,7 @@ def broker_for(url: str) -> dramatiq.Broker:
     """One broker per URL per process, with both actors declared on it."""
     middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()]
     if url.startswith(("redis://", "rediss://")):
-        broker: dramatiq.Broker = _RedisBroker(url=url, middleware=middleware, namespace="lantai",
+        broker: dramatiq.Broker = _RedisBroker(url=url, middleware=middleware, namespace=NAMESPACE,
                                               heartbeat_timeout=REDIS_HEARTBEAT_MS)
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
@@ -107,19 +108,9 @@ def waiting(url: str, queue: str) -> int:
     """Messages on ``queue`` and its delay queue that no worker has taken yet."""
     broker = broker_for(url)
     if isinstance(broker, _RedisBroker):
-        client = broker.client
-        return int(client.llen(f"lantai:{queue}")) + int(client.llen(f"lantai:{queue}.DQ"))
+        return sum(int(broker.client.llen(f"{NAMESPACE}:{name}")) for name in (queue, f"{queue}.DQ"))
     ready, delayed, _dead = broker.get_queue_message_counts(queue)  # type: ignore[attr-defined]
     return int(ready) + int(delayed)
-
-
-def queue_lengths(url: str) -> dict[str, int]:
-    """Messages waiting on the broker per queue (Redis only; {} for RabbitMQ)."""
-    if not url.startswith(("redis://", "rediss://")):
-        return {}
-    broker = broker_for(url)
-    client = broker.client  # type: ignore[attr-defined]
-    return {queue: int(client.llen(f"lantai:{queue}")) for queue in ("interactive", "bulk")}
 
 
 def recover_dead_workers(url: str) -> None:

@@ -164,7 +164,7 @@ class _Subwords(dict[str, tuple[str, ...]]):
     """word → the dictionary words of 4+ characters inside it (search mode stops at 3).
 
     A dict that cuts a word on its first lookup, so the lookups of a document's long words are
-    one ``map`` in C (68 → 30 µs for a 2 KB body; a method call per word cost more than the cut).
+    one ``map`` in C instead of a method call per word (``index_tokens`` of a 2 KB body 302 → 281 µs).
     At most ``LIMIT`` words are kept; rarer ones are cut again when they come back.
     """
 

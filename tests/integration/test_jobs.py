@@ -191,19 +191,20 @@ def test_a_queued_job_whose_message_never_reached_the_broker_is_sent_again(setti
     archive = init_archive(settings.model_copy(update={"broker_url": url}))
     try:
         long_ago = dt.datetime.now(dt.UTC) - jobs.LOST_AFTER - dt.timedelta(minutes=1)
-        with archive.session() as session:
-            for job_id, created in (("lost", long_ago), ("recent", dt.datetime.now(dt.UTC)), ("next", long_ago)):
+
+        def queued_row(job_id: str, created: dt.datetime) -> None:
+            with archive.session() as session:
                 session.add(Job(id=job_id, kind="search.reindex", queue="bulk", priority=100, state="queued",
                                 params="{}", error="", done=0, attempts=0, max_attempts=3, created_by="tester",
                                 worker="", created_at=created))
-        with archive.session() as session:  # "next" is queued after the sweep below, as if sent late
-            session.get(Job, "next").state = "running"
+
+        queued_row("lost", long_ago)
+        queued_row("recent", dt.datetime.now(dt.UTC))
         assert broker.waiting(url, "bulk") == 0
         assert jobs.redispatch_lost(archive) == ["lost"]  # not "recent": it may still be on its way
         assert broker.waiting(url, "bulk") == 1
         assert jobs.redispatch_lost(archive) == []  # sent once, not once per sweep
-        with archive.session() as session:
-            session.get(Job, "next").state = "queued"
+        queued_row("behind", long_ago)
         assert jobs.redispatch_lost(archive) == []  # a message is waiting on the queue: nothing is lost
         requeued = [r.target for r in archive.audit.iter_journal()
                     if not isinstance(r, Exception) and r.action == "job.requeued"]
