@@ -49,6 +49,15 @@ def document_number_tokens(text: str, *, exact: bool = False) -> list[str]:
     return tokens
 
 
+_TOKEN = re.compile(r"[\u4e00-\u9fffa-z]{0,16}\d{4}年\d{1,6}号")
+
+
+def is_document_number_token(token: str) -> bool:
+    """Whether ``token`` has the shape of a normalised 文号 token: made by this module, so not
+    necessarily a piece of the text it came from (``青政办发〔2025〕12号`` → 青政办发2025年12号)."""
+    return _TOKEN.fullmatch(token) is not None
+
+
 def as_document_number(text: str) -> str | None:
     """The one normalised token when ``text`` is nothing but a 文号, else None."""
     match = DOCUMENT_NUMBER.fullmatch(text.strip())

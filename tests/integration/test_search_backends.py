@@ -181,6 +181,17 @@ def test_title_matches_rank_above_body_matches(conn: Connection) -> None:
     assert hits[0] == "D02"
 
 
+def test_a_title_match_outranks_a_newer_body_match(conn: Connection) -> None:
+    """Ties go to the newest, so the older item is first only if its title is scored."""
+    index = open_index(conn)
+    index.upsert(conn, [item("W1", "关于白鹭湿地保护的通知")])
+    index.upsert(conn, [item("W2", "关于年度工作的通知", "涉及白鹭湿地保护。")])
+    assert search(conn, "白鹭湿地") == ["W1", "W2"]
+    assert search(conn, "题名:白鹭湿地") == ["W1"]
+    index.upsert(conn, [item("W3", "关于年度工作的报告", "附件", author="白鹭湿地保护站")])
+    assert search(conn, "白鹭湿地")[:2] == ["W1", "W3"]  # 责任者 (4) above body (1), below 题名 (10)
+
+
 def test_single_character_parts_are_checked_exactly(conn: Connection) -> None:
     assert set(search(conn, "区人民政府")) == {"D01", "D04"}
     assert search(conn, "市人民政府") == []  # 人民政府 is there, 市人民政府 is not

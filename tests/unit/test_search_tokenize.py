@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lantai.search.docnumber import as_document_number, document_number_tokens
+from lantai.search.docnumber import as_document_number, document_number_tokens, is_document_number_token
 from lantai.search.tokenize import Tokenizer, default_tokenizer, dictionary_words, fold_width, normalize
 
 
@@ -95,3 +95,11 @@ def test_words_cut_into_single_characters_are_checked_as_substrings() -> None:
     assert finds(tok, "融媒体", "青禾区融媒体中心报送")
     assert not finds(tok, "融媒体", "融合媒体报送")
     assert tok.query_terms("档案") == (["档案"], False)
+
+
+def test_normalised_document_number_tokens_are_told_from_words() -> None:
+    """PostgreSQL scores these from the index, the others from the stored text they come from."""
+    made = document_number_tokens("根据青政办发〔2025〕12号文件", exact=False)
+    assert made and all(is_document_number_token(t) for t in made)
+    for word in ("档案", "2025", "12号", "青政办发", "ofd", "2025年"):
+        assert not is_document_number_token(word)
