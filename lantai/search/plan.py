@@ -77,6 +77,9 @@ class Plan:
     # matches together are this plan's — the visible ranks alone (as without grants) and the
     # granted record ids alone — for a backend that finds each faster than the two together.
     split: tuple[Pair, Pair] | None = None
+    # (field, value) of the filters every match must satisfy (年度:2020 beside the words, not
+    # under OR or NOT): a backend may drive its index scan by the rarest of them.
+    filters: list[tuple[str, str]] = field(default_factory=list)
 
 
 # Every rank an indexed item can carry: prepare.clearance_rank is domain.roles.rank, which
@@ -106,7 +109,8 @@ def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Pl
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
     rank_terms = list(dict.fromkeys((t, w.field) for w in words for t in compiler.word_tokens(w)[0]))
     return Plan(match, predicate, params, sorted(terms, key=len, reverse=True), bool(words), rank_terms,
-                any(_has_or(n) for n in nodes), compiler.checks_text, split)
+                any(_has_or(n) for n in nodes), compiler.checks_text, split,
+                [(f.field, f.value) for n in nodes for f in _required_filters(n)])
 
 
 def _restricted(dialect: Dialect, match: str | None, predicate: str | None, query: SearchQuery,
@@ -157,6 +161,14 @@ def _has_or(node: Node) -> bool:
     if isinstance(node, And):
         return any(_has_or(i) for i in node.items)
     return isinstance(node, Not) and _has_or(node.item)
+
+
+def _required_filters(node: Node) -> list[Filter]:
+    if isinstance(node, Filter):
+        return [node]
+    if isinstance(node, And):
+        return [f for item in node.items for f in _required_filters(item)]
+    return []
 
 
 def _positive_words(node: Node) -> list[Word]:

@@ -23,6 +23,9 @@ tsvector, ~5 µs per row tested: a word found in one item in eight tested 40,000
   of a word in 80 % of the items), and only matching rows are read, without re-testing their
   tsvectors. How many epochs to ask next is estimated from the density of matches so far;
   when few matches are left to find, the words are asked alone (a rare name: two cheap asks).
+  Layout 4 adds each filter tag scoped to the epoch (``'ǂy2020E61'``): a search with a filter asks
+  ``(words) & 'ǂy2020E61'``, whose GIN scan is driven by the few hundred rows of that year in the
+  epoch instead of all 4,096 (a GIN scan costs about 60 ns per row id of its driving entry).
 * The tsvector is stored out of line (``toast_tuple_target = 512``): a row is then its few
   hundred bytes of metadata, and reading the 5,000 newest matches of a broad word took 4 ms
   instead of 90 ms (a 3 KB compressed tsvector inline filled half a page per row).
@@ -53,10 +56,11 @@ from lantai.search.docnumber import is_document_number_token
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
 from lantai.search.plan import Pair, Params, Plan
-from lantai.search.prepare import TAG, PreparedDoc, field_tag, field_tags, prepare, tag
+from lantai.search.prepare import TAG, PreparedDoc, clearance_tag, field_tag, field_tags, prepare, tag
 from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import normalize
 
+CLEARANCE_PREFIX = clearance_tag(0)[:-1]  # a clearance tag is not scoped: a search never drives by it
 EPOCH_BITS = 12  # an epoch tag covers 4,096 consecutive row ids
 EPOCH_ROWS = 1 << EPOCH_BITS
 FIRST_ROUND = 2  # the first round asks the newest epochs holding this many times the window
@@ -119,16 +123,36 @@ def epoch_tag(row_id: int) -> str:
 
 
 def with_epoch(row: tuple, row_id: int) -> tuple:
-    """A :func:`copy_row` row with its id first and its epoch tag added to the tsvector."""
-    return (row_id, *row[:-1], f"{row[-1]} '{epoch_tag(row_id)}'")
+    """A :func:`copy_row` row with its id first and its epoch tags added to the tsvector: the
+    epoch's own (``'ǂE61'``) and each filter tag scoped to the epoch (``'ǂy2020E61'``, layout 4).
+
+    A search with a filter (年度:2020) then asks each epoch for the scoped tag: a GIN scan costs
+    about 60 ns per row id of the entry that drives it, and an epoch tag lists all 4,096 rows of
+    its epoch where a year's scoped tag lists a few hundred.
+    """
+    *columns, tsv, filters = row
+    epoch = f"E{row_id >> EPOCH_BITS}"
+    scoped = "".join(f" '{t}{epoch}'" for t in filters)
+    return (row_id, *columns, f"{tsv} '{TAG}{epoch}'{scoped}")
+
+
+def scoped_tag(filter_tag: str, epoch: int) -> str:
+    """A filter tag scoped to an epoch (see :func:`with_epoch`)."""
+    return f"{filter_tag}E{epoch}"
+
+
+# The filter a search drives its epoch scans by when it has several: the one that, in an archive,
+# holds the fewest rows (a year; an organ; a document type; a retention period; a 密级; a 全宗).
+DRIVING_ORDER = ("year", "organisation", "document_type", "retention", "security_classification", "fonds")
 
 
 def copy_row(doc: PreparedDoc) -> tuple:
-    """A ``search_docs`` row in COPY column order (reindex builds these in its cutting workers)."""
+    """A ``search_docs`` row in COPY column order (reindex builds these in its cutting workers),
+    followed by the document's filter tags, which :func:`with_epoch` scopes to the row's epoch."""
     e = doc.entry
     return (e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention, e.organisation,
             e.document_type, e.security_classification, doc.clearance_rank, e.archival_code, e.fonds,
-            doc.body, tsvector_literal(doc))
+            doc.body, tsvector_literal(doc), [t for t in doc.tags if not t.startswith(CLEARANCE_PREFIX)])
 
 
 class PostgresDialect:
@@ -184,6 +208,16 @@ class PostgresDialect:
                        f"AND d.clearance_rank > {params.add(max(visible))}")
 
 
+def _driver(plan: Plan) -> str:
+    """The tag whose epoch-scoped form drives a search's epoch scans: the rarest kind of filter
+    the plan requires (:data:`DRIVING_ORDER`), else the bare tag prefix (the epoch tag itself)."""
+    required = dict(reversed(plan.filters))
+    for name in DRIVING_ORDER:
+        if name in required:
+            return tag(name, _year(required[name]) if name == "year" else required[name])
+    return TAG
+
+
 def _year(value: str) -> int:
     try:
         return int(value)
@@ -196,7 +230,7 @@ class PostgresIndex(SqlIndexBase):
     dialect = PostgresDialect()
     rank_window = 500
     row_id = "d.id"
-    layout = "3"  # epoch and filter tags, tsvector out of line
+    layout = "4"  # epoch, filter and epoch-scoped filter tags, tsvector out of line
     renamed = re.compile(r"\b(search_docs)")  # the table, its indexes, constraints and sequence
     _top: int | None = None  # newest row id, read when a search starts
     _state_now: dict[str, str] | None = None  # the index state, likewise
@@ -259,7 +293,10 @@ class PostgresIndex(SqlIndexBase):
                facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
         where, params, _ = self._where(plan, True)
         if plan.match is not None and cap is not None:
-            return self._newest_by_epoch(conn, plan.match, where[:-1], params, cap, facets)
+            # an index built before layout 4 has no scoped tags: its epoch tags still find every match
+            scoped = self._state_now is None or self._state_now.get("layout") == self.layout
+            return self._newest_by_epoch(conn, plan.match, where[:-1], params, cap, facets,
+                                         _driver(plan) if scoped else TAG)
         columns = "d.id" + "".join(f", d.{c}" for c in FACET_FIELDS) * facets
         sql = f"SELECT {columns} FROM search_docs d WHERE {' AND '.join(where)} ORDER BY d.id DESC"
         if cap is not None:
@@ -270,7 +307,7 @@ class PostgresIndex(SqlIndexBase):
         return [r[0] for r in rows], [(*r[1:], 1) for r in kept] if facets else None
 
     def _newest_by_epoch(self, conn: Connection, match: str, conditions: list[str], params: dict[str, Any],
-                         cap: int, facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:
+                         cap: int, facets: bool, driver: str = TAG) -> tuple[list[int], list[Sequence[Any]] | None]:
         """The newest ``cap + 1`` rows matching ``match`` and ``conditions``, newest first, asked
         epoch by epoch (see the module docstring), and the facet counts of the first ``cap``.
 
@@ -293,7 +330,7 @@ class PostgresIndex(SqlIndexBase):
         while True:
             low = max(0, high - count + 1)
             scanned += min(top + 1, (high + 1) << EPOCH_BITS) - (low << EPOCH_BITS)
-            epochs = [f"({match}) & {_quote(f'{TAG}E{e}')}" for e in range(high, low - 1, -1)]
+            epochs = [f"({match}) & {_quote(scoped_tag(driver, e))}" for e in range(high, low - 1, -1)]
             left = low << EPOCH_BITS  # row ids below the epochs asked
             alone = self._newest(conn, epochs, conditions, params, want, ids, counted, facets,
                                  fallback=(match, left, scanned) if low > 0 else None)

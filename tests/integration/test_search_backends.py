@@ -468,6 +468,22 @@ def test_index_of_another_layout_is_stale_and_refuses_writes(conn: Connection) -
     assert not index.is_stale(conn) and search(conn, "陈国华") == ["D01"]
 
 
+def test_filters_still_find_on_a_postgresql_index_built_before_scoped_tags(conn: Connection) -> None:
+    """Layout 4 drives a filtered search by epoch-scoped filter tags; an index of layout 3 has
+    none, so until it is reindexed the search asks the epoch tags, as layout 3 did."""
+    if conn.dialect.name != "postgresql":
+        pytest.skip("scoped tags are PostgreSQL's")
+    expected = set(search(conn, "保管期限:永久"))
+    assert expected
+    scoped = r"$$ 'ǂ[a-z][0-9a-f]*E[0-9]+'$$"  # 'ǂr…E0', 'ǂy2025E0', …: letters, then the epoch
+    conn.execute(text(f"UPDATE search_docs SET tsv = CAST(regexp_replace(CAST(tsv AS text), {scoped}, '', 'g') "
+                      "AS tsvector)"))
+    assert search(conn, "保管期限:永久") == []  # layout 4's plan, without the scoped tags, finds nothing
+    conn.execute(text("UPDATE search_state SET value = '3' WHERE key = 'layout'"))
+    assert set(search(conn, "保管期限:永久")) == expected
+    assert open_index(conn).search(conn, SearchQuery(text="保管期限:永久", max_clearance=TOP)).stale
+
+
 def test_text_checked_queries_count_the_newest_matches(conn: Connection) -> None:
     """A phrase found in more items than the window (PostgreSQL walks the newest rows first)."""
     everything = search(conn, '"明确责任分工"', exact_counts=True, sort="-date")
