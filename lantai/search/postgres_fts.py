@@ -117,11 +117,6 @@ def tsvector_literal(doc: PreparedDoc) -> str:
     return "'" + "' '".join(lexemes) + "'" if lexemes else ""
 
 
-def epoch_tag(row_id: int) -> str:
-    """The lexeme naming the block of row ids ``row_id`` is in (layout 3)."""
-    return f"{TAG}E{row_id >> EPOCH_BITS}"
-
-
 def with_epoch(row: tuple, row_id: int) -> tuple:
     """A :func:`copy_row` row with its id first and its epoch tags added to the tsvector: the
     epoch's own (``'ǂE61'``) and each filter tag scoped to the epoch (``'ǂy2020E61'``, layout 4).
@@ -131,14 +126,20 @@ def with_epoch(row: tuple, row_id: int) -> tuple:
     its epoch where a year's scoped tag lists a few hundred.
     """
     *columns, tsv, filters = row
-    epoch = f"E{row_id >> EPOCH_BITS}"
-    scoped = "".join(f" '{t}{epoch}'" for t in filters)
-    return (row_id, *columns, f"{tsv} '{TAG}{epoch}'{scoped}")
+    epoch = row_id >> EPOCH_BITS
+    return (row_id, *columns, " ".join([tsv, *(f"'{scoped_tag(t, epoch)}'" for t in (TAG, *filters))]))
 
 
 def scoped_tag(filter_tag: str, epoch: int) -> str:
-    """A filter tag scoped to an epoch (see :func:`with_epoch`)."""
+    """A filter tag scoped to an epoch (see :func:`with_epoch`); of the bare prefix ``TAG``, the
+    epoch's own tag (``'ǂE61'``)."""
     return f"{filter_tag}E{epoch}"
+
+
+def _folded(column: str, text_: str) -> str:
+    """``column`` as tokens and phrases see it: lower-cased when ``text_`` has Latin letters
+    (normalize lower-cases; the stored text is only width-folded)."""
+    return f"lower({column})" if any("a" <= ch <= "z" for ch in text_) else column
 
 
 # The filter a search drives its epoch scans by when it has several: the one that, in an archive,
@@ -177,10 +178,9 @@ class PostgresDialect:
 
     def phrase(self, text_: str, field: str | None, params: Params) -> str:
         phrase = normalize(text_)
-        fold = (lambda c: f"lower({c})") if any("a" <= ch <= "z" for ch in phrase) else (lambda c: c)
         name = params.add(phrase)
         columns = [f"d.{field}"] if field else ["d.title", "d.document_number", "d.author", "d.body"]
-        return "(" + " OR ".join(f"strpos({fold(c)}, {name}) > 0" for c in columns) + ")"
+        return "(" + " OR ".join(f"strpos({_folded(c, phrase)}, {name}) > 0" for c in columns) + ")"
 
     def filter(self, field: str, value: str, params: Params) -> Pair:
         # a tag in the tsvector (as on SQLite): the GIN index answers the whole match, and the
@@ -211,7 +211,7 @@ class PostgresDialect:
 def _driver(plan: Plan) -> str:
     """The tag whose epoch-scoped form drives a search's epoch scans: the rarest kind of filter
     the plan requires (:data:`DRIVING_ORDER`), else the bare tag prefix (the epoch tag itself)."""
-    required = dict(reversed(plan.filters))
+    required = dict(plan.filters)  # any value of a field will do: every required filter holds
     for name in DRIVING_ORDER:
         if name in required:
             return tag(name, _year(required[name]) if name == "year" else required[name])
@@ -466,16 +466,15 @@ class PostgresIndex(SqlIndexBase):
         """
         found: list[set[int]] = [set() for _ in asked]
         in_index = [n for n, (token, column) in enumerate(asked) if column == "*" or is_document_number_token(token)]
-        in_fields = [n for n in range(len(asked)) if n not in in_index]
+        in_fields = sorted(set(range(len(asked))) - set(in_index))
         if in_fields:
             params: dict[str, Any] = {"w": window}
             tests = []
             for i, n in enumerate(in_fields):
                 token, column = asked[n]
                 params[f"t{i}"] = token
-                fold = (lambda c: f"lower({c})") if any("a" <= ch <= "z" for ch in token) else (lambda c: c)
                 fields = SCORED[column][1] if column in SCORED else (column,)
-                tests.append("(" + " OR ".join(f"strpos({fold('d.' + f)}, :t{i}) > 0" for f in fields) + ")")
+                tests.append("(" + " OR ".join(f"strpos({_folded('d.' + f, token)}, :t{i}) > 0" for f in fields) + ")")
             sql = f"SELECT d.id, {', '.join(tests)} FROM search_docs d WHERE d.id = ANY(:w)"
             for row in conn.execute(text(sql), params):
                 for i, n in enumerate(in_fields):
@@ -504,7 +503,7 @@ class PostgresIndex(SqlIndexBase):
             return found
         epochs = sorted({i >> EPOCH_BITS for i in window})
         keys = [n for n in range(len(queries)) for _e in epochs]
-        asked = [f"({q}) & {_quote(f'{TAG}E{e}')}" for q in queries for e in epochs]
+        asked = [f"({q}) & {_quote(scoped_tag(TAG, e))}" for q in queries for e in epochs]
         sql = ("SELECT r.k, array_agg(r.id) FROM unnest(CAST(:keys AS int[]), CAST(:asked AS text[])) AS q(k, x) "
                "CROSS JOIN LATERAL (SELECT q.k, d.id FROM search_docs d WHERE d.tsv @@ CAST(q.x AS tsquery) "
                # "id + 0": not an index condition, or the planner fetched each window row by id
