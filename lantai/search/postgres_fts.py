@@ -507,9 +507,12 @@ class PostgresIndex(SqlIndexBase):
         sql = ("SELECT r.k, array_agg(r.id) FROM unnest(CAST(:keys AS int[]), CAST(:asked AS text[])) AS q(k, x) "
                "CROSS JOIN LATERAL (SELECT q.k, d.id FROM search_docs d WHERE d.tsv @@ CAST(q.x AS tsquery) "
                # "id + 0": not an index condition, or the planner fetched each window row by id
-               # and tested its tsvector (out of line) instead of asking the GIN index
-               "AND d.id + 0 = ANY(:w)) r GROUP BY r.k")
-        for k, ids in conn.execute(text(sql), {"keys": keys, "asked": asked, "w": window}):
+               # and tested its tsvector (out of line) instead of asking the GIN index. The range
+               # first: most rows of the oldest epoch asked are below the window, and testing
+               # each against the 500 ids took half the statement's time (5.3 → 2.4 ms)
+               "AND d.id + 0 BETWEEN :low AND :high AND d.id + 0 = ANY(:w)) r GROUP BY r.k")
+        values = {"keys": keys, "asked": asked, "w": window, "low": min(window), "high": max(window)}
+        for k, ids in conn.execute(text(sql), values):
             found[k] = set(ids)
         return found
 
@@ -598,13 +601,17 @@ class PostgresIndex(SqlIndexBase):
         count = 0
         conn.execute(text(self._t("TRUNCATE search_docs")))
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        epoch: list[tuple] = []  # the rows of the epoch being filled, written when it is full
         with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE)")) as copy:
             for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
                 for row in chunk:
                     count += 1
-                    copy.write_row(with_epoch(row, count))
+                    epoch.append(with_epoch(row, count))
+                    if (count + 1) % EPOCH_ROWS == 0:  # the next id starts an epoch
+                        _write_clustered(copy, epoch)
                 if progress is not None:
                     progress(len(chunk))
+            _write_clustered(copy, epoch)
         conn.execute(text(self._t("SELECT setval(pg_get_serial_sequence('search_docs', 'id'), :n, :called)")),
                      {"n": max(count, 1), "called": count > 0})
         return count
@@ -684,6 +691,25 @@ class PostgresIndex(SqlIndexBase):
     def drop_shadow(self, engine: Engine) -> None:
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE IF EXISTS search_docs{SHADOW}"))
+
+
+# Within an epoch, rows are written grouped by these columns (a row's id, hence its rank among
+# equals, is kept): a search driven by a filter's epoch-scoped tag then finds that year's or that
+# retention period's rows on a few adjacent pages instead of one page per row. Searches read an
+# epoch's matches whole and order them by id, so where a row sits in its epoch changes no result.
+# Measured at 1,000,000 entries: a word with a 年度 visited 6,096 heap pages for 4,949 rows, 1,165
+# grouped; 题名 word with 保管期限:永久 3,666 pages, 2,098 grouped.
+CLUSTER_ORDER = ("year", "retention", "organisation", "document_type")
+_CLUSTER_AT = tuple(1 + COLUMNS.index(c) for c in CLUSTER_ORDER)  # positions in a with_epoch row
+
+
+def _write_clustered(copy: Any, rows: list[tuple]) -> None:
+    """Write one epoch's ``rows`` (see :data:`CLUSTER_ORDER`) and empty the list."""
+    year, *others = _CLUSTER_AT
+    rows.sort(key=lambda r: (r[year] is not None, r[year] or 0, *(r[i] for i in others)))  # no year first
+    for row in rows:
+        copy.write_row(row)
+    rows.clear()
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:

@@ -495,6 +495,34 @@ def test_filters_still_find_on_a_postgresql_index_built_before_scoped_tags(postg
     assert open_index(conn).search(conn, SearchQuery(text="保管期限:永久", max_clearance=TOP)).stale
 
 
+def test_reindex_groups_each_epochs_rows_by_filter_values(postgresql_conn: Connection,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk reindex writes each epoch's rows grouped by 年度, 保管期限, 机构, 文种 (so a filtered
+    search reads few pages), never moving a row to another epoch or changing its id; results
+    are those of the incremental index. Epochs of 8 rows, so the corpus spans seven."""
+    from lantai.search import postgres_fts
+
+    monkeypatch.setattr(postgres_fts, "EPOCH_BITS", 3)
+    monkeypatch.setattr(postgres_fts, "EPOCH_ROWS", 8)
+    conn = postgresql_conn
+    index = open_index(conn)
+    index.reindex(conn, iter(CORPUS))  # the same ids and tags as the incremental index, epochs of 8
+    before = snapshot(conn, index)
+    rows = conn.execute(text("SELECT id, record_id, year, retention, organisation, document_type "
+                             "FROM search_docs ORDER BY ctid")).all()
+    assert sorted(r.id for r in rows) == list(range(1, len(CORPUS) + 1))
+    assert {r.id: r.record_id for r in rows} == {n + 1: e.record_id for n, e in enumerate(CORPUS)}
+    assert [r.id >> 3 for r in rows] == sorted(r.id >> 3 for r in rows)  # no row leaves its epoch
+    for epoch in {r.id >> 3 for r in rows}:
+        keys = [(r.year, r.retention, r.organisation, r.document_type) for r in rows if r.id >> 3 == epoch]
+        assert keys == sorted(keys), epoch
+    assert [r.id for r in rows] != sorted(r.id for r in rows)  # the corpus's epochs mix years and periods
+    index.reindex(conn, iter(()))
+    for entry in CORPUS:  # incremental: rows in id order
+        index.upsert(conn, [entry])
+    assert snapshot(conn, index) == before
+
+
 def test_text_checked_queries_count_the_newest_matches(conn: Connection) -> None:
     """A phrase found in more items than the window (PostgreSQL walks the newest rows first)."""
     everything = search(conn, '"明确责任分工"', exact_counts=True, sort="-date")
