@@ -602,13 +602,17 @@ class PostgresIndex(SqlIndexBase):
         conn.execute(text(self._t("TRUNCATE search_docs")))
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         epoch: list[tuple] = []  # the rows of the epoch being filled, written when it is full
+        held = 0  # characters of body and tsvector text in ``epoch``
         with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE)")) as copy:
             for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row):
                 for row in chunk:
                     count += 1
                     epoch.append(with_epoch(row, count))
-                    if (count + 1) % EPOCH_ROWS == 0:  # the next id starts an epoch
+                    held += len(row[_BODY]) + len(row[_TSV])
+                    # the next id starts an epoch; or long texts: write what is held, grouped
+                    if (count + 1) % EPOCH_ROWS == 0 or held > EPOCH_HELD_CHARS:
                         _write_clustered(copy, epoch)
+                        held = 0
                 if progress is not None:
                     progress(len(chunk))
             _write_clustered(copy, epoch)
@@ -701,6 +705,10 @@ class PostgresIndex(SqlIndexBase):
 # grouped; 题名 word with 保管期限:永久 3,666 pages, 2,098 grouped.
 CLUSTER_ORDER = ("year", "retention", "organisation", "document_type")
 _CLUSTER_AT = tuple(1 + COLUMNS.index(c) for c in CLUSTER_ORDER)  # positions in a with_epoch row
+_BODY, _TSV = COLUMNS.index("body"), COLUMNS.index("tsv")  # positions in a copy_row row
+# An epoch is held in memory until written; a body may hold up to a million characters, so an epoch
+# of long documents is written in parts (each grouped) once its texts pass this many characters.
+EPOCH_HELD_CHARS = 32_000_000
 
 
 def _write_clustered(copy: Any, rows: list[tuple]) -> None:

@@ -521,6 +521,14 @@ def test_reindex_groups_each_epochs_rows_by_filter_values(postgresql_conn: Conne
     for entry in CORPUS:  # incremental: rows in id order
         index.upsert(conn, [entry])
     assert snapshot(conn, index) == before
+    # long texts: an epoch is written in parts once its texts pass a bound, nothing lost or moved
+    monkeypatch.setattr(postgres_fts, "EPOCH_HELD_CHARS", 1_000)
+    assert index.reindex(conn, iter(CORPUS)) == len(CORPUS)
+    parts = conn.execute(text("SELECT id FROM search_docs ORDER BY ctid")).scalars().all()
+    assert sorted(parts) == list(range(1, len(CORPUS) + 1))
+    assert [i >> 3 for i in parts] == sorted(i >> 3 for i in parts)
+    assert parts != [r.id for r in rows]  # written in more, smaller groups than above
+    assert snapshot(conn, index) == before
 
 
 def test_text_checked_queries_count_the_newest_matches(conn: Connection) -> None:
