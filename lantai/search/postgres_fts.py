@@ -26,6 +26,8 @@ tsvector, ~5 µs per row tested: a word found in one item in eight tested 40,000
   Layout 4 adds each filter tag scoped to the epoch (``'ǂy2020E61'``): a search with a filter asks
   ``(words) & 'ǂy2020E61'``, whose GIN scan is driven by the few hundred rows of that year in the
   epoch instead of all 4,096 (a GIN scan costs about 60 ns per row id of its driving entry).
+* A bulk load writes each epoch's rows grouped by 年度, 保管期限, 机构 and 文种 (CLUSTER_ORDER),
+  keeping their ids: the rows a filtered scan finds in an epoch then share a few heap pages.
 * The tsvector is stored out of line (``toast_tuple_target = 512``): a row is then its few
   hundred bytes of metadata, and reading the 5,000 newest matches of a broad word took 4 ms
   instead of 90 ms (a 3 KB compressed tsvector inline filled half a page per row).
@@ -597,6 +599,7 @@ class PostgresIndex(SqlIndexBase):
         The table is truncated in this transaction first, so the rows can be written frozen
         (``FREEZE``): the pages are all-visible at once, so the first searches after a reindex do
         not rewrite every page they read to set hint bits, and vacuum has nothing to freeze.
+        Each epoch's rows are written grouped by filter values (:data:`CLUSTER_ORDER`).
         """
         count = 0
         conn.execute(text(self._t("TRUNCATE search_docs")))
