@@ -86,7 +86,7 @@ def show_command(job_id: Annotated[str, typer.Argument(help="作业号")],
 @handle_errors
 def doctor_command(as_json: JsonOption = False) -> None:
     """检查配置 (check this configuration end to end: database, migrations, store, broker, clamd, keys,
-    fonts; says what is wrong in Chinese and English; exit 1 on a problem)."""
+    fonts, and as advice the search index; says what is wrong in Chinese and English; exit 1 on a problem)."""
     from lantai.services.ops import doctor
 
     probes = doctor(load_settings())

@@ -127,6 +127,7 @@ def doctor(settings: Settings) -> list[Probe]:
             probes.append(_expect("migrations", db.is_current(engine),
                                   "目录数据库未迁移到最新版本（运行 lantai init 以迁移）",
                                   "catalogue schema is not at the newest revision (run lantai init to migrate)"))
+            probes.extend(_search(engine, home))
     finally:
         engine.dispose()
     if marker.is_file():
@@ -142,6 +143,34 @@ def doctor(settings: Settings) -> list[Probe]:
     probes.extend(_replica_root(settings, name, url) for name, url in sorted(settings.replica_roots.items()))
     probes.append(_keys(settings))
     probes.append(_fonts())
+    return probes
+
+
+def _search(engine: Any, home: Path) -> list[Probe]:
+    """The search index is current, and on PostgreSQL its table and GIN index fit in
+    ``shared_buffers`` (advice: searches work either way, slower from the OS cache)."""
+    from lantai.services.search_index import doctor_findings
+
+    try:
+        reason, fit = doctor_findings(engine, home)
+    except Exception as exc:  # a doctor reports, it does not stop at the first broken part
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        return [Probe("search", False, f"无法读取检索索引状态：{detail}", f"cannot read the search index state: {detail}",
+                      required=False)]
+    probes = [Probe("search", True) if reason is None else
+              Probe("search", False, f"检索索引需要重建（{reason}）：运行 lantai search reindex（重建期间检索照常）",
+                    f"the search index needs a rebuild ({reason}): run lantai search reindex (searches go on meanwhile)",
+                    required=False)]
+    if fit is not None:
+        needed, buffers = fit
+        mb = 1 << 20
+        probes.append(Probe("search_buffers", True) if needed <= buffers else
+                      Probe("search_buffers", False,
+                            f"检索表及其 GIN 索引共 {needed // mb} MB，超过 PostgreSQL shared_buffers（{buffers // mb} MB）："
+                            "建议将 shared_buffers 设为内存的四分之一左右",
+                            f"the search table and its GIN index ({needed // mb} MB) exceed PostgreSQL's shared_buffers "
+                            f"({buffers // mb} MB): set shared_buffers to about a quarter of the server's memory",
+                            required=False))
     return probes
 
 

@@ -195,6 +195,19 @@ def reindex(archive: Archive, progress: Any = None, workers: int = 1) -> int:
                                progress, workers))
 
 
+def doctor_findings(engine: Any, home: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """For ``lantai doctor``: why the index needs ``lantai search reindex`` (None when current), and
+    on PostgreSQL (bytes the search reads, the server's ``shared_buffers``)."""
+    with engine.connect() as conn:
+        guarded = _guarded(home, conn)
+        index = guarded.index
+        reason = index.stale_reason(conn)
+        if reason is None and guarded.stale_file is not None and guarded.stale_file.exists():
+            reason = guarded.stale_file.read_text("utf-8").strip() or "marked stale"
+        fit = index.buffer_fit(conn) if index.backend == "postgresql" and reason != "search index is missing" else None
+        return reason, fit
+
+
 def backend(archive: Archive) -> str:
     """Which index the catalogue database carries (``sqlite`` FTS5 or ``postgresql``)."""
     with archive.engine.connect() as conn:

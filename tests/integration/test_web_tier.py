@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from lantai.api import create_app
 from lantai.services import users
@@ -147,6 +148,31 @@ def test_doctor_names_each_problem_in_both_languages(archive, settings: Settings
                                       timeout=120).stdout)
     bad = [c["name"] for c in again["checks"] if not c["ok"] and c["required"]]
     assert bad == ["keys"] and not again["ok"]
+
+
+def test_doctor_says_when_the_search_index_needs_a_rebuild(archive, settings: Settings) -> None:
+    """A stale index is advice (searches go on), named with its reason and the command; on
+    PostgreSQL the doctor also compares the search table and GIN index with shared_buffers."""
+    env = cli_env(settings) | {"LANTAI_INGEST_PROFILE": "off"}
+
+    def doctor() -> tuple[int, dict]:
+        run = subprocess.run([*LANTAI, "doctor", "--json"], env=env, capture_output=True, text=True, timeout=120)
+        return run.returncode, {c["name"]: c for c in json.loads(run.stdout)["checks"]}
+
+    code, checks = doctor()
+    assert code == 0 and checks["search"]["ok"]
+    postgresql = archive.engine.dialect.name == "postgresql"
+    assert ("search_buffers" in checks) is postgresql
+    if postgresql:  # a test archive's index is a few pages: it fits the smallest shared_buffers
+        assert checks["search_buffers"]["ok"] and not checks["search_buffers"]["message"]
+    with archive.engine.begin() as conn:
+        conn.execute(text("UPDATE search_state SET value = '0' WHERE key = 'layout'"))
+    code, checks = doctor()
+    stale = checks["search"]
+    assert code == 0 and not stale["ok"] and not stale["required"]
+    assert "lantai search reindex" in stale["message"] and "layout 0" in stale["message_en"]
+    subprocess.run([*LANTAI, "search", "reindex"], env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert doctor()[1]["search"]["ok"]
 
 
 def test_doctor_checks_each_replica_root_and_names_the_s3_endpoint(archive, settings: Settings, tmp_path: Path) -> None:
