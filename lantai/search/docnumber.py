@@ -49,7 +49,7 @@ def document_number_tokens(text: str, *, exact: bool = False) -> list[str]:
     return tokens
 
 
-_TOKEN = re.compile(r"[\u4e00-\u9fffa-z]{0,16}\d{4}年\d{1,6}号")
+_TOKEN = re.compile(rf"{_PREFIX}\d{{4}}年\d{{1,6}}号")  # as document_number_tokens writes them
 
 
 def is_document_number_token(token: str) -> bool:

@@ -42,7 +42,15 @@ class GuardedIndex:
         return self._attempt(conn, f"delete {len(ids)}", lambda: self.index.delete(conn, ids), ids)
 
     def is_stale(self, conn: Connection) -> bool:
-        return (self.stale_file is not None and self.stale_file.exists()) or self.index.is_stale(conn)
+        return self.stale_reason(conn) is not None
+
+    def stale_reason(self, conn: Connection) -> str | None:
+        """Why the index needs a reindex — the database's record, else the stale file's (written
+        when the database refused it) — or None when it is current."""
+        reason = self.index.stale_reason(conn)
+        if reason is None and self.stale_file is not None and self.stale_file.exists():
+            return self.stale_file.read_text("utf-8").strip() or "marked stale"
+        return reason
 
     def ensure_schema(self, conn: Connection) -> bool:
         """Create the index tables; False (index marked stale) when that failed."""

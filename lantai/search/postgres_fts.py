@@ -290,9 +290,11 @@ class PostgresIndex(SqlIndexBase):
         """(bytes of the search table and its GIN index, bytes of the server's ``shared_buffers``).
 
         A search reads both; when they do not fit, most of its heap and GIN pages come from the
-        OS cache at a few µs each (at 1,000,000 entries the two are about 0.8 GB).
+        OS cache at a few µs each (at 1,000,000 entries the two are about 0.8 GB). A missing table
+        or index counts as empty (the doctor says the index is missing).
         """
-        row = conn.execute(text(self._t("SELECT pg_relation_size('search_docs') + pg_relation_size('search_docs_tsv'), "
+        size = "coalesce(pg_relation_size(to_regclass('{}')), 0)"
+        row = conn.execute(text(self._t(f"SELECT {size.format('search_docs')} + {size.format('search_docs_tsv')}, "
                                         "pg_size_bytes(current_setting('shared_buffers'))"))).one()
         return int(row[0]), int(row[1])
 

@@ -201,11 +201,7 @@ def doctor_findings(engine: Any, home: Path) -> tuple[str | None, tuple[int, int
     with engine.connect() as conn:
         guarded = _guarded(home, conn)
         index = guarded.index
-        reason = index.stale_reason(conn)
-        if reason is None and guarded.stale_file is not None and guarded.stale_file.exists():
-            reason = guarded.stale_file.read_text("utf-8").strip() or "marked stale"
-        fit = index.buffer_fit(conn) if index.backend == "postgresql" and reason != "search index is missing" else None
-        return reason, fit
+        return guarded.stale_reason(conn), index.buffer_fit(conn) if index.backend == "postgresql" else None
 
 
 def backend(archive: Archive) -> str:

@@ -173,6 +173,11 @@ def test_doctor_says_when_the_search_index_needs_a_rebuild(archive, settings: Se
     assert "lantai search reindex" in stale["message"] and "layout 0" in stale["message_en"]
     subprocess.run([*LANTAI, "search", "reindex"], env=env, capture_output=True, text=True, timeout=300, check=True)
     assert doctor()[1]["search"]["ok"]
+    # where the database refused to record it, a failed index write leaves the stale file
+    (settings.home / "index").mkdir(exist_ok=True)
+    (settings.home / "index" / "STALE").write_text("2026-12-04T00:00:00+00:00 upsert 1: disk full\n", "utf-8")
+    stale = doctor()[1]["search"]
+    assert not stale["ok"] and "upsert 1: disk full" in stale["message"]
 
 
 def test_doctor_checks_each_replica_root_and_names_the_s3_endpoint(archive, settings: Settings, tmp_path: Path) -> None:
