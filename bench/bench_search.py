@@ -14,6 +14,10 @@ rebuild that ``lantai search reindex`` runs (lantai.search.online) instead of th
 ``--grants N`` (default 20) times the mixed set again, each query twice in turn: as before, and
 for a reader holding 利用 grants for N items (``SearchQuery.granted``, issue 19), with the ratio.
 
+``--realistic N`` indexes real 公文 instead: N items made by ``lantai demo generate`` and ingested
+with the default check profile and a real clamd, their extracted text repeated to ``--entries``
+(bench/search_realistic.py). Kept indexes of that corpus are named apart (``…_real``).
+
 Usage::
 
     python bench/bench_search.py                      # 100,000 entries, SQLite and PostgreSQL
@@ -21,6 +25,7 @@ Usage::
     python bench/bench_search.py --tokenizers         # recall and speed of the tokenizer options
     python bench/bench_search.py --entries 1000000 --backend sqlite --workdir /tmp/sb --keep   # build, keep
     python bench/bench_search.py --entries 1000000 --backend sqlite --workdir /tmp/sb --reuse  # queries only
+    python bench/bench_search.py --entries 200000 --realistic 1000   # generated 公文, ingested, repeated
     LANTAI_BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/postgres  (PostgreSQL server to use)
 
 Writes bench/results/search.json.
@@ -161,13 +166,13 @@ def _docno(rng: random.Random, total: int) -> str:
 def sqlite_engine(workdir: Path, total: int, keep: bool) -> tuple[Engine, Path]:
     from lantai.catalog.db import make_engine
 
-    name = f"search-{total}.sqlite3" if keep else f"search-{uuid.uuid4().hex[:6]}.sqlite3"
+    name = f"search-{_named(total)}.sqlite3" if keep else f"search-{uuid.uuid4().hex[:6]}.sqlite3"
     path = workdir / name
     return make_engine(f"sqlite:///{path}"), path
 
 
 def pg_engine(base: str, total: int, keep: bool) -> tuple[Engine, str, Engine]:
-    schema = f"bench_search_{total}" if keep else f"bench_search_{uuid.uuid4().hex[:8]}"
+    schema = f"bench_search_{_named(total)}" if keep else f"bench_search_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -198,6 +203,25 @@ def indexed_count(engine: Engine) -> int:
 WORKERS = os.cpu_count() or 1
 GRANTS = 20  # --grants: granted ids of a reader timed against the same queries without any
 ONLINE = False  # --online: time lantai.search.online.rebuild instead of the bulk reindex
+REALISTIC = 0  # --realistic N: index N ingested 公文, repeated
+_REAL: list[IndexEntry] = []  # their entries, made when a build first needs them (not for --reuse)
+
+
+def corpus(total: int) -> Iterator[IndexEntry]:
+    """The entries to index: synthetic, or with --realistic the ingested 公文 repeated."""
+    if not REALISTIC:
+        return entries(total)
+    from search_realistic import ingested_entries, repeated
+
+    if not _REAL:
+        print(f"  generating and ingesting {REALISTIC:,} 公文 (default check profile, clamd) …", flush=True)
+        _REAL.extend(ingested_entries(REALISTIC))
+    return repeated(_REAL, total)
+
+
+def _named(total: int) -> str:
+    """How a kept index of ``total`` entries of this corpus is named."""
+    return f"{total}_real" if REALISTIC else str(total)
 
 
 def run_backend(name: str, total: int, queries: int, workdir: Path, pg_base: str | None,
@@ -235,17 +259,18 @@ def _build(name: str, engine: Engine, total: int) -> dict:
         if done[0] % 50000 < n:
             print(f"  {name}: {done[0]:,} entries, {done[0] / (time.perf_counter() - started):,.0f}/s", flush=True)
 
+    source = corpus(total)  # before the clock: --realistic makes its 公文 here
     started = time.perf_counter()
     cpu = time.process_time()
     with engine.begin() as conn:
         index = open_index(conn)
         index.ensure_schema(conn)
         if not ONLINE:
-            index.reindex(conn, entries(total), progress=progress, workers=WORKERS)
+            index.reindex(conn, source, progress=progress, workers=WORKERS)
     if ONLINE:  # as `lantai search reindex` does: shadow tables, short transactions, a swap
         from lantai.search.online import rebuild
 
-        rebuild(engine, index, entries(total), lambda ids: [], progress=progress, workers=WORKERS)
+        rebuild(engine, index, source, lambda ids: [], progress=progress, workers=WORKERS)
     build = time.perf_counter() - started
     return {"backend": name, "entries": total, "online": ONLINE, "build_s": round(build, 1),
             "entries_per_s": round(total / build),
@@ -406,10 +431,14 @@ def main() -> None:
                         help="build with the online rebuild (`lantai search reindex`) instead of the bulk reindex")
     parser.add_argument("--grants", type=int, default=20,
                         help="granted items of the reader in the with/without-grants pairs (0: skip them)")
-    parser.add_argument("--json-out", type=Path, default=ROOT / "bench" / "results" / "search.json")
+    parser.add_argument("--realistic", type=int, default=0, metavar="N",
+                        help="index N generated 公文 (ingested with the default profile), repeated to --entries")
+    parser.add_argument("--json-out", type=Path, default=None, help="default bench/results/search[-realistic].json")
     args = parser.parse_args()
-    global WORKERS, ONLINE, GRANTS
-    WORKERS, ONLINE, GRANTS = args.workers, args.online, args.grants
+    args.json_out = args.json_out or ROOT / "bench" / "results" / ("search-realistic.json" if args.realistic
+                                                                  else "search.json")
+    global WORKERS, ONLINE, GRANTS, REALISTIC
+    WORKERS, ONLINE, GRANTS, REALISTIC = args.workers, args.online, args.grants, args.realistic
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     if args.tokenizers:
         rows = compare_tokenizers()
@@ -435,6 +464,7 @@ def main() -> None:
         results.append(run_backend(backend, total, args.queries, workdir, pg_base, args.keep, args.reuse))
         _table(results)
     _write(args.json_out, {"runs": results, "machine": machine,
+                           "corpus": f"{args.realistic} generated 公文, repeated" if args.realistic else "synthetic",
                            "goals": {"p95_ms_at_1m_sqlite": 50, "p95_ms_at_1m_postgresql": 30,
                                      "reindex_entries_per_s": 2000}})
 
