@@ -16,10 +16,15 @@ the previous method) or against its id range first (``range``).
 保管期限, 机构 and 文种 (``grouped``), against a copy of it written in id order (``id_order``, as
 before; made once in the schema ``bench_search_<N>_id_order``, a few minutes at 1,000,000).
 
+``--compare grams``: a quoted phrase (or a word checked in the stored text) asks the index for its
+words alone, then tests each row's stored text (``words``, as before layout 5), or also for its
+character pairs as tokens or gram tags (``grams``), so only rows holding every pair are tested.
+With ``--realistic`` the kept index of real 公文 (``bench_search.py --realistic N --keep``) is used.
+
 Usage::
 
     LANTAI_BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/lantai_bench \\
-        python bench/bench_search_ab.py --entries 1000000 [--queries 400] [--compare scoring|driver|range|clustering]
+        python bench/bench_search_ab.py --entries 1000000 [--queries 400] [--compare scoring|driver|range|clustering|grams] [--realistic]
 
 Needs the index ``bench_search.py --entries N --backend postgresql --keep`` left. Writes
 bench/results/search-ab-<compare>.json.
@@ -45,6 +50,7 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 
 from lantai.search import open_index, postgres_fts  # noqa: E402
 from lantai.search.postgres_fts import PostgresIndex  # noqa: E402
+from lantai.search.sqlbase import SqlIndexBase  # noqa: E402
 
 TEXT = PostgresIndex._window_hits
 
@@ -78,7 +84,9 @@ DRIVER = {"epoch": lambda plan: postgres_fts.TAG, "scoped": SCOPED}
 RANGED = PostgresIndex._gin_hits
 RANGE = {"any": staticmethod(_any_gin_hits), "range": staticmethod(RANGED)}
 CLUSTERING = {"id_order": None, "grouped": None}  # the same code on two tables
-VARIANTS = {"scoring": SCORING, "driver": DRIVER, "range": RANGE, "clustering": CLUSTERING}
+HOLDS_GRAMS = SqlIndexBase._holds_grams
+GRAMS = {"words": lambda self, state: False, "grams": HOLDS_GRAMS}
+VARIANTS = {"scoring": SCORING, "driver": DRIVER, "range": RANGE, "clustering": CLUSTERING, "grams": GRAMS}
 
 
 def _use(compare: str, method: object) -> None:
@@ -88,6 +96,8 @@ def _use(compare: str, method: object) -> None:
         PostgresIndex._window_hits = method  # type: ignore[method-assign, assignment]
     elif compare == "range":
         PostgresIndex._gin_hits = method  # type: ignore[method-assign, assignment]
+    elif compare == "grams":
+        PostgresIndex._holds_grams = method  # type: ignore[method-assign, assignment]
     else:
         postgres_fts._driver = method  # type: ignore[assignment]
 
@@ -121,13 +131,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--compare", choices=tuple(VARIANTS), default="scoring")
+    parser.add_argument("--realistic", action="store_true", help="the kept index of real 公文 (…_real)")
     parser.add_argument("--json-out", type=Path, default=None, help="default bench/results/search-ab-<compare>.json")
     args = parser.parse_args()
     args.json_out = args.json_out or ROOT / "bench" / "results" / f"search-ab-{args.compare}.json"
     base = os.environ.get("LANTAI_BENCH_PG")
     if not base:
         raise SystemExit("set LANTAI_BENCH_PG to a PostgreSQL URL holding the kept index")
-    schema = f"bench_search_{args.entries}"
+    schema = f"bench_search_{args.entries}" + ("_real" if args.realistic else "")
     engine = create_engine(base, connect_args={"options": f"-csearch_path={schema}"})
     variants = VARIANTS[args.compare]
     first, second = variants
@@ -162,9 +173,11 @@ def main() -> None:
     _use("scoring", TEXT)
     _use("driver", SCOPED)
     _use("range", staticmethod(RANGED))
+    _use("grams", HOLDS_GRAMS)
     summary = {name: _summary(values) for name, values in latencies.items()}
     per_kind = {f"{kind}/{name}": _summary(values) for (kind, name), values in sorted(kinds.items())}
     result = {"entries": args.entries, "queries": args.queries, "compare": args.compare,
+              "corpus": "real 公文, repeated" if args.realistic else "synthetic",
               "load_average": os.getloadavg()[0],
               "overall": summary, "kinds": per_kind, "queries_with_other_hits": differing}
     print(f"{'variant':22s} {'p50_ms':>8s} {'p95_ms':>8s} {'p99_ms':>8s}")

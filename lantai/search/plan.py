@@ -28,10 +28,15 @@ from lantai.search.querylang import And, Filter, Node, Not, Or, Range, Word, par
 from lantai.search.tokenize import Tokenizer
 
 Pair = tuple[str | None, str | None]
+MAX_PHRASE_PAIRS = 8  # character pairs of one checked word asked of the index (see _Compiler.word)
 
 
 class Dialect(Protocol):
     def term(self, tokens: list[str], field: str | None) -> str: ...
+    def gram(self, pair: str) -> str:
+        """Rows holding the character pair ``pair`` as a token or as a gram tag (prepare.gram_tag)."""
+        ...
+
     def conj(self, parts: list[str]) -> str: ...
     def disj(self, parts: list[str]) -> str: ...
     def and_not(self, positive: str | None, negative: str) -> str | None: ...
@@ -99,11 +104,13 @@ def hidden_ranks(max_clearance: str) -> list[int]:
     return sorted(STORED_RANKS - set(visible_ranks(max_clearance)))
 
 
-def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect) -> Plan:
+def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect, grams: bool = False) -> Plan:
+    """``grams``: the index holds gram tags (prepare.gram_tag), so words checked in the stored
+    text also ask the index for their character pairs (an index built before has none)."""
     params = Params()
     nodes = [n for n in (parse(query.text), *_keyword_nodes(query)) if n is not None]
     words = [w for n in nodes for w in _positive_words(n)]
-    compiler = _Compiler(tokenizer, dialect, params)
+    compiler = _Compiler(tokenizer, dialect, params, grams)
     match, predicate = compiler.conjunction([], nodes)
     match, predicate, split = _restricted(dialect, match, predicate, query, params)
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
@@ -180,8 +187,8 @@ def _positive_words(node: Node) -> list[Word]:
 
 
 class _Compiler:
-    def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params) -> None:
-        self.tokenizer, self.d, self.params = tokenizer, dialect, params
+    def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params, grams: bool = False) -> None:
+        self.tokenizer, self.d, self.params, self.grams = tokenizer, dialect, params, grams
         self.checks_text = False
 
     def node(self, node: Node) -> Pair:
@@ -207,11 +214,22 @@ class _Compiler:
         tokens, check = self.word_tokens(word)
         if not tokens:
             return None, None
-        match = self.d.term(tokens, word.field)
-        if check or (word.phrase and len(tokens) > 1):
-            self.checks_text = True
-            return match, self.d.phrase(word.text, word.field, self.params)
-        return match, None
+        # A quoted phrase is an exact string: with gram tags in the index, one of a single word
+        # too (青禾 inside 青禾区, which the tokenizer keeps whole), checked in the stored text.
+        pairs = self.tokenizer.grams(word.text) if self.grams and (check or word.phrase) else []
+        if not (check or pairs or (word.phrase and len(tokens) > 1)):
+            return self.d.term(tokens, word.field), None
+        self.checks_text = True
+        predicate = self.d.phrase(word.text, word.field, self.params)
+        if not pairs:
+            return self.d.term(tokens, word.field), predicate
+        # The stored text decides; the index only has to let every holder of the text through.
+        # Its pairs always do (each is a token or a gram tag of every text holding it); the
+        # words the tokenizer cuts from the query alone need not be the ones it cut from the
+        # text (融媒体 inside 融媒体中心, a word edge that moved), so only Latin and digit tokens stay.
+        kept = [t for t in tokens if not _chinese(t)]
+        asked = [self.d.gram(p) for p in _by_selectivity(pairs, tokens)[:MAX_PHRASE_PAIRS]]
+        return self.d.conj(([self.d.term(kept, word.field)] if kept else []) + asked), predicate
 
     def conjunction(self, pairs: list[Pair], nodes: list[Node]) -> Pair:
         negatives = [self.node(n.item) for n in nodes if isinstance(n, Not)]
@@ -239,6 +257,16 @@ class _Compiler:
         match, predicate = pair
         parts = ([self.d.matches(match, self.params)] if match else []) + ([predicate] if predicate else [])
         return _sql_and(parts) or "1=1"
+
+
+def _chinese(token: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" for ch in token)
+
+
+def _by_selectivity(pairs: list[str], tokens: list[str]) -> list[str]:
+    """Pairs across the query's word edges first (防范|工作 → 范工: its words are in many items
+    that do not hold the phrase, the pair across them in few), then those inside a word."""
+    return sorted(pairs, key=lambda p: any(p in t for t in tokens))  # stable
 
 
 def _sql_and(parts: list[str]) -> str | None:

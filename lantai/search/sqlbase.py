@@ -44,6 +44,7 @@ class SqlIndexBase:
     # lack what queries now read) until a reindex; "1" is every index built before layouts had
     # numbers.
     layout = "1"
+    grams_layout: str | None = None  # the first layout whose rows hold gram tags (prepare.gram_tag)
 
     def __init__(self, tokenizer: Tokenizer | None = None, count_window: int | None = None) -> None:
         self._tokenizer = tokenizer
@@ -108,7 +109,7 @@ class SqlIndexBase:
             raise BadInput(f"不支持的排序方式 {query.sort}", f"unknown sort {query.sort!r}")
         limit = max(1, min(query.limit, MAX_LIMIT))
         _check_offset(query, limit)
-        plan = plan_query(query, self.tokenizer, self.dialect)
+        plan = plan_query(query, self.tokenizer, self.dialect, self._holds_grams(self._search_state(conn)))
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
         ids, counted = self._match(conn, plan, cap, query.facets)
@@ -342,6 +343,16 @@ class SqlIndexBase:
     def _state(self, conn: Connection) -> dict[str, str]:
         return dict(conn.execute(text(f"SELECT key, value FROM {STATE_TABLE}")).all())
 
+    def _search_state(self, conn: Connection) -> dict[str, str]:
+        """The index state as a search sees it (a backend may have read it with other things)."""
+        return self._state(conn)
+
+    def _holds_grams(self, state: dict[str, str]) -> bool:
+        """Whether the index's rows hold gram tags: built with the layout that added them or a
+        later one. A phrase asks for its character pairs only then; before a reindex, an index
+        of an older layout still answers it as before (words, then the stored text)."""
+        return self.grams_layout is not None and layout_number(state) >= int(self.grams_layout)
+
     def mark_stale(self, conn: Connection, reason: str) -> None:
         self._set_state(conn, "stale", f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} {reason}")
 
@@ -370,6 +381,12 @@ class SqlIndexBase:
         conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = 'stale'"))
         self._set_state(conn, "tokenizer", self.tokenizer.fingerprint)
         self._set_state(conn, "layout", self.layout)
+
+
+def layout_number(state: dict[str, str]) -> int:
+    """The layout an index was built with, as a number ("1": before layouts had numbers)."""
+    value = state.get("layout", "1")
+    return int(value) if value.isdigit() else 0
 
 
 def _check_offset(query: SearchQuery, limit: int) -> None:

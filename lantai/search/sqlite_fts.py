@@ -28,6 +28,9 @@ items). Words asked in one field (题名:通知) are matched by the field tags t
 
 Layout 2 (the field tags, indexes on date and 档号 for sorted pages of broad queries): an
 index built before is reported stale and refuses writes until ``lantai search reindex``.
+Layout 3 adds gram tags to the tags column (prepare.gram_tag: pairs of adjacent Chinese
+characters not already tokens), which quoted phrases ask for (see postgres_fts); an index of
+layout 2 answers phrases by their words, as before, until it is reindexed.
 
 Measured at 1,000,000 entries (bench/bench_search.py, per query kind): restricting a query
 to the visible clearances as "words NOT hidden ranks" instead of "words AND visible ranks"
@@ -59,7 +62,7 @@ from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import STORED_RANKS, Pair, Params, Plan
-from lantai.search.prepare import PreparedDoc, clearance_tag, field_tag, field_tags, prepare, tag
+from lantai.search.prepare import PreparedDoc, clearance_tag, field_tag, field_tags, gram_tag, prepare, tag
 from lantai.search.sqlbase import CHANGES_TABLE, OLD, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import Tokenizer, normalize
 
@@ -135,6 +138,9 @@ class SqliteDialect:
             return "(" + " AND ".join(f"tags : {_quote(field_tag(field, t))}" for t in tokens) + ")"
         return "(" + " AND ".join(f"{TEXT_COLUMNS} : {_quote(t)}" for t in tokens) + ")"
 
+    def gram(self, pair: str) -> str:
+        return f"({TEXT_COLUMNS} : {_quote(pair)} OR tags : {_quote(gram_tag(pair))})"
+
     def conj(self, parts: list[str]) -> str:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
@@ -209,7 +215,8 @@ class SqliteIndex(SqlIndexBase):
     backend = "sqlite"
     dialect = SqliteDialect()
     row_id = "d.rowid"
-    layout = "2"
+    layout = "3"  # field tags in the tags column (2), gram tags there too (3)
+    grams_layout = "3"
     renamed = re.compile(r"\b(search_(?:docs|text|facets|facet_values|fts))\b")
     body_source = "search_docs d JOIN search_text t ON t.rowid = d.rowid"
     body_column = "t.body"
@@ -620,7 +627,7 @@ def _facet_values(e: IndexEntry) -> list[tuple[str, str]]:
 
 
 def _fts_values(doc: PreparedDoc) -> tuple[str, ...]:
-    tags = doc.tags + [t for field in field_tags(doc).values() for t in field]
+    tags = doc.tags + [t for field in field_tags(doc).values() for t in field] + doc.grams
     return (" ".join(doc.title), " ".join(doc.docno), " ".join(doc.author), " ".join(doc.meta),
             " ".join(doc.text), " ".join(tags))
 

@@ -45,12 +45,13 @@ change, the index reports itself stale, because old tokens and new queries would
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 from lantai.search.docnumber import as_document_number, document_number_tokens
@@ -66,6 +67,20 @@ _RUNS = re.compile(r"[\u4e00-\u9fff]+|[^\W_\u4e00-\u9fff]+")
 MODES = ("accurate", "search", "search+dict", "search+subwords+dict", "search+full+dict", "bigram")
 DEFAULT_MODE = "search+subwords+dict"
 _WIDE_RUN = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]+")
+
+
+def _chinese_without(excluded: frozenset[str]) -> str:
+    """A character class of the CJK Unified Ideographs except ``excluded``."""
+    low, ranges = 0x4E00, []
+    for code in sorted(map(ord, excluded)):
+        if code > low:
+            ranges.append(f"{chr(low)}-{chr(code - 1)}")
+        low = code + 1
+    return "[" + "".join(ranges) + f"{chr(low)}-\u9fff]"
+
+
+_GRAM_RUN = re.compile(_chinese_without(STOPWORDS) + "{2,}")  # runs of 2+ Chinese characters, no function word
+_TAIL = operator.itemgetter(slice(1, None))
 
 
 def fold_width(text: str) -> str:
@@ -154,6 +169,22 @@ class Tokenizer:
         if longer and len(longer) < len(tokens):
             return longer, True
         return tokens, False
+
+    def grams(self, text: str) -> list[str]:
+        """The distinct pairs of adjacent Chinese characters in ``text``, without pairs holding a
+        one-character function word (的, 了 …), in order of first appearance.
+
+        The index stores, for each entry, the pairs of its checked text that are not already
+        among its tokens (prepare.PreparedDoc.grams); a phrase's pairs are then asked of the
+        index, so an exact phrase check reads only the rows holding every pair of the phrase.
+        Function words are left out on both sides: their pairs are in most texts and would
+        select nothing. Normalising changes no Chinese character, so the text is taken as it is.
+        Written for speed (a reindex cuts every text): one regular expression finds the runs,
+        C loops make the pairs, with no Python step per pair or run (a 700-character text: 90 µs,
+        against 670 testing each pair in Python).
+        """
+        runs = _GRAM_RUN.findall(text)
+        return list(dict.fromkeys(chain.from_iterable(map(map, repeat(operator.add), runs, map(_TAIL, runs)))))
 
     def highlight_terms(self, text: str) -> list[str]:
         """Strings to mark in snippets for a query word: the word itself and its tokens."""

@@ -37,3 +37,30 @@ def test_postgres_guard_is_a_column_condition_first() -> None:
     # Field filters such as 保管期限 are tags in the tsvector (index layout 3); clearance stays a
     # column condition, and comes first.
     assert plan.predicate is not None and plan.predicate.lstrip("(").startswith("d.clearance_rank <= ")
+
+
+def test_a_phrase_asks_for_its_character_pairs_across_word_edges_first() -> None:
+    tokenizer = default_tokenizer()
+    query = SearchQuery(text='"做好汛期安全防范工作"', max_clearance="绝密")
+    with_grams = plan_query(query, tokenizer, PostgresDialect(), grams=True)
+    without = plan_query(query, tokenizer, PostgresDialect())
+    # the words 做好 / 汛期 / 安全 / 防范 / 工作 are asked either way; the pairs across their edges
+    # (好汛, 期安, 全防, 范工) only of an index holding gram tags
+    for pair in ("好汛", "期安", "全防", "范工"):
+        assert f"('{pair}' | 'ǂg{pair}')" in (with_grams.match or "")
+        assert pair not in (without.match or "")
+    assert with_grams.predicate == without.predicate  # the stored text still decides
+    sqlite = plan_query(query, tokenizer, SqliteDialect(), grams=True)
+    assert '({title docno author meta body} : "好汛" OR tags : "ǂg好汛")' in (sqlite.match or "")
+
+
+def test_phrase_pairs_are_bounded_and_skip_function_words() -> None:
+    from lantai.search.plan import MAX_PHRASE_PAIRS
+
+    long = '"各单位要充分认识加强电子文件归档管理的重要意义切实把思想和行动统一到决策部署上来"'
+    plan = plan_query(SearchQuery(text=long, max_clearance="绝密"), default_tokenizer(), PostgresDialect(), grams=True)
+    assert (plan.match or "").count("'ǂg") == MAX_PHRASE_PAIRS
+    assert "ǂg理的" not in (plan.match or "") and "ǂg的重" not in (plan.match or "")  # 的 is not indexed
+    # a word that needs no check in the stored text asks for no pairs
+    plain = plan_query(SearchQuery(text="档案移交", max_clearance="绝密"), default_tokenizer(), PostgresDialect(), grams=True)
+    assert "ǂg" not in (plain.match or "")

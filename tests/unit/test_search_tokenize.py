@@ -103,3 +103,10 @@ def test_normalised_document_number_tokens_are_told_from_words() -> None:
     assert made and all(is_document_number_token(t) for t in made)
     for word in ("档案", "2025", "12号", "青政办发", "ofd", "2025年"):
         assert not is_document_number_token(word)
+
+
+def test_grams_are_adjacent_chinese_pairs_without_function_words(tok: Tokenizer) -> None:
+    # 期的 / 的安 hold a function word; pairs with punctuation, Latin or digits are no grams;
+    # a pair seen twice is listed once, in order of first appearance
+    assert tok.grams("做好汛期的安全，ＯＦＤ工作工作") == ["做好", "好汛", "汛期", "安全", "工作", "作工"]
+    assert tok.grams("OFD 2025") == [] and tok.grams("档") == []
