@@ -28,7 +28,7 @@ from lantai.search.querylang import And, Filter, Node, Not, Or, Range, Word, par
 from lantai.search.tokenize import Tokenizer
 
 Pair = tuple[str | None, str | None]
-MAX_PHRASE_PAIRS = 8  # character pairs of one checked word asked of the index (see _Compiler.word)
+MAX_PHRASE_PAIRS = 4  # character pairs of one checked word asked of the index (see _selective)
 
 
 class Dialect(Protocol):
@@ -228,7 +228,7 @@ class _Compiler:
         # words the tokenizer cuts from the query alone need not be the ones it cut from the
         # text (融媒体 inside 融媒体中心, a word edge that moved), so only Latin and digit tokens stay.
         kept = [t for t in tokens if not _chinese(t)]
-        asked = [self.d.gram(p) for p in _by_selectivity(pairs, tokens)[:MAX_PHRASE_PAIRS]]
+        asked = [self.d.gram(p) for p in _selective(pairs, tokens)]
         return self.d.conj(([self.d.term(kept, word.field)] if kept else []) + asked), predicate
 
     def conjunction(self, pairs: list[Pair], nodes: list[Node]) -> Pair:
@@ -263,10 +263,14 @@ def _chinese(token: str) -> bool:
     return all("\u4e00" <= ch <= "\u9fff" for ch in token)
 
 
-def _by_selectivity(pairs: list[str], tokens: list[str]) -> list[str]:
-    """Pairs across the query's word edges first (防范|工作 → 范工: its words are in many items
-    that do not hold the phrase, the pair across them in few), then those inside a word."""
-    return sorted(pairs, key=lambda p: any(p in t for t in tokens))  # stable
+def _selective(pairs: list[str], tokens: list[str]) -> list[str]:
+    """The pairs to ask: those across the query's word edges (防范|工作 → 范工: its words are in
+    many items that do not hold the phrase, the pair across them in few, and as a rare string
+    it costs the index little to read), else those inside its one word; at most MAX_PHRASE_PAIRS.
+    A pair inside a word adds little to the pairs across edges, and a common word's pair (工作)
+    is a long posting list for the index to read in every epoch asked."""
+    edges = [p for p in pairs if not any(p in t for t in tokens)]
+    return (edges or pairs)[:MAX_PHRASE_PAIRS]
 
 
 def _sql_and(parts: list[str]) -> str | None:

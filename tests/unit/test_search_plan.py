@@ -44,11 +44,12 @@ def test_a_phrase_asks_for_its_character_pairs_across_word_edges_first() -> None
     query = SearchQuery(text='"做好汛期安全防范工作"', max_clearance="绝密")
     with_grams = plan_query(query, tokenizer, PostgresDialect(), grams=True)
     without = plan_query(query, tokenizer, PostgresDialect())
-    # the words 做好 / 汛期 / 安全 / 防范 / 工作 are asked either way; the pairs across their edges
-    # (好汛, 期安, 全防, 范工) only of an index holding gram tags
+    # by its words (做好 / 汛期 / 安全 / 防范 / 工作) without gram tags; with them, by the pairs across
+    # the words' edges (好汛, 期安, 全防, 范工), which only items holding the phrase are likely to hold
     for pair in ("好汛", "期安", "全防", "范工"):
         assert f"('{pair}' | 'ǂg{pair}')" in (with_grams.match or "")
         assert pair not in (without.match or "")
+    assert "'汛期'" in (without.match or "") and "汛期" not in (with_grams.match or "")
     assert with_grams.predicate == without.predicate  # the stored text still decides
     sqlite = plan_query(query, tokenizer, SqliteDialect(), grams=True)
     assert '({title docno author meta body} : "好汛" OR tags : "ǂg好汛")' in (sqlite.match or "")
@@ -61,6 +62,10 @@ def test_phrase_pairs_are_bounded_and_skip_function_words() -> None:
     plan = plan_query(SearchQuery(text=long, max_clearance="绝密"), default_tokenizer(), PostgresDialect(), grams=True)
     assert (plan.match or "").count("'ǂg") == MAX_PHRASE_PAIRS
     assert "ǂg理的" not in (plan.match or "") and "ǂg的重" not in (plan.match or "")  # 的 is not indexed
+    # one word quoted: no word edge inside, so the pairs inside it
+    word = plan_query(SearchQuery(text='"电子档案"', max_clearance="绝密"), default_tokenizer(), PostgresDialect(),
+                      grams=True)
+    assert all(f"'ǂg{p}'" in (word.match or "") for p in ("电子", "子档", "档案"))
     # a word that needs no check in the stored text asks for no pairs
     plain = plan_query(SearchQuery(text="档案移交", max_clearance="绝密"), default_tokenizer(), PostgresDialect(), grams=True)
     assert "ǂg" not in (plain.match or "")
