@@ -290,7 +290,7 @@ class PostgresIndex(SqlIndexBase):
         # And a match is always asked of the GIN index (see _newest): the planner, guessing from
         # a word's frequency in the whole table, chose to read every row and test its tsvector.
         # One round trip for the settings, the newest row id (see _newest_by_epoch) and the
-        # index state (is_stale): on a busy machine each round trip waits for a time slice of
+        # index state (the plan and the stale flag): on a busy machine each round trip waits for a time slice of
         # the server process (measured at load 26: 20-40 ms for a statement doing nothing). The
         # state table is created with the table, by the same ensure_schema.
         # JIT off: with sequential scans off, a plan that still holds one (the state table's)
@@ -320,11 +320,6 @@ class PostgresIndex(SqlIndexBase):
 
     def _search_state(self, conn: Connection) -> dict[str, str]:
         return self._state_now if self._state_now is not None else self._state(conn)
-
-    def is_stale(self, conn: Connection) -> bool:
-        if self._state_now is not None:  # read with the settings (search)
-            return self._stale_reason(self._state_now) is not None
-        return super().is_stale(conn)
 
     def _match(self, conn: Connection, plan: Plan, cap: int | None,
                facets: bool) -> tuple[list[int], list[Sequence[Any]] | None]:

@@ -109,7 +109,8 @@ class SqlIndexBase:
             raise BadInput(f"不支持的排序方式 {query.sort}", f"unknown sort {query.sort!r}")
         limit = max(1, min(query.limit, MAX_LIMIT))
         _check_offset(query, limit)
-        plan = plan_query(query, self.tokenizer, self.dialect, self._holds_grams(self._search_state(conn)))
+        state = self._search_state(conn)  # read once: the plan and the result's stale flag
+        plan = plan_query(query, self.tokenizer, self.dialect, self._holds_grams(state))
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
         ids, counted = self._match(conn, plan, cap, query.facets)
@@ -121,7 +122,7 @@ class SqlIndexBase:
         result = SearchResult(
             hits=self._hits(conn, rows, plan, query.snippet_chars), total=len(ids), total_exact=exact,
             next_cursor=next_cursor, facets=self._facets(conn, ids, counted) if query.facets else {},
-            stale=self.is_stale(conn),
+            stale=self._stale_reason(state) is not None,
         )
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
