@@ -62,7 +62,6 @@ _WIDE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code - 0xF
 _WIDE[0x3000] = 0x20
 MAX_TOKEN = 64  # longer runs (a pasted table of digits) are not words anyone searches for
 _WORD = re.compile(r"[^\W_]{1,64}")
-_LONG = re.compile(r"[^\W_]{4,}")
 _RUNS = re.compile(r"[\u4e00-\u9fff]+|[^\W_\u4e00-\u9fff]+")
 MODES = ("accurate", "search", "search+dict", "search+subwords+dict", "search+full+dict", "bigram")
 DEFAULT_MODE = "search+subwords+dict"
@@ -138,7 +137,9 @@ class Tokenizer:
             seen = set(tokens)
             tokens += [t for t in _clean(self._jieba.cut_all(text)) if len(t) > 1 and t not in seen]
         elif self.mode == "search+subwords+dict":
-            tokens += chain.from_iterable(map(self._subword_cache.__getitem__, _LONG.findall(" ".join(tokens))))
+            # every token is letters and digits now, so a long word is a long token (a regular
+            # expression over the joined tokens found the same ones, at 42 µs a 2 KB body against 11)
+            tokens += chain.from_iterable(map(self._subword_cache.__getitem__, [t for t in tokens if len(t) > 3]))
         return tokens + document_number_tokens(text)
 
     def document_number_tokens(self, text: str) -> list[str]:
@@ -183,7 +184,7 @@ class Tokenizer:
         C loops make the pairs, with no Python step per pair or run (a 700-character text: 90 µs,
         against 670 testing each pair in Python).
         """
-        runs = _GRAM_RUN.findall(text)
+        runs = list(dict.fromkeys(_GRAM_RUN.findall(text)))  # a repeated run (a name, a phrase) cut once
         return list(dict.fromkeys(chain.from_iterable(map(map, repeat(operator.add), runs, map(_TAIL, runs)))))
 
     def highlight_terms(self, text: str) -> list[str]:

@@ -557,6 +557,26 @@ def test_phrases_still_find_on_a_postgresql_index_built_before_gram_tags(postgre
     assert search(conn, "电子文件") == ["D01", "D07"] or set(search(conn, "电子文件")) == {"D01", "D07"}
 
 
+def test_postgresql_search_table_keeps_tsvectors_out_of_line_and_compresses_with_lz4(
+        postgresql_conn: Connection) -> None:
+    """The body and tsvector are lz4-compressed (a reindex compresses every body; pglz was the
+    slower default), the tsvector stored out of line; a table an older release made is set so
+    on opening, and its rows, whatever their compression, read back the same."""
+    conn = postgresql_conn
+    storage = ("SELECT attname, CAST(attstorage AS text) || CAST(attcompression AS text) FROM pg_attribute "
+               "WHERE attrelid = CAST('search_docs' AS regclass) AND attname IN ('body', 'tsv')")
+    assert dict(conn.execute(text(storage)).all()) == {"body": "xl", "tsv": "xl"}
+    before = set(search(conn, '"电子文件归档"')), set(search(conn, "档案 NOT 移交"))
+    conn.execute(text("ALTER TABLE search_docs ALTER COLUMN body SET COMPRESSION pglz, "
+                      "ALTER COLUMN tsv SET STORAGE MAIN"))
+    index = open_index(conn)
+    index.upsert(conn, [e for e in CORPUS if e.record_id == "D01"])  # a row written the old way
+    assert dict(conn.execute(text(storage)).all()) == {"body": "xp", "tsv": "ml"}
+    index.ensure_schema(conn)
+    assert dict(conn.execute(text(storage)).all()) == {"body": "xl", "tsv": "xl"}
+    assert (set(search(conn, '"电子文件归档"')), set(search(conn, "档案 NOT 移交"))) == before  # D01 re-added
+
+
 def test_reindex_groups_each_epochs_rows_by_filter_values(postgresql_conn: Connection,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A bulk reindex writes each epoch's rows grouped by 年度, 保管期限, 机构, 文种 (so a filtered
