@@ -552,9 +552,12 @@ class PostgresIndex(SqlIndexBase):
     def ensure_schema(self, conn: Connection) -> None:
         conn.execute(text(self._state_ddl()))
         conn.execute(text(self._changes_ddl()))
-        for statement in DDL:
-            conn.execute(text(statement))
+        conn.execute(text(DDL[0]))
+        # before the indexes: CREATE INDEX IF NOT EXISTS takes a SHARE lock on the table, and two
+        # processes holding it would deadlock in _set_storage's ALTER TABLE on an older table
         self._set_storage(conn)
+        for statement in DDL[1:]:
+            conn.execute(text(statement))
         if not self._state(conn):
             self._mark_current(conn)
 

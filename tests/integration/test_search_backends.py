@@ -577,6 +577,51 @@ def test_postgresql_search_table_keeps_tsvectors_out_of_line_and_compresses_with
     assert (set(search(conn, '"电子文件归档"')), set(search(conn, "档案 NOT 移交"))) == before  # D01 re-added
 
 
+def test_switching_an_older_postgresql_table_takes_no_table_lock_before_its_alter() -> None:
+    """Processes opening an archive at once each switch an older table's storage (ALTER TABLE).
+    One that took the SHARE lock of CREATE INDEX IF NOT EXISTS first would deadlock with another
+    doing the same; so while its ALTER waits, a process holds no lock on the table yet."""
+    import threading
+
+    for engine in _pg_engine():
+        with engine.begin() as conn:
+            open_index(conn).ensure_schema(conn)
+            conn.execute(text("ALTER TABLE search_docs ALTER COLUMN body SET COMPRESSION pglz"))
+        with engine.connect() as holder, engine.connect() as opener:
+            holder.begin()
+            holder.execute(text("LOCK TABLE search_docs IN SHARE MODE"))  # another opener, mid-way
+            pid = opener.execute(text("SELECT pg_backend_pid()")).scalar()
+            opener.commit()
+            errors: list[BaseException] = []
+
+            def open_archive_index(errors: list[BaseException] = errors) -> None:
+                try:
+                    with opener.begin():
+                        open_index(opener).ensure_schema(opener)
+                except BaseException as exc:  # reported by the assertion below
+                    errors.append(exc)
+
+            thread = threading.Thread(target=open_archive_index, daemon=True)
+            thread.start()
+            try:
+                for _ in range(200):
+                    waiting = holder.execute(text("SELECT count(*) FROM pg_locks WHERE pid = :p AND NOT granted"),
+                                             {"p": pid}).scalar()
+                    if waiting:
+                        break
+                    thread.join(0.02)
+                held = holder.execute(text("SELECT mode FROM pg_locks WHERE pid = :p AND granted AND relation = "
+                                           "CAST('search_docs' AS regclass)"), {"p": pid}).scalars().all()
+            finally:
+                holder.rollback()  # lets the opener go on, whatever was seen
+                thread.join(10)
+            assert waiting and held == []
+            assert not thread.is_alive() and errors == []
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT CAST(attcompression AS text) FROM pg_attribute WHERE attrelid = "
+                                     "CAST('search_docs' AS regclass) AND attname = 'body'")).scalar() == "l"
+
+
 def test_reindex_groups_each_epochs_rows_by_filter_values(postgresql_conn: Connection,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A bulk reindex writes each epoch's rows grouped by 年度, 保管期限, 机构, 文种 (so a filtered
