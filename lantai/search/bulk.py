@@ -28,13 +28,13 @@ def _start_worker(extra_words: tuple[str, ...], mode: str) -> None:
     _worker_tokenizer = Tokenizer(extra_words, mode=mode)
 
 
-def _prepare_chunk(chunk: list[IndexEntry], finish: Finish | None) -> list[Any]:
+def _prepare_chunk(chunk: list[IndexEntry], finish: Finish | None, distinct: bool) -> list[Any]:
     assert _worker_tokenizer is not None
-    return _prepared(chunk, _worker_tokenizer, finish)
+    return _prepared(chunk, _worker_tokenizer, finish, distinct)
 
 
-def _prepared(chunk: list[IndexEntry], tokenizer: Tokenizer, finish: Finish | None) -> list[Any]:
-    docs = [prepare(e, tokenizer) for e in chunk]
+def _prepared(chunk: list[IndexEntry], tokenizer: Tokenizer, finish: Finish | None, distinct: bool) -> list[Any]:
+    docs = [prepare(e, tokenizer, distinct=distinct) for e in chunk]
     return docs if finish is None else [finish(doc) for doc in docs]
 
 
@@ -45,23 +45,24 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def prepared_chunks(entries: Iterable[IndexEntry], tokenizer: Tokenizer, size: int,
-                    workers: int = 1, finish: Finish | None = None) -> Iterator[list[Any]]:
+                    workers: int = 1, finish: Finish | None = None, distinct: bool = False) -> Iterator[list[Any]]:
     """Chunks of prepared documents, in the order of ``entries``.
 
     ``finish`` (a module-level function, so workers can be sent it) turns each prepared document
     into what the backend writes, in the worker: a PostgreSQL COPY row with its tsvector text is
     built there, and crosses the process boundary as a few strings instead of token lists.
+    ``distinct``: see :func:`~lantai.search.prepare.prepare`.
     """
     if workers <= 1:
         for chunk in chunks(entries, size):
-            yield _prepared(chunk, tokenizer, finish)
+            yield _prepared(chunk, tokenizer, finish, distinct)
         return
     # Fork-server workers: a fork of this process would inherit its open catalogue connection and
     # the archive's activity lock (see lantai.jobs.pool).
     with worker_pool(workers, initializer=_start_worker, initargs=(tokenizer.extra_words, tokenizer.mode)) as pool:
         pending: deque[Future[list[Any]]] = deque()
         for chunk in chunks(entries, size):
-            pending.append(pool.submit(_prepare_chunk, chunk, finish))
+            pending.append(pool.submit(_prepare_chunk, chunk, finish, distinct))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:

@@ -108,7 +108,9 @@ def field_tags(doc: PreparedDoc) -> dict[str, list[str]]:
             "author": [author + t for t in dict.fromkeys(doc.author)]}
 
 
-def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
+def prepare(entry: IndexEntry, tokenizer: Tokenizer, *, distinct: bool = False) -> PreparedDoc:
+    """``distinct``: the body's tokens may be listed once each (an index without term
+    frequencies: PostgreSQL's), which is cheaper to cut (Tokenizer.index_tokens)."""
     # Stored text is width-folded (ＯＦＤ → OFD) so exact phrase checks see what the tokens saw;
     # an empty 密级 is treated as 公开 (domain.roles.may_see) and stored so, for facets and filters.
     # The folded body is PreparedDoc.body; the entry drops its copy (a reindex ships prepared
@@ -125,7 +127,7 @@ def prepare(entry: IndexEntry, tokenizer: Tokenizer) -> PreparedDoc:
     indexed = body[:MAX_INDEXED_CHARS]
     title, author = tokenizer.index_tokens(entry.title), tokenizer.index_tokens(entry.author)
     docno = tokenizer.document_number_tokens(entry.document_number) + tokenizer.index_tokens(entry.document_number)
-    meta_tokens, text = tokenizer.index_tokens(meta), tokenizer.index_tokens(indexed)
+    meta_tokens, text = tokenizer.index_tokens(meta), tokenizer.index_tokens(indexed, distinct=distinct)
     tokens = {*title, *docno, *author, *meta_tokens, *text}
     checked = "\n".join((entry.title, entry.document_number, entry.author, indexed))
     return PreparedDoc(

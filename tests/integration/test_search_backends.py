@@ -557,6 +557,33 @@ def test_phrases_still_find_on_a_postgresql_index_built_before_gram_tags(postgre
     assert search(conn, "电子文件") == ["D01", "D07"] or set(search(conn, "电子文件")) == {"D01", "D07"}
 
 
+@pytest.mark.parametrize("write", ["upsert", "reindex"])
+def test_postgresql_tsvectors_hold_each_entrys_lexemes_and_epoch_tags_once(postgresql_conn: Connection,
+                                                                           write: str) -> None:
+    """Both writes send tsvectors in PostgreSQL's binary form, which the server takes as sent
+    (it sorts but does not merge): each stored tsvector must equal what parsing its text gives,
+    holding the entry's tokens and tags once each, plus its epoch's tags (ids < 4,096: epoch 0)."""
+    from lantai.search.postgres_fts import tsvector_lexemes
+    from lantai.search.prepare import prepare
+
+    conn = postgresql_conn
+    index = open_index(conn)
+    if write == "reindex":
+        index.reindex(conn, iter(CORPUS), workers=2)
+    rows = conn.execute(text("SELECT record_id, tsvector_to_array(tsv), tsv = CAST(CAST(tsv AS text) AS tsvector) "
+                             "FROM search_docs")).all()
+    assert len(rows) == len(CORPUS)
+    entries = {e.record_id: e for e in CORPUS}
+    for record_id, lexemes, canonical in rows:
+        assert canonical, record_id
+        assert len(lexemes) == len(set(lexemes))
+        epoch_tags = {x for x in lexemes if re.fullmatch(r"ǂ[a-z0-9]*E0", x)}
+        own = tsvector_lexemes(prepare(entries[record_id], index.tokenizer))
+        assert set(lexemes) - epoch_tags == set(own)
+        assert {"ǂE0", f"ǂy{entries[record_id].year}E0"} <= epoch_tags
+    assert search(conn, '"电子文件归档"') == ["D01"] and search(conn, "年度:2023 供暖") != []
+
+
 def test_postgresql_search_table_keeps_tsvectors_out_of_line_and_compresses_with_lz4(
         postgresql_conn: Connection) -> None:
     """The body and tsvector are lz4-compressed (a reindex compresses every body; pglz was the
