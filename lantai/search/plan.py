@@ -37,6 +37,10 @@ class Dialect(Protocol):
         """Rows holding the character pair ``pair`` as a token or as a gram tag (prepare.gram_tag)."""
         ...
 
+    def grams_cut(self) -> str:
+        """Rows holding only part of their gram tags (prepare.GRAMS_CUT)."""
+        ...
+
     def conj(self, parts: list[str]) -> str: ...
     def disj(self, parts: list[str]) -> str: ...
     def and_not(self, positive: str | None, negative: str) -> str | None: ...
@@ -104,13 +108,15 @@ def hidden_ranks(max_clearance: str) -> list[int]:
     return sorted(STORED_RANKS - set(visible_ranks(max_clearance)))
 
 
-def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect, grams: bool = False) -> Plan:
+def plan_query(query: SearchQuery, tokenizer: Tokenizer, dialect: Dialect, grams: bool = False,
+               grams_cut: bool = False) -> Plan:
     """``grams``: the index holds gram tags (prepare.gram_tag), so words checked in the stored
-    text also ask the index for their character pairs (an index built before has none)."""
+    text also ask the index for their character pairs (an index built before has none).
+    ``grams_cut``: some rows hold only part of theirs (prepare.GRAMS_CUT); those are asked by words."""
     params = Params()
     nodes = [n for n in (parse(query.text), *_keyword_nodes(query)) if n is not None]
     words = [w for n in nodes for w in _positive_words(n)]
-    compiler = _Compiler(tokenizer, dialect, params, grams)
+    compiler = _Compiler(tokenizer, dialect, params, grams, grams_cut)
     match, predicate = compiler.conjunction([], nodes)
     match, predicate, split = _restricted(dialect, match, predicate, query, params)
     terms = {t for w in words for t in tokenizer.highlight_terms(w.text)}
@@ -187,8 +193,9 @@ def _positive_words(node: Node) -> list[Word]:
 
 
 class _Compiler:
-    def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params, grams: bool = False) -> None:
-        self.tokenizer, self.d, self.params, self.grams = tokenizer, dialect, params, grams
+    def __init__(self, tokenizer: Tokenizer, dialect: Dialect, params: Params, grams: bool = False,
+                 grams_cut: bool = False) -> None:
+        self.tokenizer, self.d, self.params, self.grams, self.grams_cut = tokenizer, dialect, params, grams, grams_cut
         self.checks_text = False
 
     def node(self, node: Node) -> Pair:
@@ -229,7 +236,10 @@ class _Compiler:
         # text (融媒体 inside 融媒体中心, a word edge that moved), so only Latin and digit tokens stay.
         kept = [t for t in tokens if not _chinese(t)]
         asked = [self.d.gram(p) for p in _selective(pairs, tokens)]
-        return self.d.conj(([self.d.term(kept, word.field)] if kept else []) + asked), predicate
+        match = self.d.conj(([self.d.term(kept, word.field)] if kept else []) + asked)
+        if self.grams_cut:  # rows without all their pairs: by the words, as before gram tags
+            match = self.d.disj([match, self.d.conj([self.d.grams_cut(), self.d.term(tokens, word.field)])])
+        return match, predicate
 
     def conjunction(self, pairs: list[Pair], nodes: list[Node]) -> Pair:
         negatives = [self.node(n.item) for n in nodes if isinstance(n, Not)]

@@ -68,6 +68,7 @@ from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
 from lantai.search.plan import Pair, Params, Plan
 from lantai.search.prepare import (
+    GRAMS_CUT,
     TAG,
     PreparedDoc,
     clearance_tag,
@@ -77,7 +78,15 @@ from lantai.search.prepare import (
     prepare,
     tag,
 )
-from lantai.search.sqlbase import CHANGES_TABLE, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase, layout_number
+from lantai.search.sqlbase import (
+    CHANGES_TABLE,
+    GRAMS_CUT_KEY,
+    REBUILD_KEY,
+    SHADOW,
+    STATE_TABLE,
+    SqlIndexBase,
+    layout_number,
+)
 from lantai.search.tokenize import normalize
 
 CLEARANCE_PREFIX = clearance_tag(0)[:-1]  # a clearance tag is not scoped: a search never drives by it
@@ -160,6 +169,33 @@ def tsvector_lexemes(doc: PreparedDoc) -> list[str]:
                                     *field_tags(doc).values(), doc.tags, doc.grams)))
 
 
+# PostgreSQL keeps at most this many bytes of lexemes in a tsvector (MAXSTRPOS) and refuses a
+# row with more, and with it a whole COPY. A row is cut to fit with room left for its epoch tags.
+MAX_LEXEME_BYTES = (1 << 20) - 1
+LEXEME_ROOM = MAX_LEXEME_BYTES - 1024
+
+
+def fitted_lexemes(doc: PreparedDoc) -> list[str]:
+    """The lexemes to store for ``doc`` when all of them do not fit :data:`LEXEME_ROOM`.
+
+    A long text of many distinct character pairs (a 200,000-character body of varied text holds
+    over 100,000 gram tags of 9 bytes) does not fit. Then its metadata's tokens, field and filter
+    tags are kept, with :data:`~lantai.search.prepare.GRAMS_CUT`, then the body's tokens and then
+    its gram tags in text order while they fit. A phrase is asked of such rows by its words and
+    checked in the stored text (plan_query's ``grams_cut``), so it is still found; body words
+    past the cut are not, as text past MAX_INDEXED_CHARS is not.
+    """
+    kept = dict.fromkeys(chain(doc.title, doc.docno, doc.author, doc.meta, *field_tags(doc).values(), doc.tags,
+                               [GRAMS_CUT]))
+    room = LEXEME_ROOM - len("".join(kept).encode())
+    for lexeme in chain(doc.text, doc.grams):
+        size = len(lexeme.encode())
+        if lexeme not in kept and size <= room:
+            kept[lexeme] = None
+            room -= size
+    return list(kept)
+
+
 def _packed_lexemes(lexemes: list[str]) -> bytes:
     """The lexemes part of :class:`TsvectorBinary` (the count is added with the epoch tags)."""
     return (_NO_POSITIONS.join(lexemes) + _NO_POSITIONS).encode() if lexemes else b""
@@ -175,7 +211,7 @@ def with_epoch(row: tuple, row_id: int) -> tuple:
     lexeme of the document (an upper-case ``E`` after a tag), so the lexemes stay distinct, as
     the binary format requires (tsvectorrecv sorts but does not merge).
     """
-    *columns, lexemes, count, filters = row
+    *columns, lexemes, count, filters, _cut = row
     epoch = row_id >> EPOCH_BITS
     scoped = [scoped_tag(t, epoch) for t in (TAG, *filters)]
     tsv = TsvectorBinary(_COUNT.pack(count + len(scoped)) + lexemes + _packed_lexemes(scoped))
@@ -205,16 +241,21 @@ DRIVING_ORDER = ("year", "organisation", "document_type", "retention", "security
 def copy_row(doc: PreparedDoc) -> tuple:
     """A ``search_docs`` row in COPY column order (reindex builds these in its cutting workers)
     whose tsvector is still its packed lexemes and their count, followed by the document's filter
-    tags: :func:`with_epoch` adds the row id and the epoch tags and completes the tsvector.
+    tags and whether its lexemes were cut to fit (:func:`fitted_lexemes`): :func:`with_epoch` adds
+    the row id and the epoch tags and completes the tsvector.
 
     The tsvector goes in binary: parsing its text form (quoting, escapes, a sort) was most of
     the server's work in a COPY — real 公文 4,900 → 7,600 rows/s with the rows already made."""
     e = doc.entry
     lexemes = tsvector_lexemes(doc)
+    packed = _packed_lexemes(lexemes)
+    cut = len(packed) - len(_NO_POSITIONS) * len(lexemes) > LEXEME_ROOM
+    if cut:
+        lexemes = fitted_lexemes(doc)
+        packed = _packed_lexemes(lexemes)
     return (e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention, e.organisation,
             e.document_type, e.security_classification, doc.clearance_rank, e.archival_code, e.fonds,
-            doc.body, _packed_lexemes(lexemes), len(lexemes),
-            [t for t in doc.tags if not t.startswith(CLEARANCE_PREFIX)])
+            doc.body, packed, len(lexemes), [t for t in doc.tags if not t.startswith(CLEARANCE_PREFIX)], cut)
 
 
 class PostgresDialect:
@@ -227,6 +268,9 @@ class PostgresDialect:
 
     def gram(self, pair: str) -> str:
         return f"({_quote(pair)} | {_quote(gram_tag(pair))})"
+
+    def grams_cut(self) -> str:
+        return _quote(GRAMS_CUT)
 
     def conj(self, parts: list[str]) -> str:
         return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
@@ -641,9 +685,11 @@ class PostgresIndex(SqlIndexBase):
         send_tsvectors_binary(conn.connection.dbapi_connection)
         for chunk in _chunks(iter(entries), BATCH):
             ids = conn.exec_driver_sql(sequence, (len(chunk),)).scalars().all()
-            rows = [with_epoch(copy_row(prepare(e, self.tokenizer, distinct=True)), i) for e, i in zip(chunk, ids, strict=True)]
-            conn.exec_driver_sql(sql, rows)
-            count += len(rows)
+            made = [copy_row(prepare(e, self.tokenizer, distinct=True)) for e in chunk]
+            conn.exec_driver_sql(sql, [with_epoch(row, i) for row, i in zip(made, ids, strict=True)])
+            if any(row[-1] for row in made):
+                self._set_state(conn, GRAMS_CUT_KEY, "1")
+            count += len(made)
             written += [e.record_id for e in chunk]
         self.note_changes(conn, written)
         return count
@@ -670,6 +716,7 @@ class PostgresIndex(SqlIndexBase):
         conn.execute(text(f"DROP TABLE IF EXISTS search_docs{SHADOW}"))  # what a rebuild killed mid-way left
         self._forget_rebuild(conn)
         conn.execute(text("TRUNCATE search_docs RESTART IDENTITY"))
+        conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE key = :k"), {"k": GRAMS_CUT_KEY})  # set again if so
         for name in (*INDEX_NAMES, *LEGACY_INDEXES):  # built after the load: several times faster
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         count = self._copy(conn, entries, progress, workers)
@@ -691,10 +738,12 @@ class PostgresIndex(SqlIndexBase):
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         epoch: list[tuple] = []  # the rows of the epoch being filled, written when it is full
         held = 0  # characters of body and tsvector text in ``epoch``
+        cut = False  # whether a row's lexemes were cut to fit (fitted_lexemes)
         with cursor.copy(self._t(f"COPY search_docs (id, {', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE, FORMAT BINARY)")) as copy:
             copy.set_types(COPY_TYPES)
             for chunk in prepared_chunks(entries, self.tokenizer, BATCH, workers, finish=copy_row,
                                          distinct=True):
+                cut = cut or any(row[-1] for row in chunk)
                 for row in chunk:
                     count += 1
                     epoch.append(with_epoch(row, count))
@@ -706,6 +755,8 @@ class PostgresIndex(SqlIndexBase):
                 if progress is not None:
                     progress(len(chunk))
             _write_clustered(copy, epoch)
+        if cut:  # not during the COPY: the connection is busy with it
+            self._set_state(conn, GRAMS_CUT_KEY, "1")
         conn.execute(text(self._t("SELECT setval(pg_get_serial_sequence('search_docs', 'id'), :n, :called)")),
                      {"n": max(count, 1), "called": count > 0})
         return count

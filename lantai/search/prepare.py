@@ -86,6 +86,12 @@ def gram_tag(pair: str) -> str:
     return GRAM + pair
 
 
+# On a row that holds only part of its gram tags (PostgreSQL keeps at most 1 MB of lexemes per
+# tsvector, and a long text of many distinct pairs has more): a phrase is then asked of such rows
+# by its words, as before gram tags, and checked in the stored text.
+GRAMS_CUT = TAG + "G"
+
+
 # Field tags: the words of 题名, 文号 and 责任者 again, as tags. A word asked in one field
 # (题名:通知) is then one small lookup instead of a test of every row holding the word anywhere
 # (PostgreSQL's GIN index cannot tell fields apart and rechecked each row's tsvector), and

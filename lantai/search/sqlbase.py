@@ -27,6 +27,7 @@ from lantai.search.tokenize import Tokenizer, default_tokenizer
 STATE_TABLE = "search_state"
 CHANGES_TABLE = "search_changes"  # record ids written while a rebuild runs (lantai.search.online)
 REBUILD_KEY = "rebuild"  # search_state key present while a rebuild runs
+GRAMS_CUT_KEY = "grams_cut"  # search_state key present once a row was written with part of its gram tags
 SHADOW = "_new"  # suffix of the tables a rebuild fills
 OLD = "_old"  # suffix of the replaced tables until they are dropped
 DOC_COLUMNS = ("record_id", "title", "document_number", "author", "date", "year", "retention", "organisation",
@@ -110,7 +111,7 @@ class SqlIndexBase:
         limit = max(1, min(query.limit, MAX_LIMIT))
         _check_offset(query, limit)
         state = self._search_state(conn)  # read once: the plan and the result's stale flag
-        plan = plan_query(query, self.tokenizer, self.dialect, self._holds_grams(state))
+        plan = plan_query(query, self.tokenizer, self.dialect, self._holds_grams(state), GRAMS_CUT_KEY in state)
         sort = query.sort if plan.has_text or query.sort != "relevance" else "-date"
         cap = None if query.exact_counts else self.check_window if plan.checks_text else self.count_window
         ids, counted = self._match(conn, plan, cap, query.facets)

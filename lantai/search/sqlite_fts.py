@@ -62,7 +62,16 @@ from lantai.search.bulk import prepared_chunks
 from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import STORED_RANKS, Pair, Params, Plan
-from lantai.search.prepare import PreparedDoc, clearance_tag, field_tag, field_tags, gram_tag, prepare, tag
+from lantai.search.prepare import (
+    GRAMS_CUT,
+    PreparedDoc,
+    clearance_tag,
+    field_tag,
+    field_tags,
+    gram_tag,
+    prepare,
+    tag,
+)
 from lantai.search.sqlbase import CHANGES_TABLE, OLD, REBUILD_KEY, SHADOW, STATE_TABLE, SqlIndexBase
 from lantai.search.tokenize import Tokenizer, normalize
 
@@ -140,6 +149,9 @@ class SqliteDialect:
 
     def gram(self, pair: str) -> str:
         return f"({TEXT_COLUMNS} : {_quote(pair)} OR tags : {_quote(gram_tag(pair))})"
+
+    def grams_cut(self) -> str:
+        return f"tags : {_quote(GRAMS_CUT)}"  # never written here: FTS5 rows have no size limit
 
     def conj(self, parts: list[str]) -> str:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"

@@ -423,6 +423,38 @@ def test_upsert_replaces_and_delete_removes(conn: Connection) -> None:
     assert search(conn, "财政局") == []
 
 
+def test_a_long_text_of_many_distinct_pairs_is_indexed_and_its_phrases_found(conn: Connection) -> None:
+    """A body of 200,000 varied characters has more gram tags than a PostgreSQL tsvector holds
+    (1 MB of lexemes); the row is cut to fit instead of failing its write and the whole
+    reindex, and its phrases are still found anywhere in the indexed text, by their words."""
+    import random
+
+    from lantai.search.prepare import MAX_INDEXED_CHARS
+
+    rng = random.Random(7)
+    body = "".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(MAX_INDEXED_CHARS))
+    huge = item("H01", "长篇资料汇编", body, document_number="青综发〔2025〕999号")
+    index = open_index(conn)
+    late, early = body[190_000:190_008], body[1_000:1_008]
+    pg = conn.dialect.name == "postgresql"
+    for write in ("upsert", "reindex"):
+        if write == "upsert":
+            index.upsert(conn, [huge])
+        else:
+            index.reindex(conn, iter([*CORPUS, huge]), workers=2)
+        assert search(conn, f'"{late}"') == ["H01"] and search(conn, f'"{early}"') == ["H01"], write
+        assert search(conn, "长篇资料汇编 年度:2025") == ["H01"] and search(conn, "青综发〔2025〕999号") == ["H01"]
+        assert search(conn, '"电子文件归档"') == ["D01"] and search(conn, f'"{late}x"') == []
+        if pg:
+            assert conn.execute(text("SELECT tsv @@ CAST(:t AS tsquery) FROM search_docs WHERE record_id = 'H01'"),
+                                {"t": "'ǂG'"}).scalar(), "the row says its gram tags were cut"
+            assert conn.execute(text("SELECT value FROM search_state WHERE key = 'grams_cut'")).scalar() == "1"
+    index.reindex(conn, iter(CORPUS))
+    if pg:  # nothing cut any more: phrases ask pairs only again
+        assert conn.execute(text("SELECT count(*) FROM search_state WHERE key = 'grams_cut'")).scalar() == 0
+    assert search(conn, f'"{late}"') == [] and search(conn, '"电子文件归档"') == ["D01"]
+
+
 def test_broken_index_never_blocks_the_write(conn: Connection) -> None:
     conn.execute(text("CREATE TABLE catalogue_probe (id TEXT)"))
     conn.execute(text("INSERT INTO catalogue_probe VALUES ('x')"))
