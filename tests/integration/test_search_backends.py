@@ -423,17 +423,23 @@ def test_upsert_replaces_and_delete_removes(conn: Connection) -> None:
     assert search(conn, "财政局") == []
 
 
-def test_a_long_text_of_many_distinct_pairs_is_indexed_and_its_phrases_found(conn: Connection) -> None:
-    """A body of 200,000 varied characters has more gram tags than a PostgreSQL tsvector holds
-    (1 MB of lexemes); the row is cut to fit instead of failing its write and the whole
-    reindex, and its phrases are still found anywhere in the indexed text, by their words."""
+def long_text_item() -> IndexEntry:
+    """An item whose body, 200,000 varied characters, has more gram tags than a PostgreSQL
+    tsvector holds (1 MB of lexemes)."""
     import random
 
     from lantai.search.prepare import MAX_INDEXED_CHARS
 
     rng = random.Random(7)
     body = "".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(MAX_INDEXED_CHARS))
-    huge = item("H01", "长篇资料汇编", body, document_number="青综发〔2025〕999号")
+    return item("H01", "长篇资料汇编", body, document_number="青综发〔2025〕999号")
+
+
+def test_a_long_text_of_many_distinct_pairs_is_indexed_and_its_phrases_found(conn: Connection) -> None:
+    """The long text's row is cut to fit instead of failing its write and the whole reindex,
+    and its phrases are still found anywhere in the indexed text, by their words."""
+    huge = long_text_item()
+    body = huge.body
     index = open_index(conn)
     late, early = body[190_000:190_008], body[1_000:1_008]
     pg = conn.dialect.name == "postgresql"
@@ -453,6 +459,30 @@ def test_a_long_text_of_many_distinct_pairs_is_indexed_and_its_phrases_found(con
     if pg:  # nothing cut any more: phrases ask pairs only again
         assert conn.execute(text("SELECT count(*) FROM search_state WHERE key = 'grams_cut'")).scalar() == 0
     assert search(conn, f'"{late}"') == [] and search(conn, '"电子文件归档"') == ["D01"]
+
+
+def test_an_online_rebuild_records_whether_its_rows_were_cut() -> None:
+    """After the swap, the index knows from its new table whether any row was cut to fit, so
+    phrases stop (or start) asking cut rows by their words."""
+    from lantai.search.online import rebuild
+
+    huge = long_text_item()
+    late = huge.body[190_000:190_008]
+    cut_marked = text("SELECT count(*) FROM search_state WHERE key = 'grams_cut'")
+    for engine in _pg_engine():
+        with engine.begin() as conn:
+            index = open_index(conn)
+            index.ensure_schema(conn)
+            index.upsert(conn, [*CORPUS, huge])
+            assert conn.execute(cut_marked).scalar() == 1
+        rebuild(engine, index, iter(CORPUS), lambda ids: [], workers=2)
+        with engine.connect() as conn:
+            assert conn.execute(cut_marked).scalar() == 0
+            assert search(conn, '"电子文件归档"') == ["D01"] and search(conn, f'"{late}"') == []
+        rebuild(engine, index, iter([*CORPUS, huge]), lambda ids: [])
+        with engine.connect() as conn:
+            assert conn.execute(cut_marked).scalar() == 1
+            assert search(conn, f'"{late}"') == ["H01"] and search(conn, '"电子文件归档"') == ["D01"]
 
 
 def test_broken_index_never_blocks_the_write(conn: Connection) -> None:
