@@ -68,6 +68,7 @@ from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry, SearchQuery, SearchResult
 from lantai.search.plan import Pair, Params, Plan
 from lantai.search.prepare import (
+    GRAM,
     GRAMS_CUT,
     TAG,
     PreparedDoc,
@@ -154,11 +155,13 @@ def send_tsvectors_binary(dbapi_connection: Any) -> None:
 
 
 _NO_POSITIONS = "\0\0\0"  # a lexeme's NUL terminator and its uint16 count of positions, 0
+_GRAM_START = (_NO_POSITIONS + GRAM).encode()  # a lexeme starting like a gram tag, in packed lexemes
 
 
 def tsvector_lexemes(doc: PreparedDoc) -> list[str]:
-    """A document's distinct lexemes: its tokens, then the field tags (prepare.field_tag) of 题名,
-    文号 and 责任者, then its clearance and filter tags, then its gram tags (prepare.gram_tag).
+    """A document's distinct lexemes but its gram tags: its tokens, then the field tags
+    (prepare.field_tag) of 题名, 文号 and 责任者, then its clearance and filter tags. The gram tags
+    (prepare.gram_tag) are packed apart (:func:`packed_grams`): they are distinct from these.
 
     No positions or weights: nothing reads them (a field's words are its field tags, relevance is
     scored from GIN lookups of those tags, phrases are checked on the stored text). Without them
@@ -166,7 +169,12 @@ def tsvector_lexemes(doc: PreparedDoc) -> list[str]:
     tokenize._clean) and tags are made of them and a prefix, so no lexeme is empty or holds a NUL.
     """
     return list(dict.fromkeys(chain(doc.title, doc.docno, doc.author, doc.meta, doc.text,
-                                    *field_tags(doc).values(), doc.tags, doc.grams)))
+                                    *field_tags(doc).values(), doc.tags)))
+
+
+def packed_grams(doc: PreparedDoc) -> bytes:
+    """The gram tags' part of :class:`TsvectorBinary`, made from the pairs' codes at once."""
+    return doc.grams.joined(GRAM, _NO_POSITIONS).encode()
 
 
 # PostgreSQL keeps at most this many bytes of lexemes in a tsvector (MAXSTRPOS) and refuses a
@@ -180,15 +188,15 @@ def fitted_lexemes(doc: PreparedDoc) -> list[str]:
 
     A long text of many distinct character pairs (a 200,000-character body of varied text holds
     over 100,000 gram tags of 9 bytes) does not fit. Then its metadata's tokens, field and filter
-    tags are kept, with :data:`~lantai.search.prepare.GRAMS_CUT`, then the body's tokens and then
-    its gram tags in text order while they fit. A phrase is asked of such rows by its words and
+    tags are kept, with :data:`~lantai.search.prepare.GRAMS_CUT`, then the body's tokens in text
+    order and then its gram tags (in the order of their codes) while they fit. A phrase is asked of such rows by its words and
     checked in the stored text (plan_query's ``grams_cut``), so it is still found; body words
     past the cut are not, as text past MAX_INDEXED_CHARS is not.
     """
     kept = dict.fromkeys(chain(doc.title, doc.docno, doc.author, doc.meta, *field_tags(doc).values(), doc.tags,
                                [GRAMS_CUT]))
     room = LEXEME_ROOM - len("".join(kept).encode())
-    for lexeme in chain(doc.text, doc.grams):
+    for lexeme in chain(doc.text, doc.gram_tags()):
         size = len(lexeme.encode())
         if lexeme not in kept and size <= room:
             kept[lexeme] = None
@@ -245,18 +253,27 @@ def copy_row(doc: PreparedDoc) -> tuple:
     a whole-table write asks the table): :func:`with_epoch` adds the row id and the epoch tags and
     completes the tsvector.
 
+    The lexemes must be distinct (tsvectorrecv sorts them but does not merge). The gram tags are
+    by construction, unless a token of the text itself starts like one (``ǂg`` is letters, so a
+    text could hold it): then the lexemes are merged as strings.
+
     The tsvector goes in binary: parsing its text form (quoting, escapes, a sort) was most of
     the server's work in a COPY — real 公文 4,900 → 7,600 rows/s with the rows already made."""
     e = doc.entry
     lexemes = tsvector_lexemes(doc)
     packed = _packed_lexemes(lexemes)
-    cut = len(packed) - len(_NO_POSITIONS) * len(lexemes) > LEXEME_ROOM
+    if _GRAM_START in _NO_POSITIONS.encode() + packed:
+        lexemes = list(dict.fromkeys(chain(lexemes, doc.gram_tags())))
+        packed, count = _packed_lexemes(lexemes), len(lexemes)
+    else:
+        packed, count = packed + packed_grams(doc), len(lexemes) + len(doc.grams)
+    cut = len(packed) - len(_NO_POSITIONS) * count > LEXEME_ROOM
     if cut:
         lexemes = fitted_lexemes(doc)
-        packed = _packed_lexemes(lexemes)
+        packed, count = _packed_lexemes(lexemes), len(lexemes)
     return (e.record_id, e.title, e.document_number, e.author, e.date, e.year, e.retention, e.organisation,
             e.document_type, e.security_classification, doc.clearance_rank, e.archival_code, e.fonds,
-            doc.body, packed, len(lexemes), [t for t in doc.tags if not t.startswith(CLEARANCE_PREFIX)], cut)
+            doc.body, packed, count, [t for t in doc.tags if not t.startswith(CLEARANCE_PREFIX)], cut)
 
 
 class PostgresDialect:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from itertools import chain
 from typing import Any
 
 from lantai.domain.roles import rank
 from lantai.search.model import IndexEntry
+from lantai.search.pairs import GramPairs
 from lantai.search.tokenize import Tokenizer, fold_width
 
 MAX_INDEXED_CHARS = 200_000  # body text beyond this is stored for snippets but not indexed
@@ -30,17 +32,20 @@ class PreparedDoc:
     meta: list[str]
     text: list[str]
     tags: list[str]
-    grams: list[str]  # gram tags (gram_tag) of the checked text's character pairs not among its tokens
+    grams: GramPairs  # the checked text's character pairs not among its tokens: its gram tags (gram_tag)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # A reindex ships prepared documents from the processes that cut the text to the one
         # that writes. Pickled as lists, a 2 KB body's ~700 tokens cost 0.13 ms to pickle and
         # 0.09 ms to unpickle, as much CPU as the database write; joined, 0.01 ms each.
-        return (_unpacked, (self.entry, self.body, self.clearance_rank,
+        return (_unpacked, (self.entry, self.body, self.clearance_rank, self.grams,
                             *(_packed(getattr(self, name)) for name in _TOKEN_FIELDS)))
 
+    def gram_tags(self) -> list[str]:
+        return self.grams.strings(GRAM)
 
-_TOKEN_FIELDS = ("title", "docno", "author", "meta", "text", "tags", "grams")
+
+_TOKEN_FIELDS = ("title", "docno", "author", "meta", "text", "tags")
 _SEPARATOR = "\x1f"  # ASCII unit separator: never inside a token (they are letters and digits)
 
 
@@ -51,9 +56,9 @@ def _packed(tokens: list[str]) -> str | list[str]:
     return joined
 
 
-def _unpacked(entry: IndexEntry, body: str, rank: int, *token_fields: str | list[str]) -> PreparedDoc:
+def _unpacked(entry: IndexEntry, body: str, rank: int, grams: GramPairs, *token_fields: str | list[str]) -> PreparedDoc:
     lists = [value if isinstance(value, list) else value.split(_SEPARATOR) for value in token_fields]
-    return PreparedDoc(entry, body, rank, *lists)
+    return PreparedDoc(entry, body, rank, *lists, grams=grams)
 
 
 def clearance_rank(classification: str) -> int:
@@ -134,11 +139,10 @@ def prepare(entry: IndexEntry, tokenizer: Tokenizer, *, distinct: bool = False) 
     title, author = tokenizer.index_tokens(entry.title), tokenizer.index_tokens(entry.author)
     docno = tokenizer.document_number_tokens(entry.document_number) + tokenizer.index_tokens(entry.document_number)
     meta_tokens, text = tokenizer.index_tokens(meta), tokenizer.index_tokens(indexed, distinct=distinct)
-    tokens = {*title, *docno, *author, *meta_tokens, *text}
     checked = "\n".join((entry.title, entry.document_number, entry.author, indexed))
     return PreparedDoc(
         entry=entry, body=body, clearance_rank=level, title=title, docno=docno, author=author, meta=meta_tokens,
-        text=text, tags=tags, grams=[GRAM + p for p in tokenizer.grams(checked) if p not in tokens],
+        text=text, tags=tags, grams=GramPairs.of_text(checked, without=chain(title, docno, author, meta_tokens, text)),
     )
 
 

@@ -63,6 +63,7 @@ from lantai.search.index import Progress
 from lantai.search.model import FACET_FIELDS, IndexEntry
 from lantai.search.plan import STORED_RANKS, Pair, Params, Plan
 from lantai.search.prepare import (
+    GRAM,
     GRAMS_CUT,
     PreparedDoc,
     clearance_tag,
@@ -639,9 +640,9 @@ def _facet_values(e: IndexEntry) -> list[tuple[str, str]]:
 
 
 def _fts_values(doc: PreparedDoc) -> tuple[str, ...]:
-    tags = doc.tags + [t for field in field_tags(doc).values() for t in field] + doc.grams
+    tags = doc.tags + [t for field in field_tags(doc).values() for t in field]
     return (" ".join(doc.title), " ".join(doc.docno), " ".join(doc.author), " ".join(doc.meta),
-            " ".join(doc.text), " ".join(tags))
+            " ".join(doc.text), " ".join(tags) + " " + doc.grams.joined(GRAM, " "))
 
 
 def _driver(conn: Connection) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 from lantai.search import IndexEntry, Tokenizer
+from lantai.search.pairs import GramPairs
 from lantai.search.prepare import GRAM, PreparedDoc, gram_tag, prepare
 
 
@@ -24,10 +25,12 @@ def test_prepared_document_survives_pickling_exactly() -> None:
 def test_tokens_that_cannot_be_joined_are_shipped_as_lists() -> None:
     base = _doc()
     odd = PreparedDoc(base.entry, base.body, base.clearance_rank, title=["a\x1fb", "c"], docno=[], author=[""],
-                      meta=["x"], text=["", ""], tags=["y", "z"], grams=[])
+                      meta=["x"], text=["", ""], tags=["y", "z"],
+                      grams=GramPairs.of_pairs(["档案", "移交"]))
     back = pickle.loads(pickle.dumps(odd))
     assert back == odd
     assert back.title == ["a\x1fb", "c"] and back.author == [""] and back.text == ["", ""] and back.docno == []
+    assert back.gram_tags() == [gram_tag("档案"), gram_tag("移交")]
 
 
 def test_every_chinese_pair_of_the_checked_text_is_a_token_or_a_gram_tag() -> None:
@@ -39,7 +42,7 @@ def test_every_chinese_pair_of_the_checked_text_is_a_token_or_a_gram_tag() -> No
                        body="各街道办事处：要切实做好汛期安全防范，落实防汛责任制；统计执法检查结果报区政府办公室。", year=2025)
     doc = prepare(entry, tokenizer)
     tokens = {*doc.title, *doc.docno, *doc.author, *doc.meta, *doc.text}
-    grams = set(doc.grams)
+    grams = set(doc.gram_tags())
     assert grams and all(g.startswith(GRAM) for g in grams)
     for text in (entry.title, entry.document_number, entry.author, entry.body):
         for pair in tokenizer.grams(text):
