@@ -136,9 +136,12 @@ def prepare(entry: IndexEntry, tokenizer: Tokenizer, *, distinct: bool = False) 
     ]
     meta = " ".join((entry.organisation, entry.fonds, entry.archival_code, entry.document_type))
     indexed = body[:MAX_INDEXED_CHARS]
-    title, author = tokenizer.index_tokens(entry.title), tokenizer.index_tokens(entry.author)
-    docno = tokenizer.document_number_tokens(entry.document_number) + tokenizer.index_tokens(entry.document_number)
-    meta_tokens, text = tokenizer.index_tokens(meta), tokenizer.index_tokens(indexed, distinct=distinct)
+    title = tokenizer.index_tokens(entry.title, folded=True)
+    author = tokenizer.index_tokens(entry.author, folded=True)
+    docno = (tokenizer.document_number_tokens(entry.document_number)
+             + tokenizer.index_tokens(entry.document_number, folded=True))
+    meta_tokens = tokenizer.index_tokens(meta)  # not folded for display: folded while cut
+    text = tokenizer.index_tokens(indexed, distinct=distinct, folded=True)
     checked = "\n".join((entry.title, entry.document_number, entry.author, indexed))
     return PreparedDoc(
         entry=entry, body=body, clearance_rank=level, title=title, docno=docno, author=author, meta=meta_tokens,
