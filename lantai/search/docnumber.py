@@ -25,7 +25,7 @@ _CORE = (rf"[{re.escape(_OPEN)}]\s*(?P<year>\d{{4}})\s*[{re.escape(_CLOSE)}]\s*(
          rf"(?P<number>\d{{1,6}})\s*号")
 DOCUMENT_NUMBER = re.compile(rf"(?P<prefix>{_PREFIX})\s*{_CORE}")
 _CORE_RE = re.compile(_CORE)
-_PREFIX_BEFORE = re.compile(rf"(?P<prefix>{_PREFIX})\s*$")
+_PREFIX_REVERSED = re.compile(rf"\s*(?P<prefix>{_PREFIX})")
 
 _MIN_CODE, _MAX_CODE = 2, 10
 
@@ -38,8 +38,10 @@ def document_number_tokens(text: str, *, exact: bool = False) -> list[str]:
     """
     tokens: list[str] = []
     for match in _CORE_RE.finditer(text):  # the bracketed year first: scanning for prefixes is slow
-        before = _PREFIX_BEFORE.search(text, max(0, match.start() - 24), match.start())
-        prefix = before["prefix"].lower() if before else ""
+        start = match.start()
+        # the letters just before it (spaces between allowed), read backwards: searching forwards
+        # for a run that ends there tried every start position of the window (3 µs a 文号)
+        prefix = _PREFIX_REVERSED.match(text[max(0, start - 24):start][::-1])["prefix"][::-1].lower()
         tail = f"{match['year']}年{int(match['number'])}号"
         if exact or len(prefix) <= _MIN_CODE:
             tokens.extend([prefix + tail] if prefix else [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -66,8 +67,12 @@ def clearance_rank(classification: str) -> int:
     return rank(classification.strip() or "公开")
 
 
+@lru_cache(maxsize=65_536)
 def tag(field: str, value: object) -> str:
-    """The filter token for ``field = value`` (hashed, so any value becomes one index token)."""
+    """The filter token for ``field = value`` (hashed, so any value becomes one index token).
+
+    Cached: an archive's 机构, 全宗, 文种, 保管期限 and 密级 take few values, and a reindex hashed
+    each item's five again (8 µs of the ~450 µs an entry costs to cut)."""
     text = str(value).strip()
     if field == "year":
         return f"{TAG}y{text}"
