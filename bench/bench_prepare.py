@@ -4,7 +4,10 @@ A PostgreSQL reindex is bound by the processes that cut the text (``prepare`` th
 lantai.search.bulk): with two vCPUs both run full during the COPY. This times, in one process,
 each step of that work per entry, best of ``--rounds`` passes over the corpus, and the gram step
 both ways, alternating in the same run: ``strings`` (Tokenizer.grams, one string per pair, then a
-set of the tokens to leave out; the way before lantai.search.pairs) and ``codes`` (GramPairs).
+set of the tokens to leave out; the way before lantai.search.pairs) and ``codes`` (GramPairs);
+and a body's distinct tokens both ways: ``search_mode`` (rjieba's search mode over every
+occurrence, then deduplicated; the way before) and ``pieces`` (Tokenizer.index_tokens with
+``distinct``: accurate words and their cached dictionary pieces).
 
 Usage::
 
@@ -21,6 +24,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import entries as synthetic_entries
 
 from lantai.search import IndexEntry, Tokenizer
+from lantai.search.docnumber import document_number_tokens
 from lantai.search.pairs import GramPairs
 from lantai.search.postgres_fts import copy_row, packed_grams, tsvector_lexemes
 from lantai.search.prepare import GRAM, MAX_INDEXED_CHARS, prepare
-from lantai.search.tokenize import fold_width
+from lantai.search.tokenize import _clean, fold_width
 
 RESULTS = Path(__file__).resolve().parent / "results" / "prepare.json"
 
@@ -79,7 +84,31 @@ def measure(name: str, corpus: list[IndexEntry], tokenizer: Tokenizer, rounds: i
         pairs["codes"] = min(pairs["codes"], best_us(codes, checked, rounds))
     row["grams_strings_us"], row["grams_codes_us"] = pairs["strings"], pairs["codes"]
     row["grams_ratio"] = pairs["strings"] / pairs["codes"]
+    row.update(_body_tokens_both_ways(tokenizer, [b.lower() for b in bodies], rounds))
     return row
+
+
+def _body_tokens_both_ways(tokenizer: Tokenizer, bodies: list[str], rounds: int) -> dict[str, float]:
+    """A body's distinct tokens the way before (rjieba's search mode, every occurrence, then
+    deduplicated and cleaned) and the way now (accurate words, their cached pieces), alternating."""
+    jieba, subwords = tokenizer._jieba, tokenizer._subword_cache
+
+    def search_mode(text: str) -> list[str]:
+        tokens = _clean(list(dict.fromkeys(jieba.cut_for_search(text))))
+        tokens += chain.from_iterable(map(subwords.__getitem__, [t for t in tokens if len(t) > 3]))
+        return tokens + document_number_tokens(text)
+
+    def pieces(text: str) -> list[str]:
+        return tokenizer.index_tokens(text, distinct=True, folded=True)
+
+    for text in bodies:  # the same tokens, both ways
+        assert set(search_mode(text)) == set(pieces(text))
+    best = {"search_mode": float("inf"), "pieces": float("inf")}
+    for _ in range(3):
+        best["search_mode"] = min(best["search_mode"], best_us(search_mode, bodies, rounds))
+        best["pieces"] = min(best["pieces"], best_us(pieces, bodies, rounds))
+    return {"body_search_mode_us": best["search_mode"], "body_pieces_us": best["pieces"],
+            "body_tokens_ratio": best["search_mode"] / best["pieces"]}
 
 
 def main() -> None:
@@ -98,7 +127,8 @@ def main() -> None:
         corpora.append((f"synthetic ({args.synthetic})", list(synthetic_entries(args.synthetic))))
     rows = [measure(name, corpus, tokenizer, args.rounds) for name, corpus in corpora]
     columns = ("corpus", "body_chars", "gram_tags", "worker_us", "prepare_us", "body_tokens_us", "copy_row_us",
-               "lexemes_us", "grams_strings_us", "grams_codes_us", "grams_ratio")
+               "lexemes_us", "grams_strings_us", "grams_codes_us", "grams_ratio", "body_search_mode_us",
+               "body_pieces_us", "body_tokens_ratio")
     print("  ".join(f"{c:>16}" for c in columns))
     for row in rows:
         print("  ".join(f"{row[c]:>16.1f}" if isinstance(row[c], float) else f"{row[c]!s:>16}" for c in columns))

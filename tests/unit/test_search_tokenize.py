@@ -110,3 +110,22 @@ def test_grams_are_adjacent_chinese_pairs_without_function_words(tok: Tokenizer)
     # a pair seen twice is listed once, in order of first appearance
     assert tok.grams("做好汛期的安全，ＯＦＤ工作工作") == ["做好", "好汛", "汛期", "安全", "工作", "作工"]
     assert tok.grams("OFD 2025") == [] and tok.grams("档") == []
+
+
+def test_distinct_tokens_are_the_tokens_of_search_mode_each_once(tok: Tokenizer) -> None:
+    """PostgreSQL's reindex cuts with ``distinct`` (accurate words plus their cached 2- and
+    3-character pieces); it must index exactly what rjieba's search mode makes of the text, for
+    any text: dictionary words and organ names, function words, punctuation, full-width and
+    Latin letters, digits, runs past the token limit, characters outside the BMP."""
+    import random
+
+    rng = random.Random(20261205)
+    words = [*[w for w, _, _ in dictionary_words()][:400], "中华人民共和国", "人民政府", "档案", "安全生产", "检查"]
+    pieces = [*words, *"的了和与及或在是对为，。、《》“”（）％%.#&+_- \n", "ＯＦＤ", "Pdf", "2025", "〔2025〕12号",
+              "9" * 70, "abc" * 30, "\U00020000", "\u4dff\u4e00\u9fff\ua000", "融媒体中心", "以人民为中心"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    texts += ["".join(chr(rng.randint(0x4E00, 0x4E80)) for _ in range(200)), "的，。、《》“” 了 和 " + "9" * 200, ""]
+    for text in texts:
+        distinct = tok.index_tokens(text, distinct=True)
+        assert set(distinct) == set(tok.index_tokens(text)), text
+        assert all(t.isalnum() and len(t) <= 64 for t in distinct)
