@@ -7,7 +7,8 @@ both ways, alternating in the same run: ``strings`` (Tokenizer.grams, one string
 set of the tokens to leave out; the way before lantai.search.pairs) and ``codes`` (GramPairs);
 and a body's distinct tokens both ways: ``search_mode`` (rjieba's search mode over every
 occurrence, then deduplicated; the way before) and ``pieces`` (Tokenizer.index_tokens with
-``distinct``: accurate words and their cached dictionary pieces).
+``distinct``: accurate words and their cached dictionary pieces); and the time the garbage
+collector takes per entry with Python's default thresholds and with a cutting worker's.
 
 Usage::
 
@@ -20,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import entries as synthetic_entries
 
 from lantai.search import IndexEntry, Tokenizer
+from lantai.search.bulk import WORKER_GC_THRESHOLD
 from lantai.search.docnumber import document_number_tokens
 from lantai.search.pairs import GramPairs
 from lantai.search.postgres_fts import copy_row, packed_grams, tsvector_lexemes
@@ -85,7 +88,42 @@ def measure(name: str, corpus: list[IndexEntry], tokenizer: Tokenizer, rounds: i
     row["grams_strings_us"], row["grams_codes_us"] = pairs["strings"], pairs["codes"]
     row["grams_ratio"] = pairs["strings"] / pairs["codes"]
     row.update(_body_tokens_both_ways(tokenizer, [b.lower() for b in bodies], rounds))
+    row.update(_collector_time(corpus, tokenizer))
     return row
+
+
+def _collector_time(corpus: list[IndexEntry], tokenizer: Tokenizer, passes: int = 5) -> dict[str, float]:
+    """µs per entry the cyclic garbage collector runs while the worker step repeats over the
+    corpus: with Python's default thresholds, then as a cutting worker sets them
+    (lantai.search.bulk._start_worker: what is loaded frozen, a young generation of
+    WORKER_GC_THRESHOLD objects), timed by gc.callbacks."""
+    started = [0.0]
+    totals: list[float] = []  # seconds in collections, per setting
+
+    def clock(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            totals[-1] += time.perf_counter() - started[0]
+
+    default = gc.get_threshold()
+    gc.callbacks.append(clock)
+    try:
+        for worker in (False, True):
+            gc.collect()
+            if worker:
+                gc.freeze()
+                gc.set_threshold(WORKER_GC_THRESHOLD, *default[1:])
+            totals.append(0.0)
+            for _ in range(passes):
+                for entry in corpus:
+                    copy_row(prepare(entry, tokenizer, distinct=True))
+    finally:
+        gc.callbacks.remove(clock)
+        gc.set_threshold(*default)
+        gc.unfreeze()
+    per_entry = [t / (passes * len(corpus)) * 1e6 for t in totals]
+    return {"gc_default_us": per_entry[0], "gc_worker_us": per_entry[1]}
 
 
 def _body_tokens_both_ways(tokenizer: Tokenizer, bodies: list[str], rounds: int) -> dict[str, float]:
@@ -128,7 +166,7 @@ def main() -> None:
     rows = [measure(name, corpus, tokenizer, args.rounds) for name, corpus in corpora]
     columns = ("corpus", "body_chars", "gram_tags", "worker_us", "prepare_us", "body_tokens_us", "copy_row_us",
                "lexemes_us", "grams_strings_us", "grams_codes_us", "grams_ratio", "body_search_mode_us",
-               "body_pieces_us", "body_tokens_ratio")
+               "body_pieces_us", "body_tokens_ratio", "gc_default_us", "gc_worker_us")
     print("  ".join(f"{c:>16}" for c in columns))
     for row in rows:
         print("  ".join(f"{row[c]:>16.1f}" if isinstance(row[c], float) else f"{row[c]!s:>16}" for c in columns))

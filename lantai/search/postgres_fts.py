@@ -188,8 +188,9 @@ def fitted_lexemes(doc: PreparedDoc) -> list[str]:
 
     A long text of many distinct character pairs (a 200,000-character body of varied text holds
     over 100,000 gram tags of 9 bytes) does not fit. Then its metadata's tokens, field and filter
-    tags are kept, with :data:`~lantai.search.prepare.GRAMS_CUT`, then the body's tokens in text
-    order and then its gram tags (in the order of their codes) while they fit. A phrase is asked of such rows by its words and
+    tags are kept, with :data:`~lantai.search.prepare.GRAMS_CUT`, then the body's tokens (its words
+    in order of first appearance, then the dictionary words inside them) and then its gram tags
+    (in the order of their codes) while they fit. A phrase is asked of such rows by its words and
     checked in the stored text (plan_query's ``grams_cut``), so it is still found; body words
     past the cut are not, as text past MAX_INDEXED_CHARS is not.
     """
