@@ -56,6 +56,16 @@ def best_us(step: Callable[[Any], object], items: Sequence[Any], rounds: int) ->
     return best / len(items) * 1e6
 
 
+def alternating_best_us(ways: dict[str, Callable[[Any], object]], items: Sequence[Any], rounds: int,
+                        turns: int = 3) -> dict[str, float]:
+    """:func:`best_us` of each way, the ways taking turns, so machine load touches them alike."""
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(turns):
+        for name, step in ways.items():
+            best[name] = min(best[name], best_us(step, items, rounds))
+    return best
+
+
 def measure(name: str, corpus: list[IndexEntry], tokenizer: Tokenizer, rounds: int) -> dict:
     docs = [prepare(e, tokenizer, distinct=True) for e in corpus]
     checked = [("\n".join((d.entry.title, d.entry.document_number, d.entry.author, d.body[:MAX_INDEXED_CHARS])),
@@ -81,10 +91,7 @@ def measure(name: str, corpus: list[IndexEntry], tokenizer: Tokenizer, rounds: i
            "body_tokens_us": best_us(lambda b: tokenizer.index_tokens(b, distinct=True, folded=True), bodies, rounds),
            "copy_row_us": best_us(copy_row, docs, rounds),
            "lexemes_us": best_us(tsvector_lexemes, docs, rounds)}
-    pairs: dict[str, float] = {"strings": float("inf"), "codes": float("inf")}
-    for _ in range(3):  # alternating, so machine load touches both alike
-        pairs["strings"] = min(pairs["strings"], best_us(strings, checked, rounds))
-        pairs["codes"] = min(pairs["codes"], best_us(codes, checked, rounds))
+    pairs = alternating_best_us({"strings": strings, "codes": codes}, checked, rounds)
     row["grams_strings_us"], row["grams_codes_us"] = pairs["strings"], pairs["codes"]
     row["grams_ratio"] = pairs["strings"] / pairs["codes"]
     row.update(_body_tokens_both_ways(tokenizer, [b.lower() for b in bodies], rounds))
@@ -141,10 +148,7 @@ def _body_tokens_both_ways(tokenizer: Tokenizer, bodies: list[str], rounds: int)
 
     for text in bodies:  # the same tokens, both ways
         assert set(search_mode(text)) == set(pieces(text))
-    best = {"search_mode": float("inf"), "pieces": float("inf")}
-    for _ in range(3):
-        best["search_mode"] = min(best["search_mode"], best_us(search_mode, bodies, rounds))
-        best["pieces"] = min(best["pieces"], best_us(pieces, bodies, rounds))
+    best = alternating_best_us({"search_mode": search_mode, "pieces": pieces}, bodies, rounds)
     return {"body_search_mode_us": best["search_mode"], "body_pieces_us": best["pieces"],
             "body_tokens_ratio": best["search_mode"] / best["pieces"]}
 
